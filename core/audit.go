@@ -1,0 +1,358 @@
+package core
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Event types of the audit log.
+const (
+	EvRequestCreated   = "request.created"
+	EvRequestApproved  = "request.approved"
+	EvRequestDenied    = "request.denied"
+	EvRequestCancelled = "request.cancelled"
+	EvRequestExpired   = "request.expired"
+	EvSessionStarted   = "session.started"
+	EvSessionEnded     = "session.ended"
+	EvSessionDenied    = "session.denied"
+	EvConsentGranted   = "consent.granted"
+	EvConsentRevoked   = "consent.revoked"
+	EvConsentExpired   = "consent.expired"
+	EvActionPerformed  = "action.performed"
+	EvActionBlocked    = "action.blocked"
+	EvPolicyChanged    = "policy.changed"
+	EvUserCreated      = "user.created"
+	EvUserUpdated      = "user.updated"
+	EvKeyAdded         = "key.added"
+	EvKeyRemoved       = "key.removed"
+	EvLogin            = "login"
+	EvLoginFailed      = "login.failed"
+	EvOrgCreated       = "org.created"
+)
+
+// EventTypes lists every audit event type, for filters.
+var EventTypes = []string{
+	EvRequestCreated, EvRequestApproved, EvRequestDenied, EvRequestCancelled, EvRequestExpired,
+	EvSessionStarted, EvSessionEnded, EvSessionDenied,
+	EvConsentGranted, EvConsentRevoked, EvConsentExpired,
+	EvActionPerformed, EvActionBlocked, EvPolicyChanged, EvUserCreated, EvUserUpdated,
+	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated,
+}
+
+// Result of an audited step.
+const (
+	ResultOK     = "ok"
+	ResultDenied = "denied"
+	ResultError  = "error"
+)
+
+// Event is one entry of the audit log. Details holds canonical JSON (object
+// keys sorted), already redacted.
+type Event struct {
+	Seq     uint64          `json:"seq"`
+	Time    time.Time       `json:"time"`
+	Type    string          `json:"type"`
+	Actor   Ref             `json:"actor"`
+	Subject Ref             `json:"subject,omitzero"`
+	Org     string          `json:"org,omitempty"`
+	Session string          `json:"session,omitempty"`
+	Request string          `json:"request,omitempty"`
+	Result  string          `json:"result"`
+	Reason  string          `json:"reason,omitempty"`
+	Details json.RawMessage `json:"details,omitempty"`
+	Prev    Hash            `json:"prev"`
+	Hash    Hash            `json:"hash"`
+}
+
+// Hash is a SHA-256 digest, shown as hex.
+type Hash [32]byte
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// MarshalText shows the hash as hex.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText reads a hex hash.
+func (h *Hash) UnmarshalText(b []byte) error {
+	n, err := hex.Decode(h[:], b)
+	if err != nil || n != len(h) {
+		return fmt.Errorf("bad hash %q", b)
+	}
+	return nil
+}
+
+// The stored record of an event is hash(32) | body, and
+//
+//	body = version(1) | seq(8, big-endian) | prev(32) | time(8, unix ns) |
+//	       type | actor.id | actor.email | subject.id | subject.email |
+//	       org | session | request | result | reason | details
+//
+// each string a uvarint length and its bytes. body is the canonical encoding:
+// one event has exactly one, and it contains prev, so hash = SHA-256(body)
+// covers the event and its link to the one before. Seq and prev sit at fixed
+// offsets so verification needs no decoding.
+const (
+	recordVersion = 1
+	offSeq        = 32 + 1
+	offPrev       = offSeq + 8
+	offTime       = offPrev + 32
+	minRecord     = offTime + 8
+)
+
+// EncodeEvent returns the record of ev with ev.Hash filled in from ev.Prev.
+func EncodeEvent(ev *Event) []byte {
+	fields := []string{ev.Type, ev.Actor.ID, ev.Actor.Email, ev.Subject.ID, ev.Subject.Email,
+		ev.Org, ev.Session, ev.Request, ev.Result, ev.Reason, string(ev.Details)}
+	n := minRecord
+	for _, f := range fields {
+		n += binary.MaxVarintLen64 + len(f)
+	}
+	rec := make([]byte, minRecord, n)
+	rec[32] = recordVersion
+	binary.BigEndian.PutUint64(rec[offSeq:], ev.Seq)
+	copy(rec[offPrev:], ev.Prev[:])
+	binary.BigEndian.PutUint64(rec[offTime:], uint64(ev.Time.UnixNano()))
+	for _, f := range fields {
+		rec = binary.AppendUvarint(rec, uint64(len(f)))
+		rec = append(rec, f...)
+	}
+	ev.Hash = sha256.Sum256(rec[32:])
+	copy(rec, ev.Hash[:])
+	return rec
+}
+
+// DecodeEvent reads a stored record. It does not check the hash; Verify does.
+func DecodeEvent(rec []byte) (Event, error) {
+	var ev Event
+	if len(rec) < minRecord || rec[32] != recordVersion {
+		return ev, fmt.Errorf("audit record too short or of unknown version")
+	}
+	copy(ev.Hash[:], rec[:32])
+	ev.Seq = binary.BigEndian.Uint64(rec[offSeq:])
+	copy(ev.Prev[:], rec[offPrev:])
+	ev.Time = time.Unix(0, int64(binary.BigEndian.Uint64(rec[offTime:]))).UTC()
+	rest := rec[minRecord:]
+	next := func() string {
+		l, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < l {
+			rest = nil
+			return ""
+		}
+		s := string(rest[k : k+int(l)])
+		rest = rest[k+int(l):]
+		return s
+	}
+	ev.Type = next()
+	ev.Actor.ID, ev.Actor.Email = next(), next()
+	ev.Subject.ID, ev.Subject.Email = next(), next()
+	ev.Org, ev.Session, ev.Request, ev.Result, ev.Reason = next(), next(), next(), next(), next()
+	if d := next(); d != "" {
+		ev.Details = json.RawMessage(d)
+	}
+	if rest == nil {
+		return ev, fmt.Errorf("audit record %d is truncated", ev.Seq)
+	}
+	return ev, nil
+}
+
+// BreakKind names how the chain is broken.
+type BreakKind string
+
+const (
+	BreakHash    BreakKind = "hash mismatch" // the event's bytes changed
+	BreakLink    BreakKind = "broken link"   // prev is not the previous event's hash
+	BreakGap     BreakKind = "gap"           // a seq is missing or out of place
+	BreakCorrupt BreakKind = "corrupt record"
+	BreakHead    BreakKind = "head mismatch" // meta's chain head disagrees with the last event
+)
+
+// Verification is the outcome of walking the chain.
+type Verification struct {
+	Events uint64    // events checked
+	Head   Hash      // hash of the last good event
+	BadSeq uint64    // first bad seq, 0 if the chain is intact
+	Break  BreakKind // what is wrong at BadSeq
+}
+
+// OK reports whether the chain is intact.
+func (v Verification) OK() bool { return v.Break == "" }
+
+func (v Verification) String() string {
+	if v.OK() {
+		return fmt.Sprintf("audit chain intact: %d events, head %s", v.Events, v.Head.String()[:16])
+	}
+	return fmt.Sprintf("audit chain broken at seq %d: %s (%d events before it are intact)", v.BadSeq, v.Break, v.Events)
+}
+
+// VerifyChain walks the whole log in one snapshot and reports the first
+// break. It reads records in place, without decoding them.
+func VerifyChain(st Store) (Verification, error) {
+	var v Verification
+	err := st.View(func(tx ReadTx) error {
+		v = Verification{}
+		var prev [32]byte
+		expect := uint64(1)
+		err := tx.ScanAudit(0, false, func(seq uint64, rec []byte) bool {
+			switch {
+			case seq != expect:
+				v.BadSeq, v.Break = expect, BreakGap
+			case len(rec) < minRecord || rec[32] != recordVersion:
+				v.BadSeq, v.Break = seq, BreakCorrupt
+			case binary.BigEndian.Uint64(rec[offSeq:]) != seq:
+				v.BadSeq, v.Break = seq, BreakGap
+			case sha256.Sum256(rec[32:]) != [32]byte(rec[:32]):
+				v.BadSeq, v.Break = seq, BreakHash
+			case !bytes.Equal(rec[offPrev:offPrev+32], prev[:]):
+				v.BadSeq, v.Break = seq, BreakLink
+			default:
+				copy(prev[:], rec[:32])
+				v.Events++
+				expect++
+				return true
+			}
+			return false
+		})
+		if err != nil || !v.OK() {
+			return err
+		}
+		headSeq, headHash, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		if headSeq != v.Events || headHash != prev {
+			v.BadSeq, v.Break = max(headSeq, v.Events), BreakHead
+			if headSeq > v.Events {
+				v.Break = BreakGap // events the head promises are missing
+			}
+		}
+		v.Head = prev
+		return nil
+	})
+	return v, err
+}
+
+// Redacted is what a secret detail becomes.
+const Redacted = "[REDACTED]"
+
+var secretWords = []string{"password", "secret", "token", "apikey", "api_key", "api-key", "api key", "authorization", "cookie", "private"}
+
+// isSecretKey reports whether a details key names something secret.
+func isSecretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range secretWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Redact returns a copy of details with every secret-named key's value,
+// at any depth, replaced by [REDACTED].
+func Redact(details map[string]any) map[string]any {
+	if details == nil {
+		return nil
+	}
+	out := make(map[string]any, len(details))
+	for k, v := range details {
+		if isSecretKey(k) {
+			out[k] = Redacted
+			continue
+		}
+		out[k] = redactValue(v)
+	}
+	return out
+}
+
+func redactValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return Redact(t)
+	case map[string]string:
+		m := make(map[string]any, len(t))
+		for k, s := range t {
+			m[k] = s
+		}
+		return Redact(m)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = redactValue(e)
+		}
+		return out
+	}
+	return v
+}
+
+// canonicalDetails redacts details and encodes them as JSON with sorted keys.
+func canonicalDetails(details map[string]any) (json.RawMessage, error) {
+	if len(details) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(Redact(details)) // encoding/json sorts map keys
+	if err != nil {
+		return nil, fmt.Errorf("audit details: %w", err)
+	}
+	return b, nil
+}
+
+// DetailsMap decodes an event's details (nil when there are none).
+func (e Event) DetailsMap() map[string]any {
+	if len(e.Details) == 0 {
+		return nil
+	}
+	var m map[string]any
+	_ = json.Unmarshal(e.Details, &m)
+	return m
+}
+
+// DetailsText renders details as "k=v k=v" in key order, for one-line views.
+func (e Event) DetailsText() string {
+	m := e.DetailsMap()
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		v := m[k]
+		if s, ok := v.(string); ok {
+			fmt.Fprintf(&b, "%s=%s", k, s)
+		} else {
+			j, _ := json.Marshal(v)
+			fmt.Fprintf(&b, "%s=%s", k, j)
+		}
+	}
+	return b.String()
+}
+
+// AppendEvent links ev to the chain head inside tx and appends it: it sets
+// ev.Seq, ev.Prev and ev.Hash. ev.Details must already be canonical and
+// redacted (see Core.record, which every audited step goes through).
+func AppendEvent(tx Tx, ev *Event) error {
+	seq, head, err := tx.AuditHead()
+	if err != nil {
+		return err
+	}
+	ev.Seq, ev.Prev = seq+1, head
+	ev.Time = ev.Time.UTC()
+	rec := EncodeEvent(ev)
+	if err := tx.AppendAudit(AuditAppend{
+		Seq: ev.Seq, Hash: ev.Hash, Record: rec,
+		Session: ev.Session, Actor: ev.Actor.ID, Subject: ev.Subject.ID,
+	}); err != nil {
+		return &Error{Code: CodeAuditFailed, Message: "the audit log could not be written, so nothing was changed: " + err.Error(), Err: err}
+	}
+	return nil
+}
