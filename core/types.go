@@ -126,15 +126,17 @@ type User struct {
 	Approver bool      `json:"approver"`
 	Theme    string    `json:"theme,omitempty"`
 	Created  time.Time `json:"created"`
-	// ConsentFrom and ConsentUntil bound the user's current consent grant;
-	// zero when the user never granted one.
+	// ConsentFrom is set while a consent grant is outstanding, and
+	// ConsentUntil is when it ends. When the grant expires ConsentFrom is
+	// cleared and ConsentUntil kept (it says when it lapsed); a revoke clears
+	// ConsentFrom and sets ConsentUntil to the revoke time.
 	ConsentFrom  time.Time `json:"consent_from,omitzero"`
 	ConsentUntil time.Time `json:"consent_until,omitzero"`
 }
 
 // ConsentActive reports whether the user's consent holds at now.
 func (u User) ConsentActive(now time.Time) bool {
-	return !u.ConsentUntil.IsZero() && now.Before(u.ConsentUntil)
+	return !u.ConsentFrom.IsZero() && now.Before(u.ConsentUntil)
 }
 
 // Ref returns the audit reference to the user.
@@ -215,7 +217,8 @@ const (
 	EndExpired        EndReason = "expired"
 	EndConsentRevoked EndReason = "consent_revoked"
 	EndConsentExpired EndReason = "consent_expired"
-	EndTargetBlocked  EndReason = "target_unavailable" // suspended or deleted
+	// A user's status leaving active ends their sessions with "user_" and
+	// the status, e.g. user_suspended; see endReasonForStatus.
 	EndDisconnect     EndReason = "disconnect"
 	EndShutdown       EndReason = "server_shutdown"
 	EndTerminated     EndReason = "terminated"
@@ -289,5 +292,7 @@ func (r Ref) String() string {
 
 // MaxConsent is the longest consent a user can grant, whatever the policy.
 const MaxConsent = 168 * time.Hour
+
+func endReasonForStatus(s Status) EndReason { return EndReason("user_" + string(s)) }
 
 func formatID(prefix string, n uint64) string { return fmt.Sprintf("%s_%08d", prefix, n) }

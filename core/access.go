@@ -1,0 +1,97 @@
+package core
+
+// Capability is something a person may be allowed to do or see. The TUI
+// shows a tab or an action only when core grants the capability.
+type Capability string
+
+const (
+	CapUsers     Capability = "users"     // browse users (staff)
+	CapApprovals Capability = "approvals" // see the approvals inbox (approvers, and staff who must request)
+	CapApprove   Capability = "approve"   // decide requests
+	CapSessions  Capability = "sessions"  // see sessions of their org subtree (staff)
+	CapAudit     Capability = "audit"     // read the whole audit log (admins, owners, approvers)
+	CapSettings  Capability = "settings"  // change policy, staff modes, approvers (owners)
+	CapAdmin     Capability = "admin"     // add users, orgs and keys for others (owners)
+)
+
+// grants reports whether the user, by role and settings, has the capability.
+func grants(u User, cp Capability) bool {
+	if u.Status != StatusActive {
+		return false
+	}
+	lvl := u.Role.Level()
+	switch cp {
+	case CapUsers, CapSessions:
+		return u.Role.IsStaff()
+	case CapApprovals:
+		return u.Role.IsStaff() && (u.Approver || u.Mode == ModeRequest)
+	case CapApprove:
+		return u.Role.IsStaff() && u.Approver
+	case CapAudit:
+		return lvl >= RoleAdmin.Level() || (u.Role.IsStaff() && u.Approver)
+	case CapSettings, CapAdmin:
+		return lvl >= RoleOwner.Level()
+	}
+	return false
+}
+
+// Allows reports whether the user holds the capability by role and
+// settings. The TUI uses it to pick tabs for whoever it shows — the viewer,
+// or the target while impersonating.
+func Allows(u User, cp Capability) bool { return grants(u, cp) }
+
+// adminWhileImpersonating lists what is refused while acting as someone.
+var adminWhileImpersonating = map[Capability]bool{CapApprove: true, CapSettings: true, CapAdmin: true}
+
+// require checks a read capability for p (the command line has them all).
+func (c *Core) require(p Principal, cp Capability) error {
+	if p.System != "" {
+		return nil
+	}
+	u := c.current(p)
+	if !grants(u, cp) {
+		return refuse(CodeNotPermitted, "you are not permitted to do this (%s)", cp)
+	}
+	return nil
+}
+
+// current is p's user as core knows it now (roles and status change).
+func (c *Core) current(p Principal) User {
+	if u, ok := c.dir.get(p.User.ID); ok {
+		return u
+	}
+	return p.User
+}
+
+// guard checks a capability for a change p wants to make, and refuses
+// changes that are off limits while p is impersonating, recording the
+// attempt as action.blocked.
+func (c *Core) guard(p Principal, cp Capability, action string) error {
+	if err := c.require(p, cp); err != nil {
+		return err
+	}
+	return c.blockWhileImpersonating(p, adminWhileImpersonating[cp], action)
+}
+
+// blockWhileImpersonating refuses (and records) action when p is
+// impersonating and blocked says it is not allowed then.
+func (c *Core) blockWhileImpersonating(p Principal, blocked bool, action string) error {
+	if !blocked || p.System != "" {
+		return nil
+	}
+	s, ok := c.ActiveSessionOf(p.User.ID)
+	if !ok {
+		return nil
+	}
+	e := refuse(CodeImpersonating, "not while impersonating: %s is refused — press ctrl+x to go back to yourself first", action)
+	err := c.update(func(t *txn) error {
+		target, _ := t.User(s.Target)
+		_, err := t.record(Event{Type: EvActionBlocked, Actor: p.ref(), Subject: target.Ref(), Org: s.Org, Session: s.ID,
+			Result: ResultDenied, Reason: string(CodeImpersonating)}, map[string]any{"action": action})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return e
+}

@@ -1,0 +1,463 @@
+package core
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Core is the actas service. One Core serves every console and command of
+// a process; all its methods are safe for concurrent use.
+type Core struct {
+	st    Store
+	clock Clock
+	hub   *Hub
+
+	// mu guards the in-memory views below. They mirror committed state and
+	// are refreshed from the store after each commit (see refresh*), so
+	// they never run ahead of the disk. Rules are always checked against
+	// the store inside the write transaction, never against these views.
+	mu       sync.RWMutex
+	policy   Policy
+	orgs     map[string]Org
+	rootOrg  string
+	dir      *Directory
+	active   map[string]Session // active sessions by ID
+	deadline deadlines
+	timer    Stopper
+	closed   bool
+}
+
+// Options configure Open.
+type Options struct {
+	Clock Clock // default SystemClock
+}
+
+// Principal is who is asking: the real, authenticated person (never the
+// user they may be impersonating), and how they reached us.
+type Principal struct {
+	User        User
+	System      string // non-empty for the local admin command line, e.g. "cli:alice"
+	Fingerprint string // SSH key that authenticated the connection, if any
+	Remote      string // remote address, if any
+	Conn        string // connection ID; sessions remember which one started them
+}
+
+// SystemPrincipal is the operator at the command line: the one with the
+// database file in hand, allowed every administrative step.
+func SystemPrincipal(name string) Principal { return Principal{System: "cli:" + name} }
+
+// ref is the principal as an audit actor.
+func (p Principal) ref() Ref {
+	if p.System != "" {
+		return Ref{ID: p.System}
+	}
+	return p.User.Ref()
+}
+
+// Open starts core on a store: it loads the in-memory views, expires
+// whatever came due while the program was down (with audit events), and
+// schedules the next expiries.
+func Open(st Store, opt Options) (*Core, error) {
+	if opt.Clock == nil {
+		opt.Clock = SystemClock{}
+	}
+	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: NewDirectory(), active: map[string]Session{}}
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	c.expireDue()
+	return c, nil
+}
+
+// Close stops timers. It does not end sessions (see Shutdown) nor close the store.
+func (c *Core) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+// Hub is where live changes are published.
+func (c *Core) Hub() *Hub { return c.hub }
+
+// Now is core's clock.
+func (c *Core) Now() time.Time { return c.clock.Now() }
+
+// Initialized reports whether the database has a root org and policy.
+func (c *Core) Initialized() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.rootOrg != ""
+}
+
+func (c *Core) load() error {
+	return c.st.View(func(tx ReadTx) error {
+		orgs, err := tx.Orgs()
+		if err != nil {
+			return err
+		}
+		c.orgs = map[string]Org{}
+		for _, o := range orgs {
+			c.orgs[o.ID] = o
+			if o.Parent == "" {
+				c.rootOrg = o.ID
+			}
+		}
+		if p, err := tx.Policy(); err == nil {
+			c.policy = p
+		} else if errors.Is(err, ErrNotFound) {
+			c.policy = DefaultPolicy()
+		} else {
+			return err
+		}
+		err = tx.ForEachUser(func(u User) error {
+			c.dir.load(u)
+			if !u.ConsentFrom.IsZero() {
+				heap.Push(&c.deadline, deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		c.dir.finishLoad()
+		act, err := tx.ActiveSessions()
+		if err != nil {
+			return err
+		}
+		for _, s := range act {
+			c.active[s.ID] = s
+			heap.Push(&c.deadline, deadline{at: s.Ends, kind: dlSession, id: s.ID})
+		}
+		pend, err := tx.Requests(RequestPending, 0)
+		if err != nil {
+			return err
+		}
+		for _, r := range pend {
+			heap.Push(&c.deadline, deadline{at: r.Expires, kind: dlRequest, id: r.ID})
+		}
+		return nil
+	})
+}
+
+// txn is the state of one write: the audit events and changes it produces,
+// published only once it has committed.
+type txn struct {
+	Tx
+	c             *Core
+	now           time.Time
+	changes       []Change
+	users         []string // user IDs whose in-memory view needs a refresh
+	policyChanged bool
+	orgs          bool
+}
+
+// update runs fn in one store transaction and, after the commit, refreshes
+// the in-memory views and publishes the changes. fn may run more than once
+// (group commit), so it starts from a fresh txn every time.
+func (c *Core) update(fn func(t *txn) error) error {
+	var t *txn
+	err := c.st.Update(func(tx Tx) error {
+		t = &txn{Tx: tx, c: c, now: c.clock.Now()}
+		return fn(t)
+	})
+	if err != nil {
+		return err
+	}
+	c.afterCommit(t)
+	return nil
+}
+
+func (c *Core) afterCommit(t *txn) {
+	if len(t.users) > 0 || t.policyChanged || t.orgs || len(t.changes) > 0 {
+		c.refresh(t)
+	}
+	for _, ch := range t.changes {
+		c.hub.Publish(ch)
+	}
+}
+
+// record appends an audit event to the transaction: details are redacted
+// and made canonical here, so nothing secret is ever stored or shown.
+func (t *txn) record(ev Event, details map[string]any) (Event, error) {
+	d, err := canonicalDetails(details)
+	if err != nil {
+		return ev, err
+	}
+	ev.Details = d
+	ev.Time = t.now
+	if ev.Result == "" {
+		ev.Result = ResultOK
+	}
+	if err := AppendEvent(t.Tx, &ev); err != nil {
+		return ev, err
+	}
+	if ev.Session != "" {
+		if s, err := t.Session(ev.Session); err == nil {
+			s.Events++
+			if err := t.PutSession(s); err != nil {
+				return ev, err
+			}
+		}
+	}
+	e := ev
+	t.changes = append(t.changes, Change{Kind: ChangeAudit, Event: &e})
+	return ev, nil
+}
+
+// publish queues a domain change for after the commit.
+func (t *txn) publish(ch Change) { t.changes = append(t.changes, ch) }
+
+// refresh re-reads what the transaction touched, under the lock, so the
+// views converge on the latest commit whatever order writers finish in.
+func (c *Core) refresh(t *txn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.st.View(func(tx ReadTx) error {
+		if t.policyChanged {
+			if p, err := tx.Policy(); err == nil {
+				c.policy = p
+			}
+		}
+		if t.orgs {
+			// A new map, not an update in place: readers hold the old one.
+			if orgs, err := tx.Orgs(); err == nil {
+				m := make(map[string]Org, len(orgs))
+				for _, o := range orgs {
+					m[o.ID] = o
+					if o.Parent == "" {
+						c.rootOrg = o.ID
+					}
+				}
+				c.orgs = m
+			}
+		}
+		for _, id := range t.users {
+			if u, err := tx.User(id); err == nil {
+				c.dir.put(u)
+				if !u.ConsentFrom.IsZero() {
+					c.schedule(deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
+				}
+			}
+		}
+		for _, ch := range t.changes {
+			switch {
+			case ch.Session != nil:
+				s, err := tx.Session(ch.Session.ID)
+				if err != nil {
+					continue
+				}
+				if s.Active() {
+					c.active[s.ID] = s
+					c.schedule(deadline{at: s.Ends, kind: dlSession, id: s.ID})
+				} else {
+					delete(c.active, s.ID)
+				}
+			case ch.Request != nil && ch.Request.Status == RequestPending:
+				c.schedule(deadline{at: ch.Request.Expires, kind: dlRequest, id: ch.Request.ID})
+			}
+		}
+		return nil
+	})
+}
+
+// Policy returns the current policy.
+func (c *Core) Policy() Policy {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.policy
+}
+
+// RootOrg returns the root org ("" before init).
+func (c *Core) RootOrg() Org {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.orgs[c.rootOrg]
+}
+
+// Org returns an org by ID from memory.
+func (c *Core) Org(id string) (Org, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	o, ok := c.orgs[id]
+	return o, ok
+}
+
+// OrgName is the org's display name, or its ID if unknown.
+func (c *Core) OrgName(id string) string {
+	if o, ok := c.Org(id); ok {
+		return o.Name
+	}
+	return id
+}
+
+// inSubtree reports whether org lies in root's subtree (root included).
+// Callers hold c.mu or pass a snapshot map.
+func inSubtree(orgs map[string]Org, root, org string) bool {
+	for i := 0; org != "" && i <= len(orgs); i++ {
+		if org == root {
+			return true
+		}
+		org = orgs[org].Parent
+	}
+	return false
+}
+
+// --- expiry ---------------------------------------------------------------
+
+type dlKind int
+
+const (
+	dlSession dlKind = iota
+	dlRequest
+	dlConsent
+)
+
+type deadline struct {
+	at   time.Time
+	kind dlKind
+	id   string
+}
+
+// deadlines is a min-heap by time. Entries may be stale (a consent was
+// extended, a session ended early); expiry re-checks the stored state.
+type deadlines []deadline
+
+func (d deadlines) Len() int           { return len(d) }
+func (d deadlines) Less(i, j int) bool { return d[i].at.Before(d[j].at) }
+func (d deadlines) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
+func (d *deadlines) Push(x any)        { *d = append(*d, x.(deadline)) }
+func (d *deadlines) Pop() any {
+	old := *d
+	x := old[len(old)-1]
+	*d = old[:len(old)-1]
+	return x
+}
+
+// schedule adds a deadline and re-arms the single timer if it is now the
+// earliest. Callers hold c.mu.
+func (c *Core) schedule(d deadline) {
+	heap.Push(&c.deadline, d)
+	if c.deadline[0] == d {
+		c.arm()
+	}
+}
+
+// arm sets the one timer to the earliest deadline. Callers hold c.mu.
+func (c *Core) arm() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if c.closed || len(c.deadline) == 0 {
+		return
+	}
+	wait := max(c.deadline[0].at.Sub(c.clock.Now()), 0)
+	c.timer = c.clock.AfterFunc(wait, c.expireDue)
+}
+
+// expireDue ends, in one transaction, every session, pending request and
+// consent whose time has come, then re-arms the timer. It also runs at Open
+// for whatever came due while the program was down.
+func (c *Core) expireDue() {
+	now := c.clock.Now()
+	c.mu.Lock()
+	var due []deadline
+	for len(c.deadline) > 0 && !c.deadline[0].at.After(now) {
+		due = append(due, heap.Pop(&c.deadline).(deadline))
+	}
+	c.mu.Unlock()
+	if len(due) > 0 {
+		err := c.update(func(t *txn) error {
+			for _, d := range due {
+				if err := t.expire(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			// Put them back and try again shortly: an expiry must not be lost.
+			c.mu.Lock()
+			for _, d := range due {
+				heap.Push(&c.deadline, deadline{at: now.Add(time.Second), kind: d.kind, id: d.id})
+			}
+			c.mu.Unlock()
+		}
+	}
+	c.mu.Lock()
+	c.arm()
+	c.mu.Unlock()
+}
+
+func (t *txn) expire(d deadline) error {
+	switch d.kind {
+	case dlSession:
+		s, err := t.Session(d.id)
+		if err != nil || !s.Active() || s.Ends.After(t.now) {
+			return nil
+		}
+		reason := EndExpired
+		if tu, err := t.User(s.Target); err == nil && !tu.ConsentFrom.IsZero() && !tu.ConsentUntil.After(s.Ends) {
+			reason = EndConsentExpired
+		}
+		return t.endSession(s, reason, Ref{ID: "system"})
+	case dlRequest:
+		r, err := t.Request(d.id)
+		if err != nil || r.Status != RequestPending || r.Expires.After(t.now) {
+			return nil
+		}
+		r.Status, r.Decided = RequestExpired, t.now
+		if err := t.PutRequest(r); err != nil {
+			return err
+		}
+		target, _ := t.User(r.Target)
+		requester, _ := t.User(r.Requester)
+		if _, err := t.record(Event{Type: EvRequestExpired, Actor: Ref{ID: "system"}, Subject: target.Ref(), Org: r.Org, Request: r.ID},
+			map[string]any{"requester": requester.Email}); err != nil {
+			return err
+		}
+		t.publish(Change{Kind: ChangeRequest, Request: &r})
+	case dlConsent:
+		u, err := t.User(d.id)
+		if err != nil || u.ConsentFrom.IsZero() || u.ConsentUntil.After(t.now) {
+			return nil
+		}
+		u.ConsentFrom = time.Time{}
+		if err := t.putUser(u); err != nil {
+			return err
+		}
+		if _, err := t.record(Event{Type: EvConsentExpired, Actor: Ref{ID: "system"}, Subject: u.Ref(), Org: u.Org},
+			map[string]any{"until": u.ConsentUntil.Format(time.RFC3339)}); err != nil {
+			return err
+		}
+		t.publish(Change{Kind: ChangeConsent, User: &u})
+		return t.endSessionsOn(u.ID, EndConsentExpired, Ref{ID: "system"})
+	}
+	return nil
+}
+
+// putUser stores a user and marks its view for refresh.
+func (t *txn) putUser(u User) error {
+	if err := t.PutUser(u); err != nil {
+		return err
+	}
+	t.users = append(t.users, u.ID)
+	return nil
+}
+
+// currentPolicy reads the policy inside the transaction.
+func (t *txn) currentPolicy() (Policy, error) {
+	p, err := t.Policy()
+	if errors.Is(err, ErrNotFound) {
+		return Policy{}, refuse(CodeFeatureDisabled, "actas is not initialised yet: run actas init first")
+	}
+	return p, err
+}
+
+func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,0 +1,113 @@
+package core
+
+import "sync"
+
+// ChangeKind says what a Change is about.
+type ChangeKind string
+
+const (
+	ChangeRequest ChangeKind = "request" // created or decided
+	ChangeSession ChangeKind = "session" // started or ended
+	ChangeConsent ChangeKind = "consent" // granted, revoked or expired
+	ChangeUser    ChangeKind = "user"    // created or updated
+	ChangePolicy  ChangeKind = "policy"
+	ChangeAudit   ChangeKind = "audit" // an event was appended
+	// ChangeResync tells a subscriber that it missed changes because it
+	// read too slowly: reload what is on screen.
+	ChangeResync ChangeKind = "resync"
+)
+
+// Change is a domain event published after its transaction committed.
+// Exactly one of the pointers is set, according to Kind (none for resync).
+type Change struct {
+	Kind    ChangeKind
+	Event   *Event // the audit event of the change, if any
+	Request *Request
+	Session *Session
+	User    *User
+	Policy  *Policy
+}
+
+// Hub fans changes out to subscribers. Publish never blocks: a subscriber
+// whose buffer is full loses changes and is sent ChangeResync as soon as it
+// has room again.
+type Hub struct {
+	mu   sync.RWMutex
+	subs map[*Subscription]struct{}
+}
+
+// Subscription receives changes on C until Close.
+type Subscription struct {
+	C      <-chan Change
+	c      chan Change
+	hub    *Hub
+	mu     sync.Mutex
+	missed bool
+	closed bool
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
+
+// Subscribe registers a subscriber with a buffer of n changes.
+func (h *Hub) Subscribe(n int) *Subscription {
+	if n < 1 {
+		n = 1
+	}
+	c := make(chan Change, n)
+	s := &Subscription{C: c, c: c, hub: h}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Close unsubscribes and closes C.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	delete(s.hub.subs, s)
+	s.hub.mu.Unlock()
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.c)
+	}
+	s.mu.Unlock()
+}
+
+// Publish hands ch to every subscriber without waiting for any.
+func (h *Hub) Publish(ch Change) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.subs {
+		s.offer(ch)
+	}
+}
+
+// Subscribers counts the current subscribers.
+func (h *Hub) Subscribers() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.subs)
+}
+
+func (s *Subscription) offer(ch Change) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if s.missed {
+		select {
+		case s.c <- Change{Kind: ChangeResync}:
+			s.missed = false
+		default:
+			return
+		}
+	}
+	select {
+	case s.c <- ch:
+	default:
+		s.missed = true
+	}
+}

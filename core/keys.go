@@ -1,0 +1,144 @@
+package core
+
+import (
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// ParseKey reads one authorized_keys line.
+func ParseKey(line string) (ssh.PublicKey, string, error) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return nil, "", invalid("key", "the key file is empty")
+	}
+	pk, comment, _, rest, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		return nil, "", invalid("key", "not an SSH public key (expected a line like \"ssh-ed25519 AAAA… comment\"): %v", err)
+	}
+	if len(strings.TrimSpace(string(rest))) > 0 {
+		return nil, "", invalid("key", "give one key at a time")
+	}
+	if hasUnsafe(comment) {
+		comment = Display(comment)
+	}
+	return pk, comment, nil
+}
+
+// AddKey registers a console login key for the user with the email. One key
+// belongs to one user.
+func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
+	pk, comment, err := ParseKey(authorized)
+	if err != nil {
+		return Key{}, err
+	}
+	self := p.System == "" && strings.EqualFold(email, p.User.Email)
+	if !self {
+		if err := c.guard(p, CapAdmin, "adding a key for someone else"); err != nil {
+			return Key{}, err
+		}
+	} else if err := c.blockWhileImpersonating(p, true, "changing keys"); err != nil {
+		return Key{}, err
+	}
+	k := Key{Fingerprint: ssh.FingerprintSHA256(pk), Type: pk.Type(), Comment: comment,
+		Authorized: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))}
+	err = c.update(func(t *txn) error {
+		u, err := t.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+		if err != nil {
+			return notFound("no user with email %s", email)
+		}
+		if old, err := t.Key(k.Fingerprint); err == nil {
+			owner, _ := t.User(old.UserID)
+			return refuse(CodeConflict, "key %s already belongs to %s", k.Fingerprint, owner.Email)
+		}
+		k.UserID, k.Added = u.ID, t.now
+		if err := t.PutKey(k); err != nil {
+			return err
+		}
+		_, err = t.record(Event{Type: EvKeyAdded, Actor: p.ref(), Subject: u.Ref(), Org: u.Org},
+			map[string]any{"fingerprint": k.Fingerprint, "type": k.Type, "comment": comment})
+		return err
+	})
+	return k, err
+}
+
+// RemoveKey deletes a key by fingerprint.
+func (c *Core) RemoveKey(p Principal, fingerprint string) error {
+	return c.update(func(t *txn) error {
+		k, err := t.Key(strings.TrimSpace(fingerprint))
+		if err != nil {
+			return notFound("no key with fingerprint %s (see actas key list)", fingerprint)
+		}
+		if p.System == "" && k.UserID != p.User.ID && !grants(t.c.current(p), CapAdmin) {
+			return refuse(CodeNotPermitted, "only owners can remove someone else's key")
+		}
+		u, _ := t.User(k.UserID)
+		if err := t.DeleteKey(k.Fingerprint); err != nil {
+			return err
+		}
+		_, err = t.record(Event{Type: EvKeyRemoved, Actor: p.ref(), Subject: u.Ref(), Org: u.Org},
+			map[string]any{"fingerprint": k.Fingerprint})
+		return err
+	})
+}
+
+// Keys lists keys; email "" lists everyone's.
+func (c *Core) Keys(email string) ([]Key, error) {
+	var out []Key
+	err := c.st.View(func(tx ReadTx) error {
+		id := ""
+		if email != "" {
+			u, err := tx.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+			if err != nil {
+				return notFound("no user with email %s", email)
+			}
+			id = u.ID
+		}
+		var err error
+		out, err = tx.Keys(id)
+		return err
+	})
+	return out, err
+}
+
+// UserByKey finds the user a proven public key belongs to.
+func (c *Core) UserByKey(pk ssh.PublicKey) (User, Key, error) {
+	fp := ssh.FingerprintSHA256(pk)
+	var u User
+	var k Key
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		if k, err = tx.Key(fp); err != nil {
+			return notFound("unknown key %s", fp)
+		}
+		if u, err = tx.User(k.UserID); err != nil {
+			return notFound("the owner of key %s no longer exists", fp)
+		}
+		return nil
+	})
+	return u, k, err
+}
+
+// Login records a successful console login and returns the principal.
+func (c *Core) Login(u User, fingerprint, remote, conn string) (Principal, error) {
+	p := Principal{User: u, Fingerprint: fingerprint, Remote: remote, Conn: conn}
+	if u.Status != StatusActive {
+		return p, refuse(CodeNotPermitted, "your account is %s", u.Status)
+	}
+	err := c.update(func(t *txn) error {
+		_, err := t.record(Event{Type: EvLogin, Actor: u.Ref(), Org: u.Org},
+			map[string]any{"fingerprint": fingerprint, "remote": remote})
+		return err
+	})
+	return p, err
+}
+
+// LoginFailed records failed logins; the SSH server coalesces a flood into
+// one event with a count.
+func (c *Core) LoginFailed(fingerprint, remote, why string, count int) error {
+	return c.update(func(t *txn) error {
+		_, err := t.record(Event{Type: EvLoginFailed, Actor: Ref{ID: "unknown"}, Result: ResultDenied, Reason: why},
+			map[string]any{"fingerprint": fingerprint, "remote": remote, "count": count})
+		return err
+	})
+}

@@ -1,0 +1,191 @@
+package core
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PolicyKeys lists the settable policy keys, in display order.
+var PolicyKeys = []string{"enabled", "require_consent", "max_duration", "default_duration", "require_reason",
+	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alert_channels"}
+
+// PolicyValues renders the policy as key → value text, as policy show prints it.
+func PolicyValues(p Policy) map[string]string {
+	return map[string]string{
+		"enabled": strconv.FormatBool(p.Enabled), "require_consent": strconv.FormatBool(p.RequireConsent),
+		"max_duration": FormatDuration(p.MaxDuration), "default_duration": FormatDuration(p.DefaultDuration),
+		"require_reason": strconv.FormatBool(p.RequireReason), "request_ttl": FormatDuration(p.RequestTTL),
+		"approvals_required": strconv.Itoa(p.ApprovalsRequired), "end_on_disconnect": strconv.FormatBool(p.EndOnDisconnect),
+		"notify_target": strconv.FormatBool(p.NotifyTarget), "alert_channels": strings.Join(p.AlertChannels, ","),
+	}
+}
+
+// FormatDuration shows whole hours as "72h" and other durations as Go does.
+func FormatDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	if d%time.Minute == 0 {
+		return strings.TrimSuffix(d.String(), "0s")
+	}
+	return d.String()
+}
+
+// ParseDuration reads "90m", "72h" or "3d" (days are 24h).
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (e.g. 90m, 24h, 3d)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (e.g. 90m, 24h, 3d)", s)
+	}
+	return d, nil
+}
+
+// applyPolicy sets one key; it validates the value alone, checkPolicy the whole.
+func applyPolicy(p *Policy, key, val string) error {
+	val = strings.TrimSpace(val)
+	boolean := func(dst *bool) error {
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return invalid(key, "%s must be true or false, not %q", key, val)
+		}
+		*dst = b
+		return nil
+	}
+	dur := func(dst *time.Duration) error {
+		d, err := ParseDuration(val)
+		if err != nil {
+			return invalid(key, "%s: %v", key, err)
+		}
+		*dst = d
+		return nil
+	}
+	switch key {
+	case "enabled":
+		return boolean(&p.Enabled)
+	case "require_consent":
+		return boolean(&p.RequireConsent)
+	case "require_reason":
+		return boolean(&p.RequireReason)
+	case "end_on_disconnect":
+		return boolean(&p.EndOnDisconnect)
+	case "notify_target":
+		return boolean(&p.NotifyTarget)
+	case "max_duration":
+		return dur(&p.MaxDuration)
+	case "default_duration":
+		return dur(&p.DefaultDuration)
+	case "request_ttl":
+		return dur(&p.RequestTTL)
+	case "approvals_required":
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return invalid(key, "approvals_required must be 1 or 2, not %q", val)
+		}
+		p.ApprovalsRequired = n
+		return nil
+	case "alert_channels":
+		p.AlertChannels = nil
+		for _, ch := range strings.Split(val, ",") {
+			if ch = strings.TrimSpace(ch); ch != "" {
+				if hasUnsafe(ch) {
+					return invalid(key, "alert channel %q contains control characters", ch)
+				}
+				p.AlertChannels = append(p.AlertChannels, ch)
+			}
+		}
+		return nil
+	}
+	return invalid("key", "unknown policy key %q; keys are %s", key, strings.Join(PolicyKeys, ", "))
+}
+
+func checkPolicy(p Policy) error {
+	switch {
+	case p.MaxDuration < time.Hour || p.MaxDuration > MaxConsent:
+		return invalid("max_duration", "max_duration must be between 1h and 168h")
+	case p.DefaultDuration < time.Minute || p.DefaultDuration > p.MaxDuration:
+		return invalid("default_duration", "default_duration must be between 1m and max_duration (%s)", FormatDuration(p.MaxDuration))
+	case p.RequestTTL < time.Minute || p.RequestTTL > 30*24*time.Hour:
+		return invalid("request_ttl", "request_ttl must be between 1m and 720h")
+	case p.ApprovalsRequired < 1 || p.ApprovalsRequired > 2:
+		return invalid("approvals_required", "approvals_required must be 1 or 2")
+	}
+	return nil
+}
+
+// SetPolicy applies KEY=VALUE changes all together, or none of them, and
+// records one policy.changed event listing old and new values.
+func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error) {
+	if err := c.guard(p, CapSettings, "changing the policy"); err != nil {
+		return Policy{}, err
+	}
+	if len(changes) == 0 {
+		return Policy{}, invalid("key", "nothing to change: give KEY=VALUE pairs")
+	}
+	var np Policy
+	err := c.update(func(t *txn) error {
+		old, err := t.currentPolicy()
+		if err != nil {
+			return err
+		}
+		np = old
+		np.AlertChannels = append([]string(nil), old.AlertChannels...)
+		keys := make([]string, 0, len(changes))
+		for k := range changes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := applyPolicy(&np, strings.ToLower(strings.TrimSpace(k)), changes[k]); err != nil {
+				return err
+			}
+		}
+		if err := checkPolicy(np); err != nil {
+			return err
+		}
+		ov, nv := PolicyValues(old), PolicyValues(np)
+		diff := map[string]any{}
+		for k, v := range nv {
+			if ov[k] != v {
+				diff[k] = ov[k] + " -> " + v
+			}
+		}
+		if len(diff) == 0 {
+			return nil
+		}
+		if err := t.PutPolicy(np); err != nil {
+			return err
+		}
+		t.policyChanged = true
+		if _, err := t.record(Event{Type: EvPolicyChanged, Actor: p.ref(), Org: t.c.RootOrg().ID}, diff); err != nil {
+			return err
+		}
+		pp := np
+		t.publish(Change{Kind: ChangePolicy, Policy: &pp})
+		return nil
+	})
+	return np, err
+}
+
+// ParseAssignments turns ["a=1", "b=2"] into a map, rejecting malformed ones.
+func ParseAssignments(args []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, invalid("key", "%q is not KEY=VALUE", a)
+		}
+		out[strings.TrimSpace(k)] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,253 @@
+package core
+
+import (
+	"time"
+)
+
+// checkEligible applies the start rules that an approval depends on:
+// everything but the ones that are only known when the session starts
+// (already impersonating, consent, and the approval itself).
+func (t *txn) checkEligible(requester User, targetID string) (User, error) {
+	k, err := t.gather(requester, targetID)
+	if err != nil {
+		return User{}, err
+	}
+	k.active = nil
+	k.policy.RequireConsent = false
+	k.request = &Request{}
+	if e := checkStart(k); e != nil {
+		return k.target, e
+	}
+	if requester.Mode != ModeRequest {
+		return k.target, refuse(CodeNotPermitted, "your mode is %s: only staff in request mode ask for approval", requester.Mode)
+	}
+	return k.target, nil
+}
+
+// CreateRequest asks the approvers for permission to impersonate a user.
+func (c *Core) CreateRequest(p Principal, targetID, reason string, d time.Duration) (Request, error) {
+	if err := c.blockWhileImpersonating(p, true, "requesting another impersonation"); err != nil {
+		return Request{}, err
+	}
+	pol := c.Policy()
+	minReason := 0
+	if pol.RequireReason {
+		minReason = 1
+	}
+	reason, err := checkText("reason", reason, minReason, 500)
+	if err != nil {
+		return Request{}, err
+	}
+	if d < time.Hour || d > pol.MaxDuration {
+		return Request{}, invalid("duration", "duration must be between 1h and %s", FormatDuration(pol.MaxDuration))
+	}
+	var r Request
+	err = c.update(func(t *txn) error {
+		requester, err := t.User(p.User.ID)
+		if err != nil {
+			return notFound("your account no longer exists")
+		}
+		target, err := t.checkEligible(requester, targetID)
+		if err != nil {
+			return err
+		}
+		for _, pr := range mustRequests(t, RequestPending) {
+			if pr.Requester == requester.ID && pr.Target == target.ID {
+				return refuse(CodeConflict, "you already have a pending request for %s (%s)", target.DisplayName(), pr.ID)
+			}
+		}
+		n, err := t.NextID("request")
+		if err != nil {
+			return err
+		}
+		r = Request{ID: formatID("req", n), Requester: requester.ID, Target: target.ID, Org: target.Org, Reason: reason,
+			Duration: d, Status: RequestPending, Created: t.now, Expires: t.now.Add(pol.RequestTTL)}
+		if err := t.PutRequest(r); err != nil {
+			return err
+		}
+		if _, err := t.record(Event{Type: EvRequestCreated, Actor: requester.Ref(), Subject: target.Ref(), Org: target.Org,
+			Request: r.ID, Reason: reason}, map[string]any{"duration": FormatDuration(d)}); err != nil {
+			return err
+		}
+		rr := r
+		t.publish(Change{Kind: ChangeRequest, Request: &rr})
+		return nil
+	})
+	return r, err
+}
+
+func mustRequests(tx ReadTx, st RequestStatus) []Request {
+	list, _ := tx.Requests(st, 0)
+	return list
+}
+
+// Decide records an approver's decision. Approving may change the duration
+// (within the policy max); with approvals_required = 2 a request is
+// approved once two different approvers said yes. Denying needs one.
+func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Duration, note string) (Request, error) {
+	if err := c.guard(p, CapApprove, "deciding a request"); err != nil {
+		return Request{}, err
+	}
+	note, err := checkText("note", note, 0, 500)
+	if err != nil {
+		return Request{}, err
+	}
+	var r Request
+	err = c.update(func(t *txn) error {
+		var err error
+		if r, err = t.Request(requestID); err != nil {
+			return notFound("no request %s", requestID)
+		}
+		approver, err := t.User(p.User.ID)
+		if err != nil {
+			return notFound("your account no longer exists")
+		}
+		pol, err := t.currentPolicy()
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.Status != RequestPending:
+			return refuse(CodeAlreadyDecided, "request %s is already %s", r.ID, r.Status)
+		case !t.now.Before(r.Expires):
+			return refuse(CodeAlreadyDecided, "request %s has expired", r.ID)
+		case r.Requester == approver.ID:
+			return refuse(CodeOwnRequest, "you cannot decide your own request — another approver must")
+		case !inSubtree(t.c.orgSnapshot(), approver.Org, r.Org):
+			return refuse(CodeOutsideOrg, "this request is outside your organisation")
+		}
+		for _, dec := range r.Decisions {
+			if dec.Approver == approver.ID {
+				return refuse(CodeAlreadyApproved, "you already approved this request — it needs another approver")
+			}
+		}
+		requester, _ := t.User(r.Requester)
+		target, _ := t.User(r.Target)
+		dec := Decision{Approver: approver.ID, Email: approver.Email, Approved: approve, Note: note, Fingerprint: p.Fingerprint, Time: t.now}
+		evType := EvRequestDenied
+		if approve {
+			if d == 0 {
+				d = r.Duration
+			}
+			if d < time.Hour || d > pol.MaxDuration {
+				return invalid("duration", "duration must be between 1h and %s", FormatDuration(pol.MaxDuration))
+			}
+			if _, err := t.checkEligible(requester, r.Target); err != nil {
+				return err
+			}
+			dec.Duration = d
+			r.Duration = min(r.Duration, d)
+			if len(r.Decisions) == 0 {
+				r.Duration = d
+			}
+			evType = EvRequestApproved
+		}
+		r.Decisions = append(r.Decisions, dec)
+		approvals := 0
+		for _, x := range r.Decisions {
+			if x.Approved {
+				approvals++
+			}
+		}
+		switch {
+		case !approve:
+			r.Status, r.Decided = RequestDenied, t.now
+		case approvals >= pol.ApprovalsRequired:
+			// An approval is usable once, within request_ttl of the decision.
+			r.Status, r.Decided, r.Expires = RequestApproved, t.now, t.now.Add(pol.RequestTTL)
+		}
+		if err := t.PutRequest(r); err != nil {
+			return err
+		}
+		details := map[string]any{"requester": requester.Email, "duration": FormatDuration(r.Duration),
+			"approvals": approvals, "required": pol.ApprovalsRequired, "fingerprint": p.Fingerprint, "note": note}
+		if approve && r.Status == RequestPending {
+			details["awaiting"] = "another approver"
+		}
+		if _, err := t.record(Event{Type: evType, Actor: approver.Ref(), Subject: target.Ref(), Org: r.Org, Request: r.ID, Reason: note}, details); err != nil {
+			return err
+		}
+		rr := r
+		t.publish(Change{Kind: ChangeRequest, Request: &rr})
+		return nil
+	})
+	return r, err
+}
+
+// Cancel withdraws p's own pending request.
+func (c *Core) Cancel(p Principal, requestID string) (Request, error) {
+	var r Request
+	err := c.update(func(t *txn) error {
+		var err error
+		if r, err = t.Request(requestID); err != nil {
+			return notFound("no request %s", requestID)
+		}
+		if r.Requester != p.User.ID {
+			return refuse(CodeNotPermitted, "only the requester can cancel a request")
+		}
+		if r.Status != RequestPending {
+			return refuse(CodeAlreadyDecided, "request %s is already %s", r.ID, r.Status)
+		}
+		r.Status, r.Decided = RequestCancelled, t.now
+		if err := t.PutRequest(r); err != nil {
+			return err
+		}
+		target, _ := t.User(r.Target)
+		if _, err := t.record(Event{Type: EvRequestCancelled, Actor: p.ref(), Subject: target.Ref(), Org: r.Org, Request: r.ID}, nil); err != nil {
+			return err
+		}
+		rr := r
+		t.publish(Change{Kind: ChangeRequest, Request: &rr})
+		return nil
+	})
+	return r, err
+}
+
+// Requests lists requests with the status that p may see, newest first:
+// approvers see those of their org subtree, others only their own.
+func (c *Core) Requests(p Principal, status RequestStatus, limit int) ([]Request, error) {
+	if err := c.require(p, CapApprovals); err != nil {
+		return nil, err
+	}
+	var list []Request
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		list, err = tx.Requests(status, 0)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	viewer := c.current(p)
+	orgs := c.orgSnapshot()
+	out := list[:0]
+	for _, r := range list {
+		if p.System != "" || r.Requester == viewer.ID || (viewer.Approver && inSubtree(orgs, viewer.Org, r.Org)) {
+			out = append(out, r)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// Request returns one request.
+func (c *Core) Request(id string) (Request, error) {
+	var r Request
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		if r, err = tx.Request(id); err != nil {
+			return notFound("no request %s", id)
+		}
+		return nil
+	})
+	return r, err
+}
+
+// orgSnapshot returns the org map for read-only use.
+func (c *Core) orgSnapshot() map[string]Org {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.orgs
+}

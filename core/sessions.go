@@ -1,0 +1,384 @@
+package core
+
+import (
+	"errors"
+	"time"
+)
+
+// startCheck is what the rules of "Starting a session" need to know.
+type startCheck struct {
+	policy  Policy
+	imp     User
+	target  User
+	active  []Session
+	orgs    map[string]Org
+	request *Request // the approved request that would be used, if any
+	now     time.Time
+}
+
+// checkStart applies the rules, in the order of DESIGN "Starting a
+// session", and returns the first refusal.
+func checkStart(k startCheck) *Error {
+	imp, tgt := k.imp, k.target
+	name := tgt.DisplayName()
+	switch {
+	case !k.policy.Enabled:
+		return refuse(CodeFeatureDisabled, "impersonation is turned off by policy — an owner can enable it under Settings")
+	case imp.Status != StatusActive || imp.Kind != KindHuman:
+		return refuse(CodeNotPermitted, "your account is %s/%s: only active people may impersonate", imp.Status, imp.Kind)
+	case imp.Mode == ModeNever || imp.Mode == "":
+		return refuse(CodeNotPermitted, "you are not permitted to impersonate — an owner can change your mode under Settings")
+	case imp.ID == tgt.ID:
+		return refuse(CodeSelf, "you cannot impersonate yourself")
+	}
+	for _, s := range k.active {
+		if s.Impersonator == imp.ID {
+			return refuse(CodeAlreadyImpersonating, "you are already impersonating someone — end that session first (ctrl+x)")
+		}
+	}
+	switch {
+	case tgt.Status != StatusActive:
+		return refuse(CodeTargetInactive, "%s is %s: only active users can be impersonated", name, tgt.Status)
+	case tgt.Kind != KindHuman:
+		return refuse(CodeTargetKind, "%s is a %s account: only people can be impersonated", name, tgt.Kind)
+	case tgt.Role == RoleSysadmin:
+		return refuse(CodeSysadmin, "sysadmins can never be impersonated")
+	case tgt.Role.Level() > imp.Role.Level():
+		return refuse(CodeHigherPrivilege, "%s has higher privilege (%s) than you (%s)", name, tgt.Role, imp.Role)
+	case !inSubtree(k.orgs, imp.Org, tgt.Org):
+		return refuse(CodeOutsideOrg, "%s is outside your organisation", name)
+	case k.policy.RequireConsent && !tgt.ConsentActive(k.now):
+		return refuse(CodeNoConsent, "%s has not granted consent — ask them to enable it under Account", name)
+	case imp.Mode == ModeRequest && k.request == nil:
+		return refuse(CodeNeedsApproval, "you need an approved request to impersonate %s — press r to request one", name)
+	}
+	return nil
+}
+
+// usableRequest finds an approved, unused, unexpired request for the pair.
+func usableRequest(tx ReadTx, imp, target string, now time.Time) (*Request, error) {
+	reqs, err := tx.Requests(RequestApproved, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range reqs {
+		if r.Requester == imp && r.Target == target && r.UsedBy == "" && now.Before(r.Expires) {
+			return &r, nil
+		}
+	}
+	return nil, nil
+}
+
+// gather reads what checkStart needs inside a transaction.
+func (t *txn) gather(imp User, targetID string) (startCheck, error) {
+	k := startCheck{imp: imp, now: t.now}
+	var err error
+	if k.policy, err = t.currentPolicy(); err != nil {
+		return k, err
+	}
+	if k.target, err = t.User(targetID); err != nil {
+		return k, notFound("no user %s", targetID)
+	}
+	if k.active, err = t.ActiveSessions(); err != nil {
+		return k, err
+	}
+	orgs, err := t.Orgs()
+	if err != nil {
+		return k, err
+	}
+	k.orgs = make(map[string]Org, len(orgs))
+	for _, o := range orgs {
+		k.orgs[o.ID] = o
+	}
+	if imp.Mode == ModeRequest {
+		k.request, err = usableRequest(t, imp.ID, targetID, t.now)
+	}
+	return k, err
+}
+
+// CanImpersonate says whether p could start impersonating the target now,
+// without recording anything: the TUI greys out the menu item with the
+// reason. Start checks again, authoritatively.
+func (c *Core) CanImpersonate(p Principal, targetID string) error {
+	if p.System != "" {
+		return refuse(CodeNotPermitted, "the command line cannot impersonate")
+	}
+	return c.st.View(func(tx ReadTx) error {
+		imp, err := tx.User(p.User.ID)
+		if err != nil {
+			return err
+		}
+		t := &txn{c: c, now: c.clock.Now()}
+		t.Tx = readOnly{tx}
+		k, err := t.gather(imp, targetID)
+		if err != nil {
+			return err
+		}
+		if e := checkStart(k); e != nil {
+			return e
+		}
+		return nil
+	})
+}
+
+// Start begins an impersonation of the target by p. Every refusal is also
+// recorded as session.denied with its reason code.
+func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
+	var sess Session
+	var denial *Error
+	err := c.update(func(t *txn) error {
+		denial = nil
+		imp, err := t.User(p.User.ID)
+		if err != nil {
+			return notFound("your account no longer exists")
+		}
+		k, err := t.gather(imp, targetID)
+		if err != nil {
+			return err
+		}
+		if denial = checkStart(k); denial != nil {
+			_, err := t.record(Event{Type: EvSessionDenied, Actor: imp.Ref(), Subject: k.target.Ref(), Org: k.target.Org,
+				Result: ResultDenied, Reason: string(denial.Code)}, map[string]any{"message": denial.Message, "fingerprint": p.Fingerprint})
+			return err
+		}
+		n, err := t.NextID("session")
+		if err != nil {
+			return err
+		}
+		dur := k.policy.DefaultDuration
+		if k.request != nil {
+			dur = k.request.Duration
+		}
+		ends := t.now.Add(min(dur, k.policy.MaxDuration))
+		if k.policy.RequireConsent && k.target.ConsentUntil.Before(ends) {
+			ends = k.target.ConsentUntil
+		}
+		sess = Session{ID: formatID("imp", n), Impersonator: imp.ID, Target: k.target.ID, Org: k.target.Org,
+			Reason: reason, Conn: p.Conn, Started: t.now, Ends: ends, Status: SessionActive}
+		if k.request != nil {
+			sess.Request = k.request.ID
+			sess.Reason = k.request.Reason
+			k.request.UsedBy = sess.ID
+			if err := t.PutRequest(*k.request); err != nil {
+				return err
+			}
+		}
+		if err := t.PutSession(sess); err != nil {
+			return err
+		}
+		if _, err := t.record(Event{Type: EvSessionStarted, Actor: imp.Ref(), Subject: k.target.Ref(), Org: k.target.Org,
+			Session: sess.ID, Request: sess.Request, Reason: sess.Reason},
+			map[string]any{"ends": ends.Format(time.RFC3339), "fingerprint": p.Fingerprint, "remote": p.Remote}); err != nil {
+			return err
+		}
+		sess, _ = t.Session(sess.ID)
+		s := sess
+		t.publish(Change{Kind: ChangeSession, Session: &s})
+		return nil
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	if denial != nil {
+		return Session{}, denial
+	}
+	return sess, nil
+}
+
+// endSession ends an active session and records why.
+func (t *txn) endSession(s Session, reason EndReason, by Ref) error {
+	if !s.Active() {
+		return nil
+	}
+	imp, _ := t.User(s.Impersonator)
+	target, _ := t.User(s.Target)
+	s.Status, s.Ended, s.EndReason = SessionEnded, t.now, reason
+	if err := t.PutSession(s); err != nil {
+		return err
+	}
+	actor := imp.Ref()
+	details := map[string]any{"duration": t.now.Sub(s.Started).Round(time.Second).String()}
+	if by.ID != imp.ID {
+		details["ended_by"] = by.String()
+	}
+	if _, err := t.record(Event{Type: EvSessionEnded, Actor: actor, Subject: target.Ref(), Org: s.Org,
+		Session: s.ID, Request: s.Request, Reason: string(reason)}, details); err != nil {
+		return err
+	}
+	s, _ = t.Session(s.ID)
+	t.publish(Change{Kind: ChangeSession, Session: &s})
+	return nil
+}
+
+// endSessionsOn ends every active session whose target or impersonator is
+// the user.
+func (t *txn) endSessionsOn(userID string, reason EndReason, by Ref) error {
+	act, err := t.ActiveSessions()
+	if err != nil {
+		return err
+	}
+	for _, s := range act {
+		if s.Target == userID || s.Impersonator == userID {
+			if err := t.endSession(s, reason, by); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// End ends p's own active session ("back to me").
+func (c *Core) End(p Principal, reason EndReason) error {
+	s, ok := c.ActiveSessionOf(p.User.ID)
+	if !ok {
+		return refuse(CodeNotFound, "you are not impersonating anyone")
+	}
+	return c.endByID(s.ID, reason, p.ref())
+}
+
+// EndConn ends the sessions started by one connection, e.g. when it drops
+// and policy end_on_disconnect holds, or the console quits.
+func (c *Core) EndConn(conn string, reason EndReason) error {
+	if conn == "" {
+		return nil
+	}
+	if reason == EndDisconnect && !c.Policy().EndOnDisconnect {
+		return nil
+	}
+	for _, s := range c.ActiveSessions() {
+		if s.Conn == conn {
+			if err := c.endByID(s.ID, reason, Ref{ID: "system"}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Terminate lets an owner end anyone's session.
+func (c *Core) Terminate(p Principal, sessionID string) error {
+	if err := c.require(p, CapSettings); err != nil {
+		return err
+	}
+	return c.endByID(sessionID, EndTerminated, p.ref())
+}
+
+// Shutdown ends every active session with reason server_shutdown.
+func (c *Core) Shutdown() error {
+	var errs []error
+	for _, s := range c.ActiveSessions() {
+		errs = append(errs, c.endByID(s.ID, EndShutdown, Ref{ID: "system"}))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Core) endByID(id string, reason EndReason, by Ref) error {
+	return c.update(func(t *txn) error {
+		s, err := t.Session(id)
+		if err != nil {
+			return notFound("no session %s", id)
+		}
+		return t.endSession(s, reason, by)
+	})
+}
+
+// ActiveSessionOf returns the session the user is running as impersonator.
+func (c *Core) ActiveSessionOf(userID string) (Session, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, s := range c.active {
+		if s.Impersonator == userID {
+			return s, true
+		}
+	}
+	return Session{}, false
+}
+
+// ActiveSessions lists running sessions, newest first.
+func (c *Core) ActiveSessions() []Session {
+	c.mu.RLock()
+	out := make([]Session, 0, len(c.active))
+	for _, s := range c.active {
+		out = append(out, s)
+	}
+	c.mu.RUnlock()
+	sortSessions(out)
+	return out
+}
+
+// Session returns one session (for the session audit viewer).
+func (c *Core) Session(id string) (Session, error) {
+	var s Session
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		s, err = tx.Session(id)
+		if err != nil {
+			return notFound("no session %s", id)
+		}
+		return nil
+	})
+	return s, err
+}
+
+// Sessions lists what p may see: active first, then history newest first,
+// from before ("" = the newest), at most limit; target != "" keeps one
+// user's sessions. Staff see sessions in their org subtree; a member sees
+// only the sessions on themselves.
+func (c *Core) Sessions(p Principal, target, before string, limit int) ([]Session, error) {
+	if err := c.require(p, CapSessions); err != nil {
+		if target == "" || target != p.User.ID {
+			return nil, err
+		}
+	}
+	var out []Session
+	err := c.st.View(func(tx ReadTx) error {
+		list, err := tx.Sessions(target, before, limit)
+		out = list
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.visibleSessions(p, out), nil
+}
+
+func (c *Core) visibleSessions(p Principal, list []Session) []Session {
+	if p.System != "" {
+		return list
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := list[:0]
+	for _, s := range list {
+		if s.Target == p.User.ID || s.Impersonator == p.User.ID || (p.User.Role.IsStaff() && inSubtree(c.orgs, p.User.Org, s.Org)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sortSessions(s []Session) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].ID > s[j-1].ID; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// TimeLeft is how long the session has before it ends on its own.
+func (s Session) TimeLeft(now time.Time) time.Duration { return max(s.Ends.Sub(now), 0) }
+
+// readOnly lets read-only code share txn helpers; its writes fail.
+type readOnly struct{ ReadTx }
+
+var errReadOnly = errors.New("read-only transaction")
+
+func (readOnly) NextID(string) (uint64, error) { return 0, errReadOnly }
+func (readOnly) PutOrg(Org) error              { return errReadOnly }
+func (readOnly) PutPolicy(Policy) error        { return errReadOnly }
+func (readOnly) PutUser(User) error            { return errReadOnly }
+func (readOnly) PutKey(Key) error              { return errReadOnly }
+func (readOnly) DeleteKey(string) error        { return errReadOnly }
+func (readOnly) PutRequest(Request) error      { return errReadOnly }
+func (readOnly) PutSession(Session) error      { return errReadOnly }
+func (readOnly) AppendAudit(AuditAppend) error { return errReadOnly }

@@ -1,0 +1,438 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Init creates the root org, the default policy and its first owner in a
+// new database.
+func (c *Core) Init(p Principal, ownerEmail, ownerName, orgName string) (User, error) {
+	if c.Initialized() {
+		return User{}, refuse(CodeConflict, "this database is already initialised (root org %q)", c.RootOrg().Name)
+	}
+	if orgName == "" {
+		orgName = "Root"
+	}
+	var owner User
+	err := c.update(func(t *txn) error {
+		org, err := t.addOrg(p, orgName, "")
+		if err != nil {
+			return err
+		}
+		if err := t.PutPolicy(DefaultPolicy()); err != nil {
+			return err
+		}
+		t.policyChanged = true
+		owner, err = t.addUser(p, NewUser{Email: ownerEmail, Name: ownerName, Role: RoleOwner, Org: org.ID, Approver: true})
+		return err
+	})
+	return owner, err
+}
+
+// CreateOrg adds a customer org under parent (a name; "" = the root org).
+func (c *Core) CreateOrg(p Principal, name, parent string) (Org, error) {
+	if err := c.guard(p, CapAdmin, "adding an org"); err != nil {
+		return Org{}, err
+	}
+	var o Org
+	err := c.update(func(t *txn) error {
+		parentID := c.RootOrg().ID
+		if parentID == "" {
+			return refuse(CodeConflict, "actas is not initialised yet: run actas init first")
+		}
+		if parent != "" {
+			po, err := t.OrgByName(parent)
+			if err != nil {
+				return notFound("no org named %q (see actas org list)", parent)
+			}
+			parentID = po.ID
+		}
+		var err error
+		o, err = t.addOrg(p, name, parentID)
+		return err
+	})
+	return o, err
+}
+
+func (t *txn) addOrg(p Principal, name, parent string) (Org, error) {
+	name, err := checkText("org name", name, 1, 100)
+	if err != nil {
+		return Org{}, err
+	}
+	if _, err := t.OrgByName(name); err == nil {
+		return Org{}, refuse(CodeConflict, "an org named %q already exists", name)
+	}
+	n, err := t.NextID("org")
+	if err != nil {
+		return Org{}, err
+	}
+	o := Org{ID: formatID("org", n), Name: name, Parent: parent, Created: t.now}
+	if err := t.PutOrg(o); err != nil {
+		return Org{}, err
+	}
+	t.orgs = true
+	_, err = t.record(Event{Type: EvOrgCreated, Actor: p.ref(), Org: o.ID}, map[string]any{"name": name, "parent": parent})
+	return o, err
+}
+
+// Orgs lists every org.
+func (c *Core) Orgs() []Org {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]Org, 0, len(c.orgs))
+	for _, o := range c.orgs {
+		out = append(out, o)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// NewUser is what adding a user takes. Org is an org name or ID ("" = root).
+type NewUser struct {
+	Email    string
+	Name     string
+	Role     Role
+	Org      string
+	Status   Status // default active
+	Kind     Kind   // default human
+	Mode     Mode   // default never
+	Approver bool
+}
+
+// CreateUser adds one user.
+func (c *Core) CreateUser(p Principal, nu NewUser) (User, error) {
+	if err := c.guard(p, CapAdmin, "adding a user"); err != nil {
+		return User{}, err
+	}
+	var u User
+	err := c.update(func(t *txn) error {
+		var err error
+		u, err = t.addUser(p, nu)
+		return err
+	})
+	return u, err
+}
+
+// resolveOrg finds an org by name or ID.
+func (t *txn) resolveOrg(ref string) (Org, error) {
+	if ref == "" {
+		ref = t.c.RootOrg().ID
+	}
+	if o, err := t.Org(ref); err == nil {
+		return o, nil
+	}
+	if o, err := t.OrgByName(ref); err == nil {
+		return o, nil
+	}
+	return Org{}, invalid("org", "no org named %q (see actas org list)", ref)
+}
+
+// validateUser checks a new user's fields and fills defaults.
+func (t *txn) validateUser(nu NewUser) (User, error) {
+	email, err := checkEmail(nu.Email)
+	if err != nil {
+		return User{}, err
+	}
+	name, err := checkText("name", nu.Name, 1, 200)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{Email: email, Name: name, Role: nu.Role, Status: nu.Status, Kind: nu.Kind, Mode: nu.Mode, Approver: nu.Approver, Created: t.now}
+	if u.Role == "" {
+		u.Role = RoleMember
+	}
+	if u.Role.Level() == 0 {
+		_, err := ParseRole(string(u.Role))
+		return User{}, err
+	}
+	if u.Status == "" {
+		u.Status = StatusActive
+	}
+	if _, err := ParseStatus(string(u.Status)); err != nil {
+		return User{}, err
+	}
+	if u.Kind == "" {
+		u.Kind = KindHuman
+	}
+	if _, err := ParseKind(string(u.Kind)); err != nil {
+		return User{}, err
+	}
+	if u.Mode == "" {
+		u.Mode = ModeNever
+	}
+	if _, err := ParseMode(string(u.Mode)); err != nil {
+		return User{}, err
+	}
+	if !u.Role.IsStaff() && (u.Mode != ModeNever || u.Approver) {
+		return User{}, invalid("mode", "%s is a member: only staff can impersonate or approve", email)
+	}
+	org, err := t.resolveOrg(nu.Org)
+	if err != nil {
+		return User{}, err
+	}
+	u.Org = org.ID
+	return u, nil
+}
+
+func (t *txn) addUser(p Principal, nu NewUser) (User, error) {
+	u, err := t.validateUser(nu)
+	if err != nil {
+		return User{}, err
+	}
+	if _, err := t.UserByEmail(u.Email); err == nil {
+		return User{}, refuse(CodeConflict, "a user with email %s already exists", u.Email)
+	}
+	n, err := t.NextID("user")
+	if err != nil {
+		return User{}, err
+	}
+	u.ID = formatID("usr", n)
+	if err := t.putUser(u); err != nil {
+		return User{}, err
+	}
+	_, err = t.record(Event{Type: EvUserCreated, Actor: p.ref(), Subject: u.Ref(), Org: u.Org},
+		map[string]any{"name": u.Name, "role": string(u.Role), "status": string(u.Status), "kind": string(u.Kind), "mode": string(u.Mode), "approver": u.Approver})
+	if err != nil {
+		return User{}, err
+	}
+	uu := u
+	t.publish(Change{Kind: ChangeUser, User: &uu})
+	return u, nil
+}
+
+// UserChange is a partial update; nil fields stay as they are.
+type UserChange struct {
+	Name     *string
+	Role     *Role
+	Status   *Status
+	Mode     *Mode
+	Approver *bool
+}
+
+// UpdateUser changes a user's settings. Leaving active (suspended, deleted,
+// …) ends every session the user is part of at once.
+func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error) {
+	if err := c.guard(p, CapSettings, "changing a user"); err != nil {
+		return User{}, err
+	}
+	var u User
+	err := c.update(func(t *txn) error {
+		var err error
+		u, err = t.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+		if err != nil {
+			return notFound("no user with email %s", email)
+		}
+		if p.System == "" && u.ID == p.User.ID && (ch.Role != nil || ch.Status != nil) {
+			return refuse(CodeSelf, "you cannot change your own role or status")
+		}
+		old := u
+		diff := map[string]any{}
+		if ch.Name != nil {
+			if u.Name, err = checkText("name", *ch.Name, 1, 200); err != nil {
+				return err
+			}
+		}
+		if ch.Role != nil {
+			if _, err := ParseRole(string(*ch.Role)); err != nil {
+				return err
+			}
+			u.Role = *ch.Role
+		}
+		if ch.Status != nil {
+			if _, err := ParseStatus(string(*ch.Status)); err != nil {
+				return err
+			}
+			u.Status = *ch.Status
+		}
+		if ch.Mode != nil {
+			if _, err := ParseMode(string(*ch.Mode)); err != nil {
+				return err
+			}
+			u.Mode = *ch.Mode
+		}
+		if ch.Approver != nil {
+			u.Approver = *ch.Approver
+		}
+		if !u.Role.IsStaff() && (u.Mode != ModeNever || u.Approver) {
+			return invalid("mode", "%s is a member: only staff can impersonate or approve", u.Email)
+		}
+		for k, pair := range map[string][2]any{
+			"name": {old.Name, u.Name}, "role": {old.Role, u.Role}, "status": {old.Status, u.Status},
+			"mode": {old.Mode, u.Mode}, "approver": {old.Approver, u.Approver},
+		} {
+			if pair[0] != pair[1] {
+				diff[k] = fmt.Sprintf("%v -> %v", pair[0], pair[1])
+			}
+		}
+		if len(diff) == 0 {
+			return nil
+		}
+		if err := t.putUser(u); err != nil {
+			return err
+		}
+		if _, err := t.record(Event{Type: EvUserUpdated, Actor: p.ref(), Subject: u.Ref(), Org: u.Org}, diff); err != nil {
+			return err
+		}
+		uu := u
+		t.publish(Change{Kind: ChangeUser, User: &uu})
+		if old.Status == StatusActive && u.Status != StatusActive {
+			return t.endSessionsOn(u.ID, endReasonForStatus(u.Status), p.ref())
+		}
+		return nil
+	})
+	return u, err
+}
+
+// ImportError lists every bad line of an import.
+type ImportError struct{ Lines []LineError }
+
+// LineError is one bad input line.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *ImportError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d bad line(s), nothing imported:", len(e.Lines))
+	for _, l := range e.Lines {
+		fmt.Fprintf(&b, "\n  line %d: %v", l.Line, l.Err)
+	}
+	return b.String()
+}
+
+// ImportUsers adds every user in one transaction, or none: each row is
+// validated (line numbers as given in rows[i].Line) and all problems are
+// reported together.
+func (c *Core) ImportUsers(p Principal, rows []ImportRow) (int, error) {
+	if err := c.guard(p, CapAdmin, "importing users"); err != nil {
+		return 0, err
+	}
+	err := c.update(func(t *txn) error {
+		var bad []LineError
+		seen := map[string]int{}
+		for _, r := range rows {
+			if r.Err != nil {
+				bad = append(bad, LineError{r.Line, r.Err})
+				continue
+			}
+			u, err := t.validateUser(r.User)
+			if err == nil {
+				if prev, dup := seen[u.Email]; dup {
+					err = fmt.Errorf("email %s repeats line %d", u.Email, prev)
+				} else if _, e := t.UserByEmail(u.Email); e == nil {
+					err = fmt.Errorf("a user with email %s already exists", u.Email)
+				}
+				seen[u.Email] = r.Line
+			}
+			if err != nil {
+				bad = append(bad, LineError{r.Line, err})
+			}
+		}
+		if len(bad) > 0 {
+			return &ImportError{Lines: bad}
+		}
+		for _, r := range rows {
+			if _, err := t.addUser(p, r.User); err != nil {
+				return fmt.Errorf("line %d: %w", r.Line, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(rows), nil
+}
+
+// ImportRow is one parsed input line; Err is a parse error for it.
+type ImportRow struct {
+	Line int
+	User NewUser
+	Err  error
+}
+
+// UserByEmail finds a user by email.
+func (c *Core) UserByEmail(email string) (User, error) {
+	e := strings.ToLower(strings.TrimSpace(email))
+	if u, ok := c.dir.getEmail(e); ok {
+		return u, nil
+	}
+	return User{}, notFound("no user with email %s", email)
+}
+
+// User finds a user by ID.
+func (c *Core) User(id string) (User, error) {
+	if u, ok := c.dir.get(id); ok {
+		return u, nil
+	}
+	return User{}, notFound("no user %s", id)
+}
+
+// UserCount is the number of users.
+func (c *Core) UserCount() int { return c.dir.Len() }
+
+// SearchUsers returns a page of the users p may see, in name order, whose
+// name or email contains query (all when empty), starting at position from.
+// ctx cancels a stale search when the next keystroke arrives.
+func (c *Core) SearchUsers(ctx context.Context, p Principal, query string, from, limit int) (UserPage, error) {
+	if err := c.require(p, CapUsers); err != nil {
+		return UserPage{Next: -1}, err
+	}
+	var visible func(*User) bool
+	if p.System == "" {
+		viewer := c.current(p)
+		c.mu.RLock()
+		orgs := c.orgs
+		root := c.rootOrg
+		c.mu.RUnlock()
+		if viewer.Org != root {
+			allowed := map[string]bool{}
+			for id := range orgs {
+				allowed[id] = inSubtree(orgs, viewer.Org, id)
+			}
+			visible = func(u *User) bool { return allowed[u.Org] }
+		}
+	}
+	page, err := c.dir.find(ctx, query, from, limit, visible)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return page, err
+	}
+	return page, err
+}
+
+// SetTheme stores the theme of whoever p is showing: themselves, or the
+// target while impersonating (recorded as an action done as them).
+func (c *Core) SetTheme(p Principal, theme string) error {
+	theme, err := checkText("theme", theme, 1, 40)
+	if err != nil {
+		return err
+	}
+	return c.update(func(t *txn) error {
+		id := p.User.ID
+		s, impersonating := t.c.ActiveSessionOf(p.User.ID)
+		if impersonating {
+			id = s.Target
+		}
+		u, err := t.User(id)
+		if err != nil {
+			return err
+		}
+		u.Theme = theme
+		if err := t.putUser(u); err != nil {
+			return err
+		}
+		if impersonating {
+			_, err = t.record(Event{Type: EvActionPerformed, Actor: p.ref(), Subject: u.Ref(), Org: u.Org, Session: s.ID},
+				map[string]any{"action": "theme", "theme": theme})
+		}
+		return err
+	})
+}

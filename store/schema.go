@@ -1,0 +1,218 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// This file is the whole on-disk layout: every bucket, every well-known key
+// and how composite keys are built. Fixed-width numbers are big-endian so a
+// cursor walks them in numeric order; IDs are zero-padded ("usr_00000042"),
+// so their bytes sort the same way.
+
+// schemaVersion is the layout this code reads and writes. Raising it needs a
+// migration appended to migrations.
+const schemaVersion = 1
+
+var (
+	// bucketMeta holds the well-known keys below.
+	bucketMeta = []byte("meta")
+
+	bucketOrgs       = []byte("orgs")         // org ID -> org
+	bucketOrgsByName = []byte("orgs_by_name") // org name -> org ID
+
+	bucketUsers        = []byte("users")          // user ID -> user
+	bucketUsersByEmail = []byte("users_by_email") // email -> user ID
+
+	bucketKeys       = []byte("keys")         // fingerprint -> key
+	bucketKeysByUser = []byte("keys_by_user") // user ID|0x00|fingerprint -> empty
+
+	bucketRequests         = []byte("requests")           // request ID -> request
+	bucketRequestsByStatus = []byte("requests_by_status") // status|0x00|request ID -> empty
+
+	bucketSessions         = []byte("sessions")           // session ID -> session
+	bucketSessionsActive   = []byte("sessions_active")    // session ID -> empty, iff active
+	bucketSessionsByTarget = []byte("sessions_by_target") // target user ID|0x00|session ID -> empty
+
+	// bucketAudit maps seq (8 bytes) to the record core encoded.
+	bucketAudit = []byte("audit")
+	// The audit indexes map key|0x00|seq (8 bytes) -> empty.
+	bucketAuditBySession = []byte("audit_by_session")
+	bucketAuditByActor   = []byte("audit_by_actor")
+	bucketAuditBySubject = []byte("audit_by_subject")
+)
+
+// allBuckets is every bucket of the current schema; Open checks they exist.
+var allBuckets = [][]byte{
+	bucketMeta,
+	bucketOrgs, bucketOrgsByName,
+	bucketUsers, bucketUsersByEmail,
+	bucketKeys, bucketKeysByUser,
+	bucketRequests, bucketRequestsByStatus,
+	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
+	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
+}
+
+// Keys of the meta bucket.
+var (
+	// keySchemaVersion holds the schema version as 8 bytes; absent means 0.
+	keySchemaVersion = []byte("schema_version")
+	// keyAuditHead holds the last appended event's seq (8 bytes) and hash
+	// (32 bytes); absent means an empty log.
+	keyAuditHead = []byte("audit_head")
+	// keyPolicy holds the encoded core.Policy; absent before init.
+	keyPolicy = []byte("policy")
+	// keyUserCount holds the number of users (8 bytes), so counting a
+	// million users does not walk them.
+	keyUserCount = []byte("user_count")
+)
+
+// auditIndexBuckets maps the index names of core.ReadTx.ScanAuditIndex to
+// their buckets.
+var auditIndexBuckets = map[string][]byte{
+	"session": bucketAuditBySession,
+	"actor":   bucketAuditByActor,
+	"subject": bucketAuditBySubject,
+}
+
+// idBuckets maps the entity kinds of core.Tx.NextID to the bucket whose
+// sequence numbers them.
+var idBuckets = map[string][]byte{
+	"org":     bucketOrgs,
+	"user":    bucketUsers,
+	"request": bucketRequests,
+	"session": bucketSessions,
+}
+
+// keySep ends the first part of a composite key. IDs, statuses and index keys
+// never contain it, and it sorts below every byte that can follow, so all
+// keys of one prefix are contiguous.
+const keySep = 0x00
+
+// errKeyHasSep refuses a key part that would make composite keys ambiguous.
+var errKeyHasSep = errors.New("key contains a NUL byte")
+
+// compositeKey returns first|0x00|second.
+func compositeKey(first, second string) ([]byte, error) {
+	if strings.IndexByte(first, keySep) >= 0 {
+		return nil, fmt.Errorf("%w: %q", errKeyHasSep, first)
+	}
+	k := make([]byte, 0, len(first)+1+len(second))
+	k = append(k, first...)
+	k = append(k, keySep)
+	return append(k, second...), nil
+}
+
+// prefixKey returns first|0x00, the prefix of every composite key under first.
+func prefixKey(first string) []byte {
+	k := make([]byte, 0, len(first)+1)
+	k = append(k, first...)
+	return append(k, keySep)
+}
+
+// prefixEnd returns the smallest key above every key with prefix first|0x00:
+// first|0x01. A reverse walk seeks it and steps back.
+func prefixEnd(first string) []byte {
+	k := make([]byte, 0, len(first)+1)
+	k = append(k, first...)
+	return append(k, keySep+1)
+}
+
+// seqKey returns seq as 8 big-endian bytes.
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq)
+}
+
+// auditIndexKey returns key|0x00|seq.
+func auditIndexKey(key string, seq uint64) ([]byte, error) {
+	if strings.IndexByte(key, keySep) >= 0 {
+		return nil, fmt.Errorf("%w: %q", errKeyHasSep, key)
+	}
+	k := make([]byte, 0, len(key)+1+8)
+	k = append(k, key...)
+	k = append(k, keySep)
+	return binary.BigEndian.AppendUint64(k, seq), nil
+}
+
+// migration brings a file from schema version to-1 up to version to. All
+// pending migrations run in the transaction that opens the file, so a file
+// is either fully migrated or left as it was.
+type migration struct {
+	to    uint64
+	what  string
+	apply func(tx *bolt.Tx) error
+}
+
+// migrations is ordered by to, starting at 1. Version 0 is a file written
+// before the schema had a version: no version key, possibly some buckets.
+var migrations = []migration{
+	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
+}
+
+func migrateToV1(tx *bolt.Tx) error {
+	for _, name := range [][]byte{
+		bucketMeta,
+		bucketOrgs, bucketOrgsByName,
+		bucketUsers, bucketUsersByEmail,
+		bucketKeys, bucketKeysByUser,
+		bucketRequests, bucketRequestsByStatus,
+		bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
+		bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
+	} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	// Users a version-0 file already holds must be counted once here; from
+	// now on PutUser keeps the count.
+	n := tx.Bucket(bucketUsers).Stats().KeyN
+	return tx.Bucket(bucketMeta).Put(keyUserCount, seqKey(uint64(n)))
+}
+
+// ErrSchemaTooNew refuses a file written by a newer actas: this one would
+// not know how to keep its newer indexes right.
+var ErrSchemaTooNew = errors.New("database was written by a newer version of actas")
+
+// migrate creates or upgrades the layout inside tx and reports the version
+// the file had before.
+func migrate(tx *bolt.Tx, path string) (from uint64, err error) {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return 0, err
+	}
+	if v := meta.Get(keySchemaVersion); v != nil {
+		if len(v) != 8 {
+			return 0, fmt.Errorf("database %s: schema version is %d bytes long, want 8; the file is damaged", path, len(v))
+		}
+		from = binary.BigEndian.Uint64(v)
+	}
+	if from > schemaVersion {
+		return from, fmt.Errorf("%w: %s has schema version %d, this actas understands up to %d; upgrade actas to open it",
+			ErrSchemaTooNew, path, from, schemaVersion)
+	}
+	version := from
+	for _, m := range migrations {
+		if m.to <= version {
+			continue
+		}
+		if err := m.apply(tx); err != nil {
+			return from, fmt.Errorf("database %s: migrate to schema version %d (%s): %w", path, m.to, m.what, err)
+		}
+		version = m.to
+	}
+	if version != from {
+		if err := tx.Bucket(bucketMeta).Put(keySchemaVersion, seqKey(version)); err != nil {
+			return from, err
+		}
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return from, fmt.Errorf("database %s: bucket %s is missing at schema version %d; the file is damaged", path, name, version)
+		}
+	}
+	return from, nil
+}

@@ -1,0 +1,249 @@
+// Package store keeps actas's data in one bbolt file and implements
+// core.Store on it. schema.go names every bucket and key; this file opens the
+// file and runs writes through a group committer, so concurrent callers
+// share one fsync'd commit.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/actas/actas/core"
+)
+
+// Options tunes Open. The zero value is ready to use.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release
+	// the file before giving up with ErrInUse; 0 means 2 s.
+	LockTimeout time.Duration
+}
+
+const defaultLockTimeout = 2 * time.Second
+
+// maxBatch caps how many update functions share one commit, so one commit
+// (and the latency of everyone in it) stays bounded under a flood.
+const maxBatch = 1000
+
+var (
+	// ErrInUse means another process holds the database file open.
+	ErrInUse = errors.New("database is in use by another actas process")
+	// ErrClosed is returned by Update and View after Close.
+	ErrClosed = errors.New("database is closed")
+)
+
+// inUseError names the file that is locked; it matches ErrInUse.
+type inUseError struct{ path string }
+
+func (e *inUseError) Error() string {
+	return fmt.Sprintf("database %s is in use by another actas process; stop that process or use another data directory", e.path)
+}
+
+func (e *inUseError) Unwrap() error { return ErrInUse }
+
+// PanicError is what Update returns when the update function panicked. The
+// panic is confined to its caller: other callers batched into the same
+// commit are retried without it.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("store: update function panicked: %v", e.Value) }
+
+// DB is the bbolt-backed core.Store.
+type DB struct {
+	bolt *bolt.DB
+	path string
+
+	// mu orders Update's enqueue against Close's closing of the queue.
+	mu        sync.RWMutex
+	closed    atomic.Bool
+	queue     chan *pendingUpdate
+	committed chan struct{} // closed when the committer has drained the queue
+}
+
+var _ core.Store = (*DB)(nil)
+
+// Open opens or creates the database file at path, creating its directory
+// if needed, and migrates an older file to the current schema in one
+// transaction. If another process has the file open, Open fails after
+// opts.LockTimeout with an error matching ErrInUse.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = defaultLockTimeout
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: opts.LockTimeout,
+		// The hashmap freelist stays fast when a big file has many free
+		// pages; the array one scans them on every allocation.
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, &inUseError{path: path}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := bdb.Update(func(tx *bolt.Tx) error {
+		_, err := migrate(tx, path)
+		return err
+	}); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	db := &DB{
+		bolt:      bdb,
+		path:      path,
+		queue:     make(chan *pendingUpdate, maxBatch),
+		committed: make(chan struct{}),
+	}
+	go db.commitLoop()
+	return db, nil
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close waits for updates already queued to commit, then closes the file.
+// Later calls to Update and View return ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed.Load() {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed.Store(true)
+	close(db.queue)
+	db.mu.Unlock()
+	<-db.committed
+	return db.bolt.Close()
+}
+
+// View runs fn in a read-only snapshot.
+func (db *DB) View(fn func(core.ReadTx) error) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(readTx{btx}) })
+}
+
+// pendingUpdate is one Update call waiting for the committer.
+type pendingUpdate struct {
+	fn   func(core.Tx) error
+	done chan error
+}
+
+var pendingPool = sync.Pool{New: func() any { return &pendingUpdate{done: make(chan error, 1)} }}
+
+// Update runs fn in a durable write transaction, possibly together with the
+// functions of concurrent callers in one commit. When it returns nil, fn's
+// writes are on disk. fn may run more than once (when another function in its
+// batch fails, the rest are retried without it), so it must have no effects
+// outside tx. fn must not call Update or View itself.
+func (db *DB) Update(fn func(core.Tx) error) error {
+	p := pendingPool.Get().(*pendingUpdate)
+	p.fn = fn
+	db.mu.RLock()
+	if db.closed.Load() {
+		db.mu.RUnlock()
+		pendingPool.Put(p)
+		return ErrClosed
+	}
+	db.queue <- p
+	db.mu.RUnlock()
+	err := <-p.done
+	p.fn = nil
+	pendingPool.Put(p)
+	return err
+}
+
+// commitLoop is the group committer. It blocks for the first pending update,
+// takes every other one already waiting (no waiting window: a lone writer is
+// committed at once), and commits them together. Callers that arrive during
+// a commit queue up and form the next batch, so the batch size follows the
+// load and one fsync serves many callers.
+func (db *DB) commitLoop() {
+	defer close(db.committed)
+	batch := make([]*pendingUpdate, 0, maxBatch)
+	for first := range db.queue {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case p, ok := <-db.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		db.commitBatch(batch)
+	}
+}
+
+// errBatchFailed makes bolt roll back a batch in which one function failed.
+var errBatchFailed = errors.New("store: a function of the batch failed")
+
+// commitBatch commits batch in one bolt transaction and answers every
+// caller. When a function fails, the whole transaction is rolled back so none
+// of the batch's writes land; the failing function is answered on its own and
+// the others are retried as a new batch.
+func (db *DB) commitBatch(batch []*pendingUpdate) {
+	for len(batch) > 0 {
+		failed := -1
+		var failErr error
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			tx := writeTx{readTx{btx}}
+			for i, p := range batch {
+				if err := runUpdate(p.fn, tx); err != nil {
+					failed, failErr = i, err
+					return errBatchFailed
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, p := range batch {
+				p.done <- err
+			}
+			return
+		}
+		p := batch[failed]
+		if failed == 0 {
+			// It saw the same state it would have seen alone.
+			p.done <- failErr
+		} else {
+			// Its error may come from what earlier functions of the batch
+			// wrote, and they are not going to commit now: its own answer
+			// is what it does alone.
+			p.done <- db.bolt.Update(func(btx *bolt.Tx) error {
+				return runUpdate(p.fn, writeTx{readTx{btx}})
+			})
+		}
+		batch = append(batch[:failed], batch[failed+1:]...)
+	}
+}
+
+// runUpdate runs fn, turning a panic into a PanicError for its caller alone.
+func runUpdate(fn func(core.Tx) error, tx writeTx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return fn(tx)
+}

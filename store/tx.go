@@ -1,0 +1,574 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/actas/actas/core"
+)
+
+// readTx implements core.ReadTx over a bolt transaction. bbolt's slices
+// point into the memory map and die with the transaction, so every decoder
+// copies; only ScanAudit hands out bolt's memory, as its contract allows.
+type readTx struct{ tx *bolt.Tx }
+
+// writeTx adds core.Tx's writes; the index buckets are kept in step with
+// the entity buckets in the same transaction.
+type writeTx struct{ readTx }
+
+var (
+	_ core.ReadTx = readTx{}
+	_ core.Tx     = writeTx{}
+)
+
+var empty = []byte{}
+
+func (t readTx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
+
+// get decodes the value under key in bucket, or returns core.ErrNotFound.
+func get[T any](t readTx, bucket []byte, key string, decode func([]byte) (T, error)) (T, error) {
+	v := t.bucket(bucket).Get([]byte(key))
+	if v == nil {
+		var zero T
+		return zero, core.ErrNotFound
+	}
+	return decode(v)
+}
+
+func (t readTx) Org(id string) (core.Org, error) {
+	return get(t, bucketOrgs, id, decodeOrg)
+}
+
+func (t readTx) OrgByName(name string) (core.Org, error) {
+	id := t.bucket(bucketOrgsByName).Get([]byte(name))
+	if id == nil {
+		return core.Org{}, core.ErrNotFound
+	}
+	return t.Org(string(id))
+}
+
+func (t readTx) Orgs() ([]core.Org, error) {
+	var orgs []core.Org
+	err := t.bucket(bucketOrgs).ForEach(func(_, v []byte) error {
+		o, err := decodeOrg(v)
+		orgs = append(orgs, o)
+		return err
+	})
+	return orgs, err
+}
+
+func (t readTx) Policy() (core.Policy, error) {
+	v := t.bucket(bucketMeta).Get(keyPolicy)
+	if v == nil {
+		return core.Policy{}, core.ErrNotFound
+	}
+	return decodePolicy(v)
+}
+
+func (t readTx) User(id string) (core.User, error) {
+	return get(t, bucketUsers, id, decodeUser)
+}
+
+func (t readTx) UserByEmail(email string) (core.User, error) {
+	id := t.bucket(bucketUsersByEmail).Get([]byte(email))
+	if id == nil {
+		return core.User{}, core.ErrNotFound
+	}
+	return t.User(string(id))
+}
+
+func (t readTx) ForEachUser(fn func(core.User) error) error {
+	c := t.bucket(bucketUsers).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		u, err := decodeUser(v)
+		if err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t readTx) UserCount() (int, error) {
+	v := t.bucket(bucketMeta).Get(keyUserCount)
+	if len(v) != 8 {
+		return 0, fmt.Errorf("meta %s is %d bytes long, want 8", keyUserCount, len(v))
+	}
+	return int(binary.BigEndian.Uint64(v)), nil
+}
+
+func (t readTx) Key(fingerprint string) (core.Key, error) {
+	return get(t, bucketKeys, fingerprint, decodeKey)
+}
+
+func (t readTx) Keys(userID string) ([]core.Key, error) {
+	var keys []core.Key
+	if userID == "" {
+		err := t.bucket(bucketKeys).ForEach(func(_, v []byte) error {
+			k, err := decodeKey(v)
+			keys = append(keys, k)
+			return err
+		})
+		return keys, err
+	}
+	prefix := prefixKey(userID)
+	c := t.bucket(bucketKeysByUser).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		key, err := t.Key(string(k[len(prefix):]))
+		if err != nil {
+			return nil, fmt.Errorf("key index of %s: %w", userID, err)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
+func (t readTx) Request(id string) (core.Request, error) {
+	return get(t, bucketRequests, id, decodeRequest)
+}
+
+func (t readTx) Requests(status core.RequestStatus, limit int) ([]core.Request, error) {
+	var reqs []core.Request
+	prefix := prefixKey(string(status))
+	c := t.bucket(bucketRequestsByStatus).Cursor()
+	for k, _ := seekBefore(c, prefixEnd(string(status))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		if limit > 0 && len(reqs) == limit {
+			break
+		}
+		r, err := t.Request(string(k[len(prefix):]))
+		if err != nil {
+			return nil, fmt.Errorf("request status index: %w", err)
+		}
+		reqs = append(reqs, r)
+	}
+	return reqs, nil
+}
+
+func (t readTx) Session(id string) (core.Session, error) {
+	return get(t, bucketSessions, id, decodeSession)
+}
+
+func (t readTx) ActiveSessions() ([]core.Session, error) {
+	var sessions []core.Session
+	c := t.bucket(bucketSessionsActive).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		s, err := t.Session(string(k))
+		if err != nil {
+			return nil, fmt.Errorf("active session index: %w", err)
+		}
+		sessions = append(sessions, s)
+	}
+	return sessions, nil
+}
+
+func (t readTx) Sessions(target, before string, limit int) ([]core.Session, error) {
+	var sessions []core.Session
+	full := func() bool { return limit > 0 && len(sessions) == limit }
+	if target == "" {
+		c := t.bucket(bucketSessions).Cursor()
+		var k, v []byte
+		if before == "" {
+			k, v = c.Last()
+		} else {
+			k, v = seekBefore(c, []byte(before))
+		}
+		for ; k != nil && !full(); k, v = c.Prev() {
+			s, err := decodeSession(v)
+			if err != nil {
+				return nil, err
+			}
+			sessions = append(sessions, s)
+		}
+		return sessions, nil
+	}
+	prefix := prefixKey(target)
+	start := prefixEnd(target)
+	if before != "" {
+		var err error
+		if start, err = compositeKey(target, before); err != nil {
+			return nil, err
+		}
+	}
+	c := t.bucket(bucketSessionsByTarget).Cursor()
+	for k, _ := seekBefore(c, start); k != nil && bytes.HasPrefix(k, prefix) && !full(); k, _ = c.Prev() {
+		s, err := t.Session(string(k[len(prefix):]))
+		if err != nil {
+			return nil, fmt.Errorf("session target index: %w", err)
+		}
+		sessions = append(sessions, s)
+	}
+	return sessions, nil
+}
+
+// seekBefore puts c on the last key below key and returns it (nil if there
+// is none): the start of a newest-first walk that excludes key itself.
+func seekBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
+	if k, _ := c.Seek(key); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+func (t readTx) AuditHead() (uint64, [32]byte, error) {
+	var hash [32]byte
+	v := t.bucket(bucketMeta).Get(keyAuditHead)
+	if v == nil {
+		return 0, hash, nil
+	}
+	if len(v) != 8+32 {
+		return 0, hash, fmt.Errorf("audit head is %d bytes long, want 40; the database is damaged", len(v))
+	}
+	copy(hash[:], v[8:])
+	return binary.BigEndian.Uint64(v), hash, nil
+}
+
+func (t readTx) AuditRecord(seq uint64) ([]byte, error) {
+	v := t.bucket(bucketAudit).Get(seqKey(seq))
+	if v == nil {
+		return nil, core.ErrNotFound
+	}
+	return bytes.Clone(v), nil
+}
+
+func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []byte) bool) error {
+	c := t.bucket(bucketAudit).Cursor()
+	var k, v []byte
+	switch {
+	case from == 0 && !reverse:
+		k, v = c.First()
+	case from == 0:
+		k, v = c.Last()
+	case !reverse:
+		k, v = c.Seek(seqKey(from))
+	default:
+		k, v = seekAtOrBefore(c, seqKey(from))
+	}
+	step := c.Next
+	if reverse {
+		step = c.Prev
+	}
+	for ; k != nil; k, v = step() {
+		if len(k) != 8 {
+			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
+		}
+		if !fn(binary.BigEndian.Uint64(k), v) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// seekAtOrBefore puts c on key or, if it is absent, the last key below it.
+func seekAtOrBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
+	k, v := c.Seek(key)
+	if k == nil {
+		return c.Last()
+	}
+	if !bytes.Equal(k, key) {
+		return c.Prev()
+	}
+	return k, v
+}
+
+func (t readTx) ScanAuditIndex(index, key string, from uint64, reverse bool, fn func(seq uint64) bool) error {
+	name, ok := auditIndexBuckets[index]
+	if !ok {
+		return fmt.Errorf("no audit index %q; use session, actor or subject", index)
+	}
+	if key == "" {
+		return nil
+	}
+	prefix := prefixKey(key)
+	c := t.bucket(name).Cursor()
+	var k []byte
+	switch {
+	case from == 0 && !reverse:
+		k, _ = c.Seek(prefix)
+	case from == 0:
+		k, _ = seekBefore(c, prefixEnd(key))
+	default:
+		start, err := auditIndexKey(key, from)
+		if err != nil {
+			return err
+		}
+		if reverse {
+			k, _ = seekAtOrBefore(c, start)
+		} else {
+			k, _ = c.Seek(start)
+		}
+	}
+	step := c.Next
+	if reverse {
+		step = c.Prev
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = step() {
+		if len(k) != len(prefix)+8 {
+			return fmt.Errorf("audit %s index key %q has no seq; the database is damaged", index, k)
+		}
+		if !fn(binary.BigEndian.Uint64(k[len(prefix):])) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (t writeTx) NextID(kind string) (uint64, error) {
+	name, ok := idBuckets[kind]
+	if !ok {
+		return 0, fmt.Errorf("no ID sequence for %q", kind)
+	}
+	return t.bucket(name).NextSequence()
+}
+
+// errEmptyID refuses a record that could never be looked up again.
+var errEmptyID = errors.New("record has no ID")
+
+func (t writeTx) PutOrg(o core.Org) error {
+	if o.ID == "" {
+		return fmt.Errorf("put org: %w", errEmptyID)
+	}
+	orgs, byName := t.bucket(bucketOrgs), t.bucket(bucketOrgsByName)
+	if old := orgs.Get([]byte(o.ID)); old != nil {
+		prev, err := decodeOrg(old)
+		if err != nil {
+			return err
+		}
+		if prev.Name != o.Name {
+			if err := deleteIfPointsTo(byName, prev.Name, o.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if o.Name != "" {
+		if err := claim(byName, o.Name, o.ID, "org name"); err != nil {
+			return err
+		}
+	}
+	return orgs.Put([]byte(o.ID), encodeOrg(o))
+}
+
+func (t writeTx) PutPolicy(p core.Policy) error {
+	return t.bucket(bucketMeta).Put(keyPolicy, encodePolicy(p))
+}
+
+func (t writeTx) PutUser(u core.User) error {
+	if u.ID == "" {
+		return fmt.Errorf("put user: %w", errEmptyID)
+	}
+	users, byEmail := t.bucket(bucketUsers), t.bucket(bucketUsersByEmail)
+	if old := users.Get([]byte(u.ID)); old != nil {
+		prev, err := decodeUser(old)
+		if err != nil {
+			return err
+		}
+		if prev.Email != u.Email {
+			if err := deleteIfPointsTo(byEmail, prev.Email, u.ID); err != nil {
+				return err
+			}
+		}
+	} else if err := t.addUserCount(1); err != nil {
+		return err
+	}
+	if u.Email != "" {
+		if err := claim(byEmail, u.Email, u.ID, "email"); err != nil {
+			return err
+		}
+	}
+	return users.Put([]byte(u.ID), encodeUser(u))
+}
+
+func (t writeTx) addUserCount(delta uint64) error {
+	n, err := t.UserCount()
+	if err != nil {
+		return err
+	}
+	return t.bucket(bucketMeta).Put(keyUserCount, seqKey(uint64(n)+delta))
+}
+
+// claim points a unique index entry at id, refusing if another record holds
+// it: core checks uniqueness first, this keeps a bug from silently
+// re-pointing someone else's email.
+func claim(index *bolt.Bucket, key, id, what string) error {
+	if cur := index.Get([]byte(key)); cur != nil {
+		if string(cur) == id {
+			return nil
+		}
+		return &core.Error{Code: core.CodeConflict, Field: what,
+			Message: fmt.Sprintf("%s %s already belongs to %s", what, key, cur)}
+	}
+	return index.Put([]byte(key), []byte(id))
+}
+
+// deleteIfPointsTo removes a unique index entry the record is leaving, but
+// not one that already belongs to another record.
+func deleteIfPointsTo(index *bolt.Bucket, key, id string) error {
+	if key == "" {
+		return nil
+	}
+	if cur := index.Get([]byte(key)); cur != nil && string(cur) == id {
+		return index.Delete([]byte(key))
+	}
+	return nil
+}
+
+func (t writeTx) PutKey(k core.Key) error {
+	if k.Fingerprint == "" {
+		return fmt.Errorf("put key: %w", errEmptyID)
+	}
+	keys, byUser := t.bucket(bucketKeys), t.bucket(bucketKeysByUser)
+	if old := keys.Get([]byte(k.Fingerprint)); old != nil {
+		prev, err := decodeKey(old)
+		if err != nil {
+			return err
+		}
+		if prev.UserID != k.UserID {
+			if err := deleteComposite(byUser, prev.UserID, prev.Fingerprint); err != nil {
+				return err
+			}
+		}
+	}
+	ik, err := compositeKey(k.UserID, k.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if err := byUser.Put(ik, empty); err != nil {
+		return err
+	}
+	return keys.Put([]byte(k.Fingerprint), encodeKey(k))
+}
+
+func (t writeTx) DeleteKey(fingerprint string) error {
+	keys := t.bucket(bucketKeys)
+	old := keys.Get([]byte(fingerprint))
+	if old == nil {
+		return core.ErrNotFound
+	}
+	prev, err := decodeKey(old)
+	if err != nil {
+		return err
+	}
+	if err := deleteComposite(t.bucket(bucketKeysByUser), prev.UserID, fingerprint); err != nil {
+		return err
+	}
+	return keys.Delete([]byte(fingerprint))
+}
+
+// deleteComposite removes first|0x00|second from index.
+func deleteComposite(index *bolt.Bucket, first, second string) error {
+	k, err := compositeKey(first, second)
+	if err != nil {
+		return err
+	}
+	return index.Delete(k)
+}
+
+func (t writeTx) PutRequest(r core.Request) error {
+	if r.ID == "" {
+		return fmt.Errorf("put request: %w", errEmptyID)
+	}
+	reqs, byStatus := t.bucket(bucketRequests), t.bucket(bucketRequestsByStatus)
+	if old := reqs.Get([]byte(r.ID)); old != nil {
+		prev, err := decodeRequest(old)
+		if err != nil {
+			return err
+		}
+		if prev.Status != r.Status {
+			if err := deleteComposite(byStatus, string(prev.Status), r.ID); err != nil {
+				return err
+			}
+		}
+	}
+	ik, err := compositeKey(string(r.Status), r.ID)
+	if err != nil {
+		return err
+	}
+	if err := byStatus.Put(ik, empty); err != nil {
+		return err
+	}
+	return reqs.Put([]byte(r.ID), encodeRequest(r))
+}
+
+func (t writeTx) PutSession(s core.Session) error {
+	if s.ID == "" {
+		return fmt.Errorf("put session: %w", errEmptyID)
+	}
+	sessions, byTarget := t.bucket(bucketSessions), t.bucket(bucketSessionsByTarget)
+	if old := sessions.Get([]byte(s.ID)); old != nil {
+		prev, err := decodeSession(old)
+		if err != nil {
+			return err
+		}
+		if prev.Target != s.Target {
+			if err := deleteComposite(byTarget, prev.Target, s.ID); err != nil {
+				return err
+			}
+		}
+	}
+	ik, err := compositeKey(s.Target, s.ID)
+	if err != nil {
+		return err
+	}
+	if err := byTarget.Put(ik, empty); err != nil {
+		return err
+	}
+	active := t.bucket(bucketSessionsActive)
+	if s.Active() {
+		err = active.Put([]byte(s.ID), empty)
+	} else {
+		err = active.Delete([]byte(s.ID))
+	}
+	if err != nil {
+		return err
+	}
+	return sessions.Put([]byte(s.ID), encodeSession(s))
+}
+
+func (t writeTx) AppendAudit(rec core.AuditAppend) error {
+	head, _, err := t.AuditHead()
+	if err != nil {
+		return err
+	}
+	if rec.Seq != head+1 {
+		return fmt.Errorf("audit event %d does not follow the head %d", rec.Seq, head)
+	}
+	if len(rec.Record) == 0 {
+		return fmt.Errorf("audit event %d has an empty record", rec.Seq)
+	}
+	audit := t.bucket(bucketAudit)
+	// Seqs only grow, so pages never receive inserts later: fill them.
+	audit.FillPercent = 1.0
+	// bbolt keeps the value slice until commit; the copy keeps a caller
+	// reusing its buffer from changing what gets written.
+	if err := audit.Put(seqKey(rec.Seq), bytes.Clone(rec.Record)); err != nil {
+		return err
+	}
+	for _, ix := range [...]struct {
+		bucket []byte
+		key    string
+	}{
+		{bucketAuditBySession, rec.Session},
+		{bucketAuditByActor, rec.Actor},
+		{bucketAuditBySubject, rec.Subject},
+	} {
+		if ix.key == "" {
+			continue
+		}
+		k, err := auditIndexKey(ix.key, rec.Seq)
+		if err != nil {
+			return err
+		}
+		if err := t.bucket(ix.bucket).Put(k, empty); err != nil {
+			return err
+		}
+	}
+	v := make([]byte, 0, 8+32)
+	v = binary.BigEndian.AppendUint64(v, rec.Seq)
+	v = append(v, rec.Hash[:]...)
+	return t.bucket(bucketMeta).Put(keyAuditHead, v)
+}
