@@ -219,9 +219,9 @@ const (
 	EndConsentExpired EndReason = "consent_expired"
 	// A user's status leaving active ends their sessions with "user_" and
 	// the status, e.g. user_suspended; see endReasonForStatus.
-	EndDisconnect     EndReason = "disconnect"
-	EndShutdown       EndReason = "server_shutdown"
-	EndTerminated     EndReason = "terminated"
+	EndDisconnect EndReason = "disconnect"
+	EndShutdown   EndReason = "server_shutdown"
+	EndTerminated EndReason = "terminated"
 )
 
 // Session is one impersonation: Impersonator acts as Target until Ends.
