@@ -237,14 +237,21 @@ func (c *Core) refresh(t *txn) {
 				c.orgs = m
 			}
 		}
+		users := make([]User, 0, len(t.users))
+		seen := make(map[string]bool, len(t.users))
 		for _, id := range t.users {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
 			if u, err := tx.User(id); err == nil {
-				c.dir.put(u)
+				users = append(users, u)
 				if !u.ConsentFrom.IsZero() {
 					c.schedule(deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
 				}
 			}
 		}
+		c.dir.put(users...)
 		for _, ch := range t.changes {
 			switch {
 			case ch.Session != nil:

@@ -19,9 +19,9 @@ import (
 // It is rebuilt lazily, on the next search after a name or email changed.
 type Directory struct {
 	mu      sync.RWMutex
-	byID    map[string]*User
-	byEmail map[string]*User
-	sorted  []*User // by sortKey
+	byID    map[string]*dirEntry
+	byEmail map[string]*dirEntry
+	sorted  []*dirEntry // by key
 	hay     []byte
 	starts  []int // starts[i] = offset of sorted[i] in hay
 	stale   bool  // hay no longer matches sorted
@@ -29,19 +29,27 @@ type Directory struct {
 
 // NewDirectory returns an empty directory.
 func NewDirectory() *Directory {
-	return &Directory{byID: map[string]*User{}, byEmail: map[string]*User{}}
+	return &Directory{byID: map[string]*dirEntry{}, byEmail: map[string]*dirEntry{}}
 }
 
-func sortKey(u *User) string { return strings.ToLower(u.Name) + "\x00" + u.Email }
+// dirEntry is a user with its table-order key, computed once.
+type dirEntry struct {
+	key string // lower-case name, NUL, email
+	User
+}
 
-func keyLess(a, b *User) int { return strings.Compare(sortKey(a), sortKey(b)) }
+func newEntry(u User) *dirEntry {
+	return &dirEntry{key: strings.ToLower(u.Name) + "\x00" + u.Email, User: u}
+}
+
+func keyLess(a, b *dirEntry) int { return strings.Compare(a.key, b.key) }
 
 // load adds a user during bulk loading; finishLoad sorts once at the end.
 func (d *Directory) load(u User) {
-	p := &u
-	d.byID[u.ID] = p
-	d.byEmail[u.Email] = p
-	d.sorted = append(d.sorted, p)
+	e := newEntry(u)
+	d.byID[u.ID] = e
+	d.byEmail[u.Email] = e
+	d.sorted = append(d.sorted, e)
 }
 
 func (d *Directory) finishLoad() {
@@ -51,35 +59,44 @@ func (d *Directory) finishLoad() {
 	d.stale = true
 }
 
-// put inserts or replaces a user, keeping the order.
-func (d *Directory) put(u User) {
+// put inserts or replaces users, keeping the order. Few changes are
+// inserted in place; many (an import) are appended and sorted once.
+func (d *Directory) put(users ...User) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := &u
-	if old, ok := d.byID[u.ID]; ok {
-		i := d.indexOf(old)
-		if sortKey(old) == sortKey(p) && i >= 0 {
-			d.sorted[i] = p
-			d.byID[u.ID] = p
-			d.byEmail[u.Email] = p
-			return
+	bulk := len(users) > 64
+	for _, u := range users {
+		e := newEntry(u)
+		if old, ok := d.byID[u.ID]; ok {
+			i := d.indexOf(old)
+			delete(d.byEmail, old.Email)
+			d.byID[u.ID], d.byEmail[u.Email] = e, e
+			if old.key == e.key && i >= 0 {
+				d.sorted[i] = e
+				continue
+			}
+			if i >= 0 {
+				d.sorted = slices.Delete(d.sorted, i, i+1)
+			}
 		}
-		if i >= 0 {
-			d.sorted = slices.Delete(d.sorted, i, i+1)
+		d.byID[u.ID], d.byEmail[u.Email] = e, e
+		d.stale = true
+		if bulk {
+			d.sorted = append(d.sorted, e)
+			continue
 		}
-		delete(d.byEmail, old.Email)
+		i, _ := slices.BinarySearchFunc(d.sorted, e, keyLess)
+		d.sorted = slices.Insert(d.sorted, i, e)
 	}
-	i, _ := slices.BinarySearchFunc(d.sorted, p, keyLess)
-	d.sorted = slices.Insert(d.sorted, i, p)
-	d.byID[u.ID] = p
-	d.byEmail[u.Email] = p
-	d.stale = true
+	if bulk {
+		slices.SortFunc(d.sorted, keyLess)
+	}
 }
 
-func (d *Directory) indexOf(p *User) int {
-	i, found := slices.BinarySearchFunc(d.sorted, p, keyLess)
-	for ; found && i < len(d.sorted); i++ {
-		if d.sorted[i].ID == p.ID {
+func (d *Directory) indexOf(e *dirEntry) int {
+	i, found := slices.BinarySearchFunc(d.sorted, e, keyLess)
+	for ; found && i < len(d.sorted) && d.sorted[i].key == e.key; i++ {
+		if d.sorted[i].ID == e.ID {
 			return i
 		}
 	}
@@ -90,8 +107,8 @@ func (d *Directory) indexOf(p *User) int {
 func (d *Directory) get(id string) (User, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if p, ok := d.byID[id]; ok {
-		return *p, true
+	if e, ok := d.byID[id]; ok {
+		return e.User, true
 	}
 	return User{}, false
 }
@@ -100,8 +117,8 @@ func (d *Directory) get(id string) (User, bool) {
 func (d *Directory) getEmail(email string) (User, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if p, ok := d.byEmail[email]; ok {
-		return *p, true
+	if e, ok := d.byEmail[email]; ok {
+		return e.User, true
 	}
 	return User{}, false
 }
@@ -177,8 +194,8 @@ func (d *Directory) find(ctx context.Context, query string, from, limit int, vis
 		return page, nil
 	}
 	take := func(i int) bool {
-		if u := d.sorted[i]; visible == nil || visible(u) {
-			page.Users = append(page.Users, *u)
+		if e := d.sorted[i]; visible == nil || visible(&e.User) {
+			page.Users = append(page.Users, e.User)
 		}
 		return len(page.Users) >= limit
 	}
