@@ -1,0 +1,90 @@
+// Package tui is the actas console: one root model (Model) with a page per
+// tab, a banner while impersonating, and a help footer. The local terminal
+// (actas tui, actas demo) and every SSH connection build it through New
+// with their own Options, so nothing here is a mutable package global and
+// no style comes from the global lipgloss renderer.
+package tui
+
+import (
+	"context"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
+	"github.com/charmbracelet/bubbles/help"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// Options are what a console needs from whoever runs it.
+type Options struct {
+	Core      *core.Core
+	Principal core.Principal     // the real, authenticated person
+	Renderer  *lipgloss.Renderer // this terminal's renderer; nil = lipgloss.DefaultRenderer()
+	Plain     bool               // no colour (NO_COLOR, TERM=dumb)
+	Width     int
+	Height    int
+}
+
+// Common is shared, by value, with every page and component.
+type Common struct {
+	Ctx       context.Context
+	Core      *core.Core
+	Principal core.Principal // real person; never the target
+	// Viewer is whom the console shows: the principal's own user, or the
+	// target while impersonating (their tabs, their theme).
+	Viewer core.User
+	// Session is the active impersonation, if any (Session.ID == "" if none).
+	Session core.Session
+	Styles  *themes.Styles
+	Width   int
+	Height  int // height available to the page (without tabs, banner, footer)
+}
+
+// Impersonating reports whether the principal is acting as someone.
+func (c Common) Impersonating() bool { return c.Session.ID != "" }
+
+// Page is one tab of the console.
+type Page interface {
+	tea.Model
+	help.KeyMap
+	// SetCommon hands the page the current shared state (size, viewer,
+	// session, styles) whenever any of it changes.
+	SetCommon(Common) Page
+	// Title is the tab label, e.g. "Users" or "Approvals (3)".
+	Title() string
+	// Capturing reports whether the page holds focus in an input, menu or
+	// dialog, so that global keys (tab numbers, q, ?) go to it instead.
+	Capturing() bool
+}
+
+// Messages shared by pages and the root model.
+type (
+	// ChangeMsg carries a live change from core's hub.
+	ChangeMsg struct{ Change core.Change }
+	// ErrorMsg shows an error (core refusals carry a human reason) in the footer.
+	ErrorMsg struct{ Err error }
+	// NoticeMsg shows a short notice in the footer.
+	NoticeMsg struct{ Text string }
+	// SessionMsg reports that the principal's session started, changed or
+	// ended (Session.ID == "" when none is active).
+	SessionMsg struct{ Session core.Session }
+	// OpenAuditMsg asks the root to open the audit viewer on a query.
+	OpenAuditMsg struct {
+		Title string
+		Query core.AuditQuery
+	}
+	// SwitchTabMsg asks the root to show a tab by number (1–6).
+	SwitchTabMsg struct{ Tab int }
+)
+
+// Cmd runs f off the Update loop and turns its error into an ErrorMsg and
+// its result into msg(result). Every call into core goes through a tea.Cmd.
+func Cmd[T any](f func() (T, error), msg func(T) tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		v, err := f()
+		if err != nil {
+			return ErrorMsg{err}
+		}
+		return msg(v)
+	}
+}
