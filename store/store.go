@@ -57,7 +57,9 @@ type PanicError struct {
 	Stack []byte
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("store: update function panicked: %v", e.Value) }
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("store: update function panicked: %v", e.Value)
+}
 
 // DB is the bbolt-backed core.Store.
 type DB struct {

@@ -1,0 +1,247 @@
+package store_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/store"
+)
+
+// Run with: go test -run '^$' -bench . ./store/
+//
+// The million-record fixtures are built on first use inside a benchmark, so
+// plain `go test` never pays for them; TestMain removes them afterwards.
+
+const fixtureSize = 1_000_000
+
+var (
+	fixtureMu   sync.Mutex
+	fixtureDirs []string
+	auditOnce   sync.Once
+	auditDB     *store.DB
+	usersOnce   sync.Once
+	usersDB     *store.DB
+)
+
+func fixtureDB(b *testing.B, name string) *store.DB {
+	dir, err := os.MkdirTemp("", "actas-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fixtureMu.Lock()
+	fixtureDirs = append(fixtureDirs, dir)
+	fixtureMu.Unlock()
+	db, err := store.Open(filepath.Join(dir, name), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+func removeBenchFixtures() {
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	for _, db := range []*store.DB{auditDB, usersDB} {
+		if db != nil {
+			db.Close()
+		}
+	}
+	for _, dir := range fixtureDirs {
+		os.RemoveAll(dir)
+	}
+}
+
+// benchEvent is a typical event: a support engineer acting as a customer.
+func benchEvent(i int) core.Event {
+	return core.Event{
+		Time:    time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
+		Type:    core.EvActionPerformed,
+		Actor:   core.Ref{ID: fmt.Sprintf("usr_%08d", 1+i%200), Email: fmt.Sprintf("support%d@operator.example", 1+i%200)},
+		Subject: core.Ref{ID: fmt.Sprintf("usr_%08d", 1000+i%50_000), Email: fmt.Sprintf("customer%d@acme.example", 1000+i%50_000)},
+		Org:     "org_00000002",
+		Session: fmt.Sprintf("ses_%08d", 1+i/40),
+		Result:  core.ResultOK,
+		Details: fmt.Appendf(nil, `{"action":"invoice.view","invoice":"inv_%06d","path":"/billing/invoices/%06d"}`, i%999_999, i%999_999),
+	}
+}
+
+func auditFixture(b *testing.B) *store.DB {
+	auditOnce.Do(func() {
+		db := fixtureDB(b, "audit.db")
+		const perTx = 50_000
+		for start := 0; start < fixtureSize; start += perTx {
+			if err := db.Update(func(tx core.Tx) error {
+				for i := start; i < start+perTx; i++ {
+					ev := benchEvent(i)
+					if err := core.AppendEvent(tx, &ev); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		auditDB = db
+	})
+	if auditDB == nil {
+		b.Fatal("audit fixture failed to build")
+	}
+	return auditDB
+}
+
+func BenchmarkRawBoltUpdate(b *testing.B) {
+	bdb, err := bolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bdb.Close()
+	if err := bdb.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("events")); return err }); err != nil {
+		b.Fatal(err)
+	}
+	value := make([]byte, 256)
+	b.ResetTimer()
+	for i := range b.N {
+		if err := bdb.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("events")).Put(binary.BigEndian.AppendUint64(nil, uint64(i)), value)
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkAuditAppend(b *testing.B) {
+	for _, writers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			db, err := store.Open(filepath.Join(b.TempDir(), "actas.db"), store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			latencies := make([][]time.Duration, writers)
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for w := range writers {
+				n := b.N / writers
+				if w < b.N%writers {
+					n++
+				}
+				wg.Go(func() {
+					lat := make([]time.Duration, 0, n)
+					for i := range n {
+						ev := benchEvent(w*n + i)
+						start := time.Now()
+						if err := db.Update(func(tx core.Tx) error { return core.AppendEvent(tx, &ev) }); err != nil {
+							b.Error(err)
+							return
+						}
+						lat = append(lat, time.Since(start))
+					}
+					latencies[w] = lat
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			all := slices.Concat(latencies...)
+			slices.Sort(all)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			if len(all) > 0 {
+				b.ReportMetric(float64(all[len(all)*99/100])/float64(time.Millisecond), "p99-ms")
+			}
+		})
+	}
+}
+
+// BenchmarkAuditPage is one screen of the audit log: 50 events back from a
+// random point of a million-event log, decoded.
+func BenchmarkAuditPage(b *testing.B) {
+	db := auditFixture(b)
+	const page = 50
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		from := uint64(page + rand.IntN(fixtureSize-page))
+		n := 0
+		err := db.View(func(tx core.ReadTx) error {
+			var derr error
+			err := tx.ScanAudit(from, true, func(_ uint64, rec []byte) bool {
+				if _, derr = core.DecodeEvent(rec); derr != nil {
+					return false
+				}
+				n++
+				return n < page
+			})
+			if err != nil {
+				return err
+			}
+			return derr
+		})
+		if err != nil || n != page {
+			b.Fatalf("page from %d: %d events, %v", from, n, err)
+		}
+	}
+	b.ReportMetric(page, "events/op")
+}
+
+func BenchmarkAuditVerify(b *testing.B) {
+	db := auditFixture(b)
+	b.ResetTimer()
+	for range b.N {
+		v, err := core.VerifyChain(db)
+		if err != nil || !v.OK() || v.Events != fixtureSize {
+			b.Fatalf("VerifyChain = %v, %v", v, err)
+		}
+	}
+	b.ReportMetric(float64(fixtureSize)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkForEachUser walks a million users, as a directory search does.
+func BenchmarkForEachUser(b *testing.B) {
+	usersOnce.Do(func() {
+		db := fixtureDB(b, "users.db")
+		const perTx = 50_000
+		created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		for start := 1; start <= fixtureSize; start += perTx {
+			if err := db.Update(func(tx core.Tx) error {
+				for i := start; i < start+perTx; i++ {
+					if err := tx.PutUser(core.User{
+						ID: fmt.Sprintf("usr_%08d", i), Email: fmt.Sprintf("user%07d@acme.example", i),
+						Name: fmt.Sprintf("Customer Number %d", i), Org: "org_00000002",
+						Role: core.RoleMember, Status: core.StatusActive, Kind: core.KindHuman, Mode: core.ModeNever,
+						Created: created.Add(time.Duration(i) * time.Minute),
+					}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		usersDB = db
+	})
+	if usersDB == nil {
+		b.Fatal("user fixture failed to build")
+	}
+	b.ResetTimer()
+	for range b.N {
+		n := 0
+		if err := usersDB.View(func(tx core.ReadTx) error {
+			return tx.ForEachUser(func(core.User) error { n++; return nil })
+		}); err != nil || n != fixtureSize {
+			b.Fatalf("ForEachUser saw %d users, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(fixtureSize)*float64(b.N)/b.Elapsed().Seconds(), "users/s")
+}

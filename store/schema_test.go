@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/store"
+)
+
+// rawBolt opens the file with bbolt alone, as a tool (or an attacker) would.
+func rawBolt(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	if err := bdb.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func schemaVersion(t *testing.T, path string) (version uint64, buckets int) {
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		if v := tx.Bucket([]byte("meta")).Get([]byte("schema_version")); len(v) == 8 {
+			version = binary.BigEndian.Uint64(v)
+		}
+		return tx.ForEach(func([]byte, *bolt.Bucket) error { buckets++; return nil })
+	})
+	return version, buckets
+}
+
+// A file from before the schema had a version (no version key, only some
+// buckets) is migrated to the current version when opened.
+func TestOpenMigratesUnversionedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		users, err := tx.CreateBucket([]byte("users"))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket([]byte("meta")); err != nil {
+			return err
+		}
+		return users.Put([]byte("usr_00000001"), []byte("written before versioning"))
+	})
+
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx core.ReadTx) error {
+		if n, err := tx.UserCount(); err != nil || n != 1 {
+			t.Errorf("UserCount() after migration = %d, %v; want the 1 user already there", n, err)
+		}
+		if seq, _, err := tx.AuditHead(); err != nil || seq != 0 {
+			t.Errorf("AuditHead() = %d, %v", seq, err)
+		}
+		return nil
+	})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	version, buckets := schemaVersion(t, path)
+	if version != 1 {
+		t.Errorf("schema version after open = %d, want 1", version)
+	}
+	if buckets != 16 {
+		t.Errorf("file has %d buckets after migration, want 16", buckets)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 99))
+	})
+	_, err = store.Open(path, store.Options{})
+	if !errors.Is(err, store.ErrSchemaTooNew) || !strings.Contains(err.Error(), "99") {
+		t.Fatalf("Open of a version-99 file: %v, want ErrSchemaTooNew naming the version", err)
+	}
+	if version, _ := schemaVersion(t, path); version != 99 {
+		t.Errorf("refused open changed the version to %d", version)
+	}
+}
