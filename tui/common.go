@@ -36,8 +36,11 @@ type Common struct {
 	// Session is the active impersonation, if any (Session.ID == "" if none).
 	Session core.Session
 	Styles  *themes.Styles
-	Width   int
-	Height  int // height available to the page (without tabs, banner, footer)
+	// Keys is the console's key map (keys.go); pages use its bindings so
+	// that the keys of DESIGN "Screens and keys" mean the same everywhere.
+	Keys   KeyMap
+	Width  int
+	Height int // height available to the page (without tabs, banner, footer)
 }
 
 // Impersonating reports whether the principal is acting as someone.
@@ -75,6 +78,12 @@ type (
 	}
 	// SwitchTabMsg asks the root to show a tab by number (1–6).
 	SwitchTabMsg struct{ Tab int }
+	// ShowSessionsMsg asks the root to show the Sessions tab with the
+	// sessions on one user (the Users page's "View sessions").
+	ShowSessionsMsg struct{ Target core.User }
+	// ThemeMsg tells the root that the viewer's theme changed (Account's
+	// `t`, after core.SetTheme succeeded), so it rebuilds the styles.
+	ThemeMsg struct{ Theme string }
 )
 
 // Cmd runs f off the Update loop and turns its error into an ErrorMsg and
