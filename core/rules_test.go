@@ -1,0 +1,250 @@
+package core_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/actas/actas/core"
+)
+
+func TestStartRuleMatrix(t *testing.T) {
+	cases := []struct {
+		name   string
+		setup  func(w *world)
+		actor  string
+		target string
+		want   core.Code // "" = allowed
+	}{
+		{"policy disabled", func(w *world) {
+			w.must(w.c.SetPolicy(w.cli, map[string]string{"enabled": "false"}))
+		}, "lead", "jane", core.CodeFeatureDisabled},
+		{"mode never", nil, "approver", "jane", core.CodeNotPermitted},
+		{"impersonator suspended", func(w *world) {
+			st := core.StatusSuspended
+			w.must(w.c.UpdateUser(w.cli, "lead@acme.test", core.UserChange{Status: &st}))
+		}, "lead", "jane", core.CodeNotPermitted},
+		{"self", nil, "owner", "owner", core.CodeSelf},
+		{"already impersonating", func(w *world) {
+			w.must(w.c.Start(w.as("lead"), w.u["joe"].ID, ""))
+		}, "lead", "jane", core.CodeAlreadyImpersonating},
+		{"target inactive", nil, "lead", "ina", core.CodeTargetInactive},
+		{"target suspended", func(w *world) {
+			st := core.StatusSuspended
+			w.must(w.c.UpdateUser(w.cli, "jane@globex.test", core.UserChange{Status: &st}))
+		}, "lead", "jane", core.CodeTargetInactive},
+		{"target guest", nil, "lead", "guest", core.CodeTargetKind},
+		{"target sysadmin", nil, "owner", "root", core.CodeSysadmin},
+		{"higher privilege", nil, "lead", "approver", core.CodeHigherPrivilege},
+		{"outside org", nil, "gstaff", "ivan", core.CodeOutsideOrg},
+		{"no consent", nil, "lead", "bob", core.CodeNoConsent},
+		{"needs approval", nil, "support", "jane", core.CodeNeedsApproval},
+		{"direct with consent", nil, "lead", "jane", ""},
+		{"owner on member", nil, "owner", "joe", ""},
+		{"subtree staff inside", nil, "gstaff", "jane", ""},
+		{"consent not required", func(w *world) {
+			w.must(w.c.SetPolicy(w.cli, map[string]string{"require_consent": "false"}))
+		}, "lead", "bob", ""},
+		{"request mode with approval", func(w *world) {
+			r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket 1", time.Hour))
+			w.must(w.c.Decide(w.as("approver"), r.ID, true, 2*time.Hour, ""))
+		}, "support", "jane", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tc.setup != nil {
+				tc.setup(w)
+			}
+			before := len(w.c.ActiveSessions())
+			canErr := w.c.CanImpersonate(w.as(tc.actor), w.u[tc.target].ID)
+			s, err := w.c.Start(w.as(tc.actor), w.u[tc.target].ID, "test")
+			if got := core.CodeOf(err); got != tc.want {
+				t.Fatalf("Start code = %q (%v), want %q", got, err, tc.want)
+			}
+			if got := core.CodeOf(canErr); got != tc.want {
+				t.Fatalf("CanImpersonate code = %q, want %q (they must agree)", got, tc.want)
+			}
+			ev := w.lastEvent()
+			if tc.want != "" {
+				if err.Error() == "" || err.Error() == string(tc.want) {
+					t.Errorf("refusal has no human sentence: %q", err.Error())
+				}
+				if ev.Type != core.EvSessionDenied || ev.Reason != string(tc.want) || ev.Result != core.ResultDenied {
+					t.Errorf("last event = %s/%s/%s, want session.denied/%s/denied", ev.Type, ev.Reason, ev.Result, tc.want)
+				}
+				if ev.Actor.ID != w.u[tc.actor].ID || ev.Subject.ID != w.u[tc.target].ID {
+					t.Errorf("denied event actor/subject = %v/%v", ev.Actor, ev.Subject)
+				}
+				if n := len(w.c.ActiveSessions()); n != before {
+					t.Errorf("active sessions = %d after a refusal, want %d", n, before)
+				}
+				if _, ok := w.c.ActiveSessionOf(w.u[tc.actor].ID); ok && tc.want != core.CodeAlreadyImpersonating {
+					t.Errorf("refused actor holds a session")
+				}
+			} else {
+				if ev.Type != core.EvSessionStarted || ev.Session != s.ID || ev.Actor.ID != w.u[tc.actor].ID || ev.Subject.ID != w.u[tc.target].ID {
+					t.Errorf("last event = %+v, want session.started for %s", ev, s.ID)
+				}
+				got, ok := w.c.ActiveSessionOf(w.u[tc.actor].ID)
+				if !ok || got.ID != s.ID || got.Target != w.u[tc.target].ID {
+					t.Errorf("active session = %+v %v", got, ok)
+				}
+			}
+			w.verify()
+		})
+	}
+}
+
+func TestSessionEndTime(t *testing.T) {
+	w := newWorld(t)
+	// Consent shorter than the default duration caps the session.
+	w.consent("joe", time.Hour)
+	w.clock.Advance(30 * time.Minute)
+	s := must(w.c.Start(w.as("lead"), w.u["joe"].ID, ""))
+	if want := w.clock.Now().Add(30 * time.Minute); !s.Ends.Equal(want) {
+		t.Errorf("ends %v, want consent expiry %v", s.Ends, want)
+	}
+	w.must(nil, w.c.End(w.as("lead"), core.EndExit))
+	// An approved duration applies, capped by max_duration.
+	w.must(w.c.SetPolicy(w.cli, map[string]string{"max_duration": "48h"}))
+	w.consent("jane", 48*time.Hour)
+	r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "help", 3*time.Hour))
+	w.must(w.c.Decide(w.as("approver"), r.ID, true, 5*time.Hour, "ok"))
+	w.clock.Advance(10 * time.Minute) // the clock starts when the session starts
+	s = must(w.c.Start(w.as("support"), w.u["jane"].ID, ""))
+	if got := s.Ends.Sub(s.Started); got != 5*time.Hour {
+		t.Errorf("session length %v, want the approved 5h", got)
+	}
+	if s.Request != r.ID {
+		t.Errorf("session request %q, want %q", s.Request, r.ID)
+	}
+}
+
+func TestEndingSessions(t *testing.T) {
+	t.Run("exit", func(t *testing.T) {
+		w := newWorld(t)
+		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+		w.clock.Advance(5 * time.Minute)
+		w.must(nil, w.c.End(w.as("lead"), core.EndExit))
+		got := must(w.c.Session(s.ID))
+		if got.Active() || got.EndReason != core.EndExit || !got.Ended.Equal(w.clock.Now()) {
+			t.Fatalf("session after exit: %+v", got)
+		}
+		if ev := w.lastEvent(); ev.Type != core.EvSessionEnded || ev.Reason != "exit" {
+			t.Fatalf("last event %s %s", ev.Type, ev.Reason)
+		}
+	})
+	t.Run("consent revoked ends every session on the user", func(t *testing.T) {
+		w := newWorld(t)
+		s1 := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+		s2 := must(w.c.Start(w.as("owner"), w.u["jane"].ID, ""))
+		s3 := must(w.c.Start(w.as("gstaff"), w.u["joe"].ID, ""))
+		sub := w.c.Hub().Subscribe(64)
+		defer sub.Close()
+		w.must(w.c.RevokeConsent(w.as("jane")))
+		for _, id := range []string{s1.ID, s2.ID} {
+			if got := must(w.c.Session(id)); got.Active() || got.EndReason != core.EndConsentRevoked {
+				t.Errorf("%s: %s %s", id, got.Status, got.EndReason)
+			}
+		}
+		if got := must(w.c.Session(s3.ID)); !got.Active() {
+			t.Errorf("joe's session ended too")
+		}
+		if len(w.events(core.EvConsentRevoked)) != 1 {
+			t.Errorf("want one consent.revoked event")
+		}
+		ended := 0
+		for len(sub.C) > 0 {
+			if ch := <-sub.C; ch.Kind == core.ChangeSession && !ch.Session.Active() {
+				ended++
+			}
+		}
+		if ended != 2 {
+			t.Errorf("published %d session ends, want 2", ended)
+		}
+		if _, err := w.c.Start(w.as("lead"), w.u["jane"].ID, ""); core.CodeOf(err) != core.CodeNoConsent {
+			t.Errorf("restart after revoke: %v", err)
+		}
+	})
+	for _, st := range []core.Status{core.StatusSuspended, core.StatusDeleted} {
+		t.Run("target "+string(st), func(t *testing.T) {
+			w := newWorld(t)
+			s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+			w.must(w.c.UpdateUser(w.cli, "jane@globex.test", core.UserChange{Status: &st}))
+			got := must(w.c.Session(s.ID))
+			if got.Active() || string(got.EndReason) != "user_"+string(st) {
+				t.Fatalf("session: %s %s", got.Status, got.EndReason)
+			}
+		})
+	}
+	t.Run("disconnect and shutdown", func(t *testing.T) {
+		w := newWorld(t)
+		s1 := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+		s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, ""))
+		w.must(nil, w.c.EndConn("conn-lead", core.EndDisconnect))
+		if got := must(w.c.Session(s1.ID)); got.EndReason != core.EndDisconnect {
+			t.Errorf("disconnect: %s", got.EndReason)
+		}
+		w.must(nil, w.c.Shutdown())
+		if got := must(w.c.Session(s2.ID)); got.EndReason != core.EndShutdown {
+			t.Errorf("shutdown: %s", got.EndReason)
+		}
+	})
+	t.Run("disconnect kept when policy says so", func(t *testing.T) {
+		w := newWorld(t)
+		w.must(w.c.SetPolicy(w.cli, map[string]string{"end_on_disconnect": "false"}))
+		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+		w.must(nil, w.c.EndConn("conn-lead", core.EndDisconnect))
+		if got := must(w.c.Session(s.ID)); !got.Active() {
+			t.Errorf("session ended on disconnect against policy")
+		}
+	})
+	t.Run("owner terminates", func(t *testing.T) {
+		w := newWorld(t)
+		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+		if err := w.c.Terminate(w.as("gstaff"), s.ID); core.CodeOf(err) != core.CodeNotPermitted {
+			t.Errorf("support terminated: %v", err)
+		}
+		w.must(nil, w.c.Terminate(w.as("owner"), s.ID))
+		if got := must(w.c.Session(s.ID)); got.EndReason != core.EndTerminated {
+			t.Errorf("terminate: %s", got.EndReason)
+		}
+	})
+}
+
+func TestWhileImpersonating(t *testing.T) {
+	w := newWorld(t)
+	s := must(w.c.Start(w.as("owner"), w.u["jane"].ID, ""))
+	owner := w.as("owner")
+	refusals := map[string]error{}
+	_, refusals["policy"] = w.c.SetPolicy(owner, map[string]string{"max_duration": "24h"})
+	_, refusals["user"] = w.c.CreateUser(owner, core.NewUser{Email: "x@acme.test", Name: "X", Role: core.RoleMember})
+	_, refusals["consent"] = w.c.GrantConsent(owner, time.Hour)
+	_, refusals["request"] = w.c.CreateRequest(owner, w.u["joe"].ID, "x", time.Hour)
+	_, refusals["second"] = w.c.Start(owner, w.u["joe"].ID, "")
+	for what, err := range refusals {
+		want := core.CodeImpersonating
+		if what == "second" {
+			want = core.CodeAlreadyImpersonating
+		}
+		if core.CodeOf(err) != want {
+			t.Errorf("%s while impersonating: %v, want %s", what, err, want)
+		}
+	}
+	blocked := w.events(core.EvActionBlocked)
+	if len(blocked) != 4 {
+		t.Fatalf("action.blocked events = %d, want 4", len(blocked))
+	}
+	for _, ev := range blocked {
+		if ev.Actor.ID != w.u["owner"].ID || ev.Subject.ID != w.u["jane"].ID || ev.Session != s.ID {
+			t.Errorf("blocked event %+v: actor must be the real person, subject the target", ev)
+		}
+	}
+	ev := must(w.c.RecordAction(owner, "open invoices", map[string]any{"page": "/billing"}))
+	if ev.Actor.ID != w.u["owner"].ID || ev.Subject.ID != w.u["jane"].ID || ev.Session != s.ID || ev.Type != core.EvActionPerformed {
+		t.Errorf("action event %+v", ev)
+	}
+	if got := must(w.c.Session(s.ID)); got.Events < 6 {
+		t.Errorf("session counts %d events", got.Events)
+	}
+}
