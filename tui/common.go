@@ -81,12 +81,6 @@ type (
 	// CloseOverlayMsg asks the root to close the overlay on top (the
 	// per-session audit viewer sends it on esc).
 	CloseOverlayMsg struct{}
-	// ThemeChangedMsg reports that the viewer's theme was stored as Name;
-	// the root rebuilds its styles with it.
-	ThemeChangedMsg struct{ Name string }
-	// ShowSessionsMsg asks the Sessions page to show one target's sessions
-	// (esc there clears the filter); the root also switches to that tab.
-	ShowSessionsMsg struct{ Target core.User }
 	// ShowSessionsMsg asks the root to show the Sessions tab with the
 	// sessions on one user (the Users page's "View sessions").
 	ShowSessionsMsg struct{ Target core.User }
