@@ -17,6 +17,9 @@ import (
 
 // Options are what a console needs from whoever runs it.
 type Options struct {
+	// Ctx is the connection's context (nil = context.Background()); page
+	// Cmds derive theirs from it so they stop when the connection ends.
+	Ctx       context.Context
 	Core      *core.Core
 	Principal core.Principal     // the real, authenticated person
 	Renderer  *lipgloss.Renderer // this terminal's renderer; nil = lipgloss.DefaultRenderer()
