@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/store"
+)
+
+// Files inside the data directory.
+const (
+	dbFile    = "actas.db"
+	serveFile = "serve.json"
+	hostKey   = "ssh_host_ed25519_key"
+)
+
+// defaultDataDir is $XDG_DATA_HOME/actas, else ~/.local/share/actas.
+func (a *app) defaultDataDir() (string, error) {
+	if x := a.env.Getenv("XDG_DATA_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "actas"), nil
+	}
+	home := a.env.Getenv("HOME")
+	if home == "" {
+		var err error
+		if home, err = os.UserHomeDir(); err != nil || home == "" {
+			return "", errorf("cannot tell where to keep data: set --data DIR or ACTAS_DATA")
+		}
+	}
+	return filepath.Join(home, ".local", "share", "actas"), nil
+}
+
+// chosenDataDir is the directory the person named with --data or
+// ACTAS_DATA, or "" when they named none.
+func (a *app) chosenDataDir() string {
+	if a.dataFlagChanged() {
+		if a.data == "" {
+			return "."
+		}
+		return a.data
+	}
+	return a.env.Getenv("ACTAS_DATA")
+}
+
+// demoDataDir is where actas demo keeps its data: the directory given,
+// else a folder of its own beside the default one, never the real database.
+func (a *app) demoDataDir() (string, error) {
+	if d := a.chosenDataDir(); d != "" {
+		return d, nil
+	}
+	d, err := a.defaultDataDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "demo"), nil
+}
+
+// dataDir is the directory of an existing database. With no directory
+// named and no database in the default one, it falls back to the demo's,
+// so that "actas demo" followed by "actas user list" shows the demo; it
+// says so on stderr.
+func (a *app) dataDir() (string, error) {
+	if d := a.chosenDataDir(); d != "" {
+		return d, nil
+	}
+	d, err := a.defaultDataDir()
+	if err != nil {
+		return "", err
+	}
+	demo := filepath.Join(d, "demo")
+	if !exists(filepath.Join(d, dbFile)) && exists(filepath.Join(demo, dbFile)) {
+		fmt.Fprintf(a.env.Stderr, "no database in %s; using the demo data in %s\n", d, demo)
+		return demo, nil
+	}
+	return d, nil
+}
+
+// serveInfo is DIR/serve.json: written by actas serve once it listens,
+// removed when it stops, so other commands can say where it is.
+type serveInfo struct {
+	PID    int    `json:"pid"`
+	Listen string `json:"listen"`
+}
+
+// runningServer returns the server recorded in dir, if its process is alive.
+func runningServer(dir string) (serveInfo, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, serveFile))
+	if err != nil {
+		return serveInfo{}, false
+	}
+	var si serveInfo
+	if json.Unmarshal(b, &si) != nil || si.PID <= 0 {
+		return serveInfo{}, false
+	}
+	return si, processAlive(si.PID)
+}
+
+// processAlive reports whether a process with the pid exists.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// serverBusyError says that a running actas serve holds the directory.
+func serverBusyError(dir string, si serveInfo) error {
+	host, port, err := net.SplitHostPort(si.Listen)
+	if err != nil {
+		host, port = "", si.Listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return errorf("actas serve (pid %d) is using %s; stop it, or connect to it: ssh -p %s %s\n"+
+		"(if no actas server runs, delete %s)", si.PID, dir, port, host, filepath.Join(dir, serveFile))
+}
+
+// checkServer fails at once when a live actas serve holds dir.
+func checkServer(dir string) error {
+	if si, ok := runningServer(dir); ok {
+		return serverBusyError(dir, si)
+	}
+	return nil
+}
+
+// errNoDatabase is what every command but init and demo says about a
+// directory without an initialised database.
+func errNoDatabase(dir string) error {
+	return errorf("no database at %s — run actas init (or actas demo)", dir)
+}
+
+// openStore opens DIR/actas.db, failing at once if a server holds it and
+// within the lock timeout if another process does.
+func (a *app) openStore(dir string) (*store.DB, error) {
+	if err := checkServer(dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, dbFile)
+	db, err := store.Open(path, store.Options{LockTimeout: a.env.LockTimeout})
+	if errors.Is(err, store.ErrInUse) {
+		// A server may have started while we waited: say how to reach it.
+		if err := checkServer(dir); err != nil {
+			return nil, err
+		}
+		return nil, errorf("the database %s is in use by another actas process; wait for it to finish or stop it, then try again", path)
+	}
+	return db, err
+}
+
+// opened is an open database and core on it.
+type opened struct {
+	dir  string
+	db   *store.DB
+	core *core.Core
+}
+
+func (o *opened) Close() {
+	o.core.Close()
+	_ = o.db.Close()
+}
+
+// openCore opens the database of dir with core on it; opt sets core's
+// clock. With mustInit, a missing or uninitialised database is an error
+// (and a missing file is not created).
+func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, error) {
+	if err := checkServer(dir); err != nil {
+		return nil, err
+	}
+	if mustInit && !exists(filepath.Join(dir, dbFile)) {
+		return nil, errNoDatabase(dir)
+	}
+	db, err := a.openStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	c, err := core.Open(db, opt)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %s: %w", filepath.Join(dir, dbFile), err)
+	}
+	if mustInit && !c.Initialized() {
+		c.Close()
+		_ = db.Close()
+		return nil, errNoDatabase(dir)
+	}
+	return &opened{dir: dir, db: db, core: c}, nil
+}
+
+// open opens the existing, initialised database for a command.
+func (a *app) open() (*opened, error) {
+	dir, err := a.dataDir()
+	if err != nil {
+		return nil, err
+	}
+	return a.openCore(dir, core.Options{}, true)
+}

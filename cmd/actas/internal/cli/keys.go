@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) keyCmd() *cobra.Command {
+	return group("key", "Manage the SSH keys people log in to the console with",
+		a.keyAddCmd(), a.keyListCmd(), a.keyRemoveCmd())
+}
+
+// maxKeyFile bounds what key add reads: a public key is a line, not a file
+// of megabytes.
+const maxKeyFile = 64 << 10
+
+func (a *app) keyAddCmd() *cobra.Command {
+	var email, file string
+	c := &cobra.Command{
+		Use:   "add --user E --key-file F",
+		Short: "Register a public key (one authorized_keys line) for a user",
+		Example: `  actas key add --user jane@globex.test --key-file ~/.ssh/id_ed25519.pub
+  ssh-add -L | head -1 | actas key add --user jane@globex.test --key-file -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			line, err := a.readKeyFile(file)
+			if err != nil {
+				return err
+			}
+			o, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			k, err := o.core.AddKey(a.operator(), email, line)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "added %s key %s for %s\n", k.Type, k.Fingerprint, email)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&email, "user", "", "email of the key's owner (required)")
+	c.Flags().StringVar(&file, "key-file", "", "public key file, - for stdin (required)")
+	_ = c.MarkFlagRequired("user")
+	_ = c.MarkFlagRequired("key-file")
+	return c
+}
+
+func (a *app) readKeyFile(file string) (string, error) {
+	var r io.Reader
+	name := file
+	if file == "-" {
+		r, name = a.env.Stdin, "standard input"
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return "", errorf("cannot read the key file: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxKeyFile+1))
+	if err != nil {
+		return "", errorf("cannot read %s: %v", name, err)
+	}
+	switch {
+	case len(b) > maxKeyFile:
+		return "", errorf("%s is too big for a public key", name)
+	case bytes.Contains(b, []byte("PRIVATE KEY")):
+		return "", errorf("%s holds a private key; give the public one (the .pub file)", name)
+	case len(bytes.TrimSpace(b)) == 0:
+		return "", errorf("%s is empty", name)
+	}
+	return string(b), nil
+}
+
+func (a *app) keyListCmd() *cobra.Command {
+	var email string
+	c := &cobra.Command{
+		Use:   "list [--user E]",
+		Short: "List login keys, everyone's or one user's",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			keys, err := o.core.Keys(email)
+			if err != nil {
+				return err
+			}
+			header := []string{"FINGERPRINT", "USER", "TYPE", "COMMENT", "ADDED"}
+			t := newTable(header...)
+			rows := make([][]string, 0, len(keys))
+			for _, k := range keys {
+				owner := k.UserID
+				if u, err := o.core.User(k.UserID); err == nil {
+					owner = u.Email
+				}
+				r := []string{k.Fingerprint, cell(owner), k.Type, cell(k.Comment), stamp(k.Added)}
+				t.measure(r...)
+				rows = append(rows, r)
+			}
+			w := bufio.NewWriter(cmd.OutOrStdout())
+			_ = t.write(w, header...)
+			for _, r := range rows {
+				_ = t.write(w, r...)
+			}
+			return w.Flush()
+		},
+	}
+	c.Flags().StringVar(&email, "user", "", "only this user's keys")
+	return c
+}
+
+func (a *app) keyRemoveCmd() *cobra.Command {
+	var fp string
+	c := &cobra.Command{
+		Use:     "remove --fingerprint FP",
+		Short:   "Remove a login key",
+		Example: "  actas key remove --fingerprint SHA256:3q2+7w…",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			if err := o.core.RemoveKey(a.operator(), fp); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed key %s\n", fp)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&fp, "fingerprint", "", "the key's SHA256:… fingerprint, as key list shows it (required)")
+	_ = c.MarkFlagRequired("fingerprint")
+	return c
+}

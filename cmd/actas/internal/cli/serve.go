@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/charmbracelet/log"
+	"github.com/spf13/cobra"
+
+	"github.com/actas/actas/core"
+)
+
+// ServeFunc runs the SSH server on c until ctx ends. It calls cfg.Ready
+// with the address it listens on once it accepts connections.
+type ServeFunc func(ctx context.Context, c *core.Core, cfg ServeConfig) error
+
+// ServeConfig is what actas serve hands the SSH server.
+type ServeConfig struct {
+	Listen           string
+	HostKeyPath      string // DIR/ssh_host_ed25519_key, created 0600 if missing
+	IdleTimeout      time.Duration
+	MaxSession       time.Duration
+	HandshakeTimeout time.Duration
+	Logger           *log.Logger
+	Ready            func(addr string)
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	cfg := ServeConfig{}
+	c := &cobra.Command{
+		Use:   "serve [--listen ADDR]",
+		Short: "Run the SSH server: the console for everyone with a registered key",
+		Long: `Run the SSH server. People log in with a public key registered with
+actas key add, and get the console as themselves.
+
+While it runs, the server holds the database: other actas commands on the
+same data directory refuse at once and say how to connect instead.`,
+		Example: `  actas serve --listen :23234
+  ssh -p 23234 localhost`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for name, d := range map[string]time.Duration{"--idle-timeout": cfg.IdleTimeout,
+				"--max-session": cfg.MaxSession, "--handshake-timeout": cfg.HandshakeTimeout} {
+				if d <= 0 {
+					return errorf("%s must be positive, not %s", name, d)
+				}
+			}
+			if a.env.Serve == nil {
+				return errorf("the SSH server is not built yet")
+			}
+			o, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return a.serve(ctx, o, cfg)
+		},
+	}
+	c.Flags().StringVar(&cfg.Listen, "listen", ":23234", "address to listen on")
+	c.Flags().DurationVar(&cfg.IdleTimeout, "idle-timeout", 15*time.Minute, "close a connection idle this long")
+	c.Flags().DurationVar(&cfg.MaxSession, "max-session", 12*time.Hour, "close any connection after this long")
+	c.Flags().DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", 30*time.Second, "drop a connection that has not authenticated by then")
+	return c
+}
+
+// serve runs the server with DIR/serve.json present while it listens, and
+// ends every impersonation session when it stops.
+func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
+	logger := log.NewWithOptions(a.env.Stderr, log.Options{ReportTimestamp: true, Prefix: "actas"})
+	cfg.Logger = logger
+	cfg.HostKeyPath = filepath.Join(o.dir, hostKey)
+	info := filepath.Join(o.dir, serveFile)
+	var wrote bool
+	var writeErr error
+	cfg.Ready = func(addr string) {
+		if writeErr = writeServeInfo(info, serveInfo{PID: os.Getpid(), Listen: addr}); writeErr != nil {
+			logger.Error("cannot record the server in serve.json; other commands will only see a busy database", "err", writeErr)
+			return
+		}
+		wrote = true
+		host, port, _ := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			host = "localhost"
+		}
+		logger.Info("listening", "addr", addr, "connect", fmt.Sprintf("ssh -p %s %s", port, host))
+	}
+	defer func() {
+		if wrote {
+			_ = os.Remove(info)
+		}
+	}()
+	err := a.env.Serve(ctx, o.core, cfg)
+	if serr := o.core.Shutdown(); serr != nil {
+		logger.Error("ending sessions at shutdown", "err", serr)
+	}
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// writeServeInfo writes the file whole or not at all.
+func writeServeInfo(path string, si serveInfo) error {
+	b, err := json.Marshal(si)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
