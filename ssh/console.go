@@ -1,0 +1,340 @@
+package ssh
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
+	"github.com/actas/actas/tui"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/ssh"
+	"github.com/muesli/termenv"
+)
+
+// NoTerminalMessage is what a client without a PTY reads before it is
+// sent away with exit status 1.
+const NoTerminalMessage = "actas needs an interactive terminal: ssh -t …"
+
+const deniedMessage = "Permission denied (publickey)."
+
+// console is one running console: a tea.Program on one SSH session.
+type console struct {
+	id     string // connection ID handed to core; sessions remember it
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+}
+
+// stop ends the console for cause; it prints the cause's message.
+func (c *console) stop(cause error) { c.cancel(cause) }
+
+// consoleMiddleware is the whole session handler: wish runs it for every
+// session channel ("shell" or "exec"); nothing runs after it.
+func (s *Server) consoleMiddleware(ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		code, msg := 1, deniedMessage
+		if s.safely("console", func() { code, msg = s.serveConsole(sess) }) {
+			code, msg = 1, endMessage(errPanic, s.cfg)
+		}
+		if msg != "" {
+			// Without a PTY the line goes to stderr; with one both reach the
+			// terminal, and stdout keeps it after the console's last frame.
+			var w io.Writer = sess.Stderr()
+			if _, _, isPty := sess.Pty(); isPty {
+				w = sess
+			}
+			fmt.Fprintf(w, "\r%s\n", msg)
+		}
+		_ = sess.Exit(code)
+	}
+}
+
+// serveConsole checks who is there, runs their console and says how it
+// ended: the exit status and a line for the person ("" for none).
+func (s *Server) serveConsole(sess ssh.Session) (code int, msg string) {
+	g := guardOf(sess.Context())
+	if g == nil {
+		s.log.Error("session without a connection guard", "remote", sess.RemoteAddr().String())
+		return 1, deniedMessage
+	}
+	// Identity is the key whose signature was verified: the session's
+	// public key is the one the successful attempt carried, and the
+	// fingerprint set after verification must agree with it. The SSH user
+	// name plays no part.
+	pk := sess.PublicKey()
+	if pk == nil {
+		return 1, deniedMessage
+	}
+	fp := fingerprint(pk)
+	if proven := sess.Permissions().Extensions[provenKeyExt]; proven != fp {
+		s.log.Error("session key differs from the proven key; refusing", "remote", g.remote, "key", fp, "proven", proven)
+		return 1, deniedMessage
+	}
+	user, _, err := s.core.UserByKey(pk)
+	if err != nil {
+		s.failed.add(g.addr, fp, "key no longer registered")
+		return 1, deniedMessage
+	}
+	pty, winch, isPty := sess.Pty()
+	if !isPty || len(sess.Command()) > 0 || sess.Subsystem() != "" {
+		return 1, NoTerminalMessage
+	}
+
+	id := newConnID()
+	p, err := s.core.Login(user, fp, g.remote, id)
+	if err != nil {
+		s.failed.add(g.addr, fp, err.Error())
+		return 1, "actas: " + err.Error()
+	}
+	s.log.Info("login", "user", user.Email, "fingerprint", fp, "remote", g.remote, "conn", id)
+
+	ctx, cancel := context.WithCancelCause(sess.Context())
+	defer cancel(nil)
+	c := &console{id: id, cancel: cancel, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return 1, ShutdownMessage
+	}
+	s.consoles[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	g.addConsole(c)
+	defer func() {
+		g.removeConsole(c)
+		s.mu.Lock()
+		delete(s.consoles, c)
+		s.mu.Unlock()
+		close(c.done)
+		s.wg.Done()
+	}()
+
+	env := sess.Environ() // has TERM from the PTY request
+	plain := themes.ForEnv(env)
+	r := lipgloss.NewRenderer(sess, termenv.WithEnvironment(environ(env)), termenv.WithUnsafe(), termenv.WithColorCache(true))
+	if plain {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	started := time.Now()
+	var model tea.Model
+	if s.safely("console constructor", func() {
+		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain,
+			Width: pty.Window.Width, Height: pty.Window.Height})
+	}) || model == nil {
+		s.endConn(id, core.EndDisconnect)
+		return 1, endMessage(errPanic, s.cfg)
+	}
+	gm := &guarded{m: model, onPanic: func(v any, stack []byte) {
+		s.log.Error("console panicked; closing it", "user", user.Email, "conn", id, "panic", v, "stack", string(stack))
+		cancel(errPanic)
+	}}
+	prog := tea.NewProgram(gm,
+		tea.WithInput(inputReader{r: sess, g: g}),
+		tea.WithOutput(sess),
+		tea.WithAltScreen(),
+		// The server's signals are cmd's business, not every console's.
+		tea.WithoutSignalHandler(),
+		tea.WithEnvironment(env),
+	)
+	go s.safely("pump", func() { s.pump(ctx, prog, s.core) })
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				prog.Quit()
+				return
+			case w, ok := <-winch:
+				if !ok {
+					winch = nil
+					continue
+				}
+				prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
+			}
+		}
+	}()
+	_, runErr := prog.Run()
+
+	cause := context.Cause(ctx)
+	reason := core.EndExit
+	switch {
+	case errors.Is(cause, errShutdown):
+		reason = core.EndShutdown
+	case cause != nil || runErr != nil || sess.Context().Err() != nil:
+		reason = core.EndDisconnect
+	}
+	if runErr != nil && !errors.Is(runErr, tea.ErrProgramKilled) {
+		s.log.Error("console ended with an error", "user", user.Email, "conn", id, "err", runErr)
+	}
+	if errors.Is(runErr, tea.ErrProgramPanic) {
+		cause = errPanic
+	}
+	s.endConn(id, reason)
+	s.log.Info("console closed", "user", user.Email, "conn", id, "reason", reason,
+		"after", time.Since(started).Round(time.Second))
+	if msg := endMessage(cause, s.cfg); msg != "" {
+		return 1, msg
+	}
+	return 0, ""
+}
+
+// endConn ends the impersonations this console started; core checks
+// end_on_disconnect for EndDisconnect.
+func (s *Server) endConn(id string, reason core.EndReason) {
+	if err := s.core.EndConn(id, reason); err != nil {
+		s.log.Error("ending the sessions of a console", "conn", id, "reason", reason, "err", err)
+	}
+}
+
+// endMessage is the line a person reads when their console ends without
+// their asking.
+func endMessage(cause error, cfg Config) string {
+	switch {
+	case errors.Is(cause, errShutdown):
+		return ShutdownMessage
+	case errors.Is(cause, errIdle):
+		return fmt.Sprintf("actas closed this connection after %s without input", shortDuration(cfg.IdleTimeout))
+	case errors.Is(cause, errLifetime):
+		return fmt.Sprintf("actas closed this connection after its maximum of %s; connect again", shortDuration(cfg.MaxSession))
+	case errors.Is(cause, errPanic):
+		return errPanic.Error()
+	}
+	return ""
+}
+
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	return strings.TrimSuffix(s, "0m")
+}
+
+func newConnID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "ssh_" + hex.EncodeToString(b[:])
+}
+
+// inputReader is the console's input: every byte the person sends resets
+// the idle timer; what the server writes never does.
+type inputReader struct {
+	r io.Reader
+	g *connGuard
+}
+
+func (in inputReader) Read(p []byte) (int, error) {
+	n, err := in.r.Read(p)
+	if n > 0 {
+		in.g.input()
+	}
+	return n, err
+}
+
+// environ lets termenv read the client's environment instead of the
+// server's.
+type environ []string
+
+func (e environ) Environ() []string { return e }
+
+func (e environ) Getenv(key string) string {
+	for _, kv := range e {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// guarded keeps a panic in the console (Init, Update, View or a command)
+// inside its own connection: it is logged with its stack, the console
+// closes with a line for the person, and the server carries on.
+type guarded struct {
+	m       tea.Model
+	onPanic func(v any, stack []byte)
+	once    sync.Once
+	failed  bool
+}
+
+type panicMsg struct {
+	v     any
+	stack []byte
+}
+
+func (g *guarded) fail(v any, stack []byte) {
+	g.failed = true
+	g.once.Do(func() { g.onPanic(v, stack) })
+}
+
+func (g *guarded) Init() (cmd tea.Cmd) {
+	defer func() {
+		if r := recover(); r != nil {
+			g.fail(r, debug.Stack())
+			cmd = nil
+		}
+	}()
+	return g.wrap(g.m.Init())
+}
+
+func (g *guarded) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
+	if p, ok := msg.(panicMsg); ok {
+		g.fail(p.v, p.stack)
+		return g, nil
+	}
+	if g.failed {
+		return g, nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			g.fail(r, debug.Stack())
+			cmd = nil
+		}
+	}()
+	m, c := g.m.Update(msg)
+	g.m = m
+	return g, g.wrap(c)
+}
+
+func (g *guarded) View() (v string) {
+	if g.failed {
+		return ""
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			g.fail(r, debug.Stack())
+			v = ""
+		}
+	}()
+	return g.m.View()
+}
+
+// wrap turns a panic in a command into a panicMsg, including the commands
+// of a batch.
+func (g *guarded) wrap(cmd tea.Cmd) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	return func() (msg tea.Msg) {
+		defer func() {
+			if r := recover(); r != nil {
+				msg = panicMsg{v: r, stack: debug.Stack()}
+			}
+		}()
+		msg = cmd()
+		if b, ok := msg.(tea.BatchMsg); ok {
+			for i := range b {
+				b[i] = g.wrap(b[i])
+			}
+		}
+		return msg
+	}
+}
+
+// stack is the current goroutine's stack for a log line.
+func stack() string { return string(debug.Stack()) }
