@@ -56,7 +56,7 @@ func (d *Directory) finishLoad() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	slices.SortFunc(d.sorted, keyLess)
-	d.stale = true
+	d.rebuild() // now, so the first keystroke does not pay for it
 }
 
 // put inserts or replaces users, keeping the order. Few changes are
@@ -65,6 +65,7 @@ func (d *Directory) put(users ...User) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	bulk := len(users) > 64
+	var added []*dirEntry
 	for _, u := range users {
 		e := newEntry(u)
 		if old, ok := d.byID[u.ID]; ok {
@@ -82,15 +83,33 @@ func (d *Directory) put(users ...User) {
 		d.byID[u.ID], d.byEmail[u.Email] = e, e
 		d.stale = true
 		if bulk {
-			d.sorted = append(d.sorted, e)
+			added = append(added, e)
 			continue
 		}
 		i, _ := slices.BinarySearchFunc(d.sorted, e, keyLess)
 		d.sorted = slices.Insert(d.sorted, i, e)
 	}
-	if bulk {
-		slices.SortFunc(d.sorted, keyLess)
+	if len(added) > 0 {
+		slices.SortFunc(added, keyLess)
+		d.sorted = mergeSorted(d.sorted, added)
 	}
+}
+
+// mergeSorted merges two sorted runs in linear time.
+func mergeSorted(a, b []*dirEntry) []*dirEntry {
+	out := make([]*dirEntry, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if keyLess(b[j], a[i]) < 0 {
+			out = append(out, b[j])
+			j++
+		} else {
+			out = append(out, a[i])
+			i++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 func (d *Directory) indexOf(e *dirEntry) int {
