@@ -1,0 +1,157 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// urgentBefore is when the banner turns urgent: the session's last minutes.
+const urgentBefore = 5 * time.Minute
+
+// bannerView is the full-width warning line shown on every screen while
+// the principal impersonates someone:
+// "You are impersonating NAME (EMAIL) · 59m left · ctrl+x back to me".
+func (m *Model) bannerView() string {
+	s := m.common.Styles
+	left := m.common.Session.TimeLeft(m.opt.Core.Now())
+	style := s.Banner
+	if left <= urgentBefore {
+		style = s.BannerUrgent
+	}
+	who := core.Display(m.target.DisplayName()) + " (" + core.Display(m.target.Email) + ")"
+	tail := " · " + timeLeft(left) + " left · ctrl+x back to me"
+	room := m.width - 2 - ansi.StringWidth("You are impersonating ") - ansi.StringWidth(tail)
+	text := "You are impersonating " + ansi.Truncate(who, max(room, 1), "…") + tail
+	return style.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width-2, "…"))
+}
+
+// timeLeft shows the countdown: "2h 05m", "59m", and in the urgent last
+// minutes with seconds, "4m 09s".
+func timeLeft(d time.Duration) string {
+	d = max(d, 0).Truncate(time.Second)
+	h, mnt, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%dh %02dm", h, mnt)
+	case d > urgentBefore:
+		return fmt.Sprintf("%dm", mnt)
+	default:
+		return fmt.Sprintf("%dm %02ds", mnt, sec)
+	}
+}
+
+// tabLabel is tab n's label; the Approvals tab carries the pending count.
+func (m *Model) tabLabel(n int) string {
+	if n == TabApprovals {
+		if m.pending > 0 {
+			return fmt.Sprintf("%d Approvals (%d)", n, m.pending)
+		}
+		return fmt.Sprintf("%d Approvals", n)
+	}
+	return fmt.Sprintf("%d %s", n, core.Display(m.pages[n].Title()))
+}
+
+// tabsView is the row of tabs, with who is signed in on the right.
+func (m *Model) tabsView() string {
+	s := m.common.Styles
+	var tabs []string
+	for n := 1; n <= 6; n++ {
+		if m.pages[n] == nil {
+			continue
+		}
+		if n == m.active {
+			tabs = append(tabs, s.TabActive.Render(m.tabLabel(n)))
+		} else {
+			tabs = append(tabs, s.TabInactive.Render(m.tabLabel(n)))
+		}
+	}
+	row := strings.Join(tabs, " ")
+	me := m.me()
+	who := core.Display(me.DisplayName()) + " · " + core.Display(string(me.Role))
+	if m.overlay != nil {
+		who = core.Display(m.overlay.Title())
+	}
+	if room := m.width - ansi.StringWidth(row) - 2; room > 8 {
+		who = ansi.Truncate(who, room, "…")
+		row += strings.Repeat(" ", m.width-ansi.StringWidth(row)-ansi.StringWidth(who)) + s.Muted.Render(who)
+	}
+	return s.TabBar.Width(m.width).Render(row)
+}
+
+// helpKeys adapts the focused page's bindings plus the global ones to
+// bubbles/help.
+type helpKeys struct {
+	page   Page
+	global []key.Binding
+	tabs   []key.Binding
+}
+
+func (h helpKeys) ShortHelp() []key.Binding {
+	var out []key.Binding
+	if h.page != nil {
+		out = append(out, h.page.ShortHelp()...)
+	}
+	return append(out, h.global...)
+}
+
+func (h helpKeys) FullHelp() [][]key.Binding {
+	var out [][]key.Binding
+	if h.page != nil {
+		out = append(out, h.page.FullHelp()...)
+	}
+	if len(h.tabs) > 0 {
+		out = append(out, h.tabs)
+	}
+	return append(out, h.global)
+}
+
+func (m *Model) helpKeys() helpKeys {
+	k := m.common.Keys
+	h := helpKeys{page: m.focused()}
+	if m.common.Impersonating() {
+		h.global = append(h.global, k.BackToMe)
+	}
+	if h.page != nil && h.page.Capturing() {
+		return h
+	}
+	for n := 1; n <= 6; n++ {
+		if m.pages[n] != nil {
+			h.tabs = append(h.tabs, k.Tabs[n-1])
+		}
+	}
+	h.global = append(h.global, k.Help, k.Quit)
+	return h
+}
+
+func (m *Model) helpView() string {
+	if m.fullHelp {
+		return m.help.FullHelpView(m.helpKeys().FullHelp())
+	}
+	return m.help.ShortHelpView(m.helpKeys().ShortHelp())
+}
+
+// footerHeight is the status line plus the help.
+func (m *Model) footerHeight() int {
+	if !m.fullHelp {
+		return 2
+	}
+	return 1 + strings.Count(m.helpView(), "\n") + 1
+}
+
+// footerView is the status line (an error or notice) and the help.
+func (m *Model) footerView() string {
+	s := m.common.Styles
+	var status string
+	switch {
+	case m.errText != "":
+		status = s.Error.Render(ansi.Truncate("✗ "+m.errText, m.width, "…"))
+	case m.notice != "":
+		status = s.Notice.Render(ansi.Truncate(m.notice, m.width, "…"))
+	}
+	return status + "\n" + m.helpView()
+}

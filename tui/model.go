@@ -1,0 +1,586 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// Minimum terminal size; below it the console says so instead of drawing
+// a broken screen.
+const (
+	MinWidth  = 80
+	MinHeight = 24
+)
+
+// How long a footer notice or error stays.
+const noticeFor = 8 * time.Second
+
+// pageCtors builds each tab's page, by tab number (index 0 unused).
+var pageCtors = [7]func(Common) Page{
+	nil, NewUsersPage, NewApprovalsPage, NewSessionsPage, NewAuditPage, NewAccountPage, NewSettingsPage,
+}
+
+// tabCaps is the capability each tab needs ("" = everyone).
+var tabCaps = [7]core.Capability{"", core.CapUsers, core.CapApprovals, core.CapSessions, core.CapAudit, "", core.CapSettings}
+
+// Model is the console's root: tabs, the impersonation banner, the active
+// page (or an overlay such as a session's audit viewer) and the footer.
+type Model struct {
+	opt    Options
+	common Common // shared state; Height here is the page area's
+	styles map[string]*themes.Styles
+
+	pages   [7]Page // by tab number; nil when the tab is not shown
+	active  int
+	before  int // the tab shown before impersonating
+	overlay Page
+
+	help     help.Model
+	fullHelp bool
+
+	target   core.User // whom the session is on, while impersonating
+	tickGen  int       // banner ticks of older sessions are dropped
+	pending  int       // pending requests, shown on the Approvals tab
+	notice   string
+	errText  string
+	noticeID int
+
+	width, height int
+	quitting      bool
+	initCmd       tea.Cmd // the first pages' Inits, run by Init
+	noTimers      bool    // tests: no banner ticks, notices stay
+}
+
+// Root messages.
+type (
+	bannerTickMsg struct{ gen int }
+	pendingMsg    struct{ n int }
+	clearNotice   struct{ id int }
+	endedMsg      struct{} // ctrl+x went through
+)
+
+// New builds the console for one terminal and principal.
+func New(opt Options) *Model {
+	if opt.Renderer == nil {
+		opt.Renderer = lipgloss.DefaultRenderer()
+	}
+	ctx := opt.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	m := &Model{
+		opt:    opt,
+		styles: map[string]*themes.Styles{},
+		width:  opt.Width,
+		height: opt.Height,
+		help:   help.New(),
+	}
+	if m.width <= 0 {
+		m.width = MinWidth
+	}
+	if m.height <= 0 {
+		m.height = MinHeight
+	}
+	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: DefaultKeyMap()}
+	if s, ok := opt.Core.ActiveSessionOf(opt.Principal.User.ID); ok {
+		m.common.Session = s
+		m.target, _ = opt.Core.User(s.Target)
+	}
+	m.common.Viewer = m.viewer()
+	m.restyle()
+	m.layout()
+	m.initCmd = m.rebuild()
+	return m
+}
+
+// me is the principal's own user as core knows it now.
+func (m *Model) me() core.User {
+	if u, err := m.opt.Core.User(m.opt.Principal.User.ID); err == nil {
+		return u
+	}
+	return m.opt.Principal.User
+}
+
+// viewer is whom the console shows: the target while impersonating.
+func (m *Model) viewer() core.User {
+	if m.common.Impersonating() && m.target.ID != "" {
+		if u, err := m.opt.Core.User(m.target.ID); err == nil {
+			return u
+		}
+		return m.target
+	}
+	return m.me()
+}
+
+// restyle picks the viewer's theme (plain when the terminal wants no colour).
+func (m *Model) restyle() {
+	name := m.common.Viewer.Theme
+	if !themes.Valid(name) {
+		name = themes.Default
+	}
+	if m.opt.Plain {
+		name = themes.Plain
+	}
+	s, ok := m.styles[name]
+	if !ok {
+		s = themes.New(m.opt.Renderer, name)
+		m.styles[name] = s
+	}
+	m.common.Styles = s
+	m.help.Styles = s.Help()
+}
+
+// visible reports whether the viewer may use tab n.
+func (m *Model) visible(n int) bool {
+	if tabCaps[n] == "" {
+		return true
+	}
+	return core.Allows(m.common.Viewer, tabCaps[n])
+}
+
+// rebuild makes fresh pages for the viewer (after an impersonation starts
+// or ends, the console shows someone else) and returns their Inits.
+func (m *Model) rebuild() tea.Cmd {
+	m.pages = [7]Page{}
+	m.overlay = nil
+	return m.retab()
+}
+
+// retab creates pages for tabs that became visible, drops those that did
+// not, and keeps the active tab on a visible one.
+func (m *Model) retab() tea.Cmd {
+	var cmds []tea.Cmd
+	for n := 1; n <= 6; n++ {
+		switch {
+		case !m.visible(n):
+			m.pages[n] = nil
+		case m.pages[n] == nil:
+			m.pages[n] = pageCtors[n](m.common)
+			cmds = append(cmds, m.pages[n].Init())
+		}
+	}
+	if m.active == 0 || m.pages[m.active] == nil {
+		m.active = 0
+		for n := 1; n <= 6; n++ {
+			if m.pages[n] != nil {
+				m.active = n
+				break
+			}
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// layout works out the page area and hands the shared state to every page.
+func (m *Model) layout() {
+	h := m.height - 2 - m.footerHeight() // tab bar and its rule
+	if m.common.Impersonating() {
+		h-- // banner
+	}
+	m.common.Width = m.width
+	m.common.Height = max(h, 1)
+	m.help.Width = m.width
+	m.push()
+}
+
+// push hands the current Common to every page.
+func (m *Model) push() {
+	for n, p := range m.pages {
+		if p != nil {
+			m.pages[n] = p.SetCommon(m.common)
+		}
+	}
+	if m.overlay != nil {
+		m.overlay = m.overlay.SetCommon(m.common)
+	}
+}
+
+func (m *Model) Init() tea.Cmd {
+	cmd := m.initCmd
+	m.initCmd = nil
+	return tea.Batch(cmd, m.pendingCmd(), m.tick())
+}
+
+// tick arms the banner's next one-second tick, only while impersonating:
+// an idle console without a session has no timer at all.
+func (m *Model) tick() tea.Cmd {
+	if !m.common.Impersonating() || m.noTimers {
+		return nil
+	}
+	gen := m.tickGen
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return bannerTickMsg{gen} })
+}
+
+// pendingCmd counts the pending requests the viewer sees, in a Cmd.
+func (m *Model) pendingCmd() tea.Cmd {
+	if m.pages[TabApprovals] == nil {
+		return nil
+	}
+	c, p := m.opt.Core, m.opt.Principal
+	return func() tea.Msg {
+		list, err := c.Requests(p, core.RequestPending, 0)
+		if err != nil {
+			return pendingMsg{0}
+		}
+		return pendingMsg{len(list)}
+	}
+}
+
+// say shows a notice or error in the footer for a while.
+func (m *Model) say(text string, isErr bool) tea.Cmd {
+	m.noticeID++
+	if isErr {
+		m.errText, m.notice = text, ""
+	} else {
+		m.notice, m.errText = text, ""
+	}
+	id := m.noticeID
+	if m.noTimers {
+		return nil
+	}
+	return tea.Tick(noticeFor, func(time.Time) tea.Msg { return clearNotice{id} })
+}
+
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	// The footer's height depends on the help shown, which depends on the
+	// page's state: keep the page area in step.
+	if m.common.Height != m.pageHeight() {
+		m.layout()
+	}
+	return m, cmd
+}
+
+func (m *Model) pageHeight() int {
+	h := m.height - 2 - m.footerHeight()
+	if m.common.Impersonating() {
+		h--
+	}
+	return max(h, 1)
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return nil
+	case tea.KeyMsg:
+		return m.key(msg)
+	case bannerTickMsg:
+		if msg.gen != m.tickGen {
+			return nil
+		}
+		return m.tick()
+	case pendingMsg:
+		m.pending = msg.n
+		return nil
+	case clearNotice:
+		if msg.id == m.noticeID {
+			m.notice, m.errText = "", ""
+		}
+		return nil
+	case ErrorMsg:
+		if msg.Err == nil {
+			return nil
+		}
+		return m.say(core.Display(msg.Err.Error()), true)
+	case NoticeMsg:
+		return m.say(core.Display(msg.Text), false)
+	case SessionMsg:
+		return m.sessionChanged(msg.Session, "")
+	case endedMsg:
+		return nil
+	case ChangeMsg:
+		return m.change(msg)
+	case SwitchTabMsg:
+		return m.switchTab(msg.Tab)
+	case ShowSessionsMsg:
+		if m.pages[TabSessions] == nil {
+			return nil
+		}
+		cmd := m.switchTab(TabSessions)
+		var pc tea.Cmd
+		m.pages[TabSessions], pc = updatePage(m.pages[TabSessions], msg)
+		return tea.Batch(cmd, pc)
+	case OpenAuditMsg:
+		m.overlay = NewAuditViewer(m.common, msg.Title, msg.Query).SetCommon(m.common)
+		return m.overlay.Init()
+	case CloseOverlayMsg:
+		m.overlay = nil
+		return nil
+	case ThemeMsg:
+		m.common.Viewer.Theme = msg.Theme
+		m.restyle()
+		m.push()
+		return nil
+	}
+	return m.broadcast(msg)
+}
+
+// broadcast hands a message to every page and the overlay: answers to a
+// page's Cmd find their page even if the user switched tabs meanwhile,
+// and live changes reach every page.
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	for n, p := range m.pages {
+		if p != nil {
+			var cmd tea.Cmd
+			m.pages[n], cmd = updatePage(p, msg)
+			cmds = append(cmds, cmd)
+		}
+	}
+	if m.overlay != nil {
+		var cmd tea.Cmd
+		m.overlay, cmd = updatePage(m.overlay, msg)
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
+}
+
+func updatePage(p Page, msg tea.Msg) (Page, tea.Cmd) {
+	nm, cmd := p.Update(msg)
+	if np, ok := nm.(Page); ok {
+		return np, cmd
+	}
+	return p, cmd
+}
+
+// key routes a keypress: ctrl+c and ctrl+x always act; a page that holds
+// the focus in an input, menu or dialog gets the rest; otherwise the tab
+// numbers, ? and q are the root's.
+func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	// Fast typing (or tmux send-keys) delivers several runes in one
+	// message; taken one by one, "/jane" is the search key and then "jane".
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+		var cmds []tea.Cmd
+		for _, r := range msg.Runes {
+			cmds = append(cmds, m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+		}
+		return tea.Batch(cmds...)
+	}
+	k := m.common.Keys
+	switch {
+	case msg.String() == "ctrl+c":
+		return m.quit()
+	case key.Matches(msg, k.BackToMe):
+		if m.common.Impersonating() {
+			return m.backToMe()
+		}
+		return nil
+	}
+	if m.tooSmall() {
+		if key.Matches(msg, k.Quit) {
+			return m.quit()
+		}
+		return nil
+	}
+	focused := m.focused()
+	if focused != nil && focused.Capturing() {
+		return m.sendKey(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		m.fullHelp = !m.fullHelp
+		m.layout()
+		return nil
+	}
+	for i, b := range k.Tabs {
+		if key.Matches(msg, b) {
+			return m.switchTab(i + 1)
+		}
+	}
+	return m.sendKey(msg)
+}
+
+// focused is the page that receives keys: the overlay, or the active tab.
+func (m *Model) focused() Page {
+	if m.overlay != nil {
+		return m.overlay
+	}
+	return m.pages[m.active]
+}
+
+func (m *Model) sendKey(msg tea.KeyMsg) tea.Cmd {
+	var cmd tea.Cmd
+	switch {
+	case m.overlay != nil:
+		m.overlay, cmd = updatePage(m.overlay, msg)
+	case m.pages[m.active] != nil:
+		m.pages[m.active], cmd = updatePage(m.pages[m.active], msg)
+	}
+	return cmd
+}
+
+func (m *Model) switchTab(n int) tea.Cmd {
+	if n < 1 || n > 6 || m.pages[n] == nil {
+		return nil
+	}
+	m.overlay = nil
+	m.active = n
+	return nil
+}
+
+// quit ends any session this connection started, then quits.
+func (m *Model) quit() tea.Cmd {
+	if m.quitting {
+		return nil
+	}
+	m.quitting = true
+	c, conn := m.opt.Core, m.opt.Principal.Conn
+	return tea.Sequence(func() tea.Msg {
+		_ = c.EndConn(conn, core.EndExit)
+		return nil
+	}, tea.Quit)
+}
+
+// backToMe ends the impersonation (ctrl+x), in a Cmd.
+func (m *Model) backToMe() tea.Cmd {
+	c, p := m.opt.Core, m.opt.Principal
+	return func() tea.Msg {
+		if err := c.End(p, core.EndExit); err != nil {
+			return ErrorMsg{err}
+		}
+		return SessionMsg{}
+	}
+}
+
+// change handles a live change from core's hub.
+func (m *Model) change(msg ChangeMsg) tea.Cmd {
+	ch := msg.Change
+	me := m.opt.Principal.User.ID
+	var cmds []tea.Cmd
+	switch {
+	case ch.Kind == core.ChangeResync:
+		s, _ := m.opt.Core.ActiveSessionOf(me)
+		cmds = append(cmds, m.sessionChanged(s, ""), m.pendingCmd())
+	case ch.Session != nil && ch.Session.Impersonator == me:
+		s := *ch.Session
+		switch {
+		case s.Active() && s.ID != m.common.Session.ID:
+			cmds = append(cmds, m.sessionChanged(s, ""))
+		case !s.Active() && s.ID == m.common.Session.ID:
+			cmds = append(cmds, m.sessionChanged(core.Session{}, s.EndReason))
+		}
+	case ch.Request != nil:
+		cmds = append(cmds, m.pendingCmd())
+	case ch.User != nil && (ch.User.ID == me || ch.User.ID == m.common.Viewer.ID):
+		if m.common.Impersonating() && ch.User.ID == m.target.ID {
+			m.target = *ch.User
+		}
+		m.common.Viewer = m.viewer()
+		m.restyle()
+		m.push()
+		cmds = append(cmds, m.retab(), m.pendingCmd())
+	}
+	cmds = append(cmds, m.broadcast(msg))
+	return tea.Batch(cmds...)
+}
+
+// sessionChanged moves the console to a new session state: s active (a
+// session started) or none (it ended, for reason if known). The console
+// then shows the new viewer with fresh pages.
+func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
+	old := m.common.Session
+	if s.ID == old.ID {
+		return nil
+	}
+	var notice tea.Cmd
+	if old.ID != "" {
+		name := core.Display(m.target.DisplayName())
+		if reason == "" {
+			if ended, err := m.opt.Core.Session(old.ID); err == nil {
+				reason = ended.EndReason
+			}
+		}
+		if reason == core.EndExit || reason == "" {
+			notice = m.say("Back to yourself — your session as "+name+" ended", false)
+		} else {
+			notice = m.say("Your session as "+name+" ended: "+endReasonText(reason), true)
+		}
+	}
+	switch {
+	case old.ID == "" && s.ID != "":
+		m.before = m.active
+	case old.ID != "" && s.ID == "":
+		m.active = m.before // back where you were, if that tab is still yours
+	}
+	m.common.Session = s
+	m.target = core.User{}
+	if s.ID != "" {
+		m.target, _ = m.opt.Core.User(s.Target)
+		m.tickGen++
+	} else {
+		m.tickGen++ // stops the old ticker
+	}
+	m.common.Viewer = m.viewer()
+	m.restyle()
+	m.layout()
+	cmd := m.rebuild()
+	m.layout()
+	return tea.Batch(notice, cmd, m.tick(), m.pendingCmd())
+}
+
+// endReasonText says why a session ended, for people.
+func endReasonText(r core.EndReason) string {
+	switch r {
+	case core.EndExpired:
+		return "time is up"
+	case core.EndConsentRevoked:
+		return "consent revoked"
+	case core.EndConsentExpired:
+		return "consent expired"
+	case core.EndDisconnect:
+		return "disconnected"
+	case core.EndShutdown:
+		return "the server shut down"
+	case core.EndTerminated:
+		return "terminated by an owner"
+	}
+	if st, ok := strings.CutPrefix(string(r), "user_"); ok {
+		return "the user was " + core.Display(st)
+	}
+	return core.Display(strings.ReplaceAll(string(r), "_", " "))
+}
+
+func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
+
+func (m *Model) View() string {
+	if m.quitting {
+		return ""
+	}
+	s := m.common.Styles
+	if m.tooSmall() {
+		msg := fmt.Sprintf("terminal too small\n%d×%d — actas needs at least %d×%d\n\nq quits", m.width, m.height, MinWidth, MinHeight)
+		return m.opt.Renderer.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, s.Muted.Align(lipgloss.Center).Render(msg))
+	}
+	var b strings.Builder
+	if m.common.Impersonating() {
+		b.WriteString(m.bannerView())
+		b.WriteByte('\n')
+	}
+	b.WriteString(m.tabsView())
+	b.WriteByte('\n')
+	var body string
+	switch {
+	case m.overlay != nil:
+		body = m.overlay.View()
+	case m.pages[m.active] != nil:
+		body = m.pages[m.active].View()
+	}
+	b.WriteString(fillLines(body, m.common.Height))
+	b.WriteByte('\n')
+	b.WriteString(m.footerView())
+	return b.String()
+}

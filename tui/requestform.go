@@ -1,0 +1,309 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// requestForm asks for permission to impersonate one user: Reason
+// (focused first) and Duration (1h / 24h / 72h / custom up to the policy
+// max, the policy default preselected). tab/shift+tab move, ctrl+s
+// submits, esc cancels; core's validation errors show under their field.
+type requestForm struct {
+	target   core.User
+	reason   textinput.Model
+	custom   textinput.Model
+	presets  []time.Duration // those within the policy max
+	choice   int             // index into presets, or len(presets) = custom
+	focus    int             // formReason … formSubmit
+	max      time.Duration
+	errs     map[string]string // field → message
+	err      string            // anything not tied to a field
+	sending  bool
+	submitID int // ignores answers to an earlier submit
+}
+
+const (
+	formReason = iota
+	formDuration
+	formCustom
+	formCancel
+	formSubmit
+	formFields
+)
+
+var requestPresets = []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+
+// requestDoneMsg is core's answer to a submitted request form.
+type requestDoneMsg struct {
+	id  int
+	req core.Request
+	err error
+}
+
+func newRequestForm(c Common, target core.User) *requestForm {
+	pol := c.Core.Policy()
+	f := &requestForm{target: target, max: pol.MaxDuration, errs: map[string]string{}}
+	for _, d := range requestPresets {
+		if d <= pol.MaxDuration {
+			f.presets = append(f.presets, d)
+		}
+	}
+	f.reason = textinput.New()
+	f.reason.Placeholder = "why you need to act as this user, e.g. ticket #4802"
+	f.reason.CharLimit = 500
+	f.reason.Prompt = "> "
+	f.custom = textinput.New()
+	f.custom.Placeholder = "e.g. 36h"
+	f.custom.CharLimit = 10
+	f.custom.Prompt = "> "
+	f.applyStyles(c)
+	f.choice = len(f.presets)
+	for i, d := range f.presets {
+		if d == pol.DefaultDuration {
+			f.choice = i
+		}
+	}
+	if f.choice == len(f.presets) {
+		f.custom.SetValue(core.FormatDuration(pol.DefaultDuration))
+	}
+	f.setFocus(formReason)
+	return f
+}
+
+func (f *requestForm) applyStyles(c Common) {
+	c.Styles.ApplyTextInput(&f.reason)
+	c.Styles.ApplyTextInput(&f.custom)
+}
+
+func (f *requestForm) customChosen() bool { return f.choice == len(f.presets) }
+
+func (f *requestForm) setFocus(i int) {
+	f.focus = i
+	f.reason.Blur()
+	f.custom.Blur()
+	switch i {
+	case formReason:
+		f.reason.Focus()
+	case formCustom:
+		f.custom.Focus()
+	}
+}
+
+// move goes to the next (or previous) field, skipping the custom input
+// unless "custom" is chosen.
+func (f *requestForm) move(delta int) {
+	i := f.focus
+	for {
+		i = (i + delta + formFields) % formFields
+		if i != formCustom || f.customChosen() {
+			break
+		}
+	}
+	f.setFocus(i)
+}
+
+// duration is the chosen duration, or an error for a bad custom value.
+func (f *requestForm) duration() (time.Duration, error) {
+	if !f.customChosen() {
+		return f.presets[f.choice], nil
+	}
+	d, err := core.ParseDuration(f.custom.Value())
+	if err != nil {
+		return 0, err
+	}
+	return d, nil
+}
+
+type formResult int
+
+const (
+	formNone formResult = iota
+	formCancelled
+	formSubmitted
+)
+
+// update handles a message; on formSubmitted the caller runs submit.
+func (f *requestForm) update(msg tea.Msg, k KeyMap) (formResult, tea.Cmd) {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return formNone, nil
+	}
+	switch {
+	case key.Matches(km, k.Cancel):
+		return formCancelled, nil
+	case key.Matches(km, k.Submit):
+		return f.trySubmit()
+	case key.Matches(km, k.Next):
+		f.move(1)
+		return formNone, nil
+	case key.Matches(km, k.Prev):
+		f.move(-1)
+		return formNone, nil
+	}
+	switch f.focus {
+	case formReason:
+		if km.Type == tea.KeyEnter {
+			f.move(1)
+			return formNone, nil
+		}
+		var cmd tea.Cmd
+		f.reason, cmd = f.reason.Update(msg)
+		delete(f.errs, "reason")
+		return formNone, cmd
+	case formDuration:
+		n := len(f.presets) + 1
+		switch {
+		case key.Matches(km, k.Left), key.Matches(km, k.Up):
+			f.choice = (f.choice + n - 1) % n
+		case key.Matches(km, k.Right), key.Matches(km, k.Down), km.String() == " ":
+			f.choice = (f.choice + 1) % n
+		case km.Type == tea.KeyEnter:
+			f.move(1)
+		}
+		delete(f.errs, "duration")
+		return formNone, nil
+	case formCustom:
+		if km.Type == tea.KeyEnter {
+			f.move(1)
+			return formNone, nil
+		}
+		var cmd tea.Cmd
+		f.custom, cmd = f.custom.Update(msg)
+		delete(f.errs, "duration")
+		return formNone, cmd
+	case formCancel:
+		if km.Type == tea.KeyEnter || km.String() == " " {
+			return formCancelled, nil
+		}
+	case formSubmit:
+		if km.Type == tea.KeyEnter || km.String() == " " {
+			return f.trySubmit()
+		}
+	}
+	return formNone, nil
+}
+
+func (f *requestForm) trySubmit() (formResult, tea.Cmd) {
+	if f.sending {
+		return formNone, nil
+	}
+	f.err = ""
+	if _, err := f.duration(); err != nil {
+		f.errs["duration"] = err.Error()
+		return formNone, nil
+	}
+	return formSubmitted, nil
+}
+
+// submit asks core to create the request, in a Cmd.
+func (f *requestForm) submit(c Common) tea.Cmd {
+	d, _ := f.duration()
+	f.sending = true
+	f.submitID++
+	id, p, target, reason := f.submitID, c.Principal, f.target.ID, f.reason.Value()
+	return func() tea.Msg {
+		r, err := c.Core.CreateRequest(p, target, reason, d)
+		return requestDoneMsg{id: id, req: r, err: err}
+	}
+}
+
+// failed shows core's refusal inline: under its field when it names one.
+func (f *requestForm) failed(err error) {
+	f.sending = false
+	var ce *core.Error
+	if errors.As(err, &ce) && (ce.Field == "reason" || ce.Field == "duration") {
+		f.errs[ce.Field] = core.Display(ce.Message)
+		if ce.Field == "reason" {
+			f.setFocus(formReason)
+		} else if f.customChosen() {
+			f.setFocus(formCustom)
+		} else {
+			f.setFocus(formDuration)
+		}
+		return
+	}
+	f.err = core.Display(err.Error())
+}
+
+func (f *requestForm) view(c Common, maxW int) string {
+	s := c.Styles
+	inner := min(max(maxW-6, 30), 70)
+	f.reason.Width = inner - 3
+	f.custom.Width = 12
+	label := func(text string, field int) string {
+		if f.focus == field {
+			return s.LabelFocused.Render(text)
+		}
+		return s.Label.Render(text)
+	}
+	var b strings.Builder
+	name := core.Display(f.target.DisplayName())
+	b.WriteString(s.DialogTitle.Render(fit("Request impersonation of "+name, inner)) + "\n")
+	b.WriteString(s.Muted.Render(fit(core.Display(f.target.Email), inner)) + "\n\n")
+
+	b.WriteString(label("Reason", formReason) + "\n")
+	b.WriteString(f.reason.View() + "\n")
+	if e := f.errs["reason"]; e != "" {
+		for _, l := range wrap(e, inner) {
+			b.WriteString(s.FieldError.Render(l) + "\n")
+		}
+	}
+	b.WriteString("\n" + label("Duration", formDuration) + "\n")
+	var chips []string
+	for i := 0; i <= len(f.presets); i++ {
+		text := "custom"
+		if i < len(f.presets) {
+			text = core.FormatDuration(f.presets[i])
+		}
+		mark := "( ) "
+		if i == f.choice {
+			mark = "(•) "
+			if s.Plain {
+				mark = "(*) "
+			}
+		}
+		st := s.Choice
+		if i == f.choice && f.focus == formDuration {
+			st = s.ChoiceActive
+		}
+		chips = append(chips, st.Render(mark+text))
+	}
+	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, chips...) + "\n")
+	if f.customChosen() {
+		b.WriteString(label(fmt.Sprintf("Custom, up to %s", core.FormatDuration(f.max)), formCustom) + "\n")
+		b.WriteString(f.custom.View() + "\n")
+	}
+	if e := f.errs["duration"]; e != "" {
+		for _, l := range wrap(e, inner) {
+			b.WriteString(s.FieldError.Render(l) + "\n")
+		}
+	}
+	btn := func(text string, field int) string {
+		if f.focus == field {
+			return s.ButtonFocused.Render(text)
+		}
+		return s.Button.Render(text)
+	}
+	submit := "Send request"
+	if f.sending {
+		submit = "Sending…"
+	}
+	b.WriteString("\n" + lipgloss.JoinHorizontal(lipgloss.Top, btn("Cancel", formCancel), "  ", btn(submit, formSubmit)) + "\n")
+	if f.err != "" {
+		b.WriteString("\n")
+		for _, l := range wrap(f.err, inner) {
+			b.WriteString(s.FieldError.Render(l) + "\n")
+		}
+	}
+	b.WriteString("\n" + s.Muted.Render("tab move · ←/→ duration · ctrl+s send · esc cancel"))
+	return s.Dialog.Render(b.String())
+}

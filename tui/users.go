@@ -1,0 +1,668 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// usersPageSize is how many users one fetch brings. The page keeps only a
+// few such pages around the cursor (a window cache), so a million users
+// cost no more memory or time than two hundred.
+const usersPageSize = 100
+
+// usersKeep is how many pages either side of the cursor's stay cached.
+const usersKeep = 2
+
+// UsersPage is the Users tab: a table of users (name, email, org, role,
+// status, consent until, ⋮), search-as-you-type, and a kebab menu per row.
+type UsersPage struct {
+	c Common
+
+	input     textinput.Model
+	searching bool   // the search input has the focus
+	query     string // the filter in force (2+ characters, or "")
+
+	// The window cache: pages[k] holds rows k*usersPageSize…; starts[k] is
+	// the directory position page k begins at (known for the pages reached
+	// so far, so paging back up needs no rescan); total is the row count
+	// once the last page was seen, else -1.
+	pages   map[int][]core.User
+	starts  []int
+	total   int
+	loading map[int]bool
+	gen     int // search generation; answers to older ones are dropped
+	ctx     context.Context
+	cancel  context.CancelFunc
+	loaded  bool // the first page has arrived
+	loadErr string
+
+	cursor, offset int
+
+	lines map[int]string // rendered unselected rows, by row index
+
+	menu     *menu
+	menuUser core.User
+	confirm  *confirm
+	confUser core.User
+	form     *requestForm
+	starting bool
+}
+
+// Messages of the Users page.
+type (
+	usersLoadedMsg struct {
+		gen, k int
+		page   core.UserPage
+		err    error
+	}
+	menuCheckedMsg struct {
+		userID, item string
+		err          error
+	}
+	startDoneMsg struct {
+		sess core.Session
+		err  error
+	}
+)
+
+// Kebab menu item IDs.
+const (
+	itemImpersonate = "impersonate"
+	itemRequest     = "request"
+	itemSessions    = "sessions"
+	itemAudit       = "audit"
+)
+
+// NewUsersPage builds the Users tab.
+func NewUsersPage(c Common) Page {
+	p := &UsersPage{c: c, total: -1, pages: map[int][]core.User{}, loading: map[int]bool{}, lines: map[int]string{}}
+	p.input = textinput.New()
+	p.input.Prompt = "/ "
+	p.input.Placeholder = "search name or email"
+	p.input.CharLimit = 200
+	c.Styles.ApplyTextInput(&p.input)
+	p.newGeneration()
+	return p
+}
+
+func (p *UsersPage) Init() tea.Cmd { return p.ensure() }
+
+func (p *UsersPage) Title() string { return "Users" }
+
+func (p *UsersPage) Capturing() bool {
+	return p.searching || p.menu != nil || p.confirm != nil || p.form != nil
+}
+
+func (p *UsersPage) SetCommon(c Common) Page {
+	if c.Styles != p.c.Styles {
+		c.Styles.ApplyTextInput(&p.input)
+		if p.form != nil {
+			p.form.applyStyles(c)
+		}
+	}
+	p.c = c
+	p.input.Width = max(c.Width-30, 10)
+	p.lines = map[int]string{}
+	p.scroll()
+	p.render()
+	return p
+}
+
+// visibleRows is how many table rows fit: the page height minus the
+// search line, the header and its rule.
+func (p *UsersPage) visibleRows() int { return max(p.c.Height-3, 1) }
+
+// newGeneration starts a fresh search: it cancels the previous one's
+// context, so a stale scan stops, and forgets every cached row.
+func (p *UsersPage) newGeneration() {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	parent := p.c.Ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	p.ctx, p.cancel = context.WithCancel(parent)
+	p.gen++
+	p.pages = map[int][]core.User{}
+	p.loading = map[int]bool{}
+	p.starts = []int{0}
+	p.total = -1
+	p.loaded = false
+	p.loadErr = ""
+	p.cursor, p.offset = 0, 0
+	p.lines = map[int]string{}
+}
+
+// fetch loads page k in a Cmd.
+func (p *UsersPage) fetch(k int) tea.Cmd {
+	p.loading[k] = true
+	ctx, gen, from, query, pr, c := p.ctx, p.gen, p.starts[k], p.query, p.c.Principal, p.c.Core
+	return func() tea.Msg {
+		page, err := c.SearchUsers(ctx, pr, query, from, usersPageSize)
+		return usersLoadedMsg{gen: gen, k: k, page: page, err: err}
+	}
+}
+
+// ensure fetches the pages the screen shows and the next and previous
+// screenful, and forgets pages far from the cursor.
+func (p *UsersPage) ensure() tea.Cmd {
+	n := p.visibleRows()
+	lo := max(p.offset-n, 0) / usersPageSize
+	hi := (p.offset + 2*n) / usersPageSize
+	var cmds []tea.Cmd
+	for k := lo; k <= hi; k++ {
+		if p.total >= 0 && k*usersPageSize >= p.total {
+			break
+		}
+		if _, ok := p.pages[k]; ok || p.loading[k] || k >= len(p.starts) {
+			continue
+		}
+		cmds = append(cmds, p.fetch(k))
+	}
+	kc := p.cursor / usersPageSize
+	for k := range p.pages {
+		if k < kc-usersKeep || k > kc+usersKeep {
+			delete(p.pages, k)
+			for i := k * usersPageSize; i < (k+1)*usersPageSize; i++ {
+				delete(p.lines, i)
+			}
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// row returns the user at row i, if loaded.
+func (p *UsersPage) row(i int) (core.User, bool) {
+	if i < 0 {
+		return core.User{}, false
+	}
+	pg, ok := p.pages[i/usersPageSize]
+	if !ok || i%usersPageSize >= len(pg) {
+		return core.User{}, false
+	}
+	return pg[i%usersPageSize], true
+}
+
+// moveTo puts the cursor on row i, or the nearest loaded row towards it.
+func (p *UsersPage) moveTo(i int) tea.Cmd {
+	if p.total >= 0 {
+		i = min(i, p.total-1)
+	}
+	i = max(i, 0)
+	for i > p.cursor {
+		if _, ok := p.row(i); ok {
+			break
+		}
+		i--
+	}
+	for i < p.cursor {
+		if _, ok := p.row(i); ok {
+			break
+		}
+		i++
+	}
+	p.cursor = i
+	p.scroll()
+	cmd := p.ensure()
+	p.render()
+	return cmd
+}
+
+// scroll keeps the cursor on screen.
+func (p *UsersPage) scroll() {
+	n := p.visibleRows()
+	if p.cursor < p.offset {
+		p.offset = p.cursor
+	}
+	if p.cursor >= p.offset+n {
+		p.offset = p.cursor - n + 1
+	}
+	if p.total >= 0 && p.offset+n > p.total {
+		p.offset = max(p.total-n, 0)
+	}
+}
+
+func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		return p, p.key(msg)
+	case usersLoadedMsg:
+		if msg.gen != p.gen {
+			return p, nil
+		}
+		delete(p.loading, msg.k)
+		if msg.err != nil {
+			if p.ctx.Err() == nil {
+				p.loadErr = core.Display(msg.err.Error())
+			}
+			return p, nil
+		}
+		p.loaded = true
+		p.pages[msg.k] = msg.page.Users
+		switch {
+		case msg.page.Next < 0:
+			p.total = msg.k*usersPageSize + len(msg.page.Users)
+			p.starts = p.starts[:min(len(p.starts), msg.k+1)]
+		case len(p.starts) == msg.k+1:
+			p.starts = append(p.starts, msg.page.Next)
+		}
+		p.scroll()
+		cmd := p.ensure()
+		p.render()
+		return p, cmd
+	case menuCheckedMsg:
+		if p.menu != nil && p.menuUser.ID == msg.userID {
+			p.menu.set(msg.item, msg.err)
+		}
+		return p, nil
+	case startDoneMsg:
+		p.starting = false
+		if msg.err != nil {
+			return p, func() tea.Msg { return ErrorMsg{msg.err} }
+		}
+		s := msg.sess
+		return p, func() tea.Msg { return SessionMsg{Session: s} }
+	case requestDoneMsg:
+		if p.form == nil || msg.id != p.form.submitID {
+			return p, nil
+		}
+		if msg.err != nil {
+			p.form.failed(msg.err)
+			return p, nil
+		}
+		name := core.Display(p.form.target.DisplayName())
+		p.form = nil
+		text := fmt.Sprintf("Request %s to impersonate %s sent to the approvers", msg.req.ID, name)
+		return p, func() tea.Msg { return NoticeMsg{text} }
+	case ChangeMsg:
+		return p, p.change(msg.Change)
+	}
+	if p.searching {
+		var cmd tea.Cmd
+		p.input, cmd = p.input.Update(msg)
+		return p, cmd
+	}
+	return p, nil
+}
+
+// change applies a live change: a user on screen is updated in place;
+// a resync (missed changes) reloads.
+func (p *UsersPage) change(ch core.Change) tea.Cmd {
+	switch {
+	case ch.Kind == core.ChangeResync:
+		cur := p.cursor
+		p.newGeneration()
+		p.cursor = 0
+		cmd := p.ensure()
+		_ = cur
+		return cmd
+	case ch.User != nil:
+		for k, pg := range p.pages {
+			for i := range pg {
+				if pg[i].ID == ch.User.ID {
+					pg[i] = *ch.User
+					delete(p.lines, k*usersPageSize+i)
+				}
+			}
+		}
+		p.render()
+	}
+	return nil
+}
+
+func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
+	k := p.c.Keys
+	switch {
+	case p.form != nil:
+		res, cmd := p.form.update(msg, k)
+		switch res {
+		case formCancelled:
+			p.form = nil
+		case formSubmitted:
+			return p.form.submit(p.c)
+		}
+		return cmd
+	case p.confirm != nil:
+		switch p.confirm.update(msg, k) {
+		case confirmCancelled:
+			p.confirm = nil
+		case confirmConfirmed:
+			p.confirm = nil
+			return p.start(p.confUser)
+		}
+		return nil
+	case p.menu != nil:
+		res, chosen := p.menu.update(msg, k)
+		switch res {
+		case menuClosed:
+			p.menu = nil
+		case menuChose:
+			p.menu = nil
+			return p.act(chosen, p.menuUser)
+		}
+		return nil
+	case p.searching:
+		switch {
+		case key.Matches(msg, k.Cancel):
+			p.searching = false
+			p.input.Blur()
+			p.input.SetValue("")
+			return p.setQuery("")
+		case msg.Type == tea.KeyEnter:
+			p.searching = false
+			p.input.Blur()
+			return nil
+		case msg.Type == tea.KeyUp || msg.Type == tea.KeyDown:
+			p.searching = false
+			p.input.Blur()
+			return p.key(msg)
+		}
+		var cmd tea.Cmd
+		p.input, cmd = p.input.Update(msg)
+		q := strings.TrimSpace(p.input.Value())
+		if len([]rune(q)) < 2 {
+			q = ""
+		}
+		return tea.Batch(cmd, p.setQuery(q))
+	}
+	n := p.visibleRows()
+	switch {
+	case key.Matches(msg, k.Down):
+		return p.moveTo(p.cursor + 1)
+	case key.Matches(msg, k.Up):
+		return p.moveTo(p.cursor - 1)
+	case key.Matches(msg, k.PageDown):
+		return p.moveTo(p.cursor + n)
+	case key.Matches(msg, k.PageUp):
+		return p.moveTo(p.cursor - n)
+	case key.Matches(msg, k.Top):
+		p.offset = 0
+		return p.moveTo(0)
+	case key.Matches(msg, k.Bottom):
+		if p.total >= 0 {
+			// Jump straight there when the end is known; otherwise go as far
+			// as is loaded, which loads the next pages.
+			return p.jumpEnd()
+		}
+		return p.moveTo(p.cursor + 10*n)
+	case key.Matches(msg, k.Search):
+		p.searching = true
+		p.input.CursorEnd()
+		return p.input.Focus()
+	case key.Matches(msg, k.Cancel):
+		if p.query != "" || p.input.Value() != "" {
+			p.input.SetValue("")
+			return p.setQuery("")
+		}
+	case key.Matches(msg, k.Open):
+		if u, ok := p.row(p.cursor); ok {
+			return p.openMenu(u)
+		}
+	}
+	return nil
+}
+
+// jumpEnd goes to the last row when its page start is known; else as far
+// as loaded.
+func (p *UsersPage) jumpEnd() tea.Cmd {
+	last := p.total - 1
+	k := last / usersPageSize
+	if k < len(p.starts) {
+		p.cursor = last
+		p.offset = max(last-p.visibleRows()+1, 0)
+		cmd := p.ensure()
+		p.render()
+		return cmd
+	}
+	return p.moveTo(last)
+}
+
+// setQuery applies a new filter, cancelling the search in flight.
+func (p *UsersPage) setQuery(q string) tea.Cmd {
+	if q == p.query {
+		return nil
+	}
+	p.query = q
+	p.newGeneration()
+	cmd := p.ensure()
+	p.render()
+	return cmd
+}
+
+// openMenu opens the kebab menu on a user and asks core, in Cmds, which
+// items it would allow and why not.
+func (p *UsersPage) openMenu(u core.User) tea.Cmd {
+	k := p.c.Keys
+	p.menuUser = u
+	p.menu = newMenu(core.Display(u.DisplayName()), []menuItem{
+		{ID: itemImpersonate, Key: k.Impersonate, Label: "Impersonate user", Checking: true},
+		{ID: itemRequest, Key: k.Request, Label: "Request impersonation", Checking: true},
+		{ID: itemSessions, Key: k.ViewSessions, Label: "View sessions", Checking: true},
+		{ID: itemAudit, Key: k.ViewAudit, Label: "View audit", Checking: true},
+	})
+	c, pr, id := p.c.Core, p.c.Principal, u.ID
+	check := func(item string, f func() error) tea.Cmd {
+		return func() tea.Msg { return menuCheckedMsg{userID: id, item: item, err: f()} }
+	}
+	return tea.Batch(
+		check(itemImpersonate, func() error { return c.CanImpersonate(pr, id) }),
+		check(itemRequest, func() error { return c.CanRequest(pr, id) }),
+		check(itemSessions, func() error { _, err := c.Sessions(pr, id, "", 1); return err }),
+		check(itemAudit, func() error { _, err := c.Audit(pr, core.AuditQuery{Subject: id}, 0, true, 1); return err }),
+	)
+}
+
+// act carries out a chosen menu item.
+func (p *UsersPage) act(item string, u core.User) tea.Cmd {
+	name := core.Display(u.DisplayName())
+	switch item {
+	case itemImpersonate:
+		p.confUser = u
+		p.confirm = newConfirm("Impersonate "+name+"?",
+			"You will temporarily act as user "+name+" and have their permissions.",
+			"Cancel", "Impersonate user")
+	case itemRequest:
+		p.form = newRequestForm(p.c, u)
+		return p.form.reason.Focus()
+	case itemSessions:
+		return func() tea.Msg { return ShowSessionsMsg{Target: u} }
+	case itemAudit:
+		return func() tea.Msg {
+			return OpenAuditMsg{Title: "Audit · " + name, Query: core.AuditQuery{Subject: u.ID}}
+		}
+	}
+	return nil
+}
+
+// start asks core to begin the impersonation, in a Cmd.
+func (p *UsersPage) start(u core.User) tea.Cmd {
+	if p.starting {
+		return nil
+	}
+	p.starting = true
+	c, pr := p.c.Core, p.c.Principal
+	return func() tea.Msg {
+		s, err := c.Start(pr, u.ID, "")
+		return startDoneMsg{sess: s, err: err}
+	}
+}
+
+// columns are the table's column widths for a page width.
+type columns struct{ mark, name, email, org, role, status, consent, kebab int }
+
+func layoutColumns(w int) columns {
+	c := columns{mark: 2, org: 10, role: 8, status: 9, consent: 12, kebab: 1}
+	fixed := c.mark + c.org + c.role + c.status + c.consent + c.kebab + 6 // six gaps
+	rest := max(w-fixed, 20)
+	c.name = rest * 2 / 5
+	c.email = rest - c.name
+	return c
+}
+
+// cells formats one row's cells, padded to their widths.
+func (p *UsersPage) cells(u core.User, cols columns) []string {
+	consent := "—"
+	if u.ConsentActive(p.c.Core.Now()) {
+		consent = u.ConsentUntil.UTC().Format("Jan 02 15:04")
+	}
+	return []string{
+		fit(core.Display(u.Name), cols.name),
+		fit(core.Display(u.Email), cols.email),
+		fit(core.Display(p.c.Core.OrgName(u.Org)), cols.org),
+		fit(core.Display(string(u.Role)), cols.role),
+		fit(core.Display(string(u.Status)), cols.status),
+		fit(consent, cols.consent),
+		"⋮",
+	}
+}
+
+// render prepares the lines of the rows on screen that are not cached yet,
+// so View only joins strings.
+func (p *UsersPage) render() {
+	cols := layoutColumns(p.c.Width)
+	s := p.c.Styles
+	n := p.visibleRows()
+	for i := p.offset; i < p.offset+n; i++ {
+		if _, ok := p.lines[i]; ok || i == p.cursor {
+			continue
+		}
+		u, ok := p.row(i)
+		if !ok {
+			continue
+		}
+		c := p.cells(u, cols)
+		status := s.StatusStyle(string(u.Status)).Render(c[4])
+		p.lines[i] = s.TableRow.Render("  "+strings.Join(c[:4], " ")+" ") + status + s.TableRow.Render(" "+c[5]+" ") + s.Faint.Render(c[6])
+	}
+}
+
+func (p *UsersPage) View() string {
+	s := p.c.Styles
+	w, h := p.c.Width, p.c.Height
+	cols := layoutColumns(w)
+	var b strings.Builder
+	b.Grow(w * h * 2)
+
+	// Search line, with the position on the right.
+	var left string
+	switch {
+	case p.searching:
+		left = p.input.View()
+	case p.query != "":
+		left = s.Text.Render("Filter: "+core.Display(p.query)) + s.Muted.Render("  (/ edit · esc clear)")
+	default:
+		left = s.Muted.Render("/ search by name or email")
+	}
+	pos := ""
+	switch {
+	case p.total == 0:
+		pos = "no users"
+	case p.total > 0:
+		pos = fmt.Sprintf("%d of %d", p.cursor+1, p.total)
+	case p.loaded:
+		pos = fmt.Sprintf("%d of %d+", p.cursor+1, len(p.starts)*usersPageSize-usersPageSize+len(p.pages[len(p.starts)-1]))
+	}
+	b.WriteString(left)
+	if gap := w - blockWidth(left) - len(pos); gap > 0 {
+		b.WriteString(strings.Repeat(" ", gap) + s.Muted.Render(pos))
+	}
+	b.WriteByte('\n')
+
+	header := "  " + strings.Join([]string{fit("Name", cols.name), fit("Email", cols.email), fit("Org", cols.org),
+		fit("Role", cols.role), fit("Status", cols.status), fit("Consent UTC", cols.consent), "⋮"}, " ")
+	b.WriteString(s.TableHeader.Width(w).Render(fit(header, w)))
+	b.WriteByte('\n')
+
+	n := p.visibleRows()
+	switch {
+	case p.loadErr != "":
+		b.WriteString(s.Error.Render(fit(p.loadErr, w)))
+		n--
+	case p.loaded && p.total == 0 && p.query != "":
+		b.WriteString(s.TableEmpty.Render(fit("No users match “"+core.Display(p.query)+"”", w)))
+		n--
+	case p.loaded && p.total == 0:
+		b.WriteString(s.TableEmpty.Render(fit("No users", w)))
+		n--
+	case !p.loaded:
+		b.WriteString(s.TableEmpty.Render(fit("Loading…", w)))
+		n--
+	default:
+		for i := p.offset; i < p.offset+n; i++ {
+			if i > p.offset {
+				b.WriteByte('\n')
+			}
+			if i == p.cursor {
+				if u, ok := p.row(i); ok {
+					c := p.cells(u, cols)
+					b.WriteString(s.TableSelected.Render("> " + strings.Join(c, " ")))
+					continue
+				}
+			}
+			if line, ok := p.lines[i]; ok {
+				b.WriteString(line)
+			} else if p.total < 0 || i < p.total {
+				if _, ok := p.row(i); !ok && (p.total < 0 || i < p.total) {
+					b.WriteString(s.Faint.Render("  …"))
+				}
+			}
+		}
+		n = 0
+	}
+	for ; n > 0; n-- {
+		b.WriteByte('\n')
+	}
+	out := b.String()
+
+	switch {
+	case p.form != nil:
+		out = center(out, p.form.view(p.c, w), w, h)
+	case p.confirm != nil:
+		out = center(out, p.confirm.view(p.c, w), w, h)
+	case p.menu != nil:
+		mv := p.menu.view(p.c, min(w/2, 56))
+		mw, mh := blockSize(mv)
+		y := 3 + p.cursor - p.offset + 1
+		if y+mh > h {
+			y = max(h-mh, 0)
+		}
+		out = overlay(out, mv, max(w-mw-2, 0), y)
+	}
+	return out
+}
+
+func blockWidth(s string) int { w, _ := blockSize(s); return w }
+
+func (p *UsersPage) ShortHelp() []key.Binding {
+	k := p.c.Keys
+	switch {
+	case p.form != nil:
+		return []key.Binding{k.Next, k.Submit, k.Cancel}
+	case p.confirm != nil:
+		return []key.Binding{k.Confirm, k.No, k.Next}
+	case p.menu != nil:
+		return []key.Binding{k.Impersonate, k.Request, k.ViewSessions, k.ViewAudit, k.Cancel}
+	case p.searching:
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))}
+	}
+	return []key.Binding{k.Up, k.Down, k.Search, k.Open}
+}
+
+func (p *UsersPage) FullHelp() [][]key.Binding {
+	k := p.c.Keys
+	if p.Capturing() {
+		return [][]key.Binding{p.ShortHelp()}
+	}
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Search, k.Open, k.Impersonate, k.Request, k.ViewSessions, k.ViewAudit},
+	}
+}
