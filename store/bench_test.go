@@ -61,15 +61,18 @@ func removeBenchFixtures() {
 	}
 }
 
-// benchEvent is a typical event: a support engineer acting as a customer.
-func benchEvent(i int) core.Event {
+// benchEvent is a typical event: support engineer number staff, in their
+// current session, acting as one customer. Concurrent writers are different
+// engineers, so one commit touches as many index keys as there are writers.
+func benchEvent(staff, i int) core.Event {
+	customer := 1000 + staff*997 + i/400 // a new customer every 10 sessions
 	return core.Event{
 		Time:    time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		Type:    core.EvActionPerformed,
-		Actor:   core.Ref{ID: fmt.Sprintf("usr_%08d", 1+i%200), Email: fmt.Sprintf("support%d@operator.example", 1+i%200)},
-		Subject: core.Ref{ID: fmt.Sprintf("usr_%08d", 1000+i%50_000), Email: fmt.Sprintf("customer%d@acme.example", 1000+i%50_000)},
+		Actor:   core.Ref{ID: fmt.Sprintf("usr_%08d", 1+staff), Email: fmt.Sprintf("support%d@operator.example", 1+staff)},
+		Subject: core.Ref{ID: fmt.Sprintf("usr_%08d", customer), Email: fmt.Sprintf("customer%d@acme.example", customer)},
 		Org:     "org_00000002",
-		Session: fmt.Sprintf("ses_%08d", 1+i/40),
+		Session: fmt.Sprintf("ses_%04d%04d", staff, i/40), // 40 actions per session
 		Result:  core.ResultOK,
 		Details: fmt.Appendf(nil, `{"action":"invoice.view","invoice":"inv_%06d","path":"/billing/invoices/%06d"}`, i%999_999, i%999_999),
 	}
@@ -82,7 +85,8 @@ func auditFixture(b *testing.B) *store.DB {
 		for start := 0; start < fixtureSize; start += perTx {
 			if err := db.Update(func(tx core.Tx) error {
 				for i := start; i < start+perTx; i++ {
-					ev := benchEvent(i)
+					// The log of a day with 64 engineers at work.
+					ev := benchEvent(i%64, i/64)
 					if err := core.AppendEvent(tx, &ev); err != nil {
 						return err
 					}
@@ -140,7 +144,7 @@ func BenchmarkAuditAppend(b *testing.B) {
 				wg.Go(func() {
 					lat := make([]time.Duration, 0, n)
 					for i := range n {
-						ev := benchEvent(w*n + i)
+						ev := benchEvent(w, i)
 						start := time.Now()
 						if err := db.Update(func(tx core.Tx) error { return core.AppendEvent(tx, &ev) }); err != nil {
 							b.Error(err)
