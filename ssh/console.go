@@ -41,8 +41,20 @@ func (c *console) stop(cause error) { c.cancel(cause) }
 // session channel ("shell" or "exec"); nothing runs after it.
 func (s *Server) consoleMiddleware(ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		code, msg := 1, deniedMessage
-		if s.safely("console", func() { code, msg = s.serveConsole(sess) }) {
+		// Shutdown waits for this handler until the exit status is sent.
+		s.mu.Lock()
+		closing := s.closing
+		if !closing {
+			s.wg.Add(1)
+			defer s.wg.Done()
+		}
+		s.mu.Unlock()
+		// done closes once the person has the exit status, so a kick that
+		// waits for it does not cut off the last line.
+		c := &console{done: make(chan struct{})}
+		defer close(c.done)
+		code, msg := 1, ShutdownMessage
+		if !closing && s.safely("console", func() { code, msg = s.serveConsole(sess, c) }) {
 			code, msg = 1, endMessage(errPanic, s.cfg)
 		}
 		if msg != "" {
@@ -60,7 +72,7 @@ func (s *Server) consoleMiddleware(ssh.Handler) ssh.Handler {
 
 // serveConsole checks who is there, runs their console and says how it
 // ended: the exit status and a line for the person ("" for none).
-func (s *Server) serveConsole(sess ssh.Session) (code int, msg string) {
+func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg string) {
 	g := guardOf(sess.Context())
 	if g == nil {
 		s.log.Error("session without a connection guard", "remote", sess.RemoteAddr().String())
@@ -99,14 +111,14 @@ func (s *Server) serveConsole(sess ssh.Session) (code int, msg string) {
 
 	ctx, cancel := context.WithCancelCause(sess.Context())
 	defer cancel(nil)
-	c := &console{id: id, cancel: cancel, done: make(chan struct{})}
+	c.id, c.cancel = id, cancel
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
+		s.endConn(id, core.EndShutdown)
 		return 1, ShutdownMessage
 	}
 	s.consoles[c] = struct{}{}
-	s.wg.Add(1)
 	s.mu.Unlock()
 	g.addConsole(c)
 	defer func() {
@@ -114,8 +126,6 @@ func (s *Server) serveConsole(sess ssh.Session) (code int, msg string) {
 		s.mu.Lock()
 		delete(s.consoles, c)
 		s.mu.Unlock()
-		close(c.done)
-		s.wg.Done()
 	}()
 
 	env := sess.Environ() // has TERM from the PTY request

@@ -38,9 +38,10 @@ type world struct {
 	once    sync.Once
 }
 
-// newWorld seeds the demo (20 generated members) and serves it. The
+// newWorld seeds the demo (20 generated members) and serves it. tune may
+// hold func(*Config) and func(*Server) (run before serving). The
 // per-address limit is off unless a test sets it.
-func newWorld(t *testing.T, tune ...func(*Config)) *world {
+func newWorld(t *testing.T, tune ...any) *world {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "actas.db"), store.Options{})
@@ -63,11 +64,18 @@ func newWorld(t *testing.T, tune ...func(*Config)) *world {
 		Logger:        log.NewWithOptions(w.logs, log.Options{Level: log.DebugLevel}),
 	}
 	for _, f := range tune {
-		f(&cfg)
+		if f, ok := f.(func(*Config)); ok {
+			f(&cfg)
+		}
 	}
 	w.srv, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range tune {
+		if f, ok := f.(func(*Server)); ok {
+			f(w.srv)
+		}
 	}
 	w.hostKey = w.srv.srv.HostSigners[0].PublicKey()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -95,7 +103,7 @@ func (w *world) shutdown() error {
 		err = w.srv.Shutdown(ctx)
 		select {
 		case serr := <-w.served:
-			if serr != nil {
+			if !errors.Is(serr, ErrServerClosed) {
 				w.t.Errorf("Serve returned %v after Shutdown", serr)
 			}
 		case <-time.After(5 * time.Second):
@@ -191,6 +199,7 @@ type term struct {
 
 type termOpt struct {
 	term          string
+	user          string
 	width, height int
 	env           map[string]string
 	noPty         bool
@@ -209,7 +218,11 @@ func (w *world) openWith(t *testing.T, signers []gossh.Signer, opts ...func(*ter
 	for _, f := range opts {
 		f(&o)
 	}
-	client, err := w.dial(signers...)
+	cfg := w.clientConfig(signers...)
+	if o.user != "" {
+		cfg.User = o.user
+	}
+	client, err := gossh.Dial("tcp", w.addr, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,8 +101,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// ErrServerClosed is returned by Serve and ListenAndServe when they are
-// called after Shutdown or Close.
+// ErrServerClosed is what Serve and ListenAndServe return after Shutdown
+// or Close, as net/http does.
 var ErrServerClosed = errors.New("ssh server closed")
 
 // Server is the actas SSH server.
@@ -184,7 +184,7 @@ func (s *Server) HostKeyFingerprint() string {
 }
 
 // ListenAndServe listens on Config.Listen and serves until Shutdown or
-// Close, after which it returns nil.
+// Close, after which it returns ErrServerClosed.
 func (s *Server) ListenAndServe() error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
@@ -194,7 +194,7 @@ func (s *Server) ListenAndServe() error {
 }
 
 // Serve accepts connections on ln until Shutdown or Close, after which it
-// returns nil. ln is closed when Serve returns.
+// returns ErrServerClosed. ln is closed when Serve returns.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closing {
@@ -207,7 +207,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.log.Info("listening", "addr", ln.Addr().String(), "host_key", s.HostKeyFingerprint())
 	err := s.srv.Serve(ln)
 	if errors.Is(err, ssh.ErrServerClosed) || s.isClosing() {
-		return nil
+		return ErrServerClosed
 	}
 	return err
 }
