@@ -1,0 +1,485 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// accountSessions is how many sessions "Who impersonated me" shows.
+const accountSessions = 20
+
+// consentPresets are the durations the enable picker offers before
+// "custom" (those above the limit are left out).
+var consentPresets = []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+
+type accountKeys struct {
+	Up, Down, Open, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
+}
+
+func newAccountKeys() accountKeys {
+	return accountKeys{
+		Up:      key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:    key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "session audit")),
+		Enable:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable consent")),
+		Revoke:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "revoke consent")),
+		Theme:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "next theme")),
+		Left:    key.NewBinding(key.WithKeys("left", "h", "shift+tab"), key.WithHelp("←", "shorter")),
+		Right:   key.NewBinding(key.WithKeys("right", "l", "tab"), key.WithHelp("→", "longer")),
+		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
+		Yes:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "revoke")),
+		Close:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+type accountLoadedMsg struct {
+	to       *AccountPage
+	user     core.User
+	org      string
+	limit    time.Duration // the longest consent allowed now
+	now      time.Time
+	sessions []sessionRow
+	err      error
+}
+
+type consentChangedMsg struct {
+	to   *AccountPage
+	user core.User
+}
+
+type accountDialog int
+
+const (
+	accountNoDialog accountDialog = iota
+	accountEnable
+	accountRevoke
+)
+
+// AccountPage shows the viewer's profile (the target's, while
+// impersonating), their consent with enable/revoke, who impersonated
+// them, and the theme switch.
+type AccountPage struct {
+	c        Common
+	keys     accountKeys
+	user     core.User
+	org      string
+	limit    time.Duration
+	now      time.Time
+	sessions []sessionRow
+	cursor   int
+	loaded   bool
+	loading  bool
+	again    bool
+	err      error
+	dialog   accountDialog
+	choice   int // index into choices(); the last is custom
+	custom   textinput.Model
+	pickErr  string
+}
+
+// NewAccountPage builds the Account tab.
+func NewAccountPage(c Common) Page {
+	p := &AccountPage{c: c, keys: newAccountKeys(), limit: core.MaxConsent, user: c.Viewer}
+	p.custom = textinput.New()
+	p.custom.Prompt = "Custom: "
+	p.custom.Placeholder = "e.g. 36h or 5d"
+	p.custom.CharLimit = 10
+	p.styleInput()
+	return p
+}
+
+func (p *AccountPage) styleInput() {
+	if p.c.Styles != nil {
+		p.c.Styles.ApplyTextInput(&p.custom)
+	}
+	p.custom.Width = 20
+}
+
+// me is the account shown: the viewer (the target while impersonating).
+func (p *AccountPage) me() string {
+	if p.c.Viewer.ID != "" {
+		return p.c.Viewer.ID
+	}
+	return p.c.Principal.User.ID
+}
+
+// Init loads the account.
+func (p *AccountPage) Init() tea.Cmd { return p.reload() }
+
+// SetCommon takes the new shared state; a different viewer (impersonation
+// started or ended) is read afresh.
+func (p *AccountPage) SetCommon(c Common) Page {
+	changed := c.Viewer.ID != p.c.Viewer.ID
+	p.c = c
+	p.styleInput()
+	if changed {
+		p.user, p.loaded, p.sessions, p.cursor = c.Viewer, false, nil, 0
+		p.dialog = accountNoDialog
+	}
+	return p
+}
+
+// Title is the tab label.
+func (p *AccountPage) Title() string { return "Account" }
+
+// Capturing is true while a dialog is open.
+func (p *AccountPage) Capturing() bool { return p.dialog != accountNoDialog }
+
+// ShortHelp lists the keys that apply now.
+func (p *AccountPage) ShortHelp() []key.Binding {
+	switch p.dialog {
+	case accountEnable:
+		return []key.Binding{p.keys.Left, p.keys.Right, p.keys.Confirm, p.keys.Close}
+	case accountRevoke:
+		return []key.Binding{p.keys.Yes, p.keys.Close}
+	}
+	e := p.keys.Enable
+	if p.user.ConsentActive(p.now) {
+		e.SetHelp("e", "change consent")
+	}
+	b := []key.Binding{e}
+	if p.user.ConsentActive(p.now) {
+		b = append(b, p.keys.Revoke)
+	}
+	b = append(b, p.keys.Theme)
+	if len(p.sessions) > 0 {
+		b = append(b, p.keys.Down, p.keys.Up, p.keys.Open)
+	}
+	return b
+}
+
+// FullHelp lists every key of the page.
+func (p *AccountPage) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+
+// reload reads the account, its consent and the sessions on it.
+func (p *AccountPage) reload() tea.Cmd {
+	if p.c.Core == nil {
+		return nil
+	}
+	if p.loading {
+		p.again = true
+		return nil
+	}
+	p.loading = true
+	co, pr, id := p.c.Core, p.c.Principal, p.me()
+	return func() tea.Msg {
+		msg := accountLoadedMsg{to: p, now: co.Now(), limit: min(core.MaxConsent, co.Policy().MaxDuration)}
+		u, err := co.User(id)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		msg.user, msg.org = u, core.Display(co.OrgName(u.Org))
+		list, err := co.Sessions(pr, id, "", accountSessions)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		for _, s := range list {
+			msg.sessions = append(msg.sessions, sessionRowOf(co, s))
+		}
+		return msg
+	}
+}
+
+// Update handles keys, loads and live changes.
+func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		c := p.c
+		c.Width, c.Height = msg.Width, msg.Height
+		p.SetCommon(c)
+	case accountLoadedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		p.loading = false
+		if msg.err != nil {
+			p.err = msg.err
+			return p, errorOf(msg.err)
+		}
+		if msg.user.ID == p.me() {
+			p.err = nil
+			p.user, p.org, p.limit, p.now, p.sessions, p.loaded = msg.user, msg.org, msg.limit, msg.now, msg.sessions, true
+			p.cursor = min(p.cursor, max(len(p.sessions)-1, 0))
+		}
+		if p.again || msg.user.ID != p.me() {
+			p.again = false
+			return p, p.reload()
+		}
+	case consentChangedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		text := "Consent revoked: nobody can act as you now"
+		if !msg.user.ConsentFrom.IsZero() {
+			text = "Consent granted until " + msg.user.ConsentUntil.UTC().Format("2006-01-02 15:04") + " UTC"
+		}
+		return p, tea.Batch(p.reload(), noticeOf("%s", text))
+	case ChangeMsg:
+		ch := msg.Change
+		switch {
+		case ch.Kind == core.ChangeResync, ch.Kind == core.ChangePolicy,
+			ch.User != nil && ch.User.ID == p.me(),
+			ch.Session != nil && ch.Session.Target == p.me():
+			return p, p.reload()
+		}
+	case tea.KeyMsg:
+		switch p.dialog {
+		case accountEnable:
+			return p, p.pickKey(msg)
+		case accountRevoke:
+			return p, p.revokeKey(msg)
+		}
+		return p, p.key(msg)
+	}
+	return p, nil
+}
+
+func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, p.keys.Down):
+		p.cursor = min(p.cursor+1, max(len(p.sessions)-1, 0))
+	case key.Matches(msg, p.keys.Up):
+		p.cursor = max(p.cursor-1, 0)
+	case key.Matches(msg, p.keys.Open):
+		if p.cursor >= len(p.sessions) {
+			return nil
+		}
+		r := p.sessions[p.cursor]
+		title := fmt.Sprintf("Session %s · %s → %s", r.ID, r.imp, r.target)
+		return func() tea.Msg { return OpenAuditMsg{Title: title, Query: core.AuditQuery{Session: r.ID}} }
+	case key.Matches(msg, p.keys.Enable):
+		p.dialog, p.choice, p.pickErr = accountEnable, 0, ""
+		p.custom.SetValue("")
+		p.custom.Blur()
+		choices := p.choices()
+		for i, d := range choices {
+			if d == 24*time.Hour {
+				p.choice = i
+			}
+		}
+	case key.Matches(msg, p.keys.Revoke):
+		p.dialog = accountRevoke
+	case key.Matches(msg, p.keys.Theme):
+		co, pr := p.c.Core, p.c.Principal
+		next := themes.Next(p.theme())
+		return Cmd(func() (string, error) { return next, co.SetTheme(pr, next) },
+			func(name string) tea.Msg { return ThemeMsg{Theme: name} })
+	}
+	return nil
+}
+
+// theme is the viewer's stored theme (the default when none is stored).
+func (p *AccountPage) theme() string {
+	if themes.Valid(p.user.Theme) {
+		return p.user.Theme
+	}
+	if p.c.Styles != nil && themes.Valid(p.c.Styles.Name) {
+		return p.c.Styles.Name
+	}
+	return themes.Default
+}
+
+// choices are the preset durations within the limit; custom follows them.
+func (p *AccountPage) choices() []time.Duration {
+	var out []time.Duration
+	for _, d := range consentPresets {
+		if d <= p.limit {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (p *AccountPage) pickKey(msg tea.KeyMsg) tea.Cmd {
+	n := len(p.choices()) + 1 // + custom
+	onCustom := p.choice == n-1
+	switch {
+	case key.Matches(msg, p.keys.Close):
+		p.dialog = accountNoDialog
+		p.custom.Blur()
+		return nil
+	case msg.Type == tea.KeyEnter:
+		d := time.Duration(0)
+		if onCustom {
+			v, err := core.ParseDuration(p.custom.Value())
+			if err != nil {
+				p.pickErr = err.Error()
+				return nil
+			}
+			if v < time.Hour || v > p.limit {
+				p.pickErr = fmt.Sprintf("consent lasts from 1h to %s", core.FormatDuration(p.limit))
+				return nil
+			}
+			d = v
+		} else {
+			d = p.choices()[p.choice]
+		}
+		p.dialog = accountNoDialog
+		p.custom.Blur()
+		co, pr := p.c.Core, p.c.Principal
+		return Cmd(func() (core.User, error) { return co.GrantConsent(pr, d) },
+			func(u core.User) tea.Msg { return consentChangedMsg{to: p, user: u} })
+	case msg.Type == tea.KeyLeft || msg.Type == tea.KeyShiftTab || (!onCustom && key.Matches(msg, p.keys.Left)):
+		return p.pick((p.choice + n - 1) % n)
+	case msg.Type == tea.KeyRight || msg.Type == tea.KeyTab || (!onCustom && key.Matches(msg, p.keys.Right)):
+		return p.pick((p.choice + 1) % n)
+	}
+	if onCustom {
+		var cmd tea.Cmd
+		p.custom, cmd = p.custom.Update(msg)
+		p.pickErr = ""
+		return cmd
+	}
+	return nil
+}
+
+func (p *AccountPage) pick(i int) tea.Cmd {
+	p.choice, p.pickErr = i, ""
+	if i == len(p.choices()) {
+		return p.custom.Focus()
+	}
+	p.custom.Blur()
+	return nil
+}
+
+func (p *AccountPage) revokeKey(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, p.keys.Yes):
+		p.dialog = accountNoDialog
+		co, pr := p.c.Core, p.c.Principal
+		return Cmd(func() (core.User, error) { return co.RevokeConsent(pr) },
+			func(u core.User) tea.Msg { return consentChangedMsg{to: p, user: u} })
+	case key.Matches(msg, p.keys.Close), msg.String() == "n":
+		p.dialog = accountNoDialog
+	}
+	return nil
+}
+
+var accountSessionCols = []colSpec{
+	{title: "Started (UTC)", width: 16},
+	{title: "Ended", width: 11},
+	{title: "Duration", width: 8},
+	{title: "Impersonator", width: 12, flex: 2},
+	{title: "Status", width: 6},
+	{title: "End reason", width: 15},
+	{title: "Events", width: 6},
+}
+
+// View draws the profile, consent and sessions, or the open dialog.
+func (p *AccountPage) View() string {
+	st := pageStylesOf(p.c)
+	w := max(p.c.Width, 20)
+	switch p.dialog {
+	case accountEnable:
+		return limitLines(p.pickView(st), p.c.Height)
+	case accountRevoke:
+		return limitLines(dialogBox(p.c, "Revoke your consent?",
+			"Support staff will no longer be able to act as you.",
+			"Anyone impersonating you right now is stopped at once.", "",
+			keyHint(st, "y", "revoke", "esc", "keep it")), p.c.Height)
+	}
+	u := p.user
+	var b strings.Builder
+	title := "Account"
+	if p.c.Impersonating() {
+		title = "Account of " + core.Display(u.DisplayName()) + " (as seen by them)"
+	}
+	b.WriteString(titleLine(st, title, "", w) + "\n")
+	if p.c.Impersonating() {
+		b.WriteString(st.StatusWarn.Render(cellFit("While impersonating you cannot change their consent or keys.", w)) + "\n")
+	}
+	b.WriteByte('\n')
+	field := func(label, value string) {
+		b.WriteString(st.Label.Render(fmt.Sprintf("%-9s", label)) + " " + cellFit(value, w-10) + "\n")
+	}
+	mode := string(u.Mode)
+	if u.Approver {
+		mode += " · approver"
+	}
+	field("Name", core.Display(u.Name))
+	field("Email", core.Display(u.Email))
+	field("Org", p.org)
+	field("Role", string(u.Role))
+	field("Status", st.Status(string(u.Status)).Render(string(u.Status)))
+	field("Mode", core.Display(mode))
+	field("Theme", p.theme()+"  (t for the next)")
+	b.WriteByte('\n')
+	b.WriteString(st.Title.Render("Impersonation consent") + "\n")
+	switch {
+	case !p.loaded:
+		b.WriteString(st.Muted.Render("Loading…") + "\n")
+	case u.ConsentActive(p.now):
+		b.WriteString(st.StatusOK.Render("Active") + fmt.Sprintf(" until %s UTC (%s left) — support staff may act as you.",
+			u.ConsentUntil.UTC().Format("2006-01-02 15:04"), fmtSpan(u.ConsentUntil.Sub(p.now))) + "\n")
+		b.WriteString(st.Muted.Render("e to change the duration · r to revoke") + "\n")
+	case !u.ConsentUntil.IsZero():
+		b.WriteString(st.StatusWarn.Render("Not active") + fmt.Sprintf(" — it ended %s UTC. Nobody can act as you.",
+			u.ConsentUntil.UTC().Format("2006-01-02 15:04")) + "\n")
+		b.WriteString(st.Muted.Render("e to enable it for 1h, 24h, 72h or a custom time") + "\n")
+	default:
+		b.WriteString(st.StatusInfo.Render("Not granted") + " — nobody can act as you.\n")
+		b.WriteString(st.Muted.Render("e to enable it for 1h, 24h, 72h or a custom time") + "\n")
+	}
+	b.WriteByte('\n')
+	b.WriteString(st.Title.Render("Who impersonated me") + "\n")
+	used := strings.Count(b.String(), "\n")
+	h := max(p.c.Height-used-1, 1)
+	widths := layoutCols(accountSessionCols, w-2)
+	switch {
+	case !p.loaded:
+	case len(p.sessions) == 0:
+		b.WriteString(st.Empty.Render("Nobody has impersonated you."))
+	default:
+		b.WriteString(tableHeader(st, accountSessionCols, widths, w) + "\n")
+		h = max(h-2, 1)
+		off := keepVisible(p.cursor, 0, h, len(p.sessions))
+		for i := off; i < len(p.sessions) && i < off+h; i++ {
+			r := p.sessions[i]
+			c := sessionCells(r, p.now)
+			cells := []string{c[0], c[1], c[2], r.imp + " (" + r.impEmail + ")", c[5], c[6], c[7]}
+			b.WriteString(tableRow(st, cells, widths, i == p.cursor, map[int]lipgloss.Style{4: st.Status(string(r.Status))}))
+			b.WriteByte('\n')
+		}
+	}
+	return limitLines(strings.TrimRight(b.String(), "\n"), p.c.Height)
+}
+
+func (p *AccountPage) pickView(st pageStyles) string {
+	choices := p.choices()
+	var opts []string
+	for i := 0; i <= len(choices); i++ {
+		label := "custom"
+		if i < len(choices) {
+			label = core.FormatDuration(choices[i])
+		}
+		// Brackets mark the choice without colour too.
+		if i == p.choice {
+			opts = append(opts, st.ChoiceActive.Render("["+label+"]"))
+		} else {
+			opts = append(opts, st.Choice.Render(" "+label+" "))
+		}
+	}
+	lines := []string{
+		"Allow support staff to act as you for:", "",
+		strings.Join(opts, " "),
+	}
+	if p.choice == len(choices) {
+		lines = append(lines, "", p.custom.View())
+	}
+	if p.pickErr != "" {
+		lines = append(lines, st.FieldError.Render(core.Display(p.pickErr)))
+	}
+	lines = append(lines, "", st.Muted.Render(fmt.Sprintf("At most %s. You can revoke it at any time.", core.FormatDuration(p.limit))), "",
+		keyHint(st, "←/→", "choose", "enter", "confirm", "esc", "cancel"))
+	return dialogBox(p.c, "Enable impersonation consent", lines...)
+}

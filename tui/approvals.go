@@ -1,0 +1,565 @@
+package tui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// decidedLimit bounds how many decided requests of each status h shows.
+const decidedLimit = 200
+
+type approvalsKeys struct {
+	Up, Down, Top, Bottom, Approve, Deny, History, Cancel key.Binding
+	More, Less, Confirm, Send, Close                      key.Binding
+}
+
+func newApprovalsKeys() approvalsKeys {
+	return approvalsKeys{
+		Up:      key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:    key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Top:     key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
+		Bottom:  key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Deny:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
+		History: key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
+		Cancel:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel my request")),
+		More:    key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "longer")),
+		Less:    key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
+		Confirm: key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "confirm")),
+		Send:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "deny")),
+		Close:   key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+// approvalRow is a request with its people resolved for display.
+type approvalRow struct {
+	core.Request
+	requester, requesterEmail string
+	target, targetEmail       string
+}
+
+type approvalsLoadedMsg struct {
+	to       *ApprovalsPage
+	rows     []approvalRow
+	pending  int
+	max      time.Duration
+	approver bool
+	now      time.Time
+	err      error
+}
+
+type requestDecidedMsg struct {
+	to  *ApprovalsPage
+	req core.Request
+}
+
+type approvalDialog int
+
+const (
+	dialogNone approvalDialog = iota
+	dialogApprove
+	dialogDeny
+	dialogCancel
+)
+
+// ApprovalsPage is the approvals inbox: pending requests newest first,
+// decided ones on h. Staff in request mode see their own requests here,
+// with their status, and may cancel the pending ones.
+type ApprovalsPage struct {
+	c        Common
+	keys     approvalsKeys
+	rows     []approvalRow
+	pending  int
+	max      time.Duration // policy max_duration
+	approver bool
+	now      time.Time
+	history  bool // h: decided requests too
+	cursor   int
+	offset   int
+	loaded   bool
+	loading  bool
+	again    bool // a change arrived during a load
+	err      error
+	dialog   approvalDialog
+	target   approvalRow   // the request the dialog is about
+	dur      time.Duration // the duration the approve dialog grants
+	note     textinput.Model
+}
+
+// NewApprovalsPage builds the approvals inbox.
+func NewApprovalsPage(c Common) Page {
+	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(), max: core.MaxConsent}
+	p.history = !core.Allows(c.Principal.User, core.CapApprove)
+	p.note = textinput.New()
+	p.note.Prompt = "Note: "
+	p.note.Placeholder = "why (shown to the requester)"
+	p.note.CharLimit = 500
+	p.styleInput()
+	return p
+}
+
+func (p *ApprovalsPage) styleInput() {
+	if p.c.Styles != nil {
+		p.c.Styles.ApplyTextInput(&p.note)
+	}
+	p.note.Width = max(min(p.c.Width-16, 60), 10)
+}
+
+// Init loads the requests.
+func (p *ApprovalsPage) Init() tea.Cmd { return p.reload() }
+
+// SetCommon takes the new shared state.
+func (p *ApprovalsPage) SetCommon(c Common) Page {
+	p.c = c
+	p.styleInput()
+	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+	return p
+}
+
+// Title shows the number of pending requests.
+func (p *ApprovalsPage) Title() string {
+	if p.pending == 0 {
+		return "Approvals"
+	}
+	return fmt.Sprintf("Approvals (%d)", p.pending)
+}
+
+// Capturing is true while a dialog is open.
+func (p *ApprovalsPage) Capturing() bool { return p.dialog != dialogNone }
+
+// ShortHelp lists the keys that apply now.
+func (p *ApprovalsPage) ShortHelp() []key.Binding {
+	switch p.dialog {
+	case dialogApprove:
+		return []key.Binding{p.keys.More, p.keys.Less, p.keys.Confirm, p.keys.Close}
+	case dialogDeny:
+		return []key.Binding{p.keys.Send, p.keys.Close}
+	case dialogCancel:
+		return []key.Binding{p.keys.Confirm, p.keys.Close}
+	}
+	b := []key.Binding{p.keys.Down, p.keys.Up}
+	if p.approver {
+		b = append(b, p.keys.Approve, p.keys.Deny)
+	}
+	if r, ok := p.selected(); ok && r.Status == core.RequestPending && r.Requester == p.c.Principal.User.ID {
+		b = append(b, p.keys.Cancel)
+	}
+	h := p.keys.History
+	if p.history {
+		h.SetHelp("h", "hide decided")
+	}
+	return append(b, h)
+}
+
+// FullHelp lists every key of the page.
+func (p *ApprovalsPage) FullHelp() [][]key.Binding {
+	if p.dialog != dialogNone {
+		return [][]key.Binding{p.ShortHelp()}
+	}
+	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.Top, p.keys.Bottom}, p.ShortHelp()[2:]}
+}
+
+func (p *ApprovalsPage) selected() (approvalRow, bool) {
+	if p.cursor < 0 || p.cursor >= len(p.rows) {
+		return approvalRow{}, false
+	}
+	return p.rows[p.cursor], true
+}
+
+// reload reads the requests in a Cmd; changes arriving meanwhile cause one
+// more read when it is done.
+func (p *ApprovalsPage) reload() tea.Cmd {
+	if p.c.Core == nil {
+		return nil
+	}
+	if p.loading {
+		p.again = true
+		return nil
+	}
+	p.loading = true
+	co, pr, history := p.c.Core, p.c.Principal, p.history
+	return func() tea.Msg {
+		msg := approvalsLoadedMsg{to: p, max: co.Policy().MaxDuration, now: co.Now()}
+		if me, err := co.User(pr.User.ID); err == nil {
+			msg.approver = core.Allows(me, core.CapApprove)
+		}
+		pending, err := co.Requests(pr, core.RequestPending, 0)
+		if err != nil {
+			return approvalsLoadedMsg{to: p, err: err}
+		}
+		msg.pending = len(pending)
+		slices.SortStableFunc(pending, func(a, b core.Request) int { return b.Created.Compare(a.Created) })
+		reqs := pending
+		if history {
+			var decided []core.Request
+			for _, st := range core.RequestStatuses[1:] {
+				list, err := co.Requests(pr, st, decidedLimit)
+				if err != nil {
+					return approvalsLoadedMsg{to: p, err: err}
+				}
+				decided = append(decided, list...)
+			}
+			slices.SortStableFunc(decided, func(a, b core.Request) int {
+				return cmp.Or(b.Decided.Compare(a.Decided), b.Created.Compare(a.Created))
+			})
+			reqs = append(reqs, decided...)
+		}
+		for _, r := range reqs {
+			row := approvalRow{Request: r}
+			row.requester, row.requesterEmail = personOf(co, r.Requester)
+			row.target, row.targetEmail = personOf(co, r.Target)
+			msg.rows = append(msg.rows, row)
+		}
+		return msg
+	}
+}
+
+// personOf is a user's sanitized name and email (the ID if unknown).
+func personOf(co *core.Core, id string) (name, email string) {
+	u, err := co.User(id)
+	if err != nil {
+		return core.Display(id), ""
+	}
+	return core.Display(u.DisplayName()), core.Display(u.Email)
+}
+
+// Update handles keys, loads and live changes.
+func (p *ApprovalsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		c := p.c
+		c.Width, c.Height = msg.Width, msg.Height
+		p.SetCommon(c)
+	case approvalsLoadedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		p.loading = false
+		if msg.err != nil {
+			p.err = msg.err
+			return p, errorOf(msg.err)
+		}
+		p.receive(msg)
+		if p.again {
+			p.again = false
+			return p, p.reload()
+		}
+	case requestDecidedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		return p, tea.Batch(p.reload(), noticeOf("%s", decisionNotice(msg.req, p.target)))
+	case ChangeMsg:
+		switch msg.Change.Kind {
+		case core.ChangeRequest, core.ChangePolicy, core.ChangeResync:
+			return p, p.reload()
+		case core.ChangeUser:
+			if u := msg.Change.User; u != nil && u.ID == p.c.Principal.User.ID {
+				return p, p.reload()
+			}
+		}
+	case tea.KeyMsg:
+		if p.dialog != dialogNone {
+			return p, p.dialogKey(msg)
+		}
+		return p, p.key(msg)
+	}
+	return p, nil
+}
+
+func (p *ApprovalsPage) receive(msg approvalsLoadedMsg) {
+	p.err = nil
+	var keep string
+	if r, ok := p.selected(); ok && p.loaded {
+		keep = r.ID
+	}
+	p.rows, p.pending, p.max, p.approver, p.now = msg.rows, msg.pending, msg.max, msg.approver, msg.now
+	p.cursor = 0 // the newest
+	for i, r := range p.rows {
+		if r.ID == keep {
+			p.cursor = i
+		}
+	}
+	p.loaded = true
+	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+	if p.dialog != dialogNone {
+		// The request may have been decided by someone else meanwhile.
+		for _, r := range p.rows {
+			if r.ID == p.target.ID && r.Status != core.RequestPending {
+				p.closeDialog()
+			}
+		}
+	}
+}
+
+func (p *ApprovalsPage) key(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, p.keys.Down):
+		p.move(1)
+	case key.Matches(msg, p.keys.Up):
+		p.move(-1)
+	case key.Matches(msg, p.keys.Top):
+		p.move(-len(p.rows))
+	case key.Matches(msg, p.keys.Bottom):
+		p.move(len(p.rows))
+	case key.Matches(msg, p.keys.History):
+		p.history = !p.history
+		return p.reload()
+	case p.approver && (key.Matches(msg, p.keys.Approve) || key.Matches(msg, p.keys.Deny)):
+		r, ok := p.selected()
+		if !ok {
+			return nil
+		}
+		if r.Status != core.RequestPending {
+			return noticeOf("%s is already %s", r.ID, r.Status)
+		}
+		p.target = r
+		if key.Matches(msg, p.keys.Approve) {
+			p.dialog = dialogApprove
+			p.dur = min(max(r.Duration, time.Hour), p.max)
+			return nil
+		}
+		p.dialog = dialogDeny
+		p.note.SetValue("")
+		return p.note.Focus()
+	case key.Matches(msg, p.keys.Cancel):
+		r, ok := p.selected()
+		if !ok || r.Requester != p.c.Principal.User.ID {
+			return nil
+		}
+		if r.Status != core.RequestPending {
+			return noticeOf("%s is already %s", r.ID, r.Status)
+		}
+		p.target = r
+		p.dialog = dialogCancel
+	}
+	return nil
+}
+
+func (p *ApprovalsPage) move(d int) {
+	if len(p.rows) == 0 {
+		return
+	}
+	p.cursor = min(max(p.cursor+d, 0), len(p.rows)-1)
+	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+}
+
+func (p *ApprovalsPage) closeDialog() {
+	p.dialog = dialogNone
+	p.note.Blur()
+}
+
+func (p *ApprovalsPage) dialogKey(msg tea.KeyMsg) tea.Cmd {
+	co, pr, id := p.c.Core, p.c.Principal, p.target.ID
+	decided := func(r core.Request) tea.Msg { return requestDecidedMsg{to: p, req: r} }
+	switch p.dialog {
+	case dialogApprove:
+		switch {
+		case key.Matches(msg, p.keys.More):
+			p.dur = stepDuration(p.dur, +1, p.max)
+		case key.Matches(msg, p.keys.Less):
+			p.dur = stepDuration(p.dur, -1, p.max)
+		case key.Matches(msg, p.keys.Confirm):
+			p.closeDialog()
+			d := p.dur
+			return Cmd(func() (core.Request, error) { return co.Decide(pr, id, true, d, "") }, decided)
+		case key.Matches(msg, p.keys.Close):
+			p.closeDialog()
+		}
+	case dialogDeny:
+		switch msg.Type {
+		case tea.KeyEnter:
+			p.closeDialog()
+			note := p.note.Value()
+			return Cmd(func() (core.Request, error) { return co.Decide(pr, id, false, 0, note) }, decided)
+		case tea.KeyEsc:
+			p.closeDialog()
+			return nil
+		}
+		var cmd tea.Cmd
+		p.note, cmd = p.note.Update(msg)
+		return cmd
+	case dialogCancel:
+		switch {
+		case msg.String() == "y":
+			p.closeDialog()
+			return Cmd(func() (core.Request, error) { return co.Cancel(pr, id) }, decided)
+		case key.Matches(msg, p.keys.Close):
+			p.closeDialog()
+		}
+	}
+	return nil
+}
+
+// stepDuration moves an approval's duration one step: hours below a day,
+// then days; always within 1h..limit.
+func stepDuration(d time.Duration, dir int, limit time.Duration) time.Duration {
+	switch {
+	case dir > 0 && d < 24*time.Hour:
+		d += time.Hour
+	case dir > 0:
+		d += 24 * time.Hour
+	case d <= 24*time.Hour:
+		d -= time.Hour
+	default:
+		d -= 24 * time.Hour
+	}
+	return min(max(d, time.Hour), max(limit, time.Hour))
+}
+
+func decisionNotice(r core.Request, row approvalRow) string {
+	switch r.Status {
+	case core.RequestApproved:
+		return fmt.Sprintf("Approved %s's request to act as %s for %s", row.requester, row.target, core.FormatDuration(r.Duration))
+	case core.RequestDenied:
+		return fmt.Sprintf("Denied %s's request to act as %s", row.requester, row.target)
+	case core.RequestCancelled:
+		return fmt.Sprintf("Cancelled your request to act as %s", row.target)
+	case core.RequestPending:
+		return fmt.Sprintf("Approved %s — it needs another approver", r.ID)
+	}
+	return fmt.Sprintf("%s is %s", r.ID, r.Status)
+}
+
+var approvalCols = []colSpec{
+	{title: "Requester", width: 12, flex: 2},
+	{title: "Target", width: 12, flex: 2},
+	{title: "Reason", width: 14, flex: 4},
+	{title: "Duration", width: 8},
+	{title: "Age", width: 4},
+	{title: "Status", width: 9},
+}
+
+const approvalDetailLines = 3
+
+func (p *ApprovalsPage) listHeight() int {
+	h := p.c.Height - 4 // title, blank, header and its rule
+	if p.c.Height >= 12 {
+		h -= approvalDetailLines + 1
+	}
+	return max(h, 1)
+}
+
+// View draws the inbox, or the open dialog over it.
+func (p *ApprovalsPage) View() string {
+	st := pageStylesOf(p.c)
+	w := max(p.c.Width, 20)
+	if p.dialog != dialogNone {
+		return limitLines(p.dialogView(st), p.c.Height)
+	}
+	var b strings.Builder
+	title := fmt.Sprintf("Approvals · %d pending", p.pending)
+	if !p.approver {
+		title = fmt.Sprintf("My requests · %d pending", p.pending)
+	}
+	right := "h: show decided"
+	if p.history {
+		right = "showing decided · h: hide"
+	}
+	b.WriteString(titleLine(st, title, right, w))
+	b.WriteString("\n\n")
+	widths := layoutCols(approvalCols, w-2)
+	b.WriteString(tableHeader(st, approvalCols, widths, w))
+	b.WriteByte('\n')
+	h := p.listHeight()
+	lines := 0
+	if len(p.rows) == 0 {
+		msg := "Loading…"
+		switch {
+		case p.err != nil:
+			msg = core.Display(p.err.Error())
+		case p.loaded && p.approver:
+			msg = "No pending requests. New ones appear here as staff ask."
+		case p.loaded:
+			msg = "You have no requests. Ask for one with r on a user (tab 1)."
+		}
+		b.WriteString(st.Empty.Render(cellFit(msg, w)) + "\n")
+		lines++
+	}
+	for i := p.offset; i < len(p.rows) && i < p.offset+h; i++ {
+		r := p.rows[i]
+		cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
+			core.FormatAge(p.now, r.Created), string(r.Status)}
+		b.WriteString(tableRow(st, cells, widths, i == p.cursor, map[int]lipgloss.Style{5: st.Status(string(r.Status))}))
+		b.WriteByte('\n')
+		lines++
+	}
+	if p.c.Height >= 12 {
+		for ; lines < h; lines++ {
+			b.WriteByte('\n')
+		}
+		b.WriteString(st.Faint.Render(strings.Repeat("─", w)) + "\n")
+		b.WriteString(p.detail(st, w))
+	}
+	return limitLines(strings.TrimRight(b.String(), "\n"), p.c.Height)
+}
+
+// detail describes the selected request in full.
+func (p *ApprovalsPage) detail(st pageStyles, w int) string {
+	r, ok := p.selected()
+	if !ok {
+		return ""
+	}
+	head := fmt.Sprintf("%s · %s (%s) → %s (%s)", r.ID, r.requester, r.requesterEmail, r.target, r.targetEmail)
+	var status string
+	switch r.Status {
+	case core.RequestPending:
+		status = fmt.Sprintf("asks for %s · expires in %s", core.FormatDuration(r.Duration), core.FormatAge(r.Expires, p.now))
+	case core.RequestApproved:
+		status = fmt.Sprintf("approved for %s", core.FormatDuration(r.Duration))
+		if r.UsedBy != "" {
+			status += " · used by " + core.Display(r.UsedBy)
+		} else if p.now.Before(r.Expires) {
+			status += " · usable for " + core.FormatAge(r.Expires, p.now)
+		}
+	default:
+		status = string(r.Status)
+	}
+	for _, d := range r.Decisions {
+		verb := "denied"
+		if d.Approved {
+			verb = "approved"
+		}
+		status += fmt.Sprintf(" · %s by %s", verb, core.Display(d.Email))
+		if d.Note != "" {
+			status += ": " + core.Display(d.Note)
+		}
+	}
+	lines := []string{
+		st.Bold.Render(cellFit(head, w)),
+		st.Muted.Render(cellFit("Reason: "+core.Display(r.Reason), w)),
+		st.Muted.Render(cellFit(status, w)),
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (p *ApprovalsPage) dialogView(st pageStyles) string {
+	r := p.target
+	who := fmt.Sprintf("%s (%s) asks to act as %s (%s).", r.requester, r.requesterEmail, r.target, r.targetEmail)
+	reason := "Reason: " + core.Display(r.Reason)
+	switch p.dialog {
+	case dialogApprove:
+		dur := st.ChoiceActive.Render(core.FormatDuration(p.dur))
+		line := fmt.Sprintf("Duration: %s %s %s   (asked %s, at most %s)", st.HelpKey.Render("-"), dur, st.HelpKey.Render("+"),
+			core.FormatDuration(r.Duration), core.FormatDuration(p.max))
+		return dialogBox(p.c, "Approve request "+r.ID, who, reason, "", line, "",
+			keyHint(st, "+/-", "adjust", "y/enter", "approve", "esc", "cancel"))
+	case dialogDeny:
+		return dialogBox(p.c, "Deny request "+r.ID, who, reason, "", p.note.View(), "",
+			keyHint(st, "enter", "deny", "esc", "cancel"))
+	case dialogCancel:
+		return dialogBox(p.c, "Cancel your request "+r.ID+"?",
+			fmt.Sprintf("You asked to act as %s (%s) for %s.", r.target, r.targetEmail, core.FormatDuration(r.Duration)), reason, "",
+			keyHint(st, "y", "cancel the request", "esc", "keep it"))
+	}
+	return ""
+}

@@ -1,0 +1,311 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// The Audit tab's filter form fields, in tab order.
+const (
+	fieldType = iota
+	fieldActor
+	fieldSubject
+	fieldFrom
+	fieldTo
+	fieldCount
+)
+
+var auditFieldLabels = [fieldCount]string{"Type", "Actor", "Subject", "From", "To"}
+
+type auditTabKeys struct {
+	Filter, Next, Prev, Apply, Cancel, Clear key.Binding
+}
+
+func newAuditTabKeys() auditTabKeys {
+	return auditTabKeys{
+		Filter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "filter by type, people, date")),
+		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
+		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
+		Apply:  key.NewBinding(key.WithKeys("ctrl+s", "enter"), key.WithHelp("ctrl+s/enter", "apply")),
+		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Clear:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filters")),
+	}
+}
+
+// auditFilterMsg is the form's input resolved into a query (emails to
+// user IDs), or the field that is wrong.
+type auditFilterMsg struct {
+	to     *AuditPage
+	values [fieldCount]string
+	q      core.AuditQuery
+	field  int
+	err    error
+}
+
+// AuditPage is the Audit tab: the whole log, newest first, in the audit
+// viewer, plus a form (f) that filters by type, actor, subject and dates.
+type AuditPage struct {
+	c       Common
+	keys    auditTabKeys
+	viewer  *AuditViewer
+	form    bool
+	focus   int
+	inputs  [fieldCount]textinput.Model
+	applied [fieldCount]string // the filters in force, as typed
+	formErr string
+	errAt   int
+}
+
+// NewAuditPage builds the Audit tab.
+func NewAuditPage(c Common) Page {
+	p := &AuditPage{c: c, keys: newAuditTabKeys(), viewer: newAuditViewer(c, "Audit log", core.AuditQuery{})}
+	placeholders := [fieldCount]string{
+		"e.g. session, consent.revoked (comma-separated)", "email", "email", "YYYY-MM-DD", "YYYY-MM-DD",
+	}
+	for i := range p.inputs {
+		in := textinput.New()
+		in.Prompt = ""
+		in.Placeholder = placeholders[i]
+		in.CharLimit = 254
+		p.inputs[i] = in
+	}
+	p.styleInputs()
+	return p
+}
+
+func (p *AuditPage) styleInputs() {
+	for i := range p.inputs {
+		if p.c.Styles != nil {
+			p.c.Styles.ApplyTextInput(&p.inputs[i])
+		}
+		p.inputs[i].Width = max(min(p.c.Width-30, 50), 10)
+	}
+}
+
+// Init reads the newest events.
+func (p *AuditPage) Init() tea.Cmd { return p.viewer.Init() }
+
+// SetCommon passes the new shared state on to the viewer.
+func (p *AuditPage) SetCommon(c Common) Page {
+	p.c = c
+	p.styleInputs()
+	p.viewer.SetCommon(c)
+	return p
+}
+
+// Title is the tab label.
+func (p *AuditPage) Title() string { return "Audit" }
+
+// Capturing is true while the form or the viewer's filter has focus.
+func (p *AuditPage) Capturing() bool { return p.form || p.viewer.Capturing() }
+
+// ShortHelp lists the keys that apply now.
+func (p *AuditPage) ShortHelp() []key.Binding {
+	if p.form {
+		return []key.Binding{p.keys.Next, p.keys.Prev, p.keys.Apply, p.keys.Cancel}
+	}
+	b := p.viewer.ShortHelp()
+	if p.viewer.Capturing() {
+		return b
+	}
+	b = append(b, p.keys.Filter)
+	if p.filtered() && p.viewer.text == "" {
+		b = append(b, p.keys.Clear)
+	}
+	return b
+}
+
+// FullHelp lists every key of the page.
+func (p *AuditPage) FullHelp() [][]key.Binding {
+	if p.form || p.viewer.Capturing() {
+		return [][]key.Binding{p.ShortHelp()}
+	}
+	b := p.viewer.FullHelp()
+	extra := []key.Binding{p.keys.Filter}
+	if p.filtered() {
+		extra = append(extra, p.keys.Clear)
+	}
+	return append(b, extra)
+}
+
+func (p *AuditPage) filtered() bool { return p.applied != [fieldCount]string{} }
+
+// Update routes keys to the form or the viewer.
+func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case auditFilterMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		if msg.err != nil {
+			p.formErr, p.errAt = core.Display(msg.err.Error()), msg.field
+			return p, p.focusField(msg.field)
+		}
+		p.form, p.formErr = false, ""
+		p.blurAll()
+		p.applied = msg.values
+		p.viewer.note = p.summary()
+		return p, p.viewer.SetQuery(msg.q)
+	case tea.KeyMsg:
+		if p.form {
+			return p, p.formKey(msg)
+		}
+		if !p.viewer.Capturing() {
+			switch {
+			case key.Matches(msg, p.keys.Filter):
+				return p, p.openForm()
+			case msg.Type == tea.KeyEsc && p.viewer.text == "" && p.filtered():
+				p.applied = [fieldCount]string{}
+				p.viewer.note = ""
+				return p, p.viewer.SetQuery(core.AuditQuery{})
+			}
+		}
+	}
+	_, cmd := p.viewer.Update(msg)
+	return p, cmd
+}
+
+func (p *AuditPage) openForm() tea.Cmd {
+	p.form, p.formErr = true, ""
+	for i := range p.inputs {
+		p.inputs[i].SetValue(p.applied[i])
+		p.inputs[i].CursorEnd()
+	}
+	return p.focusField(fieldType)
+}
+
+func (p *AuditPage) blurAll() {
+	for i := range p.inputs {
+		p.inputs[i].Blur()
+	}
+}
+
+func (p *AuditPage) focusField(i int) tea.Cmd {
+	p.blurAll()
+	p.focus = (i + fieldCount) % fieldCount
+	return p.inputs[p.focus].Focus()
+}
+
+func (p *AuditPage) formKey(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, p.keys.Cancel):
+		p.form, p.formErr = false, ""
+		p.blurAll()
+		return nil
+	case key.Matches(msg, p.keys.Next):
+		return p.focusField(p.focus + 1)
+	case key.Matches(msg, p.keys.Prev):
+		return p.focusField(p.focus - 1)
+	case key.Matches(msg, p.keys.Apply):
+		var values [fieldCount]string
+		for i := range p.inputs {
+			values[i] = strings.TrimSpace(p.inputs[i].Value())
+		}
+		co := p.c.Core
+		return func() tea.Msg { return resolveAuditFilter(co, p, values) }
+	}
+	var cmd tea.Cmd
+	p.inputs[p.focus], cmd = p.inputs[p.focus].Update(msg)
+	return cmd
+}
+
+// resolveAuditFilter turns the form's text into a query: types (exact, or
+// a family such as "session"), emails to user IDs, dates to a UTC range
+// that includes the whole "to" day.
+func resolveAuditFilter(co *core.Core, p *AuditPage, v [fieldCount]string) auditFilterMsg {
+	msg := auditFilterMsg{to: p, values: v}
+	fail := func(field int, format string, args ...any) auditFilterMsg {
+		msg.field, msg.err = field, fmt.Errorf(format, args...)
+		return msg
+	}
+	for _, tok := range strings.FieldsFunc(v[fieldType], func(r rune) bool { return r == ',' || r == ' ' }) {
+		tok = strings.ToLower(tok)
+		n := len(msg.q.Types)
+		for _, t := range core.EventTypes {
+			if t == tok || strings.HasPrefix(t, strings.TrimSuffix(tok, ".")+".") {
+				if !slices.Contains(msg.q.Types, t) {
+					msg.q.Types = append(msg.q.Types, t)
+				}
+			}
+		}
+		if len(msg.q.Types) == n && !slices.Contains(msg.q.Types, tok) {
+			return fail(fieldType, "unknown event type %q; types are %s", tok, strings.Join(core.EventTypes, ", "))
+		}
+	}
+	for _, f := range []struct {
+		field int
+		dst   *string
+	}{{fieldActor, &msg.q.Actor}, {fieldSubject, &msg.q.Subject}} {
+		if v[f.field] == "" {
+			continue
+		}
+		if co == nil {
+			return fail(f.field, "no user with email %s", v[f.field])
+		}
+		u, err := co.UserByEmail(v[f.field])
+		if err != nil {
+			return fail(f.field, "%v", err)
+		}
+		*f.dst = u.ID
+	}
+	if v[fieldFrom] != "" {
+		t, err := time.Parse(time.DateOnly, v[fieldFrom])
+		if err != nil {
+			return fail(fieldFrom, "from: %q is not a date like 2025-01-31", v[fieldFrom])
+		}
+		msg.q.Since = t
+	}
+	if v[fieldTo] != "" {
+		t, err := time.Parse(time.DateOnly, v[fieldTo])
+		if err != nil {
+			return fail(fieldTo, "to: %q is not a date like 2025-01-31", v[fieldTo])
+		}
+		msg.q.Until = t.Add(24 * time.Hour)
+	}
+	if !msg.q.Since.IsZero() && !msg.q.Until.IsZero() && !msg.q.Since.Before(msg.q.Until) {
+		return fail(fieldTo, "the to date is before the from date")
+	}
+	return msg
+}
+
+// summary describes the filters in force, for the line under the title.
+func (p *AuditPage) summary() string {
+	var parts []string
+	for i, v := range p.applied {
+		if v != "" {
+			parts = append(parts, strings.ToLower(auditFieldLabels[i])+" "+core.Display(v))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Filtered by " + strings.Join(parts, " · ") + "  (f to change, esc to clear)"
+}
+
+// View shows the log, or the filter form.
+func (p *AuditPage) View() string {
+	if !p.form {
+		return p.viewer.View()
+	}
+	st := pageStylesOf(p.c)
+	lines := []string{"Only events matching every filled field are shown.", ""}
+	for i := range p.inputs {
+		label, mark := st.Label, "  "
+		if i == p.focus {
+			label, mark = st.LabelFocused, "> "
+		}
+		lines = append(lines, label.Render(fmt.Sprintf("%s%-8s", mark, auditFieldLabels[i]))+" "+p.inputs[i].View())
+		if p.formErr != "" && p.errAt == i {
+			lines = append(lines, strings.Repeat(" ", 11)+st.FieldError.Render(p.formErr))
+		}
+	}
+	lines = append(lines, "", keyHint(st, "tab", "next", "ctrl+s/enter", "apply", "esc", "cancel"))
+	return limitLines(dialogBox(p.c, "Filter the audit log", lines...), p.c.Height)
+}

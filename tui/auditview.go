@@ -1,0 +1,799 @@
+package tui
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// The audit viewer shows a window of the log around the screen, never the
+// whole log: it reads pages of auditPageSize through core.Audit's cursors,
+// fetches the next page while the cursor is still auditPrefetch screens
+// away from the window's edge, and drops rows from the far end once the
+// window holds auditWindowMax. A million-event log opens with one page.
+const (
+	auditPageSize  = 200
+	auditWindowMax = 1000
+)
+
+// auditLoad says which page a load fetched.
+type auditLoad int
+
+const (
+	loadNewest auditLoad = iota // the first page, newest first
+	loadOldest                  // the last page (G), read forwards from seq 1
+	loadOlder                   // the page below the window
+	loadNewer                   // the page above the window (or live events)
+)
+
+// auditPageMsg is a page read for one viewer. to and gen drop answers
+// meant for another viewer or for a query that has since changed.
+type auditPageMsg struct {
+	to   *AuditViewer
+	gen  int
+	kind auditLoad
+	page core.AuditPage
+	head uint64 // the log's length when the read began
+	err  error
+}
+
+type auditViewerKeys struct {
+	Up, Down, PageUp, PageDown, Top, Bottom, Filter, Apply, Clear, Close key.Binding
+}
+
+func newAuditViewerKeys() auditViewerKeys {
+	return auditViewerKeys{
+		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "newer")),
+		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "older")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
+		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply filter")),
+		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+	}
+}
+
+// AuditViewer is the scrollable audit log: per session as an overlay
+// (NewAuditViewer) and, with an empty query, the Audit tab.
+type AuditViewer struct {
+	c       Common
+	keys    auditViewerKeys
+	title   string
+	note    string          // a line under the title, e.g. the Audit tab's filters
+	base    core.AuditQuery // the fixed query; the / filter adds Text
+	text    string          // the applied / filter
+	overlay bool            // esc closes it (CloseOverlayMsg)
+	input   textinput.Model // the / filter while typing
+	typing  bool            // the filter input has focus
+	rows    []core.Event    // the window, newest first
+	cursor  int             // index into rows
+	offset  int             // first row on screen
+	gen     int             // bumped whenever the query or position is reset
+	head    uint64          // the newest seq known to exist in the log
+	newest  bool            // rows[0] is the newest matching event
+	oldest  bool            // the last row is the oldest matching event
+	olderAt uint64          // seq to read older events from (when !oldest)
+	newerAt uint64          // seq to read newer events from (when !newest)
+	busy    map[auditLoad]bool
+	again   bool  // a live event arrived while a newer load was running
+	loaded  bool  // the first page has arrived
+	err     error // the last load failed with this
+}
+
+// NewAuditViewer opens the audit log on q, newest first, as an overlay
+// that emits CloseOverlayMsg on esc.
+func NewAuditViewer(c Common, title string, q core.AuditQuery) Page {
+	v := newAuditViewer(c, title, q)
+	v.overlay = true
+	return v
+}
+
+func newAuditViewer(c Common, title string, q core.AuditQuery) *AuditViewer {
+	v := &AuditViewer{c: c, keys: newAuditViewerKeys(), title: title, base: q, busy: map[auditLoad]bool{}}
+	v.input = textinput.New()
+	v.input.Prompt = "/ "
+	v.input.Placeholder = "text in type, people, session, reason or details"
+	v.input.CharLimit = 200
+	v.styleInput()
+	return v
+}
+
+func (v *AuditViewer) styleInput() {
+	if v.c.Styles != nil {
+		v.c.Styles.ApplyTextInput(&v.input)
+	}
+	v.input.Width = max(v.c.Width-4, 10)
+}
+
+// Init reads the newest page.
+func (v *AuditViewer) Init() tea.Cmd { return v.reset(loadNewest) }
+
+// SetCommon takes the new size, viewer and styles.
+func (v *AuditViewer) SetCommon(c Common) Page {
+	v.c = c
+	v.styleInput()
+	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	return v
+}
+
+// Title is the overlay's or tab's title.
+func (v *AuditViewer) Title() string { return v.title }
+
+// Capturing is true while the filter is being typed.
+func (v *AuditViewer) Capturing() bool { return v.typing }
+
+// Query is the query on screen, filter text included.
+func (v *AuditViewer) Query() core.AuditQuery {
+	q := v.base
+	q.Text = v.text
+	return q
+}
+
+// SetQuery replaces the fixed part of the query and reads from the newest.
+func (v *AuditViewer) SetQuery(q core.AuditQuery) tea.Cmd {
+	v.base = q
+	return v.reset(loadNewest)
+}
+
+// ShortHelp lists the keys of the current state.
+func (v *AuditViewer) ShortHelp() []key.Binding {
+	if v.typing {
+		return []key.Binding{v.keys.Apply, v.keys.Clear}
+	}
+	b := []key.Binding{v.keys.Down, v.keys.Up, v.keys.Top, v.keys.Bottom, v.keys.Filter}
+	if v.text != "" {
+		b = append(b, v.keys.Clear)
+	}
+	if v.overlay {
+		b = append(b, v.keys.Close)
+	}
+	return b
+}
+
+// FullHelp lists every key.
+func (v *AuditViewer) FullHelp() [][]key.Binding {
+	if v.typing {
+		return [][]key.Binding{v.ShortHelp()}
+	}
+	return [][]key.Binding{
+		{v.keys.Down, v.keys.Up, v.keys.PageDown, v.keys.PageUp},
+		{v.keys.Top, v.keys.Bottom, v.keys.Filter},
+		v.ShortHelp()[5:],
+	}
+}
+
+// reset forgets the window and reads the newest (or oldest) page again.
+func (v *AuditViewer) reset(kind auditLoad) tea.Cmd {
+	v.gen++
+	v.busy = map[auditLoad]bool{}
+	v.again = false
+	return v.load(kind)
+}
+
+// load reads one page in a Cmd. Only one load of a kind runs at a time.
+func (v *AuditViewer) load(kind auditLoad) tea.Cmd {
+	if v.busy[kind] || v.c.Core == nil {
+		return nil
+	}
+	v.busy[kind] = true
+	var from uint64
+	reverse := true
+	switch kind {
+	case loadOldest:
+		from, reverse = 1, false
+	case loadOlder:
+		from = v.olderAt
+	case loadNewer:
+		from, reverse = v.newerAt, false
+	}
+	co, p, q, gen := v.c.Core, v.c.Principal, v.Query(), v.gen
+	return func() tea.Msg {
+		head := co.AuditCount()
+		page, err := co.Audit(p, q, from, reverse, auditPageSize)
+		return auditPageMsg{to: v, gen: gen, kind: kind, page: page, head: head, err: err}
+	}
+}
+
+// Update handles keys, pages and live events.
+func (v *AuditViewer) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		c := v.c
+		c.Width, c.Height = msg.Width, msg.Height
+		v.SetCommon(c)
+	case auditPageMsg:
+		if msg.to != v {
+			return v, nil
+		}
+		return v, v.receive(msg)
+	case ChangeMsg:
+		switch msg.Change.Kind {
+		case core.ChangeAudit:
+			return v, v.live()
+		case core.ChangeResync:
+			if v.newest {
+				return v, v.reset(loadNewest)
+			}
+		}
+	case tea.KeyMsg:
+		if v.typing {
+			return v, v.typeFilter(msg)
+		}
+		return v, v.key(msg)
+	}
+	return v, nil
+}
+
+func (v *AuditViewer) typeFilter(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, v.keys.Apply):
+		v.typing = false
+		v.input.Blur()
+		v.text = strings.TrimSpace(v.input.Value())
+		return v.reset(loadNewest)
+	case key.Matches(msg, v.keys.Clear):
+		v.typing = false
+		v.input.Blur()
+		v.input.SetValue("")
+		if v.text == "" {
+			return nil
+		}
+		v.text = ""
+		return v.reset(loadNewest)
+	}
+	var cmd tea.Cmd
+	v.input, cmd = v.input.Update(msg)
+	return cmd
+}
+
+func (v *AuditViewer) key(msg tea.KeyMsg) tea.Cmd {
+	page := max(v.listHeight()-1, 1)
+	switch {
+	case key.Matches(msg, v.keys.Down):
+		return v.move(1)
+	case key.Matches(msg, v.keys.Up):
+		return v.move(-1)
+	case key.Matches(msg, v.keys.PageDown):
+		return v.move(page)
+	case key.Matches(msg, v.keys.PageUp):
+		return v.move(-page)
+	case key.Matches(msg, v.keys.Top):
+		if v.newest {
+			return v.move(-len(v.rows))
+		}
+		return v.reset(loadNewest)
+	case key.Matches(msg, v.keys.Bottom):
+		if v.oldest {
+			return v.move(len(v.rows))
+		}
+		return v.reset(loadOldest)
+	case key.Matches(msg, v.keys.Filter):
+		v.typing = true
+		v.input.SetValue(v.text)
+		v.input.CursorEnd()
+		return v.input.Focus()
+	case msg.Type == tea.KeyEsc && v.text != "":
+		v.text = ""
+		v.input.SetValue("")
+		return v.reset(loadNewest)
+	case key.Matches(msg, v.keys.Close) && v.overlay:
+		return func() tea.Msg { return CloseOverlayMsg{} }
+	}
+	return nil
+}
+
+// move shifts the cursor and fetches the next page when it nears an edge.
+func (v *AuditViewer) move(d int) tea.Cmd {
+	if len(v.rows) == 0 {
+		return nil
+	}
+	v.cursor = min(max(v.cursor+d, 0), len(v.rows)-1)
+	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	return v.prefetch()
+}
+
+// prefetch reads the neighbouring page when fewer than two screens of rows
+// are left towards an edge of the window that is not the log's edge.
+func (v *AuditViewer) prefetch() tea.Cmd {
+	if !v.loaded {
+		return nil
+	}
+	margin := max(2*v.listHeight(), 20)
+	var cmds []tea.Cmd
+	if !v.oldest && len(v.rows)-1-v.cursor < margin {
+		cmds = append(cmds, v.load(loadOlder))
+	}
+	if !v.newest && v.cursor < margin {
+		cmds = append(cmds, v.load(loadNewer))
+	}
+	return tea.Batch(cmds...)
+}
+
+// live reads events appended since the window's top, when the window
+// shows the newest events; otherwise scrolling up reaches them.
+func (v *AuditViewer) live() tea.Cmd {
+	if !v.loaded || !v.newest {
+		return nil
+	}
+	if v.busy[loadNewer] {
+		v.again = true
+		return nil
+	}
+	return v.load(loadNewer)
+}
+
+func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
+	if msg.gen != v.gen {
+		return nil
+	}
+	v.busy[msg.kind] = false
+	if msg.err != nil {
+		v.err = msg.err
+		return func() tea.Msg { return ErrorMsg{msg.err} }
+	}
+	v.err = nil
+	evs := msg.page.Events
+	next := msg.page.Next
+	v.head = max(v.head, msg.head)
+	switch msg.kind {
+	case loadNewest:
+		v.rows = evs
+		v.cursor, v.offset = 0, 0
+		v.newest, v.oldest = true, next == 0
+		v.olderAt = next
+		v.newerAt = v.head + 1
+		if len(evs) > 0 {
+			v.newerAt = max(v.newerAt, evs[0].Seq+1)
+		}
+	case loadOldest:
+		slices.Reverse(evs)
+		v.rows = evs
+		v.cursor = max(len(evs)-1, 0)
+		v.offset = keepVisible(v.cursor, 0, v.listHeight(), len(evs))
+		v.oldest, v.newest = true, next == 0
+		v.newerAt = next
+		if next == 0 {
+			v.newerAt = v.head + 1
+			if len(evs) > 0 {
+				v.newerAt = max(v.newerAt, evs[0].Seq+1)
+			}
+		}
+	case loadOlder:
+		if len(v.rows) > 0 {
+			last := v.rows[len(v.rows)-1].Seq
+			evs = slices.DeleteFunc(evs, func(e core.Event) bool { return e.Seq >= last })
+		}
+		v.rows = append(v.rows, evs...)
+		v.oldest, v.olderAt = next == 0, next
+		if drop := len(v.rows) - auditWindowMax; drop > 0 {
+			drop = min(drop, v.offset) // never the rows on screen
+			v.rows = slices.Delete(v.rows, 0, drop)
+			v.cursor -= drop
+			v.offset -= drop
+			if drop > 0 {
+				v.newest = false
+				v.newerAt = v.rows[0].Seq + 1
+			}
+		}
+	case loadNewer:
+		if len(v.rows) > 0 {
+			top := v.rows[0].Seq
+			evs = slices.DeleteFunc(evs, func(e core.Event) bool { return e.Seq <= top })
+		}
+		slices.Reverse(evs)
+		follow := v.newest && v.cursor == 0
+		v.rows = append(evs, v.rows...)
+		if !follow {
+			v.cursor += len(evs)
+			v.offset += len(evs)
+		}
+		v.newest = next == 0
+		if next == 0 {
+			v.newerAt = v.head + 1
+			if len(v.rows) > 0 {
+				v.newerAt = max(v.newerAt, v.rows[0].Seq+1)
+			}
+		} else {
+			v.newerAt = next
+		}
+		if keep := max(auditWindowMax, v.offset+v.listHeight()); len(v.rows) > keep {
+			v.rows = v.rows[:keep]
+			v.oldest = false
+			v.olderAt = v.rows[keep-1].Seq - 1
+			v.oldest = v.olderAt == 0
+		}
+		v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+		if v.again && v.newest {
+			v.again = false
+			return v.load(loadNewer)
+		}
+	}
+	v.loaded = true
+	return v.prefetch()
+}
+
+// listHeight is the number of rows on screen: the page minus the title,
+// the filter line, the header and the detail pane.
+func (v *AuditViewer) listHeight() int {
+	return max(v.c.Height-v.chromeHeight(), 1)
+}
+
+func (v *AuditViewer) chromeHeight() int {
+	h := 4 // title, filter line, header and its rule
+	if v.note != "" {
+		h++
+	}
+	if v.c.Height >= 14 {
+		h += auditDetailLines + 1
+	}
+	return h
+}
+
+const auditDetailLines = 3
+
+var auditCols = []colSpec{
+	{title: "Time (UTC)", width: 19},
+	{title: "Type", width: 17},
+	{title: "Actor → subject", width: 32, flex: 1},
+	{title: "Result", width: 6},
+	{title: "Details", width: 14, flex: 2},
+}
+
+// View draws the window.
+func (v *AuditViewer) View() string {
+	st := pageStylesOf(v.c)
+	w := max(v.c.Width, 20)
+	var b strings.Builder
+	right := ""
+	switch {
+	case v.busy[loadNewest] || v.busy[loadOldest]:
+		right = "loading…"
+	case v.loaded && v.newest && v.oldest:
+		right = fmt.Sprintf("%s events", thousands(uint64(len(v.rows))))
+		if len(v.rows) == 1 {
+			right = "1 event"
+		}
+	case v.head > 0 && isEmptyQuery(v.Query()):
+		right = fmt.Sprintf("%s events", thousands(v.head))
+	}
+	b.WriteString(titleLine(st, core.Display(v.title), right, w))
+	b.WriteByte('\n')
+	if v.note != "" {
+		b.WriteString(st.Muted.Render(cellFit(v.note, w)))
+		b.WriteByte('\n')
+	}
+	switch {
+	case v.typing:
+		b.WriteString(ansi.Truncate(v.input.View(), w, ""))
+	case v.text != "":
+		b.WriteString(st.Muted.Render(cellFit("filter: "+core.Display(v.text)+"  (/ to change, esc to clear)", w)))
+	default:
+		b.WriteString(st.Faint.Render(cellFit("/ to filter", w)))
+	}
+	b.WriteByte('\n')
+	widths := layoutCols(auditCols, w-2)
+	b.WriteString(tableHeader(st, auditCols, widths, w))
+	b.WriteByte('\n')
+	h := v.listHeight()
+	lines := 0
+	switch {
+	case v.err != nil && len(v.rows) == 0:
+		b.WriteString(st.Error.Render(cellFit(core.Display(v.err.Error()), w)))
+		lines++
+	case len(v.rows) == 0 && v.loaded:
+		msg := "No audit events yet."
+		if v.text != "" || !isEmptyQuery(v.base) {
+			msg = "No events match."
+		}
+		b.WriteString(st.Empty.Render(cellFit(msg, w)))
+		lines++
+	}
+	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
+		ev := &v.rows[i]
+		cells := []string{
+			ev.Time.UTC().Format("2006-01-02 15:04:05"),
+			core.Display(ev.Type),
+			auditWho(ev),
+			core.Display(ev.Result),
+			auditDetails(ev),
+		}
+		b.WriteString(tableRow(st, cells, widths, i == v.cursor, map[int]lipgloss.Style{3: st.Status(ev.Result)}))
+		b.WriteByte('\n')
+		lines++
+	}
+	if v.c.Height >= 14 {
+		for ; lines < h; lines++ {
+			b.WriteByte('\n')
+		}
+		b.WriteString(st.Faint.Render(strings.Repeat("─", w)))
+		b.WriteByte('\n')
+		b.WriteString(v.detail(st, w))
+	}
+	return limitLines(strings.TrimRight(b.String(), "\n"), v.c.Height)
+}
+
+// detail shows the selected event in full (wrapped to the pane).
+func (v *AuditViewer) detail(st pageStyles, w int) string {
+	if v.cursor >= len(v.rows) {
+		return ""
+	}
+	ev := &v.rows[v.cursor]
+	parts := []string{fmt.Sprintf("#%d", ev.Seq), core.Display(ev.Type), auditWho(ev)}
+	if ev.Session != "" {
+		parts = append(parts, "session "+core.Display(ev.Session))
+	}
+	if ev.Request != "" {
+		parts = append(parts, "request "+core.Display(ev.Request))
+	}
+	parts = append(parts, "result "+core.Display(ev.Result))
+	head := st.Bold.Render(cellFit(strings.Join(parts, " · "), w))
+	body := auditDetails(ev)
+	if body == "" {
+		body = "(no details)"
+	}
+	wrapped := strings.Split(ansi.Hardwrap(body, w, true), "\n")
+	if len(wrapped) > auditDetailLines-1 {
+		wrapped = wrapped[:auditDetailLines-1]
+		wrapped[len(wrapped)-1] = ansi.Truncate(wrapped[len(wrapped)-1], w-1, "") + "…"
+	}
+	return head + "\n" + st.Muted.Render(strings.Join(wrapped, "\n"))
+}
+
+// auditWho is "actor → subject", sanitized.
+func auditWho(ev *core.Event) string {
+	s := core.Display(ev.Actor.String())
+	if !ev.Subject.IsZero() {
+		s += " → " + core.Display(ev.Subject.String())
+	}
+	return s
+}
+
+// auditDetails is the reason and details on one line, sanitized.
+func auditDetails(ev *core.Event) string {
+	d := core.Display(ev.DetailsText())
+	if ev.Reason != "" {
+		r := "reason=" + core.Display(ev.Reason)
+		if d == "" {
+			return r
+		}
+		return r + " " + d
+	}
+	return d
+}
+
+func isEmptyQuery(q core.AuditQuery) bool {
+	return q.Session == "" && q.Actor == "" && q.Subject == "" && len(q.Types) == 0 &&
+		q.Since.IsZero() && q.Until.IsZero() && q.Text == ""
+}
+
+func thousands(n uint64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// --- helpers shared by the approvals, sessions, audit, account and
+// settings pages --------------------------------------------------------
+
+// pageStyles are the styles these pages use, taken from the session's
+// theme; without one (a bare test) they come from a colourless renderer,
+// never from the global one.
+type pageStyles struct {
+	*themes.Styles
+	Header, Row, Selected, Empty lipgloss.Style
+}
+
+func pageStylesOf(c Common) pageStyles {
+	s := c.Styles
+	if s == nil {
+		s = themes.New(lipgloss.NewRenderer(io.Discard), themes.Plain)
+	}
+	return pageStyles{Styles: s, Header: s.Bold.Foreground(s.Colors.Accent), Row: s.TableRow,
+		Selected: s.TableSelected, Empty: s.TableEmpty}
+}
+
+// Status is the style of a status or result word.
+func (s pageStyles) Status(status string) lipgloss.Style { return s.StatusStyle(status) }
+
+// colSpec is a table column: at least width cells, plus a share (flex) of
+// what is left of the screen.
+type colSpec struct {
+	title string
+	width int
+	flex  int
+}
+
+func colTitles(cols []colSpec) []string {
+	t := make([]string, len(cols))
+	for i, c := range cols {
+		t[i] = c.title
+	}
+	return t
+}
+
+// layoutCols gives each column its width for a line of total cells
+// (columns are separated by one space). When even the minimums do not
+// fit, the flexible columns shrink first.
+func layoutCols(cols []colSpec, total int) []int {
+	w := make([]int, len(cols))
+	used, flex := len(cols)-1, 0
+	for i, c := range cols {
+		w[i] = c.width
+		used += c.width
+		flex += c.flex
+	}
+	left := total - used
+	for i := len(cols) - 1; left < 0 && i >= 0; i-- {
+		if cols[i].flex > 0 {
+			cut := min(-left, w[i]-3)
+			w[i] -= cut
+			left += cut
+		}
+	}
+	if left > 0 && flex > 0 {
+		give := left
+		for i, c := range cols {
+			if c.flex > 0 {
+				n := left * c.flex / flex
+				w[i] += n
+				give -= n
+			}
+		}
+		for i := len(cols) - 1; i >= 0 && give > 0; i-- {
+			if cols[i].flex > 0 {
+				w[i] += give
+				give = 0
+			}
+		}
+	}
+	return w
+}
+
+// renderCols fits each cell to its column and joins them with spaces.
+func renderCols(cells []string, widths []int) string {
+	var b strings.Builder
+	for i, w := range widths {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		cell := ""
+		if i < len(cells) {
+			cell = cells[i]
+		}
+		b.WriteString(cellFit(cell, w))
+	}
+	return b.String()
+}
+
+// tableHeader is the column titles over the theme's rule, behind the
+// two-cell gutter that marks the selected row.
+func tableHeader(st pageStyles, cols []colSpec, widths []int, w int) string {
+	return st.TableHeader.Width(w).Render(cellFit("  "+renderCols(colTitles(cols), widths), w))
+}
+
+// tableRow is one row: "> " and the selection style when selected (seen
+// even without colour), else each cell in its style (styles by column,
+// st.Row for the others).
+func tableRow(st pageStyles, cells []string, widths []int, selected bool, styles map[int]lipgloss.Style) string {
+	if selected {
+		return st.Selected.Render("> " + renderCols(cells, widths))
+	}
+	return st.Row.Render("  ") + renderStyled(cells, widths, st.Row, styles)
+}
+
+// renderStyled is renderCols with a style per cell (base for the others),
+// so that one coloured cell does not reset the colour of the rest.
+func renderStyled(cells []string, widths []int, base lipgloss.Style, styles map[int]lipgloss.Style) string {
+	var b strings.Builder
+	for i, w := range widths {
+		if i > 0 {
+			b.WriteString(base.Render(" "))
+		}
+		cell := ""
+		if i < len(cells) {
+			cell = cells[i]
+		}
+		st, ok := styles[i]
+		if !ok {
+			st = base
+		}
+		b.WriteString(st.Render(cellFit(cell, w)))
+	}
+	return b.String()
+}
+
+// cellFit truncates s to w cells (with …) and pads it to exactly w.
+func cellFit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) > w {
+		s = ansi.Truncate(s, w, "…")
+	}
+	if n := ansi.StringWidth(s); n < w {
+		s += strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// keepVisible returns the first row to show so that cursor is on screen.
+func keepVisible(cursor, offset, height, count int) int {
+	if height < 1 {
+		height = 1
+	}
+	if cursor < offset {
+		offset = cursor
+	}
+	if cursor >= offset+height {
+		offset = cursor - height + 1
+	}
+	offset = min(offset, max(count-height, 0))
+	return max(offset, 0)
+}
+
+// limitLines cuts s to at most h lines.
+func limitLines(s string, h int) string {
+	if h <= 0 {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// titleLine is a page title on the left and a note on the right.
+func titleLine(st pageStyles, title, right string, w int) string {
+	t := st.Title.Render(ansi.Truncate(title, w, "…"))
+	gap := w - ansi.StringWidth(t) - ansi.StringWidth(right)
+	if right == "" || gap < 2 {
+		return t
+	}
+	return t + strings.Repeat(" ", gap) + st.Muted.Render(right)
+}
+
+// dialogBox draws a dialog in the theme's box, centred on the page.
+func dialogBox(c Common, title string, body ...string) string {
+	st := pageStylesOf(c)
+	w := min(max(c.Width-8, 20), 72)
+	inner := w - st.Dialog.GetHorizontalFrameSize()
+	lines := []string{st.DialogTitle.Render(ansi.Truncate(title, inner, "…")), ""}
+	lines = append(lines, body...)
+	box := st.Dialog.Width(w - st.Dialog.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
+	return st.R.Place(max(c.Width, lipgloss.Width(box)), max(c.Height, 1), lipgloss.Center, lipgloss.Center, box)
+}
+
+// keyHint is "key label" in help colours, for dialogs.
+func keyHint(st pageStyles, pairs ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		parts = append(parts, st.HelpKey.Render(pairs[i])+" "+st.HelpDesc.Render(pairs[i+1]))
+	}
+	return strings.Join(parts, st.HelpSep.Render(" · "))
+}
+
+// errorOf returns the page's error as a message for the root's footer.
+func errorOf(err error) tea.Cmd {
+	return func() tea.Msg { return ErrorMsg{err} }
+}
+
+// noticeOf returns a footer notice.
+func noticeOf(format string, args ...any) tea.Cmd {
+	text := fmt.Sprintf(format, args...)
+	return func() tea.Msg { return NoticeMsg{text} }
+}

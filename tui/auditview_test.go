@@ -1,0 +1,232 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/actas/actas/core"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// withActions records n more audit events (action.performed by the owner).
+func withActions(t testing.TB, f *fixture, n int) {
+	t.Helper()
+	owner := f.principal(t, core.DemoOwner)
+	for i := range n {
+		if _, err := f.c.RecordAction(owner, fmt.Sprintf("step %d", i+1), map[string]any{"i": i + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func openViewer(t testing.TB, f *fixture, email string, q core.AuditQuery) *AuditViewer {
+	t.Helper()
+	v := NewAuditViewer(f.pageCommon(t, email, 100, 30), "Audit", q).(*AuditViewer)
+	noErrors(t, drivePage(t, v, v.Init()))
+	return v
+}
+
+func (v *AuditViewer) selectedSeq() uint64 {
+	if v.cursor >= len(v.rows) {
+		return 0
+	}
+	return v.rows[v.cursor].Seq
+}
+
+func TestAuditViewerPaging(t *testing.T) {
+	f := newFixture(t, 30)
+	withActions(t, f, 300)
+	head := f.c.AuditCount()
+	if head < 2*auditPageSize-50 {
+		t.Fatalf("only %d events", head)
+	}
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	// One page, not the log; the newest selected.
+	if len(v.rows) > auditPageSize {
+		t.Fatalf("opened with %d rows in memory, want at most a page (%d)", len(v.rows), auditPageSize)
+	}
+	if got := v.selectedSeq(); got != head {
+		t.Fatalf("selected #%d, want the newest #%d", got, head)
+	}
+	mustContain(t, v.View(), fmt.Sprintf("#%d ·", head), "step 300")
+
+	pageKeys(t, v, "j", "j", "down")
+	if got := v.selectedSeq(); got != head-3 {
+		t.Fatalf("after 3 down: #%d, want #%d", got, head-3)
+	}
+	pageKeys(t, v, "k")
+	if got := v.selectedSeq(); got != head-2 {
+		t.Fatalf("after up: #%d, want #%d", got, head-2)
+	}
+	// Scrolling on reads the next page before the window runs out.
+	for range 250 {
+		pageKeys(t, v, "j")
+	}
+	if got := v.selectedSeq(); got != head-252 {
+		t.Fatalf("after 250 more down: #%d, want #%d", got, head-252)
+	}
+	for i := 1; i < len(v.rows); i++ {
+		if v.rows[i].Seq != v.rows[i-1].Seq-1 {
+			t.Fatalf("window not contiguous at %d: #%d after #%d", i, v.rows[i].Seq, v.rows[i-1].Seq)
+		}
+	}
+	// G: the oldest event, from a forward page.
+	pageKeys(t, v, "G")
+	if got := v.selectedSeq(); got != 1 {
+		t.Fatalf("G selected #%d, want #1", got)
+	}
+	mustContain(t, v.View(), "#1 ·")
+	pageKeys(t, v, "k")
+	if got := v.selectedSeq(); got != 2 {
+		t.Fatalf("k after G selected #%d, want #2", got)
+	}
+	// pgdn/pgup move by a screen.
+	pageKeys(t, v, "g")
+	if got := v.selectedSeq(); got != head {
+		t.Fatalf("g selected #%d, want #%d", got, head)
+	}
+	pageKeys(t, v, "pgdown")
+	step := uint64(v.listHeight() - 1)
+	if got := v.selectedSeq(); got != head-step {
+		t.Fatalf("pgdn selected #%d, want #%d", got, head-step)
+	}
+	drivePage(t, v, tea.KeyMsg{Type: tea.KeyPgUp})
+	if got := v.selectedSeq(); got != head {
+		t.Fatalf("pgup selected #%d, want #%d", got, head)
+	}
+	// From the oldest all the way up, one key at a time: every event once.
+	pageKeys(t, v, "G")
+	seen := uint64(1)
+	for v.selectedSeq() != head {
+		pageKeys(t, v, "k")
+		if v.selectedSeq() != seen+1 {
+			t.Fatalf("k from #%d selected #%d", seen, v.selectedSeq())
+		}
+		seen++
+	}
+	if !v.newest {
+		t.Fatal("at the top but not marked newest")
+	}
+}
+
+func TestAuditViewerWindowStaysBounded(t *testing.T) {
+	f := newFixture(t, 30)
+	withActions(t, f, 1100)
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	head := f.c.AuditCount()
+	for range 1120 {
+		pageKeys(t, v, "j")
+		if len(v.rows) > auditWindowMax {
+			t.Fatalf("window holds %d rows, more than %d", len(v.rows), auditWindowMax)
+		}
+	}
+	if got := v.selectedSeq(); got != head-1120 {
+		t.Fatalf("selected #%d, want #%d", got, head-1120)
+	}
+	// Back up past the dropped rows: they are read again.
+	for range 1120 {
+		pageKeys(t, v, "k")
+	}
+	if got := v.selectedSeq(); got != head {
+		t.Fatalf("back at the top: #%d, want #%d", got, head)
+	}
+}
+
+func TestAuditViewerSanitizesDetails(t *testing.T) {
+	f := newFixture(t, 30)
+	owner := f.principal(t, core.DemoOwner)
+	if _, err := f.c.RecordAction(owner, "paste", map[string]any{"note": "evil\x1b[2J\x1b]0;pwned\x07 text"}); err != nil {
+		t.Fatal(err)
+	}
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	view := v.View()
+	mustNotContain(t, view, "\x1b", "\x07")
+	mustContain(t, view, `evil\x1b[2J`)
+}
+
+func TestAuditViewerLive(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(64)
+	defer sub.Close()
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	owner := f.principal(t, core.DemoOwner)
+	record := func(action string) uint64 {
+		ev, err := f.c.RecordAction(owner, action, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noErrors(t, drivePage(t, v, ChangeMsg{nextChange(t, sub, core.ChangeAudit)}))
+		return ev.Seq
+	}
+	// At the top, new events come in at the top and stay selected.
+	seq := record("first live")
+	if v.rows[0].Seq != seq || v.cursor != 0 {
+		t.Fatalf("top #%d cursor %d, want #%d at 0", v.rows[0].Seq, v.cursor, seq)
+	}
+	mustContain(t, v.View(), "first live")
+	// Further down, the selection stays on its event.
+	pageKeys(t, v, "j", "j")
+	held := v.selectedSeq()
+	seq = record("second live")
+	if v.rows[0].Seq != seq || v.selectedSeq() != held {
+		t.Fatalf("top #%d selected #%d, want #%d and #%d", v.rows[0].Seq, v.selectedSeq(), seq, held)
+	}
+}
+
+func TestAuditViewerFilter(t *testing.T) {
+	f := newFixture(t, 30)
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	pageKeys(t, v, "/")
+	if !v.Capturing() {
+		t.Fatal("/ did not focus the filter")
+	}
+	drivePage(t, v, typing("invoices")...)
+	noErrors(t, pageKeys(t, v, "enter"))
+	if v.Capturing() || len(v.rows) != 2 {
+		t.Fatalf("capturing %v, %d rows; want the 2 events mentioning invoices", v.Capturing(), len(v.rows))
+	}
+	for _, ev := range v.rows {
+		if !strings.Contains(strings.ToLower(auditDetails(&ev)), "invoices") {
+			t.Fatalf("row %+v does not match", ev)
+		}
+	}
+	mustContain(t, v.View(), "filter: invoices")
+	// esc clears it, and esc again closes the overlay.
+	pageKeys(t, v, "esc")
+	if v.text != "" || len(v.rows) < 40 {
+		t.Fatalf("esc left filter %q with %d rows", v.text, len(v.rows))
+	}
+	out := pageKeys(t, v, "esc")
+	if len(out) != 1 || out[0] != (CloseOverlayMsg{}) {
+		t.Fatalf("esc sent %v, want CloseOverlayMsg", out)
+	}
+	// A filter that matches nothing says so.
+	pageKeys(t, v, "/")
+	drivePage(t, v, typing("no such thing")...)
+	pageKeys(t, v, "enter")
+	mustContain(t, v.View(), "No events match.")
+}
+
+func TestAuditViewerSession(t *testing.T) {
+	f := newFixture(t, 30)
+	// Jane (no audit capability) may read the sessions on her.
+	v := openViewer(t, f, core.DemoJane, core.AuditQuery{Session: "imp_00000001"})
+	if len(v.rows) != 3 {
+		t.Fatalf("%d events, want started, action, ended", len(v.rows))
+	}
+	mustContain(t, v.View(), "session.ended", "action.performed", "session.started", "action=view")
+	// Bob may not read the sessions on Jane.
+	bob := NewAuditViewer(f.pageCommon(t, core.DemoBob, 100, 30), "Audit", core.AuditQuery{Session: "imp_00000001"})
+	errs := errorsOf(drivePage(t, bob, bob.Init()))
+	if len(errs) != 1 || !strings.Contains(errs[0], "may not read") {
+		t.Fatalf("errors %q", errs)
+	}
+}
+
+func TestAuditViewerGolden(t *testing.T) {
+	f := newFixture(t, 30)
+	c := f.pageCommon(t, core.DemoOwner, 100, 30)
+	goldenPage(t, c, NewAuditViewer(c, "Session imp_00000001 · Lee Lead → Jane Doe", core.AuditQuery{Session: "imp_00000001"}),
+		"session.started", "")
+}

@@ -1,0 +1,505 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// sessionsPageSize is how many sessions of history one read brings.
+const sessionsPageSize = 100
+
+type sessionsKeys struct {
+	Up, Down, PageUp, PageDown, Top, Bottom, Open, Terminate, ClearFilter, Confirm, Close key.Binding
+}
+
+func newSessionsKeys() sessionsKeys {
+	return sessionsKeys{
+		Up:          key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
+		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "audit")),
+		Terminate:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "terminate")),
+		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "all sessions")),
+		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "terminate")),
+		Close:       key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+// sessionRow is a session with its people resolved for display.
+type sessionRow struct {
+	core.Session
+	imp, impEmail       string
+	target, targetEmail string
+}
+
+type sessionsLoadedMsg struct {
+	to        *SessionsPage
+	gen       int
+	more      bool // a further page of history, to append
+	active    []sessionRow
+	history   []sessionRow
+	before    string // where the next page of history starts
+	done      bool   // no more history
+	now       time.Time
+	terminate bool // the viewer may terminate sessions
+	err       error
+}
+
+type sessionTerminatedMsg struct {
+	to *SessionsPage
+	id string
+}
+
+// SessionsPage lists impersonation sessions: the running ones first, then
+// the history, newest first, read a page at a time.
+type SessionsPage struct {
+	c         Common
+	keys      sessionsKeys
+	filter    core.User // only sessions on this user, when set
+	active    []sessionRow
+	history   []sessionRow
+	before    string
+	done      bool
+	now       time.Time
+	terminate bool
+	cursor    int
+	offset    int
+	gen       int
+	loading   bool
+	more      bool // a page of history is being read
+	again     bool
+	loaded    bool
+	confirm   bool // the terminate dialog is open
+	victim    sessionRow
+	err       error
+}
+
+// NewSessionsPage builds the Sessions tab.
+func NewSessionsPage(c Common) Page {
+	return &SessionsPage{c: c, keys: newSessionsKeys()}
+}
+
+// Init reads the first page.
+func (p *SessionsPage) Init() tea.Cmd { return p.reload() }
+
+// SetCommon takes the new shared state.
+func (p *SessionsPage) SetCommon(c Common) Page {
+	p.c = c
+	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), p.count())
+	return p
+}
+
+// Title is the tab label.
+func (p *SessionsPage) Title() string { return "Sessions" }
+
+// Capturing is true while the terminate dialog is open.
+func (p *SessionsPage) Capturing() bool { return p.confirm }
+
+// ShortHelp lists the keys that apply now.
+func (p *SessionsPage) ShortHelp() []key.Binding {
+	if p.confirm {
+		return []key.Binding{p.keys.Confirm, p.keys.Close}
+	}
+	b := []key.Binding{p.keys.Down, p.keys.Up, p.keys.Open}
+	if r, ok := p.selected(); ok && r.Active() && p.terminate {
+		b = append(b, p.keys.Terminate)
+	}
+	if p.filter.ID != "" {
+		b = append(b, p.keys.ClearFilter)
+	}
+	return b
+}
+
+// FullHelp lists every key of the page.
+func (p *SessionsPage) FullHelp() [][]key.Binding {
+	if p.confirm {
+		return [][]key.Binding{p.ShortHelp()}
+	}
+	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.PageDown, p.keys.PageUp, p.keys.Top, p.keys.Bottom}, p.ShortHelp()[2:]}
+}
+
+func (p *SessionsPage) count() int { return len(p.active) + len(p.history) }
+
+func (p *SessionsPage) row(i int) sessionRow {
+	if i < len(p.active) {
+		return p.active[i]
+	}
+	return p.history[i-len(p.active)]
+}
+
+func (p *SessionsPage) selected() (sessionRow, bool) {
+	if p.cursor < 0 || p.cursor >= p.count() {
+		return sessionRow{}, false
+	}
+	return p.row(p.cursor), true
+}
+
+// reload reads the running sessions and as much history as is loaded.
+func (p *SessionsPage) reload() tea.Cmd {
+	if p.c.Core == nil {
+		return nil
+	}
+	if p.loading {
+		p.again = true
+		return nil
+	}
+	p.loading = true
+	limit := max(sessionsPageSize, len(p.history)+len(p.active))
+	return p.read(false, "", limit)
+}
+
+// loadMore reads the next page of history.
+func (p *SessionsPage) loadMore() tea.Cmd {
+	if p.done || p.more || p.loading || !p.loaded {
+		return nil
+	}
+	p.more = true
+	return p.read(true, p.before, sessionsPageSize)
+}
+
+func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
+	co, pr, target, gen := p.c.Core, p.c.Principal, p.filter.ID, p.gen
+	return func() tea.Msg {
+		msg := sessionsLoadedMsg{to: p, gen: gen, more: more, now: co.Now()}
+		if me, err := co.User(pr.User.ID); err == nil {
+			msg.terminate = core.Allows(me, core.CapSettings)
+		}
+		if !more {
+			act, err := co.VisibleActiveSessions(pr, target)
+			if err != nil {
+				msg.err = err
+				return msg
+			}
+			for _, s := range act {
+				msg.active = append(msg.active, sessionRowOf(co, s))
+			}
+		}
+		list, err := co.Sessions(pr, target, before, limit)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		msg.before, msg.done = before, len(list) == 0
+		for _, s := range list {
+			msg.before = s.ID
+			if !s.Active() {
+				msg.history = append(msg.history, sessionRowOf(co, s))
+			}
+		}
+		return msg
+	}
+}
+
+func sessionRowOf(co *core.Core, s core.Session) sessionRow {
+	r := sessionRow{Session: s}
+	r.imp, r.impEmail = personOf(co, s.Impersonator)
+	r.target, r.targetEmail = personOf(co, s.Target)
+	return r
+}
+
+// Update handles keys, loads and live changes.
+func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		c := p.c
+		c.Width, c.Height = msg.Width, msg.Height
+		p.SetCommon(c)
+	case sessionsLoadedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		return p, p.receive(msg)
+	case sessionTerminatedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		return p, tea.Batch(p.reload(), noticeOf("Session %s terminated", msg.id))
+	case ShowSessionsMsg:
+		return p, p.setFilter(msg.Target)
+	case ChangeMsg:
+		switch msg.Change.Kind {
+		case core.ChangeSession, core.ChangeResync:
+			return p, p.reload()
+		case core.ChangeAudit:
+			if ev := msg.Change.Event; ev != nil && ev.Session != "" && p.shows(ev.Session) {
+				return p, p.reload()
+			}
+		}
+	case tea.KeyMsg:
+		if p.confirm {
+			return p, p.confirmKey(msg)
+		}
+		return p, p.key(msg)
+	}
+	return p, nil
+}
+
+func (p *SessionsPage) shows(id string) bool {
+	for _, r := range p.active {
+		if r.ID == id {
+			return true
+		}
+	}
+	for _, r := range p.history {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// setFilter shows one user's sessions (all when u is zero).
+func (p *SessionsPage) setFilter(u core.User) tea.Cmd {
+	p.filter = u
+	p.gen++
+	p.loading, p.more, p.again, p.loaded = false, false, false, false
+	p.active, p.history, p.before, p.done = nil, nil, "", false
+	p.cursor, p.offset = 0, 0
+	return p.reload()
+}
+
+func (p *SessionsPage) receive(msg sessionsLoadedMsg) tea.Cmd {
+	if msg.gen != p.gen {
+		return nil
+	}
+	if msg.more {
+		p.more = false
+	} else {
+		p.loading = false
+	}
+	if msg.err != nil {
+		p.err = msg.err
+		return errorOf(msg.err)
+	}
+	p.err = nil
+	p.now, p.terminate = msg.now, msg.terminate
+	if msg.more {
+		// A reload may have replaced the history meanwhile: only append
+		// what lies below it (IDs order sessions).
+		for _, r := range msg.history {
+			if n := len(p.history); n == 0 || r.ID < p.history[n-1].ID {
+				p.history = append(p.history, r)
+			}
+		}
+	} else {
+		keep := ""
+		if r, ok := p.selected(); ok {
+			keep = r.ID
+		}
+		p.active, p.history = msg.active, msg.history
+		p.cursor = min(p.cursor, max(p.count()-1, 0))
+		for i := range p.count() {
+			if p.row(i).ID == keep {
+				p.cursor = i
+			}
+		}
+	}
+	p.before, p.done = msg.before, msg.done
+	p.loaded = true
+	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), p.count())
+	if p.again {
+		p.again = false
+		return p.reload()
+	}
+	return p.nearEnd()
+}
+
+// nearEnd reads more history when the cursor is within two screens of
+// the end of what is loaded.
+func (p *SessionsPage) nearEnd() tea.Cmd {
+	if p.count()-1-p.cursor < 2*p.listHeight() {
+		return p.loadMore()
+	}
+	return nil
+}
+
+func (p *SessionsPage) key(msg tea.KeyMsg) tea.Cmd {
+	page := max(p.listHeight()-1, 1)
+	switch {
+	case key.Matches(msg, p.keys.Down):
+		return p.move(1)
+	case key.Matches(msg, p.keys.Up):
+		return p.move(-1)
+	case key.Matches(msg, p.keys.PageDown):
+		return p.move(page)
+	case key.Matches(msg, p.keys.PageUp):
+		return p.move(-page)
+	case key.Matches(msg, p.keys.Top):
+		return p.move(-p.count())
+	case key.Matches(msg, p.keys.Bottom):
+		return p.move(p.count())
+	case key.Matches(msg, p.keys.Open):
+		r, ok := p.selected()
+		if !ok {
+			return nil
+		}
+		title := fmt.Sprintf("Session %s · %s → %s", r.ID, r.imp, r.target)
+		return func() tea.Msg { return OpenAuditMsg{Title: title, Query: core.AuditQuery{Session: r.ID}} }
+	case key.Matches(msg, p.keys.Terminate):
+		r, ok := p.selected()
+		if !ok || !r.Active() || !p.terminate {
+			return nil
+		}
+		p.victim, p.confirm = r, true
+	case key.Matches(msg, p.keys.ClearFilter) && p.filter.ID != "":
+		return p.setFilter(core.User{})
+	}
+	return nil
+}
+
+func (p *SessionsPage) move(d int) tea.Cmd {
+	if p.count() == 0 {
+		return nil
+	}
+	p.cursor = min(max(p.cursor+d, 0), p.count()-1)
+	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), p.count())
+	return p.nearEnd()
+}
+
+func (p *SessionsPage) confirmKey(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, p.keys.Confirm):
+		p.confirm = false
+		co, pr, id := p.c.Core, p.c.Principal, p.victim.ID
+		return Cmd(func() (string, error) { return id, co.Terminate(pr, id) },
+			func(id string) tea.Msg { return sessionTerminatedMsg{to: p, id: id} })
+	case key.Matches(msg, p.keys.Close):
+		p.confirm = false
+	}
+	return nil
+}
+
+var sessionCols = []colSpec{
+	{title: "Started (UTC)", width: 16},
+	{title: "Ended", width: 11},
+	{title: "Duration", width: 8},
+	{title: "Impersonator", width: 10, flex: 1},
+	{title: "Target", width: 10, flex: 1},
+	{title: "Status", width: 6},
+	{title: "End reason", width: 15},
+	{title: "Events", width: 6},
+}
+
+const sessionDetailLines = 2
+
+func (p *SessionsPage) listHeight() int {
+	h := p.c.Height - 4 // title, blank, header and its rule
+	if p.c.Height >= 12 {
+		h -= sessionDetailLines + 1
+	}
+	return max(h, 1)
+}
+
+// View draws the list, or the terminate dialog.
+func (p *SessionsPage) View() string {
+	st := pageStylesOf(p.c)
+	w := max(p.c.Width, 20)
+	if p.confirm {
+		r := p.victim
+		return limitLines(dialogBox(p.c, "Terminate session "+r.ID+"?",
+			fmt.Sprintf("%s (%s) is acting as %s (%s) since %s.", r.imp, r.impEmail, r.target, r.targetEmail,
+				fmtSpan(p.now.Sub(r.Started))+" ago"),
+			"Their impersonation ends at once and is recorded as terminated by you.", "",
+			keyHint(st, "y", "terminate", "esc", "cancel")), p.c.Height)
+	}
+	var b strings.Builder
+	title := fmt.Sprintf("Sessions · %d active", len(p.active))
+	right := ""
+	if p.filter.ID != "" {
+		title = fmt.Sprintf("Sessions on %s (%s) · %d active", core.Display(p.filter.DisplayName()), core.Display(p.filter.Email), len(p.active))
+		right = "esc: all sessions"
+	}
+	b.WriteString(titleLine(st, title, right, w))
+	b.WriteString("\n\n")
+	widths := layoutCols(sessionCols, w-2)
+	b.WriteString(tableHeader(st, sessionCols, widths, w))
+	b.WriteByte('\n')
+	h := p.listHeight()
+	lines := 0
+	if p.count() == 0 {
+		msg := "Loading…"
+		switch {
+		case p.err != nil:
+			msg = core.Display(p.err.Error())
+		case p.loaded:
+			msg = "No sessions yet."
+		}
+		b.WriteString(st.Empty.Render(cellFit(msg, w)) + "\n")
+		lines++
+	}
+	for i := p.offset; i < p.count() && i < p.offset+h; i++ {
+		r := p.row(i)
+		cells := p.cells(r)
+		b.WriteString(tableRow(st, cells, widths, i == p.cursor, map[int]lipgloss.Style{5: st.Status(string(r.Status))}))
+		b.WriteByte('\n')
+		lines++
+	}
+	if p.c.Height >= 12 {
+		for ; lines < h; lines++ {
+			b.WriteByte('\n')
+		}
+		b.WriteString(st.Faint.Render(strings.Repeat("─", w)) + "\n")
+		b.WriteString(p.detail(st, w))
+	}
+	return limitLines(strings.TrimRight(b.String(), "\n"), p.c.Height)
+}
+
+func (p *SessionsPage) cells(r sessionRow) []string { return sessionCells(r, p.now) }
+
+// sessionCells are a session's table cells: started, ended, duration,
+// impersonator, target, status, end reason, events.
+func sessionCells(r sessionRow, now time.Time) []string {
+	started := r.Started.UTC().Format("2006-01-02 15:04")
+	ended, dur, reason := "running", fmtSpan(now.Sub(r.Started)), "ends in "+fmtSpan(r.TimeLeft(now))
+	if !r.Active() {
+		ended = r.Ended.UTC().Format("15:04")
+		if r.Ended.UTC().YearDay() != r.Started.UTC().YearDay() || r.Ended.Year() != r.Started.Year() {
+			ended = r.Ended.UTC().Format("01-02 15:04")
+		}
+		dur, reason = fmtSpan(r.Ended.Sub(r.Started)), core.Display(string(r.EndReason))
+	}
+	return []string{started, ended, dur, r.imp, r.target, string(r.Status), reason, fmt.Sprint(r.Events)}
+}
+
+func (p *SessionsPage) detail(st pageStyles, w int) string {
+	r, ok := p.selected()
+	if !ok {
+		return ""
+	}
+	head := fmt.Sprintf("%s · %s (%s) → %s (%s)", r.ID, r.imp, r.impEmail, r.target, r.targetEmail)
+	more := "Reason: " + core.Display(r.Reason)
+	if r.Reason == "" {
+		more = "No reason given"
+	}
+	if r.Request != "" {
+		more += " · request " + core.Display(r.Request)
+	}
+	if r.Active() {
+		more += " · ends " + r.Ends.UTC().Format("2006-01-02 15:04")
+	}
+	more += " · enter: audit"
+	return st.Bold.Render(cellFit(head, w)) + "\n" + st.Muted.Render(cellFit(more, w))
+}
+
+// fmtSpan shows a duration briefly: "45s", "9m", "1h05m", "3d4h".
+func fmtSpan(d time.Duration) string {
+	d = max(d, 0).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+}

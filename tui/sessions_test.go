@@ -1,0 +1,133 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/actas/actas/core"
+)
+
+func TestSessionsHistoryAndAudit(t *testing.T) {
+	f := newFixture(t, 30)
+	p := f.openPage(t, NewSessionsPage, core.DemoOwner)
+	v := p.View()
+	mustContain(t, v, "Sessions · 0 active", "Olivia Owner", "Lee Lead", "Jane Doe", "exit", "ended")
+	// Newest first.
+	if strings.Index(v, "Olivia Owner") > strings.Index(v, "Lee Lead") {
+		t.Fatalf("history not newest first:\n%s", v)
+	}
+	out := pageKeys(t, p, "j", "enter")
+	if len(out) != 1 {
+		t.Fatalf("enter sent %v", out)
+	}
+	open, ok := out[0].(OpenAuditMsg)
+	if !ok || open.Query.Session != "imp_00000001" || !strings.Contains(open.Title, "Lee Lead → Jane Doe") {
+		t.Fatalf("enter sent %#v, want the audit of imp_00000001", out[0])
+	}
+}
+
+func TestSessionsLiveAndTerminate(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(64)
+	defer sub.Close()
+	p := f.openPage(t, NewSessionsPage, core.DemoOwner)
+
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	s, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "live one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noErrors(t, drivePage(t, p, ChangeMsg{nextChange(t, sub, core.ChangeSession)}))
+	v := p.View()
+	mustContain(t, v, "Sessions · 1 active", "running", "ends in 1h00m")
+	if strings.Index(v, "running") > strings.Index(v, "exit") {
+		t.Fatalf("active session not first:\n%s", v)
+	}
+	// The owner terminates it: x, then y.
+	pageKeys(t, p, "g", "x")
+	if !p.Capturing() {
+		t.Fatal("x opened no dialog")
+	}
+	mustContain(t, p.View(), "Terminate session "+s.ID)
+	noErrors(t, pageKeys(t, p, "y"))
+	got, err := f.c.Session(s.ID)
+	if err != nil || got.Active() || got.EndReason != core.EndTerminated {
+		t.Fatalf("session %+v, %v; want terminated", got, err)
+	}
+	mustContain(t, p.View(), "Sessions · 0 active", "terminated")
+}
+
+func TestSessionsTerminateOnlyForOwners(t *testing.T) {
+	f := newFixture(t, 30)
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if _, err := f.c.Start(f.principal(t, core.DemoOwner), jane.ID, "owner at work"); err != nil {
+		t.Fatal(err)
+	}
+	p := f.openPage(t, NewSessionsPage, core.DemoLead)
+	mustContain(t, p.View(), "running")
+	pageKeys(t, p, "x")
+	if p.Capturing() {
+		t.Fatal("support staff got the terminate dialog")
+	}
+	pageKeys(t, p, "esc") // nothing to clear
+}
+
+func TestSessionsFilterByTarget(t *testing.T) {
+	f := newFixture(t, 30)
+	p := f.openPage(t, NewSessionsPage, core.DemoOwner)
+	bob, _ := f.c.UserByEmail(core.DemoBob)
+	drivePage(t, p, ShowSessionsMsg{Target: bob})
+	mustContain(t, p.View(), "Sessions on Bob Brown (bob@globex.test)", "No sessions yet.")
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	drivePage(t, p, ShowSessionsMsg{Target: jane})
+	mustContain(t, p.View(), "Sessions on Jane Doe", "Lee Lead", "Olivia Owner")
+	pageKeys(t, p, "esc")
+	v := p.View()
+	mustNotContain(t, v, "Sessions on")
+	mustContain(t, v, "Lee Lead")
+}
+
+func TestSessionsPaging(t *testing.T) {
+	f := newFixture(t, 30)
+	lead := f.principal(t, core.DemoLead)
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	for range sessionsPageSize + 30 {
+		if _, err := f.c.Start(lead, jane.ID, "again"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.c.End(lead, core.EndExit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := f.openPage(t, NewSessionsPage, core.DemoOwner).(*SessionsPage)
+	total := sessionsPageSize + 32
+	if len(p.history) >= total {
+		t.Fatalf("opened with all %d sessions read", len(p.history))
+	}
+	for range total + 5 {
+		pageKeys(t, p, "j")
+	}
+	if len(p.history) != total || !p.done {
+		t.Fatalf("%d sessions after scrolling, want %d", len(p.history), total)
+	}
+	if r, _ := p.selected(); r.ID != "imp_00000001" {
+		t.Fatalf("last row %s, want the first session", r.ID)
+	}
+	seen := map[string]bool{}
+	for _, r := range p.history {
+		if seen[r.ID] {
+			t.Fatalf("%s listed twice", r.ID)
+		}
+		seen[r.ID] = true
+	}
+}
+
+func TestSessionsGolden(t *testing.T) {
+	f := newFixture(t, 30)
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if _, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "ticket #4900: settings page"); err != nil {
+		t.Fatal(err)
+	}
+	c := f.pageCommon(t, core.DemoOwner, 100, 30)
+	goldenPage(t, c, NewSessionsPage(c), "running", "")
+}

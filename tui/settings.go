@@ -1,0 +1,448 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// policyHelp says what each policy key does, under the list.
+var policyHelp = map[string]string{
+	"enabled":            "Impersonation is possible at all.",
+	"require_consent":    "Users must have granted consent (Account tab) before anyone acts as them.",
+	"max_duration":       "Longest session, approval or consent (1h–168h).",
+	"default_duration":   "Session length when no approved request says otherwise.",
+	"require_reason":     "Requests must give a reason.",
+	"request_ttl":        "Pending requests expire after this; approvals are usable this long.",
+	"approvals_required": "Approvals a request needs: 1, or 2 from different approvers.",
+	"end_on_disconnect":  "A session ends when the console that started it disconnects.",
+	"notify_target":      "Tell users when someone starts acting as them.",
+	"alert_channels":     "Where alerts go, comma-separated.",
+}
+
+type settingsKeys struct {
+	Up, Down, Top, Bottom, Edit, Mode, Approver, Save, Cancel key.Binding
+}
+
+func newSettingsKeys() settingsKeys {
+	return settingsKeys{
+		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
+		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
+		Mode:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "cycle mode")),
+		Approver: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "toggle approver")),
+		Save:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
+		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+type settingsLoadedMsg struct {
+	to     *SettingsPage
+	policy map[string]string
+	staff  []core.User
+	orgs   map[string]string
+	err    error
+}
+
+type policySavedMsg struct {
+	to    *SettingsPage
+	key   string
+	value string
+	err   error
+}
+
+type staffSavedMsg struct {
+	to *SettingsPage
+	u  core.User
+}
+
+// SettingsPage lets owners edit the policy and the staff's impersonation
+// modes and approver flags in place; core records each change.
+type SettingsPage struct {
+	c       Common
+	keys    settingsKeys
+	policy  map[string]string
+	staff   []core.User
+	orgs    map[string]string
+	cursor  int // policy keys first, then staff
+	offset  int
+	loaded  bool
+	loading bool
+	again   bool
+	err     error
+	editing bool
+	input   textinput.Model
+	editErr string
+}
+
+// NewSettingsPage builds the Settings tab.
+func NewSettingsPage(c Common) Page {
+	p := &SettingsPage{c: c, keys: newSettingsKeys()}
+	p.input = textinput.New()
+	p.input.Prompt = ""
+	p.input.CharLimit = 200
+	p.styleInput()
+	return p
+}
+
+func (p *SettingsPage) styleInput() {
+	if p.c.Styles != nil {
+		p.c.Styles.ApplyTextInput(&p.input)
+	}
+	p.input.Width = max(min(p.c.Width-26, 40), 8)
+}
+
+// Init loads the policy and the staff.
+func (p *SettingsPage) Init() tea.Cmd { return p.reload() }
+
+// SetCommon takes the new shared state.
+func (p *SettingsPage) SetCommon(c Common) Page {
+	p.c = c
+	p.styleInput()
+	p.scroll()
+	return p
+}
+
+// Title is the tab label.
+func (p *SettingsPage) Title() string { return "Settings" }
+
+// Capturing is true while a policy value is being edited.
+func (p *SettingsPage) Capturing() bool { return p.editing }
+
+// ShortHelp lists the keys that apply now.
+func (p *SettingsPage) ShortHelp() []key.Binding {
+	if p.editing {
+		return []key.Binding{p.keys.Save, p.keys.Cancel}
+	}
+	b := []key.Binding{p.keys.Down, p.keys.Up}
+	if k, ok := p.policyKey(); ok {
+		e := p.keys.Edit
+		if isBoolPolicy(p.policy[k]) {
+			e.SetHelp("enter", "toggle")
+		}
+		return append(b, e)
+	}
+	return append(b, p.keys.Mode, p.keys.Approver)
+}
+
+// FullHelp lists every key of the page.
+func (p *SettingsPage) FullHelp() [][]key.Binding {
+	if p.editing {
+		return [][]key.Binding{p.ShortHelp()}
+	}
+	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.Top, p.keys.Bottom}, {p.keys.Edit, p.keys.Mode, p.keys.Approver}}
+}
+
+func (p *SettingsPage) count() int { return len(core.PolicyKeys) + len(p.staff) }
+
+// policyKey is the selected policy key, if a policy row is selected.
+func (p *SettingsPage) policyKey() (string, bool) {
+	if p.cursor < len(core.PolicyKeys) {
+		return core.PolicyKeys[p.cursor], true
+	}
+	return "", false
+}
+
+// staffMember is the selected staff member, if a staff row is selected.
+func (p *SettingsPage) staffMember() (core.User, bool) {
+	i := p.cursor - len(core.PolicyKeys)
+	if i < 0 || i >= len(p.staff) {
+		return core.User{}, false
+	}
+	return p.staff[i], true
+}
+
+func isBoolPolicy(v string) bool { return v == "true" || v == "false" }
+
+func (p *SettingsPage) reload() tea.Cmd {
+	if p.c.Core == nil {
+		return nil
+	}
+	if p.loading {
+		p.again = true
+		return nil
+	}
+	p.loading = true
+	co, pr := p.c.Core, p.c.Principal
+	return func() tea.Msg {
+		msg := settingsLoadedMsg{to: p, policy: core.PolicyValues(co.Policy()), orgs: map[string]string{}}
+		staff, err := co.Staff(pr)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		msg.staff = staff
+		for _, u := range staff {
+			if _, ok := msg.orgs[u.Org]; !ok {
+				msg.orgs[u.Org] = core.Display(co.OrgName(u.Org))
+			}
+		}
+		return msg
+	}
+}
+
+// Update handles keys, loads and live changes.
+func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		c := p.c
+		c.Width, c.Height = msg.Width, msg.Height
+		p.SetCommon(c)
+	case settingsLoadedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		p.loading = false
+		if msg.err != nil {
+			p.err = msg.err
+			return p, errorOf(msg.err)
+		}
+		p.err = nil
+		keep, wasStaff := p.staffMember()
+		p.policy, p.staff, p.orgs, p.loaded = msg.policy, msg.staff, msg.orgs, true
+		if wasStaff {
+			for i, u := range p.staff {
+				if u.ID == keep.ID {
+					p.cursor = len(core.PolicyKeys) + i
+				}
+			}
+		}
+		p.cursor = min(p.cursor, max(p.count()-1, 0))
+		p.scroll()
+		if p.again {
+			p.again = false
+			return p, p.reload()
+		}
+	case policySavedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		if msg.err != nil {
+			if p.editing {
+				p.editErr = core.Display(msg.err.Error())
+				return p, nil
+			}
+			return p, errorOf(msg.err)
+		}
+		p.editing, p.editErr = false, ""
+		p.input.Blur()
+		return p, tea.Batch(p.reload(), noticeOf("Policy: %s = %s", msg.key, core.Display(msg.value)))
+	case staffSavedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		approver := "not an approver"
+		if msg.u.Approver {
+			approver = "approver"
+		}
+		return p, tea.Batch(p.reload(), noticeOf("%s: mode %s, %s", core.Display(msg.u.Email), msg.u.Mode, approver))
+	case ChangeMsg:
+		switch msg.Change.Kind {
+		case core.ChangePolicy, core.ChangeUser, core.ChangeResync:
+			return p, p.reload()
+		}
+	case tea.KeyMsg:
+		if p.editing {
+			return p, p.editKey(msg)
+		}
+		cmd := p.key(msg)
+		p.scroll()
+		return p, cmd
+	}
+	return p, nil
+}
+
+func (p *SettingsPage) key(msg tea.KeyMsg) tea.Cmd {
+	co, pr := p.c.Core, p.c.Principal
+	switch {
+	case key.Matches(msg, p.keys.Down):
+		p.cursor = min(p.cursor+1, max(p.count()-1, 0))
+	case key.Matches(msg, p.keys.Up):
+		p.cursor = max(p.cursor-1, 0)
+	case key.Matches(msg, p.keys.Top):
+		p.cursor = 0
+	case key.Matches(msg, p.keys.Bottom):
+		p.cursor = max(p.count()-1, 0)
+	case key.Matches(msg, p.keys.Edit):
+		k, ok := p.policyKey()
+		if !ok || !p.loaded {
+			return nil
+		}
+		v := p.policy[k]
+		if isBoolPolicy(v) {
+			nv := strconv.FormatBool(v != "true")
+			return p.savePolicy(k, nv)
+		}
+		p.editing, p.editErr = true, ""
+		p.input.SetValue(v)
+		p.input.CursorEnd()
+		return p.input.Focus()
+	case key.Matches(msg, p.keys.Mode):
+		u, ok := p.staffMember()
+		if !ok {
+			return nil
+		}
+		next := core.Modes[0]
+		for i, m := range core.Modes {
+			if m == u.Mode {
+				next = core.Modes[(i+1)%len(core.Modes)]
+			}
+		}
+		return Cmd(func() (core.User, error) { return co.UpdateUser(pr, u.Email, core.UserChange{Mode: &next}) },
+			func(u core.User) tea.Msg { return staffSavedMsg{to: p, u: u} })
+	case key.Matches(msg, p.keys.Approver):
+		u, ok := p.staffMember()
+		if !ok {
+			return nil
+		}
+		flip := !u.Approver
+		return Cmd(func() (core.User, error) { return co.UpdateUser(pr, u.Email, core.UserChange{Approver: &flip}) },
+			func(u core.User) tea.Msg { return staffSavedMsg{to: p, u: u} })
+	}
+	return nil
+}
+
+func (p *SettingsPage) savePolicy(k, v string) tea.Cmd {
+	co, pr := p.c.Core, p.c.Principal
+	return func() tea.Msg {
+		_, err := co.SetPolicy(pr, map[string]string{k: v})
+		return policySavedMsg{to: p, key: k, value: v, err: err}
+	}
+}
+
+func (p *SettingsPage) editKey(msg tea.KeyMsg) tea.Cmd {
+	switch msg.Type {
+	case tea.KeyEsc:
+		p.editing, p.editErr = false, ""
+		p.input.Blur()
+		return nil
+	case tea.KeyEnter:
+		k, _ := p.policyKey()
+		return p.savePolicy(k, p.input.Value())
+	}
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(msg)
+	return cmd
+}
+
+var staffCols = []colSpec{
+	{title: "Name", width: 12, flex: 2},
+	{title: "Email", width: 14, flex: 2},
+	{title: "Org", width: 8, flex: 1},
+	{title: "Role", width: 8},
+	{title: "Mode", width: 7},
+	{title: "Approver", width: 8},
+	{title: "Status", width: 9},
+}
+
+// View draws both sections, scrolled so that the selection is visible.
+func (p *SettingsPage) View() string {
+	st := pageStylesOf(p.c)
+	w := max(p.c.Width, 20)
+	if !p.loaded {
+		msg := "Loading…"
+		if p.err != nil {
+			msg = core.Display(p.err.Error())
+		}
+		return titleLine(st, "Settings", "", w) + "\n\n" + st.Empty.Render(msg)
+	}
+	var lines []string
+	sel := 0
+	lines = append(lines, st.Title.Render("Policy")+st.Muted.Render("  (for the whole organisation; each change is audited)"))
+	for i, k := range core.PolicyKeys {
+		v := core.Display(p.policy[k])
+		if v == "" {
+			v = "—"
+		}
+		label := fmt.Sprintf("  %-20s ", k)
+		switch {
+		case i == p.cursor && p.editing:
+			sel = len(lines)
+			lines = append(lines, st.LabelFocused.Render(label)+p.input.View())
+			if p.editErr != "" {
+				lines = append(lines, strings.Repeat(" ", 23)+st.FieldError.Render(p.editErr))
+			}
+		case i == p.cursor:
+			sel = len(lines)
+			lines = append(lines, st.Selected.Render(cellFit(">"+label[1:]+v, w)))
+		default:
+			vs := st.Row
+			if isBoolPolicy(v) {
+				vs = st.Status(map[bool]string{true: "ok", false: "info"}[v == "true"])
+			}
+			lines = append(lines, st.Label.Render(label)+vs.Render(v))
+		}
+	}
+	lines = append(lines, "", st.Title.Render(fmt.Sprintf("Staff (%d)", len(p.staff)))+
+		st.Muted.Render("  m cycles the mode never → request → direct · a toggles approver"))
+	widths := layoutCols(staffCols, w-2)
+	lines = append(lines, strings.Split(tableHeader(st, staffCols, widths, w), "\n")...)
+	for i, u := range p.staff {
+		approver := "no"
+		if u.Approver {
+			approver = "yes"
+		}
+		cells := []string{core.Display(u.DisplayName()), core.Display(u.Email), p.orgs[u.Org], string(u.Role),
+			string(u.Mode), approver, string(u.Status)}
+		if len(core.PolicyKeys)+i == p.cursor {
+			sel = len(lines)
+		}
+		lines = append(lines, tableRow(st, cells, widths, len(core.PolicyKeys)+i == p.cursor, nil))
+	}
+	h := p.bodyHeight()
+	off := keepVisible(sel, p.offset, h, len(lines))
+	end := min(off+h, len(lines))
+	var b strings.Builder
+	b.WriteString(titleLine(st, "Settings", "", w) + "\n\n")
+	b.WriteString(strings.Join(lines[off:end], "\n"))
+	for i := end - off; i < h; i++ {
+		b.WriteByte('\n')
+	}
+	b.WriteString("\n" + st.Faint.Render(strings.Repeat("─", w)) + "\n")
+	if k, ok := p.policyKey(); ok {
+		b.WriteString(st.Muted.Render(cellFit(policyHelp[k], w)))
+	} else if u, ok := p.staffMember(); ok {
+		b.WriteString(st.Muted.Render(cellFit(staffHint(u), w)))
+	}
+	return limitLines(b.String(), p.c.Height)
+}
+
+// bodyHeight is the height of the scrolled sections: the page minus the
+// title, a blank line, the rule and the hint line.
+func (p *SettingsPage) bodyHeight() int { return max(p.c.Height-4, 3) }
+
+// scroll keeps the selected line on screen. The lines are: the policy
+// title, the keys (plus an error line while editing), a blank line, the
+// staff title, the staff header and its rule, then the staff.
+func (p *SettingsPage) scroll() {
+	sel := 1 + p.cursor
+	total := 1 + len(core.PolicyKeys) + 4 + len(p.staff)
+	if p.cursor >= len(core.PolicyKeys) {
+		sel += 4
+	}
+	p.offset = keepVisible(sel, p.offset, p.bodyHeight(), total)
+}
+
+func staffHint(u core.User) string {
+	var mode string
+	switch u.Mode {
+	case core.ModeNever:
+		mode = "may not impersonate"
+	case core.ModeRequest:
+		mode = "needs an approved request each time"
+	case core.ModeDirect:
+		mode = "may impersonate directly (consent still applies)"
+	}
+	s := core.Display(u.DisplayName()) + " " + mode
+	if u.Approver {
+		s += "; decides requests"
+	}
+	return s + "."
+}
