@@ -158,12 +158,15 @@ func TestOnlyModernAlgorithms(t *testing.T) {
 	w := newWorld(t)
 	key := w.key(core.DemoOwner)
 	cases := map[string]func(*gossh.ClientConfig){
-		"cbc/ctr cipher":   func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.CipherAES128CTR} },
-		"nist kex":         func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeECDHP256} },
-		"dh group14 sha1":  func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.InsecureKeyExchangeDH14SHA1} },
-		"rsa host key":     func(c *gossh.ClientConfig) { c.HostKeyAlgorithms = []string{gossh.KeyAlgoRSASHA256} },
-		"ecdsa host key":   func(c *gossh.ClientConfig) { c.HostKeyAlgorithms = []string{gossh.KeyAlgoECDSA256} },
-		"sha1 mac and ctr": func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.CipherAES256CTR}; c.MACs = []string{gossh.HMACSHA1} },
+		"cbc/ctr cipher":  func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.CipherAES128CTR} },
+		"nist kex":        func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeECDHP256} },
+		"dh group14 sha1": func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.InsecureKeyExchangeDH14SHA1} },
+		"rsa host key":    func(c *gossh.ClientConfig) { c.HostKeyAlgorithms = []string{gossh.KeyAlgoRSASHA256} },
+		"ecdsa host key":  func(c *gossh.ClientConfig) { c.HostKeyAlgorithms = []string{gossh.KeyAlgoECDSA256} },
+		"sha1 mac and ctr": func(c *gossh.ClientConfig) {
+			c.Ciphers = []string{gossh.CipherAES256CTR}
+			c.MACs = []string{gossh.HMACSHA1}
+		},
 	}
 	for name, tweak := range cases {
 		t.Run(name, func(t *testing.T) {
