@@ -51,7 +51,7 @@ func (d *confirm) update(msg tea.KeyMsg, k KeyMap) confirmResult {
 // view renders the dialog box, at most maxW cells wide.
 func (d *confirm) view(c Common, maxW int) string {
 	s := c.Styles
-	inner := min(max(maxW-6, 24), 60) // border and padding
+	inner := min(max(maxW-6, 24), 72) // border and padding
 	var b strings.Builder
 	if d.title != "" {
 		b.WriteString(s.DialogTitle.Render(d.title) + "\n\n")
@@ -60,10 +60,11 @@ func (d *confirm) view(c Common, maxW int) string {
 		b.WriteString(s.Text.Render(l) + "\n")
 	}
 	btn := func(label string, focused bool) string {
+		// The marker shows the focus without colour (plain, NO_COLOR).
 		if focused {
-			return s.ButtonFocused.Render(label)
+			return s.ButtonFocused.Render("> " + label)
 		}
-		return s.Button.Render(label)
+		return s.Button.Render("  " + label)
 	}
 	buttons := lipgloss.JoinHorizontal(lipgloss.Top, btn(d.cancel, d.focus == 0), "  ", btn(d.ok, d.focus == 1))
 	b.WriteString("\n" + buttons + "\n\n")

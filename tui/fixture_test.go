@@ -19,6 +19,7 @@ import (
 var fixtureEpoch = time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
 
 type fixture struct {
+	db    *store.DB
 	c     *core.Core
 	clock *core.FakeClock
 }
@@ -40,7 +41,20 @@ func newFixture(t testing.TB, members int) *fixture {
 	if _, err := core.SeedDemo(c, clock, members); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{c: c, clock: clock}
+	return &fixture{db: db, c: c, clock: clock}
+}
+
+// reopen restarts core on the same store, e.g. after writing to the store
+// behind core's back.
+func (f *fixture) reopen(t testing.TB) {
+	t.Helper()
+	f.c.Close()
+	c, err := core.Open(f.db, core.Options{Clock: f.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	f.c = c
 }
 
 func (f *fixture) principal(t testing.TB, email string) core.Principal {

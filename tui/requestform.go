@@ -288,10 +288,11 @@ func (f *requestForm) view(c Common, maxW int) string {
 		}
 	}
 	btn := func(text string, field int) string {
+		// The marker shows the focus without colour (plain, NO_COLOR).
 		if f.focus == field {
-			return s.ButtonFocused.Render(text)
+			return s.ButtonFocused.Render("> " + text)
 		}
-		return s.Button.Render(text)
+		return s.Button.Render("  " + text)
 	}
 	submit := "Send request"
 	if f.sending {

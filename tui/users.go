@@ -498,10 +498,14 @@ func (p *UsersPage) start(u core.User) tea.Cmd {
 type columns struct{ mark, name, email, org, role, status, consent, kebab int }
 
 func layoutColumns(w int) columns {
-	c := columns{mark: 2, org: 10, role: 8, status: 9, consent: 12, kebab: 1}
+	c := columns{mark: 2, org: 8, role: 8, status: 9, consent: 12, kebab: 1}
 	fixed := c.mark + c.org + c.role + c.status + c.consent + c.kebab + 6 // six gaps
 	rest := max(w-fixed, 20)
-	c.name = rest * 2 / 5
+	if rest > 40 {
+		c.org += min((rest-40)/4, 12) // room to spare: longer org names first
+		rest = max(w-fixed-(c.org-8), 20)
+	}
+	c.name = rest * 9 / 20
 	c.email = rest - c.name
 	return c
 }

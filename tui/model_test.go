@@ -1,0 +1,357 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+const janeBanner = "You are impersonating Jane Doe (jane@globex.test) · 1h 00m left · ctrl+x back to me"
+
+// impersonate drives the Users page: search for who, open the kebab menu,
+// choose Impersonate user, confirm with y.
+func impersonate(t *testing.T, m *Model, who string) {
+	t.Helper()
+	drive(t, m, keyMsg("1"), keyMsg("/"))
+	drive(t, m, typing(who)...)
+	drive(t, m, keys("enter", "enter")...)
+	mustContain(t, m.View(), "Impersonate user", "Request impersonation", "View sessions", "View audit")
+	drive(t, m, keyMsg("i"))
+	mustContain(t, m.View(), "You will temporarily act as user", "and have their permissions.", "Cancel", "Impersonate user")
+	drive(t, m, keyMsg("y"))
+}
+
+func TestImpersonateBannerOnEveryTabThenCtrlX(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	mustNotContain(t, m.View(), "You are impersonating")
+	for _, tab := range []string{"1 Users", "2 Approvals", "3 Sessions", "4 Audit", "5 Account", "6 Settings"} {
+		mustContain(t, m.View(), tab)
+	}
+
+	impersonate(t, m, "jane")
+	owner := f.principal(t, core.DemoOwner)
+	s, ok := f.c.ActiveSessionOf(owner.User.ID)
+	if !ok {
+		t.Fatalf("no session started; footer: %q", m.errText)
+	}
+
+	// Jane is a member: the console shows her tabs only, and the banner on
+	// each of them, whatever number is pressed.
+	for _, n := range []string{"1", "2", "3", "4", "5", "6"} {
+		drive(t, m, keyMsg(n))
+		v := m.View()
+		if first := strings.SplitN(v, "\n", 2)[0]; !strings.Contains(first, janeBanner) {
+			t.Fatalf("after %s, the first line is not the banner: %q", n, first)
+		}
+		mustContain(t, v, "5 Account")
+		mustNotContain(t, v, "1 Users", "6 Settings", "4 Audit")
+	}
+	// The banner stays over an overlay too (a session's audit viewer).
+	drive(t, m, OpenAuditMsg{Title: "Audit · " + s.ID, Query: core.AuditQuery{Session: s.ID}})
+	mustContain(t, m.View(), janeBanner)
+	drive(t, m, CloseOverlayMsg{})
+
+	drive(t, m, keyMsg("ctrl+x"))
+	v := m.View()
+	mustNotContain(t, v, "You are impersonating")
+	mustContain(t, v, "Back to yourself", "1 Users", "6 Settings")
+	if _, ok := f.c.ActiveSessionOf(owner.User.ID); ok {
+		t.Fatal("ctrl+x did not end the session in core")
+	}
+	ended, err := f.c.Session(s.ID)
+	if err != nil || ended.EndReason != core.EndExit {
+		t.Fatalf("session after ctrl+x: %+v, %v", ended, err)
+	}
+	// Back on the tab shown before impersonating.
+	if m.active != TabUsers {
+		t.Fatalf("active tab after ctrl+x = %d, want Users", m.active)
+	}
+}
+
+func TestImpersonatingStaffShowsTheirTabs(t *testing.T) {
+	f := newFixture(t, 30)
+	lead := f.principal(t, core.DemoLead)
+	if _, err := f.c.GrantConsent(lead, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "lead@")
+	v := m.View()
+	mustContain(t, v, "You are impersonating Lee Lead (lead@acme.test)", "1 Users", "3 Sessions", "5 Account")
+	mustNotContain(t, v, "2 Approvals", "4 Audit", "6 Settings")
+	for _, n := range []string{"1", "3", "5"} {
+		drive(t, m, keyMsg(n))
+		mustContain(t, m.View(), "You are impersonating Lee Lead")
+	}
+	// A second impersonation is refused, with core's reason in the menu.
+	drive(t, m, keyMsg("1"), keyMsg("/"))
+	drive(t, m, typing("jane")...)
+	drive(t, m, keys("enter", "enter")...)
+	mustContain(t, m.View(), "already impersonating")
+}
+
+func TestRefusedMenuItemShowsReason(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("bob@")...)
+	drive(t, m, keys("enter", ".")...)
+	v := m.View()
+	mustContain(t, v, "Impersonate user", "has not granted consent", "your mode is direct")
+	// Pressing the disabled item keeps the menu, says why, starts nothing.
+	drive(t, m, keyMsg("i"))
+	v = m.View()
+	mustNotContain(t, v, "You will temporarily act as user")
+	mustContain(t, v, "Bob Brown has not granted consent")
+	if _, ok := f.c.ActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); ok {
+		t.Fatal("a refused item started a session")
+	}
+	drive(t, m, keyMsg("esc"))
+	mustNotContain(t, m.View(), "Request impersonation")
+
+	// Ina is inactive, the sysadmin is out of reach.
+	for who, reason := range map[string]string{"ina@": "inactive", "root@": "sysadmins can never be impersonated"} {
+		drive(t, m, keyMsg("esc"), keyMsg("/"))
+		drive(t, m, typing(who)...)
+		drive(t, m, keys("enter", "enter")...)
+		mustContain(t, m.View(), reason)
+		drive(t, m, keyMsg("esc"))
+	}
+}
+
+func TestEscapeBytesRenderHarmless(t *testing.T) {
+	f := newFixture(t, 30)
+	globex, err := f.c.UserByEmail(core.DemoJane)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Core refuses control characters on input; a record written behind
+	// its back (an old import, a restored file) must still render inert.
+	evil := core.User{ID: "usr_evil", Email: "evil\x1b[2J@globex.test", Name: "\x1b[31mEvil\x07\u202e", Org: globex.Org,
+		Role: core.RoleMember, Status: core.StatusActive, Kind: core.KindHuman, Mode: core.ModeNever, Created: f.clock.Now(),
+		ConsentFrom: f.clock.Now(), ConsentUntil: f.clock.Now().Add(time.Hour)}
+	if err := f.db.Update(func(tx core.Tx) error { return tx.PutUser(evil) }); err != nil {
+		t.Fatal(err)
+	}
+	f.reopen(t)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("evil")...)
+	drive(t, m, keyMsg("enter"))
+	check := func(what string) {
+		t.Helper()
+		v := m.View()
+		if strings.ContainsAny(v, "\x1b\x07\u202e") {
+			t.Fatalf("%s: raw control bytes in the view: %q", what, v)
+		}
+		mustContain(t, v, `\x1b[31mEvil`)
+	}
+	check("table")
+	drive(t, m, keyMsg("enter"))
+	check("menu")
+	drive(t, m, keyMsg("i"))
+	check("confirm")
+	drive(t, m, keyMsg("y"))
+	check("banner")
+	mustContain(t, m.View(), `You are impersonating \x1b[31mEvil\x07\u202e (evil\x1b[2J@globe`)
+}
+
+func TestSessionEndedElsewhereShowsWhy(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	mustContain(t, m.View(), janeBanner)
+
+	if _, err := f.c.RevokeConsent(f.principal(t, core.DemoJane)); err != nil {
+		t.Fatal(err)
+	}
+	// Hand the model what the pump would.
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	v := m.View()
+	mustNotContain(t, v, "You are impersonating")
+	mustContain(t, v, "Your session as Jane Doe ended: consent revoked", "1 Users")
+}
+
+func TestSessionExpiryEndsBanner(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	f.clock.Advance(56 * time.Minute)
+	drive(t, m, bannerTickMsg{gen: m.tickGen})
+	mustContain(t, m.View(), "· 4m 00s left ·")
+	f.clock.Advance(5 * time.Minute)
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	v := m.View()
+	mustNotContain(t, v, "You are impersonating")
+	mustContain(t, v, "Your session as Jane Doe ended: time is up")
+}
+
+func TestBannerUrgentInLastMinutes(t *testing.T) {
+	f := newFixture(t, 30)
+	owner := f.principal(t, core.DemoOwner)
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if _, err := f.c.Start(owner, jane.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.ANSI256)
+	m := New(Options{Core: f.c, Principal: owner, Renderer: r, Width: 100, Height: 30})
+	st := themes.New(r, themes.Dark)
+	normal := m.bannerView()
+	if normal != st.Banner.Width(100).MaxHeight(1).Render(janeBanner) {
+		t.Fatalf("banner %q is not in the warning style", normal)
+	}
+	f.clock.Advance(56 * time.Minute)
+	urgent := m.bannerView()
+	want := st.BannerUrgent.Width(100).MaxHeight(1).Render("You are impersonating Jane Doe (jane@globex.test) · 4m 00s left · ctrl+x back to me")
+	if urgent != want {
+		t.Fatalf("last minutes: got %q, want the urgent style %q", urgent, want)
+	}
+}
+
+func TestTimeLeft(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		72 * time.Hour:                  "72h 00m",
+		time.Hour + 5*time.Minute:       "1h 05m",
+		59*time.Minute + 59*time.Second: "59m",
+		5 * time.Minute:                 "5m 00s",
+		4*time.Minute + 9*time.Second:   "4m 09s",
+		-time.Second:                    "0m 00s",
+	} {
+		if got := timeLeft(d); got != want {
+			t.Errorf("timeLeft(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestQuitEndsThisConnectionsSession(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	owner := f.principal(t, core.DemoOwner)
+	if _, ok := f.c.ActiveSessionOf(owner.User.ID); !ok {
+		t.Fatal("no session")
+	}
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd == nil {
+		t.Fatal("q returned no command")
+	}
+	msgs := run(cmd)
+	_ = msgs
+	if _, ok := f.c.ActiveSessionOf(owner.User.ID); ok {
+		t.Fatal("quitting left the session running")
+	}
+}
+
+func TestTabsFollowCapabilities(t *testing.T) {
+	f := newFixture(t, 30)
+	for email, want := range map[string][]string{
+		core.DemoOwner:    {"1 Users", "2 Approvals", "3 Sessions", "4 Audit", "5 Account", "6 Settings"},
+		core.DemoSupport:  {"1 Users", "2 Approvals", "3 Sessions", "5 Account"},
+		core.DemoJane:     {"5 Account"},
+		core.DemoApprover: {"1 Users", "2 Approvals", "3 Sessions", "4 Audit", "5 Account"},
+	} {
+		m := f.newModel(t, email, 100, 30)
+		tabs := strings.SplitN(m.View(), "\n", 2)[0]
+		for _, name := range []string{"1 Users", "2 Approvals", "3 Sessions", "4 Audit", "5 Account", "6 Settings"} {
+			has := strings.Contains(tabs, name)
+			wanted := strings.Contains(strings.Join(want, ","), name)
+			if has != wanted {
+				t.Errorf("%s: tab %q shown=%v, want %v (%q)", email, name, has, wanted, tabs)
+			}
+		}
+	}
+}
+
+func TestPendingCountOnApprovalsTab(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoApprover, 100, 30)
+	mustContain(t, m.View(), "2 Approvals (1)")
+	bob, _ := f.c.UserByEmail(core.DemoBob)
+	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "ticket #5", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	mustContain(t, m.View(), "2 Approvals (2)")
+}
+
+func TestTooSmallAndResize(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, tea.WindowSizeMsg{Width: 79, Height: 24})
+	v := m.View()
+	mustContain(t, v, "terminal too small", "79×24")
+	mustNotContain(t, v, "1 Users")
+	drive(t, m, keyMsg("1")) // ignored, no panic
+	drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	v = m.View()
+	mustContain(t, v, "1 Users", "Avery Approver")
+	lines := strings.Split(v, "\n")
+	if len(lines) != 24 {
+		t.Fatalf("80×24 view has %d lines", len(lines))
+	}
+	for i, l := range lines {
+		if w := lipgloss.Width(l); w > 80 {
+			t.Fatalf("line %d is %d wide: %q", i, w, l)
+		}
+	}
+	drive(t, m, tea.WindowSizeMsg{Width: 140, Height: 50})
+	lines = strings.Split(m.View(), "\n")
+	if len(lines) != 50 {
+		t.Fatalf("140×50 view has %d lines", len(lines))
+	}
+}
+
+func TestHelpToggles(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	mustNotContain(t, m.View(), "page down")
+	drive(t, m, keyMsg("?"))
+	v := m.View()
+	mustContain(t, v, "page down", "request impersonation", "quit")
+	if n := len(strings.Split(v, "\n")); n != 30 {
+		t.Fatalf("full help view has %d lines, want 30", n)
+	}
+	drive(t, m, keyMsg("?"))
+	mustNotContain(t, m.View(), "page down")
+}
+
+func TestGlobalKeysWaitWhileCapturing(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("q2?")...)
+	if m.quitting || m.active != TabUsers || m.fullHelp {
+		t.Fatalf("global keys acted while typing a search: quitting=%v tab=%d help=%v", m.quitting, m.active, m.fullHelp)
+	}
+	mustContain(t, m.View(), "/ q2?")
+}
+
+func TestForEnv(t *testing.T) {
+	for env, want := range map[string]bool{
+		"TERM=xterm-256color": false, "NO_COLOR=1": true, "NO_COLOR=": false, "TERM=dumb": true,
+	} {
+		if got := themes.ForEnv([]string{"HOME=/x", env}); got != want {
+			t.Errorf("ForEnv(%q) = %v, want %v", env, got, want)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package tui
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/store"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+const benchUsers = 1_000_000
+
+var (
+	benchOnce sync.Once
+	benchCore *core.Core
+	benchErr  error
+)
+
+// benchWorld builds, once per run and only for benchmarks, a database with
+// a million members.
+func benchWorld(b *testing.B) *core.Core {
+	b.Helper()
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "actas-bench-tui-")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		db, err := store.Open(filepath.Join(dir, "actas.db"), store.Options{})
+		if err != nil {
+			benchErr = err
+			return
+		}
+		c, err := core.Open(db, core.Options{})
+		if err != nil {
+			benchErr = err
+			return
+		}
+		cli := core.SystemPrincipal("bench")
+		if _, err := c.Init(cli, core.DemoOwner, "Olivia Owner", "Acme"); err != nil {
+			benchErr = err
+			return
+		}
+		if _, err := c.CreateOrg(cli, "Globex", ""); err != nil {
+			benchErr = err
+			return
+		}
+		start := time.Now()
+		const chunk = 20_000
+		for i := 1; i <= benchUsers; i += chunk {
+			rows := make([]core.ImportRow, 0, chunk)
+			for j := i; j < i+chunk && j <= benchUsers; j++ {
+				rows = append(rows, core.ImportRow{Line: j, User: core.DemoMember(j)})
+			}
+			if _, err := c.ImportUsers(cli, rows); err != nil {
+				benchErr = err
+				return
+			}
+		}
+		b.Logf("fixture: %d users imported in %s (%s)", c.UserCount(), time.Since(start).Round(time.Millisecond), dir)
+		benchCore = c
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchCore
+}
+
+// BenchmarkUsersView is one keypress (down arrow) on the Users page of a
+// million users, with whatever fetch it triggers, and the frame's View.
+func BenchmarkUsersView(b *testing.B) {
+	c := benchWorld(b)
+	owner, err := c.UserByEmail(core.DemoOwner)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A colour terminal: styles cost more than under the ASCII profile.
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.ANSI256)
+	m := New(Options{Core: c, Principal: core.Principal{User: owner, Conn: "bench"}, Renderer: r, Width: 120, Height: 40})
+	m.noTimers = true
+	settle(m, m.Init())
+	if m.pages[TabUsers] == nil || !m.pages[TabUsers].(*UsersPage).loaded {
+		b.Fatal("users page did not load")
+	}
+	down := tea.KeyMsg{Type: tea.KeyDown}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, cmd := m.Update(down)
+		settle(m, cmd)
+		_ = m.View()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/keypress")
+	if p := m.pages[TabUsers].(*UsersPage); p.cursor != min(b.N, benchUsers) && p.cursor != benchUsers {
+		b.Fatalf("cursor at %d after %d presses", p.cursor, b.N)
+	}
+}
+
+// settle runs a Cmd and feeds its messages back, as the program would.
+func settle(m *Model, cmd tea.Cmd) {
+	queue := run(cmd)
+	for len(queue) > 0 {
+		msg := queue[0]
+		queue = queue[1:]
+		_, c := m.Update(msg)
+		queue = append(queue, run(c)...)
+	}
+}
