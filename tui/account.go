@@ -50,6 +50,11 @@ type accountLoadedMsg struct {
 	err      error
 }
 
+type themeSetMsg struct {
+	to   *AccountPage
+	name string
+}
+
 type consentChangedMsg struct {
 	to   *AccountPage
 	user core.User
@@ -215,6 +220,13 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p.again = false
 			return p, p.reload()
 		}
+	case themeSetMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		// core publishes no change for a theme: remember it here.
+		p.user.Theme = msg.name
+		return p, func() tea.Msg { return ThemeMsg{Theme: msg.name} }
 	case consentChangedMsg:
 		if msg.to != p {
 			return p, nil
@@ -273,7 +285,7 @@ func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 		co, pr := p.c.Core, p.c.Principal
 		next := themes.Next(p.theme())
 		return Cmd(func() (string, error) { return next, co.SetTheme(pr, next) },
-			func(name string) tea.Msg { return ThemeMsg{Theme: name} })
+			func(name string) tea.Msg { return themeSetMsg{to: p, name: name} })
 	}
 	return nil
 }
@@ -379,15 +391,20 @@ var accountSessionCols = []colSpec{
 func (p *AccountPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
+	page := p.pageView(st, w)
 	switch p.dialog {
 	case accountEnable:
-		return limitLines(p.pickView(st), p.c.Height)
+		return limitLines(dialogOver(p.c, page, p.pickView(st)), p.c.Height)
 	case accountRevoke:
-		return limitLines(dialogBox(p.c, "Revoke your consent?",
+		return limitLines(dialogOver(p.c, page, dialogBox(p.c, "Revoke your consent?",
 			"Support staff will no longer be able to act as you.",
 			"Anyone impersonating you right now is stopped at once.", "",
-			keyHint(st, "y", "revoke", "esc", "keep it")), p.c.Height)
+			keyHint(st, "y", "revoke", "esc", "keep it"))), p.c.Height)
 	}
+	return page
+}
+
+func (p *AccountPage) pageView(st pageStyles, w int) string {
 	u := p.user
 	var b strings.Builder
 	title := "Account"

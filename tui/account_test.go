@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/actas/actas/core"
 	"github.com/actas/actas/themes"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 func TestAccountProfileAndConsent(t *testing.T) {
@@ -97,14 +99,18 @@ func TestAccountPresetsFollowPolicy(t *testing.T) {
 func TestAccountTheme(t *testing.T) {
 	f := newFixture(t, 30)
 	p := f.openPage(t, NewAccountPage, core.DemoJane)
-	out := pageKeys(t, p, "t")
-	noErrors(t, out)
-	if len(out) == 0 || out[0] != (ThemeMsg{Theme: themes.Light}) {
-		t.Fatalf("t sent %v, want ThemeMsg light", out)
-	}
-	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if jane.Theme != themes.Light {
-		t.Fatalf("stored theme %q", jane.Theme)
+	// t cycles dark → light → high-contrast, stored and told to the root.
+	for _, want := range []string{themes.Light, themes.HighContrast} {
+		out := pageKeys(t, p, "t")
+		noErrors(t, out)
+		if !slices.Contains(out, tea.Msg(ThemeMsg{Theme: want})) {
+			t.Fatalf("t sent %v, want ThemeMsg %s", out, want)
+		}
+		jane, _ := f.c.UserByEmail(core.DemoJane)
+		if jane.Theme != want {
+			t.Fatalf("stored theme %q, want %q", jane.Theme, want)
+		}
+		mustContain(t, p.View(), want+"  (t for the next)")
 	}
 }
 

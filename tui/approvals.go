@@ -453,9 +453,14 @@ func (p *ApprovalsPage) listHeight() int {
 func (p *ApprovalsPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
+	page := p.listView(st, w)
 	if p.dialog != dialogNone {
-		return limitLines(p.dialogView(st), p.c.Height)
+		return limitLines(dialogOver(p.c, page, p.dialogView(st)), p.c.Height)
 	}
+	return page
+}
+
+func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 	var b strings.Builder
 	title := fmt.Sprintf("Approvals · %d pending", p.pending)
 	if !p.approver {

@@ -30,7 +30,7 @@ type auditTabKeys struct {
 
 func newAuditTabKeys() auditTabKeys {
 	return auditTabKeys{
-		Filter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "filter by type, people, date")),
+		Filter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "filters")),
 		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
 		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
 		Apply:  key.NewBinding(key.WithKeys("ctrl+s", "enter"), key.WithHelp("ctrl+s/enter", "apply")),
@@ -294,6 +294,10 @@ func (p *AuditPage) View() string {
 	if !p.form {
 		return p.viewer.View()
 	}
+	return limitLines(dialogOver(p.c, p.viewer.View(), p.formView()), p.c.Height)
+}
+
+func (p *AuditPage) formView() string {
 	st := pageStylesOf(p.c)
 	lines := []string{"Only events matching every filled field are shown.", ""}
 	for i := range p.inputs {
@@ -307,5 +311,5 @@ func (p *AuditPage) View() string {
 		}
 	}
 	lines = append(lines, "", keyHint(st, "tab", "next", "ctrl+s/enter", "apply", "esc", "cancel"))
-	return limitLines(dialogBox(p.c, "Filter the audit log", lines...), p.c.Height)
+	return dialogBox(p.c, "Filter the audit log", lines...)
 }

@@ -767,15 +767,19 @@ func titleLine(st pageStyles, title, right string, w int) string {
 	return t + strings.Repeat(" ", gap) + st.Muted.Render(right)
 }
 
-// dialogBox draws a dialog in the theme's box, centred on the page.
+// dialogOver floats a dialog box over the middle of the page's view.
+func dialogOver(c Common, page, box string) string {
+	return center(fillLines(page, max(c.Height, 1)), box, max(c.Width, 1), max(c.Height, 1))
+}
+
+// dialogBox draws a dialog in the theme's box.
 func dialogBox(c Common, title string, body ...string) string {
 	st := pageStylesOf(c)
 	w := min(max(c.Width-8, 20), 72)
 	inner := w - st.Dialog.GetHorizontalFrameSize()
 	lines := []string{st.DialogTitle.Render(ansi.Truncate(title, inner, "…")), ""}
 	lines = append(lines, body...)
-	box := st.Dialog.Width(w - st.Dialog.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
-	return st.R.Place(max(c.Width, lipgloss.Width(box)), max(c.Height, 1), lipgloss.Center, lipgloss.Center, box)
+	return st.Dialog.Width(w - st.Dialog.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
 }
 
 // keyHint is "key label" in help colours, for dialogs.

@@ -403,14 +403,19 @@ func (p *SessionsPage) listHeight() int {
 func (p *SessionsPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
+	page := p.listView(st, w)
 	if p.confirm {
 		r := p.victim
-		return limitLines(dialogBox(p.c, "Terminate session "+r.ID+"?",
-			fmt.Sprintf("%s (%s) is acting as %s (%s) since %s.", r.imp, r.impEmail, r.target, r.targetEmail,
-				fmtSpan(p.now.Sub(r.Started))+" ago"),
+		return limitLines(dialogOver(p.c, page, dialogBox(p.c, "Terminate session "+r.ID+"?",
+			fmt.Sprintf("%s (%s) has been acting as %s (%s) for %s.", r.imp, r.impEmail, r.target, r.targetEmail,
+				fmtSpan(p.now.Sub(r.Started))),
 			"Their impersonation ends at once and is recorded as terminated by you.", "",
-			keyHint(st, "y", "terminate", "esc", "cancel")), p.c.Height)
+			keyHint(st, "y", "terminate", "esc", "cancel"))), p.c.Height)
 	}
+	return page
+}
+
+func (p *SessionsPage) listView(st pageStyles, w int) string {
 	var b strings.Builder
 	title := fmt.Sprintf("Sessions · %d active", len(p.active))
 	right := ""
