@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/actas/actas/cmd/actas/internal/cli"
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/tui"
 )
 
-// runConsole runs the console (package tui) in this terminal as p.
+// runConsole runs the console in this terminal as p until they quit.
 func runConsole(ctx context.Context, c *core.Core, p core.Principal, opt cli.ConsoleOptions) error {
-	// TODO(lead): return tui.Run(ctx, tui.Options{Core: c, Principal: p, Plain: opt.Plain})
-	// once package tui has Run.
-	return errors.New("the console is not built yet")
+	return tui.Run(ctx, tui.Options{Core: c, Principal: p, Plain: opt.Plain})
 }

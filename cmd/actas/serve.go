@@ -3,14 +3,50 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
+	"time"
 
 	"github.com/actas/actas/cmd/actas/internal/cli"
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/ssh"
 )
 
-// runServer runs the SSH server (package ssh) on c until ctx ends. It must
-// call cfg.Ready(addr) once it listens: that writes DIR/serve.json.
+// shutdownGrace is how long consoles get to close when the server stops.
+const shutdownGrace = 10 * time.Second
+
+// runServer runs the SSH server on c until ctx ends, then shuts it down
+// gracefully: impersonations end with reason server_shutdown and every
+// console is told why.
 func runServer(ctx context.Context, c *core.Core, cfg cli.ServeConfig) error {
-	// TODO(lead): wire package ssh here once its API exists.
-	return errors.New("the SSH server is not built yet")
+	srv, err := ssh.New(ssh.Config{
+		Core:             c,
+		Listen:           cfg.Listen,
+		HostKeyPath:      cfg.HostKeyPath,
+		IdleTimeout:      cfg.IdleTimeout,
+		MaxSession:       cfg.MaxSession,
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		Logger:           cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	cfg.Ready(ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, ssh.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
 }

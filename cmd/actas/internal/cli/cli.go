@@ -130,6 +130,15 @@ Try it:  actas demo`,
 		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
 		a.importCmd(), a.auditCmd(),
 	)
+	// Each Use line already shows its flags.
+	var noFlagsInUse func(*cobra.Command)
+	noFlagsInUse = func(c *cobra.Command) {
+		c.DisableFlagsInUseLine = true
+		for _, sub := range c.Commands() {
+			noFlagsInUse(sub)
+		}
+	}
+	noFlagsInUse(root)
 	return root
 }
 

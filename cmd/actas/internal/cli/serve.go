@@ -91,7 +91,7 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 			host = "localhost"
 		}
-		logger.Info("listening", "addr", addr, "connect", fmt.Sprintf("ssh -p %s %s", port, host))
+		logger.Info("ready", "addr", addr, "connect", fmt.Sprintf("ssh -p %s %s", port, host))
 	}
 	defer func() {
 		if wrote {
