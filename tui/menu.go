@@ -26,6 +26,9 @@ type menu struct {
 	items  []menuItem
 	cursor int
 	flash  string // reason shown after pressing a disabled item
+	// pending is an item chosen while core was still being asked about it:
+	// it is carried out as soon as the answer allows it.
+	pending string
 }
 
 // menuChosen is what a keypress did to the menu.
@@ -39,8 +42,17 @@ const (
 
 func newMenu(title string, items []menuItem) *menu { return &menu{title: title, items: items} }
 
-// set updates one item's availability (after core answered).
-func (m *menu) set(id string, err error) {
+// set updates one item's availability (after core answered); it returns
+// the item's ID when it had been chosen meanwhile and is allowed.
+func (m *menu) set(id string, err error) (chosen string) {
+	if m.pending == id {
+		m.pending = ""
+		if err == nil {
+			chosen = id
+		} else {
+			m.flash = core.Display(err.Error())
+		}
+	}
 	for i := range m.items {
 		if m.items[i].ID == id {
 			m.items[i].Checking = false
@@ -51,6 +63,7 @@ func (m *menu) set(id string, err error) {
 			}
 		}
 	}
+	return chosen
 }
 
 // update handles a key; on menuChose, chosen is the item's ID.
@@ -84,7 +97,7 @@ func (m *menu) choose(i int) (menuResult, string) {
 	it := m.items[i]
 	switch {
 	case it.Checking:
-		m.flash = "checking with policy…"
+		m.pending = it.ID
 		return menuNone, ""
 	case it.Disabled:
 		m.flash = it.Reason

@@ -41,7 +41,8 @@ type Model struct {
 
 	pages   [7]Page // by tab number; nil when the tab is not shown
 	active  int
-	before  int // the tab shown before impersonating
+	before  int     // the tab shown before impersonating
+	stash   [7]Page // your own pages, kept while impersonating
 	overlay Page
 
 	help     help.Model
@@ -202,6 +203,15 @@ func (m *Model) push() {
 	if m.overlay != nil {
 		m.overlay = m.overlay.SetCommon(m.common)
 	}
+	// Stashed pages are yours: they keep your viewer, session-free, and
+	// follow the size and help only.
+	own := m.common
+	own.Session, own.Viewer = core.Session{}, m.me()
+	for n, p := range m.stash {
+		if p != nil {
+			m.stash[n] = p.SetCommon(own)
+		}
+	}
 }
 
 func (m *Model) Init() tea.Cmd {
@@ -336,6 +346,14 @@ func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 		if p != nil {
 			var cmd tea.Cmd
 			m.pages[n], cmd = updatePage(p, msg)
+			cmds = append(cmds, cmd)
+		}
+	}
+	// Stashed pages stay live, so they are current when you come back.
+	for n, p := range m.stash {
+		if p != nil {
+			var cmd tea.Cmd
+			m.stash[n], cmd = updatePage(p, msg)
 			cmds = append(cmds, cmd)
 		}
 	}
@@ -510,24 +528,28 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 			notice = m.say("Your session as "+name+" ended: "+endReasonText(reason), true)
 		}
 	}
-	switch {
-	case old.ID == "" && s.ID != "":
-		m.before = m.active
-	case old.ID != "" && s.ID == "":
-		m.active = m.before // back where you were, if that tab is still yours
-	}
 	m.common.Session = s
 	m.target = core.User{}
 	if s.ID != "" {
 		m.target, _ = m.opt.Core.User(s.Target)
-		m.tickGen++
-	} else {
-		m.tickGen++ // stops the old ticker
 	}
+	m.tickGen++ // a new ticker for a new session; none without
 	m.common.Viewer = m.viewer()
 	m.restyle()
-	m.layout()
-	cmd := m.rebuild()
+	var cmd tea.Cmd
+	switch {
+	case old.ID == "" && s.ID != "":
+		// Keep your own pages (filter, cursor, dialogs closed) for when you
+		// come back; show the target's, fresh.
+		m.before, m.stash = m.active, m.pages
+		cmd = m.rebuild()
+	case old.ID != "" && s.ID == "" && m.stash != [7]Page{}:
+		m.pages, m.stash, m.overlay = m.stash, [7]Page{}, nil
+		m.active = m.before
+		cmd = m.retab()
+	default:
+		cmd = m.rebuild()
+	}
 	m.layout()
 	return tea.Batch(notice, cmd, m.tick(), m.pendingCmd())
 }

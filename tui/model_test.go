@@ -355,3 +355,30 @@ func TestForEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestBackToMeKeepsYourPlace(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	mustContain(t, m.View(), janeBanner)
+	drive(t, m, keyMsg("ctrl+x"))
+	v := m.View()
+	// The Users tab as you left it: the filter on Jane, her row selected.
+	mustContain(t, v, "Filter: jane", "> Jane Doe")
+	mustNotContain(t, v, "You will temporarily act")
+}
+
+func TestMenuChoiceWaitsForPolicyAnswer(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("jane")...)
+	drive(t, m, keyMsg("enter"))
+	_, cmd := m.Update(keyMsg("enter")) // the menu opens; core is being asked
+	answers := run(cmd)
+	mustContain(t, m.View(), "checking…")
+	drive(t, m, keyMsg("i")) // typed ahead of the answer
+	mustNotContain(t, m.View(), "You will temporarily act")
+	drive(t, m, answers...)
+	mustContain(t, m.View(), "You will temporarily act as user Jane Doe and have their permissions.")
+}

@@ -259,7 +259,10 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return p, cmd
 	case menuCheckedMsg:
 		if p.menu != nil && p.menuUser.ID == msg.userID {
-			p.menu.set(msg.item, msg.err)
+			if chosen := p.menu.set(msg.item, msg.err); chosen != "" {
+				p.menu = nil
+				return p, p.act(chosen, p.menuUser)
+			}
 		}
 		return p, nil
 	case startDoneMsg:
