@@ -506,5 +506,8 @@ func fmtSpan(d time.Duration) string {
 	case d < 48*time.Hour:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
-	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	if days, hours := int(d.Hours())/24, int(d.Hours())%24; hours > 0 {
+		return fmt.Sprintf("%dd%dh", days, hours)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours())/24)
 }

@@ -365,7 +365,7 @@ func (p *SettingsPage) View() string {
 		switch {
 		case i == p.cursor && p.editing:
 			sel = len(lines)
-			lines = append(lines, st.LabelFocused.Render(label)+p.input.View())
+			lines = append(lines, st.LabelFocused.Render(">"+label[1:])+p.input.View())
 			if p.editErr != "" {
 				lines = append(lines, strings.Repeat(" ", 23)+st.FieldError.Render(p.editErr))
 			}
