@@ -89,8 +89,9 @@ func TestSecondOpenFailsWithErrInUse(t *testing.T) {
 
 // TestCrashKeepsAcknowledgedEvents kills a writing child process at random
 // moments. After every kill the log must verify, have no gap, and contain
-// every event whose Update had returned before the kill, and the user
-// indexes written in the same transactions must agree with the users.
+// every event whose Update had returned before the kill; the user indexes
+// written in the same transactions must agree with the users, and the audit
+// indexes (written behind the log) with the records.
 func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "actas.db")
 	cycles := 30
@@ -126,6 +127,7 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 			}
 			return checkUsersIndexed(tx)
 		})
+		checkAuditIndexesFrom(t, db, false)
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}

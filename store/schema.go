@@ -40,7 +40,8 @@ var (
 
 	// bucketAudit maps seq (8 bytes) to the record core encoded.
 	bucketAudit = []byte("audit")
-	// The audit indexes map key|0x00|seq (8 bytes) -> empty.
+	// The audit indexes map key|0x00|seq (8 bytes) -> empty. They are
+	// complete up to meta's audit_indexed seq (auditindex.go).
 	bucketAuditBySession = []byte("audit_by_session")
 	bucketAuditByActor   = []byte("audit_by_actor")
 	bucketAuditBySubject = []byte("audit_by_subject")
@@ -64,6 +65,9 @@ var (
 	// keyAuditHead holds the last appended event's seq (8 bytes) and hash
 	// (32 bytes); absent means an empty log.
 	keyAuditHead = []byte("audit_head")
+	// keyAuditIndexed holds the seq (8 bytes) up to which the audit index
+	// buckets are complete; absent means 0. See auditindex.go.
+	keyAuditIndexed = []byte("audit_indexed")
 	// keyPolicy holds the encoded core.Policy; absent before init.
 	keyPolicy = []byte("policy")
 	// keyUserCount holds the number of users (8 bytes), so counting a

@@ -29,6 +29,18 @@ type Options struct {
 
 const defaultLockTimeout = 2 * time.Second
 
+// flushEvery is how many appended events wait for their index entries.
+// Flushing costs about one page per distinct key, however many events share
+// it, so the larger the batch the cheaper each event; it also delays the
+// callers queued behind the flush, and with 64 writers a flush every 16,384
+// events touches well under 1% of calls. The tail costs a few MB of memory.
+const flushEvery = 16384
+
+// idleFlush is how long the committer waits for more work before flushing a
+// tail that is not yet flushEvery long, so that on a normal day the indexes
+// are complete and the tail is empty.
+const idleFlush = 100 * time.Millisecond
+
 // maxBatch caps how many update functions share one commit, so one commit
 // (and the latency of everyone in it) stays bounded under a flood.
 const maxBatch = 1000
@@ -71,6 +83,15 @@ type DB struct {
 	closed    atomic.Bool
 	queue     chan *pendingUpdate
 	committed chan struct{} // closed when the committer has drained the queue
+
+	// tail indexes the audit events not yet in the index buckets.
+	tail auditTail
+	// indexedTo is meta's audit_indexed as the committer last wrote it.
+	indexedTo uint64
+	// flushEvery and idleFlush are the constants of the same name, but
+	// tests change them.
+	flushEvery uint64
+	idleFlush  time.Duration
 }
 
 var _ core.Store = (*DB)(nil)
@@ -80,6 +101,10 @@ var _ core.Store = (*DB)(nil)
 // transaction. If another process has the file open, Open fails after
 // opts.LockTimeout with an error matching ErrInUse.
 func Open(path string, opts Options) (*DB, error) {
+	return open(path, opts, flushEvery, idleFlush)
+}
+
+func open(path string, opts Options, flushEvery uint64, idleFlush time.Duration) (*DB, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = defaultLockTimeout
 	}
@@ -106,10 +131,22 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{
-		bolt:      bdb,
-		path:      path,
-		queue:     make(chan *pendingUpdate, maxBatch),
-		committed: make(chan struct{}),
+		bolt:       bdb,
+		path:       path,
+		queue:      make(chan *pendingUpdate, maxBatch),
+		committed:  make(chan struct{}),
+		flushEvery: flushEvery,
+		idleFlush:  idleFlush,
+	}
+	if err := db.loadAuditTail(); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	if db.unindexed() >= db.flushEvery {
+		if err := db.flushAuditIndex(); err != nil {
+			bdb.Close()
+			return nil, fmt.Errorf("database %s: %w", path, err)
+		}
 	}
 	go db.commitLoop()
 	return db, nil
@@ -138,7 +175,7 @@ func (db *DB) View(fn func(core.ReadTx) error) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
-	return db.bolt.View(func(btx *bolt.Tx) error { return fn(readTx{btx}) })
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(readTx{btx, db}) })
 }
 
 // pendingUpdate is one Update call waiting for the committer.
@@ -175,11 +212,34 @@ func (db *DB) Update(fn func(core.Tx) error) error {
 // takes every other one already waiting (no waiting window: a lone writer is
 // committed at once), and commits them together. Callers that arrive during
 // a commit queue up and form the next batch, so the batch size follows the
-// load and one fsync serves many callers.
+// load and one fsync serves many callers. Between batches it flushes the
+// audit indexes when enough events wait for them or when it has been idle.
 func (db *DB) commitLoop() {
 	defer close(db.committed)
+	// A flush that fails leaves the tail in memory, where readers still
+	// find it; the next flush retries.
+	defer db.flushAuditIndex()
+	idle := time.NewTimer(db.idleFlush)
+	idle.Stop()
 	batch := make([]*pendingUpdate, 0, maxBatch)
-	for first := range db.queue {
+	for {
+		var first *pendingUpdate
+		var open bool
+		if db.unindexed() == 0 {
+			first, open = <-db.queue
+		} else {
+			idle.Reset(db.idleFlush)
+			select {
+			case first, open = <-db.queue:
+				idle.Stop()
+			case <-idle.C:
+				db.flushAuditIndex()
+				continue
+			}
+		}
+		if !open {
+			return
+		}
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < maxBatch {
@@ -194,7 +254,44 @@ func (db *DB) commitLoop() {
 			}
 		}
 		db.commitBatch(batch)
+		if db.unindexed() >= db.flushEvery {
+			db.flushAuditIndex()
+		}
 	}
+}
+
+// unindexed is how many appended events are not in the index buckets yet.
+func (db *DB) unindexed() uint64 {
+	top := db.tail.top()
+	if top < db.indexedTo { // a damaged file whose head is below the watermark
+		return 0
+	}
+	return top - db.indexedTo
+}
+
+// commitIn runs fns in one bolt transaction: all commit, or none when one
+// fails (failed is its index, failErr its error). A committed attempt's
+// audit events join the tail.
+func (db *DB) commitIn(fns []*pendingUpdate) (failed int, failErr, err error) {
+	attempt := &commitAttempt{}
+	failed = -1
+	err = db.bolt.Update(func(btx *bolt.Tx) error {
+		tx := writeTx{readTx{btx, db}, attempt}
+		for i, p := range fns {
+			if err := runUpdate(p.fn, tx); err != nil {
+				failed, failErr = i, err
+				return errBatchFailed
+			}
+		}
+		return nil
+	})
+	if failed >= 0 {
+		return failed, failErr, nil
+	}
+	if err == nil {
+		db.tail.add(attempt.firstSeq, attempt.appended)
+	}
+	return -1, nil, err
 }
 
 // errBatchFailed makes bolt roll back a batch in which one function failed.
@@ -206,18 +303,7 @@ var errBatchFailed = errors.New("store: a function of the batch failed")
 // the others are retried as a new batch.
 func (db *DB) commitBatch(batch []*pendingUpdate) {
 	for len(batch) > 0 {
-		failed := -1
-		var failErr error
-		err := db.bolt.Update(func(btx *bolt.Tx) error {
-			tx := writeTx{readTx{btx}}
-			for i, p := range batch {
-				if err := runUpdate(p.fn, tx); err != nil {
-					failed, failErr = i, err
-					return errBatchFailed
-				}
-			}
-			return nil
-		})
+		failed, failErr, err := db.commitIn(batch)
 		if failed < 0 {
 			for _, p := range batch {
 				p.done <- err
@@ -232,9 +318,11 @@ func (db *DB) commitBatch(batch []*pendingUpdate) {
 			// Its error may come from what earlier functions of the batch
 			// wrote, and they are not going to commit now: its own answer
 			// is what it does alone.
-			p.done <- db.bolt.Update(func(btx *bolt.Tx) error {
-				return runUpdate(p.fn, writeTx{readTx{btx}})
-			})
+			_, failErr, err := db.commitIn(batch[failed : failed+1])
+			if failErr != nil {
+				err = failErr
+			}
+			p.done <- err
 		}
 		batch = append(batch[:failed], batch[failed+1:]...)
 	}

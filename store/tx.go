@@ -14,11 +14,24 @@ import (
 // readTx implements core.ReadTx over a bolt transaction. bbolt's slices
 // point into the memory map and die with the transaction, so every decoder
 // copies; only ScanAudit hands out bolt's memory, as its contract allows.
-type readTx struct{ tx *bolt.Tx }
+type readTx struct {
+	tx *bolt.Tx
+	db *DB // for the audit tail (auditindex.go)
+}
 
-// writeTx adds core.Tx's writes; the index buckets are kept in step with
+// writeTx adds core.Tx's writes; the entity indexes are kept in step with
 // the entity buckets in the same transaction.
-type writeTx struct{ readTx }
+type writeTx struct {
+	readTx
+	commit *commitAttempt
+}
+
+// commitAttempt collects what one bolt transaction appended to the audit
+// log, for the committer to add to the audit tail once it has committed.
+type commitAttempt struct {
+	firstSeq uint64
+	appended []tailEntry
+}
 
 var (
 	_ core.ReadTx = readTx{}
@@ -276,48 +289,6 @@ func seekAtOrBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
 	return k, v
 }
 
-func (t readTx) ScanAuditIndex(index, key string, from uint64, reverse bool, fn func(seq uint64) bool) error {
-	name, ok := auditIndexBuckets[index]
-	if !ok {
-		return fmt.Errorf("no audit index %q; use session, actor or subject", index)
-	}
-	if key == "" {
-		return nil
-	}
-	prefix := prefixKey(key)
-	c := t.bucket(name).Cursor()
-	var k []byte
-	switch {
-	case from == 0 && !reverse:
-		k, _ = c.Seek(prefix)
-	case from == 0:
-		k, _ = seekBefore(c, prefixEnd(key))
-	default:
-		start, err := auditIndexKey(key, from)
-		if err != nil {
-			return err
-		}
-		if reverse {
-			k, _ = seekAtOrBefore(c, start)
-		} else {
-			k, _ = c.Seek(start)
-		}
-	}
-	step := c.Next
-	if reverse {
-		step = c.Prev
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = step() {
-		if len(k) != len(prefix)+8 {
-			return fmt.Errorf("audit %s index key %q has no seq; the database is damaged", index, k)
-		}
-		if !fn(binary.BigEndian.Uint64(k[len(prefix):])) {
-			return nil
-		}
-	}
-	return nil
-}
-
 func (t writeTx) NextID(kind string) (uint64, error) {
 	name, ok := idBuckets[kind]
 	if !ok {
@@ -540,6 +511,19 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	if len(rec.Record) == 0 {
 		return fmt.Errorf("audit event %d has an empty record", rec.Seq)
 	}
+	keys := tailEntry{rec.Session, rec.Actor, rec.Subject}
+	for _, key := range keys {
+		if _, err := auditIndexKey(key, rec.Seq); err != nil {
+			return fmt.Errorf("audit event %d: %w", rec.Seq, err)
+		}
+	}
+	// The tail is indexed from these keys while this process runs, and from
+	// the records after a restart: both must say the same.
+	if fromRecord, err := recordKeys(rec.Record); err != nil {
+		return fmt.Errorf("audit event %d: %w", rec.Seq, err)
+	} else if fromRecord != keys {
+		return fmt.Errorf("audit event %d: index keys %q differ from the record's %q", rec.Seq, keys, fromRecord)
+	}
 	audit := t.bucket(bucketAudit)
 	// Seqs only grow, so pages never receive inserts later: fill them.
 	audit.FillPercent = 1.0
@@ -548,27 +532,16 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	if err := audit.Put(seqKey(rec.Seq), bytes.Clone(rec.Record)); err != nil {
 		return err
 	}
-	for _, ix := range [...]struct {
-		bucket []byte
-		key    string
-	}{
-		{bucketAuditBySession, rec.Session},
-		{bucketAuditByActor, rec.Actor},
-		{bucketAuditBySubject, rec.Subject},
-	} {
-		if ix.key == "" {
-			continue
-		}
-		k, err := auditIndexKey(ix.key, rec.Seq)
-		if err != nil {
-			return err
-		}
-		if err := t.bucket(ix.bucket).Put(k, empty); err != nil {
-			return err
-		}
-	}
 	v := make([]byte, 0, 8+32)
 	v = binary.BigEndian.AppendUint64(v, rec.Seq)
 	v = append(v, rec.Hash[:]...)
-	return t.bucket(bucketMeta).Put(keyAuditHead, v)
+	if err := t.bucket(bucketMeta).Put(keyAuditHead, v); err != nil {
+		return err
+	}
+	// Index entries are written later, many events at a time (auditindex.go).
+	if len(t.commit.appended) == 0 {
+		t.commit.firstSeq = rec.Seq
+	}
+	t.commit.appended = append(t.commit.appended, keys)
+	return nil
 }

@@ -1,0 +1,189 @@
+package store_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/store"
+)
+
+// checkAuditIndexes compares every ScanAuditIndex answer (each index, each
+// key, every from, both directions, and stopping early) with what the
+// records themselves say.
+func checkAuditIndexes(t *testing.T, db *store.DB) { checkAuditIndexesFrom(t, db, true) }
+
+// checkAuditIndexesFrom is checkAuditIndexes, trying only from = 0 unless
+// everyFrom is set (which costs time quadratic in the log).
+func checkAuditIndexesFrom(t *testing.T, db *store.DB, everyFrom bool) {
+	t.Helper()
+	want := map[string]map[string][]uint64{"session": {}, "actor": {}, "subject": {}}
+	var head uint64
+	view(t, db, func(tx core.ReadTx) error {
+		return tx.ScanAudit(0, false, func(seq uint64, rec []byte) bool {
+			ev, err := core.DecodeEvent(rec)
+			if err != nil {
+				t.Fatalf("record %d: %v", seq, err)
+			}
+			for index, key := range map[string]string{"session": ev.Session, "actor": ev.Actor.ID, "subject": ev.Subject.ID} {
+				if key != "" {
+					want[index][key] = append(want[index][key], seq)
+				}
+			}
+			head = seq
+			return true
+		})
+	})
+	for index, keys := range want {
+		keys["usr_nobody"] = nil
+		for key, seqs := range keys {
+			lastFrom := head + 1
+			if !everyFrom {
+				lastFrom = 0
+			}
+			for from := uint64(0); from <= lastFrom; from++ {
+				var fwd, rev []uint64
+				for _, s := range seqs {
+					if s >= from {
+						fwd = append(fwd, s)
+					}
+					if from == 0 || s <= from {
+						rev = append(rev, s)
+					}
+				}
+				slices.Reverse(rev)
+				if got := indexSeqs(t, db, index, key, from, false); !slices.Equal(got, fwd) {
+					t.Fatalf("ScanAuditIndex(%s, %s, from %d) = %v, want %v", index, key, from, got, fwd)
+				}
+				if got := indexSeqs(t, db, index, key, from, true); !slices.Equal(got, rev) {
+					t.Fatalf("ScanAuditIndex(%s, %s, from %d, reverse) = %v, want %v", index, key, from, got, rev)
+				}
+			}
+			var first2 []uint64
+			view(t, db, func(tx core.ReadTx) error {
+				return tx.ScanAuditIndex(index, key, 0, false, func(seq uint64) bool {
+					first2 = append(first2, seq)
+					return len(first2) < 2
+				})
+			})
+			if w := seqs[:min(2, len(seqs))]; !slices.Equal(first2, w) {
+				t.Fatalf("ScanAuditIndex(%s, %s) stopping after 2 gave %v, want %v", index, key, first2, w)
+			}
+		}
+	}
+}
+
+// randomEvent draws keys from small sets, so keys repeat across flushes, and
+// leaves some unset.
+func randomEvent(r *rand.Rand) core.Event {
+	ev := core.Event{
+		Time:   t0,
+		Type:   core.EvActionPerformed,
+		Actor:  core.Ref{ID: fmt.Sprintf("usr_%08d", 1+r.IntN(4))},
+		Result: core.ResultOK,
+	}
+	if r.IntN(3) > 0 {
+		ev.Subject = core.Ref{ID: fmt.Sprintf("usr_%08d", 100+r.IntN(3))}
+	}
+	if r.IntN(2) == 0 {
+		ev.Session = fmt.Sprintf("ses_%08d", 1+r.IntN(3))
+	}
+	return ev
+}
+
+// The indexes are written behind the log; what ScanAuditIndex answers must
+// not depend on how much of it has been flushed, on whether the in-memory
+// tail is there, or on a restart in between.
+func TestAuditIndexesMatchTheLogAcrossFlushes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := store.OpenWithAuditFlush(path, 7, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	appendSome := func(n int) {
+		update(t, db, func(tx core.Tx) error {
+			for range n {
+				ev := randomEvent(r)
+				if err := core.AppendEvent(tx, &ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	indexed := func() uint64 {
+		seq, err := store.AuditIndexed(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+
+	for range 3 {
+		appendSome(1)
+	}
+	if got := indexed(); got != 0 {
+		t.Errorf("indexed up to %d after 3 events with a flush every 7", got)
+	}
+	checkAuditIndexes(t, db) // all in the tail
+
+	for range 10 {
+		appendSome(1 + r.IntN(3))
+	}
+	if got := indexed(); got < 7 {
+		t.Errorf("indexed up to %d after more than 7 events", got)
+	}
+	checkAuditIndexes(t, db) // buckets and tail
+
+	store.DropAuditTail(db)
+	checkAuditIndexes(t, db) // buckets and records
+	appendSome(2)
+	checkAuditIndexes(t, db) // buckets, records and a new tail
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A crash before any flush leaves the events only in the records; Open
+	// rebuilds the tail from them, or flushes it when it is long.
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, name := range []string{"audit_by_session", "audit_by_actor", "audit_by_subject"} {
+			if err := tx.DeleteBucket([]byte(name)); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Delete([]byte("audit_indexed"))
+	})
+	db, err = store.OpenWithAuditFlush(path, 1000, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAuditIndexes(t, db)
+	appendSome(3)
+	checkAuditIndexes(t, db)
+	store.TrimAuditTail(db, 2)
+	checkAuditIndexes(t, db) // tail, then records after it
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = store.OpenWithAuditFlush(path, 1, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var head uint64
+	view(t, db, func(tx core.ReadTx) error { head, _, err = tx.AuditHead(); return err })
+	if got := indexed(); got != head {
+		t.Errorf("indexed up to %d of %d after opening with a flush every event", got, head)
+	}
+	checkAuditIndexes(t, db)
+}
