@@ -79,10 +79,19 @@ func TestUntrustedInputRefused(t *testing.T) {
 		{Email: "evil\x07@x.test", Name: "Evil"},
 		{Email: "a@x.test", Name: "bidi\u202eevil"},
 		{Email: "not-an-email", Name: "X"},
+		{Email: "w@x.test", Name: "Wiz", Role: "wizard"},
 	} {
 		if _, err := w.c.CreateUser(w.cli, nu); core.CodeOf(err) != core.CodeInvalid {
 			t.Errorf("CreateUser(%q, %q): %v", nu.Email, nu.Name, err)
 		}
+	}
+}
+
+func TestEnumsInAnyCase(t *testing.T) {
+	w := newWorld(t)
+	u := must(w.c.CreateUser(w.cli, core.NewUser{Email: "Case@Globex.test", Name: "Case", Role: "Member", Org: "Globex", Status: "PENDING"}))
+	if u.Email != "case@globex.test" || u.Role != core.RoleMember || u.Status != core.StatusPending || u.ID == "" {
+		t.Fatalf("user %+v", u)
 	}
 }
 

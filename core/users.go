@@ -145,29 +145,16 @@ func (t *txn) validateUser(nu NewUser) (User, error) {
 		return User{}, err
 	}
 	u := User{Email: email, Name: name, Role: nu.Role, Status: nu.Status, Kind: nu.Kind, Mode: nu.Mode, Approver: nu.Approver, Created: t.now}
-	if u.Role == "" {
-		u.Role = RoleMember
-	}
-	if u.Role.Level() == 0 {
-		_, err := ParseRole(string(u.Role))
+	if u.Role, err = orDefault(u.Role, RoleMember, ParseRole); err != nil {
 		return User{}, err
 	}
-	if u.Status == "" {
-		u.Status = StatusActive
-	}
-	if _, err := ParseStatus(string(u.Status)); err != nil {
+	if u.Status, err = orDefault(u.Status, StatusActive, ParseStatus); err != nil {
 		return User{}, err
 	}
-	if u.Kind == "" {
-		u.Kind = KindHuman
-	}
-	if _, err := ParseKind(string(u.Kind)); err != nil {
+	if u.Kind, err = orDefault(u.Kind, KindHuman, ParseKind); err != nil {
 		return User{}, err
 	}
-	if u.Mode == "" {
-		u.Mode = ModeNever
-	}
-	if _, err := ParseMode(string(u.Mode)); err != nil {
+	if u.Mode, err = orDefault(u.Mode, ModeNever, ParseMode); err != nil {
 		return User{}, err
 	}
 	if !u.Role.IsStaff() && (u.Mode != ModeNever || u.Approver) {
@@ -179,6 +166,14 @@ func (t *txn) validateUser(nu NewUser) (User, error) {
 	}
 	u.Org = org.ID
 	return u, nil
+}
+
+// orDefault parses an enum value given in any case, or takes the default.
+func orDefault[T ~string](v, def T, parse func(string) (T, error)) (T, error) {
+	if v == "" {
+		return def, nil
+	}
+	return parse(string(v))
 }
 
 func (t *txn) addUser(p Principal, nu NewUser) (User, error) {
@@ -240,22 +235,19 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 			}
 		}
 		if ch.Role != nil {
-			if _, err := ParseRole(string(*ch.Role)); err != nil {
+			if u.Role, err = ParseRole(string(*ch.Role)); err != nil {
 				return err
 			}
-			u.Role = *ch.Role
 		}
 		if ch.Status != nil {
-			if _, err := ParseStatus(string(*ch.Status)); err != nil {
+			if u.Status, err = ParseStatus(string(*ch.Status)); err != nil {
 				return err
 			}
-			u.Status = *ch.Status
 		}
 		if ch.Mode != nil {
-			if _, err := ParseMode(string(*ch.Mode)); err != nil {
+			if u.Mode, err = ParseMode(string(*ch.Mode)); err != nil {
 				return err
 			}
-			u.Mode = *ch.Mode
 		}
 		if ch.Approver != nil {
 			u.Approver = *ch.Approver
