@@ -230,3 +230,25 @@ func TestAuditViewerGolden(t *testing.T) {
 	goldenPage(t, c, NewAuditViewer(c, "Session imp_00000001 · Lee Lead → Jane Doe", core.AuditQuery{Session: "imp_00000001"}),
 		"session.started", "")
 }
+
+// BenchmarkAuditViewerOpen opens the whole log of a large demo (one
+// user.created event per member) and scrolls five pages: the cost must
+// not grow with the log, since only a window is read.
+func BenchmarkAuditViewerOpen(b *testing.B) {
+	f := newFixture(b, 200_000)
+	events := f.c.AuditCount()
+	c := f.pageCommon(b, core.DemoOwner, 100, 30)
+	b.ResetTimer()
+	for b.Loop() {
+		v := newAuditViewer(c, "Audit", core.AuditQuery{})
+		drivePage(b, v, v.Init())
+		for range 5 {
+			drivePage(b, v, tea.KeyMsg{Type: tea.KeyPgDown})
+		}
+		if len(v.rows) > auditWindowMax {
+			b.Fatalf("%d rows in memory", len(v.rows))
+		}
+	}
+	b.ReportMetric(float64(events), "events")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/open+5pages")
+}
