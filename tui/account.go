@@ -267,7 +267,7 @@ func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		r := p.sessions[p.cursor]
-		title := fmt.Sprintf("Session %s · %s → %s", r.ID, r.imp, r.target)
+		title := fmt.Sprintf("Session %s · %s → %s", core.Display(r.ID), r.imp, r.target)
 		return func() tea.Msg { return OpenAuditMsg{Title: title, Query: core.AuditQuery{Session: r.ID}} }
 	case key.Matches(msg, p.keys.Enable):
 		p.dialog, p.choice, p.pickErr = accountEnable, 0, ""
@@ -426,8 +426,8 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 	field("Name", core.Display(u.Name))
 	field("Email", core.Display(u.Email))
 	field("Org", p.org)
-	field("Role", string(u.Role))
-	field("Status", st.Status(string(u.Status)).Render(string(u.Status)))
+	field("Role", core.Display(string(u.Role)))
+	field("Status", st.Status(string(u.Status)).Render(core.Display(string(u.Status))))
 	field("Mode", core.Display(mode))
 	field("Theme", p.theme()+"  (t for the next)")
 	b.WriteByte('\n')

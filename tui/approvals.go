@@ -320,7 +320,7 @@ func (p *ApprovalsPage) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		if r.Status != core.RequestPending {
-			return noticeOf("%s is already %s", r.ID, r.Status)
+			return noticeOf("%s is already %s", core.Display(r.ID), core.Display(string(r.Status)))
 		}
 		p.target = r
 		if key.Matches(msg, p.keys.Approve) {
@@ -337,7 +337,7 @@ func (p *ApprovalsPage) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		if r.Status != core.RequestPending {
-			return noticeOf("%s is already %s", r.ID, r.Status)
+			return noticeOf("%s is already %s", core.Display(r.ID), core.Display(string(r.Status)))
 		}
 		p.target = r
 		p.dialog = dialogCancel
@@ -425,9 +425,9 @@ func decisionNotice(r core.Request, row approvalRow) string {
 	case core.RequestCancelled:
 		return fmt.Sprintf("Cancelled your request to act as %s", row.target)
 	case core.RequestPending:
-		return fmt.Sprintf("Approved %s — it needs another approver", r.ID)
+		return fmt.Sprintf("Approved %s — it needs another approver", core.Display(r.ID))
 	}
-	return fmt.Sprintf("%s is %s", r.ID, r.Status)
+	return fmt.Sprintf("%s is %s", core.Display(r.ID), core.Display(string(r.Status)))
 }
 
 var approvalCols = []colSpec{
@@ -493,7 +493,7 @@ func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 	for i := p.offset; i < len(p.rows) && i < p.offset+h; i++ {
 		r := p.rows[i]
 		cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
-			core.FormatAge(p.now, r.Created), string(r.Status)}
+			core.FormatAge(p.now, r.Created), core.Display(string(r.Status))}
 		b.WriteString(tableRow(st, cells, widths, i == p.cursor, map[int]lipgloss.Style{5: st.Status(string(r.Status))}))
 		b.WriteByte('\n')
 		lines++
@@ -514,7 +514,7 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 	if !ok {
 		return ""
 	}
-	head := fmt.Sprintf("%s · %s (%s) → %s (%s)", r.ID, r.requester, r.requesterEmail, r.target, r.targetEmail)
+	head := fmt.Sprintf("%s · %s (%s) → %s (%s)", core.Display(r.ID), r.requester, r.requesterEmail, r.target, r.targetEmail)
 	var status string
 	switch r.Status {
 	case core.RequestPending:
@@ -527,7 +527,7 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 			status += " · usable for " + core.FormatAge(r.Expires, p.now)
 		}
 	default:
-		status = string(r.Status)
+		status = core.Display(string(r.Status))
 	}
 	for _, d := range r.Decisions {
 		verb := "denied"
@@ -556,13 +556,13 @@ func (p *ApprovalsPage) dialogView(st pageStyles) string {
 		dur := st.ChoiceActive.Render(core.FormatDuration(p.dur))
 		line := fmt.Sprintf("Duration: %s %s %s   (asked %s, at most %s)", st.HelpKey.Render("-"), dur, st.HelpKey.Render("+"),
 			core.FormatDuration(r.Duration), core.FormatDuration(p.max))
-		return dialogBox(p.c, "Approve request "+r.ID, who, reason, "", line, "",
+		return dialogBox(p.c, "Approve request "+core.Display(r.ID), who, reason, "", line, "",
 			keyHint(st, "+/-", "adjust", "y/enter", "approve", "esc", "cancel"))
 	case dialogDeny:
-		return dialogBox(p.c, "Deny request "+r.ID, who, reason, "", p.note.View(), "",
+		return dialogBox(p.c, "Deny request "+core.Display(r.ID), who, reason, "", p.note.View(), "",
 			keyHint(st, "enter", "deny", "esc", "cancel"))
 	case dialogCancel:
-		return dialogBox(p.c, "Cancel your request "+r.ID+"?",
+		return dialogBox(p.c, "Cancel your request "+core.Display(r.ID)+"?",
 			fmt.Sprintf("You asked to act as %s (%s) for %s.", r.target, r.targetEmail, core.FormatDuration(r.Duration)), reason, "",
 			keyHint(st, "y", "cancel the request", "esc", "keep it"))
 	}

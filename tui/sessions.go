@@ -222,7 +222,7 @@ func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.to != p {
 			return p, nil
 		}
-		return p, tea.Batch(p.reload(), noticeOf("Session %s terminated", msg.id))
+		return p, tea.Batch(p.reload(), noticeOf("Session %s terminated", core.Display(msg.id)))
 	case ShowSessionsMsg:
 		return p, p.setFilter(msg.Target)
 	case ChangeMsg:
@@ -342,7 +342,7 @@ func (p *SessionsPage) key(msg tea.KeyMsg) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		title := fmt.Sprintf("Session %s · %s → %s", r.ID, r.imp, r.target)
+		title := fmt.Sprintf("Session %s · %s → %s", core.Display(r.ID), r.imp, r.target)
 		return func() tea.Msg { return OpenAuditMsg{Title: title, Query: core.AuditQuery{Session: r.ID}} }
 	case key.Matches(msg, p.keys.Terminate):
 		r, ok := p.selected()
@@ -406,7 +406,7 @@ func (p *SessionsPage) View() string {
 	page := p.listView(st, w)
 	if p.confirm {
 		r := p.victim
-		return limitLines(dialogOver(p.c, page, dialogBox(p.c, "Terminate session "+r.ID+"?",
+		return limitLines(dialogOver(p.c, page, dialogBox(p.c, "Terminate session "+core.Display(r.ID)+"?",
 			fmt.Sprintf("%s (%s) has been acting as %s (%s) for %s.", r.imp, r.impEmail, r.target, r.targetEmail,
 				fmtSpan(p.now.Sub(r.Started))),
 			"Their impersonation ends at once and is recorded as terminated by you.", "",
@@ -472,7 +472,7 @@ func sessionCells(r sessionRow, now time.Time) []string {
 		}
 		dur, reason = fmtSpan(r.Ended.Sub(r.Started)), core.Display(string(r.EndReason))
 	}
-	return []string{started, ended, dur, r.imp, r.target, string(r.Status), reason, fmt.Sprint(r.Events)}
+	return []string{started, ended, dur, r.imp, r.target, core.Display(string(r.Status)), reason, fmt.Sprint(r.Events)}
 }
 
 func (p *SessionsPage) detail(st pageStyles, w int) string {
@@ -480,7 +480,7 @@ func (p *SessionsPage) detail(st pageStyles, w int) string {
 	if !ok {
 		return ""
 	}
-	head := fmt.Sprintf("%s · %s (%s) → %s (%s)", r.ID, r.imp, r.impEmail, r.target, r.targetEmail)
+	head := fmt.Sprintf("%s · %s (%s) → %s (%s)", core.Display(r.ID), r.imp, r.impEmail, r.target, r.targetEmail)
 	more := "Reason: " + core.Display(r.Reason)
 	if r.Reason == "" {
 		more = "No reason given"

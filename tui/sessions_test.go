@@ -131,3 +131,50 @@ func TestSessionsGolden(t *testing.T) {
 	c := f.pageCommon(t, core.DemoOwner, 100, 30)
 	goldenPage(t, c, NewSessionsPage(c), "running", "")
 }
+
+// A name, reason and note with control bytes, written behind core's back
+// (core refuses them at input), render as visible escapes on every page.
+func TestPagesRenderStoredControlBytesHarmless(t *testing.T) {
+	f := newFixture(t, 30)
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	reqs, _ := f.c.Requests(core.SystemPrincipal("test"), core.RequestPending, 0)
+	err := f.db.Update(func(tx core.Tx) error {
+		jane.Name = "Jane\x1b[2J\x1b]0;pwned\x07\u202eDoe"
+		r := reqs[0]
+		r.Reason = "export\x1b[31m broken"
+		if err := tx.PutRequest(r); err != nil {
+			return err
+		}
+		return tx.PutUser(jane)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.reopen(t)
+	for _, tc := range []struct {
+		ctor  func(Common) Page
+		email string
+	}{
+		{NewApprovalsPage, core.DemoApprover},
+		{NewSessionsPage, core.DemoOwner},
+		{NewAccountPage, core.DemoJane},
+		{NewSettingsPage, core.DemoOwner},
+		{NewAuditPage, core.DemoOwner},
+	} {
+		p := f.openPage(t, tc.ctor, tc.email)
+		v := p.View()
+		if strings.ContainsAny(v, "\x1b\x07\u202e") {
+			t.Fatalf("%s: raw control bytes in the view: %q", p.Title(), v)
+		}
+		if p.Title() != "Settings" && p.Title() != "Audit" {
+			mustContain(t, v, `Jane\x1b[2J`)
+		}
+	}
+	p := f.openPage(t, NewApprovalsPage, core.DemoApprover)
+	mustContain(t, p.View(), `export\x1b[31m broken`)
+	pageKeys(t, p, "a")
+	v := p.View()
+	if strings.ContainsAny(v, "\x1b\x07\u202e") {
+		t.Fatalf("approve dialog: raw control bytes: %q", v)
+	}
+}

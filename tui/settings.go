@@ -242,7 +242,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.u.Approver {
 			approver = "approver"
 		}
-		return p, tea.Batch(p.reload(), noticeOf("%s: mode %s, %s", core.Display(msg.u.Email), msg.u.Mode, approver))
+		return p, tea.Batch(p.reload(), noticeOf("%s: mode %s, %s", core.Display(msg.u.Email), core.Display(string(msg.u.Mode)), approver))
 	case ChangeMsg:
 		switch msg.Change.Kind {
 		case core.ChangePolicy, core.ChangeUser, core.ChangeResync:
@@ -389,8 +389,8 @@ func (p *SettingsPage) View() string {
 		if u.Approver {
 			approver = "yes"
 		}
-		cells := []string{core.Display(u.DisplayName()), core.Display(u.Email), p.orgs[u.Org], string(u.Role),
-			string(u.Mode), approver, string(u.Status)}
+		cells := []string{core.Display(u.DisplayName()), core.Display(u.Email), p.orgs[u.Org], core.Display(string(u.Role)),
+			core.Display(string(u.Mode)), approver, core.Display(string(u.Status))}
 		if len(core.PolicyKeys)+i == p.cursor {
 			sel = len(lines)
 		}
