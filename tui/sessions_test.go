@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/actas/actas/core"
+	"github.com/charmbracelet/lipgloss"
 )
 
 func TestSessionsHistoryAndAudit(t *testing.T) {
@@ -176,5 +177,41 @@ func TestPagesRenderStoredControlBytesHarmless(t *testing.T) {
 	v := p.View()
 	if strings.ContainsAny(v, "\x1b\x07\u202e") {
 		t.Fatalf("approve dialog: raw control bytes: %q", v)
+	}
+}
+
+// Every page and dialog stays within the space it is given, down to the
+// smallest console (80×24 less tabs, banner and footer).
+func TestPagesFitTheirSpace(t *testing.T) {
+	f := newFixture(t, 30)
+	for _, size := range [][2]int{{80, 17}, {100, 30}, {160, 45}} {
+		for _, tc := range []struct {
+			ctor  func(Common) Page
+			email string
+			keys  []string
+		}{
+			{NewApprovalsPage, core.DemoApprover, nil},
+			{NewApprovalsPage, core.DemoApprover, []string{"a"}},
+			{NewApprovalsPage, core.DemoApprover, []string{"d"}},
+			{NewSessionsPage, core.DemoOwner, nil},
+			{NewAuditPage, core.DemoOwner, nil},
+			{NewAuditPage, core.DemoOwner, []string{"f"}},
+			{NewAccountPage, core.DemoJane, nil},
+			{NewAccountPage, core.DemoJane, []string{"e"}},
+			{NewSettingsPage, core.DemoOwner, []string{"G"}},
+		} {
+			p := tc.ctor(f.pageCommon(t, tc.email, size[0], size[1]))
+			drivePage(t, p, p.Init())
+			pageKeys(t, p, tc.keys...)
+			lines := strings.Split(p.View(), "\n")
+			if len(lines) > size[1] {
+				t.Errorf("%s %v at %v: %d lines", p.Title(), tc.keys, size, len(lines))
+			}
+			for i, l := range lines {
+				if w := lipgloss.Width(l); w > size[0] {
+					t.Errorf("%s %v at %v: line %d is %d wide: %q", p.Title(), tc.keys, size, i, w, l)
+				}
+			}
+		}
 	}
 }
