@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -102,6 +103,36 @@ func TestNoTerminalGetsOneLineAndStatus1(t *testing.T) {
 	}
 	if n := len(w.events(core.EvLogin)); n != 0 {
 		t.Fatalf("%d login events without a terminal", n)
+	}
+}
+
+func TestCommandsAreRefused(t *testing.T) {
+	w := newWorld(t)
+	client, err := w.dial(w.key(core.DemoOwner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.CombinedOutput("cat /etc/passwd")
+	var ee *gossh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != 1 {
+		t.Fatalf("err %v, want exit status 1", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != NoCommandMessage {
+		t.Fatalf("output %q", got)
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", 12 * time.Hour: "12h", 30 * time.Second: "30s",
+		90 * time.Minute: "1h30m", 700 * time.Millisecond: "700ms", 36 * time.Hour: "36h"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%s) = %q, want %q", d, got, want)
+		}
 	}
 }
 

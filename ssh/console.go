@@ -25,6 +25,9 @@ import (
 // sent away with exit status 1.
 const NoTerminalMessage = "actas needs an interactive terminal: ssh -t …"
 
+// NoCommandMessage answers "ssh host COMMAND": actas is only a console.
+const NoCommandMessage = "actas runs no commands; connect without one: ssh -t …"
+
 const deniedMessage = "Permission denied (publickey)."
 
 // console is one running console: a tea.Program on one SSH session.
@@ -97,7 +100,10 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		return 1, deniedMessage
 	}
 	pty, winch, isPty := sess.Pty()
-	if !isPty || len(sess.Command()) > 0 || sess.Subsystem() != "" {
+	switch {
+	case sess.RawCommand() != "" || sess.Subsystem() != "":
+		return 1, NoCommandMessage
+	case !isPty:
 		return 1, NoTerminalMessage
 	}
 
@@ -220,10 +226,15 @@ func endMessage(cause error, cfg Config) string {
 	return ""
 }
 
+// shortDuration writes 15m and 12h rather than 15m0s and 12h0m0s.
 func shortDuration(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	return strings.TrimSuffix(s, "0m")
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		return strings.TrimSuffix(d.String(), "0s")
+	}
+	return d.String()
 }
 
 func newConnID() string {

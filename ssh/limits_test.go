@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"github.com/actas/actas/tui"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/muesli/termenv"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // fakeConsole stands in for the tui where a test is about the server, not
@@ -248,4 +250,35 @@ func TestWindowResizesReachTheConsole(t *testing.T) {
 	}
 	tm.scr.resize(120, 40)
 	tm.waitText("size 120x40")
+}
+
+func TestRunServesUntilContextEnds(t *testing.T) {
+	w := newWorld(t)
+	srv, err := New(Config{Core: w.c, Listen: "127.0.0.1:0", HostKeyPath: w.dataDir + "/ssh_host_ed25519_key",
+		Logger: w.srv.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, time.Second, func(a net.Addr) { addrs <- a }) }()
+	addr := (<-addrs).String()
+	client, err := gossh.Dial("tcp", addr, w.clientConfig(w.key(core.DemoOwner)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v after a graceful stop", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Fatal("still listening after Run returned")
+	}
 }

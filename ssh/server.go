@@ -212,6 +212,38 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
+// Run is actas serve in one call: it listens on Config.Listen, calls ready
+// with the address once connections are accepted, serves until ctx ends
+// (SIGINT/SIGTERM in cmd) and then shuts down gracefully, giving consoles
+// grace to close. It returns nil after a graceful stop.
+func (s *Server) Run(ctx context.Context, grace time.Duration, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("ssh: listen on %s: %w", s.cfg.Listen, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-served:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err = s.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
 // Addr is the address the server listens on, or nil before Serve.
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
