@@ -296,7 +296,16 @@ func canonicalDetails(details map[string]any) (json.RawMessage, error) {
 	if len(details) == 0 {
 		return nil, nil
 	}
-	b, err := json.Marshal(Redact(details)) // encoding/json sorts map keys
+	clean := Redact(details)
+	for k, v := range clean {
+		if v == "" { // an unknown value (no SSH key on a local console) says nothing
+			delete(clean, k)
+		}
+	}
+	if len(clean) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(clean) // encoding/json sorts map keys
 	if err != nil {
 		return nil, fmt.Errorf("audit details: %w", err)
 	}
