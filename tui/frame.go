@@ -25,9 +25,15 @@ func (m *Model) bannerView() string {
 	}
 	who := core.Display(m.target.DisplayName()) + " (" + core.Display(m.target.Email) + ")"
 	tail := " · " + timeLeft(left) + " left · ctrl+x back to me"
-	room := m.width - 2 - ansi.StringWidth("You are impersonating ") - ansi.StringWidth(tail)
-	text := "You are impersonating " + ansi.Truncate(who, max(room, 1), "…") + tail
-	return style.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width-2, "…"))
+	text := "You are impersonating " + who + tail
+	if ansi.StringWidth(text) > m.width-2 {
+		// Tight: give up the padding first, then shorten the name, never
+		// the countdown or the way back.
+		style = style.Padding(0)
+		room := m.width - ansi.StringWidth("You are impersonating ") - ansi.StringWidth(tail)
+		text = "You are impersonating " + ansi.Truncate(who, max(room, 1), "…") + tail
+	}
+	return style.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width, "…"))
 }
 
 // timeLeft shows the countdown: "2h 05m", "59m", and in the urgent last

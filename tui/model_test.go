@@ -382,3 +382,17 @@ func TestMenuChoiceWaitsForPolicyAnswer(t *testing.T) {
 	drive(t, m, answers...)
 	mustContain(t, m.View(), "You will temporarily act as user Jane Doe and have their permissions.")
 }
+
+func TestBannerFitsAt80Columns(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 80, 24)
+	impersonate(t, m, "jane")
+	first := strings.SplitN(m.View(), "\n", 2)[0]
+	// The name gives way; the countdown and the way back never do.
+	if !strings.HasPrefix(first, "You are impersonating Jane Doe (jane@") || !strings.HasSuffix(first, " · 1h 00m left · ctrl+x back to me") {
+		t.Fatalf("banner at 80 columns: %q", first)
+	}
+	if w := lipgloss.Width(first); w != 80 {
+		t.Fatalf("banner is %d wide", w)
+	}
+}

@@ -190,23 +190,19 @@ func (p *UsersPage) row(i int) (core.User, bool) {
 	return pg[i%usersPageSize], true
 }
 
-// moveTo puts the cursor on row i, or the nearest loaded row towards it.
+// moveTo puts the cursor on row i. A row whose page can be fetched (its
+// start is known) is taken at once and shows as loading for a moment;
+// beyond what is known, the cursor stops at the last loaded row.
 func (p *UsersPage) moveTo(i int) tea.Cmd {
 	if p.total >= 0 {
 		i = min(i, p.total-1)
 	}
 	i = max(i, 0)
 	for i > p.cursor {
-		if _, ok := p.row(i); ok {
+		if _, ok := p.row(i); ok || i/usersPageSize < len(p.starts)-1 {
 			break
 		}
 		i--
-	}
-	for i < p.cursor {
-		if _, ok := p.row(i); ok {
-			break
-		}
-		i++
 	}
 	p.cursor = i
 	p.scroll()

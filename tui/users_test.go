@@ -1,0 +1,161 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/actas/actas/core"
+)
+
+func usersPage(m *Model) *UsersPage { return m.pages[TabUsers].(*UsersPage) }
+
+func TestUsersPagingKeepsAWindow(t *testing.T) {
+	f := newFixture(t, 1000)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	total := f.c.UserCount()
+	p := usersPage(m)
+	mustContain(t, m.View(), "1 of 100+")
+
+	for range 60 {
+		drive(t, m, keyMsg("pgdown"))
+	}
+	if p.cursor != total-1 {
+		t.Fatalf("after 60 pgdown the cursor is at %d, want the last row %d", p.cursor, total-1)
+	}
+	mustContain(t, m.View(), fmt.Sprintf("%d of %d", total, total))
+	// Only a few pages are held, however far we went.
+	if n := len(p.pages); n > 2*usersKeep+1 {
+		t.Fatalf("%d pages cached", n)
+	}
+	drive(t, m, keyMsg("g"))
+	if p.cursor != 0 {
+		t.Fatalf("g: cursor %d", p.cursor)
+	}
+	mustContain(t, m.View(), "> Ada Abbott 676")
+	drive(t, m, keyMsg("G"))
+	if p.cursor != total-1 {
+		t.Fatalf("G with a known end: cursor %d", p.cursor)
+	}
+	// Back up across page boundaries, row by row.
+	for range 150 {
+		drive(t, m, keyMsg("up"))
+	}
+	if p.cursor != total-151 {
+		t.Fatalf("after 150 up: cursor %d, want %d", p.cursor, total-151)
+	}
+	u, ok := p.row(p.cursor)
+	if !ok || !strings.Contains(m.View(), "> "+u.Name) {
+		t.Fatalf("selected row %q not shown", u.Name)
+	}
+}
+
+func TestUsersSearchFromTwoCharacters(t *testing.T) {
+	f := newFixture(t, 200)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	p := usersPage(m)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("j")...)
+	if p.query != "" {
+		t.Fatalf("one character filtered: %q", p.query)
+	}
+	gen := p.gen
+	drive(t, m, typing("ane")...)
+	if p.query != "jane" || p.gen == gen {
+		t.Fatalf("query %q gen %d", p.query, p.gen)
+	}
+	mustContain(t, m.View(), "> Jane Doe", "1 of 1")
+	// enter keeps the filter and gives the keys back to the table.
+	drive(t, m, keyMsg("enter"))
+	if m.focused().Capturing() {
+		t.Fatal("still capturing after enter")
+	}
+	mustContain(t, m.View(), "Filter: jane")
+	// esc clears it.
+	drive(t, m, keyMsg("esc"))
+	mustNotContain(t, m.View(), "Filter:")
+	mustContain(t, m.View(), "1 of 100+")
+
+	// A search that matches nobody says so.
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("zzqq")...)
+	mustContain(t, m.View(), "No users match “zzqq”")
+}
+
+func TestUsersStaleSearchIsDropped(t *testing.T) {
+	f := newFixture(t, 200)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	p := usersPage(m)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("ja")...)
+	// "jan" is typed before the answer to "ja" arrives: the "ja" context is
+	// cancelled and its answer, if any, ignored.
+	_, cmd := m.Update(typing("b")[0])
+	stale := p.ctx
+	_, cmd2 := m.Update(typing("o")[0])
+	if stale.Err() == nil {
+		t.Fatal("the previous search's context was not cancelled")
+	}
+	drive(t, m, run(cmd2)...)
+	drive(t, m, run(cmd)...)
+	mustContain(t, m.View(), "/ jabo")
+	if p.query != "jabo" {
+		t.Fatalf("query %q", p.query)
+	}
+}
+
+func TestUsersLiveUpdateInPlace(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("bob@")...)
+	mustContain(t, m.View(), "Bob Brown")
+	if _, err := f.c.GrantConsent(f.principal(t, core.DemoBob), 24*3600e9); err != nil {
+		t.Fatal(err)
+	}
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	mustContain(t, m.View(), "Mar 11 ")
+}
+
+func TestRequestFormSubmits(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoSupport, 100, 30)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("bob@")...)
+	drive(t, m, keys("enter", "enter")...)
+	drive(t, m, keyMsg("r"))
+	mustContain(t, m.View(), "Request impersonation of Bob Brown", "(•) 1h")
+	drive(t, m, typing("ticket #77: login loop")...)
+	drive(t, m, keys("tab", "right", "right", "right", "tab")...) // custom
+	drive(t, m, typing("999h")...)
+	drive(t, m, keyMsg("ctrl+s"))
+	mustContain(t, m.View(), "duration must be between 1h and 168h")
+	for range 4 {
+		drive(t, m, keyMsg("backspace"))
+	}
+	drive(t, m, typing("36h")...)
+	drive(t, m, keyMsg("ctrl+s"))
+	v := m.View()
+	mustNotContain(t, v, "Request impersonation of")
+	mustContain(t, v, "sent to the approvers")
+	reqs, err := f.c.Requests(f.principal(t, core.DemoSupport), core.RequestPending, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, r := range reqs {
+		if r.Reason == "ticket #77: login loop" && r.Duration.Hours() == 36 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no 36h request in %+v", reqs)
+	}
+	// esc cancels a form without sending.
+	drive(t, m, keys("enter", "r", "esc")...)
+	mustNotContain(t, m.View(), "Request impersonation of")
+}
