@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -255,19 +256,31 @@ func (db *DB) flushAuditIndex() error {
 		for i, name := range auditIndexes {
 			buckets[i] = btx.Bucket(auditIndexBuckets[name])
 		}
-		db.tail.each(btx, from, to, func(seq uint64, keys *tailEntry) {
-			for i, key := range keys {
+		// Sorted keys go into each B+tree in order, so consecutive puts land
+		// on the leaf the previous one left in memory: several times faster
+		// than putting in seq order, which hops between keys.
+		var keys [3][][]byte
+		db.tail.each(btx, from, to, func(seq uint64, e *tailEntry) {
+			for i, key := range e {
 				if key == "" || err != nil {
 					continue
 				}
 				var k []byte
 				if k, err = auditIndexKey(key, seq); err == nil {
-					err = buckets[i].Put(k, empty)
+					keys[i] = append(keys[i], k)
 				}
 			}
 		})
 		if err != nil {
 			return err
+		}
+		for i, ks := range keys {
+			slices.SortFunc(ks, bytes.Compare)
+			for _, k := range ks {
+				if err := buckets[i].Put(k, empty); err != nil {
+					return err
+				}
+			}
 		}
 		return btx.Bucket(bucketMeta).Put(keyAuditIndexed, seqKey(to))
 	})
