@@ -346,16 +346,6 @@ func TestGlobalKeysWaitWhileCapturing(t *testing.T) {
 	mustContain(t, m.View(), "/ q2?")
 }
 
-func TestForEnv(t *testing.T) {
-	for env, want := range map[string]bool{
-		"TERM=xterm-256color": false, "NO_COLOR=1": true, "NO_COLOR=": false, "TERM=dumb": true,
-	} {
-		if got := themes.ForEnv([]string{"HOME=/x", env}); got != want {
-			t.Errorf("ForEnv(%q) = %v, want %v", env, got, want)
-		}
-	}
-}
-
 func TestBackToMeKeepsYourPlace(t *testing.T) {
 	f := newFixture(t, 30)
 	m := f.newModel(t, core.DemoOwner, 100, 30)
