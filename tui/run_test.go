@@ -1,0 +1,107 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actas/actas/core"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// recorder is a model that keeps the changes it is sent.
+type recorder struct {
+	mu      sync.Mutex
+	changes []core.Change
+}
+
+func (r *recorder) Init() tea.Cmd { return nil }
+func (r *recorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if ch, ok := msg.(ChangeMsg); ok {
+		r.mu.Lock()
+		r.changes = append(r.changes, ch.Change)
+		r.mu.Unlock()
+	}
+	return r, nil
+}
+func (r *recorder) View() string { return "" }
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.changes)
+}
+
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestPumpForwardsChangesAndQuitsWithContext(t *testing.T) {
+	f := newFixture(t, 10)
+	rec := &recorder{}
+	p := tea.NewProgram(rec, tea.WithInput(nil), tea.WithOutput(io.Discard))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { _, err := p.Run(); ran <- err }()
+	pumped := make(chan struct{})
+	before := f.c.Hub().Subscribers()
+	go func() { Pump(ctx, p, f.c); close(pumped) }()
+	eventually(t, "the pump to subscribe", func() bool { return f.c.Hub().Subscribers() == before+1 })
+
+	if _, err := f.c.GrantConsent(f.principal(t, core.DemoBob), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the change to arrive", func() bool { return rec.count() > 0 })
+
+	cancel()
+	select {
+	case <-pumped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Pump did not return when its context ended")
+	}
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatalf("program ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the program did not quit when the pump's context ended")
+	}
+	if n := f.c.Hub().Subscribers(); n != before {
+		t.Fatalf("%d subscribers left, want %d", n, before)
+	}
+}
+
+func TestRunReturnsWhenContextEnds(t *testing.T) {
+	f := newFixture(t, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: asciiRenderer(), Width: 100, Height: 30},
+			tea.WithInput(nil), tea.WithOutput(&out))
+	}()
+	eventually(t, "the console to subscribe", func() bool { return f.c.Hub().Subscribers() > 0 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if n := f.c.Hub().Subscribers(); n != 0 {
+		t.Fatalf("%d subscribers left", n)
+	}
+}
