@@ -140,6 +140,15 @@ func (p *UsersPage) newGeneration() {
 	p.lines = map[int]string{}
 }
 
+// refetch reloads the rows on screen after missed changes, keeping the
+// cursor where it is.
+func (p *UsersPage) refetch() tea.Cmd {
+	cursor, offset, starts := p.cursor, p.offset, p.starts
+	p.newGeneration()
+	p.cursor, p.offset, p.starts = cursor, offset, starts
+	return p.ensure()
+}
+
 // fetch loads page k in a Cmd.
 func (p *UsersPage) fetch(k int) tea.Cmd {
 	p.loading[k] = true
@@ -249,6 +258,9 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case len(p.starts) == msg.k+1:
 			p.starts = append(p.starts, msg.page.Next)
 		}
+		if p.total >= 0 && p.cursor >= p.total {
+			p.cursor = max(p.total-1, 0)
+		}
 		p.scroll()
 		cmd := p.ensure()
 		p.render()
@@ -296,12 +308,7 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (p *UsersPage) change(ch core.Change) tea.Cmd {
 	switch {
 	case ch.Kind == core.ChangeResync:
-		cur := p.cursor
-		p.newGeneration()
-		p.cursor = 0
-		cmd := p.ensure()
-		_ = cur
-		return cmd
+		return p.refetch()
 	case ch.User != nil:
 		for k, pg := range p.pages {
 			for i := range pg {

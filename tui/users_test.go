@@ -159,3 +159,18 @@ func TestRequestFormSubmits(t *testing.T) {
 	drive(t, m, keys("enter", "r", "esc")...)
 	mustNotContain(t, m.View(), "Request impersonation of")
 }
+
+func TestUsersResyncKeepsTheCursor(t *testing.T) {
+	f := newFixture(t, 300)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	p := usersPage(m)
+	for range 150 {
+		drive(t, m, keyMsg("down"))
+	}
+	u, _ := p.row(150)
+	drive(t, m, ChangeMsg{Change: core.Change{Kind: core.ChangeResync}})
+	if p.cursor != 150 {
+		t.Fatalf("cursor %d after a resync", p.cursor)
+	}
+	mustContain(t, m.View(), "> "+u.Name)
+}
