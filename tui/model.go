@@ -585,6 +585,11 @@ func (m *Model) View() string {
 	s := m.common.Styles
 	if m.tooSmall() {
 		msg := fmt.Sprintf("terminal too small\n%d×%d — actas needs at least %d×%d\n\nq quits", m.width, m.height, MinWidth, MinHeight)
+		if m.common.Impersonating() && m.height > 1 {
+			// Even here, nobody forgets whom they are acting as.
+			return m.bannerView() + "\n" + m.opt.Renderer.Place(m.width, m.height-1, lipgloss.Center, lipgloss.Center,
+				s.Muted.Align(lipgloss.Center).Render(msg))
+		}
 		return m.opt.Renderer.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, s.Muted.Align(lipgloss.Center).Render(msg))
 	}
 	var b strings.Builder

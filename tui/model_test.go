@@ -386,3 +386,22 @@ func TestBannerFitsAt80Columns(t *testing.T) {
 		t.Fatalf("banner is %d wide", w)
 	}
 }
+
+func TestTooSmallStillShowsBanner(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	drive(t, m, tea.WindowSizeMsg{Width: 60, Height: 20})
+	v := m.View()
+	mustContain(t, v, "You are impersonating Jan", "terminal too small")
+	for i, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 60 {
+			t.Fatalf("line %d is %d wide: %q", i, w, l)
+		}
+	}
+	if n := len(strings.Split(v, "\n")); n != 20 {
+		t.Fatalf("%d lines", n)
+	}
+	drive(t, m, keyMsg("ctrl+x"))
+	mustNotContain(t, m.View(), "You are impersonating")
+}
