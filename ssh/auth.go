@@ -140,6 +140,7 @@ func (f *failedLogins) tick(remote string) {
 		return
 	}
 	if w.pending == 0 {
+		w.timer.Stop()
 		delete(f.by, remote)
 		f.mu.Unlock()
 		return
