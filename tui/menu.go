@@ -29,6 +29,7 @@ type menu struct {
 	// pending is an item chosen while core was still being asked about it:
 	// it is carried out as soon as the answer allows it.
 	pending string
+	moved   bool // the cursor was moved by hand
 }
 
 // menuChosen is what a keypress did to the menu.
@@ -53,6 +54,7 @@ func (m *menu) set(id string, err error) (chosen string) {
 			m.flash = core.Display(err.Error())
 		}
 	}
+	defer m.settleCursor()
 	for i := range m.items {
 		if m.items[i].ID == id {
 			m.items[i].Checking = false
@@ -66,20 +68,36 @@ func (m *menu) set(id string, err error) (chosen string) {
 	return chosen
 }
 
+// settleCursor puts the cursor on the first item that is not refused,
+// once core has answered, unless the user already moved it.
+func (m *menu) settleCursor() {
+	if m.moved {
+		return
+	}
+	for i, it := range m.items {
+		if it.Checking {
+			return // wait: an earlier item may yet be allowed
+		}
+		if !it.Disabled {
+			m.cursor = i
+			return
+		}
+	}
+}
+
 // update handles a key; on menuChose, chosen is the item's ID.
 func (m *menu) update(msg tea.KeyMsg, k KeyMap) (res menuResult, chosen string) {
 	m.flash = ""
 	switch {
 	case key.Matches(msg, k.Cancel):
 		return menuClosed, ""
-	case key.Matches(msg, k.Up):
+	case key.Matches(msg, k.Up), key.Matches(msg, k.Prev):
 		m.cursor = (m.cursor + len(m.items) - 1) % len(m.items)
+		m.moved = true
 		return menuNone, ""
 	case key.Matches(msg, k.Down), key.Matches(msg, k.Next):
 		m.cursor = (m.cursor + 1) % len(m.items)
-		return menuNone, ""
-	case key.Matches(msg, k.Prev):
-		m.cursor = (m.cursor + len(m.items) - 1) % len(m.items)
+		m.moved = true
 		return menuNone, ""
 	case key.Matches(msg, k.Enter):
 		return m.choose(m.cursor)

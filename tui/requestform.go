@@ -82,7 +82,12 @@ func newRequestForm(c Common, target core.User) *requestForm {
 func (f *requestForm) applyStyles(c Common) {
 	c.Styles.ApplyTextInput(&f.reason)
 	c.Styles.ApplyTextInput(&f.custom)
+	f.reason.Width = formInner(c.Width) - 3
+	f.custom.Width = 12
 }
+
+// formInner is the width inside the form's box on a page w wide.
+func formInner(w int) int { return min(max(w-6, 30), 70) }
 
 func (f *requestForm) customChosen() bool { return f.choice == len(f.presets) }
 
@@ -236,9 +241,7 @@ func (f *requestForm) failed(err error) {
 
 func (f *requestForm) view(c Common, maxW int) string {
 	s := c.Styles
-	inner := min(max(maxW-6, 30), 70)
-	f.reason.Width = inner - 3
-	f.custom.Width = 12
+	inner := formInner(maxW)
 	label := func(text string, field int) string {
 		if f.focus == field {
 			return s.LabelFocused.Render(text)

@@ -102,9 +102,9 @@ func (p *UsersPage) Capturing() bool {
 func (p *UsersPage) SetCommon(c Common) Page {
 	if c.Styles != p.c.Styles {
 		c.Styles.ApplyTextInput(&p.input)
-		if p.form != nil {
-			p.form.applyStyles(c)
-		}
+	}
+	if p.form != nil {
+		p.form.applyStyles(c)
 	}
 	p.c = c
 	p.input.Width = max(c.Width-30, 10)
