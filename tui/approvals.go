@@ -278,8 +278,10 @@ func (p *ApprovalsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (p *ApprovalsPage) receive(msg approvalsLoadedMsg) {
 	p.err = nil
+	// The newest request is selected as it arrives, unless the approver
+	// moved down the list or has a dialog open: then their choice stays put.
 	var keep string
-	if r, ok := p.selected(); ok && p.loaded {
+	if r, ok := p.selected(); ok && p.loaded && (p.cursor > 0 || p.dialog != dialogNone) {
 		keep = r.ID
 	}
 	p.rows, p.pending, p.max, p.approver, p.now = msg.rows, msg.pending, msg.max, msg.approver, msg.now

@@ -198,13 +198,27 @@ func TestApprovalsLiveRequest(t *testing.T) {
 	}
 	v := p.View()
 	mustContain(t, v, "Bob Brown", "Bob cannot log in", "24h")
-	// Newest first, and the selection stays where it was (the newest at
-	// load time) rather than jumping under the approver's fingers.
+	// Newest first and selected: the approver had not moved off the top.
 	if strings.Index(v, "Bob Brown") > strings.Index(v, "Jane reports") {
 		t.Fatalf("newest request not first:\n%s", v)
 	}
-	if r, _ := p.(*ApprovalsPage).selected(); r.Target == bob.ID {
-		t.Fatal("selection jumped to the new request")
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != bob.ID {
+		t.Fatal("the new request is not selected")
+	}
+	// An approver who moved down the list keeps their place.
+	pageKeys(t, p, "j", "j")
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
+		t.Fatalf("after j j the selection is on %s", r.Target)
+	}
+	member, _ := f.c.UserByEmail(core.DemoMember(1).Email)
+	if _, err := f.c.CreateRequest(support, member.ID, "another", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ch = nextChange(t, sub, core.ChangeRequest)
+	noErrors(t, drivePage(t, p, ChangeMsg{ch}))
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
+		t.Fatal("selection left the request the approver had chosen")
 	}
 }
 
