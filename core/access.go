@@ -50,9 +50,20 @@ func (c *Core) require(p Principal, cp Capability) error {
 	}
 	u := c.current(p)
 	if !grants(u, cp) {
-		return refuse(CodeNotPermitted, "you are not permitted to do this (%s)", cp)
+		return refuse(CodeNotPermitted, "%s", capNeeds[cp])
 	}
 	return nil
+}
+
+// capNeeds says who holds each capability, as a refusal.
+var capNeeds = map[Capability]string{
+	CapUsers:     "only staff can browse users",
+	CapApprovals: "only approvers and staff in request mode use the approvals inbox",
+	CapApprove:   "only approvers can decide requests — an owner can make you one under Settings",
+	CapSessions:  "only staff can see sessions",
+	CapAudit:     "only admins, owners and approvers can read the audit log",
+	CapSettings:  "only owners can change settings",
+	CapAdmin:     "only owners can add users, orgs and keys for others",
 }
 
 // current is p's user as core knows it now (roles and status change).

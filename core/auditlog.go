@@ -40,6 +40,14 @@ func (q AuditQuery) match(ev *Event) bool {
 	return true
 }
 
+// staffOver reports whether p is staff over the user's org, and so may read
+// the events about that user (the Users page's "View audit").
+func (c *Core) staffOver(p Principal, userID string) bool {
+	viewer := c.current(p)
+	u, ok := c.dir.get(userID)
+	return ok && grants(viewer, CapUsers) && inSubtree(c.orgSnapshot(), viewer.Org, u.Org)
+}
+
 // AuditPage is a page of events and where to go on.
 type AuditPage struct {
 	Events []Event
@@ -70,7 +78,7 @@ func (c *Core) Audit(p Principal, q AuditQuery, from uint64, reverse bool, limit
 			}
 		case q.Subject == "":
 			q.Subject = p.User.ID
-		case q.Subject != p.User.ID:
+		case q.Subject != p.User.ID && !c.staffOver(p, q.Subject):
 			return AuditPage{}, err
 		}
 	}

@@ -250,3 +250,40 @@ func TestDemoSeed(t *testing.T) {
 	}
 	w.verify()
 }
+
+func TestAuditVisibility(t *testing.T) {
+	w := newWorld(t)
+	must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+	// Staff read the events about a user of their subtree, not the whole log.
+	page := must(w.c.Audit(w.as("gstaff"), core.AuditQuery{Subject: w.u["jane"].ID}, 0, true, 100))
+	if len(page.Events) == 0 {
+		t.Fatal("staff read nothing about jane")
+	}
+	for _, ev := range page.Events {
+		if ev.Subject.ID != w.u["jane"].ID {
+			t.Fatalf("event about %s", ev.Subject)
+		}
+	}
+	if _, err := w.c.Audit(w.as("gstaff"), core.AuditQuery{Subject: w.u["ivan"].ID}, 0, true, 10); core.CodeOf(err) != core.CodeNotPermitted {
+		t.Fatalf("globex staff read about initech's ivan: %v", err)
+	}
+	if _, err := w.c.Audit(w.as("gstaff"), core.AuditQuery{Actor: w.u["lead"].ID}, 0, true, 10); core.CodeOf(err) != core.CodeNotPermitted {
+		// Without a subject, a non-auditor reads only about themselves.
+		page := must(w.c.Audit(w.as("gstaff"), core.AuditQuery{Actor: w.u["lead"].ID}, 0, true, 10))
+		for _, ev := range page.Events {
+			if ev.Subject.ID != w.u["gstaff"].ID {
+				t.Fatalf("staff read an event about %s", ev.Subject)
+			}
+		}
+	}
+	// A member reads the events about themselves only.
+	page = must(w.c.Audit(w.as("jane"), core.AuditQuery{}, 0, true, 100))
+	for _, ev := range page.Events {
+		if ev.Subject.ID != w.u["jane"].ID {
+			t.Fatalf("jane read an event about %s", ev.Subject)
+		}
+	}
+	if _, err := w.c.Audit(w.as("jane"), core.AuditQuery{Subject: w.u["joe"].ID}, 0, true, 10); core.CodeOf(err) != core.CodeNotPermitted {
+		t.Fatalf("jane read about joe: %v", err)
+	}
+}
