@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/bubbles/textarea"
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 )
 
 // Theme names.
@@ -109,6 +110,10 @@ type Styles struct {
 	Name  string
 	R     *lipgloss.Renderer
 	Plain bool // no colour: selection and focus are shown by reverse video and markers
+	// Marks is set when styles cannot show focus at all (the plain theme,
+	// or a renderer without colour or attributes, e.g. NO_COLOR): the
+	// console then adds textual marks such as [1 Users] for the active tab.
+	Marks bool
 
 	// Border is the box border: rounded, or ASCII in the plain theme.
 	Border lipgloss.Border
@@ -205,6 +210,7 @@ func New(r *lipgloss.Renderer, name string) *Styles {
 	if plain {
 		s.Border = lipgloss.ASCIIBorder()
 	}
+	s.Marks = plain || r.ColorProfile() == termenv.Ascii
 	fg, muted, subtle := col(p.fg), col(p.muted), col(p.subtle)
 
 	s.App = st()

@@ -70,13 +70,17 @@ func (m *Model) tabsView() string {
 		if m.pages[n] == nil {
 			continue
 		}
-		if n == m.active {
-			tabs = append(tabs, s.TabActive.Render(m.tabLabel(n)))
-		} else {
-			tabs = append(tabs, s.TabInactive.Render(m.tabLabel(n)))
+		label := m.tabLabel(n)
+		switch {
+		case n == m.active && s.Marks:
+			tabs = append(tabs, s.TabActive.Render("["+label+"]"))
+		case n == m.active:
+			tabs = append(tabs, s.TabActive.Render(label))
+		default:
+			tabs = append(tabs, s.TabInactive.Render(label))
 		}
 	}
-	row := strings.Join(tabs, " ")
+	row := ansi.Truncate(strings.Join(tabs, " "), m.width, "…")
 	me := m.me()
 	who := core.Display(me.DisplayName()) + " · " + core.Display(string(me.Role))
 	if m.overlay != nil {
