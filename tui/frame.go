@@ -96,13 +96,14 @@ func (m *Model) tabsView() string {
 // helpKeys adapts the focused page's bindings plus the global ones to
 // bubbles/help.
 type helpKeys struct {
+	first  []key.Binding // ctrl+x while impersonating: never cut off
 	page   Page
 	global []key.Binding
 	tabs   []key.Binding
 }
 
 func (h helpKeys) ShortHelp() []key.Binding {
-	var out []key.Binding
+	out := append([]key.Binding(nil), h.first...)
 	if h.page != nil {
 		out = append(out, h.page.ShortHelp()...)
 	}
@@ -117,14 +118,14 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 	if len(h.tabs) > 0 {
 		out = append(out, h.tabs)
 	}
-	return append(out, h.global)
+	return append(out, append(append([]key.Binding(nil), h.first...), h.global...))
 }
 
 func (m *Model) helpKeys() helpKeys {
 	k := m.common.Keys
 	h := helpKeys{page: m.focused()}
 	if m.common.Impersonating() {
-		h.global = append(h.global, k.BackToMe)
+		h.first = []key.Binding{k.BackToMe}
 	}
 	if h.page != nil && h.page.Capturing() {
 		return h
