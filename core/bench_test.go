@@ -37,6 +37,7 @@ func benchWorld(b *testing.B) *core.Core {
 			benchErr = err
 			return
 		}
+		os.RemoveAll(dir) // the open file lives on until the process ends
 		c, err := core.Open(db, core.Options{})
 		if err != nil {
 			benchErr = err

@@ -493,6 +493,9 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 		}
 	case ch.Request != nil:
 		cmds = append(cmds, m.pendingCmd())
+		if ch.Request.Requester == me {
+			cmds = append(cmds, m.requestNotice(*ch.Request))
+		}
 	case ch.User != nil && (ch.User.ID == me || ch.User.ID == m.common.Viewer.ID):
 		if m.common.Impersonating() && ch.User.ID == m.target.ID {
 			m.target = *ch.User
@@ -552,6 +555,25 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 	}
 	m.layout()
 	return tea.Batch(notice, cmd, m.tick(), m.pendingCmd())
+}
+
+// requestNotice tells requesters, live, what became of their request.
+func (m *Model) requestNotice(r core.Request) tea.Cmd {
+	target, _ := m.opt.Core.User(r.Target)
+	name := core.Display(target.DisplayName())
+	switch r.Status {
+	case core.RequestApproved:
+		return m.say(fmt.Sprintf("Your request to act as %s was approved for %s — open their actions and press i", name, core.FormatDuration(r.Duration)), false)
+	case core.RequestDenied:
+		note := ""
+		if n := len(r.Decisions); n > 0 && r.Decisions[n-1].Note != "" {
+			note = ": " + core.Display(r.Decisions[n-1].Note)
+		}
+		return m.say("Your request to act as "+name+" was denied"+note, true)
+	case core.RequestExpired:
+		return m.say("Your request to act as "+name+" expired without a decision", true)
+	}
+	return nil
 }
 
 // endReasonText says why a session ended, for people.

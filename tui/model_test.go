@@ -405,3 +405,21 @@ func TestTooSmallStillShowsBanner(t *testing.T) {
 	drive(t, m, keyMsg("ctrl+x"))
 	mustNotContain(t, m.View(), "You are impersonating")
 }
+
+func TestRequesterSeesDecisionLive(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoSupport, 120, 30)
+	reqs, err := f.c.Requests(f.principal(t, core.DemoSupport), core.RequestPending, 0)
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("pending %v %v", reqs, err)
+	}
+	if _, err := f.c.Decide(f.principal(t, core.DemoApprover), reqs[0].ID, true, 2*time.Hour, ""); err != nil {
+		t.Fatal(err)
+	}
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	mustContain(t, m.View(), "Your request to act as Jane Doe was approved for 2h")
+}
