@@ -255,6 +255,9 @@ func (db *DB) flushAuditIndex() error {
 		var buckets [3]*bolt.Bucket
 		for i, name := range auditIndexes {
 			buckets[i] = btx.Bucket(auditIndexBuckets[name])
+			// Entries arrive at the end of their key's range, so a split
+			// leaf rarely gets inserts below its split point: fill them.
+			buckets[i].FillPercent = 0.9
 		}
 		// Sorted keys go into each B+tree in order, so consecutive puts land
 		// on the leaf the previous one left in memory: several times faster

@@ -116,6 +116,9 @@ func open(path string, opts Options, flushEvery uint64, idleFlush time.Duration)
 		// The hashmap freelist stays fast when a big file has many free
 		// pages; the array one scans them on every allocation.
 		FreelistType: bolt.FreelistMapType,
+		// Not writing the freelist saves a page on every commit; Open
+		// rebuilds it by walking the file instead (as etcd does).
+		NoFreelistSync: true,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &inUseError{path: path}
