@@ -155,6 +155,21 @@ func TestAuditAppendRefusesWrongSeq(t *testing.T) {
 			t.Errorf("AppendAudit with seq %d after head 2 succeeded", seq)
 		}
 	}
+	// The store indexes an event by what its record says (after a restart
+	// it has nothing else), so keys that disagree are refused.
+	err := db.Update(func(tx core.Tx) error {
+		seq, head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		ev := testEvent(3)
+		ev.Seq, ev.Prev = seq+1, head
+		rec := core.EncodeEvent(&ev)
+		return tx.AppendAudit(core.AuditAppend{Seq: ev.Seq, Hash: ev.Hash, Record: rec, Actor: "usr_someone_else"})
+	})
+	if err == nil {
+		t.Error("AppendAudit with index keys that differ from the record succeeded")
+	}
 	if v, err := core.VerifyChain(db); err != nil || !v.OK() || v.Events != 2 {
 		t.Errorf("VerifyChain = %v, %v", v, err)
 	}
