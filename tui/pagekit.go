@@ -1,0 +1,228 @@
+package tui
+
+// What the approvals, sessions, audit, account and settings pages are built
+// from: their styles, tables, dialogs and footer messages.
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/actas/actas/themes"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// pageStyles are the styles these pages use, taken from the session's
+// theme; without one (a bare test) they come from a colourless renderer,
+// never from the global one.
+type pageStyles struct {
+	*themes.Styles
+	Header, Row, Selected, Empty lipgloss.Style
+}
+
+func pageStylesOf(c Common) pageStyles {
+	s := c.Styles
+	if s == nil {
+		s = themes.New(lipgloss.NewRenderer(io.Discard), themes.Plain)
+	}
+	return pageStyles{Styles: s, Header: s.Bold.Foreground(s.Colors.Accent), Row: s.TableRow,
+		Selected: s.TableSelected, Empty: s.TableEmpty}
+}
+
+// Status is the style of a status or result word.
+func (s pageStyles) Status(status string) lipgloss.Style { return s.StatusStyle(status) }
+
+// colSpec is a table column: at least width cells, plus a share (flex) of
+// what is left of the screen.
+type colSpec struct {
+	title string
+	width int
+	flex  int
+}
+
+func colTitles(cols []colSpec) []string {
+	t := make([]string, len(cols))
+	for i, c := range cols {
+		t[i] = c.title
+	}
+	return t
+}
+
+// layoutCols gives each column its width for a line of total cells
+// (columns are separated by one space). When even the minimums do not
+// fit, the flexible columns shrink first.
+func layoutCols(cols []colSpec, total int) []int {
+	w := make([]int, len(cols))
+	used, flex := len(cols)-1, 0
+	for i, c := range cols {
+		w[i] = c.width
+		used += c.width
+		flex += c.flex
+	}
+	left := total - used
+	for i := len(cols) - 1; left < 0 && i >= 0; i-- {
+		if cols[i].flex > 0 {
+			cut := min(-left, w[i]-3)
+			w[i] -= cut
+			left += cut
+		}
+	}
+	if left > 0 && flex > 0 {
+		give := left
+		for i, c := range cols {
+			if c.flex > 0 {
+				n := left * c.flex / flex
+				w[i] += n
+				give -= n
+			}
+		}
+		for i := len(cols) - 1; i >= 0 && give > 0; i-- {
+			if cols[i].flex > 0 {
+				w[i] += give
+				give = 0
+			}
+		}
+	}
+	return w
+}
+
+// renderCols fits each cell to its column and joins them with spaces.
+func renderCols(cells []string, widths []int) string {
+	var b strings.Builder
+	for i, w := range widths {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		cell := ""
+		if i < len(cells) {
+			cell = cells[i]
+		}
+		b.WriteString(cellFit(cell, w))
+	}
+	return b.String()
+}
+
+// tableHeader is the column titles over the theme's rule, behind the
+// two-cell gutter that marks the selected row.
+func tableHeader(st pageStyles, cols []colSpec, widths []int, w int) string {
+	return st.TableHeader.Width(w).Render(cellFit("  "+renderCols(colTitles(cols), widths), w))
+}
+
+// tableRow is one row: "> " and the selection style when selected (seen
+// even without colour), else each cell in its style (styles by column,
+// st.Row for the others).
+func tableRow(st pageStyles, cells []string, widths []int, selected bool, styles map[int]lipgloss.Style) string {
+	if selected {
+		return st.Selected.Render("> " + renderCols(cells, widths))
+	}
+	return st.Row.Render("  ") + renderStyled(cells, widths, st.Row, styles)
+}
+
+// renderStyled is renderCols with a style per cell (base for the others),
+// so that one coloured cell does not reset the colour of the rest.
+func renderStyled(cells []string, widths []int, base lipgloss.Style, styles map[int]lipgloss.Style) string {
+	var b strings.Builder
+	for i, w := range widths {
+		if i > 0 {
+			b.WriteString(base.Render(" "))
+		}
+		cell := ""
+		if i < len(cells) {
+			cell = cells[i]
+		}
+		st, ok := styles[i]
+		if !ok {
+			st = base
+		}
+		b.WriteString(st.Render(cellFit(cell, w)))
+	}
+	return b.String()
+}
+
+// cellFit truncates s to w cells (with …) and pads it to exactly w.
+func cellFit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) > w {
+		s = ansi.Truncate(s, w, "…")
+	}
+	if n := ansi.StringWidth(s); n < w {
+		s += strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// keepVisible returns the first row to show so that cursor is on screen.
+func keepVisible(cursor, offset, height, count int) int {
+	if height < 1 {
+		height = 1
+	}
+	if cursor < offset {
+		offset = cursor
+	}
+	if cursor >= offset+height {
+		offset = cursor - height + 1
+	}
+	offset = min(offset, max(count-height, 0))
+	return max(offset, 0)
+}
+
+// limitLines cuts s to at most h lines.
+func limitLines(s string, h int) string {
+	if h <= 0 {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// titleLine is a page title on the left and a note on the right.
+func titleLine(st pageStyles, title, right string, w int) string {
+	t := st.Title.Render(ansi.Truncate(title, w, "…"))
+	gap := w - ansi.StringWidth(t) - ansi.StringWidth(right)
+	if right == "" || gap < 2 {
+		return t
+	}
+	return t + strings.Repeat(" ", gap) + st.Muted.Render(right)
+}
+
+// dialogOver floats a dialog box over the middle of the page's view.
+func dialogOver(c Common, page, box string) string {
+	return center(fillLines(page, max(c.Height, 1)), box, max(c.Width, 1), max(c.Height, 1))
+}
+
+// dialogBox draws a dialog in the theme's box.
+func dialogBox(c Common, title string, body ...string) string {
+	st := pageStylesOf(c)
+	w := min(max(c.Width-8, 20), 72)
+	inner := w - st.Dialog.GetHorizontalFrameSize()
+	lines := []string{st.DialogTitle.Render(ansi.Truncate(title, inner, "…")), ""}
+	lines = append(lines, body...)
+	return st.Dialog.Width(w - st.Dialog.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
+}
+
+// keyHint is "key label" in help colours, for dialogs.
+func keyHint(st pageStyles, pairs ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		parts = append(parts, st.HelpKey.Render(pairs[i])+" "+st.HelpDesc.Render(pairs[i+1]))
+	}
+	return strings.Join(parts, st.HelpSep.Render(" · "))
+}
+
+// errorOf returns the page's error as a message for the root's footer.
+func errorOf(err error) tea.Cmd {
+	return func() tea.Msg { return ErrorMsg{err} }
+}
+
+// noticeOf returns a footer notice.
+func noticeOf(format string, args ...any) tea.Cmd {
+	text := fmt.Sprintf(format, args...)
+	return func() tea.Msg { return NoticeMsg{text} }
+}
