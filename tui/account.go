@@ -93,20 +93,12 @@ type AccountPage struct {
 // NewAccountPage builds the Account tab.
 func NewAccountPage(c Common) Page {
 	p := &AccountPage{c: c, keys: newAccountKeys(), limit: core.MaxConsent, user: c.Viewer}
-	p.custom = textinput.New()
-	p.custom.Prompt = "Custom: "
-	p.custom.Placeholder = "e.g. 36h or 5d"
-	p.custom.CharLimit = 10
+	p.custom = newTextInput("Custom: ", "e.g. 36h or 5d", 10)
 	p.styleInput()
 	return p
 }
 
-func (p *AccountPage) styleInput() {
-	if p.c.Styles != nil {
-		p.c.Styles.ApplyTextInput(&p.custom)
-	}
-	p.custom.Width = 20
-}
+func (p *AccountPage) styleInput() { styleTextInput(p.c, &p.custom, 20) }
 
 // me is the account shown: the viewer (the target while impersonating).
 func (p *AccountPage) me() string {

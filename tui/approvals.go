@@ -99,20 +99,12 @@ type ApprovalsPage struct {
 func NewApprovalsPage(c Common) Page {
 	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(), max: core.MaxConsent}
 	p.history = !core.Allows(c.Principal.User, core.CapApprove)
-	p.note = textinput.New()
-	p.note.Prompt = "Note: "
-	p.note.Placeholder = "why (shown to the requester)"
-	p.note.CharLimit = 500
+	p.note = newTextInput("Note: ", "why (shown to the requester)", 500)
 	p.styleInput()
 	return p
 }
 
-func (p *ApprovalsPage) styleInput() {
-	if p.c.Styles != nil {
-		p.c.Styles.ApplyTextInput(&p.note)
-	}
-	p.note.Width = max(min(p.c.Width-16, 60), 10)
-}
+func (p *ApprovalsPage) styleInput() { styleTextInput(p.c, &p.note, max(min(p.c.Width-16, 60), 10)) }
 
 // Init loads the requests.
 func (p *ApprovalsPage) Init() tea.Cmd { return p.reload() }

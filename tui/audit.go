@@ -70,11 +70,7 @@ func NewAuditPage(c Common) Page {
 		"e.g. session, consent.revoked (comma-separated)", "email", "email", "YYYY-MM-DD", "YYYY-MM-DD",
 	}
 	for i := range p.inputs {
-		in := textinput.New()
-		in.Prompt = ""
-		in.Placeholder = placeholders[i]
-		in.CharLimit = 254
-		p.inputs[i] = in
+		p.inputs[i] = newTextInput("", placeholders[i], 254)
 	}
 	p.styleInputs()
 	return p
@@ -82,10 +78,7 @@ func NewAuditPage(c Common) Page {
 
 func (p *AuditPage) styleInputs() {
 	for i := range p.inputs {
-		if p.c.Styles != nil {
-			p.c.Styles.ApplyTextInput(&p.inputs[i])
-		}
-		p.inputs[i].Width = max(min(p.c.Width-30, 50), 10)
+		styleTextInput(p.c, &p.inputs[i], max(min(p.c.Width-30, 50), 10))
 	}
 }
 

@@ -100,20 +100,12 @@ func NewAuditViewer(c Common, title string, q core.AuditQuery) Page {
 
 func newAuditViewer(c Common, title string, q core.AuditQuery) *AuditViewer {
 	v := &AuditViewer{c: c, keys: newAuditViewerKeys(), title: title, base: q, busy: map[auditLoad]bool{}}
-	v.input = textinput.New()
-	v.input.Prompt = "/ "
-	v.input.Placeholder = "text in type, people, session, reason or details"
-	v.input.CharLimit = 200
+	v.input = newTextInput("/ ", "text in type, people, session, reason or details", 200)
 	v.styleInput()
 	return v
 }
 
-func (v *AuditViewer) styleInput() {
-	if v.c.Styles != nil {
-		v.c.Styles.ApplyTextInput(&v.input)
-	}
-	v.input.Width = max(v.c.Width-4, 10)
-}
+func (v *AuditViewer) styleInput() { styleTextInput(v.c, &v.input, max(v.c.Width-4, 10)) }
 
 // Init reads the newest page.
 func (v *AuditViewer) Init() tea.Cmd { return v.reset(loadNewest) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/actas/actas/themes"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -214,6 +215,25 @@ func keyHint(st pageStyles, pairs ...string) string {
 		parts = append(parts, st.HelpKey.Render(pairs[i])+" "+st.HelpDesc.Render(pairs[i+1]))
 	}
 	return strings.Join(parts, st.HelpSep.Render(" · "))
+}
+
+// newTextInput is a text input with its prompt, placeholder and length
+// limit, before styleTextInput gives it the session's colours.
+func newTextInput(prompt, placeholder string, limit int) textinput.Model {
+	in := textinput.New()
+	in.Prompt = prompt
+	in.Placeholder = placeholder
+	in.CharLimit = limit
+	return in
+}
+
+// styleTextInput gives in the session's colours (bubbles would take them
+// from the global renderer, not this terminal's) and its width.
+func styleTextInput(c Common, in *textinput.Model, width int) {
+	if c.Styles != nil {
+		c.Styles.ApplyTextInput(in)
+	}
+	in.Width = width
 }
 
 // errorOf returns the page's error as a message for the root's footer.

@@ -57,14 +57,8 @@ func newRequestForm(c Common, target core.User) *requestForm {
 			f.presets = append(f.presets, d)
 		}
 	}
-	f.reason = textinput.New()
-	f.reason.Placeholder = "why you need to act as this user, e.g. ticket #4802"
-	f.reason.CharLimit = 500
-	f.reason.Prompt = "> "
-	f.custom = textinput.New()
-	f.custom.Placeholder = "e.g. 36h"
-	f.custom.CharLimit = 10
-	f.custom.Prompt = "> "
+	f.reason = newTextInput("> ", "why you need to act as this user, e.g. ticket #4802", 500)
+	f.custom = newTextInput("> ", "e.g. 36h", 10)
 	f.applyStyles(c)
 	f.choice = len(f.presets)
 	for i, d := range f.presets {
@@ -80,10 +74,8 @@ func newRequestForm(c Common, target core.User) *requestForm {
 }
 
 func (f *requestForm) applyStyles(c Common) {
-	c.Styles.ApplyTextInput(&f.reason)
-	c.Styles.ApplyTextInput(&f.custom)
-	f.reason.Width = formInner(c.Width) - 3
-	f.custom.Width = 12
+	styleTextInput(c, &f.reason, formInner(c.Width)-3)
+	styleTextInput(c, &f.custom, 12)
 }
 
 // formInner is the width inside the form's box on a page w wide.

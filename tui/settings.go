@@ -85,19 +85,12 @@ type SettingsPage struct {
 // NewSettingsPage builds the Settings tab.
 func NewSettingsPage(c Common) Page {
 	p := &SettingsPage{c: c, keys: newSettingsKeys()}
-	p.input = textinput.New()
-	p.input.Prompt = ""
-	p.input.CharLimit = 200
+	p.input = newTextInput("", "", 200)
 	p.styleInput()
 	return p
 }
 
-func (p *SettingsPage) styleInput() {
-	if p.c.Styles != nil {
-		p.c.Styles.ApplyTextInput(&p.input)
-	}
-	p.input.Width = max(min(p.c.Width-26, 40), 8)
-}
+func (p *SettingsPage) styleInput() { styleTextInput(p.c, &p.input, max(min(p.c.Width-26, 40), 8)) }
 
 // Init loads the policy and the staff.
 func (p *SettingsPage) Init() tea.Cmd { return p.reload() }

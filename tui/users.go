@@ -82,10 +82,7 @@ const (
 // NewUsersPage builds the Users tab.
 func NewUsersPage(c Common) Page {
 	p := &UsersPage{c: c, total: -1, pages: map[int][]core.User{}, loading: map[int]bool{}, lines: map[int]string{}}
-	p.input = textinput.New()
-	p.input.Prompt = "/ "
-	p.input.Placeholder = "search name or email"
-	p.input.CharLimit = 200
+	p.input = newTextInput("/ ", "search name or email", 200)
 	c.Styles.ApplyTextInput(&p.input)
 	p.newGeneration()
 	return p
