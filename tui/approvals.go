@@ -435,13 +435,7 @@ var approvalCols = []colSpec{
 
 const approvalDetailLines = 3
 
-func (p *ApprovalsPage) listHeight() int {
-	h := p.c.Height - 4 // title, blank, header and its rule
-	if p.c.Height >= 12 {
-		h -= approvalDetailLines + 1
-	}
-	return max(h, 1)
-}
+func (p *ApprovalsPage) listHeight() int { return listRows(p.c.Height, approvalDetailLines) }
 
 // View draws the inbox, or the open dialog over it.
 func (p *ApprovalsPage) View() string {
@@ -455,51 +449,28 @@ func (p *ApprovalsPage) View() string {
 }
 
 func (p *ApprovalsPage) listView(st pageStyles, w int) string {
-	var b strings.Builder
 	title := fmt.Sprintf("Approvals · %d pending", p.pending)
+	none := "No pending requests. New ones appear here as staff ask."
 	if !p.approver {
 		title = fmt.Sprintf("My requests · %d pending", p.pending)
+		none = "You have no requests. Ask for one with r on a user (tab 1)."
 	}
 	right := "h: show decided"
 	if p.history {
 		right = "showing decided · h: hide"
 	}
-	b.WriteString(titleLine(st, title, right, w))
-	b.WriteString("\n\n")
-	widths := layoutCols(approvalCols, w-2)
-	b.WriteString(tableHeader(st, approvalCols, widths, w))
-	b.WriteByte('\n')
-	h := p.listHeight()
-	lines := 0
-	if len(p.rows) == 0 {
-		msg := "Loading…"
-		switch {
-		case p.err != nil:
-			msg = core.Display(p.err.Error())
-		case p.loaded && p.approver:
-			msg = "No pending requests. New ones appear here as staff ask."
-		case p.loaded:
-			msg = "You have no requests. Ask for one with r on a user (tab 1)."
-		}
-		b.WriteString(st.Empty.Render(cellFit(msg, w)) + "\n")
-		lines++
-	}
-	for i := p.offset; i < len(p.rows) && i < p.offset+h; i++ {
-		r := p.rows[i]
-		cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
-			core.FormatAge(p.now, r.Created), core.Display(string(r.Status))}
-		b.WriteString(tableRow(st, cells, widths, i == p.cursor, map[int]lipgloss.Style{5: st.Status(string(r.Status))}))
-		b.WriteByte('\n')
-		lines++
-	}
-	if p.c.Height >= 12 {
-		for ; lines < h; lines++ {
-			b.WriteByte('\n')
-		}
-		b.WriteString(st.Faint.Render(strings.Repeat("─", w)) + "\n")
-		b.WriteString(p.detail(st, w))
-	}
-	return limitLines(strings.TrimRight(b.String(), "\n"), p.c.Height)
+	return listPage{
+		title: title, right: right, cols: approvalCols,
+		count: len(p.rows), cursor: p.cursor, offset: p.offset,
+		empty: emptyListText(p.loaded, p.err, none),
+		row: func(i int) ([]string, map[int]lipgloss.Style) {
+			r := p.rows[i]
+			cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
+				core.FormatAge(p.now, r.Created), core.Display(string(r.Status))}
+			return cells, map[int]lipgloss.Style{5: st.Status(string(r.Status))}
+		},
+		detailLines: approvalDetailLines, detail: p.detail,
+	}.view(p.c, st, w)
 }
 
 // detail describes the selected request in full.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/actas/actas/core"
 	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -154,6 +155,80 @@ func cellFit(s string, w int) string {
 		s += strings.Repeat(" ", w-n)
 	}
 	return s
+}
+
+// listDetailFrom is the page height from which the Approvals and Sessions
+// tabs have room for a pane that describes the selected row.
+const listDetailFrom = 12
+
+// listRows is how many rows a list page h lines tall shows: all but the
+// title, a blank line, the header and its rule, and the detail pane
+// (detailLines under a rule) when there is room for one.
+func listRows(h, detailLines int) int {
+	rows := h - 4
+	if h >= listDetailFrom {
+		rows -= detailLines + 1
+	}
+	return max(rows, 1)
+}
+
+// listPage is the layout the Approvals and Sessions tabs share: a title
+// line, a blank line, the table header, the rows on screen (or a message
+// while there are none) and, on pages of listDetailFrom lines or more, a
+// rule over a pane that describes the selected row.
+type listPage struct {
+	title, right   string
+	cols           []colSpec
+	count          int // rows in the list
+	cursor, offset int
+	detailLines    int
+	empty          string // shown in place of the rows when count is 0
+	// row is row i's cells and the styles of the columns that have their
+	// own (as for tableRow).
+	row    func(i int) ([]string, map[int]lipgloss.Style)
+	detail func(st pageStyles, w int) string
+}
+
+// view draws the list page w cells wide on c's height.
+func (l listPage) view(c Common, st pageStyles, w int) string {
+	var b strings.Builder
+	b.WriteString(titleLine(st, l.title, l.right, w))
+	b.WriteString("\n\n")
+	widths := layoutCols(l.cols, w-2)
+	b.WriteString(tableHeader(st, l.cols, widths, w))
+	b.WriteByte('\n')
+	h := listRows(c.Height, l.detailLines)
+	lines := 0
+	if l.count == 0 {
+		b.WriteString(st.Empty.Render(cellFit(l.empty, w)) + "\n")
+		lines++
+	}
+	for i := l.offset; i < l.count && i < l.offset+h; i++ {
+		cells, styles := l.row(i)
+		b.WriteString(tableRow(st, cells, widths, i == l.cursor, styles))
+		b.WriteByte('\n')
+		lines++
+	}
+	if c.Height >= listDetailFrom {
+		for ; lines < h; lines++ {
+			b.WriteByte('\n')
+		}
+		b.WriteString(st.Faint.Render(strings.Repeat("─", w)) + "\n")
+		b.WriteString(l.detail(st, w))
+	}
+	return limitLines(strings.TrimRight(b.String(), "\n"), c.Height)
+}
+
+// emptyListText is what a list says while it has no rows: that they are
+// loading, why reading them failed, or, once read, none.
+func emptyListText(loaded bool, err error, none string) string {
+	switch {
+	case err != nil:
+		return core.Display(err.Error())
+	case loaded:
+		return none
+	}
+	return "Loading…"
 }
 
 // keepVisible returns the first row to show so that cursor is on screen.

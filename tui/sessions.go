@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/actas/actas/core"
@@ -391,13 +390,7 @@ var sessionCols = []colSpec{
 
 const sessionDetailLines = 2
 
-func (p *SessionsPage) listHeight() int {
-	h := p.c.Height - 4 // title, blank, header and its rule
-	if p.c.Height >= 12 {
-		h -= sessionDetailLines + 1
-	}
-	return max(h, 1)
-}
+func (p *SessionsPage) listHeight() int { return listRows(p.c.Height, sessionDetailLines) }
 
 // View draws the list, or the terminate dialog.
 func (p *SessionsPage) View() string {
@@ -416,49 +409,23 @@ func (p *SessionsPage) View() string {
 }
 
 func (p *SessionsPage) listView(st pageStyles, w int) string {
-	var b strings.Builder
 	title := fmt.Sprintf("Sessions · %d active", len(p.active))
 	right := ""
 	if p.filter.ID != "" {
 		title = fmt.Sprintf("Sessions on %s (%s) · %d active", core.Display(p.filter.DisplayName()), core.Display(p.filter.Email), len(p.active))
 		right = "esc: all sessions"
 	}
-	b.WriteString(titleLine(st, title, right, w))
-	b.WriteString("\n\n")
-	widths := layoutCols(sessionCols, w-2)
-	b.WriteString(tableHeader(st, sessionCols, widths, w))
-	b.WriteByte('\n')
-	h := p.listHeight()
-	lines := 0
-	if p.count() == 0 {
-		msg := "Loading…"
-		switch {
-		case p.err != nil:
-			msg = core.Display(p.err.Error())
-		case p.loaded:
-			msg = "No sessions yet."
-		}
-		b.WriteString(st.Empty.Render(cellFit(msg, w)) + "\n")
-		lines++
-	}
-	for i := p.offset; i < p.count() && i < p.offset+h; i++ {
-		r := p.row(i)
-		cells := p.cells(r)
-		b.WriteString(tableRow(st, cells, widths, i == p.cursor, map[int]lipgloss.Style{5: st.Status(string(r.Status))}))
-		b.WriteByte('\n')
-		lines++
-	}
-	if p.c.Height >= 12 {
-		for ; lines < h; lines++ {
-			b.WriteByte('\n')
-		}
-		b.WriteString(st.Faint.Render(strings.Repeat("─", w)) + "\n")
-		b.WriteString(p.detail(st, w))
-	}
-	return limitLines(strings.TrimRight(b.String(), "\n"), p.c.Height)
+	return listPage{
+		title: title, right: right, cols: sessionCols,
+		count: p.count(), cursor: p.cursor, offset: p.offset,
+		empty: emptyListText(p.loaded, p.err, "No sessions yet."),
+		row: func(i int) ([]string, map[int]lipgloss.Style) {
+			r := p.row(i)
+			return sessionCells(r, p.now), map[int]lipgloss.Style{5: st.Status(string(r.Status))}
+		},
+		detailLines: sessionDetailLines, detail: p.detail,
+	}.view(p.c, st, w)
 }
-
-func (p *SessionsPage) cells(r sessionRow) []string { return sessionCells(r, p.now) }
 
 // sessionCells are a session's table cells: started, ended, duration,
 // impersonator, target, status, end reason, events.

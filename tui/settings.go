@@ -340,11 +340,7 @@ func (p *SettingsPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
 	if !p.loaded {
-		msg := "Loading…"
-		if p.err != nil {
-			msg = core.Display(p.err.Error())
-		}
-		return titleLine(st, "Settings", "", w) + "\n\n" + st.Empty.Render(msg)
+		return titleLine(st, "Settings", "", w) + "\n\n" + st.Empty.Render(emptyListText(p.loaded, p.err, ""))
 	}
 	var lines []string
 	sel := 0
