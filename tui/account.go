@@ -386,12 +386,12 @@ func (p *AccountPage) View() string {
 	page := p.pageView(st, w)
 	switch p.dialog {
 	case accountEnable:
-		return limitLines(dialogOver(p.c, page, p.pickView(st)), p.c.Height)
+		return dialogOver(p.c, page, p.pickView(st))
 	case accountRevoke:
-		return limitLines(dialogOver(p.c, page, dialogBox(p.c, "Revoke your consent?",
+		return dialogOver(p.c, page, dialogBox(p.c, "Revoke your consent?",
 			"Support staff will no longer be able to act as you.",
 			"Anyone impersonating you right now is stopped at once.", "",
-			keyHint(st, "y", "revoke", "esc", "keep it"))), p.c.Height)
+			keyHint(st, "y", "revoke", "esc", "keep it")))
 	}
 	return page
 }

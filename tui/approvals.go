@@ -443,7 +443,7 @@ func (p *ApprovalsPage) View() string {
 	w := max(p.c.Width, 20)
 	page := p.listView(st, w)
 	if p.dialog != dialogNone {
-		return limitLines(dialogOver(p.c, page, p.dialogView(st)), p.c.Height)
+		return dialogOver(p.c, page, p.dialogView(st))
 	}
 	return page
 }

@@ -287,7 +287,7 @@ func (p *AuditPage) View() string {
 	if !p.form {
 		return p.viewer.View()
 	}
-	return limitLines(dialogOver(p.c, p.viewer.View(), p.formView()), p.c.Height)
+	return dialogOver(p.c, p.viewer.View(), p.formView())
 }
 
 func (p *AuditPage) formView() string {

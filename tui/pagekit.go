@@ -268,9 +268,10 @@ func titleLine(st pageStyles, title, right string, w int) string {
 	return t + strings.Repeat(" ", gap) + st.Muted.Render(right)
 }
 
-// dialogOver floats a dialog box over the middle of the page's view.
+// dialogOver floats a dialog box over the middle of the page's view, cut
+// to the page's height.
 func dialogOver(c Common, page, box string) string {
-	return center(fillLines(page, max(c.Height, 1)), box, max(c.Width, 1), max(c.Height, 1))
+	return limitLines(center(fillLines(page, max(c.Height, 1)), box, max(c.Width, 1), max(c.Height, 1)), c.Height)
 }
 
 // dialogBox draws a dialog in the theme's box.

@@ -399,11 +399,11 @@ func (p *SessionsPage) View() string {
 	page := p.listView(st, w)
 	if p.confirm {
 		r := p.victim
-		return limitLines(dialogOver(p.c, page, dialogBox(p.c, "Terminate session "+core.Display(r.ID)+"?",
+		return dialogOver(p.c, page, dialogBox(p.c, "Terminate session "+core.Display(r.ID)+"?",
 			fmt.Sprintf("%s (%s) has been acting as %s (%s) for %s.", r.imp, r.impEmail, r.target, r.targetEmail,
 				fmtSpan(p.now.Sub(r.Started))),
 			"Their impersonation ends at once and is recorded as terminated by you.", "",
-			keyHint(st, "y", "terminate", "esc", "cancel"))), p.c.Height)
+			keyHint(st, "y", "terminate", "esc", "cancel")))
 	}
 	return page
 }
