@@ -258,9 +258,7 @@ func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 		if p.cursor >= len(p.sessions) {
 			return nil
 		}
-		r := p.sessions[p.cursor]
-		title := fmt.Sprintf("Session %s · %s → %s", core.Display(r.ID), r.imp, r.target)
-		return func() tea.Msg { return OpenAuditMsg{Title: title, Query: core.AuditQuery{Session: r.ID}} }
+		return openSessionAudit(p.sessions[p.cursor])
 	case key.Matches(msg, p.keys.Enable):
 		p.dialog, p.choice, p.pickErr = accountEnable, 0, ""
 		p.custom.SetValue("")

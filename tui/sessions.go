@@ -198,6 +198,13 @@ func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
 	}
 }
 
+// openSessionAudit asks the root to open the audit of one session (enter
+// on the Sessions tab and under "Who impersonated me").
+func openSessionAudit(r sessionRow) tea.Cmd {
+	title := fmt.Sprintf("Session %s · %s → %s", core.Display(r.ID), r.imp, r.target)
+	return func() tea.Msg { return OpenAuditMsg{Title: title, Query: core.AuditQuery{Session: r.ID}} }
+}
+
 func sessionRowOf(co *core.Core, s core.Session) sessionRow {
 	r := sessionRow{Session: s}
 	r.imp, r.impEmail = personOf(co, s.Impersonator)
@@ -341,8 +348,7 @@ func (p *SessionsPage) key(msg tea.KeyMsg) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		title := fmt.Sprintf("Session %s · %s → %s", core.Display(r.ID), r.imp, r.target)
-		return func() tea.Msg { return OpenAuditMsg{Title: title, Query: core.AuditQuery{Session: r.ID}} }
+		return openSessionAudit(r)
 	case key.Matches(msg, p.keys.Terminate):
 		r, ok := p.selected()
 		if !ok || !r.Active() || !p.terminate {
