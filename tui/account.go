@@ -81,8 +81,7 @@ type AccountPage struct {
 	sessions []sessionRow
 	cursor   int
 	loaded   bool
-	loading  bool
-	again    bool
+	load     loadGate
 	err      error
 	dialog   accountDialog
 	choice   int // index into choices(); the last is custom
@@ -158,14 +157,9 @@ func (p *AccountPage) FullHelp() [][]key.Binding { return [][]key.Binding{p.Shor
 
 // reload reads the account, its consent and the sessions on it.
 func (p *AccountPage) reload() tea.Cmd {
-	if p.c.Core == nil {
+	if p.c.Core == nil || !p.load.start() {
 		return nil
 	}
-	if p.loading {
-		p.again = true
-		return nil
-	}
-	p.loading = true
 	co, pr, id := p.c.Core, p.c.Principal, p.me()
 	return func() tea.Msg {
 		msg := accountLoadedMsg{to: p, now: co.Now(), limit: min(core.MaxConsent, co.Policy().MaxDuration)}
@@ -198,7 +192,7 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.to != p {
 			return p, nil
 		}
-		p.loading = false
+		p.load.loading = false
 		if msg.err != nil {
 			p.err = msg.err
 			return p, errorOf(msg.err)
@@ -208,8 +202,7 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p.user, p.org, p.limit, p.now, p.sessions, p.loaded = msg.user, msg.org, msg.limit, msg.now, msg.sessions, true
 			p.cursor = min(p.cursor, max(len(p.sessions)-1, 0))
 		}
-		if p.again || msg.user.ID != p.me() {
-			p.again = false
+		if p.load.rerun() || msg.user.ID != p.me() {
 			return p, p.reload()
 		}
 	case themeSetMsg:

@@ -86,8 +86,7 @@ type ApprovalsPage struct {
 	cursor   int
 	offset   int
 	loaded   bool
-	loading  bool
-	again    bool // a change arrived during a load
+	load     loadGate
 	err      error
 	dialog   approvalDialog
 	target   approvalRow   // the request the dialog is about
@@ -167,17 +166,11 @@ func (p *ApprovalsPage) selected() (approvalRow, bool) {
 	return p.rows[p.cursor], true
 }
 
-// reload reads the requests in a Cmd; changes arriving meanwhile cause one
-// more read when it is done.
+// reload reads the requests in a Cmd.
 func (p *ApprovalsPage) reload() tea.Cmd {
-	if p.c.Core == nil {
+	if p.c.Core == nil || !p.load.start() {
 		return nil
 	}
-	if p.loading {
-		p.again = true
-		return nil
-	}
-	p.loading = true
 	co, pr, history := p.c.Core, p.c.Principal, p.history
 	return func() tea.Msg {
 		msg := approvalsLoadedMsg{to: p, max: co.Policy().MaxDuration, now: co.Now()}
@@ -235,14 +228,13 @@ func (p *ApprovalsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.to != p {
 			return p, nil
 		}
-		p.loading = false
+		p.load.loading = false
 		if msg.err != nil {
 			p.err = msg.err
 			return p, errorOf(msg.err)
 		}
 		p.receive(msg)
-		if p.again {
-			p.again = false
+		if p.load.rerun() {
 			return p, p.reload()
 		}
 	case requestDecidedMsg:

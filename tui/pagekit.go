@@ -157,6 +157,33 @@ func cellFit(s string, w int) string {
 	return s
 }
 
+// loadGate keeps a page to one load from core at a time. A reload asked
+// for while one runs is remembered and run once that load has landed, so a
+// burst of live changes costs at most one more read.
+type loadGate struct {
+	loading bool // a load is running
+	again   bool // a reload was asked for while it ran
+}
+
+// start reports whether a load may start now; while one runs it notes
+// that another is wanted after it.
+func (g *loadGate) start() bool {
+	if g.loading {
+		g.again = true
+		return false
+	}
+	g.loading = true
+	return true
+}
+
+// rerun reports, once, whether a reload was asked for while the load that
+// just landed ran.
+func (g *loadGate) rerun() bool {
+	again := g.again
+	g.again = false
+	return again
+}
+
 // listDetailFrom is the page height from which the Approvals and Sessions
 // tabs have room for a pane that describes the selected row.
 const listDetailFrom = 12

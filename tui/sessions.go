@@ -73,9 +73,8 @@ type SessionsPage struct {
 	cursor    int
 	offset    int
 	gen       int
-	loading   bool
+	load      loadGate
 	more      bool // a page of history is being read
-	again     bool
 	loaded    bool
 	confirm   bool // the terminate dialog is open
 	victim    sessionRow
@@ -144,21 +143,16 @@ func (p *SessionsPage) selected() (sessionRow, bool) {
 
 // reload reads the running sessions and as much history as is loaded.
 func (p *SessionsPage) reload() tea.Cmd {
-	if p.c.Core == nil {
+	if p.c.Core == nil || !p.load.start() {
 		return nil
 	}
-	if p.loading {
-		p.again = true
-		return nil
-	}
-	p.loading = true
 	limit := max(sessionsPageSize, len(p.history)+len(p.active))
 	return p.read(false, "", limit)
 }
 
 // loadMore reads the next page of history.
 func (p *SessionsPage) loadMore() tea.Cmd {
-	if p.done || p.more || p.loading || !p.loaded {
+	if p.done || p.more || p.load.loading || !p.loaded {
 		return nil
 	}
 	p.more = true
@@ -267,7 +261,7 @@ func (p *SessionsPage) shows(id string) bool {
 func (p *SessionsPage) setFilter(u core.User) tea.Cmd {
 	p.filter = u
 	p.gen++
-	p.loading, p.more, p.again, p.loaded = false, false, false, false
+	p.load, p.more, p.loaded = loadGate{}, false, false
 	p.active, p.history, p.before, p.done = nil, nil, "", false
 	p.cursor, p.offset = 0, 0
 	return p.reload()
@@ -280,7 +274,7 @@ func (p *SessionsPage) receive(msg sessionsLoadedMsg) tea.Cmd {
 	if msg.more {
 		p.more = false
 	} else {
-		p.loading = false
+		p.load.loading = false
 	}
 	if msg.err != nil {
 		p.err = msg.err
@@ -312,8 +306,7 @@ func (p *SessionsPage) receive(msg sessionsLoadedMsg) tea.Cmd {
 	p.before, p.done = msg.before, msg.done
 	p.loaded = true
 	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), p.count())
-	if p.again {
-		p.again = false
+	if p.load.rerun() {
 		return p.reload()
 	}
 	return p.nearEnd()

@@ -74,8 +74,7 @@ type SettingsPage struct {
 	cursor  int // policy keys first, then staff
 	offset  int
 	loaded  bool
-	loading bool
-	again   bool
+	load    loadGate
 	err     error
 	editing bool
 	input   textinput.Model
@@ -155,14 +154,9 @@ func (p *SettingsPage) staffMember() (core.User, bool) {
 func isBoolPolicy(v string) bool { return v == "true" || v == "false" }
 
 func (p *SettingsPage) reload() tea.Cmd {
-	if p.c.Core == nil {
+	if p.c.Core == nil || !p.load.start() {
 		return nil
 	}
-	if p.loading {
-		p.again = true
-		return nil
-	}
-	p.loading = true
 	co, pr := p.c.Core, p.c.Principal
 	return func() tea.Msg {
 		msg := settingsLoadedMsg{to: p, policy: core.PolicyValues(co.Policy()), orgs: map[string]string{}}
@@ -192,7 +186,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.to != p {
 			return p, nil
 		}
-		p.loading = false
+		p.load.loading = false
 		if msg.err != nil {
 			p.err = msg.err
 			return p, errorOf(msg.err)
@@ -209,8 +203,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		p.cursor = min(p.cursor, max(p.count()-1, 0))
 		p.scroll()
-		if p.again {
-			p.again = false
+		if p.load.rerun() {
 			return p, p.reload()
 		}
 	case policySavedMsg:
