@@ -185,9 +185,7 @@ func (p *AccountPage) reload() tea.Cmd {
 func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		c := p.c
-		c.Width, c.Height = msg.Width, msg.Height
-		p.SetCommon(c)
+		p.SetCommon(resized(p.c, msg))
 	case accountLoadedMsg:
 		if msg.to != p {
 			return p, nil

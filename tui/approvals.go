@@ -221,9 +221,7 @@ func personOf(co *core.Core, id string) (name, email string) {
 func (p *ApprovalsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		c := p.c
-		c.Width, c.Height = msg.Width, msg.Height
-		p.SetCommon(c)
+		p.SetCommon(resized(p.c, msg))
 	case approvalsLoadedMsg:
 		if msg.to != p {
 			return p, nil

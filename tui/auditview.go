@@ -200,9 +200,7 @@ func (v *AuditViewer) load(kind auditLoad) tea.Cmd {
 func (v *AuditViewer) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		c := v.c
-		c.Width, c.Height = msg.Width, msg.Height
-		v.SetCommon(c)
+		v.SetCommon(resized(v.c, msg))
 	case auditPageMsg:
 		if msg.to != v {
 			return v, nil

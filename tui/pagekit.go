@@ -339,6 +339,13 @@ func styleTextInput(c Common, in *textinput.Model, width int) {
 	in.Width = width
 }
 
+// resized is c at the size of a tea.WindowSizeMsg: the root hands pages
+// their size through SetCommon, but a page run on its own gets the message.
+func resized(c Common, msg tea.WindowSizeMsg) Common {
+	c.Width, c.Height = msg.Width, msg.Height
+	return c
+}
+
 // errorOf returns the page's error as a message for the root's footer.
 func errorOf(err error) tea.Cmd {
 	return func() tea.Msg { return ErrorMsg{err} }

@@ -210,9 +210,7 @@ func sessionRowOf(co *core.Core, s core.Session) sessionRow {
 func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		c := p.c
-		c.Width, c.Height = msg.Width, msg.Height
-		p.SetCommon(c)
+		p.SetCommon(resized(p.c, msg))
 	case sessionsLoadedMsg:
 		if msg.to != p {
 			return p, nil

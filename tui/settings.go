@@ -179,9 +179,7 @@ func (p *SettingsPage) reload() tea.Cmd {
 func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		c := p.c
-		c.Width, c.Height = msg.Width, msg.Height
-		p.SetCommon(c)
+		p.SetCommon(resized(p.c, msg))
 	case settingsLoadedMsg:
 		if msg.to != p {
 			return p, nil
