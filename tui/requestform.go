@@ -148,14 +148,7 @@ func (f *requestForm) update(msg tea.Msg, k KeyMap) (formResult, tea.Cmd) {
 	}
 	switch f.focus {
 	case formReason:
-		if km.Type == tea.KeyEnter {
-			f.move(1)
-			return formNone, nil
-		}
-		var cmd tea.Cmd
-		f.reason, cmd = f.reason.Update(msg)
-		delete(f.errs, "reason")
-		return formNone, cmd
+		return f.typeInto(&f.reason, "reason", km)
 	case formDuration:
 		n := len(f.presets) + 1
 		switch {
@@ -169,14 +162,7 @@ func (f *requestForm) update(msg tea.Msg, k KeyMap) (formResult, tea.Cmd) {
 		delete(f.errs, "duration")
 		return formNone, nil
 	case formCustom:
-		if km.Type == tea.KeyEnter {
-			f.move(1)
-			return formNone, nil
-		}
-		var cmd tea.Cmd
-		f.custom, cmd = f.custom.Update(msg)
-		delete(f.errs, "duration")
-		return formNone, cmd
+		return f.typeInto(&f.custom, "duration", km)
 	case formCancel:
 		if km.Type == tea.KeyEnter || km.String() == " " {
 			return formCancelled, nil
@@ -187,6 +173,19 @@ func (f *requestForm) update(msg tea.Msg, k KeyMap) (formResult, tea.Cmd) {
 		}
 	}
 	return formNone, nil
+}
+
+// typeInto hands a key to one of the form's inputs, clearing the error of
+// its field (errs key); enter moves on to the next field instead.
+func (f *requestForm) typeInto(in *textinput.Model, field string, km tea.KeyMsg) (formResult, tea.Cmd) {
+	if km.Type == tea.KeyEnter {
+		f.move(1)
+		return formNone, nil
+	}
+	var cmd tea.Cmd
+	*in, cmd = in.Update(km)
+	delete(f.errs, field)
+	return formNone, cmd
 }
 
 func (f *requestForm) trySubmit() (formResult, tea.Cmd) {
