@@ -138,14 +138,17 @@ func DecodeEvent(rec []byte) (Event, error) {
 	ev.Seq = binary.BigEndian.Uint64(rec[offSeq:])
 	copy(ev.Prev[:], rec[offPrev:])
 	ev.Time = time.Unix(0, int64(binary.BigEndian.Uint64(rec[offTime:]))).UTC()
-	rest := rec[minRecord:]
+	// One string for all fields: each field is a slice of it, so decoding
+	// allocates once, not once per field.
+	rest := string(rec[minRecord:])
+	ok := true
 	next := func() string {
-		l, k := binary.Uvarint(rest)
+		l, k := uvarintString(rest)
 		if k <= 0 || uint64(len(rest)-k) < l {
-			rest = nil
+			ok = false
 			return ""
 		}
-		s := string(rest[k : k+int(l)])
+		s := rest[k : k+int(l)]
 		rest = rest[k+int(l):]
 		return s
 	}
@@ -156,10 +159,25 @@ func DecodeEvent(rec []byte) (Event, error) {
 	if d := next(); d != "" {
 		ev.Details = json.RawMessage(d)
 	}
-	if rest == nil {
+	if !ok {
 		return ev, fmt.Errorf("audit record %d is truncated", ev.Seq)
 	}
 	return ev, nil
+}
+
+// uvarintString is binary.Uvarint over a string.
+func uvarintString(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		b := s[i]
+		if b < 0x80 {
+			return x | uint64(b)<<shift, i + 1
+		}
+		x |= uint64(b&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
 }
 
 // BreakKind names how the chain is broken.
