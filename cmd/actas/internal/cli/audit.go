@@ -21,20 +21,17 @@ func (a *app) auditVerifyCmd() *cobra.Command {
 		Short: "Check the audit log's hash chain; exit 1 naming the first bad seq",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			v, err := o.core.Verify()
-			if err != nil {
-				return fmt.Errorf("cannot read the audit log: %w", err)
-			}
-			if !v.OK() {
-				return errorf("%s", v)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), v)
-			return nil
+			return a.withDB(func(o *opened) error {
+				v, err := o.core.Verify()
+				if err != nil {
+					return fmt.Errorf("cannot read the audit log: %w", err)
+				}
+				if !v.OK() {
+					return errorf("%s", v)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), v)
+				return nil
+			})
 		},
 	}
 }
@@ -71,21 +68,18 @@ date there means the end of that day, so --since D --until D is day D.`,
 			if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 				return errorf("--since (%s) must be before --until (%s)", stamp(q.Since), stamp(q.Until))
 			}
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			if q.Session != "" {
-				if _, err := o.core.Session(q.Session); err != nil {
-					return errorf("no session %s (session IDs look like imp_00000001)", q.Session)
+			return a.withDB(func(o *opened) error {
+				if q.Session != "" {
+					if _, err := o.core.Session(q.Session); err != nil {
+						return errorf("no session %s (session IDs look like imp_00000001)", q.Session)
+					}
 				}
-			}
-			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
-			if _, err := o.core.ExportAudit(w, format, q); err != nil {
-				return err
-			}
-			return w.Flush()
+				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+				if _, err := o.core.ExportAudit(w, format, q); err != nil {
+					return err
+				}
+				return w.Flush()
+			})
 		},
 	}
 	c.Flags().StringVar(&format, "format", "jsonl", "jsonl or csv")

@@ -202,3 +202,15 @@ func (a *app) open() (*opened, error) {
 	}
 	return a.openCore(dir, core.Options{}, true)
 }
+
+// withDB opens the existing, initialised database, runs fn on it and
+// closes it again: the shape of every command but init and demo, which may
+// create the database and open it more than once.
+func (a *app) withDB(fn func(o *opened) error) error {
+	o, err := a.open()
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	return fn(o)
+}

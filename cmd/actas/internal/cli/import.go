@@ -44,24 +44,21 @@ role and org, optionally status, kind, mode and approver, in any order.`,
 			if err != nil {
 				return err
 			}
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			n, err := o.core.ImportUsers(a.operator(), rows)
-			var ie *core.ImportError
-			if errors.As(err, &ie) {
-				for _, l := range ie.Lines {
-					fmt.Fprintf(a.env.Stderr, "%s: line %d: %v\n", name, l.Line, l.Err)
+			return a.withDB(func(o *opened) error {
+				n, err := o.core.ImportUsers(a.operator(), rows)
+				var ie *core.ImportError
+				if errors.As(err, &ie) {
+					for _, l := range ie.Lines {
+						fmt.Fprintf(a.env.Stderr, "%s: line %d: %v\n", name, l.Line, l.Err)
+					}
+					return errorf("%d bad line(s) in %s; nothing was imported", len(ie.Lines), name)
 				}
-				return errorf("%d bad line(s) in %s; nothing was imported", len(ie.Lines), name)
-			}
-			if err != nil {
-				return fmt.Errorf("%w; nothing was imported", err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d users from %s\n", n, name)
-			return nil
+				if err != nil {
+					return fmt.Errorf("%w; nothing was imported", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "imported %d users from %s\n", n, name)
+				return nil
+			})
 		},
 	}
 }

@@ -32,17 +32,14 @@ func (a *app) keyAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			k, err := o.core.AddKey(a.operator(), email, line)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "added %s key %s for %s\n", k.Type, k.Fingerprint, email)
-			return nil
+			return a.withDB(func(o *opened) error {
+				k, err := o.core.AddKey(a.operator(), email, line)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "added %s key %s for %s\n", k.Type, k.Fingerprint, email)
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&email, "user", "", "email of the key's owner (required)")
@@ -87,33 +84,30 @@ func (a *app) keyListCmd() *cobra.Command {
 		Short: "List login keys, everyone's or one user's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			keys, err := o.core.Keys(email)
-			if err != nil {
-				return err
-			}
-			header := []string{"FINGERPRINT", "USER", "TYPE", "COMMENT", "ADDED"}
-			t := newTable(header...)
-			rows := make([][]string, 0, len(keys))
-			for _, k := range keys {
-				owner := k.UserID
-				if u, err := o.core.User(k.UserID); err == nil {
-					owner = u.Email
+			return a.withDB(func(o *opened) error {
+				keys, err := o.core.Keys(email)
+				if err != nil {
+					return err
 				}
-				r := []string{k.Fingerprint, cell(owner), k.Type, cell(k.Comment), stamp(k.Added)}
-				t.measure(r...)
-				rows = append(rows, r)
-			}
-			w := bufio.NewWriter(cmd.OutOrStdout())
-			_ = t.write(w, header...)
-			for _, r := range rows {
-				_ = t.write(w, r...)
-			}
-			return w.Flush()
+				header := []string{"FINGERPRINT", "USER", "TYPE", "COMMENT", "ADDED"}
+				t := newTable(header...)
+				rows := make([][]string, 0, len(keys))
+				for _, k := range keys {
+					owner := k.UserID
+					if u, err := o.core.User(k.UserID); err == nil {
+						owner = u.Email
+					}
+					r := []string{k.Fingerprint, cell(owner), k.Type, cell(k.Comment), stamp(k.Added)}
+					t.measure(r...)
+					rows = append(rows, r)
+				}
+				w := bufio.NewWriter(cmd.OutOrStdout())
+				_ = t.write(w, header...)
+				for _, r := range rows {
+					_ = t.write(w, r...)
+				}
+				return w.Flush()
+			})
 		},
 	}
 	c.Flags().StringVar(&email, "user", "", "only this user's keys")
@@ -128,16 +122,13 @@ func (a *app) keyRemoveCmd() *cobra.Command {
 		Example: "  actas key remove --fingerprint SHA256:3q2+7w…",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			if err := o.core.RemoveKey(a.operator(), fp); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed key %s\n", fp)
-			return nil
+			return a.withDB(func(o *opened) error {
+				if err := o.core.RemoveKey(a.operator(), fp); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed key %s\n", fp)
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&fp, "fingerprint", "", "the key's SHA256:… fingerprint, as key list shows it (required)")

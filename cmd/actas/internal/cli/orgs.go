@@ -21,18 +21,15 @@ func (a *app) orgAddCmd() *cobra.Command {
 		Example: "  actas org add --name Globex\n  actas org add --name \"Globex EU\" --parent Globex",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			org, err := o.core.CreateOrg(a.operator(), name, parent)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "added org %s (%s) under %s\n",
-				core.Display(org.Name), org.ID, core.Display(o.core.OrgName(org.Parent)))
-			return nil
+			return a.withDB(func(o *opened) error {
+				org, err := o.core.CreateOrg(a.operator(), name, parent)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "added org %s (%s) under %s\n",
+					core.Display(org.Name), org.ID, core.Display(o.core.OrgName(org.Parent)))
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&name, "name", "", "the org's name, unique (required)")
@@ -47,29 +44,26 @@ func (a *app) orgListCmd() *cobra.Command {
 		Short: "List every org with its parent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			orgs := o.core.Orgs()
-			t := newTable("ID", "NAME", "PARENT", "CREATED")
-			rows := make([][]string, 0, len(orgs))
-			for _, org := range orgs {
-				parent := ""
-				if org.Parent != "" {
-					parent = o.core.OrgName(org.Parent)
+			return a.withDB(func(o *opened) error {
+				orgs := o.core.Orgs()
+				t := newTable("ID", "NAME", "PARENT", "CREATED")
+				rows := make([][]string, 0, len(orgs))
+				for _, org := range orgs {
+					parent := ""
+					if org.Parent != "" {
+						parent = o.core.OrgName(org.Parent)
+					}
+					r := []string{org.ID, cell(org.Name), cell(parent), stamp(org.Created)}
+					t.measure(r...)
+					rows = append(rows, r)
 				}
-				r := []string{org.ID, cell(org.Name), cell(parent), stamp(org.Created)}
-				t.measure(r...)
-				rows = append(rows, r)
-			}
-			w := bufio.NewWriter(cmd.OutOrStdout())
-			_ = t.write(w, "ID", "NAME", "PARENT", "CREATED")
-			for _, r := range rows {
-				_ = t.write(w, r...)
-			}
-			return w.Flush()
+				w := bufio.NewWriter(cmd.OutOrStdout())
+				_ = t.write(w, "ID", "NAME", "PARENT", "CREATED")
+				for _, r := range rows {
+					_ = t.write(w, r...)
+				}
+				return w.Flush()
+			})
 		},
 	}
 }

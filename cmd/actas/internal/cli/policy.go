@@ -21,12 +21,9 @@ func (a *app) policyShowCmd() *cobra.Command {
 		Short: "Print the policy, one key = value a line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			return printPolicy(cmd.OutOrStdout(), o.core.Policy())
+			return a.withDB(func(o *opened) error {
+				return printPolicy(cmd.OutOrStdout(), o.core.Policy())
+			})
 		},
 	}
 }
@@ -48,16 +45,13 @@ is a comma-separated list.`,
 			if err != nil {
 				return err
 			}
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			p, err := o.core.SetPolicy(a.operator(), changes)
-			if err != nil {
-				return fmt.Errorf("%w; nothing changed", err)
-			}
-			return printPolicy(cmd.OutOrStdout(), p)
+			return a.withDB(func(o *opened) error {
+				p, err := o.core.SetPolicy(a.operator(), changes)
+				if err != nil {
+					return fmt.Errorf("%w; nothing changed", err)
+				}
+				return printPolicy(cmd.OutOrStdout(), p)
+			})
 		},
 	}
 }

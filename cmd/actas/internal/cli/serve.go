@@ -55,14 +55,11 @@ same data directory refuse at once and say how to connect instead.`,
 			if a.env.Serve == nil {
 				return errorf("the SSH server is not built yet")
 			}
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return a.serve(ctx, o, cfg)
+			return a.withDB(func(o *opened) error {
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				return a.serve(ctx, o, cfg)
+			})
 		},
 	}
 	c.Flags().StringVar(&cfg.Listen, "listen", ":23234", "address to listen on")

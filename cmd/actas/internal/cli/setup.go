@@ -137,12 +137,9 @@ func (a *app) tuiCmd() *cobra.Command {
 		Example: "  actas tui --as owner@acme.test",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			return a.console(cmd.Context(), o.core, email)
+			return a.withDB(func(o *opened) error {
+				return a.console(cmd.Context(), o.core, email)
+			})
 		},
 	}
 	c.Flags().StringVar(&email, "as", "", "email of the user to log in as (required)")

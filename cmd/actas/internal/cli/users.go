@@ -39,18 +39,15 @@ func (a *app) userAddCmd() *cobra.Command {
 			if nu.Mode, err = core.ParseMode(mode); err != nil {
 				return err
 			}
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			u, err := o.core.CreateUser(a.operator(), nu)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "added %s <%s>: %s in %s, mode %s%s\n", core.Display(u.Name), u.Email,
-				u.Role, core.Display(o.core.OrgName(u.Org)), u.Mode, map[bool]string{true: ", approver"}[u.Approver])
-			return nil
+			return a.withDB(func(o *opened) error {
+				u, err := o.core.CreateUser(a.operator(), nu)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "added %s <%s>: %s in %s, mode %s%s\n", core.Display(u.Name), u.Email,
+					u.Role, core.Display(o.core.OrgName(u.Org)), u.Mode, map[bool]string{true: ", approver"}[u.Approver])
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&email, "email", "", "email, unique (required)")
@@ -93,21 +90,19 @@ kind, mode, approver, consent_until (only while consent is active) and
 created. Output streams: a million users are fine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
-			if asJSON {
-				err = a.listUsersJSON(cmd.Context(), o.core, w)
-			} else {
-				err = a.listUsersTable(cmd.Context(), o.core, w)
-			}
-			if err != nil {
-				return err
-			}
-			return w.Flush()
+			return a.withDB(func(o *opened) error {
+				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+				var err error
+				if asJSON {
+					err = a.listUsersJSON(cmd.Context(), o.core, w)
+				} else {
+					err = a.listUsersTable(cmd.Context(), o.core, w)
+				}
+				if err != nil {
+					return err
+				}
+				return w.Flush()
+			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON Lines: one object per user")
@@ -221,18 +216,15 @@ every impersonation session the user is part of at once.`,
 			if ch == (core.UserChange{}) {
 				return errorf("nothing to change: give --status, --mode, --approver, --role or --name")
 			}
-			o, err := a.open()
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			u, err := o.core.UpdateUser(a.operator(), email, ch)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s <%s>: %s, %s, mode %s, approver %t\n",
-				core.Display(u.Name), u.Email, u.Role, u.Status, u.Mode, u.Approver)
-			return nil
+			return a.withDB(func(o *opened) error {
+				u, err := o.core.UpdateUser(a.operator(), email, ch)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s <%s>: %s, %s, mode %s, approver %t\n",
+					core.Display(u.Name), u.Email, u.Role, u.Status, u.Mode, u.Approver)
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&email, "email", "", "the user's email (required)")
