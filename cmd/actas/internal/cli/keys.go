@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -89,24 +88,15 @@ func (a *app) keyListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				header := []string{"FINGERPRINT", "USER", "TYPE", "COMMENT", "ADDED"}
-				t := newTable(header...)
 				rows := make([][]string, 0, len(keys))
 				for _, k := range keys {
 					owner := k.UserID
 					if u, err := o.core.User(k.UserID); err == nil {
 						owner = u.Email
 					}
-					r := []string{k.Fingerprint, cell(owner), k.Type, cell(k.Comment), stamp(k.Added)}
-					t.measure(r...)
-					rows = append(rows, r)
+					rows = append(rows, []string{k.Fingerprint, cell(owner), k.Type, cell(k.Comment), stamp(k.Added)})
 				}
-				w := bufio.NewWriter(cmd.OutOrStdout())
-				_ = t.write(w, header...)
-				for _, r := range rows {
-					_ = t.write(w, r...)
-				}
-				return w.Flush()
+				return writeTable(cmd.OutOrStdout(), []string{"FINGERPRINT", "USER", "TYPE", "COMMENT", "ADDED"}, rows)
 			})
 		},
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -46,23 +45,15 @@ func (a *app) orgListCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withDB(func(o *opened) error {
 				orgs := o.core.Orgs()
-				t := newTable("ID", "NAME", "PARENT", "CREATED")
 				rows := make([][]string, 0, len(orgs))
 				for _, org := range orgs {
 					parent := ""
 					if org.Parent != "" {
 						parent = o.core.OrgName(org.Parent)
 					}
-					r := []string{org.ID, cell(org.Name), cell(parent), stamp(org.Created)}
-					t.measure(r...)
-					rows = append(rows, r)
+					rows = append(rows, []string{org.ID, cell(org.Name), cell(parent), stamp(org.Created)})
 				}
-				w := bufio.NewWriter(cmd.OutOrStdout())
-				_ = t.write(w, "ID", "NAME", "PARENT", "CREATED")
-				for _, r := range rows {
-					_ = t.write(w, r...)
-				}
-				return w.Flush()
+				return writeTable(cmd.OutOrStdout(), []string{"ID", "NAME", "PARENT", "CREATED"}, rows)
 			})
 		},
 	}

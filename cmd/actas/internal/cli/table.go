@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"io"
 	"strings"
 	"time"
@@ -41,6 +42,22 @@ func (t *table) write(w io.Writer, cells ...string) error {
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeTable prints a header and rows in aligned columns, for lists short
+// enough to hold (keys, orgs); user list streams through table instead.
+func writeTable(w io.Writer, header []string, rows [][]string) error {
+	t := newTable(header...)
+	for _, r := range rows {
+		t.measure(r...)
+	}
+	// bufio keeps the first write error and Flush returns it.
+	bw := bufio.NewWriter(w)
+	_ = t.write(bw, header...)
+	for _, r := range rows {
+		_ = t.write(bw, r...)
+	}
+	return bw.Flush()
 }
 
 // cell makes stored, untrusted text safe for a terminal; empty shows as "-".
