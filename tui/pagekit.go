@@ -1,7 +1,7 @@
 package tui
 
-// What the approvals, sessions, audit, account and settings pages are built
-// from: their styles, tables, dialogs and footer messages.
+// What the console's pages are built from: their styles, tables, list
+// layout, loads, text inputs, dialogs and footer messages.
 
 import (
 	"fmt"
