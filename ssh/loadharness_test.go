@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,10 +36,8 @@ const (
 	envLoadRounds  = "ACTAS_LOAD_ROUNDS"
 )
 
-// loadEmail is the i-th load user's email; loadSigner their key. Both
-// processes derive the key from i, so no key material crosses between them.
-func loadEmail(i int) string { return fmt.Sprintf("load%05d@acme.test", i) }
-
+// loadSigner is the key of load user i. Both processes derive it from i,
+// so no key material crosses between them.
 func loadSigner(i int) gossh.Signer {
 	seed := sha256.Sum256([]byte("actas load user " + strconv.Itoa(i)))
 	s, err := gossh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed[:]))
@@ -48,23 +47,39 @@ func loadSigner(i int) gossh.Signer {
 	return s
 }
 
-// loadMarker is the text a round publishes (as the action of an audit
-// event); the console shows it in full in the Audit tab's detail pane.
-// The closing "z" keeps a truncated table cell ("lm00…") from matching.
+// loadMarker is the text a round publishes, as the actor and the action
+// of an audit event: the Audit tab shows the actor in full in the event's
+// row ("cli:lm007z"), even once newer events have pushed it down, and the
+// action in the detail pane. The closing "z" keeps a truncated cell
+// ("lm00…") from matching.
 func loadMarker(round int) string { return fmt.Sprintf("lm%03dz", round) }
 
-// loadReady is on screen once a session shows the Audit tab.
-const loadReady = "Audit log"
+// loadKind is what a load session does once connected.
+type loadKind struct {
+	keys  string // typed once the console runs
+	ready string // on screen once it shows what the session watches
+	watch bool   // look for the round markers
+}
+
+var loadKinds = map[string]loadKind{
+	// Staff watch the Audit tab, where every new event appears on top.
+	"staff": {keys: "4", ready: "Audit log", watch: true},
+	// Members sit on their only tab, Account.
+	"member": {ready: "Impersonation consent"},
+}
 
 // Replies of the client process.
 type (
-	openedReply struct {
+	loadOpenedReply struct {
 		OK, Failed int
 		Err        string // the first failure
 	}
-	reportReply struct {
-		// Arrivals[s][r] is when session s first received round r's marker,
-		// in Unix nanoseconds; 0 if it never did.
+	loadCPUReply struct {
+		CPU time.Duration // the client process's CPU time so far
+	}
+	loadReportReply struct {
+		// Arrivals[s][r] is when watching session s first received round
+		// r's marker, in Unix nanoseconds; 0 if it never did.
 		Arrivals [][]int64
 	}
 )
@@ -74,6 +89,7 @@ type (
 type loadSession struct {
 	client  *gossh.Client
 	stdin   io.WriteCloser
+	kind    loadKind
 	ready   chan struct{}
 	arrived []atomic.Int64
 }
@@ -95,23 +111,33 @@ func loadClientMain(t *testing.T) {
 			continue
 		}
 		var reply any
-		switch f[0] {
-		case "open": // open FROM TO: sessions for load users FROM..TO-1
-			from, _ := strconv.Atoi(f[1])
-			to, _ := strconv.Atoi(f[2])
-			opened, r := openLoadSessions(addr, hostKey, rounds, from, to)
+		switch {
+		case f[0] == "open" && len(f) == 4: // open KIND FROM TO: users FROM..TO-1
+			kind, ok := loadKinds[f[1]]
+			from, err1 := strconv.Atoi(f[2])
+			to, err2 := strconv.Atoi(f[3])
+			if !ok || err1 != nil || err2 != nil {
+				t.Fatalf("bad command %q", in.Text())
+			}
+			opened, r := openLoadSessions(addr, hostKey, kind, rounds, from, to)
 			sessions = append(sessions, opened...)
 			reply = r
-		case "report":
-			r := reportReply{Arrivals: make([][]int64, len(sessions))}
-			for i, s := range sessions {
-				r.Arrivals[i] = make([]int64, rounds)
-				for j := range s.arrived {
-					r.Arrivals[i][j] = s.arrived[j].Load()
+		case f[0] == "report":
+			var r loadReportReply
+			for _, s := range sessions {
+				if !s.kind.watch {
+					continue
 				}
+				arr := make([]int64, rounds)
+				for j := range s.arrived {
+					arr[j] = s.arrived[j].Load()
+				}
+				r.Arrivals = append(r.Arrivals, arr)
 			}
 			reply = r
-		case "quit":
+		case f[0] == "cpu":
+			reply = loadCPUReply{CPU: loadCPUTime()}
+		case f[0] == "quit":
 			for _, s := range sessions {
 				s.client.Close()
 			}
@@ -126,12 +152,12 @@ func loadClientMain(t *testing.T) {
 	}
 }
 
-// openLoadSessions connects users from..to-1, a few at a time, each with
-// an 80×24 PTY, and switches each console to the Audit tab.
-func openLoadSessions(addr string, hostKey gossh.PublicKey, rounds, from, to int) ([]*loadSession, openedReply) {
+// openLoadSessions connects users from..to-1, sixteen at a time, each with
+// an 80×24 PTY, and waits until each console shows what it watches.
+func openLoadSessions(addr string, hostKey gossh.PublicKey, kind loadKind, rounds, from, to int) ([]*loadSession, loadOpenedReply) {
 	out := make([]*loadSession, to-from)
 	errs := make([]error, to-from)
-	next := atomic.Int64{}
+	var next atomic.Int64
 	next.Store(int64(from))
 	var wg sync.WaitGroup
 	for range 16 {
@@ -141,18 +167,18 @@ func openLoadSessions(addr string, hostKey gossh.PublicKey, rounds, from, to int
 				if i >= to {
 					return
 				}
-				out[i-from], errs[i-from] = openLoadSession(addr, hostKey, rounds, i)
+				out[i-from], errs[i-from] = openLoadSession(addr, hostKey, kind, rounds, i)
 			}
 		})
 	}
 	wg.Wait()
-	var r openedReply
+	var r loadOpenedReply
 	var ok []*loadSession
 	for i, s := range out {
 		if errs[i] != nil {
 			r.Failed++
 			if r.Err == "" {
-				r.Err = fmt.Sprintf("%s: %v", loadEmail(from+i), errs[i])
+				r.Err = fmt.Sprintf("load user %d: %v", from+i, errs[i])
 			}
 			continue
 		}
@@ -162,7 +188,7 @@ func openLoadSessions(addr string, hostKey gossh.PublicKey, rounds, from, to int
 	return ok, r
 }
 
-func openLoadSession(addr string, hostKey gossh.PublicKey, rounds, i int) (*loadSession, error) {
+func openLoadSession(addr string, hostKey gossh.PublicKey, kind loadKind, rounds, i int) (*loadSession, error) {
 	client, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{
 		User:            "load",
 		Auth:            []gossh.AuthMethod{gossh.PublicKeys(loadSigner(i))},
@@ -172,7 +198,10 @@ func openLoadSession(addr string, hostKey gossh.PublicKey, rounds, i int) (*load
 	if err != nil {
 		return nil, err
 	}
-	s := &loadSession{client: client, ready: make(chan struct{}), arrived: make([]atomic.Int64, rounds)}
+	s := &loadSession{client: client, kind: kind, ready: make(chan struct{})}
+	if kind.watch {
+		s.arrived = make([]atomic.Int64, rounds)
+	}
 	err = func() error {
 		sess, err := client.NewSession()
 		if err != nil {
@@ -185,6 +214,7 @@ func openLoadSession(addr string, hostKey gossh.PublicKey, rounds, i int) (*load
 		if err != nil {
 			return err
 		}
+		// Kept open: a console whose input ends would quit.
 		if s.stdin, err = sess.StdinPipe(); err != nil {
 			return err
 		}
@@ -193,7 +223,7 @@ func openLoadSession(addr string, hostKey gossh.PublicKey, rounds, i int) (*load
 		}
 		go s.drain(stdout)
 		for try := 0; ; try++ {
-			if _, err := io.WriteString(s.stdin, "4"); err != nil {
+			if _, err := io.WriteString(s.stdin, kind.keys); err != nil {
 				return err
 			}
 			select {
@@ -201,7 +231,7 @@ func openLoadSession(addr string, hostKey gossh.PublicKey, rounds, i int) (*load
 				return nil
 			case <-time.After(10 * time.Second):
 				if try == 2 {
-					return fmt.Errorf("the Audit tab did not show within 30s")
+					return fmt.Errorf("%q did not show within 30s", kind.ready)
 				}
 			}
 		}
@@ -214,10 +244,10 @@ func openLoadSession(addr string, hostKey gossh.PublicKey, rounds, i int) (*load
 }
 
 // drain reads the console's output until the connection ends, with a small
-// buffer, looking for the Audit tab and the round markers. The last few
-// bytes of a read are kept so that text split between reads is found.
+// buffer, looking for the ready text and then the round markers. The last
+// few bytes of a read are kept so that text split between reads is found.
 func (s *loadSession) drain(r io.Reader) {
-	const keep = 16
+	const keep = 32
 	buf := make([]byte, keep+4096)
 	k := 0
 	ready := false
@@ -225,11 +255,11 @@ func (s *loadSession) drain(r io.Reader) {
 		n, err := r.Read(buf[k:])
 		now := time.Now().UnixNano()
 		data := buf[:k+n]
-		if !ready && bytes.Contains(data, []byte(loadReady)) {
+		if !ready && bytes.Contains(data, []byte(s.kind.ready)) {
 			ready = true
 			close(s.ready)
 		}
-		if ready {
+		if ready && s.kind.watch {
 			s.scan(data, now)
 		}
 		if err != nil {
@@ -240,7 +270,7 @@ func (s *loadSession) drain(r io.Reader) {
 	}
 }
 
-// scan notes the rounds whose marker ("lm" three digits "z") is in data.
+// scan notes the rounds whose marker ("lm", three digits, "z") is in data.
 func (s *loadSession) scan(data []byte, now int64) {
 	for {
 		i := bytes.Index(data, []byte("lm"))
@@ -258,4 +288,13 @@ func (s *loadSession) scan(data []byte, now int64) {
 		}
 		s.arrived[round].CompareAndSwap(0, now)
 	}
+}
+
+// loadCPUTime is this process's user plus system CPU time.
+func loadCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
