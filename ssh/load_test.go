@@ -16,12 +16,16 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/actas/actas/core"
 	"github.com/actas/actas/store"
+	"github.com/actas/actas/tui"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/log"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -42,7 +46,9 @@ import (
 // measured over 10 s in which nothing happens.
 //
 // The clients run in a child process, so this process's heap and CPU are
-// the server's. ACTAS_LOAD_BUDGET (default 5m) bounds the whole run.
+// the server's. On the server side each console's model is wrapped to note
+// when a view first holds an update, which splits the delivery time into
+// the console's share and the renderer's and network's. ACTAS_LOAD_BUDGET (default 5m) bounds the whole run.
 // ACTAS_LOAD_PROFILE=DIR writes the server's heap profile once the admins
 // are connected and CPU profiles of the rounds and of the idle window.
 //
@@ -77,7 +83,8 @@ func TestLoad(t *testing.T) {
 	}
 
 	// Load users 0..staff-1 are admins, staff..idle-1 members.
-	c, srv, addr := loadServer(t, staff, members)
+	views := newLoadViews(rounds)
+	c, srv, addr := loadServer(t, staff, members, views.wrap)
 	child := startLoadClient(t, srv, addr, rounds)
 	connected := 0
 	open := func(kind string, from, to int) {
@@ -126,6 +133,7 @@ func TestLoad(t *testing.T) {
 	cpu0, wall0 := loadCPUTime(), time.Now()
 	for r := range rounds {
 		mark := loadMarker(r)
+		views.round.Store(int64(r))
 		called[r] = time.Now()
 		if _, err := c.RecordAction(core.SystemPrincipal(mark), mark, nil); err != nil {
 			t.Fatal(err)
@@ -172,10 +180,20 @@ func TestLoad(t *testing.T) {
 			fromCall = append(fromCall, got.Sub(called[r]))
 		}
 	}
+	var toView []time.Duration
+	views.mu.Lock()
+	for r, ats := range views.at {
+		for _, at := range ats {
+			toView = append(toView, max(at.Sub(published[r]), 0))
+		}
+	}
+	views.mu.Unlock()
 	p50, p99 := loadPercentile(fromPublish, 50), loadPercentile(fromPublish, 99)
 	say("delivery of %d updates (%d rounds x %d sessions, %s apart): p50=%s p99=%s max=%s; from the RecordAction call (incl. the durable commit) p50=%s p99=%s; passed over=%d",
 		len(fromPublish), rounds, staff, roundGap, loadMS(p50), loadMS(p99), loadMS(loadPercentile(fromPublish, 100)),
 		loadMS(loadPercentile(fromCall, 50)), loadMS(loadPercentile(fromCall, 99)), passed)
+	say("on the server, from publish to a view with the update (%d views): p50=%s p99=%s max=%s",
+		len(toView), loadMS(loadPercentile(toView, 50)), loadMS(loadPercentile(toView, 99)), loadMS(loadPercentile(toView, 100)))
 	perUpdate := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(max(len(fromPublish), 1)) }
 	say("cpu while delivering: server %.2fcores (%.0fµs per delivered update), clients %.2fcores (%.0fµs per update)",
 		serverCPU.Seconds()/wall.Seconds(), perUpdate(serverCPU), clientCPU.Seconds()/wall.Seconds(), perUpdate(clientCPU))
@@ -199,7 +217,7 @@ func TestLoad(t *testing.T) {
 // loadServer seeds a demo like actas demo does (a clock three hours back,
 // then the system clock), adds admins and members with a key each and
 // serves on 127.0.0.1.
-func loadServer(t *testing.T, admins, members int) (*core.Core, *Server, string) {
+func loadServer(t *testing.T, admins, members int, wrap func(tea.Model) tea.Model) (*core.Core, *Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "actas.db")
@@ -274,6 +292,8 @@ func loadServer(t *testing.T, admins, members int) (*core.Core, *Server, string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	newModel := srv.newModel
+	srv.newModel = func(o tui.Options) tea.Model { return wrap(newModel(o)) }
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -291,6 +311,69 @@ func loadServer(t *testing.T, admins, members int) (*core.Core, *Server, string)
 		db.Close()
 	})
 	return c, srv, ln.Addr().String()
+}
+
+// loadViews notes, on the server, when each console first drew the
+// current round's marker into a view: the time core's publish took to
+// reach the screen model, before the renderer and the network.
+type loadViews struct {
+	round atomic.Int64 // the round being published; -1 before the first
+	mu    sync.Mutex
+	at    [][]time.Time // by round
+}
+
+func newLoadViews(rounds int) *loadViews {
+	v := &loadViews{at: make([][]time.Time, rounds)}
+	v.round.Store(-1)
+	return v
+}
+
+// wrap spies on one console.
+func (v *loadViews) wrap(m tea.Model) tea.Model {
+	return &loadViewSpy{Model: m, views: v, seen: make([]bool, len(v.at))}
+}
+
+type loadViewSpy struct {
+	tea.Model
+	views *loadViews
+	seen  []bool // by round
+}
+
+func (s *loadViewSpy) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m, cmd := s.Model.Update(msg)
+	s.Model = m
+	return s, cmd
+}
+
+// View notes the rounds published so far whose marker shows for the first
+// time, in one pass over the view.
+func (s *loadViewSpy) View() string {
+	v := s.Model.View()
+	cur := int(s.views.round.Load())
+	if cur < 0 {
+		return v
+	}
+	var now time.Time
+	for rest := v; ; {
+		i := strings.Index(rest, "lm")
+		if i < 0 || len(rest)-i < 6 {
+			break
+		}
+		m := rest[i : i+6]
+		rest = rest[i+2:]
+		r, err := strconv.Atoi(m[2:5])
+		if m[5] != 'z' || err != nil || r < 0 || r > cur || s.seen[r] {
+			continue
+		}
+		s.seen[r] = true
+		if now.IsZero() {
+			now = time.Now()
+		}
+		s.views.mu.Lock()
+		s.views.at[r] = append(s.views.at[r], now)
+		s.views.mu.Unlock()
+	}
+	return v
 }
 
 // loadClient is the child process that runs the SSH clients.
