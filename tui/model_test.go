@@ -373,6 +373,26 @@ func TestMenuChoiceWaitsForPolicyAnswer(t *testing.T) {
 	mustContain(t, m.View(), "You will temporarily act as user Jane Doe and have their permissions.")
 }
 
+func TestConfirmTypedAheadOfTheAnswer(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("jane")...)
+	drive(t, m, keyMsg("enter"))
+	_, cmd := m.Update(keyMsg("enter"))
+	answers := run(cmd)
+	// "i y" typed in one go, before core answered whether i is allowed.
+	drive(t, m, keyMsg("i"), keyMsg("y"))
+	if _, ok := f.c.ActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); ok {
+		t.Fatal("started before core answered")
+	}
+	drive(t, m, answers...)
+	if _, ok := f.c.ActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); !ok {
+		t.Fatalf("the y typed ahead was lost:\n%s", m.View())
+	}
+	mustContain(t, m.View(), "You are impersonating Jane Doe")
+}
+
 func TestBannerFitsAt80Columns(t *testing.T) {
 	f := newFixture(t, 30)
 	m := f.newModel(t, core.DemoOwner, 80, 24)

@@ -48,10 +48,12 @@ type UsersPage struct {
 
 	menu     *menu
 	menuUser core.User
-	confirm  *confirm
-	confUser core.User
-	form     *requestForm
-	starting bool
+	// typedAhead holds keys typed while a chosen item waited for core.
+	typedAhead []tea.KeyMsg
+	confirm    *confirm
+	confUser   core.User
+	form       *requestForm
+	starting   bool
 }
 
 // Messages of the Users page.
@@ -264,9 +266,20 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return p, cmd
 	case menuCheckedMsg:
 		if p.menu != nil && p.menuUser.ID == msg.userID {
+			waiting := p.menu.pending == msg.item
 			if chosen := p.menu.set(msg.item, msg.err); chosen != "" {
 				p.menu = nil
-				return p, p.act(chosen, p.menuUser)
+				cmds := []tea.Cmd{p.act(chosen, p.menuUser)}
+				// Keys typed while core was answering (the y of "i y") go
+				// to the dialog the choice opened, in order.
+				for _, k := range p.typedAhead {
+					cmds = append(cmds, p.key(k))
+				}
+				p.typedAhead = nil
+				return p, tea.Batch(cmds...)
+			}
+			if waiting {
+				p.typedAhead = nil // refused: what was typed for it is moot
 			}
 		}
 		return p, nil
@@ -339,6 +352,13 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 		case confirmConfirmed:
 			p.confirm = nil
 			return p.start(p.confUser)
+		}
+		return nil
+	case p.menu != nil && p.menu.pending != "":
+		if key.Matches(msg, k.Cancel) {
+			p.menu, p.typedAhead = nil, nil
+		} else if len(p.typedAhead) < 16 {
+			p.typedAhead = append(p.typedAhead, msg)
 		}
 		return nil
 	case p.menu != nil:
