@@ -3,7 +3,6 @@ package core
 import (
 	"container/heap"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -467,4 +466,3 @@ func (t *txn) currentPolicy() (Policy, error) {
 	return p, err
 }
 
-func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }

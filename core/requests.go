@@ -51,10 +51,8 @@ func (c *Core) CreateRequest(p Principal, targetID, reason string, d time.Durati
 		if err != nil {
 			return err
 		}
-		for _, pr := range mustRequests(t, RequestPending) {
-			if pr.Requester == requester.ID && pr.Target == target.ID {
-				return refuse(CodeConflict, "you already have a pending request for %s (%s)", target.DisplayName(), pr.ID)
-			}
+		if err := noPendingRequest(t, requester, target); err != nil {
+			return err
 		}
 		n, err := t.NextID("request")
 		if err != nil {
@@ -76,9 +74,18 @@ func (c *Core) CreateRequest(p Principal, targetID, reason string, d time.Durati
 	return r, err
 }
 
-func mustRequests(tx ReadTx, st RequestStatus) []Request {
-	list, _ := tx.Requests(st, 0)
-	return list
+// noPendingRequest refuses a second pending request for the same pair.
+func noPendingRequest(tx ReadTx, requester, target User) error {
+	pending, err := tx.Requests(RequestPending, 0)
+	if err != nil {
+		return err
+	}
+	for _, pr := range pending {
+		if pr.Requester == requester.ID && pr.Target == target.ID {
+			return refuse(CodeConflict, "you already have a pending request for %s (%s)", target.DisplayName(), pr.ID)
+		}
+	}
+	return nil
 }
 
 // Decide records an approver's decision. Approving may change the duration

@@ -21,11 +21,6 @@ func (c *Core) CanRequest(p Principal, targetID string) error {
 		if err != nil {
 			return err
 		}
-		for _, pr := range mustRequests(tx, RequestPending) {
-			if pr.Requester == requester.ID && pr.Target == target.ID {
-				return refuse(CodeConflict, "you already have a pending request for %s (%s)", target.DisplayName(), pr.ID)
-			}
-		}
-		return nil
+		return noPendingRequest(tx, requester, target)
 	})
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -393,11 +392,7 @@ func (c *Core) SearchUsers(ctx context.Context, p Principal, query string, from,
 			visible = func(u *User) bool { return allowed[u.Org] }
 		}
 	}
-	page, err := c.dir.find(ctx, query, from, limit, visible)
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return page, err
-	}
-	return page, err
+	return c.dir.find(ctx, query, from, limit, visible)
 }
 
 // SetTheme stores the theme of whoever p is showing: themselves, or the
