@@ -465,4 +465,3 @@ func (t *txn) currentPolicy() (Policy, error) {
 	}
 	return p, err
 }
-
