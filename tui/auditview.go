@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -19,7 +19,7 @@ import (
 // away from the window's edge, and drops rows from the far end once the
 // window holds auditWindowMax. A million-event log opens with one page.
 const (
-	auditPageSize  = 200
+	auditPageSize  = 50
 	auditWindowMax = 1000
 )
 
@@ -88,6 +88,75 @@ type AuditViewer struct {
 	again   bool  // a live event arrived while a newer load was running
 	loaded  bool  // the first page has arrived
 	err     error // the last load failed with this
+
+	// drawn holds the rows the last View drew unselected, by seq, for the
+	// styles and width in drawnFor; spare is the map the next View fills.
+	// A live event then costs one new row, not a screenful.
+	drawn, spare map[uint64]string
+	drawnFor     auditDrawKey
+	header       string         // the table header, for drawnFor
+	ink          auditRowStyles // the row styles, for drawnFor
+}
+
+// auditDrawKey is what a drawn row depends on besides its event.
+type auditDrawKey struct {
+	styles *themes.Styles
+	width  int
+}
+
+// auditRowStyles are an audit row's styles with their escape sequences
+// worked out once (see styleEnds).
+type auditRowStyles struct {
+	row, selected styleEnds
+	status        map[string]styleEnds // by result, of which there are a few
+}
+
+func newAuditRowStyles(st pageStyles) auditRowStyles {
+	return auditRowStyles{row: endsOf(st.Row), selected: endsOf(st.Selected), status: map[string]styleEnds{}}
+}
+
+func (r auditRowStyles) result(st pageStyles, result string) styleEnds {
+	e, ok := r.status[result]
+	if !ok {
+		e = endsOf(st.Status(result))
+		if len(r.status) < 16 {
+			r.status[result] = e
+		}
+	}
+	return e
+}
+
+// auditRow draws one event's row as tableRow would, with the result in its
+// status colour.
+func (r auditRowStyles) draw(st pageStyles, ev *core.Event, widths []int, selected bool) string {
+	cells := [...]string{
+		ev.Time.UTC().Format("2006-01-02 15:04:05"),
+		core.Display(ev.Type),
+		auditWho(ev),
+		core.Display(ev.Result),
+		auditDetails(ev),
+	}
+	if selected {
+		return r.selected.render("> " + renderCols(cells[:], widths))
+	}
+	status := r.result(st, ev.Result)
+	var b strings.Builder
+	r.row.write(&b, "  ")
+	for i, w := range widths {
+		if i > 0 {
+			r.row.write(&b, " ")
+		}
+		cell := ""
+		if i < len(cells) {
+			cell = cellFit(cells[i], w)
+		}
+		if i == 3 {
+			status.write(&b, cell)
+		} else {
+			r.row.write(&b, cell)
+		}
+	}
+	return b.String()
 }
 
 // NewAuditViewer opens the audit log on q, newest first, as an overlay
@@ -209,6 +278,9 @@ func (v *AuditViewer) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case ChangeMsg:
 		switch msg.Change.Kind {
 		case core.ChangeAudit:
+			if v.prepend(msg.Change.Event) {
+				return v, nil
+			}
 			return v, v.live()
 		case core.ChangeResync:
 			if v.newest {
@@ -292,13 +364,17 @@ func (v *AuditViewer) move(d int) tea.Cmd {
 	return v.prefetch()
 }
 
+// margin is how many rows beyond the cursor the window keeps towards each
+// edge: two screens, at least 20.
+func (v *AuditViewer) margin() int { return max(2*v.listHeight(), 20) }
+
 // prefetch reads the neighbouring page when fewer than two screens of rows
 // are left towards an edge of the window that is not the log's edge.
 func (v *AuditViewer) prefetch() tea.Cmd {
 	if !v.loaded {
 		return nil
 	}
-	margin := max(2*v.listHeight(), 20)
+	margin := v.margin()
 	var cmds []tea.Cmd
 	if !v.oldest && len(v.rows)-1-v.cursor < margin {
 		cmds = append(cmds, v.load(loadOlder))
@@ -307,6 +383,51 @@ func (v *AuditViewer) prefetch() tea.Cmd {
 		cmds = append(cmds, v.load(loadNewer))
 	}
 	return tea.Batch(cmds...)
+}
+
+// prepend puts a live event on top of a window that shows the newest
+// events of the whole log, without reading the store: the hub hands every
+// event over in full. It reports whether the event needs no read: it was
+// added, or it is in the window already. Filtered windows (which must
+// match the event), windows with a read under way, and an event that is
+// not the next one (one went missing) read the store as before.
+func (v *AuditViewer) prepend(ev *core.Event) bool {
+	if ev == nil || !v.loaded || !v.newest || v.busy[loadNewer] || !isEmptyQuery(v.Query()) {
+		return false
+	}
+	switch {
+	case ev.Seq < v.newerAt:
+		return true // read with the window's page
+	case ev.Seq > v.newerAt:
+		return false
+	}
+	v.rows = slices.Insert(v.rows, 0, *ev)
+	if v.cursor > 0 {
+		// Further down, the selection stays on its event.
+		v.cursor++
+		v.offset++
+	}
+	v.head = max(v.head, ev.Seq)
+	v.newerAt = ev.Seq + 1
+	v.cut(max(auditPageSize, v.offset+v.listHeight()+v.margin()))
+	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	return true
+}
+
+// cut drops the rows below the first keep, so that the window does not
+// grow with every live event, and lets the backing array go once it is
+// mostly unused.
+func (v *AuditViewer) cut(keep int) {
+	if len(v.rows) <= keep || keep < 1 {
+		return
+	}
+	clear(v.rows[keep:])
+	v.rows = v.rows[:keep]
+	if cap(v.rows) > 2*keep {
+		v.rows = slices.Clone(v.rows)
+	}
+	v.olderAt = v.rows[keep-1].Seq - 1
+	v.oldest = v.olderAt == 0
 }
 
 // live reads events appended since the window's top, when the window
@@ -396,12 +517,7 @@ func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
 		} else {
 			v.newerAt = next
 		}
-		if keep := max(auditWindowMax, v.offset+v.listHeight()); len(v.rows) > keep {
-			v.rows = v.rows[:keep]
-			v.oldest = false
-			v.olderAt = v.rows[keep-1].Seq - 1
-			v.oldest = v.olderAt == 0
-		}
+		v.cut(max(auditWindowMax, v.offset+v.listHeight()))
 		v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
 		if v.again && v.newest {
 			v.again = false
@@ -472,7 +588,12 @@ func (v *AuditViewer) View() string {
 	}
 	b.WriteByte('\n')
 	widths := layoutCols(auditCols, w-2)
-	b.WriteString(tableHeader(st, auditCols, widths, w))
+	if key := (auditDrawKey{styles: st.Styles, width: w}); key != v.drawnFor || v.drawn == nil {
+		v.drawnFor, v.drawn, v.spare = key, map[uint64]string{}, map[uint64]string{}
+		v.header = tableHeader(st, auditCols, widths, w)
+		v.ink = newAuditRowStyles(st)
+	}
+	b.WriteString(v.header)
 	b.WriteByte('\n')
 	h := v.listHeight()
 	lines := 0
@@ -488,19 +609,24 @@ func (v *AuditViewer) View() string {
 		b.WriteString(st.Empty.Render(cellFit(msg, w)))
 		lines++
 	}
+	clear(v.spare)
 	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
 		ev := &v.rows[i]
-		cells := []string{
-			ev.Time.UTC().Format("2006-01-02 15:04:05"),
-			core.Display(ev.Type),
-			auditWho(ev),
-			core.Display(ev.Result),
-			auditDetails(ev),
+		var row string
+		if i == v.cursor {
+			row = v.ink.draw(st, ev, widths, true)
+		} else {
+			var ok bool
+			if row, ok = v.drawn[ev.Seq]; !ok {
+				row = v.ink.draw(st, ev, widths, false)
+			}
+			v.spare[ev.Seq] = row
 		}
-		b.WriteString(tableRow(st, cells, widths, i == v.cursor, map[int]lipgloss.Style{3: st.Status(ev.Result)}))
+		b.WriteString(row)
 		b.WriteByte('\n')
 		lines++
 	}
+	v.drawn, v.spare = v.spare, v.drawn
 	if v.c.Height >= 14 {
 		for ; lines < h; lines++ {
 			b.WriteByte('\n')

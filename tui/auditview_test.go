@@ -6,7 +6,10 @@ import (
 	"testing"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 )
 
 // withActions records n more audit events (action.performed by the owner).
@@ -251,4 +254,114 @@ func BenchmarkAuditViewerOpen(b *testing.B) {
 	}
 	b.ReportMetric(float64(events), "events")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/open+5pages")
+}
+
+// colourCommon is c with a theme's styles for a 256-colour terminal.
+func colourCommon(c Common, theme string) Common {
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.ANSI256)
+	c.Styles = themes.New(r, theme)
+	return c
+}
+
+func TestAuditRowsDrawnAsTableRow(t *testing.T) {
+	f := newFixture(t, 30)
+	c := f.pageCommon(t, core.DemoOwner, 100, 30)
+	page, err := f.c.Audit(f.principal(t, core.DemoOwner), core.AuditQuery{}, 0, true, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, theme := range themes.Names() {
+		st := pageStylesOf(colourCommon(c, theme))
+		ink := newAuditRowStyles(st)
+		widths := layoutCols(auditCols, 98)
+		for _, ev := range page.Events {
+			cells := []string{ev.Time.UTC().Format("2006-01-02 15:04:05"), core.Display(ev.Type), auditWho(&ev),
+				core.Display(ev.Result), auditDetails(&ev)}
+			for _, sel := range []bool{false, true} {
+				want := tableRow(st, cells, widths, sel, map[int]lipgloss.Style{3: st.Status(ev.Result)})
+				if got := ink.draw(st, &ev, widths, sel); got != want {
+					t.Fatalf("%s theme, #%d selected=%v:\n got %q\nwant %q", theme, ev.Seq, sel, got, want)
+				}
+			}
+		}
+	}
+}
+
+// The rows a viewer keeps drawn are drawn again when the theme or the
+// width changes: its view is then that of a viewer opened afresh.
+func TestAuditViewerRedrawsOnThemeAndWidth(t *testing.T) {
+	f := newFixture(t, 30)
+	base := f.pageCommon(t, core.DemoOwner, 100, 30)
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	pageKeys(t, v, "j", "j")
+	for _, w := range []int{100, 120, 90} {
+		for _, c := range []Common{colourCommon(base, themes.Dark), colourCommon(base, themes.Light), base} {
+			c.Width = w
+			v.SetCommon(c)
+			got := v.View()
+			fresh := newAuditViewer(c, "Audit", core.AuditQuery{})
+			drivePage(t, fresh, fresh.Init())
+			pageKeys(t, fresh, "j", "j")
+			if want := fresh.View(); got != want {
+				t.Fatalf("theme %s width %d: the view kept stale rows:\n%s\nwant:\n%s", c.Styles.Name, w, got, want)
+			}
+		}
+	}
+}
+
+// Live events reach a filtered viewer only when they match, and one that
+// is scrolled keeps its selection, whatever order events arrive in.
+func TestAuditViewerLiveFilteredAndOutOfOrder(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(64)
+	defer sub.Close()
+	owner := f.principal(t, core.DemoOwner)
+	record := func(action string) core.Change {
+		if _, err := f.c.RecordAction(owner, action, nil); err != nil {
+			t.Fatal(err)
+		}
+		return nextChange(t, sub, core.ChangeAudit)
+	}
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	pageKeys(t, v, "/")
+	drivePage(t, v, typing("kept")...)
+	pageKeys(t, v, "enter")
+	before := len(v.rows)
+	noErrors(t, drivePage(t, v, ChangeMsg{record("dropped thing")}))
+	noErrors(t, drivePage(t, v, ChangeMsg{record("kept thing")}))
+	if len(v.rows) != before+1 || !strings.Contains(auditDetails(&v.rows[0]), "kept thing") {
+		t.Fatalf("filtered window: %d rows (was %d), top %q", len(v.rows), before, auditDetails(&v.rows[0]))
+	}
+	mustNotContain(t, v.View(), "dropped thing")
+
+	// Unfiltered and scrolled down; two events arrive newest first.
+	pageKeys(t, v, "esc")
+	pageKeys(t, v, "j", "j", "j")
+	held := v.selectedSeq()
+	first, second := record("live one"), record("live two")
+	noErrors(t, drivePage(t, v, ChangeMsg{second}))
+	noErrors(t, drivePage(t, v, ChangeMsg{first}))
+	if v.selectedSeq() != held || v.rows[0].Seq != second.Event.Seq || v.rows[1].Seq != first.Event.Seq {
+		t.Fatalf("selected #%d (want #%d), top #%d #%d (want #%d #%d)", v.selectedSeq(), held,
+			v.rows[0].Seq, v.rows[1].Seq, second.Event.Seq, first.Event.Seq)
+	}
+	for i := 1; i < len(v.rows); i++ {
+		if v.rows[i].Seq != v.rows[i-1].Seq-1 {
+			t.Fatalf("window not contiguous at %d: #%d after #%d", i, v.rows[i].Seq, v.rows[i-1].Seq)
+		}
+	}
+	// Following the newest, a long run of live events keeps the window
+	// small, read from the hub alone.
+	pageKeys(t, v, "g")
+	for i := range 3 * auditPageSize {
+		ch := record(fmt.Sprintf("run %d", i))
+		_, cmd := v.Update(ChangeMsg{ch})
+		if cmd != nil {
+			t.Fatalf("event %d needed a read", i)
+		}
+	}
+	if len(v.rows) > max(auditPageSize, v.listHeight()+v.margin()) || !strings.Contains(v.View(), fmt.Sprintf("run %d", 3*auditPageSize-1)) {
+		t.Fatalf("%d rows after a run of live events; view:\n%s", len(v.rows), v.View())
+	}
 }
