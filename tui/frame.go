@@ -64,6 +64,39 @@ func (m *Model) tabLabel(n int) string {
 
 // tabsView is the row of tabs, with who is signed in on the right.
 func (m *Model) tabsView() string {
+	var b strings.Builder
+	fmt.Fprint(&b, m.width, m.active, m.pending)
+	for n := 1; n <= 6; n++ {
+		if m.pages[n] != nil {
+			b.WriteString("|" + m.pages[n].Title())
+		}
+	}
+	me := m.me()
+	b.WriteString("|" + me.DisplayName() + "|" + string(me.Role))
+	if m.overlay != nil {
+		b.WriteString("|o" + m.overlay.Title())
+	}
+	key := frameKey{styles: m.common.Styles, text: b.String()}
+	if m.tabsCache.key == key {
+		return m.tabsCache.view
+	}
+	v := m.tabsViewUncached()
+	m.tabsCache = frameCache{key, v}
+	return v
+}
+
+// frameCache holds a rendered part of the frame for the inputs in key.
+type frameCache struct {
+	key  frameKey
+	view string
+}
+
+type frameKey struct {
+	styles any
+	text   string
+}
+
+func (m *Model) tabsViewUncached() string {
 	s := m.common.Styles
 	var tabs []string
 	for n := 1; n <= 6; n++ {
@@ -140,10 +173,35 @@ func (m *Model) helpKeys() helpKeys {
 }
 
 func (m *Model) helpView() string {
+	var b strings.Builder
+	fmt.Fprint(&b, m.width, m.fullHelp)
+	var groups [][]key.Binding
 	if m.fullHelp {
-		return m.help.FullHelpView(m.helpKeys().FullHelp())
+		groups = m.helpKeys().FullHelp()
+	} else {
+		groups = [][]key.Binding{m.helpKeys().ShortHelp()}
 	}
-	return m.help.ShortHelpView(m.helpKeys().ShortHelp())
+	for _, g := range groups {
+		b.WriteByte('|')
+		for _, k := range g {
+			if k.Enabled() {
+				h := k.Help()
+				b.WriteString(h.Key + "\x00" + h.Desc + "\x00")
+			}
+		}
+	}
+	key := frameKey{styles: m.common.Styles, text: b.String()}
+	if m.helpCache.key == key {
+		return m.helpCache.view
+	}
+	var v string
+	if m.fullHelp {
+		v = m.help.FullHelpView(groups)
+	} else {
+		v = m.help.ShortHelpView(groups[0])
+	}
+	m.helpCache = frameCache{key, v}
+	return v
 }
 
 // footerHeight is the status line plus the help.

@@ -59,6 +59,8 @@ type Model struct {
 	quitting      bool
 	initCmd       tea.Cmd // the first pages' Inits, run by Init
 	noTimers      bool    // tests: no banner ticks, notices stay
+
+	tabsCache, helpCache frameCache
 }
 
 // Root messages.
