@@ -57,26 +57,35 @@ type AuditPage struct {
 	viewer  *AuditViewer
 	form    bool
 	focus   int
-	inputs  [fieldCount]textinput.Model
-	applied [fieldCount]string // the filters in force, as typed
+	inputs  *[fieldCount]textinput.Model // built when the form first opens
+	applied [fieldCount]string           // the filters in force, as typed
 	formErr string
 	errAt   int
 }
 
 // NewAuditPage builds the Audit tab.
 func NewAuditPage(c Common) Page {
-	p := &AuditPage{c: c, keys: newAuditTabKeys(), viewer: newAuditViewer(c, "Audit log", core.AuditQuery{})}
+	return &AuditPage{c: c, keys: newAuditTabKeys(), viewer: newAuditViewer(c, "Audit log", core.AuditQuery{})}
+}
+
+func (p *AuditPage) buildInputs() {
+	if p.inputs != nil {
+		return
+	}
 	placeholders := [fieldCount]string{
 		"e.g. session, consent.revoked (comma-separated)", "email", "email", "YYYY-MM-DD", "YYYY-MM-DD",
 	}
+	p.inputs = new([fieldCount]textinput.Model)
 	for i := range p.inputs {
 		p.inputs[i] = newTextInput("", placeholders[i], 254)
 	}
 	p.styleInputs()
-	return p
 }
 
 func (p *AuditPage) styleInputs() {
+	if p.inputs == nil {
+		return
+	}
 	for i := range p.inputs {
 		styleTextInput(p.c, &p.inputs[i], max(min(p.c.Width-30, 50), 10))
 	}
@@ -167,6 +176,7 @@ func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (p *AuditPage) openForm() tea.Cmd {
 	p.form, p.formErr = true, ""
+	p.buildInputs()
 	for i := range p.inputs {
 		p.inputs[i].SetValue(p.applied[i])
 		p.inputs[i].CursorEnd()
@@ -175,6 +185,9 @@ func (p *AuditPage) openForm() tea.Cmd {
 }
 
 func (p *AuditPage) blurAll() {
+	if p.inputs == nil {
+		return
+	}
 	for i := range p.inputs {
 		p.inputs[i].Blur()
 	}
