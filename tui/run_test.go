@@ -105,3 +105,64 @@ func TestRunReturnsWhenContextEnds(t *testing.T) {
 		t.Fatalf("%d subscribers left", n)
 	}
 }
+
+// A member's console gets the audit of the sessions on them (shown under
+// Account) and of events about them, not the rest of the log; staff get
+// every event.
+func TestPumpForLeavesOutAuditNobodyShows(t *testing.T) {
+	f := newFixture(t, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := func(email string) *recorder {
+		rec := &recorder{}
+		p := tea.NewProgram(rec, tea.WithInput(nil), tea.WithOutput(io.Discard))
+		go func() { _, _ = p.Run() }()
+		before := f.c.Hub().Subscribers()
+		go PumpFor(ctx, p, f.c, f.principal(t, email))
+		eventually(t, "the pump to subscribe", func() bool { return f.c.Hub().Subscribers() == before+1 })
+		return rec
+	}
+	jane, owner := start(core.DemoJane), start(core.DemoOwner)
+	// audits counts the audit events r got, and whether the session's end
+	// was among them.
+	audits := func(r *recorder) (n int, ended bool) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, ch := range r.changes {
+			if ch.Kind == core.ChangeAudit {
+				n++
+				ended = ended || ch.Event.Type == "session.ended"
+			}
+		}
+		return n, ended
+	}
+	if _, err := f.c.RecordAction(f.principal(t, core.DemoOwner), "not about jane", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Lee impersonates Jane and acts as her: the session's audit shows
+	// under Jane's Account.
+	lead := f.principal(t, core.DemoLead)
+	jid := f.principal(t, core.DemoJane).User.ID
+	if _, err := f.c.Start(lead, jid, "ticket 42"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.RecordAction(lead, "as jane", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.End(lead, core.EndExit); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the owner to see the session end", func() bool { _, ended := audits(owner); return ended })
+	ownerAll, _ := audits(owner)
+	eventually(t, "jane to see the session end", func() bool { _, ended := audits(jane); return ended })
+	if n, _ := audits(jane); n >= ownerAll {
+		t.Fatalf("jane got %d audit events, as many as the owner (%d): the rest of the log too", n, ownerAll)
+	}
+	jane.mu.Lock()
+	defer jane.mu.Unlock()
+	for _, ch := range jane.changes {
+		if ev := ch.Event; ch.Kind == core.ChangeAudit && ev.Session == "" && ev.Actor.ID != jid && ev.Subject.ID != jid {
+			t.Fatalf("jane got %s by %s, which no screen of hers shows", ev.Type, ev.Actor.Email)
+		}
+	}
+}
