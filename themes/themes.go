@@ -2,14 +2,17 @@
 // (dark, light, high-contrast, plain) turned into lipgloss styles for one
 // renderer, so each SSH session gets styles for its own terminal.
 //
-// Styles are always built from the renderer handed to New, never from the
-// global lipgloss renderer: over SSH the global one describes the server's
-// terminal, not the client's.
+// Styles are always built from the renderer handed to New, or for the
+// client's colour profile by For, never from the global lipgloss renderer:
+// over SSH the global one describes the server's terminal, not the
+// client's.
 package themes
 
 import (
+	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/help"
@@ -277,6 +280,47 @@ func New(r *lipgloss.Renderer, name string) *Styles {
 		s.MenuDisabled = st().Faint(true)
 		s.MenuReason = st().Faint(true)
 	}
+	return s
+}
+
+// shared holds the styles For has built: at most one per colour profile
+// and theme, so it stays small however many consoles run. Safe for
+// concurrent use.
+var shared struct {
+	mu     sync.Mutex
+	styles map[sharedKey]*Styles
+}
+
+type sharedKey struct {
+	profile termenv.Profile
+	name    string
+}
+
+// For returns the named theme's styles (Default if unknown) for terminals
+// with the given colour profile. They are built once per process, from a
+// renderer of their own that writes for that profile, and shared by every
+// console that asks for the same pair, so a console costs no styles of its
+// own. Shared styles are read-only: nobody assigns to their fields (a
+// lipgloss style is a value, so deriving one, as s.Bold.Foreground(c),
+// leaves s as it was).
+func For(profile termenv.Profile, name string) *Styles {
+	if !Valid(name) {
+		name = Default
+	}
+	k := sharedKey{profile, name}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if s, ok := shared.styles[k]; ok {
+		return s
+	}
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(profile)
+	r.SetHasDarkBackground(true) // never ask a terminal; no theme adapts to it
+	s := New(r, name)
+	if shared.styles == nil {
+		shared.styles = map[sharedKey]*Styles{}
+	}
+	shared.styles[k] = s
 	return s
 }
 

@@ -111,3 +111,34 @@ func TestApplyTextInput(t *testing.T) {
 		t.Fatalf("placeholder not in the theme's colour: %q", out)
 	}
 }
+
+func TestForSharesStylesPerProfileAndTheme(t *testing.T) {
+	for _, p := range []termenv.Profile{termenv.Ascii, termenv.ANSI, termenv.ANSI256, termenv.TrueColor} {
+		for _, name := range Names() {
+			s := For(p, name)
+			if For(p, name) != s {
+				t.Fatalf("%v %s: built twice", p, name)
+			}
+			// The same styles as New builds for a renderer of that profile.
+			want := New(renderer(p), name)
+			if s.Name != name || s.Marks != want.Marks || s.R.ColorProfile() != p {
+				t.Fatalf("%v %s: name %s marks %v profile %v", p, name, s.Name, s.Marks, s.R.ColorProfile())
+			}
+			for _, st := range [][2]string{
+				{s.Banner.Render("x"), want.Banner.Render("x")},
+				{s.TableSelected.Render("row"), want.TableSelected.Render("row")},
+				{s.StatusBad.Render("denied"), want.StatusBad.Render("denied")},
+			} {
+				if st[0] != st[1] {
+					t.Fatalf("%v %s: %q, want %q", p, name, st[0], st[1])
+				}
+			}
+		}
+	}
+	if For(termenv.ANSI256, Dark) == For(termenv.TrueColor, Dark) || For(termenv.ANSI256, Dark) == For(termenv.ANSI256, Light) {
+		t.Fatal("different profiles or themes share styles")
+	}
+	if For(termenv.ANSI256, "nope") != For(termenv.ANSI256, Default) {
+		t.Fatal("an unknown theme is not the default")
+	}
+}

@@ -37,7 +37,6 @@ var tabCaps = [7]core.Capability{"", core.CapUsers, core.CapApprovals, core.CapS
 type Model struct {
 	opt    Options
 	common Common // shared state; Height here is the page area's
-	styles map[string]*themes.Styles
 
 	pages   [7]Page // by tab number; nil when the tab is not shown
 	active  int
@@ -82,7 +81,6 @@ func New(opt Options) *Model {
 	}
 	m := &Model{
 		opt:    opt,
-		styles: map[string]*themes.Styles{},
 		width:  opt.Width,
 		height: opt.Height,
 		help:   help.New(),
@@ -133,11 +131,8 @@ func (m *Model) restyle() {
 	if m.opt.Plain {
 		name = themes.Plain
 	}
-	s, ok := m.styles[name]
-	if !ok {
-		s = themes.New(m.opt.Renderer, name)
-		m.styles[name] = s
-	}
+	// Styles are shared by every console on a terminal of this profile.
+	s := themes.For(m.opt.Renderer.ColorProfile(), name)
 	m.common.Styles = s
 	m.help.Styles = s.Help()
 }

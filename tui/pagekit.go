@@ -5,7 +5,6 @@ package tui
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/actas/actas/core"
@@ -14,6 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 )
 
 // pageStyles are the styles these pages use, taken from the session's
@@ -27,7 +27,7 @@ type pageStyles struct {
 func pageStylesOf(c Common) pageStyles {
 	s := c.Styles
 	if s == nil {
-		s = themes.New(lipgloss.NewRenderer(io.Discard), themes.Plain)
+		s = themes.For(termenv.Ascii, themes.Plain)
 	}
 	return pageStyles{Styles: s, Header: s.Bold.Foreground(s.Colors.Accent), Row: s.TableRow,
 		Selected: s.TableSelected, Empty: s.TableEmpty}
