@@ -59,7 +59,7 @@ func (m *Model) tabLabel(n int) string {
 		}
 		return fmt.Sprintf("%d Approvals", n)
 	}
-	return fmt.Sprintf("%d %s", n, core.Display(m.pages[n].Title()))
+	return fmt.Sprintf("%d %s", n, tabTitles[n])
 }
 
 // tabsView is the row of tabs, with who is signed in on the right.
@@ -67,8 +67,8 @@ func (m *Model) tabsView() string {
 	var b strings.Builder
 	fmt.Fprint(&b, m.width, m.active, m.pending)
 	for n := 1; n <= 6; n++ {
-		if m.pages[n] != nil {
-			b.WriteString("|" + m.pages[n].Title())
+		if m.tabs[n] {
+			b.WriteString("|" + tabTitles[n])
 		}
 	}
 	me := m.me()
@@ -100,7 +100,7 @@ func (m *Model) tabsViewUncached() string {
 	s := m.common.Styles
 	var tabs []string
 	for n := 1; n <= 6; n++ {
-		if m.pages[n] == nil {
+		if !m.tabs[n] {
 			continue
 		}
 		label := m.tabLabel(n)
@@ -164,7 +164,7 @@ func (m *Model) helpKeys() helpKeys {
 		return h
 	}
 	for n := 1; n <= 6; n++ {
-		if m.pages[n] != nil {
+		if m.tabs[n] {
 			h.tabs = append(h.tabs, k.Tabs[n-1])
 		}
 	}

@@ -29,6 +29,10 @@ var pageCtors = [7]func(Common) Page{
 	nil, NewUsersPage, NewApprovalsPage, NewSessionsPage, NewAuditPage, NewAccountPage, NewSettingsPage,
 }
 
+// tabTitles name the tabs in the tab bar, also those whose page is not
+// built yet (a page is built when its tab is first opened).
+var tabTitles = [7]string{"", "Users", "Approvals", "Sessions", "Audit", "Account", "Settings"}
+
 // tabCaps is the capability each tab needs ("" = everyone).
 var tabCaps = [7]core.Capability{"", core.CapUsers, core.CapApprovals, core.CapSessions, core.CapAudit, "", core.CapSettings}
 
@@ -38,7 +42,8 @@ type Model struct {
 	opt    Options
 	common Common // shared state; Height here is the page area's
 
-	pages   [7]Page // by tab number; nil when the tab is not shown
+	tabs    [7]bool // the tabs shown to the viewer, by number
+	pages   [7]Page // by tab number; nil until the tab is first opened
 	active  int
 	before  int     // the tab shown before impersonating
 	stash   [7]Page // your own pages, kept while impersonating
@@ -145,37 +150,43 @@ func (m *Model) visible(n int) bool {
 	return core.Allows(m.common.Viewer, tabCaps[n])
 }
 
-// rebuild makes fresh pages for the viewer (after an impersonation starts
-// or ends, the console shows someone else) and returns their Inits.
+// rebuild forgets the pages (after an impersonation starts or ends, the
+// console shows someone else) and opens the active tab afresh.
 func (m *Model) rebuild() tea.Cmd {
 	m.pages = [7]Page{}
 	m.overlay = nil
 	return m.retab()
 }
 
-// retab creates pages for tabs that became visible, drops those that did
-// not, and keeps the active tab on a visible one.
+// retab works out the tabs the viewer has, drops the pages of those that
+// went, keeps the active tab on one that is shown and opens it.
 func (m *Model) retab() tea.Cmd {
-	var cmds []tea.Cmd
 	for n := 1; n <= 6; n++ {
-		switch {
-		case !m.visible(n):
+		m.tabs[n] = m.visible(n)
+		if !m.tabs[n] {
 			m.pages[n] = nil
-		case m.pages[n] == nil:
-			m.pages[n] = pageCtors[n](m.common)
-			cmds = append(cmds, m.pages[n].Init())
 		}
 	}
-	if m.active == 0 || m.pages[m.active] == nil {
+	if !m.tabs[m.active] {
 		m.active = 0
 		for n := 1; n <= 6; n++ {
-			if m.pages[n] != nil {
+			if m.tabs[n] {
 				m.active = n
 				break
 			}
 		}
 	}
-	return tea.Batch(cmds...)
+	return m.open(m.active)
+}
+
+// open builds tab n's page when it is first shown and returns its Init: a
+// console holds no page, and reads nothing, for tabs never opened.
+func (m *Model) open(n int) tea.Cmd {
+	if !m.tabs[n] || m.pages[n] != nil {
+		return nil
+	}
+	m.pages[n] = pageCtors[n](m.common).SetCommon(m.common)
+	return m.pages[n].Init()
 }
 
 // layout works out the page area and hands the shared state to every page.
@@ -229,7 +240,7 @@ func (m *Model) tick() tea.Cmd {
 
 // pendingCmd counts the pending requests the viewer sees, in a Cmd.
 func (m *Model) pendingCmd() tea.Cmd {
-	if m.pages[TabApprovals] == nil {
+	if !m.tabs[TabApprovals] {
 		return nil
 	}
 	c, p := m.opt.Core, m.opt.Principal
@@ -312,7 +323,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case SwitchTabMsg:
 		return m.switchTab(msg.Tab)
 	case ShowSessionsMsg:
-		if m.pages[TabSessions] == nil {
+		if !m.tabs[TabSessions] {
 			return nil
 		}
 		cmd := m.switchTab(TabSessions)
@@ -439,12 +450,12 @@ func (m *Model) sendKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 func (m *Model) switchTab(n int) tea.Cmd {
-	if n < 1 || n > 6 || m.pages[n] == nil {
+	if n < 1 || n > 6 || !m.tabs[n] {
 		return nil
 	}
 	m.overlay = nil
 	m.active = n
-	return nil
+	return m.open(n)
 }
 
 // quit ends any session this connection started, then quits.

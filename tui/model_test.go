@@ -278,6 +278,31 @@ func TestTabsFollowCapabilities(t *testing.T) {
 	}
 }
 
+// A console builds a tab's page when the tab is first opened; until then
+// the tab costs nothing and reads nothing, and shows what is current when
+// it opens.
+func TestPagesBuiltWhenFirstOpened(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	for n := 2; n <= 6; n++ {
+		if m.pages[n] != nil {
+			t.Fatalf("tab %d built before it was opened", n)
+		}
+	}
+	mustContain(t, m.View(), "1 Users", "2 Approvals (1)", "4 Audit", "6 Settings")
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if _, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "opened later"); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, m, keys("4")...)
+	if m.pages[TabAudit] == nil || m.pages[TabSessions] != nil {
+		t.Fatal("4 did not build the Audit tab alone")
+	}
+	mustContain(t, m.View(), "Audit log", "session.started")
+	drive(t, m, keys("3")...)
+	mustContain(t, m.View(), "opened later")
+}
+
 func TestPendingCountOnApprovalsTab(t *testing.T) {
 	f := newFixture(t, 30)
 	sub := f.c.Hub().Subscribe(256)
