@@ -11,13 +11,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 )
 
-// usersPageSize is how many users one fetch brings. The page keeps only a
-// few such pages around the cursor (a window cache), so a million users
-// cost no more memory or time than two hundred.
-const usersPageSize = 100
-
-// usersKeep is how many pages either side of the cursor's stay cached.
-const usersKeep = 2
+// usersPageSize is how many users one fetch brings. The page keeps only
+// the pages of the rows on screen and of a screenful either side (a window
+// cache), so a million users cost no more memory or time than two hundred.
+const usersPageSize = 25
 
 // UsersPage is the Users tab: a table of users (name, email, org, role,
 // status, consent until, ⋮), search-as-you-type, and a kebab menu per row.
@@ -159,11 +156,9 @@ func (p *UsersPage) fetch(k int) tea.Cmd {
 }
 
 // ensure fetches the pages the screen shows and the next and previous
-// screenful, and forgets pages far from the cursor.
+// screenful, and forgets the others.
 func (p *UsersPage) ensure() tea.Cmd {
-	n := p.visibleRows()
-	lo := max(p.offset-n, 0) / usersPageSize
-	hi := (p.offset + 2*n) / usersPageSize
+	lo, hi := p.window()
 	var cmds []tea.Cmd
 	for k := lo; k <= hi; k++ {
 		if p.total >= 0 && k*usersPageSize >= p.total {
@@ -174,9 +169,8 @@ func (p *UsersPage) ensure() tea.Cmd {
 		}
 		cmds = append(cmds, p.fetch(k))
 	}
-	kc := p.cursor / usersPageSize
 	for k := range p.pages {
-		if k < kc-usersKeep || k > kc+usersKeep {
+		if k < lo || k > hi {
 			delete(p.pages, k)
 			for i := k * usersPageSize; i < (k+1)*usersPageSize; i++ {
 				delete(p.lines, i)
@@ -184,6 +178,13 @@ func (p *UsersPage) ensure() tea.Cmd {
 		}
 	}
 	return tea.Batch(cmds...)
+}
+
+// window is the first and last page that ensure keeps: those of the rows
+// on screen and of a screenful either side.
+func (p *UsersPage) window() (lo, hi int) {
+	n := p.visibleRows()
+	return max(p.offset-n, 0) / usersPageSize, (p.offset + 2*n) / usersPageSize
 }
 
 // row returns the user at row i, if loaded.
