@@ -149,14 +149,17 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		s.endConn(id, core.EndDisconnect)
 		return 1, endMessage(errPanic, s.cfg)
 	}
-	gm := &guarded{m: model, onPanic: func(v any, stack []byte) {
+	screen := newFrames(sess, pty.Window.Width, pty.Window.Height)
+	gm := &guarded{m: model, frames: screen, onPanic: func(v any, stack []byte) {
 		s.log.Error("console panicked; closing it", "user", user.Email, "conn", id, "panic", v, "stack", string(stack))
 		cancel(errPanic)
 	}}
 	prog := tea.NewProgram(gm,
 		tea.WithInput(inputReader{r: sess, g: g}),
 		tea.WithOutput(sess),
-		tea.WithAltScreen(),
+		// frames draws instead: Bubble Tea's renderer wakes 60 times a
+		// second even when nothing changes.
+		tea.WithoutRenderer(),
 		// The server's signals are cmd's business, not every console's.
 		tea.WithoutSignalHandler(),
 		tea.WithEnvironment(env),
@@ -173,11 +176,13 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 					winch = nil
 					continue
 				}
+				screen.resize(w.Width, w.Height)
 				prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
 			}
 		}
 	}()
 	_, runErr := prog.Run()
+	screen.stop()
 
 	cause := context.Cause(ctx)
 	reason := core.EndExit
@@ -281,6 +286,7 @@ type guarded struct {
 	onPanic func(v any, stack []byte)
 	once    sync.Once
 	failed  bool
+	frames  *frames // draws every view; nil in tests of the guard alone
 }
 
 type panicMsg struct {
@@ -332,7 +338,11 @@ func (g *guarded) View() (v string) {
 			v = ""
 		}
 	}()
-	return g.m.View()
+	v = g.m.View()
+	if g.frames != nil {
+		g.frames.show(v)
+	}
+	return v
 }
 
 // wrap turns a panic in a command into a panicMsg, including the commands

@@ -1,0 +1,178 @@
+package ssh
+
+import (
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// frameGap is the shortest time between two frames: 60 a second, as Bubble
+// Tea's own renderer.
+const frameGap = time.Second / 60
+
+// What frames writes before its first frame and after its last: the
+// alternate screen, a hidden cursor and bracketed paste, as Bubble Tea
+// does for tea.WithAltScreen, and back.
+const (
+	enterScreen = ansi.SetAltScreenSaveCursorMode + ansi.EraseEntireScreen + ansi.CursorHomePosition +
+		ansi.HideCursor + ansi.SetBracketedPasteMode
+	leaveScreen = ansi.ResetBracketedPasteMode + ansi.ShowCursor + ansi.ResetAltScreenSaveCursorMode
+)
+
+// frames draws a console's views on its SSH session in place of Bubble
+// Tea's standard renderer. That renderer flushes on a 60 Hz ticker for as
+// long as the program runs, copying and comparing the whole frame each
+// time: a thousand idle consoles kept over a quarter of a core busy, and
+// its ticker cannot be turned off (tea.WithFPS only slows it, and delays
+// every frame as much). So the program runs with tea.WithoutRenderer and
+// its View hands each view here; frames works only when a view differs
+// from the last one: it writes at once if the last frame is older than
+// frameGap, else when the gap is over. Nothing runs while nothing
+// changes: no goroutine, no timer.
+//
+// Writing happens on a goroutine of its own, never on the program's event
+// loop, so a client that reads slowly holds up only its own frames; the
+// views that arrive meanwhile collapse into the newest.
+//
+// Under tea.WithoutRenderer Bubble Tea ignores tea.EnterAltScreen,
+// tea.HideCursor and the like; the console uses none of them.
+type frames struct {
+	out io.Writer
+
+	mu      sync.Mutex
+	view    string // the newest view
+	width   int
+	height  int
+	dirty   bool // view or size changed since the last frame
+	repaint bool // the next frame rewrites every line
+	busy    bool // a flush is scheduled or running; it takes what comes meanwhile
+	stopped bool
+	lastAt  time.Time // when the last frame started
+	flushes sync.WaitGroup
+
+	// Only the one flush under way (or stop, after it) touches these.
+	entered bool     // enterScreen is written
+	shown   []string // the lines on screen, as the views gave them
+}
+
+func newFrames(out io.Writer, width, height int) *frames {
+	return &frames{out: out, width: width, height: height}
+}
+
+// show takes the program's newest view. It is called on the event loop
+// and never waits for the client.
+func (f *frames) show(view string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped || view == f.view && !f.dirty {
+		return
+	}
+	f.view, f.dirty = view, true
+	if !f.busy {
+		f.busy = true
+		f.flushes.Add(1)
+		go f.flush()
+	}
+}
+
+// resize takes the terminal's new size. The next frame, which the view
+// the program draws for this WindowSizeMsg sets off, rewrites the whole
+// screen: the terminal may have rewrapped or cut what was there.
+func (f *frames) resize(width, height int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.width, f.height = width, height
+	f.dirty, f.repaint = true, true
+}
+
+// flush writes the newest view, and again for as long as views keep
+// coming, at most one frame per frameGap.
+func (f *frames) flush() {
+	f.mu.Lock()
+	for f.dirty && !f.stopped {
+		if wait := frameGap - time.Since(f.lastAt); wait > 0 {
+			// Still busy: this timer is the flush that takes the view.
+			time.AfterFunc(wait, f.flush)
+			f.mu.Unlock()
+			return
+		}
+		view, width, height, repaint := f.view, f.width, f.height, f.repaint
+		f.dirty, f.repaint = false, false
+		f.lastAt = time.Now()
+		f.mu.Unlock()
+		_, _ = io.WriteString(f.out, f.frame(view, width, height, repaint))
+		f.mu.Lock()
+	}
+	f.busy = false
+	f.mu.Unlock()
+	f.flushes.Done()
+}
+
+// stop ends the drawing and gives the terminal back: main screen, cursor
+// shown, bracketed paste off. It waits for a frame being written; a
+// client that stopped reading altogether is cut off by the connection
+// guard, which ends that write.
+func (f *frames) stop() {
+	f.mu.Lock()
+	if f.stopped {
+		f.mu.Unlock()
+		return
+	}
+	f.stopped = true
+	f.mu.Unlock()
+	f.flushes.Wait()
+	// The last view is not drawn: leaving the alternate screen would wipe
+	// it at once.
+	if f.entered {
+		_, _ = io.WriteString(f.out, leaveScreen)
+	}
+}
+
+// frame is what turns the screen from f.shown into view: the lines that
+// changed, each cut to the width so that none wraps and cleared to the
+// right of its end; on a repaint every line. The view's bottom lines are
+// kept when it is taller than the window, as Bubble Tea does.
+func (f *frames) frame(view string, width, height int, repaint bool) string {
+	var b strings.Builder
+	if !f.entered {
+		b.WriteString(enterScreen)
+		f.entered, repaint = true, true
+	}
+	if repaint {
+		f.shown = nil
+	}
+	lines := strings.Split(view, "\n")
+	if height > 0 && len(lines) > height {
+		lines = lines[len(lines)-height:]
+	}
+	b.WriteString(ansi.CursorHomePosition)
+	for i, l := range lines {
+		if i > 0 {
+			// \r also ends the pending wrap after a line as wide as the window.
+			b.WriteString("\r\n")
+		}
+		if i < len(f.shown) && f.shown[i] == l {
+			continue
+		}
+		w := ansi.StringWidth(l)
+		if width > 0 && w > width {
+			l = ansi.Truncate(l, width, "")
+			w = ansi.StringWidth(l)
+		}
+		b.WriteString(l)
+		if width <= 0 || w < width {
+			b.WriteString(ansi.EraseLineRight)
+		}
+	}
+	// Clear what is left below the view: lines of a taller frame, or after
+	// a resize whatever the terminal kept. The cursor may still be at the
+	// start of the view's last line, so go below it first.
+	if len(f.shown) > len(lines) || repaint && len(lines) < height {
+		b.WriteString(ansi.CursorPosition(1, len(lines)+1) + ansi.EraseScreenBelow)
+	}
+	f.shown = lines
+	return b.String()
+}
