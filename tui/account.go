@@ -8,7 +8,6 @@ import (
 	"github.com/actas/actas/core"
 	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
@@ -85,19 +84,19 @@ type AccountPage struct {
 	err      error
 	dialog   accountDialog
 	choice   int // index into choices(); the last is custom
-	custom   textinput.Model
+	custom   lazyInput
 	pickErr  string
 }
 
 // NewAccountPage builds the Account tab.
 func NewAccountPage(c Common) Page {
 	p := &AccountPage{c: c, keys: newAccountKeys(), limit: core.MaxConsent, user: c.Viewer}
-	p.custom = newTextInput("Custom: ", "e.g. 36h or 5d", 10)
+	p.custom = newLazyInput("Custom: ", "e.g. 36h or 5d", 10)
 	p.styleInput()
 	return p
 }
 
-func (p *AccountPage) styleInput() { styleTextInput(p.c, &p.custom, 20) }
+func (p *AccountPage) styleInput() { p.custom.style(p.c, 20) }
 
 // me is the account shown: the viewer (the target while impersonating).
 func (p *AccountPage) me() string {
@@ -328,8 +327,7 @@ func (p *AccountPage) pickKey(msg tea.KeyMsg) tea.Cmd {
 		return p.pick((p.choice + 1) % n)
 	}
 	if onCustom {
-		var cmd tea.Cmd
-		p.custom, cmd = p.custom.Update(msg)
+		cmd := p.custom.Update(msg)
 		p.pickErr = ""
 		return cmd
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/actas/actas/core"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
@@ -91,19 +90,19 @@ type ApprovalsPage struct {
 	dialog   approvalDialog
 	target   approvalRow   // the request the dialog is about
 	dur      time.Duration // the duration the approve dialog grants
-	note     textinput.Model
+	note     lazyInput
 }
 
 // NewApprovalsPage builds the approvals inbox.
 func NewApprovalsPage(c Common) Page {
 	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(), max: core.MaxConsent}
 	p.history = !core.Allows(c.Principal.User, core.CapApprove)
-	p.note = newTextInput("Note: ", "why (shown to the requester)", 500)
+	p.note = newLazyInput("Note: ", "why (shown to the requester)", 500)
 	p.styleInput()
 	return p
 }
 
-func (p *ApprovalsPage) styleInput() { styleTextInput(p.c, &p.note, max(min(p.c.Width-16, 60), 10)) }
+func (p *ApprovalsPage) styleInput() { p.note.style(p.c, max(min(p.c.Width-16, 60), 10)) }
 
 // Init loads the requests.
 func (p *ApprovalsPage) Init() tea.Cmd { return p.reload() }
@@ -369,9 +368,7 @@ func (p *ApprovalsPage) dialogKey(msg tea.KeyMsg) tea.Cmd {
 			p.closeDialog()
 			return nil
 		}
-		var cmd tea.Cmd
-		p.note, cmd = p.note.Update(msg)
-		return cmd
+		return p.note.Update(msg)
 	case dialogCancel:
 		switch {
 		case msg.String() == "y":

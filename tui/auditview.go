@@ -8,7 +8,6 @@ import (
 	"github.com/actas/actas/core"
 	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -73,7 +72,7 @@ type AuditViewer struct {
 	base    core.AuditQuery // the fixed query; the / filter adds Text
 	text    string          // the applied / filter
 	overlay bool            // esc closes it (CloseOverlayMsg)
-	input   textinput.Model // the / filter while typing
+	input   lazyInput       // the / filter while typing
 	typing  bool            // the filter input has focus
 	rows    []core.Event    // the window, newest first
 	cursor  int             // index into rows
@@ -169,12 +168,12 @@ func NewAuditViewer(c Common, title string, q core.AuditQuery) Page {
 
 func newAuditViewer(c Common, title string, q core.AuditQuery) *AuditViewer {
 	v := &AuditViewer{c: c, keys: newAuditViewerKeys(), title: title, base: q, busy: map[auditLoad]bool{}}
-	v.input = newTextInput("/ ", "text in type, people, session, reason or details", 200)
+	v.input = newLazyInput("/ ", "text in type, people, session, reason or details", 200)
 	v.styleInput()
 	return v
 }
 
-func (v *AuditViewer) styleInput() { styleTextInput(v.c, &v.input, max(v.c.Width-4, 10)) }
+func (v *AuditViewer) styleInput() { v.input.style(v.c, max(v.c.Width-4, 10)) }
 
 // Init reads the newest page.
 func (v *AuditViewer) Init() tea.Cmd { return v.reset(loadNewest) }
@@ -313,9 +312,7 @@ func (v *AuditViewer) typeFilter(msg tea.KeyMsg) tea.Cmd {
 		v.text = ""
 		return v.reset(loadNewest)
 	}
-	var cmd tea.Cmd
-	v.input, cmd = v.input.Update(msg)
-	return cmd
+	return v.input.Update(msg)
 }
 
 func (v *AuditViewer) key(msg tea.KeyMsg) tea.Cmd {

@@ -365,3 +365,21 @@ func TestAuditViewerLiveFilteredAndOutOfOrder(t *testing.T) {
 		t.Fatalf("%d rows after a run of live events; view:\n%s", len(v.rows), v.View())
 	}
 }
+
+func TestFilterInputBuiltWhenFirstUsed(t *testing.T) {
+	f := newFixture(t, 30)
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	v.SetCommon(colourCommon(v.c, themes.Light))
+	if v.input.in != nil || v.input.Value() != "" {
+		t.Fatal("the filter input was built before / was pressed")
+	}
+	pageKeys(t, v, "/")
+	drivePage(t, v, typing("step")...)
+	if v.input.in == nil || v.input.Value() != "step" {
+		t.Fatalf("typed %q", v.input.Value())
+	}
+	// Built late, it still has the session's colours.
+	if v.input.in.PromptStyle.Render("/") != v.c.Styles.Prompt.Render("/") {
+		t.Fatal("the input built late lost the theme's prompt style")
+	}
+}

@@ -339,6 +339,75 @@ func styleTextInput(c Common, in *textinput.Model, width int) {
 	in.Width = width
 }
 
+// lazyInput is a text input that is built when it is first used. A bubbles
+// text input with its styles, cursor and key map is some 9 KB, and a
+// console has several that are seldom typed into. Until it is built it
+// reads as empty and unfocused.
+type lazyInput struct {
+	in                  *textinput.Model
+	prompt, placeholder string
+	limit, width        int
+	styles              *themes.Styles
+}
+
+func newLazyInput(prompt, placeholder string, limit int) lazyInput {
+	return lazyInput{prompt: prompt, placeholder: placeholder, limit: limit}
+}
+
+// style gives the input the session's colours and its width, now or once
+// it is built.
+func (l *lazyInput) style(c Common, width int) {
+	l.styles, l.width = c.Styles, width
+	if l.in != nil {
+		styleTextInput(c, l.in, width)
+	}
+}
+
+// model is the input, built on first use.
+func (l *lazyInput) model() *textinput.Model {
+	if l.in == nil {
+		in := newTextInput(l.prompt, l.placeholder, l.limit)
+		styleTextInput(Common{Styles: l.styles}, &in, l.width)
+		l.in = &in
+	}
+	return l.in
+}
+
+func (l *lazyInput) Value() string {
+	if l.in == nil {
+		return ""
+	}
+	return l.in.Value()
+}
+
+func (l *lazyInput) SetValue(s string) {
+	if l.in != nil || s != "" {
+		l.model().SetValue(s)
+	}
+}
+
+func (l *lazyInput) CursorEnd() {
+	if l.in != nil {
+		l.in.CursorEnd()
+	}
+}
+
+func (l *lazyInput) Focus() tea.Cmd { return l.model().Focus() }
+
+func (l *lazyInput) Blur() {
+	if l.in != nil {
+		l.in.Blur()
+	}
+}
+
+func (l *lazyInput) Update(msg tea.Msg) tea.Cmd {
+	in, cmd := l.model().Update(msg)
+	*l.in = in
+	return cmd
+}
+
+func (l *lazyInput) View() string { return l.model().View() }
+
 // resized is c at the size of a tea.WindowSizeMsg: the root hands pages
 // their size through SetCommon, but a page run on its own gets the message.
 func resized(c Common, msg tea.WindowSizeMsg) Common {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/actas/actas/core"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -77,19 +76,19 @@ type SettingsPage struct {
 	load    loadGate
 	err     error
 	editing bool
-	input   textinput.Model
+	input   lazyInput
 	editErr string
 }
 
 // NewSettingsPage builds the Settings tab.
 func NewSettingsPage(c Common) Page {
 	p := &SettingsPage{c: c, keys: newSettingsKeys()}
-	p.input = newTextInput("", "", 200)
+	p.input = newLazyInput("", "", 200)
 	p.styleInput()
 	return p
 }
 
-func (p *SettingsPage) styleInput() { styleTextInput(p.c, &p.input, max(min(p.c.Width-26, 40), 8)) }
+func (p *SettingsPage) styleInput() { p.input.style(p.c, max(min(p.c.Width-26, 40), 8)) }
 
 // Init loads the policy and the staff.
 func (p *SettingsPage) Init() tea.Cmd { return p.reload() }
@@ -311,9 +310,7 @@ func (p *SettingsPage) editKey(msg tea.KeyMsg) tea.Cmd {
 		k, _ := p.policyKey()
 		return p.savePolicy(k, p.input.Value())
 	}
-	var cmd tea.Cmd
-	p.input, cmd = p.input.Update(msg)
-	return cmd
+	return p.input.Update(msg)
 }
 
 var staffCols = []colSpec{

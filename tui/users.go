@@ -7,7 +7,6 @@ import (
 
 	"github.com/actas/actas/core"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -21,7 +20,7 @@ const usersPageSize = 25
 type UsersPage struct {
 	c Common
 
-	input     textinput.Model
+	input     lazyInput
 	searching bool   // the search input has the focus
 	query     string // the filter in force (2+ characters, or "")
 
@@ -81,8 +80,8 @@ const (
 // NewUsersPage builds the Users tab.
 func NewUsersPage(c Common) Page {
 	p := &UsersPage{c: c, total: -1, pages: map[int][]core.User{}, loading: map[int]bool{}, lines: map[int]string{}}
-	p.input = newTextInput("/ ", "search name or email", 200)
-	c.Styles.ApplyTextInput(&p.input)
+	p.input = newLazyInput("/ ", "search name or email", 200)
+	p.input.style(c, max(c.Width-30, 10))
 	p.newGeneration()
 	return p
 }
@@ -96,14 +95,11 @@ func (p *UsersPage) Capturing() bool {
 }
 
 func (p *UsersPage) SetCommon(c Common) Page {
-	if c.Styles != p.c.Styles {
-		c.Styles.ApplyTextInput(&p.input)
-	}
 	if p.form != nil {
 		p.form.applyStyles(c)
 	}
 	p.c = c
-	p.input.Width = max(c.Width-30, 10)
+	p.input.style(c, max(c.Width-30, 10))
 	p.lines = map[int]string{}
 	p.scroll()
 	p.render()
@@ -307,9 +303,7 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return p, p.change(msg.Change)
 	}
 	if p.searching {
-		var cmd tea.Cmd
-		p.input, cmd = p.input.Update(msg)
-		return p, cmd
+		return p, p.input.Update(msg)
 	}
 	return p, nil
 }
@@ -388,8 +382,7 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 			p.input.Blur()
 			return p.key(msg)
 		}
-		var cmd tea.Cmd
-		p.input, cmd = p.input.Update(msg)
+		cmd := p.input.Update(msg)
 		q := strings.TrimSpace(p.input.Value())
 		if len([]rune(q)) < 2 {
 			q = ""
