@@ -21,8 +21,9 @@ import (
 func (f *fixture) pageCommon(t testing.TB, email string, w, h int) Common {
 	t.Helper()
 	pr := f.principal(t, email)
+	keys := DefaultKeyMap()
 	return Common{Ctx: context.Background(), Core: f.c, Principal: pr, Viewer: pr.User,
-		Styles: themes.New(asciiRenderer(), themes.Dark), Keys: DefaultKeyMap(), Width: w, Height: h}
+		Styles: themes.New(asciiRenderer(), themes.Dark), Keys: &keys, Width: w, Height: h}
 }
 
 // openPage builds a page with ctor for email at 100×30 and runs its Init.

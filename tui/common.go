@@ -41,7 +41,8 @@ type Common struct {
 	Styles  *themes.Styles
 	// Keys is the console's key map (keys.go); pages use its bindings so
 	// that the keys of DESIGN "Screens and keys" mean the same everywhere.
-	Keys   KeyMap
+	// One per console, shared by its pages and never changed.
+	Keys   *KeyMap
 	Width  int
 	Height int // height available to the page (without tabs, banner, footer)
 }

@@ -31,7 +31,7 @@ func newConfirm(title, body, cancel, ok string) *confirm {
 	return &confirm{title: title, body: body, cancel: cancel, ok: ok}
 }
 
-func (d *confirm) update(msg tea.KeyMsg, k KeyMap) confirmResult {
+func (d *confirm) update(msg tea.KeyMsg, k *KeyMap) confirmResult {
 	switch {
 	case key.Matches(msg, k.Confirm):
 		return confirmConfirmed

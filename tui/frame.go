@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -194,11 +195,15 @@ func (m *Model) helpView() string {
 	if m.helpCache.key == key {
 		return m.helpCache.view
 	}
+	// Built here, on the rare frame whose help changed: a help.Model holds
+	// its own copy of every style.
+	h := help.New()
+	h.Styles, h.Width = m.common.Styles.Help(), m.width
 	var v string
 	if m.fullHelp {
-		v = m.help.FullHelpView(groups)
+		v = h.FullHelpView(groups)
 	} else {
-		v = m.help.ShortHelpView(groups[0])
+		v = h.ShortHelpView(groups[0])
 	}
 	m.helpCache = frameCache{key, v}
 	return v

@@ -86,7 +86,7 @@ func (m *menu) settleCursor() {
 }
 
 // update handles a key; on menuChose, chosen is the item's ID.
-func (m *menu) update(msg tea.KeyMsg, k KeyMap) (res menuResult, chosen string) {
+func (m *menu) update(msg tea.KeyMsg, k *KeyMap) (res menuResult, chosen string) {
 	m.flash = ""
 	switch {
 	case key.Matches(msg, k.Cancel):

@@ -8,7 +8,6 @@ import (
 
 	"github.com/actas/actas/core"
 	"github.com/actas/actas/themes"
-	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -49,8 +48,7 @@ type Model struct {
 	stash   [7]Page // your own pages, kept while impersonating
 	overlay Page
 
-	help     help.Model
-	fullHelp bool
+	fullHelp bool // the help shows every key
 
 	target   core.User // whom the session is on, while impersonating
 	tickGen  int       // banner ticks of older sessions are dropped
@@ -88,7 +86,6 @@ func New(opt Options) *Model {
 		opt:    opt,
 		width:  opt.Width,
 		height: opt.Height,
-		help:   help.New(),
 	}
 	if m.width <= 0 {
 		m.width = MinWidth
@@ -96,7 +93,8 @@ func New(opt Options) *Model {
 	if m.height <= 0 {
 		m.height = MinHeight
 	}
-	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: DefaultKeyMap()}
+	keys := DefaultKeyMap()
+	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: &keys}
 	if s, ok := opt.Core.ActiveSessionOf(opt.Principal.User.ID); ok {
 		m.common.Session = s
 		m.target, _ = opt.Core.User(s.Target)
@@ -139,7 +137,6 @@ func (m *Model) restyle() {
 	// Styles are shared by every console on a terminal of this profile.
 	s := themes.For(m.opt.Renderer.ColorProfile(), name)
 	m.common.Styles = s
-	m.help.Styles = s.Help()
 }
 
 // visible reports whether the viewer may use tab n.
@@ -197,7 +194,6 @@ func (m *Model) layout() {
 	}
 	m.common.Width = m.width
 	m.common.Height = max(h, 1)
-	m.help.Width = m.width
 	m.push()
 }
 

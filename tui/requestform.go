@@ -129,7 +129,7 @@ const (
 )
 
 // update handles a message; on formSubmitted the caller runs submit.
-func (f *requestForm) update(msg tea.Msg, k KeyMap) (formResult, tea.Cmd) {
+func (f *requestForm) update(msg tea.Msg, k *KeyMap) (formResult, tea.Cmd) {
 	km, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return formNone, nil
