@@ -183,6 +183,17 @@ type Styles struct {
 	StatusWarn lipgloss.Style
 	StatusBad  lipgloss.Style
 	StatusInfo lipgloss.Style
+
+	// Inks are the styles that tables and page lines draw with most,
+	// worked out once (see Ink).
+	Inks Inks
+}
+
+// Inks are some of a theme's styles as Inks.
+type Inks struct {
+	Title, Text, Muted, Faint, Bold, Error      Ink
+	TableRow, TableSelected, TableEmpty         Ink
+	StatusOK, StatusWarn, StatusBad, StatusInfo Ink
 }
 
 // Colors are a theme's raw colours (lipgloss.NoColor in the plain theme).
@@ -280,6 +291,13 @@ func New(r *lipgloss.Renderer, name string) *Styles {
 		s.MenuDisabled = st().Faint(true)
 		s.MenuReason = st().Faint(true)
 	}
+	s.Inks = Inks{
+		Title: InkOf(s.Title), Text: InkOf(s.Text), Muted: InkOf(s.Muted), Faint: InkOf(s.Faint),
+		Bold: InkOf(s.Bold), Error: InkOf(s.Error),
+		TableRow: InkOf(s.TableRow), TableSelected: InkOf(s.TableSelected), TableEmpty: InkOf(s.TableEmpty),
+		StatusOK: InkOf(s.StatusOK), StatusWarn: InkOf(s.StatusWarn), StatusBad: InkOf(s.StatusBad),
+		StatusInfo: InkOf(s.StatusInfo),
+	}
 	return s
 }
 
@@ -327,15 +345,99 @@ func For(profile termenv.Profile, name string) *Styles {
 // StatusStyle picks the status colour for a user, request or session
 // status, or an audit result.
 func (s *Styles) StatusStyle(status string) lipgloss.Style {
-	switch status {
-	case "active", "approved", "ok", "granted":
+	switch statusLevel(status) {
+	case statusOK:
 		return s.StatusOK
-	case "pending", "expiring":
+	case statusWarn:
 		return s.StatusWarn
-	case "suspended", "deleted", "denied", "error", "expired", "revoked":
+	case statusBad:
 		return s.StatusBad
 	}
 	return s.StatusInfo
+}
+
+// StatusInk is StatusStyle as an Ink.
+func (s *Styles) StatusInk(status string) Ink {
+	switch statusLevel(status) {
+	case statusOK:
+		return s.Inks.StatusOK
+	case statusWarn:
+		return s.Inks.StatusWarn
+	case statusBad:
+		return s.Inks.StatusBad
+	}
+	return s.Inks.StatusInfo
+}
+
+type level int
+
+const (
+	statusInfo level = iota
+	statusOK
+	statusWarn
+	statusBad
+)
+
+func statusLevel(status string) level {
+	switch status {
+	case "active", "approved", "ok", "granted":
+		return statusOK
+	case "pending", "expiring":
+		return statusWarn
+	case "suspended", "deleted", "denied", "error", "expired", "revoked":
+		return statusBad
+	}
+	return statusInfo
+}
+
+// Ink is a style with the escape sequences it writes around a line worked
+// out once, so that drawing a line with it is two string copies rather
+// than lipgloss laying the text out again (a table draws hundreds of cells
+// a frame). Only a style that sets colours and attributes has them; one
+// that pads, sizes, borders, transforms or styles spaces apart, and a
+// text with tabs or newlines, are left to lipgloss.
+type Ink struct {
+	Style     lipgloss.Style
+	pre, post string
+	ok        bool
+}
+
+// InkOf works out st's escape sequences.
+func InkOf(st lipgloss.Style) Ink {
+	k := Ink{Style: st}
+	if st.GetMaxWidth() > 0 || st.GetMaxHeight() > 0 || st.GetWidth() > 0 || st.GetHeight() > 0 ||
+		st.GetTransform() != nil || st.GetHorizontalFrameSize() > 0 || st.GetVerticalFrameSize() > 0 {
+		return k
+	}
+	out := st.Render("\x00")
+	i := strings.IndexByte(out, 0)
+	if i < 0 || strings.IndexByte(out[i+1:], 0) >= 0 {
+		return k
+	}
+	k.pre, k.post = out[:i], out[i+1:]
+	// The same sequences must surround any line, spaces included.
+	const probe = "a b…"
+	k.ok = st.Render(probe) == k.pre+probe+k.post
+	return k
+}
+
+// Render is Style.Render(s).
+func (k Ink) Render(s string) string {
+	if !k.ok || strings.ContainsAny(s, "\t\n") {
+		return k.Style.Render(s)
+	}
+	return k.pre + s + k.post
+}
+
+// Write writes Style.Render(s) to b.
+func (k Ink) Write(b *strings.Builder, s string) {
+	if !k.ok || strings.ContainsAny(s, "\t\n") {
+		b.WriteString(k.Style.Render(s))
+		return
+	}
+	b.WriteString(k.pre)
+	b.WriteString(s)
+	b.WriteString(k.post)
 }
 
 // Help returns bubbles/help styles from this theme.

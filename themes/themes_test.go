@@ -142,3 +142,27 @@ func TestForSharesStylesPerProfileAndTheme(t *testing.T) {
 		t.Fatal("an unknown theme is not the default")
 	}
 }
+
+func TestInksRenderAsTheirStyles(t *testing.T) {
+	texts := []string{"", " ", "ok", "  Jane Doe → bob@globex.test ", "2025-03-10 11:15:00", "wide 表 …", "tab\there", "two\nlines"}
+	for _, p := range []termenv.Profile{termenv.Ascii, termenv.ANSI, termenv.ANSI256, termenv.TrueColor} {
+		for _, name := range Names() {
+			s := New(renderer(p), name)
+			for _, k := range []Ink{s.Inks.Title, s.Inks.Text, s.Inks.Muted, s.Inks.Faint, s.Inks.Bold, s.Inks.Error,
+				s.Inks.TableRow, s.Inks.TableSelected, s.Inks.TableEmpty, s.StatusInk("ok"), s.StatusInk("pending"),
+				s.StatusInk("denied"), s.StatusInk("ended"), InkOf(s.TabActive), InkOf(s.BannerUrgent), InkOf(s.TableHeader)} {
+				for _, text := range texts {
+					var b strings.Builder
+					k.Write(&b, text)
+					if want := k.Style.Render(text); k.Render(text) != want || b.String() != want {
+						t.Fatalf("%v %s: %q drawn %q, want %q", p, name, text, k.Render(text), want)
+					}
+				}
+			}
+		}
+	}
+	// Colour-only styles take the quick way.
+	if k := New(renderer(termenv.ANSI256), Dark).Inks.TableRow; !k.ok {
+		t.Fatal("the table row style is not an ink")
+	}
+}
