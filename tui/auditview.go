@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/actas/actas/core"
-	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -87,47 +86,11 @@ type AuditViewer struct {
 	again   bool  // a live event arrived while a newer load was running
 	loaded  bool  // the first page has arrived
 	err     error // the last load failed with this
-
-	// drawn holds the rows the last View drew unselected, by seq, for the
-	// styles and width in drawnFor; spare is the map the next View fills.
-	// A live event then costs one new row, not a screenful.
-	drawn, spare map[uint64]string
-	drawnFor     auditDrawKey
-	header       string         // the table header, for drawnFor
-	ink          auditRowStyles // the row styles, for drawnFor
-}
-
-// auditDrawKey is what a drawn row depends on besides its event.
-type auditDrawKey struct {
-	styles *themes.Styles
-	width  int
-}
-
-// auditRowStyles are an audit row's styles with their escape sequences
-// worked out once (see styleEnds).
-type auditRowStyles struct {
-	row, selected styleEnds
-	status        map[string]styleEnds // by result, of which there are a few
-}
-
-func newAuditRowStyles(st pageStyles) auditRowStyles {
-	return auditRowStyles{row: endsOf(st.Row), selected: endsOf(st.Selected), status: map[string]styleEnds{}}
-}
-
-func (r auditRowStyles) result(st pageStyles, result string) styleEnds {
-	e, ok := r.status[result]
-	if !ok {
-		e = endsOf(st.Status(result))
-		if len(r.status) < 16 {
-			r.status[result] = e
-		}
-	}
-	return e
 }
 
 // auditRow draws one event's row as tableRow would, with the result in its
 // status colour.
-func (r auditRowStyles) draw(st pageStyles, ev *core.Event, widths []int, selected bool) string {
+func auditRow(st pageStyles, ev *core.Event, widths []int, selected bool) string {
 	cells := [...]string{
 		ev.Time.UTC().Format("2006-01-02 15:04:05"),
 		core.Display(ev.Type),
@@ -135,24 +98,25 @@ func (r auditRowStyles) draw(st pageStyles, ev *core.Event, widths []int, select
 		core.Display(ev.Result),
 		auditDetails(ev),
 	}
+	ink := &st.Inks
 	if selected {
-		return r.selected.render("> " + renderCols(cells[:], widths))
+		return ink.TableSelected.Render("> " + renderCols(cells[:], widths))
 	}
-	status := r.result(st, ev.Result)
+	status := st.StatusInk(ev.Result)
 	var b strings.Builder
-	r.row.write(&b, "  ")
+	ink.TableRow.Write(&b, "  ")
 	for i, w := range widths {
 		if i > 0 {
-			r.row.write(&b, " ")
+			ink.TableRow.Write(&b, " ")
 		}
 		cell := ""
 		if i < len(cells) {
 			cell = cellFit(cells[i], w)
 		}
 		if i == 3 {
-			status.write(&b, cell)
+			status.Write(&b, cell)
 		} else {
-			r.row.write(&b, cell)
+			ink.TableRow.Write(&b, cell)
 		}
 	}
 	return b.String()
@@ -552,95 +516,92 @@ var auditCols = []colSpec{
 	{title: "Details", width: 14, flex: 2},
 }
 
-// View draws the window.
+// View draws the window. The header, the rows and the detail pane come
+// from drawn, the cache that consoles with the same styles and width
+// share, so a frame mostly copies strings.
 func (v *AuditViewer) View() string {
 	st := pageStylesOf(v.c)
+	ink := &st.Inks
 	w := max(v.c.Width, 20)
+	h := v.listHeight()
 	var b strings.Builder
+	b.Grow((2*w + 64) * (h + 8)) // rows carry their escape sequences
 	right := ""
 	switch {
 	case v.busy[loadNewest] || v.busy[loadOldest]:
 		right = "loading…"
 	case v.loaded && v.newest && v.oldest:
-		right = fmt.Sprintf("%s events", thousands(uint64(len(v.rows))))
+		right = thousands(uint64(len(v.rows))) + " events"
 		if len(v.rows) == 1 {
 			right = "1 event"
 		}
 	case v.head > 0 && isEmptyQuery(v.Query()):
-		right = fmt.Sprintf("%s events", thousands(v.head))
+		right = thousands(v.head) + " events"
 	}
 	b.WriteString(titleLine(st, core.Display(v.title), right, w))
 	b.WriteByte('\n')
 	if v.note != "" {
-		b.WriteString(st.Muted.Render(cellFit(v.note, w)))
+		ink.Muted.Write(&b, cellFit(v.note, w))
 		b.WriteByte('\n')
 	}
 	switch {
 	case v.typing:
 		b.WriteString(ansi.Truncate(v.input.View(), w, ""))
 	case v.text != "":
-		b.WriteString(st.Muted.Render(cellFit("filter: "+core.Display(v.text)+"  (/ to change, esc to clear)", w)))
+		ink.Muted.Write(&b, cellFit("filter: "+core.Display(v.text)+"  (/ to change, esc to clear)", w))
 	default:
-		b.WriteString(st.Faint.Render(cellFit("/ to filter", w)))
+		ink.Faint.Write(&b, cellFit("/ to filter", w))
 	}
 	b.WriteByte('\n')
 	widths := layoutCols(auditCols, w-2)
-	if key := (auditDrawKey{styles: st.Styles, width: w}); key != v.drawnFor || v.drawn == nil {
-		v.drawnFor, v.drawn, v.spare = key, map[uint64]string{}, map[uint64]string{}
-		v.header = tableHeader(st, auditCols, widths, w)
-		v.ink = newAuditRowStyles(st)
-	}
-	b.WriteString(v.header)
+	b.WriteString(drawn.get(drawKey{styles: st.Styles, width: w, part: partHeader}, func() string {
+		return tableHeader(st, auditCols, widths, w)
+	}))
 	b.WriteByte('\n')
-	h := v.listHeight()
 	lines := 0
 	switch {
 	case v.err != nil && len(v.rows) == 0:
-		b.WriteString(st.Error.Render(cellFit(core.Display(v.err.Error()), w)))
+		ink.Error.Write(&b, cellFit(core.Display(v.err.Error()), w))
 		lines++
 	case len(v.rows) == 0 && v.loaded:
 		msg := "No audit events yet."
 		if v.text != "" || !isEmptyQuery(v.base) {
 			msg = "No events match."
 		}
-		b.WriteString(st.Empty.Render(cellFit(msg, w)))
+		ink.TableEmpty.Write(&b, cellFit(msg, w))
 		lines++
 	}
-	clear(v.spare)
 	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
 		ev := &v.rows[i]
-		var row string
-		if i == v.cursor {
-			row = v.ink.draw(st, ev, widths, true)
-		} else {
-			var ok bool
-			if row, ok = v.drawn[ev.Seq]; !ok {
-				row = v.ink.draw(st, ev, widths, false)
-			}
-			v.spare[ev.Seq] = row
+		selected := i == v.cursor
+		part := partRow
+		if selected {
+			part = partSelected
 		}
-		b.WriteString(row)
+		b.WriteString(drawn.get(drawKey{styles: st.Styles, width: w, part: part, seq: ev.Seq, hash: ev.Hash}, func() string {
+			return auditRow(st, ev, widths, selected)
+		}))
 		b.WriteByte('\n')
 		lines++
 	}
-	v.drawn, v.spare = v.spare, v.drawn
 	if v.c.Height >= 14 {
 		for ; lines < h; lines++ {
 			b.WriteByte('\n')
 		}
-		b.WriteString(st.Faint.Render(strings.Repeat("─", w)))
+		ink.Faint.Write(&b, strings.Repeat("─", w))
 		b.WriteByte('\n')
-		b.WriteString(v.detail(st, w))
+		if v.cursor < len(v.rows) {
+			ev := &v.rows[v.cursor]
+			b.WriteString(drawn.get(drawKey{styles: st.Styles, width: w, part: partDetail, seq: ev.Seq, hash: ev.Hash}, func() string {
+				return auditDetail(st, ev, w)
+			}))
+		}
 	}
 	return limitLines(strings.TrimRight(b.String(), "\n"), v.c.Height)
 }
 
-// detail shows the selected event in full (wrapped to the pane).
-func (v *AuditViewer) detail(st pageStyles, w int) string {
-	if v.cursor >= len(v.rows) {
-		return ""
-	}
-	ev := &v.rows[v.cursor]
+// auditDetail shows an event in full, wrapped to the pane.
+func auditDetail(st pageStyles, ev *core.Event, w int) string {
 	parts := []string{fmt.Sprintf("#%d", ev.Seq), core.Display(ev.Type), auditWho(ev)}
 	if ev.Session != "" {
 		parts = append(parts, "session "+core.Display(ev.Session))

@@ -278,21 +278,29 @@ func limitLines(s string, h int) string {
 	if h <= 0 {
 		return s
 	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > h {
-		lines = lines[:h]
+	at := 0
+	for range h {
+		i := strings.IndexByte(s[at:], '\n')
+		if i < 0 {
+			return s
+		}
+		at += i + 1
 	}
-	return strings.Join(lines, "\n")
+	return s[:at-1]
 }
 
 // titleLine is a page title on the left and a note on the right.
 func titleLine(st pageStyles, title, right string, w int) string {
-	t := st.Title.Render(ansi.Truncate(title, w, "…"))
-	gap := w - ansi.StringWidth(t) - ansi.StringWidth(right)
+	title = ansi.Truncate(title, w, "…")
+	gap := w - ansi.StringWidth(title) - ansi.StringWidth(right)
 	if right == "" || gap < 2 {
-		return t
+		return st.Inks.Title.Render(title)
 	}
-	return t + strings.Repeat(" ", gap) + st.Muted.Render(right)
+	var b strings.Builder
+	st.Inks.Title.Write(&b, title)
+	b.WriteString(strings.Repeat(" ", gap))
+	st.Inks.Muted.Write(&b, right)
+	return b.String()
 }
 
 // dialogOver floats a dialog box over the middle of the page's view, cut
@@ -424,52 +432,4 @@ func errorOf(err error) tea.Cmd {
 func noticeOf(format string, args ...any) tea.Cmd {
 	text := fmt.Sprintf(format, args...)
 	return func() tea.Msg { return NoticeMsg{text} }
-}
-
-// styleEnds is what a style that only sets colours and attributes writes
-// before and after one line of text, worked out once, so that a table row
-// can be styled without lipgloss laying out each cell again. ok is false
-// for a style that pads, sizes, borders, transforms or styles spaces
-// apart: render then falls back to lipgloss.
-type styleEnds struct {
-	style     lipgloss.Style
-	pre, post string
-	ok        bool
-}
-
-func endsOf(st lipgloss.Style) styleEnds {
-	e := styleEnds{style: st}
-	if st.GetMaxWidth() > 0 || st.GetMaxHeight() > 0 || st.GetWidth() > 0 || st.GetHeight() > 0 ||
-		st.GetTransform() != nil || st.GetHorizontalFrameSize() > 0 || st.GetVerticalFrameSize() > 0 {
-		return e
-	}
-	out := st.Render("\x00")
-	i := strings.IndexByte(out, 0)
-	if i < 0 || strings.IndexByte(out[i+1:], 0) >= 0 {
-		return e
-	}
-	e.pre, e.post = out[:i], out[i+1:]
-	// The same sequences must surround any line, spaces included.
-	const probe = "a b…"
-	e.ok = st.Render(probe) == e.pre+probe+e.post
-	return e
-}
-
-// render is e's style applied to s, which must be one line without tabs.
-func (e styleEnds) render(s string) string {
-	if !e.ok || strings.ContainsAny(s, "\t\n") {
-		return e.style.Render(s)
-	}
-	return e.pre + s + e.post
-}
-
-// write is render into b.
-func (e styleEnds) write(b *strings.Builder, s string) {
-	if !e.ok || strings.ContainsAny(s, "\t\n") {
-		b.WriteString(e.style.Render(s))
-		return
-	}
-	b.WriteString(e.pre)
-	b.WriteString(s)
-	b.WriteString(e.post)
 }
