@@ -1,11 +1,13 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/x/ansi"
@@ -63,38 +65,30 @@ func (m *Model) tabLabel(n int) string {
 	return fmt.Sprintf("%d %s", n, tabTitles[n])
 }
 
-// tabsView is the row of tabs, with who is signed in on the right.
+// tabsView is the row of tabs, with who is signed in on the right, drawn
+// again only when one of those changes.
 func (m *Model) tabsView() string {
-	var b strings.Builder
-	fmt.Fprint(&b, m.width, m.active, m.pending)
-	for n := 1; n <= 6; n++ {
-		if m.tabs[n] {
-			b.WriteString("|" + tabTitles[n])
-		}
-	}
 	me := m.me()
-	b.WriteString("|" + me.DisplayName() + "|" + string(me.Role))
+	key := tabsKey{styles: m.common.Styles, width: m.width, active: m.active, pending: m.pending, tabs: m.tabs,
+		name: me.DisplayName(), role: me.Role}
 	if m.overlay != nil {
-		b.WriteString("|o" + m.overlay.Title())
+		key.overlay, key.hasOverlay = m.overlay.Title(), true
 	}
-	key := frameKey{styles: m.common.Styles, text: b.String()}
-	if m.tabsCache.key == key {
-		return m.tabsCache.view
+	if m.tabsDrawn.key != key || m.tabsDrawn.view == "" {
+		m.tabsDrawn.key, m.tabsDrawn.view = key, m.tabsViewUncached()
 	}
-	v := m.tabsViewUncached()
-	m.tabsCache = frameCache{key, v}
-	return v
+	return m.tabsDrawn.view
 }
 
-// frameCache holds a rendered part of the frame for the inputs in key.
-type frameCache struct {
-	key  frameKey
-	view string
-}
-
-type frameKey struct {
-	styles any
-	text   string
+// tabsKey is everything the tab row shows.
+type tabsKey struct {
+	styles                 *themes.Styles
+	width, active, pending int
+	tabs                   [7]bool
+	name                   string
+	role                   core.Role
+	overlay                string
+	hasOverlay             bool
 }
 
 func (m *Model) tabsViewUncached() string {
@@ -173,40 +167,54 @@ func (m *Model) helpKeys() helpKeys {
 	return h
 }
 
+// helpView is the help line (or the full help), drawn again only when the
+// keys it lists, the width or the styles change.
 func (m *Model) helpView() string {
-	var b strings.Builder
-	fmt.Fprint(&b, m.width, m.fullHelp)
 	var groups [][]key.Binding
 	if m.fullHelp {
 		groups = m.helpKeys().FullHelp()
 	} else {
 		groups = [][]key.Binding{m.helpKeys().ShortHelp()}
 	}
+	// What the help shows, written into a buffer kept from frame to frame.
+	sig := append(m.helpDrawn.next[:0], byte(len(groups)))
+	if m.fullHelp {
+		sig = append(sig, 'f')
+	}
 	for _, g := range groups {
-		b.WriteByte('|')
+		sig = append(sig, 0)
 		for _, k := range g {
 			if k.Enabled() {
 				h := k.Help()
-				b.WriteString(h.Key + "\x00" + h.Desc + "\x00")
+				sig = append(append(append(append(sig, h.Key...), 0), h.Desc...), 0)
 			}
 		}
 	}
-	key := frameKey{styles: m.common.Styles, text: b.String()}
-	if m.helpCache.key == key {
-		return m.helpCache.view
+	m.helpDrawn.next = sig
+	if m.helpDrawn.styles == m.common.Styles && m.helpDrawn.width == m.width && bytes.Equal(m.helpDrawn.sig, sig) {
+		return m.helpDrawn.view
 	}
 	// Built here, on the rare frame whose help changed: a help.Model holds
 	// its own copy of every style.
 	h := help.New()
 	h.Styles, h.Width = m.common.Styles.Help(), m.width
-	var v string
 	if m.fullHelp {
-		v = h.FullHelpView(groups)
+		m.helpDrawn.view = h.FullHelpView(groups)
 	} else {
-		v = h.ShortHelpView(groups[0])
+		m.helpDrawn.view = h.ShortHelpView(groups[0])
 	}
-	m.helpCache = frameCache{key, v}
-	return v
+	m.helpDrawn.styles, m.helpDrawn.width = m.common.Styles, m.width
+	m.helpDrawn.sig, m.helpDrawn.next = sig, m.helpDrawn.sig
+	return m.helpDrawn.view
+}
+
+// helpDrawn is the help as last drawn, for the styles, width and keys (sig)
+// it was drawn for; next is a spare buffer for the next frame's sig.
+type helpDrawn struct {
+	styles    *themes.Styles
+	width     int
+	sig, next []byte
+	view      string
 }
 
 // footerHeight is the status line plus the help.

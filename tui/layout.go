@@ -74,12 +74,9 @@ func fillLines(s string, h int) string {
 	if h <= 0 {
 		return ""
 	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > h {
-		lines = lines[:h]
+	s = limitLines(s, h)
+	if n := strings.Count(s, "\n") + 1; n < h {
+		s += strings.Repeat("\n", h-n)
 	}
-	for len(lines) < h {
-		lines = append(lines, "")
-	}
-	return strings.Join(lines, "\n")
+	return s
 }

@@ -62,7 +62,12 @@ type Model struct {
 	initCmd       tea.Cmd // the first pages' Inits, run by Init
 	noTimers      bool    // tests: no banner ticks, notices stay
 
-	tabsCache, helpCache frameCache
+	// The tab row and the help as last drawn (frame.go).
+	tabsDrawn struct {
+		key  tabsKey
+		view string
+	}
+	helpDrawn helpDrawn
 }
 
 // Root messages.
@@ -618,13 +623,6 @@ func (m *Model) View() string {
 		}
 		return m.opt.Renderer.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, s.Muted.Align(lipgloss.Center).Render(msg))
 	}
-	var b strings.Builder
-	if m.common.Impersonating() {
-		b.WriteString(m.bannerView())
-		b.WriteByte('\n')
-	}
-	b.WriteString(m.tabsView())
-	b.WriteByte('\n')
 	var body string
 	switch {
 	case m.overlay != nil:
@@ -632,8 +630,22 @@ func (m *Model) View() string {
 	case m.pages[m.active] != nil:
 		body = m.pages[m.active].View()
 	}
-	b.WriteString(fillLines(body, m.common.Height))
+	body = limitLines(body, m.common.Height)
+	tabs, footer := m.tabsView(), m.footerView()
+	var b strings.Builder
+	b.Grow(len(tabs) + len(body) + len(footer) + 2*m.width + m.common.Height + 8)
+	if m.common.Impersonating() {
+		b.WriteString(m.bannerView())
+		b.WriteByte('\n')
+	}
+	b.WriteString(tabs)
 	b.WriteByte('\n')
-	b.WriteString(m.footerView())
+	// The page fills its area, however few lines it drew.
+	b.WriteString(body)
+	for n := strings.Count(body, "\n") + 1; n < m.common.Height; n++ {
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(footer)
 	return b.String()
 }
