@@ -102,6 +102,9 @@ func (p *AuditPage) SetCommon(c Common) Page {
 	return p
 }
 
+// followsAudit is true: the tab shows audit events as they happen.
+func (p *AuditPage) followsAudit() bool { return true }
+
 // Title is the tab label.
 func (p *AuditPage) Title() string { return "Audit" }
 

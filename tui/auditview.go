@@ -150,6 +150,9 @@ func (v *AuditViewer) SetCommon(c Common) Page {
 	return v
 }
 
+// followsAudit is true: live audit events reach the viewer.
+func (v *AuditViewer) followsAudit() bool { return true }
+
 // Title is the overlay's or tab's title.
 func (v *AuditViewer) Title() string { return v.title }
 

@@ -68,6 +68,7 @@ type Model struct {
 		view string
 	}
 	helpDrawn helpDrawn
+	frame     string // the frame as last drawn; "" once an Update may have changed it
 }
 
 // Root messages.
@@ -270,6 +271,12 @@ func (m *Model) say(text string, isErr bool) tea.Cmd {
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if ch, ok := msg.(ChangeMsg); ok && ch.Change.Kind == core.ChangeAudit && !m.followsAudit() {
+		// No page of this console shows audit events as they happen (a
+		// member on Account): nothing changes, and the frame stays drawn.
+		return m, nil
+	}
+	m.frame = ""
 	cmd := m.update(msg)
 	// The footer's height depends on the help shown, which depends on the
 	// page's state: keep the page area in step.
@@ -609,7 +616,31 @@ func endReasonText(r core.EndReason) string {
 
 func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
 
+// followsAudit reports whether a page, your pages kept while
+// impersonating, or the overlay show audit events as they happen.
+func (m *Model) followsAudit() bool {
+	follows := func(p Page) bool {
+		f, ok := p.(interface{ followsAudit() bool })
+		return ok && f.followsAudit()
+	}
+	for n := range m.pages {
+		if follows(m.pages[n]) || follows(m.stash[n]) {
+			return true
+		}
+	}
+	return follows(m.overlay)
+}
+
+// View draws the console. A frame is drawn once per Update that may have
+// changed it; until the next such Update, View hands back the same frame.
 func (m *Model) View() string {
+	if m.frame == "" {
+		m.frame = m.draw()
+	}
+	return m.frame
+}
+
+func (m *Model) draw() string {
 	if m.quitting {
 		return ""
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/actas/actas/core"
 	"github.com/actas/actas/themes"
@@ -467,4 +468,33 @@ func TestRequesterSeesDecisionLive(t *testing.T) {
 		drive(t, m, ChangeMsg{Change: <-sub.C})
 	}
 	mustContain(t, m.View(), "Your request to act as Jane Doe was approved for 2h")
+}
+
+// A console none of whose pages shows audit events as they happen takes
+// them without drawing its frame again; one on the Audit tab shows them.
+func TestAuditEventsDrawOnlyWhereShown(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(16)
+	defer sub.Close()
+	jane := f.newModel(t, core.DemoJane, 100, 30)
+	owner := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, owner, keys("4")...)
+	before := jane.View()
+	if _, err := f.c.RecordAction(f.principal(t, core.DemoOwner), "seen by the owner", nil); err != nil {
+		t.Fatal(err)
+	}
+	ch := ChangeMsg{Change: nextChange(t, sub, core.ChangeAudit)}
+	if _, cmd := jane.Update(ch); cmd != nil {
+		t.Fatal("Jane's console acted on an audit event")
+	}
+	if after := jane.View(); unsafe.StringData(after) != unsafe.StringData(before) {
+		t.Fatal("Jane's frame was drawn again for an audit event")
+	}
+	drive(t, owner, ch)
+	mustContain(t, owner.View(), "seen by the owner")
+	// Any other message draws afresh.
+	drive(t, jane, tea.WindowSizeMsg{Width: 90, Height: 30})
+	if after := jane.View(); after == before {
+		t.Fatal("a resize did not draw the frame again")
+	}
 }

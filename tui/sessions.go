@@ -99,6 +99,9 @@ func (p *SessionsPage) SetCommon(c Common) Page {
 // Title is the tab label.
 func (p *SessionsPage) Title() string { return "Sessions" }
 
+// followsAudit is true: a session's event count follows its audit events.
+func (p *SessionsPage) followsAudit() bool { return true }
+
 // Capturing is true while the terminate dialog is open.
 func (p *SessionsPage) Capturing() bool { return p.confirm }
 
