@@ -13,13 +13,11 @@ import (
 
 // The audit viewer shows a window of the log around the screen, never the
 // whole log: it reads pages of auditPageSize through core.Audit's cursors,
-// fetches the next page while the cursor is still auditPrefetch screens
+// fetches the next page while the cursor is still two screens (margin)
 // away from the window's edge, and drops rows from the far end once the
-// window holds auditWindowMax. A million-event log opens with one page.
-const (
-	auditPageSize  = 50
-	auditWindowMax = 1000
-)
+// window holds more than windowMax (a page or two). A million-event log
+// opens with one page.
+const auditPageSize = 50
 
 // auditLoad says which page a load fetched.
 type auditLoad int
@@ -373,9 +371,24 @@ func (v *AuditViewer) prepend(ev *core.Event) bool {
 	}
 	v.head = max(v.head, ev.Seq)
 	v.newerAt = ev.Seq + 1
-	v.cut(max(auditPageSize, v.offset+v.listHeight()+v.margin()))
+	v.trimBelow()
 	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
 	return true
+}
+
+// windowMax is how many rows the window keeps while scrolling: two pages,
+// or more on a tall screen, so that the prefetch margins either side of
+// the screen and a page always fit, and dropping rows at one end never
+// makes the other end read them again.
+func (v *AuditViewer) windowMax() int {
+	return max(2*auditPageSize, auditPageSize+2*v.margin()+v.listHeight())
+}
+
+// trimBelow drops the rows further below the screen than the prefetch
+// margin (keeping at least a page): events coming in at the top do not
+// make the window grow.
+func (v *AuditViewer) trimBelow() {
+	v.cut(max(auditPageSize, v.offset+v.listHeight()+v.margin()))
 }
 
 // cut drops the rows below the first keep, so that the window does not
@@ -450,7 +463,7 @@ func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
 		}
 		v.rows = append(v.rows, evs...)
 		v.oldest, v.olderAt = next == 0, next
-		if drop := len(v.rows) - auditWindowMax; drop > 0 {
+		if drop := len(v.rows) - v.windowMax(); drop > 0 {
 			drop = min(drop, v.offset) // never the rows on screen
 			v.rows = slices.Delete(v.rows, 0, drop)
 			v.cursor -= drop
@@ -481,7 +494,7 @@ func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
 		} else {
 			v.newerAt = next
 		}
-		v.cut(max(auditWindowMax, v.offset+v.listHeight()))
+		v.trimBelow()
 		v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
 		if v.again && v.newest {
 			v.again = false

@@ -118,21 +118,38 @@ func TestAuditViewerWindowStaysBounded(t *testing.T) {
 	withActions(t, f, 1100)
 	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
 	head := f.c.AuditCount()
+	// reads counts the pages read for msgs: scrolling reads each page
+	// once, not back and forth.
+	reads := 0
+	count := func(msgs []tea.Msg) {
+		for _, m := range msgs {
+			if _, ok := m.(auditPageMsg); ok {
+				reads++
+			}
+		}
+	}
 	for range 1120 {
-		pageKeys(t, v, "j")
-		if len(v.rows) > auditWindowMax {
-			t.Fatalf("window holds %d rows, more than %d", len(v.rows), auditWindowMax)
+		count(pageKeys(t, v, "j"))
+		if len(v.rows) > v.windowMax() {
+			t.Fatalf("window holds %d rows, more than %d", len(v.rows), v.windowMax())
 		}
 	}
 	if got := v.selectedSeq(); got != head-1120 {
 		t.Fatalf("selected #%d, want #%d", got, head-1120)
 	}
+	if want := 1120/auditPageSize + 2; reads > want {
+		t.Fatalf("%d pages read scrolling down 1120 rows, want at most %d", reads, want)
+	}
 	// Back up past the dropped rows: they are read again.
+	reads = 0
 	for range 1120 {
-		pageKeys(t, v, "k")
+		count(pageKeys(t, v, "k"))
 	}
 	if got := v.selectedSeq(); got != head {
 		t.Fatalf("back at the top: #%d, want #%d", got, head)
+	}
+	if want := 1120/auditPageSize + 2; reads > want {
+		t.Fatalf("%d pages read scrolling up 1120 rows, want at most %d", reads, want)
 	}
 }
 
@@ -248,7 +265,7 @@ func BenchmarkAuditViewerOpen(b *testing.B) {
 		for range 5 {
 			drivePage(b, v, tea.KeyMsg{Type: tea.KeyPgDown})
 		}
-		if len(v.rows) > auditWindowMax {
+		if len(v.rows) > v.windowMax() {
 			b.Fatalf("%d rows in memory", len(v.rows))
 		}
 	}
