@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/actas/actas/core"
@@ -246,7 +247,8 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return p, nil
 		}
 		p.loaded = true
-		p.pages[msg.k] = msg.page.Users
+		// Kept at its length: the search grew it by doubling.
+		p.pages[msg.k] = slices.Clip(slices.Clone(msg.page.Users))
 		switch {
 		case msg.page.Next < 0:
 			p.total = msg.k*usersPageSize + len(msg.page.Users)
