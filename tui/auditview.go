@@ -363,6 +363,7 @@ func (v *AuditViewer) prepend(ev *core.Event) bool {
 	case ev.Seq > v.newerAt:
 		return false
 	}
+	v.fit()
 	v.rows = slices.Insert(v.rows, 0, *ev)
 	if v.cursor > 0 {
 		// Further down, the selection stays on its event.
@@ -385,26 +386,34 @@ func (v *AuditViewer) windowMax() int {
 }
 
 // trimBelow drops the rows further below the screen than the prefetch
-// margin (keeping at least a page): events coming in at the top do not
-// make the window grow.
+// margin: events coming in at the top do not make the window grow.
 func (v *AuditViewer) trimBelow() {
-	v.cut(max(auditPageSize, v.offset+v.listHeight()+v.margin()))
+	v.cut(v.offset + v.listHeight() + v.margin())
 }
 
 // cut drops the rows below the first keep, so that the window does not
-// grow with every live event, and lets the backing array go once it is
-// mostly unused.
+// grow with every live event.
 func (v *AuditViewer) cut(keep int) {
-	if len(v.rows) <= keep || keep < 1 {
-		return
+	if len(v.rows) > keep && keep >= 1 {
+		clear(v.rows[keep:])
+		v.rows = v.rows[:keep]
+		v.olderAt = v.rows[keep-1].Seq - 1
+		v.oldest = v.olderAt == 0
 	}
-	clear(v.rows[keep:])
-	v.rows = v.rows[:keep]
-	if cap(v.rows) > 2*keep {
-		v.rows = slices.Clone(v.rows)
+	v.fit()
+}
+
+// auditSlack is the room the window keeps for events coming in at the
+// top, so that a live event moves rows along instead of allocating.
+const auditSlack = 8
+
+// fit gives the window an array of its rows and auditSlack more, letting
+// go of a larger one (after a cut, or a page read in) or growing a full
+// one.
+func (v *AuditViewer) fit() {
+	if spare := cap(v.rows) - len(v.rows); spare > auditSlack || spare == 0 {
+		v.rows = append(make([]core.Event, 0, len(v.rows)+auditSlack), v.rows...)
 	}
-	v.olderAt = v.rows[keep-1].Seq - 1
-	v.oldest = v.olderAt == 0
 }
 
 // live reads events appended since the window's top, when the window
@@ -502,6 +511,7 @@ func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
 		}
 	}
 	v.loaded = true
+	v.fit()
 	return v.prefetch()
 }
 

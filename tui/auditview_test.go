@@ -400,3 +400,33 @@ func TestFilterInputBuiltWhenFirstUsed(t *testing.T) {
 		t.Fatal("the input built late lost the theme's prompt style")
 	}
 }
+
+// Following the newest events, a live event moves the window's rows along
+// in place: no new array per event.
+func TestAuditViewerLiveEventsReuseTheWindow(t *testing.T) {
+	f := newFixture(t, 30)
+	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
+	owner := f.principal(t, core.DemoOwner)
+	sub := f.c.Hub().Subscribe(64)
+	defer sub.Close()
+	var changes []core.Change
+	for i := range 20 {
+		if _, err := f.c.RecordAction(owner, fmt.Sprintf("reuse %d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+		changes = append(changes, nextChange(t, sub, core.ChangeAudit))
+	}
+	v.Update(ChangeMsg{changes[0]})
+	next := 1
+	// One warm-up run, then one event a run.
+	allocs := testing.AllocsPerRun(len(changes)-2, func() {
+		v.Update(ChangeMsg{changes[next]})
+		next++
+	})
+	if allocs > 0 || next != len(changes) || v.rows[0].Seq != changes[len(changes)-1].Event.Seq {
+		t.Fatalf("%v allocations a live event; top #%d after %d", allocs, v.rows[0].Seq, next)
+	}
+	if spare := cap(v.rows) - len(v.rows); spare > auditSlack {
+		t.Fatalf("%d rows of room kept", spare)
+	}
+}
