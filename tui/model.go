@@ -179,7 +179,7 @@ func (m *Model) retab() tea.Cmd {
 			}
 		}
 	}
-	return m.open(m.active)
+	return m.show(m.active)
 }
 
 // open builds tab n's page when it is first shown and returns its Init: a
@@ -462,8 +462,29 @@ func (m *Model) switchTab(n int) tea.Cmd {
 		return nil
 	}
 	m.overlay = nil
+	if s, ok := m.pages[m.active].(sleeper); ok && n != m.active {
+		s.sleep()
+	}
 	m.active = n
-	return m.open(n)
+	return m.show(n)
+}
+
+// sleeper is a page that lets go of what it holds while its tab is not
+// shown (sleep) and reads it again when it is (wake).
+type sleeper interface {
+	sleep()
+	wake() tea.Cmd
+}
+
+// show opens tab n's page, or wakes it.
+func (m *Model) show(n int) tea.Cmd {
+	if cmd := m.open(n); cmd != nil {
+		return cmd
+	}
+	if s, ok := m.pages[n].(sleeper); ok {
+		return s.wake()
+	}
+	return nil
 }
 
 // quit ends any session this connection started, then quits.

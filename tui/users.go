@@ -38,6 +38,7 @@ type UsersPage struct {
 	cancel  context.CancelFunc
 	loaded  bool // the first page has arrived
 	loadErr string
+	asleep  bool // the tab is not shown: no rows are held or read
 
 	cursor, offset int
 
@@ -131,6 +132,25 @@ func (p *UsersPage) newGeneration() {
 	p.loadErr = ""
 	p.cursor, p.offset = 0, 0
 	p.lines = map[int]string{}
+}
+
+// sleep lets go of the rows while the tab is not shown (an admin watching
+// the Audit tab holds no users); wake reads the rows on screen again,
+// where the cursor was.
+func (p *UsersPage) sleep() {
+	cursor, offset, starts, total := p.cursor, p.offset, p.starts, p.total
+	p.newGeneration()
+	p.cursor, p.offset, p.starts, p.total = cursor, offset, starts, total
+	p.loaded = true // the rows show as "…" for the moment they take to read
+	p.asleep = true
+}
+
+func (p *UsersPage) wake() tea.Cmd {
+	if !p.asleep {
+		return nil
+	}
+	p.asleep = false
+	return p.ensure()
 }
 
 // refetch reloads the rows on screen after missed changes, keeping the
@@ -314,6 +334,8 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // a resync (missed changes) reloads.
 func (p *UsersPage) change(ch core.Change) tea.Cmd {
 	switch {
+	case p.asleep:
+		// Nothing held; wake reads what is current.
 	case ch.Kind == core.ChangeResync:
 		return p.refetch()
 	case ch.User != nil:

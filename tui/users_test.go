@@ -174,3 +174,42 @@ func TestUsersResyncKeepsTheCursor(t *testing.T) {
 	}
 	mustContain(t, m.View(), "> "+u.Name)
 }
+
+// Away from the Users tab the page holds no users; back on it, the rows on
+// screen are read again, current, with the cursor where it was.
+func TestUsersSleepWhileAnotherTabShows(t *testing.T) {
+	f := newFixture(t, 300)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	p := usersPage(m)
+	for range 40 {
+		drive(t, m, keyMsg("down"))
+	}
+	u, _ := p.row(40)
+	drive(t, m, keys("4")...)
+	if len(p.pages) != 0 || len(p.lines) != 0 {
+		t.Fatalf("%d pages, %d lines held on another tab", len(p.pages), len(p.lines))
+	}
+	// Changes while away are not read now, and show on return.
+	if _, err := f.c.GrantConsent(f.principal(t, core.DemoBob), 24*3600e9); err != nil {
+		t.Fatal(err)
+	}
+	for len(sub.C) > 0 {
+		if _, cmd := m.Update(ChangeMsg{Change: <-sub.C}); len(run(cmd)) != 0 {
+			t.Fatal("the sleeping Users page read while its tab was not shown")
+		}
+	}
+	drive(t, m, ChangeMsg{Change: core.Change{Kind: core.ChangeResync}})
+	if len(p.pages) != 0 {
+		t.Fatal("a resync woke the Users page")
+	}
+	drive(t, m, keys("1")...)
+	if p.cursor != 40 {
+		t.Fatalf("cursor %d back on the tab, want 40", p.cursor)
+	}
+	mustContain(t, m.View(), "> "+u.Name)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("bob@")...)
+	mustContain(t, m.View(), "Bob Brown", "Mar 11 ")
+}
