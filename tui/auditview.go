@@ -12,11 +12,12 @@ import (
 )
 
 // The audit viewer shows a window of the log around the screen, never the
-// whole log: it reads pages of auditPageSize through core.Audit's cursors,
-// fetches the next page while the cursor is still two screens (margin)
-// away from the window's edge, and drops rows from the far end once the
-// window holds more than windowMax (a page or two). A million-event log
-// opens with one page.
+// whole log: it reads pages of at most auditPageSize events (pageSize:
+// fewer on a small screen) through core.Audit's cursors, fetches the next
+// page while the cursor is still two screens (margin) away from the
+// window's edge, and drops rows from the far end once the window holds
+// more than windowMax (a page or two). A million-event log opens with one
+// page.
 const auditPageSize = 50
 
 // auditLoad says which page a load fetched.
@@ -221,10 +222,10 @@ func (v *AuditViewer) load(kind auditLoad) tea.Cmd {
 	case loadNewer:
 		from, reverse = v.newerAt, false
 	}
-	co, p, q, gen := v.c.Core, v.c.Principal, v.Query(), v.gen
+	co, p, q, gen, limit := v.c.Core, v.c.Principal, v.Query(), v.gen, v.pageSize()
 	return func() tea.Msg {
 		head := co.AuditCount()
-		page, err := co.Audit(p, q, from, reverse, auditPageSize)
+		page, err := co.Audit(p, q, from, reverse, limit)
 		return auditPageMsg{to: v, gen: gen, kind: kind, page: page, head: head, err: err}
 	}
 }
@@ -382,8 +383,12 @@ func (v *AuditViewer) prepend(ev *core.Event) bool {
 // the screen and a page always fit, and dropping rows at one end never
 // makes the other end read them again.
 func (v *AuditViewer) windowMax() int {
-	return max(2*auditPageSize, auditPageSize+2*v.margin()+v.listHeight())
+	return max(2*v.pageSize(), v.pageSize()+2*v.margin()+v.listHeight())
 }
+
+// pageSize is how many events a read brings: the screen and the margin
+// below it, at most auditPageSize.
+func (v *AuditViewer) pageSize() int { return min(auditPageSize, v.listHeight()+v.margin()) }
 
 // trimBelow drops the rows further below the screen than the prefetch
 // margin: events coming in at the top do not make the window grow.

@@ -116,8 +116,16 @@ func TestAuditViewerPaging(t *testing.T) {
 func TestAuditViewerWindowStaysBounded(t *testing.T) {
 	f := newFixture(t, 30)
 	withActions(t, f, 1100)
-	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
 	head := f.c.AuditCount()
+	// 20 lines is the page of an 80×24 terminal, which reads smaller pages.
+	for _, h := range []int{30, 20} {
+		t.Run(fmt.Sprint("height=", h), func(t *testing.T) { scrollWindow(t, f, h, head) })
+	}
+}
+
+func scrollWindow(t *testing.T, f *fixture, height int, head uint64) {
+	v := NewAuditViewer(f.pageCommon(t, core.DemoOwner, 100, height), "Audit", core.AuditQuery{}).(*AuditViewer)
+	noErrors(t, drivePage(t, v, v.Init()))
 	// reads counts the pages read for msgs: scrolling reads each page
 	// once, not back and forth.
 	reads := 0
@@ -137,7 +145,7 @@ func TestAuditViewerWindowStaysBounded(t *testing.T) {
 	if got := v.selectedSeq(); got != head-1120 {
 		t.Fatalf("selected #%d, want #%d", got, head-1120)
 	}
-	if want := 1120/auditPageSize + 2; reads > want {
+	if want := 1120/v.pageSize() + 2; reads > want {
 		t.Fatalf("%d pages read scrolling down 1120 rows, want at most %d", reads, want)
 	}
 	// Back up past the dropped rows: they are read again.
@@ -148,7 +156,7 @@ func TestAuditViewerWindowStaysBounded(t *testing.T) {
 	if got := v.selectedSeq(); got != head {
 		t.Fatalf("back at the top: #%d, want #%d", got, head)
 	}
-	if want := 1120/auditPageSize + 2; reads > want {
+	if want := 1120/v.pageSize() + 2; reads > want {
 		t.Fatalf("%d pages read scrolling up 1120 rows, want at most %d", reads, want)
 	}
 }
