@@ -21,7 +21,7 @@ import (
 // never from the global one.
 type pageStyles struct {
 	*themes.Styles
-	Header, Row, Selected, Empty lipgloss.Style
+	Row, Selected, Empty lipgloss.Style
 }
 
 func pageStylesOf(c Common) pageStyles {
@@ -29,8 +29,7 @@ func pageStylesOf(c Common) pageStyles {
 	if s == nil {
 		s = themes.For(termenv.Ascii, themes.Plain)
 	}
-	return pageStyles{Styles: s, Header: s.Bold.Foreground(s.Colors.Accent), Row: s.TableRow,
-		Selected: s.TableSelected, Empty: s.TableEmpty}
+	return pageStyles{Styles: s, Row: s.TableRow, Selected: s.TableSelected, Empty: s.TableEmpty}
 }
 
 // Status is the style of a status or result word.
