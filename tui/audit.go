@@ -306,6 +306,15 @@ func (p *AuditPage) View() string {
 	return dialogOver(p.c, p.viewer.View(), p.formView())
 }
 
+// writeView writes the log straight into the frame (see pageWriter).
+func (p *AuditPage) writeView(b *strings.Builder) {
+	if p.form {
+		b.WriteString(limitLines(p.View(), p.c.Height))
+		return
+	}
+	p.viewer.writeView(b)
+}
+
 func (p *AuditPage) formView() string {
 	st := pageStylesOf(p.c)
 	lines := []string{"Only events matching every filled field are shown.", ""}

@@ -547,16 +547,34 @@ var auditCols = []colSpec{
 	{title: "Details", width: 14, flex: 2},
 }
 
-// View draws the window. The header, the rows and the detail pane come
-// from drawn, the cache that consoles with the same styles and width
-// share, so a frame mostly copies strings.
+// View draws the window.
 func (v *AuditViewer) View() string {
+	var b strings.Builder
+	b.Grow((2*max(v.c.Width, 20) + 64) * (v.listHeight() + 8)) // rows carry their escape sequences
+	v.draw(&b)
+	return limitLines(strings.TrimRight(b.String(), "\n"), v.c.Height)
+}
+
+// writeView writes the view straight into the console's frame (see
+// pageWriter): the Audit tab is drawn for every live event. With the
+// detail pane, the view is exactly as tall as the page; without it, it is
+// cut to the page as View cuts it.
+func (v *AuditViewer) writeView(b *strings.Builder) {
+	if v.c.Height < 14 || v.c.Height < v.chromeHeight()+1 {
+		b.WriteString(v.View())
+		return
+	}
+	v.draw(b)
+}
+
+// draw writes the window into b. The header, the rows and the detail pane
+// come from drawn, the cache that consoles with the same styles and width
+// share, so a frame mostly copies strings.
+func (v *AuditViewer) draw(b *strings.Builder) {
 	st := pageStylesOf(v.c)
 	ink := &st.Inks
 	w := max(v.c.Width, 20)
 	h := v.listHeight()
-	var b strings.Builder
-	b.Grow((2*w + 64) * (h + 8)) // rows carry their escape sequences
 	right := ""
 	switch {
 	case v.busy[loadNewest] || v.busy[loadOldest]:
@@ -572,16 +590,16 @@ func (v *AuditViewer) View() string {
 	b.WriteString(titleLine(st, core.Display(v.title), right, w))
 	b.WriteByte('\n')
 	if v.note != "" {
-		ink.Muted.Write(&b, cellFit(v.note, w))
+		ink.Muted.Write(b, cellFit(v.note, w))
 		b.WriteByte('\n')
 	}
 	switch {
 	case v.typing:
 		b.WriteString(ansi.Truncate(v.input.View(), w, ""))
 	case v.text != "":
-		ink.Muted.Write(&b, cellFit("filter: "+core.Display(v.text)+"  (/ to change, esc to clear)", w))
+		ink.Muted.Write(b, cellFit("filter: "+core.Display(v.text)+"  (/ to change, esc to clear)", w))
 	default:
-		ink.Faint.Write(&b, cellFit("/ to filter", w))
+		ink.Faint.Write(b, cellFit("/ to filter", w))
 	}
 	b.WriteByte('\n')
 	widths := layoutCols(auditCols, w-2)
@@ -592,14 +610,14 @@ func (v *AuditViewer) View() string {
 	lines := 0
 	switch {
 	case v.err != nil && len(v.rows) == 0:
-		ink.Error.Write(&b, cellFit(core.Display(v.err.Error()), w))
+		ink.Error.Write(b, cellFit(core.Display(v.err.Error()), w))
 		lines++
 	case len(v.rows) == 0 && v.loaded:
 		msg := "No audit events yet."
 		if v.text != "" || !isEmptyQuery(v.base) {
 			msg = "No events match."
 		}
-		ink.TableEmpty.Write(&b, cellFit(msg, w))
+		ink.TableEmpty.Write(b, cellFit(msg, w))
 		lines++
 	}
 	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
@@ -619,7 +637,7 @@ func (v *AuditViewer) View() string {
 		for ; lines < h; lines++ {
 			b.WriteByte('\n')
 		}
-		ink.Faint.Write(&b, strings.Repeat("─", w))
+		ink.Faint.Write(b, strings.Repeat("─", w))
 		b.WriteByte('\n')
 		if v.cursor < len(v.rows) {
 			ev := &v.rows[v.cursor]
@@ -628,7 +646,6 @@ func (v *AuditViewer) View() string {
 			}))
 		}
 	}
-	return limitLines(strings.TrimRight(b.String(), "\n"), v.c.Height)
 }
 
 // auditDetail shows an event in full, wrapped to the pane.

@@ -438,3 +438,29 @@ func TestAuditViewerLiveEventsReuseTheWindow(t *testing.T) {
 		t.Fatalf("%d rows of room kept", spare)
 	}
 }
+
+// Written straight into a frame, the view is the one View returns, never
+// taller than the page.
+func TestAuditViewerWritesItsViewIntoTheFrame(t *testing.T) {
+	f := newFixture(t, 30)
+	for _, q := range []core.AuditQuery{{}, {Session: "nothing-such"}} {
+		v := openViewer(t, f, core.DemoOwner, q)
+		for h := 5; h <= 40; h++ {
+			c := v.c
+			c.Height = h
+			v.SetCommon(c)
+			v.note = ""
+			if h%2 == 0 {
+				v.note = "Filtered by something"
+			}
+			var b strings.Builder
+			v.writeView(&b)
+			if n := strings.Count(b.String(), "\n") + 1; n > h {
+				t.Fatalf("height %d: wrote %d lines", h, n)
+			}
+			if got, want := strings.TrimRight(b.String(), "\n"), v.View(); got != want {
+				t.Fatalf("height %d: wrote\n%s\nView is\n%s", h, got, want)
+			}
+		}
+	}
+}

@@ -69,6 +69,7 @@ type Model struct {
 	}
 	helpDrawn helpDrawn
 	frame     string // the frame as last drawn; "" once an Update may have changed it
+	frameSize int    // its length, to size the next one
 }
 
 // Root messages.
@@ -675,29 +676,35 @@ func (m *Model) draw() string {
 		}
 		return m.opt.Renderer.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, s.Muted.Align(lipgloss.Center).Render(msg))
 	}
-	var body string
-	switch {
-	case m.overlay != nil:
-		body = m.overlay.View()
-	case m.pages[m.active] != nil:
-		body = m.pages[m.active].View()
-	}
-	body = limitLines(body, m.common.Height)
-	tabs, footer := m.tabsView(), m.footerView()
+	page := m.focused()
 	var b strings.Builder
-	b.Grow(len(tabs) + len(body) + len(footer) + 2*m.width + m.common.Height + 8)
+	b.Grow(m.frameSize + 256)
 	if m.common.Impersonating() {
 		b.WriteString(m.bannerView())
 		b.WriteByte('\n')
 	}
-	b.WriteString(tabs)
+	b.WriteString(m.tabsView())
 	b.WriteByte('\n')
+	start := b.Len()
+	switch w, ok := page.(pageWriter); {
+	case ok:
+		w.writeView(&b)
+	case page != nil:
+		b.WriteString(limitLines(page.View(), m.common.Height))
+	}
 	// The page fills its area, however few lines it drew.
-	b.WriteString(body)
-	for n := strings.Count(body, "\n") + 1; n < m.common.Height; n++ {
+	for n := strings.Count(b.String()[start:], "\n") + 1; n < m.common.Height; n++ {
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
-	b.WriteString(footer)
+	b.WriteString(m.footerView())
+	m.frameSize = b.Len()
 	return b.String()
+}
+
+// pageWriter is a page that writes its view straight into the frame,
+// never more lines than its height, instead of returning it from View
+// to be copied in: the Audit tab, drawn for every live event.
+type pageWriter interface {
+	writeView(b *strings.Builder)
 }
