@@ -176,7 +176,8 @@ func (v *AuditViewer) ShortHelp() []key.Binding {
 	if v.typing {
 		return []key.Binding{v.keys.Apply, v.keys.Clear}
 	}
-	b := []key.Binding{v.keys.Down, v.keys.Up, v.keys.Top, v.keys.Bottom, v.keys.Filter}
+	// Room for the keys the Audit tab and the overlay add.
+	b := append(make([]key.Binding, 0, 8), v.keys.Down, v.keys.Up, v.keys.Top, v.keys.Bottom, v.keys.Filter)
 	if v.text != "" {
 		b = append(b, v.keys.Clear)
 	}

@@ -124,18 +124,35 @@ func (m *Model) tabsViewUncached() string {
 // helpKeys adapts the focused page's bindings plus the global ones to
 // bubbles/help.
 type helpKeys struct {
-	first  []key.Binding // ctrl+x while impersonating: never cut off
-	page   Page
-	global []key.Binding
-	tabs   []key.Binding
+	page      Page
+	keys      *KeyMap
+	backToMe  bool    // ctrl+x first while impersonating: never cut off
+	capturing bool    // the page has the keys: only its own and ctrl+x
+	tabs      [7]bool // the tabs shown
+}
+
+// first is what leads the help: ctrl+x while impersonating.
+func (h helpKeys) first() []key.Binding {
+	if h.backToMe {
+		return []key.Binding{h.keys.BackToMe}
+	}
+	return nil
+}
+
+// global is what ends it: ? and q, unless the page has the keys.
+func (h helpKeys) global() []key.Binding {
+	if h.capturing {
+		return nil
+	}
+	return []key.Binding{h.keys.Help, h.keys.Quit}
 }
 
 func (h helpKeys) ShortHelp() []key.Binding {
-	out := append([]key.Binding(nil), h.first...)
+	var page []key.Binding
 	if h.page != nil {
-		out = append(out, h.page.ShortHelp()...)
+		page = h.page.ShortHelp()
 	}
-	return append(out, h.global...)
+	return append(append(h.first(), page...), h.global()...)
 }
 
 func (h helpKeys) FullHelp() [][]key.Binding {
@@ -143,51 +160,48 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 	if h.page != nil {
 		out = append(out, h.page.FullHelp()...)
 	}
-	if len(h.tabs) > 0 {
-		out = append(out, h.tabs)
+	var tabs []key.Binding
+	for n := 1; n <= 6 && !h.capturing; n++ {
+		if h.tabs[n] {
+			tabs = append(tabs, h.keys.Tabs[n-1])
+		}
 	}
-	return append(out, append(append([]key.Binding(nil), h.first...), h.global...))
+	if len(tabs) > 0 {
+		out = append(out, tabs)
+	}
+	return append(out, append(h.first(), h.global()...))
 }
 
 func (m *Model) helpKeys() helpKeys {
-	k := m.common.Keys
-	h := helpKeys{page: m.focused()}
-	if m.common.Impersonating() {
-		h.first = []key.Binding{k.BackToMe}
-	}
-	if h.page != nil && h.page.Capturing() {
-		return h
-	}
-	for n := 1; n <= 6; n++ {
-		if m.tabs[n] {
-			h.tabs = append(h.tabs, k.Tabs[n-1])
-		}
-	}
-	h.global = append(h.global, k.Help, k.Quit)
+	h := helpKeys{page: m.focused(), keys: m.common.Keys, backToMe: m.common.Impersonating(), tabs: m.tabs}
+	h.capturing = h.page != nil && h.page.Capturing()
 	return h
 }
 
 // helpView is the help line (or the full help), drawn again only when the
 // keys it lists, the width or the styles change.
 func (m *Model) helpView() string {
+	h := m.helpKeys()
+	// What the help shows, written into a buffer kept from frame to frame;
+	// the short help is checked without putting its keys together.
+	sig := m.helpDrawn.next[:0]
 	var groups [][]key.Binding
 	if m.fullHelp {
-		groups = m.helpKeys().FullHelp()
-	} else {
-		groups = [][]key.Binding{m.helpKeys().ShortHelp()}
-	}
-	// What the help shows, written into a buffer kept from frame to frame.
-	sig := append(m.helpDrawn.next[:0], byte(len(groups)))
-	if m.fullHelp {
+		groups = h.FullHelp()
 		sig = append(sig, 'f')
-	}
-	for _, g := range groups {
-		sig = append(sig, 0)
-		for _, k := range g {
-			if k.Enabled() {
-				h := k.Help()
-				sig = append(append(append(append(sig, h.Key...), 0), h.Desc...), 0)
-			}
+		for _, g := range groups {
+			sig = appendHelp(append(sig, 0), g)
+		}
+	} else {
+		sig = append(sig, 's')
+		if h.backToMe {
+			sig = appendHelp(sig, []key.Binding{h.keys.BackToMe})
+		}
+		if h.page != nil {
+			sig = appendHelp(sig, h.page.ShortHelp())
+		}
+		if !h.capturing {
+			sig = appendHelp(sig, []key.Binding{h.keys.Help, h.keys.Quit})
 		}
 	}
 	m.helpDrawn.next = sig
@@ -196,16 +210,27 @@ func (m *Model) helpView() string {
 	}
 	// Built here, on the rare frame whose help changed: a help.Model holds
 	// its own copy of every style.
-	h := help.New()
-	h.Styles, h.Width = m.common.Styles.Help(), m.width
+	hm := help.New()
+	hm.Styles, hm.Width = m.common.Styles.Help(), m.width
 	if m.fullHelp {
-		m.helpDrawn.view = h.FullHelpView(groups)
+		m.helpDrawn.view = hm.FullHelpView(groups)
 	} else {
-		m.helpDrawn.view = h.ShortHelpView(groups[0])
+		m.helpDrawn.view = hm.ShortHelpView(h.ShortHelp())
 	}
 	m.helpDrawn.styles, m.helpDrawn.width = m.common.Styles, m.width
 	m.helpDrawn.sig, m.helpDrawn.next = sig, m.helpDrawn.sig
 	return m.helpDrawn.view
+}
+
+// appendHelp appends what the help shows of keys to sig.
+func appendHelp(sig []byte, keys []key.Binding) []byte {
+	for _, k := range keys {
+		if k.Enabled() {
+			h := k.Help()
+			sig = append(append(append(append(sig, h.Key...), 0), h.Desc...), 0)
+		}
+	}
+	return sig
 }
 
 // helpDrawn is the help as last drawn, for the styles, width and keys (sig)
