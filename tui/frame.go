@@ -250,15 +250,15 @@ func (m *Model) footerHeight() int {
 	return 1 + strings.Count(m.helpView(), "\n") + 1
 }
 
-// footerView is the status line (an error or notice) and the help.
-func (m *Model) footerView() string {
+// writeFooter writes the status line (an error or notice) and the help.
+func (m *Model) writeFooter(b *strings.Builder) {
 	s := m.common.Styles
-	var status string
 	switch {
 	case m.errText != "":
-		status = s.Error.Render(ansi.Truncate("✗ "+m.errText, m.width, "…"))
+		b.WriteString(s.Error.Render(ansi.Truncate("✗ "+m.errText, m.width, "…")))
 	case m.notice != "":
-		status = s.Notice.Render(ansi.Truncate(m.notice, m.width, "…"))
+		b.WriteString(s.Notice.Render(ansi.Truncate(m.notice, m.width, "…")))
 	}
-	return status + "\n" + m.helpView()
+	b.WriteByte('\n')
+	b.WriteString(m.helpView())
 }

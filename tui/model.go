@@ -697,7 +697,7 @@ func (m *Model) draw() string {
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
-	b.WriteString(m.footerView())
+	m.writeFooter(&b)
 	m.frameSize = b.Len()
 	return b.String()
 }
