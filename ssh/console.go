@@ -164,7 +164,7 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		tea.WithoutSignalHandler(),
 		tea.WithEnvironment(env),
 	)
-	go s.safely("pump", func() { s.pump(ctx, prog, s.core) })
+	go s.safely("pump", func() { s.pump(ctx, prog, s.core, p) })
 	go func() {
 		for {
 			select {

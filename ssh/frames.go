@@ -56,6 +56,7 @@ type frames struct {
 	// Only the one flush under way (or stop, after it) touches these.
 	entered bool     // enterScreen is written
 	shown   []string // the lines on screen, as the views gave them
+	widths  []int    // their display widths, before any cut
 }
 
 func newFrames(out io.Writer, width, height int) *frames {
@@ -142,27 +143,26 @@ func (f *frames) frame(view string, width, height int, repaint bool) string {
 		f.entered, repaint = true, true
 	}
 	if repaint {
-		f.shown = nil
+		f.shown, f.widths = nil, nil
 	}
 	lines := strings.Split(view, "\n")
 	if height > 0 && len(lines) > height {
 		lines = lines[len(lines)-height:]
 	}
 	b.WriteString(ansi.CursorHomePosition)
+	widths := make([]int, len(lines))
 	for i, l := range lines {
 		if i > 0 {
 			// \r also ends the pending wrap after a line as wide as the window.
 			b.WriteString("\r\n")
 		}
 		if i < len(f.shown) && f.shown[i] == l {
+			widths[i] = f.widths[i]
 			continue
 		}
-		w := ansi.StringWidth(l)
-		if width > 0 && w > width {
-			l = ansi.Truncate(l, width, "")
-			w = ansi.StringWidth(l)
-		}
-		b.WriteString(l)
+		own, w, out := f.measure(i, l, width)
+		widths[i] = own
+		b.WriteString(out)
 		if width <= 0 || w < width {
 			b.WriteString(ansi.EraseLineRight)
 		}
@@ -173,6 +173,29 @@ func (f *frames) frame(view string, width, height int, repaint bool) string {
 	if len(f.shown) > len(lines) || repaint && len(lines) < height {
 		b.WriteString(ansi.CursorPosition(1, len(lines)+1) + ansi.EraseScreenBelow)
 	}
-	f.shown = lines
+	f.shown, f.widths = lines, widths
 	return b.String()
+}
+
+// measure cuts line i of a new view to the width; it returns the line's
+// own width (kept to compare later frames with), the width written and
+// what to write. A list that scrolls by one row moves every line up or
+// down by one, so a line found next to its old place reuses its width:
+// measuring every line of every frame was most of a live update's cost.
+func (f *frames) measure(i int, l string, width int) (own, written int, out string) {
+	own = -1
+	for _, j := range [2]int{i - 1, i + 1} {
+		if j >= 0 && j < len(f.shown) && f.shown[j] == l {
+			own = f.widths[j]
+			break
+		}
+	}
+	if own < 0 {
+		own = ansi.StringWidth(l)
+	}
+	if width > 0 && own > width {
+		l = ansi.Truncate(l, width, "")
+		return own, ansi.StringWidth(l), l
+	}
+	return own, own, l
 }

@@ -192,6 +192,25 @@ func TestFramesCutWideLinesToTheWindow(t *testing.T) {
 	}
 }
 
+func TestFramesScrolledLinesStayCut(t *testing.T) {
+	c := newFakeClient(10, 4)
+	f := newFrames(c, 10, 4)
+	f.show("top\n0123456789ABC\nshort\nend")
+	f.idle(t)
+	// A new row on top moves every line down by one: the widths measured
+	// for the last frame are reused, and the wide line is still cut.
+	f.show("new\ntop\n0123456789ABC\nshort")
+	f.idle(t)
+	if got, want := c.scr.Text(), "new\ntop\n0123456789\nshort"; got != want {
+		t.Fatalf("screen:\n%s\nwant\n%s", got, want)
+	}
+	f.show("top\n0123456789ABC\nshort\nend") // and back up by one
+	f.idle(t)
+	if got, want := c.scr.Text(), "top\n0123456789\nshort\nend"; got != want {
+		t.Fatalf("screen:\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestFramesStopRestoresTheTerminal(t *testing.T) {
 	c := newFakeClient(20, 5)
 	f := newFrames(c, 20, 5)

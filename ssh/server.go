@@ -116,7 +116,7 @@ type Server struct {
 
 	// newModel and pump make a console; tests swap them for small fakes.
 	newModel func(tui.Options) tea.Model
-	pump     func(context.Context, *tea.Program, *core.Core)
+	pump     func(context.Context, *tea.Program, *core.Core, core.Principal)
 
 	mu       sync.Mutex
 	ln       net.Listener
