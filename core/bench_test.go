@@ -2,14 +2,12 @@ package core_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/actas/actas/core"
-	"github.com/actas/actas/store"
+	"github.com/actas/actas/internal/benchfix"
 	"github.com/charmbracelet/bubbles/list"
 )
 
@@ -27,45 +25,12 @@ var (
 func benchWorld(b *testing.B) *core.Core {
 	b.Helper()
 	benchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "actas-bench-core-")
-		if err != nil {
-			benchErr = err
-			return
-		}
-		db, err := store.Open(filepath.Join(dir, "actas.db"), store.Options{})
-		if err != nil {
-			benchErr = err
-			return
-		}
-		os.RemoveAll(dir) // the open file lives on until the process ends
-		c, err := core.Open(db, core.Options{})
-		if err != nil {
-			benchErr = err
-			return
-		}
-		cli := core.SystemPrincipal("bench")
-		if _, err := c.Init(cli, "owner@acme.test", "Owner", "Acme"); err != nil {
-			benchErr = err
-			return
-		}
-		if _, err := c.CreateOrg(cli, "Globex", ""); err != nil {
-			benchErr = err
-			return
-		}
 		start := time.Now()
-		for i := 1; i <= benchUsers; i += 50_000 {
-			rows := make([]core.ImportRow, 0, 50_000)
-			for j := i; j < i+50_000 && j <= benchUsers; j++ {
-				rows = append(rows, core.ImportRow{Line: j, User: core.DemoMember(j)})
-				benchNames = append(benchNames, core.DemoMember(j).Name)
-			}
-			if _, err := c.ImportUsers(cli, rows); err != nil {
-				benchErr = err
-				return
-			}
+		benchCore, benchErr = benchfix.Members(benchUsers)
+		for i := 1; i <= benchUsers; i++ {
+			benchNames = append(benchNames, core.DemoMember(i).Name)
 		}
-		b.Logf("fixture: %d users imported in %s", c.UserCount(), time.Since(start).Round(time.Millisecond))
-		benchCore = c
+		b.Logf("fixture: %d users in %s", benchUsers, time.Since(start).Round(time.Millisecond))
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)

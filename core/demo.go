@@ -32,6 +32,22 @@ func DemoMember(i int) NewUser {
 		Role: RoleMember, Org: "Globex"}
 }
 
+// AddDemoMembers adds the generated members 1…n to org Globex, in
+// transactions of 20,000: one bbolt transaction slows down as it grows.
+func AddDemoMembers(c *Core, p Principal, n int) error {
+	const chunk = 20_000
+	for start := 1; start <= n; start += chunk {
+		rows := make([]ImportRow, 0, min(chunk, n-start+1))
+		for i := start; i < start+chunk && i <= n; i++ {
+			rows = append(rows, ImportRow{Line: i, User: DemoMember(i)})
+		}
+		if _, err := c.ImportUsers(p, rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SeedDemo fills an empty database with the demo data set of DESIGN. c must
 // run on a clock that can be moved (a FakeClock) set a few hours in the
 // past, so that the demo's history has real durations; SeedDemo advances it.
@@ -78,14 +94,8 @@ func SeedDemo(c *Core, clock *FakeClock, members int) (bool, error) {
 		}
 		byEmail[u.Email] = u
 	}
-	for start := 1; start <= members; start += 20000 {
-		rows := make([]ImportRow, 0, 20000)
-		for i := start; i < start+20000 && i <= members; i++ {
-			rows = append(rows, ImportRow{Line: i, User: DemoMember(i)})
-		}
-		if _, err := c.ImportUsers(cli, rows); err != nil {
-			return false, err
-		}
+	if err := AddDemoMembers(c, cli, members); err != nil {
+		return false, err
 	}
 	as := func(email string) Principal { return Principal{User: byEmail[email], Conn: "demo"} }
 

@@ -1,14 +1,12 @@
 package tui
 
 import (
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/actas/actas/core"
-	"github.com/actas/actas/store"
+	"github.com/actas/actas/internal/benchfix"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -27,50 +25,9 @@ var (
 func benchWorld(b *testing.B) *core.Core {
 	b.Helper()
 	benchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "actas-bench-tui-")
-		if err != nil {
-			benchErr = err
-			return
-		}
-		db, err := store.Open(filepath.Join(dir, "actas.db"), store.Options{})
-		if err != nil {
-			benchErr = err
-			return
-		}
-		// The open file outlives its name: nothing is left behind in /tmp
-		// when the benchmark process ends.
-		if err := os.RemoveAll(dir); err != nil {
-			benchErr = err
-			return
-		}
-		c, err := core.Open(db, core.Options{})
-		if err != nil {
-			benchErr = err
-			return
-		}
-		cli := core.SystemPrincipal("bench")
-		if _, err := c.Init(cli, core.DemoOwner, "Olivia Owner", "Acme"); err != nil {
-			benchErr = err
-			return
-		}
-		if _, err := c.CreateOrg(cli, "Globex", ""); err != nil {
-			benchErr = err
-			return
-		}
 		start := time.Now()
-		const chunk = 20_000
-		for i := 1; i <= benchUsers; i += chunk {
-			rows := make([]core.ImportRow, 0, chunk)
-			for j := i; j < i+chunk && j <= benchUsers; j++ {
-				rows = append(rows, core.ImportRow{Line: j, User: core.DemoMember(j)})
-			}
-			if _, err := c.ImportUsers(cli, rows); err != nil {
-				benchErr = err
-				return
-			}
-		}
-		b.Logf("fixture: %d users imported in %s", c.UserCount(), time.Since(start).Round(time.Millisecond))
-		benchCore = c
+		benchCore, benchErr = benchfix.Members(benchUsers)
+		b.Logf("fixture: %d users in %s", benchUsers, time.Since(start).Round(time.Millisecond))
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
