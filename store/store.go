@@ -45,6 +45,10 @@ const idleFlush = 100 * time.Millisecond
 // (and the latency of everyone in it) stays bounded under a flood.
 const maxBatch = 1000
 
+// maxLinger bounds how long a batch waits for the callers of the last
+// batch to come back. A lone writer never waits: its last batch was one.
+const maxLinger = 250 * time.Microsecond
+
 var (
 	// ErrInUse means another process holds the database file open.
 	ErrInUse = errors.New("database is in use by another actas process")
@@ -225,6 +229,9 @@ func (db *DB) commitLoop() {
 	idle := time.NewTimer(db.idleFlush)
 	idle.Stop()
 	batch := make([]*pendingUpdate, 0, maxBatch)
+	linger := time.NewTimer(maxLinger)
+	linger.Stop()
+	last := 1 // callers in the last batch
 	for {
 		var first *pendingUpdate
 		var open bool
@@ -252,10 +259,28 @@ func (db *DB) commitLoop() {
 					break fill
 				}
 				batch = append(batch, p)
+				continue
 			default:
+			}
+			if len(batch) >= last {
+				break
+			}
+			// The callers answered together last time come back together:
+			// wait a moment for them rather than commit the first alone and
+			// make the rest wait a whole commit behind it.
+			linger.Reset(maxLinger)
+			select {
+			case p, ok := <-db.queue:
+				linger.Stop()
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+			case <-linger.C:
 				break fill
 			}
 		}
+		last = len(batch)
 		db.commitBatch(batch)
 		if db.unindexed() >= db.flushEvery {
 			db.flushAuditIndex()
