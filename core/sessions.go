@@ -2,6 +2,8 @@ package core
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -357,12 +359,9 @@ func (c *Core) visibleSessions(p Principal, list []Session) []Session {
 	return out
 }
 
+// sortSessions orders sessions newest first (IDs grow with time).
 func sortSessions(s []Session) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j].ID > s[j-1].ID; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	slices.SortFunc(s, func(a, b Session) int { return strings.Compare(b.ID, a.ID) })
 }
 
 // TimeLeft is how long the session has before it ends on its own.

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -85,11 +86,7 @@ func (c *Core) Orgs() []Org {
 	for _, o := range c.orgs {
 		out = append(out, o)
 	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortFunc(out, func(a, b Org) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

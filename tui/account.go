@@ -81,7 +81,6 @@ type AccountPage struct {
 	cursor   int
 	loaded   bool
 	load     loadGate
-	err      error
 	dialog   accountDialog
 	choice   int // index into choices(); the last is custom
 	custom   lazyInput
@@ -191,11 +190,9 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		p.load.loading = false
 		if msg.err != nil {
-			p.err = msg.err
 			return p, errorOf(msg.err)
 		}
 		if msg.user.ID == p.me() {
-			p.err = nil
 			p.user, p.org, p.limit, p.now, p.sessions, p.loaded = msg.user, msg.org, msg.limit, msg.now, msg.sessions, true
 			p.cursor = min(p.cursor, max(len(p.sessions)-1, 0))
 		}
