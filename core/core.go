@@ -173,12 +173,27 @@ func (c *Core) update(fn func(t *txn) error) error {
 }
 
 func (c *Core) afterCommit(t *txn) {
-	if len(t.users) > 0 || t.policyChanged || t.orgs || len(t.changes) > 0 {
+	if t.touchesViews() {
 		c.refresh(t)
 	}
 	for _, ch := range t.changes {
 		c.hub.Publish(ch)
 	}
+}
+
+// touchesViews reports whether the commit changed anything the in-memory
+// views mirror; an audit event alone (a login, an action) does not, and
+// then no snapshot is read.
+func (t *txn) touchesViews() bool {
+	if len(t.users) > 0 || t.policyChanged || t.orgs {
+		return true
+	}
+	for _, ch := range t.changes {
+		if ch.Session != nil || ch.Request != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // record appends an audit event to the transaction: details are redacted
