@@ -107,10 +107,12 @@ const (
 )
 
 // EncodeEvent returns the record of ev with ev.Hash filled in from ev.Prev.
+// It allocates the record and nothing else: it runs inside the audit
+// path's write transaction, once per event.
 func EncodeEvent(ev *Event) []byte {
-	fields := []string{ev.Type, ev.Actor.ID, ev.Actor.Email, ev.Subject.ID, ev.Subject.Email,
-		ev.Org, ev.Session, ev.Request, ev.Result, ev.Reason, string(ev.Details)}
-	n := minRecord
+	fields := [...]string{ev.Type, ev.Actor.ID, ev.Actor.Email, ev.Subject.ID, ev.Subject.Email,
+		ev.Org, ev.Session, ev.Request, ev.Result, ev.Reason}
+	n := minRecord + binary.MaxVarintLen64 + len(ev.Details)
 	for _, f := range fields {
 		n += binary.MaxVarintLen64 + len(f)
 	}
@@ -123,9 +125,29 @@ func EncodeEvent(ev *Event) []byte {
 		rec = binary.AppendUvarint(rec, uint64(len(f)))
 		rec = append(rec, f...)
 	}
+	rec = binary.AppendUvarint(rec, uint64(len(ev.Details)))
+	rec = append(rec, ev.Details...)
 	ev.Hash = sha256.Sum256(rec[32:])
 	copy(rec, ev.Hash[:])
 	return rec
+}
+
+// RecordRefs returns what a stored record is indexed by — its session,
+// actor ID and subject ID — without decoding the rest. The slices alias rec.
+func RecordRefs(rec []byte) (session, actor, subject []byte, err error) {
+	if len(rec) < minRecord || rec[32] != recordVersion {
+		return nil, nil, nil, fmt.Errorf("audit record too short or of unknown version")
+	}
+	rest := rec[minRecord:]
+	var field [7][]byte // type … session
+	for i := range field {
+		l, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < l {
+			return nil, nil, nil, fmt.Errorf("audit record %d is truncated", binary.BigEndian.Uint64(rec[offSeq:]))
+		}
+		field[i], rest = rest[k:k+int(l)], rest[k+int(l):]
+	}
+	return field[6], field[1], field[3], nil
 }
 
 // DecodeEvent reads a stored record. It does not check the hash; Verify does.

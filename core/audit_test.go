@@ -23,9 +23,21 @@ func TestEventRecordRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, ev) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, ev)
 	}
+	session, actor, subject, err := core.RecordRefs(rec)
+	if err != nil || string(session) != ev.Session || string(actor) != ev.Actor.ID || string(subject) != ev.Subject.ID {
+		t.Fatalf("RecordRefs = %q, %q, %q, %v; want %q, %q, %q", session, actor, subject, err, ev.Session, ev.Actor.ID, ev.Subject.ID)
+	}
 	for cut := 1; cut < len(rec)-74; cut += 3 {
 		if _, err := core.DecodeEvent(rec[:len(rec)-cut]); err == nil {
 			t.Fatalf("record cut by %d bytes decoded without error", cut)
+		}
+	}
+	// RecordRefs reads up to the session: any cut into it or before fails.
+	// (The record of the first seven fields alone ends in four empty ones.)
+	sessionEnd := len(core.EncodeEvent(&core.Event{Type: ev.Type, Actor: ev.Actor, Subject: ev.Subject, Org: ev.Org, Session: ev.Session})) - 4
+	for cut := len(rec) - sessionEnd + 1; cut < len(rec)-74; cut++ {
+		if _, _, _, err := core.RecordRefs(rec[:len(rec)-cut]); err == nil {
+			t.Fatalf("RecordRefs of a record cut by %d bytes (into its first seven fields) gave no error", cut)
 		}
 	}
 	// The hash covers every byte of the body, prev included.

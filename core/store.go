@@ -84,7 +84,7 @@ type Tx interface {
 type AuditAppend struct {
 	Seq     uint64
 	Hash    [32]byte
-	Record  []byte // EncodeEvent output
+	Record  []byte // EncodeEvent output; the store keeps it until commit, so it must not change after the call
 	Session string // index keys; "" = not indexed there
 	Actor   string
 	Subject string

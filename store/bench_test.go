@@ -61,18 +61,42 @@ func removeBenchFixtures() {
 	}
 }
 
-// benchEvent is a typical event: support engineer number staff, in their
+// benchStaff makes typical events: support engineer number staff, in their
 // current session, acting as one customer. Concurrent writers are different
 // engineers, so one commit touches as many index keys as there are writers.
-func benchEvent(staff, i int) core.Event {
-	customer := 1000 + staff*997 + i/400 // a new customer every 10 sessions
+// Like core, which takes IDs from the users it loaded, it builds the ID
+// strings of a session or customer once, not once per event.
+type benchStaff struct {
+	staff              int
+	actor, subject     core.Ref
+	session            string
+	sessionN, subject0 int
+}
+
+func newBenchStaff(staff int) *benchStaff {
+	return &benchStaff{
+		staff:    staff,
+		actor:    core.Ref{ID: fmt.Sprintf("usr_%08d", 1+staff), Email: fmt.Sprintf("support%d@operator.example", 1+staff)},
+		sessionN: -1, subject0: -1,
+	}
+}
+
+// event is the staff's i-th event.
+func (s *benchStaff) event(i int) core.Event {
+	if n := i / 40; n != s.sessionN { // 40 actions per session
+		s.sessionN, s.session = n, fmt.Sprintf("ses_%04d%04d", s.staff, n)
+	}
+	if c := 1000 + s.staff*997 + i/400; c != s.subject0 { // a new customer every 10 sessions
+		s.subject0 = c
+		s.subject = core.Ref{ID: fmt.Sprintf("usr_%08d", c), Email: fmt.Sprintf("customer%d@acme.example", c)}
+	}
 	return core.Event{
 		Time:    time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		Type:    core.EvActionPerformed,
-		Actor:   core.Ref{ID: fmt.Sprintf("usr_%08d", 1+staff), Email: fmt.Sprintf("support%d@operator.example", 1+staff)},
-		Subject: core.Ref{ID: fmt.Sprintf("usr_%08d", customer), Email: fmt.Sprintf("customer%d@acme.example", customer)},
+		Actor:   s.actor,
+		Subject: s.subject,
 		Org:     "org_00000002",
-		Session: fmt.Sprintf("ses_%04d%04d", staff, i/40), // 40 actions per session
+		Session: s.session,
 		Result:  core.ResultOK,
 		Details: fmt.Appendf(nil, `{"action":"invoice.view","invoice":"inv_%06d","path":"/billing/invoices/%06d"}`, i%999_999, i%999_999),
 	}
@@ -82,11 +106,15 @@ func auditFixture(b *testing.B) *store.DB {
 	auditOnce.Do(func() {
 		db := fixtureDB(b, "audit.db")
 		const perTx = 50_000
+		var staff [64]*benchStaff
+		for i := range staff {
+			staff[i] = newBenchStaff(i)
+		}
 		for start := 0; start < fixtureSize; start += perTx {
 			if err := db.Update(func(tx core.Tx) error {
 				for i := start; i < start+perTx; i++ {
 					// The log of a day with 64 engineers at work.
-					ev := benchEvent(i%64, i/64)
+					ev := staff[i%64].event(i / 64)
 					if err := core.AppendEvent(tx, &ev); err != nil {
 						return err
 					}
@@ -157,9 +185,10 @@ func BenchmarkAuditAppend(b *testing.B) {
 					n++
 				}
 				wg.Go(func() {
+					staff := newBenchStaff(w)
 					lat := make([]time.Duration, 0, n)
 					for i := range n {
-						ev := benchEvent(w, i)
+						ev := staff.event(i)
 						start := time.Now()
 						if err := db.Update(func(tx core.Tx) error { return core.AppendEvent(tx, &ev) }); err != nil {
 							b.Error(err)

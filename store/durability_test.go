@@ -127,7 +127,7 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 			}
 			return checkUsersIndexed(tx)
 		})
-		checkAuditIndexesFrom(t, db, false)
+		checkAuditIndexesFrom(t, db, 0)
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,8 @@ package store
 import (
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/actas/actas/core"
 )
 
@@ -34,3 +36,6 @@ func AuditIndexed(db *DB) (seq uint64, err error) {
 	})
 	return seq, err
 }
+
+// RawView runs fn in a read-only bolt transaction of the open db.
+func RawView(db *DB, fn func(tx *bolt.Tx) error) error { return db.bolt.View(fn) }

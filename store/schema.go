@@ -40,8 +40,10 @@ var (
 
 	// bucketAudit maps seq (8 bytes) to the record core encoded.
 	bucketAudit = []byte("audit")
-	// The audit indexes map key|0x00|seq (8 bytes) -> empty. They are
-	// complete up to meta's audit_indexed seq (auditindex.go).
+	// The audit indexes map key|0x00|first seq (8 bytes) -> a block of
+	// postings. They are complete up to meta's audit_indexed seq
+	// (auditindex.go). Files written before blocks held one key per event
+	// with an empty value: a block of one seq, so they read as they are.
 	bucketAuditBySession = []byte("audit_by_session")
 	bucketAuditByActor   = []byte("audit_by_actor")
 	bucketAuditBySubject = []byte("audit_by_subject")
@@ -100,10 +102,18 @@ const keySep = 0x00
 // errKeyHasSep refuses a key part that would make composite keys ambiguous.
 var errKeyHasSep = errors.New("key contains a NUL byte")
 
+// checkKeyPart refuses a first part of a composite key that holds keySep.
+func checkKeyPart(first string) error {
+	if strings.IndexByte(first, keySep) >= 0 {
+		return fmt.Errorf("%w: %q", errKeyHasSep, first)
+	}
+	return nil
+}
+
 // compositeKey returns first|0x00|second.
 func compositeKey(first, second string) ([]byte, error) {
-	if strings.IndexByte(first, keySep) >= 0 {
-		return nil, fmt.Errorf("%w: %q", errKeyHasSep, first)
+	if err := checkKeyPart(first); err != nil {
+		return nil, err
 	}
 	k := make([]byte, 0, len(first)+1+len(second))
 	k = append(k, first...)
@@ -133,8 +143,8 @@ func seqKey(seq uint64) []byte {
 
 // auditIndexKey returns key|0x00|seq.
 func auditIndexKey(key string, seq uint64) ([]byte, error) {
-	if strings.IndexByte(key, keySep) >= 0 {
-		return nil, fmt.Errorf("%w: %q", errKeyHasSep, key)
+	if err := checkKeyPart(key); err != nil {
+		return nil, err
 	}
 	k := make([]byte, 0, len(key)+1+8)
 	k = append(k, key...)

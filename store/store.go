@@ -90,6 +90,8 @@ type DB struct {
 
 	// tail indexes the audit events not yet in the index buckets.
 	tail auditTail
+	// attempt is the committer's, reused for every commit.
+	attempt commitAttempt
 	// indexedTo is meta's audit_indexed as the committer last wrote it.
 	indexedTo uint64
 	// flushEvery and idleFlush are the constants of the same name, but
@@ -123,6 +125,11 @@ func open(path string, opts Options, flushEvery uint64, idleFlush time.Duration)
 		// Not writing the freelist saves a page on every commit; Open
 		// rebuilds it by walking the file instead (as etcd does).
 		NoFreelistSync: true,
+		// Mapping 1 GiB of address space up front (not memory) means the
+		// file grows without remapping until then, and a remap waits for
+		// every open read transaction: a long audit export would
+		// otherwise stall the appends behind it.
+		InitialMmapSize: 1 << 30,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &inUseError{path: path}
@@ -301,7 +308,8 @@ func (db *DB) unindexed() uint64 {
 // fails (failed is its index, failErr its error). A committed attempt's
 // audit events join the tail.
 func (db *DB) commitIn(fns []*pendingUpdate) (failed int, failErr, err error) {
-	attempt := &commitAttempt{}
+	attempt := &db.attempt
+	attempt.reset()
 	failed = -1
 	err = db.bolt.Update(func(btx *bolt.Tx) error {
 		tx := writeTx{readTx{btx, db}, attempt}

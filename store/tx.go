@@ -28,9 +28,34 @@ type writeTx struct {
 
 // commitAttempt collects what one bolt transaction appended to the audit
 // log, for the committer to add to the audit tail once it has committed.
+// The committer reuses one for every attempt (reset clears it), so a busy
+// log does not allocate one per commit.
 type commitAttempt struct {
 	firstSeq uint64
 	appended []tailEntry
+	// head is the audit head as this transaction last read or wrote it;
+	// each event is read twice (core before encoding, AppendAudit before
+	// checking), so the second read need not go to the B+tree.
+	head     uint64
+	headHash [32]byte
+	headKnow bool
+}
+
+func (a *commitAttempt) reset() {
+	*a = commitAttempt{appended: a.appended[:0]}
+}
+
+// AuditHead is readTx's, remembered for the rest of the transaction: only
+// AppendAudit moves the head, and it updates what is remembered.
+func (t writeTx) AuditHead() (uint64, [32]byte, error) {
+	if t.commit.headKnow {
+		return t.commit.head, t.commit.headHash, nil
+	}
+	seq, hash, err := t.readTx.AuditHead()
+	if err == nil {
+		t.commit.head, t.commit.headHash, t.commit.headKnow = seq, hash, true
+	}
+	return seq, hash, err
 }
 
 var (
@@ -513,23 +538,26 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	}
 	keys := tailEntry{rec.Session, rec.Actor, rec.Subject}
 	for _, key := range keys {
-		if _, err := auditIndexKey(key, rec.Seq); err != nil {
+		if err := checkKeyPart(key); err != nil {
 			return fmt.Errorf("audit event %d: %w", rec.Seq, err)
 		}
 	}
 	// The tail is indexed from these keys while this process runs, and from
-	// the records after a restart: both must say the same.
-	if fromRecord, err := recordKeys(rec.Record); err != nil {
+	// the records after a restart: both must say the same. (The string
+	// conversions in the comparison do not allocate.)
+	session, actor, subject, err := core.RecordRefs(rec.Record)
+	if err != nil {
 		return fmt.Errorf("audit event %d: %w", rec.Seq, err)
-	} else if fromRecord != keys {
-		return fmt.Errorf("audit event %d: index keys %q differ from the record's %q", rec.Seq, keys, fromRecord)
+	}
+	if string(session) != keys[0] || string(actor) != keys[1] || string(subject) != keys[2] {
+		return fmt.Errorf("audit event %d: index keys %q differ from the record's %q", rec.Seq, keys, tailEntry{string(session), string(actor), string(subject)})
 	}
 	audit := t.bucket(bucketAudit)
 	// Seqs only grow, so pages never receive inserts later: fill them.
 	audit.FillPercent = 1.0
-	// bbolt keeps the value slice until commit; the copy keeps a caller
-	// reusing its buffer from changing what gets written.
-	if err := audit.Put(seqKey(rec.Seq), bytes.Clone(rec.Record)); err != nil {
+	// bbolt keeps the value slice until commit: the record is the store's
+	// from here on (core.AuditAppend says so), so it is not copied.
+	if err := audit.Put(seqKey(rec.Seq), rec.Record); err != nil {
 		return err
 	}
 	v := make([]byte, 0, 8+32)
@@ -538,6 +566,7 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	if err := t.bucket(bucketMeta).Put(keyAuditHead, v); err != nil {
 		return err
 	}
+	t.commit.head, t.commit.headHash, t.commit.headKnow = rec.Seq, rec.Hash, true
 	// Index entries are written later, many events at a time (auditindex.go).
 	if len(t.commit.appended) == 0 {
 		t.commit.firstSeq = rec.Seq
