@@ -104,12 +104,31 @@ func (f *frames) flush() {
 		f.dirty, f.repaint = false, false
 		f.lastAt = time.Now()
 		f.mu.Unlock()
-		_, _ = io.WriteString(f.out, f.frame(view, width, height, repaint))
+		writeInPieces(f.out, f.frame(view, width, height, repaint))
 		f.mu.Lock()
 	}
 	f.busy = false
 	f.mu.Unlock()
 	f.flushes.Done()
+}
+
+// maxWrite bounds one write to the session, and so one SSH packet:
+// x/crypto/ssh keeps, for as long as the connection lasts, two buffers as
+// large as the largest packet it sent (the packet and its sealed copy). A
+// full screen is ~5 KB; a live update, which rewrites the lines that
+// changed, is mostly less.
+const maxWrite = 2048
+
+// writeInPieces writes s to w at most maxWrite bytes at a time, stopping at
+// the first error (the connection is going away).
+func writeInPieces(w io.Writer, s string) {
+	for len(s) > 0 {
+		n := min(len(s), maxWrite)
+		if _, err := io.WriteString(w, s[:n]); err != nil {
+			return
+		}
+		s = s[n:]
+	}
 }
 
 // stop ends the drawing and gives the terminal back: main screen, cursor

@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -73,10 +74,9 @@ func (s *Server) accept(ctx ssh.Context, conn net.Conn) net.Conn {
 	if d := s.cfg.MaxSession; d > 0 {
 		g.timers = append(g.timers, time.AfterFunc(d, func() { g.kick(errLifetime) }))
 	}
-	go func() {
-		<-ctx.Done()
-		g.finish()
-	}()
+	// No goroutine waits for the end of the connection: finish runs on one
+	// of its own then.
+	context.AfterFunc(ctx, g.finish)
 	return conn
 }
 

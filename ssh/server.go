@@ -114,9 +114,9 @@ type Server struct {
 	limit  *ipLimiter
 	failed *failedLogins
 
-	// newModel and pump make a console; tests swap them for small fakes.
+	// newModel and newFeed make a console; tests swap them for small fakes.
 	newModel func(tui.Options) tea.Model
-	pump     func(context.Context, *tea.Program, *core.Core, core.Principal)
+	newFeed  func(*core.Core, core.Principal) *tui.Feed
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -148,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 		guards:   map[*connGuard]struct{}{},
 		consoles: map[*console]struct{}{},
 		newModel: defaultModel,
-		pump:     defaultPump,
+		newFeed:  defaultFeed,
 	}
 	s.failed = newFailedLogins(cfg.FailedLoginWindow, s.recordFailedLogin)
 	fp := fingerprint(signer.PublicKey())

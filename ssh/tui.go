@@ -9,5 +9,5 @@ import (
 // runs; only its options differ.
 var (
 	defaultModel = func(opt tui.Options) tea.Model { return tui.New(opt) }
-	defaultPump  = tui.PumpFor
+	defaultFeed  = tui.FeedFor
 )

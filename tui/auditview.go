@@ -329,10 +329,10 @@ func (v *AuditViewer) move(d int) tea.Cmd {
 }
 
 // margin is how many rows beyond the cursor the window keeps towards each
-// edge: two screens, at least 20.
-func (v *AuditViewer) margin() int { return max(2*v.listHeight(), 20) }
+// edge: a screen, at least 10.
+func (v *AuditViewer) margin() int { return max(v.listHeight(), 10) }
 
-// prefetch reads the neighbouring page when fewer than two screens of rows
+// prefetch reads the neighbouring page when fewer than margin rows
 // are left towards an edge of the window that is not the log's edge.
 func (v *AuditViewer) prefetch() tea.Cmd {
 	if !v.loaded {

@@ -12,27 +12,56 @@ import (
 // missed into one resync, which reloads what is on screen.
 const pumpBuffer = 32
 
-// Pump forwards core's live changes to one program as ChangeMsg until ctx
-// ends, then quits the program and unsubscribes. The hub never waits for
-// a slow program: a subscriber that falls behind is told to resync.
-func Pump(ctx context.Context, p *tea.Program, c *core.Core) {
-	pump(ctx, p, c, nil)
+// Feed is one console's subscription to core's live changes, leaving out
+// what none of its screens shows. The hub never waits for a slow console:
+// a subscriber that falls behind is told to resync.
+type Feed struct {
+	sub    *core.Subscription
+	wanted func(core.Change) bool // nil: everything
 }
 
-// PumpFor is Pump for the console of who: it leaves out the audit events
-// that no screen of theirs can show, so that their console neither
+// NewFeed subscribes to every change.
+func NewFeed(c *core.Core) *Feed { return &Feed{sub: c.Hub().Subscribe(pumpBuffer)} }
+
+// FeedFor subscribes for the console of who: it leaves out the audit
+// events that no screen of theirs can show, so that their console neither
 // updates nor draws for them. Staff see every event (the Audit tab, the
 // Sessions tab's counts, a user's audit from the Users page); anyone else
 // sees only the audit of the sessions on them (under Account) and the
 // events about themselves.
-func PumpFor(ctx context.Context, p *tea.Program, c *core.Core, who core.Principal) {
-	pump(ctx, p, c, func(ch core.Change) bool {
+func FeedFor(c *core.Core, who core.Principal) *Feed {
+	f := NewFeed(c)
+	f.wanted = func(ch core.Change) bool {
 		if ch.Kind != core.ChangeAudit || ch.Event == nil {
 			return true
 		}
 		u, err := c.User(who.User.ID)
 		return err != nil || auditShownTo(u, ch.Event)
-	})
+	}
+	return f
+}
+
+// C delivers the changes; it is closed by Close.
+func (f *Feed) C() <-chan core.Change { return f.sub.C }
+
+// Msg is the message for the console that ch makes, if it wants ch.
+func (f *Feed) Msg(ch core.Change) (tea.Msg, bool) {
+	if f.wanted != nil && !f.wanted(ch) {
+		return nil, false
+	}
+	return ChangeMsg{Change: ch}, true
+}
+
+// Close unsubscribes.
+func (f *Feed) Close() { f.sub.Close() }
+
+// Pump forwards core's live changes to one program until ctx ends, then
+// quits the program and unsubscribes.
+func Pump(ctx context.Context, p *tea.Program, c *core.Core) { pump(ctx, p, NewFeed(c)) }
+
+// PumpFor is Pump with the feed of who's console (FeedFor).
+func PumpFor(ctx context.Context, p *tea.Program, c *core.Core, who core.Principal) {
+	pump(ctx, p, FeedFor(c, who))
 }
 
 // auditShownTo reports whether a console of u's may show ev.
@@ -41,20 +70,19 @@ func auditShownTo(u core.User, ev *core.Event) bool {
 		ev.Session != "" || ev.Actor.ID == u.ID || ev.Subject.ID == u.ID
 }
 
-func pump(ctx context.Context, p *tea.Program, c *core.Core, wanted func(core.Change) bool) {
-	sub := c.Hub().Subscribe(pumpBuffer)
-	defer sub.Close()
+func pump(ctx context.Context, p *tea.Program, f *Feed) {
+	defer f.Close()
 	for {
 		select {
 		case <-ctx.Done():
 			p.Quit()
 			return
-		case ch, ok := <-sub.C:
+		case ch, ok := <-f.C():
 			if !ok {
 				return
 			}
-			if wanted == nil || wanted(ch) {
-				p.Send(ChangeMsg{Change: ch})
+			if msg, ok := f.Msg(ch); ok {
+				p.Send(msg)
 			}
 		}
 	}
