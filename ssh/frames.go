@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -168,6 +169,9 @@ func (f *frames) frame(view string, width, height int, repaint bool) string {
 	if height > 0 && len(lines) > height {
 		lines = lines[len(lines)-height:]
 	}
+	if !repaint && len(f.shown) == len(lines) {
+		f.scroll(&b, lines)
+	}
 	b.WriteString(ansi.CursorHomePosition)
 	widths := make([]int, len(lines))
 	for i, l := range lines {
@@ -194,6 +198,73 @@ func (f *frames) frame(view string, width, height int, repaint bool) string {
 	}
 	f.shown, f.widths = lines, widths
 	return b.String()
+}
+
+// maxShift is how far apart (in rows) scroll looks for lines that moved.
+const maxShift = 3
+
+// scroll moves the run of lines that the new view shows a few rows up or
+// down from where they are (a list that scrolled, or took a new row on
+// top) with the terminal's insert or delete line inside a scrolling
+// region, and makes f.shown say what the screen then holds: the moved
+// lines in their new rows and blank ones where the lines came from. The
+// frame then writes only what is new, not every line of the list again.
+// It does nothing unless that saves rewriting at least two lines.
+func (f *frames) scroll(b *strings.Builder, lines []string) {
+	old := f.shown
+	// A run is new[a..b] == old[a-k..b-k]; it saves rewriting the lines in
+	// it that differ from the old line in their row.
+	best, bestK, bestA, bestB := 1, 0, 0, 0
+	for k := -maxShift; k <= maxShift; k++ {
+		if k == 0 {
+			continue
+		}
+		a, saved := -1, 0
+		for i := 0; i <= len(lines); i++ {
+			j := i - k
+			if i < len(lines) && j >= 0 && j < len(old) && lines[i] == old[j] {
+				if a < 0 {
+					a, saved = i, 0
+				}
+				if lines[i] != old[i] {
+					saved++
+				}
+				continue
+			}
+			if a >= 0 && saved > best {
+				best, bestK, bestA, bestB = saved, k, a, i-1
+			}
+			a = -1
+		}
+	}
+	if bestK == 0 {
+		return
+	}
+	shown := slices.Clone(old)
+	widths := slices.Clone(f.widths)
+	k, a, z := bestK, bestA, bestB
+	b.WriteString(ansi.ResetStyle)
+	if k > 0 {
+		// Rows a-k..z; k blank rows go in at its top, pushing the rest down.
+		b.WriteString(ansi.SetTopBottomMargins(a-k+1, z+1))
+		b.WriteString(ansi.CursorPosition(1, a-k+1))
+		b.WriteString(ansi.InsertLine(k))
+		copy(shown[a:z+1], old[a-k:z-k+1])
+		copy(widths[a:z+1], f.widths[a-k:z-k+1])
+		clear(shown[a-k : a])
+		clear(widths[a-k : a])
+	} else {
+		// Rows a..z-k; -k rows go out at its top, pulling the rest up.
+		b.WriteString(ansi.SetTopBottomMargins(a+1, z-k+1))
+		b.WriteString(ansi.CursorPosition(1, a+1))
+		b.WriteString(ansi.DeleteLine(-k))
+		copy(shown[a:z+1], old[a-k:z-k+1])
+		copy(widths[a:z+1], f.widths[a-k:z-k+1])
+		clear(shown[z+1 : z-k+1])
+		clear(widths[z+1 : z-k+1])
+	}
+	b.WriteString(ansi.SetTopBottomMargins(0, 0))
+	f.shown, f.widths = shown, widths
 }
 
 // measure cuts line i of a new view to the width; it returns the line's

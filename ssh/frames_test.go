@@ -1,6 +1,9 @@
 package ssh
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -208,6 +211,109 @@ func TestFramesScrolledLinesStayCut(t *testing.T) {
 	f.idle(t)
 	if got, want := c.scr.Text(), "top\n0123456789\nshort\nend"; got != want {
 		t.Fatalf("screen:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// listView is a screen of a header, rows first.. of a list, and a footer.
+func listView(first, rows int, footer string) string {
+	lines := []string{"\x1b[1mEvents\x1b[m"}
+	for i := first; i < first+rows; i++ {
+		lines = append(lines, fmt.Sprintf("\x1b[2mrow %03d\x1b[m event number %d", i, i))
+	}
+	return strings.Join(append(lines, footer), "\n")
+}
+
+// A list that takes a new row on top, or scrolls by a row, is moved on the
+// terminal (insert or delete line in a scrolling region) instead of being
+// written again: the frame carries the new row, not the rows that moved.
+func TestFramesMoveScrolledLines(t *testing.T) {
+	c := newFakeClient(40, 12)
+	f := newFrames(c, 40, 12)
+	f.show(listView(10, 10, "10 events"))
+	f.idle(t)
+	for _, step := range []struct {
+		name        string
+		first       int
+		footer      string
+		move, wrote string
+	}{
+		{"a new row on top", 9, "11 events", ansi.InsertLine(1), "row 009"},
+		{"two new rows on top", 7, "13 events", ansi.InsertLine(2), "row 008"},
+		{"scrolled down by one", 8, "13 events", ansi.DeleteLine(1), "row 017"},
+		{"scrolled down by three", 11, "13 events", ansi.DeleteLine(3), "row 020"},
+	} {
+		want := listView(step.first, 10, step.footer)
+		f.show(want)
+		f.idle(t)
+		if got, want := c.scr.Text(), ansi.Strip(want); got != want {
+			t.Fatalf("%s: screen\n%s\nwant\n%s", step.name, got, want)
+		}
+		frame := c.last()
+		if !strings.Contains(frame, step.move) || !strings.Contains(frame, step.wrote) {
+			t.Errorf("%s: frame %q does not move the rows with %q and write %q", step.name, frame, step.move, step.wrote)
+		}
+		if strings.Count(frame, "row ") > 3 {
+			t.Errorf("%s: frame %q writes %d rows, want only the new ones", step.name, frame, strings.Count(frame, "row "))
+		}
+	}
+}
+
+// Whatever views follow each other, the screen shows the last one: random
+// edits of a list (rows in, out, changed, scrolled, repeated, a view of
+// another height) drawn by frame and played on the test terminal.
+func TestFramesScreenFollowsRandomViews(t *testing.T) {
+	const w, h = 30, 10
+	r := rand.New(rand.NewPCG(7, 8))
+	c := newFakeClient(w, h)
+	f := newFrames(c, w, h)
+	var rows []string
+	for i := range 8 {
+		rows = append(rows, fmt.Sprintf("row %d", i))
+	}
+	next := 100
+	row := func() string {
+		next++
+		switch r.IntN(4) {
+		case 0:
+			return "" // blank rows repeat, as do
+		case 1:
+			return "same"
+		case 2:
+			return fmt.Sprintf("\x1b[3%dmrow %d\x1b[m", r.IntN(8), next)
+		}
+		return fmt.Sprintf("row %d", next)
+	}
+	for step := range 2000 {
+		switch op := r.IntN(6); {
+		case op == 0 && len(rows) > 0:
+			rows = slices.Delete(rows, 0, 1+r.IntN(min(3, len(rows))))
+		case op == 1:
+			for range 1 + r.IntN(3) {
+				rows = slices.Insert(rows, 0, row())
+			}
+		case op == 2 && len(rows) > 0:
+			rows[r.IntN(len(rows))] = row()
+		case op == 3 && len(rows) > 0:
+			rows = slices.Insert(rows, r.IntN(len(rows)), row())
+		case op == 4:
+			rows = append(rows, row())
+		default:
+			if len(rows) > 2 {
+				rows = rows[1:]
+			}
+		}
+		rows = rows[:min(len(rows), 12)]
+		view := strings.Join(append([]string{"head"}, append(slices.Clone(rows), "foot")...), "\n")
+		if _, err := c.Write([]byte(f.frame(view, w, h, false))); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(ansi.Strip(view), "\n")
+		if len(lines) > h {
+			lines = lines[len(lines)-h:]
+		}
+		if got, want := c.scr.Text(), strings.TrimRight(strings.Join(lines, "\n"), "\n"); got != want {
+			t.Fatalf("step %d: screen\n%s\nwant\n%s", step, got, want)
+		}
 	}
 }
 

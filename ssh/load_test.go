@@ -50,7 +50,7 @@ import (
 // when a view first holds an update, which splits the delivery time into
 // the console's share and the renderer's and network's. ACTAS_LOAD_BUDGET (default 5m) bounds the whole run.
 // ACTAS_LOAD_PROFILE=DIR writes CPU profiles of the rounds and of the idle
-// window, and the server's heap profile and goroutines at the end, with
+// window, the allocation counters before and after the rounds, and the server's heap profile and goroutines at the end, with
 // every console still open.
 //
 // It reports figures and asserts only that every console ends up showing
@@ -125,6 +125,7 @@ func TestLoad(t *testing.T) {
 	published := make([]time.Time, rounds)
 	var client0, client1 loadCPUReply
 	child.call(t, "cpu", &client0, left())
+	prof.allocs(t, "delivery-allocs-before.pprof")
 	prof.startCPU(t, "delivery-cpu.pprof")
 	cpu0, wall0 := loadCPUTime(), time.Now()
 	for r := range rounds {
@@ -158,6 +159,7 @@ func TestLoad(t *testing.T) {
 	}
 	serverCPU, wall := loadCPUTime()-cpu0, time.Since(wall0)
 	prof.stopCPU()
+	prof.allocs(t, "delivery-allocs-after.pprof")
 	child.call(t, "cpu", &client1, left())
 	clientCPU := client1.CPU - client0.CPU
 	if lagging > 0 {
@@ -234,6 +236,8 @@ func TestLoad(t *testing.T) {
 // serves on 127.0.0.1.
 func loadServer(t *testing.T, admins, members int, wrap func(tea.Model) tea.Model) (*core.Core, *Server, string) {
 	t.Helper()
+	// The collector's target, as actas serve runs with.
+	t.Cleanup(TuneRuntime())
 	dir := t.TempDir()
 	path := filepath.Join(dir, "actas.db")
 	db, err := store.Open(path, store.Options{})
@@ -482,7 +486,9 @@ func (cl *loadClient) wait(t *testing.T) {
 // ("" = none).
 type loadProfiles string
 
-func (dir loadProfiles) heap(t *testing.T, name string) {
+// write writes the named profile (pprof.Lookup) to the file name, with
+// the given debug level.
+func (dir loadProfiles) write(t *testing.T, profile, name string, debug int) {
 	if dir == "" {
 		return
 	}
@@ -491,19 +497,22 @@ func (dir loadProfiles) heap(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		t.Fatal(err)
-	}
-	// Beside it, the goroutines then, grouped by stack.
-	g, err := os.Create(filepath.Join(string(dir), strings.TrimSuffix(name, ".pprof")+"-goroutines.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	if err := pprof.Lookup("goroutine").WriteTo(g, 1); err != nil {
+	if err := pprof.Lookup(profile).WriteTo(f, debug); err != nil {
 		t.Fatal(err)
 	}
 }
+
+// heap writes the heap profile (as of the last collection) and, beside
+// it, the goroutines then, grouped by stack.
+func (dir loadProfiles) heap(t *testing.T, name string) {
+	dir.write(t, "heap", name, 0)
+	dir.write(t, "goroutine", strings.TrimSuffix(name, ".pprof")+"-goroutines.txt", 1)
+}
+
+// allocs writes the allocation counters so far; two of them, one taken as
+// the base of the other (go tool pprof -diff_base), show what a phase
+// allocated.
+func (dir loadProfiles) allocs(t *testing.T, name string) { dir.write(t, "allocs", name, 0) }
 
 func (dir loadProfiles) startCPU(t *testing.T, name string) {
 	if dir == "" {

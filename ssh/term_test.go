@@ -10,8 +10,9 @@ import (
 )
 
 // screen is a small terminal emulator for tests: enough of VT100 for what
-// Bubble Tea's renderer writes (text, CR/LF, cursor moves and positions,
-// erase in line and display, the alternate screen), so a test can ask what
+// Bubble Tea's renderer and frames write (text, CR/LF, cursor moves and
+// positions, erase in line and display, the alternate screen, insert and
+// delete line in a scrolling region), so a test can ask what
 // the person sees now, not only what was ever written.
 type screen struct {
 	mu      sync.Mutex
@@ -20,6 +21,8 @@ type screen struct {
 	x, y    int
 	savedX  int
 	savedY  int
+	top     int // the scrolling region, rows top..bot; bot 0 means the last row
+	bot     int
 	pending []byte
 	plain   strings.Builder // everything written, escape sequences removed
 }
@@ -165,11 +168,40 @@ loop:
 }
 
 func (s *screen) lineFeed() {
-	s.y++
-	if s.y >= s.h {
-		copy(s.cells, s.cells[1:])
-		s.cells[s.h-1] = blank(s.w)
-		s.y = s.h - 1
+	top, bot := s.region()
+	if s.y == bot {
+		s.deleteLines(top, bot, 1)
+		return
+	}
+	s.y = min(s.y+1, s.h-1)
+}
+
+// region is the scrolling region's first and last row.
+func (s *screen) region() (top, bot int) {
+	bot = s.h - 1
+	if s.bot > 0 && s.bot < s.h {
+		bot = s.bot
+	}
+	return s.top, bot
+}
+
+// deleteLines removes n rows at y, pulling up the rest of the rows to bot
+// and blanking the rows freed at the bottom.
+func (s *screen) deleteLines(y, bot, n int) {
+	n = min(n, bot-y+1)
+	copy(s.cells[y:bot+1], s.cells[y+n:bot+1])
+	for i := bot - n + 1; i <= bot; i++ {
+		s.cells[i] = blank(s.w)
+	}
+}
+
+// insertLines puts n blank rows at y, pushing the rows down to bot; those
+// pushed past bot are gone.
+func (s *screen) insertLines(y, bot, n int) {
+	n = min(n, bot-y+1)
+	copy(s.cells[y+n:bot+1], s.cells[y:bot+1-n])
+	for i := y; i < y+n; i++ {
+		s.cells[i] = blank(s.w)
 	}
 }
 
@@ -249,6 +281,22 @@ func (s *screen) csi(params string, final byte) {
 			copy(s.cells[s.y][:s.x+1], blank(s.x+1))
 		default:
 			s.cells[s.y] = blank(s.w)
+		}
+	case 'r': // DECSTBM; the cursor goes home
+		s.top, s.bot = arg(0, 1)-1, arg(1, 0)-1
+		if s.bot < 0 {
+			s.bot = 0
+		}
+		s.x, s.y = 0, 0
+	case 'L', 'M':
+		s.clamp()
+		if top, bot := s.region(); s.y >= top && s.y <= bot {
+			if final == 'L' {
+				s.insertLines(s.y, bot, arg(0, 1))
+			} else {
+				s.deleteLines(s.y, bot, arg(0, 1))
+			}
+			s.x = 0
 		}
 	case 'h', 'l':
 		if private && (arg(0, 0) == 1049 || arg(0, 0) == 47 || arg(0, 0) == 1047) {

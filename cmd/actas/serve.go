@@ -18,6 +18,7 @@ const shutdownGrace = 10 * time.Second
 // gracefully: impersonations end with reason server_shutdown and every
 // console is told why.
 func runServer(ctx context.Context, c *core.Core, cfg cli.ServeConfig) error {
+	defer ssh.TuneRuntime()()
 	srv, err := ssh.New(ssh.Config{
 		Core:             c,
 		Listen:           cfg.Listen,
