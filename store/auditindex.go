@@ -159,6 +159,25 @@ func (t readTx) auditIndexed() (uint64, error) {
 }
 
 func (t readTx) ScanAuditIndex(index, key string, from uint64, reverse bool, fn func(seq uint64) bool) error {
+	head, _, err := t.AuditHead()
+	if err != nil {
+		return err
+	}
+	return t.scanAuditIndex(head, index, key, from, reverse, fn)
+}
+
+// ScanAuditIndex of a write transaction also sees the events it appended:
+// its head is writeTx's.
+func (t writeTx) ScanAuditIndex(index, key string, from uint64, reverse bool, fn func(seq uint64) bool) error {
+	head, _, err := t.AuditHead()
+	if err != nil {
+		return err
+	}
+	return t.scanAuditIndex(head, index, key, from, reverse, fn)
+}
+
+// scanAuditIndex is ScanAuditIndex in a snapshot whose log ends at head.
+func (t readTx) scanAuditIndex(head uint64, index, key string, from uint64, reverse bool, fn func(seq uint64) bool) error {
 	ix := -1
 	for i, name := range auditIndexes {
 		if name == index {
@@ -172,10 +191,6 @@ func (t readTx) ScanAuditIndex(index, key string, from uint64, reverse bool, fn 
 		return nil
 	}
 	indexed, err := t.auditIndexed()
-	if err != nil {
-		return err
-	}
-	head, _, err := t.AuditHead()
 	if err != nil {
 		return err
 	}

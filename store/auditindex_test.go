@@ -308,3 +308,43 @@ func TestAuditIndexDamagedBlock(t *testing.T) {
 		t.Errorf("scan of a damaged block: %v, want an error saying the database is damaged", err)
 	}
 }
+
+// Inside a write transaction, the head and the indexes include the events
+// it appended itself, before it commits (the meta bucket's head is
+// written only at its end).
+func TestWriteTxSeesItsOwnAppends(t *testing.T) {
+	db, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	appendRandom(t, db, r, 5)
+	update(t, db, func(tx core.Tx) error {
+		var appended []uint64
+		for range 3 {
+			ev := core.Event{Time: t0, Type: core.EvActionPerformed, Actor: core.Ref{ID: "usr_00000077"}, Result: core.ResultOK}
+			if err := core.AppendEvent(tx, &ev); err != nil {
+				return err
+			}
+			appended = append(appended, ev.Seq)
+		}
+		if head, _, err := tx.AuditHead(); err != nil || head != 8 {
+			t.Errorf("AuditHead in the transaction = %d, %v; want 8", head, err)
+		}
+		var got []uint64
+		if err := tx.ScanAuditIndex("actor", "usr_00000077", 0, false, func(seq uint64) bool {
+			got = append(got, seq)
+			return true
+		}); err != nil {
+			return err
+		}
+		if !slices.Equal(got, appended) {
+			t.Errorf("ScanAuditIndex in the transaction = %v, want its own appends %v", got, appended)
+		}
+		return nil
+	})
+	view(t, db, func(tx core.ReadTx) error {
+		if head, _, err := tx.AuditHead(); err != nil || head != 8 {
+			t.Errorf("AuditHead after the commit = %d, %v; want 8", head, err)
+		}
+		return nil
+	})
+	checkAuditIndexes(t, db)
+}

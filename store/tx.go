@@ -33,12 +33,27 @@ type writeTx struct {
 type commitAttempt struct {
 	firstSeq uint64
 	appended []tailEntry
-	// head is the audit head as this transaction last read or wrote it;
-	// each event is read twice (core before encoding, AppendAudit before
-	// checking), so the second read need not go to the B+tree.
-	head     uint64
-	headHash [32]byte
-	headKnow bool
+	// head is the audit head as this transaction last read or appended
+	// it. Each event reads it twice (core before encoding, AppendAudit
+	// before checking), and the meta bucket is written once, at the end of
+	// the transaction (writeHead), not once per event: a batch of 64
+	// appends rewrote the meta bucket 64 times, which took half of the
+	// commit's work.
+	head      uint64
+	headHash  [32]byte
+	headKnow  bool
+	headDirty bool
+}
+
+// writeHead stores the head that the transaction's appends moved.
+func (t writeTx) writeHead() error {
+	if !t.commit.headDirty {
+		return nil
+	}
+	v := make([]byte, 0, 8+32)
+	v = binary.BigEndian.AppendUint64(v, t.commit.head)
+	v = append(v, t.commit.headHash[:]...)
+	return t.bucket(bucketMeta).Put(keyAuditHead, v)
 }
 
 func (a *commitAttempt) reset() {
@@ -46,7 +61,8 @@ func (a *commitAttempt) reset() {
 }
 
 // AuditHead is readTx's, remembered for the rest of the transaction: only
-// AppendAudit moves the head, and it updates what is remembered.
+// AppendAudit moves the head, and it updates what is remembered (the meta
+// bucket catches up at the end of the transaction).
 func (t writeTx) AuditHead() (uint64, [32]byte, error) {
 	if t.commit.headKnow {
 		return t.commit.head, t.commit.headHash, nil
@@ -560,13 +576,7 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	if err := audit.Put(seqKey(rec.Seq), rec.Record); err != nil {
 		return err
 	}
-	v := make([]byte, 0, 8+32)
-	v = binary.BigEndian.AppendUint64(v, rec.Seq)
-	v = append(v, rec.Hash[:]...)
-	if err := t.bucket(bucketMeta).Put(keyAuditHead, v); err != nil {
-		return err
-	}
-	t.commit.head, t.commit.headHash, t.commit.headKnow = rec.Seq, rec.Hash, true
+	t.commit.head, t.commit.headHash, t.commit.headKnow, t.commit.headDirty = rec.Seq, rec.Hash, true, true
 	// Index entries are written later, many events at a time (auditindex.go).
 	if len(t.commit.appended) == 0 {
 		t.commit.firstSeq = rec.Seq
