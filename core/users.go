@@ -306,7 +306,8 @@ func (c *Core) ImportUsers(p Principal, rows []ImportRow) (int, error) {
 	err := c.update(func(t *txn) error {
 		var bad []LineError
 		seen := map[string]int{}
-		for _, r := range rows {
+		emails := make([]string, len(rows)) // as stored
+		for i, r := range rows {
 			if r.Err != nil {
 				bad = append(bad, LineError{r.Line, r.Err})
 				continue
@@ -319,6 +320,7 @@ func (c *Core) ImportUsers(p Principal, rows []ImportRow) (int, error) {
 					err = fmt.Errorf("a user with email %s already exists", u.Email)
 				}
 				seen[u.Email] = r.Line
+				emails[i] = u.Email
 			}
 			if err != nil {
 				bad = append(bad, LineError{r.Line, err})
@@ -327,9 +329,18 @@ func (c *Core) ImportUsers(p Principal, rows []ImportRow) (int, error) {
 		if len(bad) > 0 {
 			return &ImportError{Lines: bad}
 		}
-		for _, r := range rows {
-			if _, err := t.addUser(p, r.User); err != nil {
-				return fmt.Errorf("line %d: %w", r.Line, err)
+		// Added in email order, so the email index grows at one end instead
+		// of taking the inserts in random places, which slows one bolt
+		// transaction down as it grows (1M users took 3½ min in file
+		// order). Users get their IDs in that order too.
+		order := make([]int, len(rows))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(emails[a], emails[b]) })
+		for _, i := range order {
+			if _, err := t.addUser(p, rows[i].User); err != nil {
+				return fmt.Errorf("line %d: %w", rows[i].Line, err)
 			}
 		}
 		return nil
