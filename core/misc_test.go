@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -170,6 +171,24 @@ func TestImportAllOrNothing(t *testing.T) {
 	n := must(w.c.ImportUsers(w.cli, rows[:1]))
 	if n != 1 || w.c.UserCount() != before+1 {
 		t.Fatalf("good import: %d", n)
+	}
+}
+
+// An import adds its users in email order, whatever the file's order
+// (README: the email index then grows at one end).
+func TestImportAddsUsersInEmailOrder(t *testing.T) {
+	w := newWorld(t)
+	var rows []core.ImportRow
+	for i, email := range []string{"zed@globex.test", " Amy@Globex.test", "mia@globex.test"} {
+		rows = append(rows, core.ImportRow{Line: i + 2, User: core.NewUser{Email: email, Name: "N", Role: core.RoleMember, Org: "Globex"}})
+	}
+	must(w.c.ImportUsers(w.cli, rows))
+	var ids []string
+	for _, email := range []string{"amy@globex.test", "mia@globex.test", "zed@globex.test"} {
+		ids = append(ids, must(w.c.UserByEmail(email)).ID)
+	}
+	if !slices.IsSorted(ids) {
+		t.Fatalf("IDs by email %v, want ascending", ids)
 	}
 }
 
