@@ -48,6 +48,8 @@ type connGuard struct {
 	idle      *time.Timer
 	consoles  map[*console]struct{}
 	kicked    bool
+	// preAuth is set while the connection counts in Server.unauthed.
+	preAuth bool
 }
 
 // accept is wish's ConnCallback: it runs before the SSH handshake, so the
@@ -63,7 +65,16 @@ func (s *Server) accept(ctx ssh.Context, conn net.Conn) net.Conn {
 		}
 		return nil
 	}
-	g := &connGuard{s: s, conn: conn, remote: conn.RemoteAddr().String(), addr: addr, consoles: map[*console]struct{}{}}
+	if limit := s.cfg.MaxUnauthenticated; limit > 0 && s.unauthed.Add(1) > int64(limit) {
+		s.unauthed.Add(-1)
+		// Once a minute at most: a flood would otherwise flood the log.
+		if last := s.fullWarned.Load(); time.Since(time.Unix(0, last)) > time.Minute && s.fullWarned.CompareAndSwap(last, time.Now().UnixNano()) {
+			s.log.Warn("too many connections still in their handshake; refusing new ones for now", "limit", limit, "remote", addr)
+		}
+		return nil
+	}
+	g := &connGuard{s: s, conn: conn, remote: conn.RemoteAddr().String(), addr: addr, consoles: map[*console]struct{}{},
+		preAuth: s.cfg.MaxUnauthenticated > 0}
 	ctx.SetValue(guardKey{}, g)
 	s.mu.Lock()
 	s.guards[g] = struct{}{}
@@ -127,6 +138,7 @@ func (g *connGuard) authenticated(fp string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.authed, g.offeredFP, g.unproven = true, fp, false
+	g.leavePreAuth()
 	if len(g.timers) > 0 && g.s.cfg.HandshakeTimeout > 0 {
 		g.timers[0].Stop()
 	}
@@ -134,6 +146,15 @@ func (g *connGuard) authenticated(fp string) {
 	if d := g.s.cfg.IdleTimeout; d > 0 {
 		g.idle = time.AfterFunc(d, g.checkIdle)
 		g.timers = append(g.timers, g.idle)
+	}
+}
+
+// leavePreAuth stops counting the connection as one in its handshake.
+// g.mu is held.
+func (g *connGuard) leavePreAuth() {
+	if g.preAuth {
+		g.preAuth = false
+		g.s.unauthed.Add(-1)
 	}
 }
 
@@ -203,6 +224,7 @@ func (g *connGuard) finish() {
 		t.Stop()
 	}
 	g.kicked = true
+	g.leavePreAuth()
 	failed := !g.authed && (g.failures > 0 || g.unproven)
 	fp, why := g.offeredFP, g.why
 	if why == "" {

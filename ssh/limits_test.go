@@ -149,6 +149,52 @@ func TestPerAddressLimitBeforeAuthentication(t *testing.T) {
 	}
 }
 
+// Connections that never finish their handshake, from anywhere, fill at
+// most MaxUnauthenticated places; past that a new one is closed at once,
+// and a place frees up when one of them goes.
+func TestUnauthenticatedConnectionsAreBounded(t *testing.T) {
+	w := newWorld(t, func(c *Config) { c.MaxUnauthenticated = 2 })
+	banner := func(c net.Conn) string {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		n, _ := c.Read(buf)
+		return string(buf[:n])
+	}
+	var idle []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", w.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if b := banner(c); !strings.HasPrefix(b, "SSH-2.0-") {
+			t.Fatalf("a connection within the limit got %q, want the SSH banner", b)
+		}
+		idle = append(idle, c)
+	}
+	third, err := net.Dial("tcp", w.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	if b := banner(third); b != "" {
+		t.Fatalf("a third connection in its handshake got %q, want it closed", b)
+	}
+	if !strings.Contains(w.logs.String(), "too many connections still in their handshake") {
+		t.Fatal("the refusal was not logged")
+	}
+	idle[0].Close()
+	eventually(t, "a place to free up", func() bool { return w.srv.unauthed.Load() < 2 })
+	c, err := w.dial(w.key(core.DemoOwner))
+	if err != nil {
+		t.Fatalf("after one left, a known key could not connect: %v", err)
+	}
+	defer c.Close()
+	// Only the idle connection still counts: the one that authenticated
+	// stopped counting then, while it stays open.
+	eventually(t, "the authenticated one to stop counting", func() bool { return w.srv.unauthed.Load() == 1 })
+}
+
 func TestIPLimiterRefills(t *testing.T) {
 	now := time.Unix(0, 0)
 	l := newIPLimiter(10, 2, func() time.Time { return now })

@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/actas/actas/core"
@@ -36,6 +37,9 @@ const (
 	DefaultMaxAuthTries     = 3
 	DefaultPerIPConnRate    = 10 // new connections per minute and address
 	DefaultPerIPConnBurst   = 20
+	// DefaultMaxUnauthenticated bounds the connections still in their
+	// handshake at once, from all addresses together.
+	DefaultMaxUnauthenticated = 256
 	// DefaultFailedLoginWindow is how long failed logins from one address
 	// are summed into one login.failed event.
 	DefaultFailedLoginWindow = 10 * time.Second
@@ -64,6 +68,12 @@ type Config struct {
 	// PerIPConnRate per minute, holding at most PerIPConnBurst.
 	PerIPConnRate  float64
 	PerIPConnBurst int
+	// MaxUnauthenticated is how many connections may be between accept
+	// and authentication at once, counting every address: a new one past
+	// it is closed before the handshake. The per-address limit stops one
+	// host; this stops many (each handshake holds memory and costs a key
+	// exchange for up to HandshakeTimeout).
+	MaxUnauthenticated int
 	// FailedLoginWindow sums failed logins from one address into one
 	// login.failed audit event per window.
 	FailedLoginWindow time.Duration
@@ -95,6 +105,9 @@ func (c Config) withDefaults() Config {
 	if c.PerIPConnBurst == 0 {
 		c.PerIPConnBurst = DefaultPerIPConnBurst
 	}
+	if c.MaxUnauthenticated == 0 {
+		c.MaxUnauthenticated = DefaultMaxUnauthenticated
+	}
 	if c.Logger == nil {
 		c.Logger = log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "ssh"})
 	}
@@ -113,6 +126,10 @@ type Server struct {
 	srv    *ssh.Server
 	limit  *ipLimiter
 	failed *failedLogins
+	// unauthed counts the connections accepted and not yet authenticated;
+	// fullWarned is when the server last logged that it was full.
+	unauthed   atomic.Int64
+	fullWarned atomic.Int64
 
 	// newModel and newFeed make a console; tests swap them for small fakes.
 	newModel func(tui.Options) tea.Model
