@@ -59,11 +59,6 @@ func (f *Feed) Close() { f.sub.Close() }
 // quits the program and unsubscribes.
 func Pump(ctx context.Context, p *tea.Program, c *core.Core) { pump(ctx, p, NewFeed(c)) }
 
-// PumpFor is Pump with the feed of who's console (FeedFor).
-func PumpFor(ctx context.Context, p *tea.Program, c *core.Core, who core.Principal) {
-	pump(ctx, p, FeedFor(c, who))
-}
-
 // auditShownTo reports whether a console of u's may show ev.
 func auditShownTo(u core.User, ev *core.Event) bool {
 	return core.Allows(u, core.CapAudit) || core.Allows(u, core.CapSessions) || core.Allows(u, core.CapUsers) ||

@@ -109,7 +109,7 @@ func TestRunReturnsWhenContextEnds(t *testing.T) {
 // A member's console gets the audit of the sessions on them (shown under
 // Account) and of events about them, not the rest of the log; staff get
 // every event.
-func TestPumpForLeavesOutAuditNobodyShows(t *testing.T) {
+func TestFeedForLeavesOutAuditNobodyShows(t *testing.T) {
 	f := newFixture(t, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -118,7 +118,7 @@ func TestPumpForLeavesOutAuditNobodyShows(t *testing.T) {
 		p := tea.NewProgram(rec, tea.WithInput(nil), tea.WithOutput(io.Discard))
 		go func() { _, _ = p.Run() }()
 		before := f.c.Hub().Subscribers()
-		go PumpFor(ctx, p, f.c, f.principal(t, email))
+		go pump(ctx, p, FeedFor(f.c, f.principal(t, email)))
 		eventually(t, "the pump to subscribe", func() bool { return f.c.Hub().Subscribers() == before+1 })
 		return rec
 	}
