@@ -16,12 +16,18 @@ const frameGap = time.Second / 60
 
 // What frames writes before its first frame and after its last: the
 // alternate screen, a hidden cursor and bracketed paste, as Bubble Tea
-// does for tea.WithAltScreen, and back.
+// does for tea.WithAltScreen, and back. Leaving also resets the scrolling
+// region (scroll sets one only within a frame, but a frame may have been
+// cut short) before the alternate screen restores the cursor.
 const (
 	enterScreen = ansi.SetAltScreenSaveCursorMode + ansi.EraseEntireScreen + ansi.CursorHomePosition +
 		ansi.HideCursor + ansi.SetBracketedPasteMode
-	leaveScreen = ansi.ResetBracketedPasteMode + ansi.ShowCursor + ansi.ResetAltScreenSaveCursorMode
+	leaveScreen = ansi.ResetBracketedPasteMode + ansi.ShowCursor + resetMargins + ansi.ResetAltScreenSaveCursorMode
 )
+
+// resetMargins makes the whole screen the scrolling region again.
+const resetMargins = "\x1b[r"
+
 
 // frames draws a console's views on its SSH session in place of Bubble
 // Tea's standard renderer. That renderer flushes on a 60 Hz ticker for as
@@ -263,7 +269,7 @@ func (f *frames) scroll(b *strings.Builder, lines []string) {
 		clear(shown[z+1 : z-k+1])
 		clear(widths[z+1 : z-k+1])
 	}
-	b.WriteString(ansi.SetTopBottomMargins(0, 0))
+	b.WriteString(resetMargins)
 	f.shown, f.widths = shown, widths
 }
 

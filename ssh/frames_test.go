@@ -324,7 +324,7 @@ func TestFramesStopRestoresTheTerminal(t *testing.T) {
 	f.idle(t)
 	f.stop()
 	if got := c.last(); got != leaveScreen {
-		t.Fatalf("last write %q, want %q (leave the alternate screen, show the cursor, end bracketed paste)", got, leaveScreen)
+		t.Fatalf("last write %q, want %q (leave the alternate screen, show the cursor, end bracketed paste, whole-screen scrolling)", got, leaveScreen)
 	}
 	n := c.count()
 	f.show("after the end")
