@@ -28,7 +28,6 @@ const (
 // resetMargins makes the whole screen the scrolling region again.
 const resetMargins = "\x1b[r"
 
-
 // frames draws a console's views on its SSH session in place of Bubble
 // Tea's standard renderer. That renderer flushes on a 60 Hz ticker for as
 // long as the program runs, copying and comparing the whole frame each
