@@ -165,11 +165,16 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		tea.WithEnvironment(env),
 	)
 	// Each console runs one goroutine besides its program's: it hands the
-	// program core's changes and the terminal's new sizes. Quitting when
-	// the connection ends needs none.
+	// program core's changes and the terminal's new sizes (to the screen
+	// first, so that the view drawn for a size repaints the whole window),
+	// and quits it when the connection ends.
 	feed := s.newFeed(s.core, p)
-	defer context.AfterFunc(ctx, prog.Quit)()
-	go s.safely("console feed", func() { feedConsole(ctx, prog, feed, winch, screen) })
+	go s.safely("console feed", func() {
+		tui.PumpWith(ctx, prog, feed, winch, func(w ssh.Window) {
+			screen.resize(w.Width, w.Height)
+			prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
+		})
+	})
 	_, runErr := prog.Run()
 	screen.stop()
 
@@ -358,30 +363,3 @@ func (g *guarded) wrap(cmd tea.Cmd) tea.Cmd {
 
 // stack is the current goroutine's stack for a log line.
 func stack() string { return string(debug.Stack()) }
-
-// feedConsole sends prog the changes of feed and the window sizes of winch
-// until ctx ends, then unsubscribes. A new size goes to screen first, so
-// that the view drawn for it repaints the whole window.
-func feedConsole(ctx context.Context, prog *tea.Program, feed *tui.Feed, winch <-chan ssh.Window, screen *frames) {
-	defer feed.Close()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ch, ok := <-feed.C():
-			if !ok {
-				return
-			}
-			if msg, ok := feed.Msg(ch); ok {
-				prog.Send(msg)
-			}
-		case w, ok := <-winch:
-			if !ok {
-				winch = nil
-				continue
-			}
-			screen.resize(w.Width, w.Height)
-			prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
-		}
-	}
-}

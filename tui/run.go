@@ -66,6 +66,14 @@ func auditShownTo(u core.User, ev *core.Event) bool {
 }
 
 func pump(ctx context.Context, p *tea.Program, f *Feed) {
+	PumpWith[struct{}](ctx, p, f, nil, nil)
+}
+
+// PumpWith forwards f's changes to p until ctx ends (then it quits p) or f
+// closes, and unsubscribes. Meanwhile it hands each value that arrives on
+// also to handle (a nil also: none), so that one goroutine serves a
+// console's other input too, as the SSH server's window sizes.
+func PumpWith[T any](ctx context.Context, p *tea.Program, f *Feed, also <-chan T, handle func(T)) {
 	defer f.Close()
 	for {
 		select {
@@ -79,6 +87,12 @@ func pump(ctx context.Context, p *tea.Program, f *Feed) {
 			if msg, ok := f.Msg(ch); ok {
 				p.Send(msg)
 			}
+		case v, ok := <-also:
+			if !ok {
+				also = nil
+				continue
+			}
+			handle(v)
 		}
 	}
 }
