@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -257,11 +256,8 @@ func (t readTx) scanIndexBucket(bucket []byte, index, key string, from uint64, r
 	}
 	var seqs []uint64
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = step() {
-		if len(k) != len(prefix)+8 {
-			return false, fmt.Errorf("audit %s index key %q has no seq; the database is damaged", index, k)
-		}
-		if seqs, err = decodePostings(binary.BigEndian.Uint64(k[len(prefix):]), v, seqs[:0]); err != nil {
-			return false, fmt.Errorf("audit %s index block %q: %w; the database is damaged", index, k, err)
+		if seqs, err = readBlock(index, prefix, k, v, seqs[:0]); err != nil {
+			return false, err
 		}
 		if reverse {
 			for i := len(seqs) - 1; i >= 0; i-- {
@@ -280,13 +276,17 @@ func (t readTx) scanIndexBucket(bucket []byte, index, key string, from uint64, r
 	return false, nil
 }
 
-// decodePostings appends to dst the seqs of the block that starts at first.
-func decodePostings(first uint64, block []byte, dst []uint64) ([]uint64, error) {
-	dst = append(dst, first)
-	for seq := first; len(block) > 0; {
+// readBlock appends to dst the seqs of the block stored under k (which
+// starts with prefix) as v; a key or block that does not decode is damage.
+func readBlock(index string, prefix, k, v []byte, dst []uint64) ([]uint64, error) {
+	if len(k) != len(prefix)+8 {
+		return dst, fmt.Errorf("audit %s index key %q has no seq; the database is damaged", index, k)
+	}
+	dst = append(dst, binary.BigEndian.Uint64(k[len(prefix):]))
+	for seq, block := dst[len(dst)-1], v; len(block) > 0; {
 		d, n := binary.Uvarint(block)
 		if n <= 0 || d == 0 || seq+d < seq {
-			return dst, errors.New("bad posting")
+			return dst, fmt.Errorf("audit %s index block %q: bad posting; the database is damaged", index, k)
 		}
 		seq += d
 		dst = append(dst, seq)
@@ -302,12 +302,9 @@ func appendPostings(b *bolt.Bucket, index, key string, seqs []uint64) error {
 	var blockKey, block []byte
 	var last uint64
 	if k, v := seekBefore(b.Cursor(), prefixEnd(key)); bytes.HasPrefix(k, prefix) {
-		if len(k) != len(prefix)+8 {
-			return fmt.Errorf("audit %s index key %q has no seq; the database is damaged", index, k)
-		}
-		old, err := decodePostings(binary.BigEndian.Uint64(k[len(prefix):]), v, nil)
+		old, err := readBlock(index, prefix, k, v, nil)
 		if err != nil {
-			return fmt.Errorf("audit %s index block %q: %w; the database is damaged", index, k, err)
+			return err
 		}
 		if last = old[len(old)-1]; seqs[0] <= last {
 			return fmt.Errorf("audit %s index of %q already holds seq %d, not below %d", index, key, last, seqs[0])
