@@ -245,29 +245,25 @@ func (f *frames) scroll(b *strings.Builder, lines []string) {
 	if bestK == 0 {
 		return
 	}
-	shown := slices.Clone(old)
-	widths := slices.Clone(f.widths)
 	k, a, z := bestK, bestA, bestB
-	b.WriteString(ansi.ResetStyle)
-	if k > 0 {
-		// Rows a-k..z; k blank rows go in at its top, pushing the rest down.
-		b.WriteString(ansi.SetTopBottomMargins(a-k+1, z+1))
-		b.WriteString(ansi.CursorPosition(1, a-k+1))
-		b.WriteString(ansi.InsertLine(k))
-		copy(shown[a:z+1], old[a-k:z-k+1])
-		copy(widths[a:z+1], f.widths[a-k:z-k+1])
-		clear(shown[a-k : a])
-		clear(widths[a-k : a])
-	} else {
-		// Rows a..z-k; -k rows go out at its top, pulling the rest up.
-		b.WriteString(ansi.SetTopBottomMargins(a+1, z-k+1))
-		b.WriteString(ansi.CursorPosition(1, a+1))
-		b.WriteString(ansi.DeleteLine(-k))
-		copy(shown[a:z+1], old[a-k:z-k+1])
-		copy(widths[a:z+1], f.widths[a-k:z-k+1])
-		clear(shown[z+1 : z-k+1])
-		clear(widths[z+1 : z-k+1])
+	// The region runs from the moved lines' first row, old or new, to their
+	// last; k rows go in at its top (k > 0) or out at it (k < 0), and the
+	// rows they leave are blank.
+	top, bottom, blank := a-k, z, [2]int{a - k, a}
+	move := ansi.InsertLine(k)
+	if k < 0 {
+		top, bottom, blank = a, z-k, [2]int{z + 1, z - k + 1}
+		move = ansi.DeleteLine(-k)
 	}
+	b.WriteString(ansi.ResetStyle)
+	b.WriteString(ansi.SetTopBottomMargins(top+1, bottom+1))
+	b.WriteString(ansi.CursorPosition(1, top+1))
+	b.WriteString(move)
+	shown, widths := slices.Clone(old), slices.Clone(f.widths)
+	copy(shown[a:z+1], old[a-k:z-k+1])
+	copy(widths[a:z+1], f.widths[a-k:z-k+1])
+	clear(shown[blank[0]:blank[1]])
+	clear(widths[blank[0]:blank[1]])
 	b.WriteString(resetMargins)
 	f.shown, f.widths = shown, widths
 }
