@@ -12,6 +12,8 @@ const (
 	ChangeUser    ChangeKind = "user"    // created or updated
 	ChangePolicy  ChangeKind = "policy"
 	ChangeAudit   ChangeKind = "audit" // an event was appended
+	ChangeAlerts  ChangeKind = "alerts" // alert channels or the outbox changed
+	ChangeNotice  ChangeKind = "notice" // a one-line message for one person (Notice)
 	// ChangeResync tells a subscriber that it missed changes because it
 	// read too slowly: reload what is on screen.
 	ChangeResync ChangeKind = "resync"
@@ -26,6 +28,7 @@ type Change struct {
 	Session *Session
 	User    *User
 	Policy  *Policy
+	Notice  *UserNotice
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber

@@ -2,9 +2,12 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/actas/actas/core"
 )
@@ -53,12 +56,6 @@ func (e *encoder) time(t time.Time) {
 	e.uint(uint64(t.Nanosecond()))
 }
 
-func (e *encoder) strs(ss []string) {
-	e.uint(uint64(len(ss)))
-	for _, s := range ss {
-		e.str(s)
-	}
-}
 
 var errTruncated = errors.New("truncated")
 
@@ -362,7 +359,8 @@ func encodePolicy(p core.Policy) []byte {
 	e.int(int64(p.ApprovalsRequired))
 	e.bool(p.EndOnDisconnect)
 	e.bool(p.NotifyTarget)
-	e.strs(p.AlertChannels)
+	e.bool(p.Alerting)
+	e.str(p.Environment)
 	return e.b
 }
 
@@ -378,7 +376,46 @@ func decodePolicy(v []byte) (core.Policy, error) {
 		ApprovalsRequired: int(d.int()),
 		EndOnDisconnect:   d.bool(),
 		NotifyTarget:      d.bool(),
-		AlertChannels:     d.strs(),
+		Alerting:          d.bool(),
+		Environment:       d.str(),
 	}
 	return p, d.done("policy")
+}
+
+// decodePolicyV1 reads a policy of schema version 1, which ended in the
+// alert_channels list (migrateToV2 drops it).
+func decodePolicyV1(v []byte) (core.Policy, error) {
+	d := newDecoder("policy", v)
+	p := core.Policy{
+		Enabled:           d.bool(),
+		RequireConsent:    d.bool(),
+		MaxDuration:       time.Duration(d.int()),
+		DefaultDuration:   time.Duration(d.int()),
+		RequireReason:     d.bool(),
+		RequestTTL:        time.Duration(d.int()),
+		ApprovalsRequired: int(d.int()),
+		EndOnDisconnect:   d.bool(),
+		NotifyTarget:      d.bool(),
+	}
+	_ = d.strs()
+	return p, d.done("policy (schema version 1)")
+}
+
+// The alert records (channels, the SMTP setting, outbox messages) are few
+// and small, and their shape may grow: they are stored as JSON.
+
+func decodeJSON[T any](v []byte) (T, error) {
+	var x T
+	if err := json.Unmarshal(v, &x); err != nil {
+		return x, fmt.Errorf("decode stored %T: %w", x, err)
+	}
+	return x, nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, x any) error {
+	v, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, v)
 }

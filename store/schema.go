@@ -16,7 +16,7 @@ import (
 
 // schemaVersion is the layout this code reads and writes. Raising it needs a
 // migration appended to migrations.
-const schemaVersion = 1
+const schemaVersion = 2
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -47,6 +47,14 @@ var (
 	bucketAuditBySession = []byte("audit_by_session")
 	bucketAuditByActor   = []byte("audit_by_actor")
 	bucketAuditBySubject = []byte("audit_by_subject")
+
+	// bucketChannels maps alert channel ID -> channel (JSON, secret
+	// included: the webhook secret must stay usable for signing).
+	bucketChannels = []byte("alert_channels")
+	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
+	// -> message (JSON): the notifications not delivered yet, and those
+	// that failed for good.
+	bucketOutbox = []byte("outbox")
 )
 
 // allBuckets is every bucket of the current schema; Open checks they exist.
@@ -58,6 +66,7 @@ var allBuckets = [][]byte{
 	bucketRequests, bucketRequestsByStatus,
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
+	bucketChannels, bucketOutbox,
 }
 
 // Keys of the meta bucket.
@@ -75,6 +84,9 @@ var (
 	// keyUserCount holds the number of users (8 bytes), so counting a
 	// million users does not walk them.
 	keyUserCount = []byte("user_count")
+	// keySMTP holds the mail server setting (JSON, password included);
+	// absent until actas smtp set.
+	keySMTP = []byte("smtp")
 )
 
 // auditIndexBuckets maps the index names of core.ReadTx.ScanAuditIndex to
@@ -92,6 +104,8 @@ var idBuckets = map[string][]byte{
 	"user":    bucketUsers,
 	"request": bucketRequests,
 	"session": bucketSessions,
+	"channel": bucketChannels,
+	"outbox":  bucketOutbox,
 }
 
 // keySep ends the first part of a composite key. IDs, statuses and index keys
@@ -165,6 +179,29 @@ type migration struct {
 // before the schema had a version: no version key, possibly some buckets.
 var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
+	{to: 2, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV2},
+}
+
+// migrateToV2 adds the alert buckets and rewrites the policy: the old
+// alert_channels list (names nothing could deliver to) is dropped, and
+// alerting starts on, as in a new database.
+func migrateToV2(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketChannels, bucketOutbox} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	v := meta.Get(keyPolicy)
+	if v == nil {
+		return nil
+	}
+	p, err := decodePolicyV1(v)
+	if err != nil {
+		return err
+	}
+	p.Alerting = true
+	return meta.Put(keyPolicy, encodePolicy(p))
 }
 
 func migrateToV1(tx *bolt.Tx) error {
