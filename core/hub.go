@@ -11,7 +11,7 @@ const (
 	ChangeConsent ChangeKind = "consent" // granted, revoked or expired
 	ChangeUser    ChangeKind = "user"    // created or updated
 	ChangePolicy  ChangeKind = "policy"
-	ChangeAudit   ChangeKind = "audit" // an event was appended
+	ChangeAudit   ChangeKind = "audit"  // an event was appended
 	ChangeAlerts  ChangeKind = "alerts" // alert channels or the outbox changed
 	ChangeNotice  ChangeKind = "notice" // a one-line message for one person (Notice)
 	// ChangeResync tells a subscriber that it missed changes because it

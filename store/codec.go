@@ -56,7 +56,6 @@ func (e *encoder) time(t time.Time) {
 	e.uint(uint64(t.Nanosecond()))
 }
 
-
 var errTruncated = errors.New("truncated")
 
 // decoder reads from one string copy of the stored value, so string fields

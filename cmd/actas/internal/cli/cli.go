@@ -38,6 +38,8 @@ type Env struct {
 	// LockTimeout is how long to wait for a database another process
 	// holds; 0 means the store's default (2 s).
 	LockTimeout time.Duration
+	// Notifier delivers alerts; nil means package notify's.
+	Notifier core.Notifier
 }
 
 // ConsoleFunc runs the console in this terminal as p until the person quits.
@@ -128,7 +130,7 @@ Try it:  actas demo`,
 	root.AddCommand(
 		a.demoCmd(), a.initCmd(), a.tuiCmd(), a.serveCmd(),
 		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
-		a.importCmd(), a.auditCmd(),
+		a.importCmd(), a.auditCmd(), a.alertCmd(), a.smtpCmd(),
 	)
 	// Each Use line already shows its flags.
 	var noFlagsInUse func(*cobra.Command)

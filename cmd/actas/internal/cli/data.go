@@ -181,6 +181,9 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 	if err != nil {
 		return nil, err
 	}
+	if opt.Notifier == nil {
+		opt.Notifier = a.notifier()
+	}
 	c, err := core.Open(db, opt)
 	if err != nil {
 		_ = db.Close()

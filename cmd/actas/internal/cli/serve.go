@@ -95,10 +95,14 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 			_ = os.Remove(info)
 		}
 	}()
+	stopOutbox := runOutbox(ctx, o.core)
 	err := a.env.Serve(ctx, o.core, cfg)
 	if serr := o.core.Shutdown(); serr != nil {
 		logger.Error("ending sessions at shutdown", "err", serr)
 	}
+	// What the shutdown queued (its session.ended notices) stays in the
+	// outbox and goes out when actas next runs.
+	stopOutbox()
 	if err != nil && ctx.Err() == nil {
 		return err
 	}
