@@ -7,7 +7,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -242,9 +241,6 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 
 // errorf builds a one-line error for a person.
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-// isNotFound reports a core lookup that found nothing.
-func isNotFound(err error) bool { return errors.Is(err, core.ErrNotFound) }
 
 // exists reports whether path exists.
 func exists(path string) bool {
