@@ -273,6 +273,11 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if old.Status == StatusActive && u.Status != StatusActive {
 			return t.endSessionsOn(u.ID, endReasonForStatus(u.Status), p.ref())
 		}
+		// Losing the right to impersonate ends what they run now, not
+		// only what they would start next.
+		if u.Mode == ModeNever || u.Role.Level() < RoleSupport.Level() {
+			return t.endSessionsBy(u.ID, EndPermissionRemoved, p.ref())
+		}
 		return nil
 	})
 	return u, err

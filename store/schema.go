@@ -191,6 +191,35 @@ func migrateToV1(tx *bolt.Tx) error {
 // not know how to keep its newer indexes right.
 var ErrSchemaTooNew = errors.New("database was written by a newer version of actas")
 
+// checkSchema accepts a file for reading as it is: at this version, with
+// every bucket. A reader never migrates; an older file is upgraded by the
+// next command that writes.
+func checkSchema(tx *bolt.Tx, path string) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return fmt.Errorf("database %s is not initialised — run actas init (or actas demo)", path)
+	}
+	var version uint64
+	if v := meta.Get(keySchemaVersion); len(v) == 8 {
+		version = binary.BigEndian.Uint64(v)
+	} else if v != nil {
+		return &damagedError{path: path, what: fmt.Sprintf("schema version is %d bytes long, want 8", len(v))}
+	}
+	switch {
+	case version > schemaVersion:
+		return fmt.Errorf("%w: %s has schema version %d, this actas understands up to %d; upgrade actas to open it",
+			ErrSchemaTooNew, path, version, schemaVersion)
+	case version < schemaVersion:
+		return fmt.Errorf("database %s has schema version %d and must be upgraded to %d before it can be read: run any command that changes it (e.g. actas policy set) with write access", path, version, schemaVersion)
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return &damagedError{path: path, what: fmt.Sprintf("bucket %s is missing", name)}
+		}
+	}
+	return nil
+}
+
 // migrate creates or upgrades the layout inside tx and reports the version
 // the file had before.
 func migrate(tx *bolt.Tx, path string) (from uint64, err error) {

@@ -139,12 +139,12 @@ func errNoDatabase(dir string) error {
 
 // openStore opens DIR/actas.db, failing at once if a server holds it and
 // within the lock timeout if another process does.
-func (a *app) openStore(dir string) (*store.DB, error) {
+func (a *app) openStore(dir string, readOnly bool) (*store.DB, error) {
 	if err := checkServer(dir); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, dbFile)
-	db, err := store.Open(path, store.Options{LockTimeout: a.env.LockTimeout})
+	db, err := store.Open(path, store.Options{LockTimeout: a.env.LockTimeout, ReadOnly: readOnly})
 	if errors.Is(err, store.ErrInUse) {
 		// A server may have started while we waited: say how to reach it.
 		if err := checkServer(dir); err != nil {
@@ -177,7 +177,7 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 	if mustInit && !exists(filepath.Join(dir, dbFile)) {
 		return nil, errNoDatabase(dir)
 	}
-	db, err := a.openStore(dir)
+	db, err := a.openStore(dir, opt.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -194,20 +194,33 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 	return &opened{dir: dir, db: db, core: c}, nil
 }
 
-// open opens the existing, initialised database for a command.
-func (a *app) open() (*opened, error) {
+// open opens the existing, initialised database for a command; readOnly
+// opens it for reading only (see withReadDB).
+func (a *app) open(readOnly bool) (*opened, error) {
 	dir, err := a.dataDir()
 	if err != nil {
 		return nil, err
 	}
-	return a.openCore(dir, core.Options{}, true)
+	return a.openCore(dir, core.Options{ReadOnly: readOnly}, true)
 }
 
 // withDB opens the existing, initialised database, runs fn on it and
 // closes it again: the shape of every command but init and demo, which may
 // create the database and open it more than once.
 func (a *app) withDB(fn func(o *opened) error) error {
-	o, err := a.open()
+	return a.with(false, fn)
+}
+
+// withReadDB is withDB for the commands that only read (… list, policy
+// show, audit verify|export): the file is opened read-only with a shared
+// lock, core applies no expiry and ends no leftover session, so nothing is
+// written and a copy on read-only media can be read.
+func (a *app) withReadDB(fn func(o *opened) error) error {
+	return a.with(true, fn)
+}
+
+func (a *app) with(readOnly bool, fn func(o *opened) error) error {
+	o, err := a.open(readOnly)
 	if err != nil {
 		return err
 	}

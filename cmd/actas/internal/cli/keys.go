@@ -83,7 +83,7 @@ func (a *app) keyListCmd() *cobra.Command {
 		Short: "List login keys, everyone's or one user's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
+			return a.withReadDB(func(o *opened) error {
 				keys, err := o.core.Keys(email)
 				if err != nil {
 					return err

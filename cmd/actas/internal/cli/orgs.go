@@ -43,7 +43,7 @@ func (a *app) orgListCmd() *cobra.Command {
 		Short: "List every org with its parent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
+			return a.withReadDB(func(o *opened) error {
 				orgs := o.core.Orgs()
 				rows := make([][]string, 0, len(orgs))
 				for _, org := range orgs {

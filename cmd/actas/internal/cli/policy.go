@@ -21,7 +21,7 @@ func (a *app) policyShowCmd() *cobra.Command {
 		Short: "Print the policy, one key = value a line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
+			return a.withReadDB(func(o *opened) error {
 				return printPolicy(cmd.OutOrStdout(), o.core.Policy())
 			})
 		},

@@ -90,7 +90,7 @@ kind, mode, approver, consent_until (only while consent is active) and
 created. Output streams: a million users are fine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
+			return a.withReadDB(func(o *opened) error {
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 				var err error
 				if asJSON {
