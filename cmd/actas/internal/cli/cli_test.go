@@ -383,6 +383,23 @@ func TestDemoKeepsItsOwnFolder(t *testing.T) {
 	}
 	mustContain(t, "user list", r.out, core.DemoJane)
 	mustContain(t, "user list stderr", r.err, "using the demo data")
+	// Commands that write never fall back: a change meant for a real
+	// database must not land in the demo.
+	before := c.runRaw("--data", demo, "audit", "export").out
+	for _, args := range [][]string{
+		{"user", "add", "--email", "x@acme.test", "--name", "X", "--role", "member", "--org", "Acme"},
+		{"policy", "set", "enabled=false"},
+		{"user", "set", "--email", core.DemoJane, "--status", "suspended"},
+	} {
+		r = c.runRaw(args...)
+		if r.code == 0 {
+			t.Errorf("%s wrote into the demo", strings.Join(args, " "))
+		}
+		mustContain(t, strings.Join(args, " "), r.err, "no database at "+filepath.Dir(demo), "--data "+demo)
+	}
+	if after := c.runRaw("--data", demo, "audit", "export").out; after != before {
+		t.Error("a refused write changed the demo's audit log")
+	}
 
 	// init makes the real one, which wins from then on.
 	c.runRaw("init", "--owner-email", "olga@example.test", "--owner-name", "Olga")

@@ -39,13 +39,13 @@ func (a *app) userAddCmd() *cobra.Command {
 			if nu.Mode, err = core.ParseMode(mode); err != nil {
 				return err
 			}
-			return a.withDB(func(o *opened) error {
-				u, err := o.core.CreateUser(a.operator(), nu)
+			return a.write(func(co *core.Core) error {
+				u, err := co.CreateUser(a.operator(), nu)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "added %s <%s>: %s in %s, mode %s%s\n", core.Display(u.Name), u.Email,
-					u.Role, core.Display(o.core.OrgName(u.Org)), u.Mode, map[bool]string{true: ", approver"}[u.Approver])
+					u.Role, core.Display(co.OrgName(u.Org)), u.Mode, map[bool]string{true: ", approver"}[u.Approver])
 				return nil
 			})
 		},
@@ -90,13 +90,13 @@ kind, mode, approver, consent_until (only while consent is active) and
 created. Output streams: a million users are fine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withReadDB(func(o *opened) error {
+			return a.read(func(co *core.Core) error {
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 				var err error
 				if asJSON {
-					err = a.listUsersJSON(cmd.Context(), o.core, w)
+					err = a.listUsersJSON(cmd.Context(), co, w)
 				} else {
-					err = a.listUsersTable(cmd.Context(), o.core, w)
+					err = a.listUsersTable(cmd.Context(), co, w)
 				}
 				if err != nil {
 					return err
@@ -216,8 +216,8 @@ every impersonation session the user is part of at once.`,
 			if ch == (core.UserChange{}) {
 				return errorf("nothing to change: give --status, --mode, --approver, --role or --name")
 			}
-			return a.withDB(func(o *opened) error {
-				u, err := o.core.UpdateUser(a.operator(), email, ch)
+			return a.write(func(co *core.Core) error {
+				u, err := co.UpdateUser(a.operator(), email, ch)
 				if err != nil {
 					return err
 				}
