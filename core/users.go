@@ -288,6 +288,11 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 				Message: logoutMessage(reason, p.ref())}})
 			return t.endSessionsOn(u.ID, reason, p.ref())
 		}
+		// Losing the right to impersonate ends what they run now, not
+		// only what they would start next.
+		if u.Mode == ModeNever || u.Role.Level() < RoleSupport.Level() {
+			return t.endSessionsBy(u.ID, EndPermissionRemoved, p.ref())
+		}
 		return nil
 	})
 	return u, err

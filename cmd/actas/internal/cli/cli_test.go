@@ -503,8 +503,15 @@ func TestConsoleAs(t *testing.T) {
 	}
 	c.env["NO_COLOR"] = "1"
 	c.ok("tui", "--as", "olga@example.test")
-	if who.User.Email != "olga@example.test" || who.Conn != localConn || who.System != "" || !plain {
+	if who.User.Email != "olga@example.test" || !strings.HasPrefix(who.Conn, "local_") || who.System != "" || !plain {
 		t.Errorf("console ran as %+v (plain %v)", who, plain)
+	}
+	// Every console has its own connection ID, so one quitting never ends
+	// another's sessions.
+	first := who.Conn
+	c.ok("tui", "--as", "olga@example.test")
+	if who.Conn == first {
+		t.Errorf("two local consoles share the connection ID %q", first)
 	}
 	mustContain(t, "login event", c.ok("audit", "export"), `"type":"login"`)
 	mustContain(t, "unknown", c.fails("tui", "--as", "nobody@example.test"), "no user with email nobody@example.test")

@@ -145,12 +145,12 @@ func errNoDatabase(dir string) error {
 
 // openStore opens DIR/actas.db, failing at once if a server holds it and
 // within the lock timeout if another process does.
-func (a *app) openStore(dir string) (*store.DB, error) {
+func (a *app) openStore(dir string, readOnly bool) (*store.DB, error) {
 	if err := checkServer(dir); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, dbFile)
-	db, err := store.Open(path, store.Options{LockTimeout: a.env.LockTimeout})
+	db, err := store.Open(path, store.Options{LockTimeout: a.env.LockTimeout, ReadOnly: readOnly})
 	if errors.Is(err, store.ErrInUse) {
 		// A server may have started while we waited: say how to reach it.
 		if err := checkServer(dir); err != nil {
@@ -183,7 +183,7 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 	if mustInit && !exists(filepath.Join(dir, dbFile)) {
 		return nil, errNoDatabase(dir)
 	}
-	db, err := a.openStore(dir)
+	db, err := a.openStore(dir, opt.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -222,12 +222,16 @@ func (a *app) withCore(writes bool, fn func(c *core.Core) error) error {
 }
 
 // open opens the existing, initialised database of the data directory.
+// A command that only reads opens it read-only, under a shared lock: core
+// then applies no expiry and ends no leftover session, so nothing is
+// written and a copy on read-only media can be read (DESIGN "Read-only
+// commands"); a writer does both when it opens.
 func (a *app) open(writes bool) (*opened, error) {
 	dir, err := a.dataDir(writes)
 	if err != nil {
 		return nil, err
 	}
-	return a.openCore(dir, core.Options{}, true)
+	return a.openCore(dir, core.Options{ReadOnly: !writes}, true)
 }
 
 // openInput opens a file named on the command line for reading: this
