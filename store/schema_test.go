@@ -70,15 +70,15 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	version, buckets := schemaVersion(t, path)
-	if version != 2 {
-		t.Errorf("schema version after open = %d, want 2", version)
+	if version != store.SchemaVersion {
+		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
 	if buckets != 18 {
 		t.Errorf("file has %d buckets after migration, want 18", buckets)
 	}
 }
 
-// A version-1 file kept a policy ending in the alert_channels list. Opening
+// A version-2 file kept a policy ending in the alert_channels list. Opening
 // it drops the list, turns alerting on and adds the alert buckets.
 func TestOpenMigratesV1Policy(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "actas.db")
@@ -87,7 +87,7 @@ func TestOpenMigratesV1Policy(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	// The version-1 encoding: version byte, then enabled, require_consent,
+	// The version-2 encoding: version byte, then enabled, require_consent,
 	// max_duration, default_duration, require_reason, request_ttl,
 	// approvals_required, end_on_disconnect, notify_target, alert_channels.
 	v1 := []byte{1, 1, 1}
@@ -110,7 +110,7 @@ func TestOpenMigratesV1Policy(t *testing.T) {
 		if err := meta.Put([]byte("policy"), v1); err != nil {
 			return err
 		}
-		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 1))
+		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 2))
 	})
 	db, err = store.Open(path, store.Options{})
 	if err != nil {
@@ -129,8 +129,8 @@ func TestOpenMigratesV1Policy(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	if version, buckets := schemaVersion(t, path); version != 2 || buckets != 18 {
-		t.Errorf("after migration: version %d, %d buckets; want 2, 18", version, buckets)
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 18 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 18", version, buckets, store.SchemaVersion)
 	}
 }
 

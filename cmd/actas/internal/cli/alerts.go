@@ -47,8 +47,8 @@ func (a *app) alertCmd() *cobra.Command {
 }
 
 func (a *app) addChannel(w io.Writer, kind core.ChannelKind, target string) error {
-	return a.withDB(func(o *opened) error {
-		ch, err := o.core.AddChannel(a.operator(), kind, target)
+	return a.write(func(co *core.Core) error {
+		ch, err := co.AddChannel(a.operator(), kind, target)
 		if err != nil {
 			return err
 		}
@@ -118,12 +118,12 @@ func (a *app) alertListCmd() *cobra.Command {
 		Short: "List alert channels with their last delivery and error, and the mail server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				chs, err := o.core.Channels(a.operator())
+			return a.read(func(co *core.Core) error {
+				chs, err := co.Channels(a.operator())
 				if err != nil {
 					return err
 				}
-				smtp, err := o.core.SMTP(a.operator())
+				smtp, err := co.SMTP(a.operator())
 				if err != nil {
 					return err
 				}
@@ -149,8 +149,8 @@ func (a *app) alertRemoveCmd() *cobra.Command {
 		Example: "  actas alert remove ch_00000001",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withDB(func(o *opened) error {
-				if err := o.core.RemoveChannel(a.operator(), args[0]); err != nil {
+			return a.write(func(co *core.Core) error {
+				if err := co.RemoveChannel(a.operator(), args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed alert channel %s\n", args[0])
@@ -167,8 +167,8 @@ func (a *app) alertTestCmd() *cobra.Command {
 		Example: "  actas alert test ch_00000001",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withDB(func(o *opened) error {
-				if err := o.core.TestChannel(cmd.Context(), a.operator(), args[0]); err != nil {
+			return a.write(func(co *core.Core) error {
+				if err := co.TestChannel(cmd.Context(), a.operator(), args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "test message delivered to %s\n", args[0])
@@ -184,8 +184,8 @@ func (a *app) alertOutboxCmd() *cobra.Command {
 		Short: "List undelivered notifications: pending ones and those that failed for good",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				msgs, err := o.core.Outbox(a.operator())
+			return a.read(func(co *core.Core) error {
+				msgs, err := co.Outbox(a.operator())
 				if err != nil {
 					return err
 				}
@@ -238,11 +238,11 @@ same --user, the stored one is kept.`,
 			if cfg.Password != "" && cfg.User == "" {
 				return errorf("a password needs --user")
 			}
-			return a.withDB(func(o *opened) error {
-				if err := o.core.SetSMTP(a.operator(), cfg); err != nil {
+			return a.write(func(co *core.Core) error {
+				if err := co.SetSMTP(a.operator(), cfg); err != nil {
 					return err
 				}
-				s, err := o.core.SMTP(a.operator())
+				s, err := co.SMTP(a.operator())
 				if err != nil {
 					return err
 				}
