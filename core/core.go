@@ -29,6 +29,9 @@ type Core struct {
 	deadline deadlines
 	timer    Stopper
 	closed   bool
+
+	loginMu sync.Mutex
+	logins  logins // which key each live console logged in with
 }
 
 // Options configure Open.

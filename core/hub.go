@@ -12,6 +12,8 @@ const (
 	ChangeUser    ChangeKind = "user"    // created or updated
 	ChangePolicy  ChangeKind = "policy"
 	ChangeAudit   ChangeKind = "audit" // an event was appended
+	// ChangeLogout tells transports to close a person's consoles (Logout).
+	ChangeLogout ChangeKind = "logout"
 	// ChangeResync tells a subscriber that it missed changes because it
 	// read too slowly: reload what is on screen.
 	ChangeResync ChangeKind = "resync"
@@ -26,6 +28,7 @@ type Change struct {
 	Session *Session
 	User    *User
 	Policy  *Policy
+	Logout  *Logout
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber

@@ -296,6 +296,7 @@ func (c *Core) EndConn(conn string, reason EndReason) error {
 	if conn == "" {
 		return nil
 	}
+	c.forgetLogin(conn)
 	if reason == EndDisconnect && !c.Policy().EndOnDisconnect {
 		return nil
 	}
@@ -327,7 +328,7 @@ func (c *Core) Quit(p Principal) error {
 
 // Terminate lets an owner end anyone's session.
 func (c *Core) Terminate(p Principal, sessionID string) error {
-	if err := c.require(p, CapSettings); err != nil {
+	if err := c.guard(p, CapSettings, "terminating a session"); err != nil {
 		return err
 	}
 	return c.endByID(sessionID, EndTerminated, p.ref())

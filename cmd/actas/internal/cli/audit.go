@@ -22,6 +22,9 @@ func (a *app) auditVerifyCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAudit, "verifying the audit log"); err != nil {
+					return err
+				}
 				v, err := co.Verify()
 				if err != nil {
 					return fmt.Errorf("cannot read the audit log: %w", err)
@@ -69,6 +72,9 @@ date there means the end of that day, so --since D --until D is day D.`,
 				return errorf("--since (%s) must be before --until (%s)", stamp(q.Since), stamp(q.Until))
 			}
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAudit, "exporting the audit log"); err != nil {
+					return err
+				}
 				if q.Session != "" {
 					if _, err := co.Session(q.Session); err != nil {
 						return errorf("no session %s (session IDs look like imp_00000001)", q.Session)

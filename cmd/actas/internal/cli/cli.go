@@ -141,6 +141,7 @@ func (a *app) commands() []*cobra.Command {
 		localOnly(a.demoCmd()), localOnly(a.initCmd()), localOnly(a.tuiCmd()), localOnly(a.serveCmd()),
 		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
 		a.importCmd(), a.auditCmd(),
+		a.whoamiCmd(), a.consentCmd(), a.requestsCmd(), a.sessionsCmd(),
 	}
 }
 

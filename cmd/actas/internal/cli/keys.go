@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -85,6 +86,11 @@ func (a *app) keyListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.read(func(co *core.Core) error {
+				if p := a.operator(); p.System != "" || email == "" || !strings.EqualFold(strings.TrimSpace(email), p.User.Email) {
+					if err := co.Authorize(p, core.CapAdmin, "listing keys"); err != nil {
+						return err
+					}
+				}
 				keys, err := co.Keys(email)
 				if err != nil {
 					return err

@@ -44,6 +44,9 @@ func (a *app) orgListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAdmin, "listing orgs"); err != nil {
+					return err
+				}
 				orgs := co.Orgs()
 				rows := make([][]string, 0, len(orgs))
 				for _, org := range orgs {

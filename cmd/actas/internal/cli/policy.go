@@ -22,6 +22,9 @@ func (a *app) policyShowCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapSettings, "reading the policy"); err != nil {
+					return err
+				}
 				return printPolicy(cmd.OutOrStdout(), co.Policy())
 			})
 		},

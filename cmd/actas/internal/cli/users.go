@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -91,6 +90,9 @@ created. Output streams: a million users are fine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAdmin, "listing users"); err != nil {
+					return err
+				}
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 				var err error
 				if asJSON {
@@ -128,17 +130,18 @@ func (a *app) eachUser(ctx context.Context, c *core.Core, fn func(core.User) err
 }
 
 func (a *app) listUsersJSON(ctx context.Context, c *core.Core, w io.Writer) error {
-	enc := json.NewEncoder(w)
-	now := c.Now()
-	return a.eachUser(ctx, c, func(u core.User) error {
-		r := userRecord{ID: u.ID, Email: u.Email, Name: u.Name, Org: c.OrgName(u.Org), OrgID: u.Org,
-			Role: string(u.Role), Status: string(u.Status), Kind: string(u.Kind), Mode: string(u.Mode),
-			Approver: u.Approver, Created: u.Created}
-		if u.ConsentActive(now) {
-			r.ConsentUntil = u.ConsentUntil
-		}
-		return enc.Encode(r)
-	})
+	enc := newJSONLines(w)
+	return a.eachUser(ctx, c, func(u core.User) error { return enc.Encode(newUserRecord(c, u)) })
+}
+
+func newUserRecord(c *core.Core, u core.User) userRecord {
+	r := userRecord{ID: u.ID, Email: u.Email, Name: u.Name, Org: c.OrgName(u.Org), OrgID: u.Org,
+		Role: string(u.Role), Status: string(u.Status), Kind: string(u.Kind), Mode: string(u.Mode),
+		Approver: u.Approver, Created: u.Created}
+	if u.ConsentActive(c.Now()) {
+		r.ConsentUntil = u.ConsentUntil
+	}
+	return r
 }
 
 // listUsersTable walks the users twice: once to measure the columns, once
