@@ -84,10 +84,13 @@ func (c *Core) current(p Principal) User {
 }
 
 // guard checks a capability for a change p wants to make, and refuses
-// changes that are off limits while p is impersonating, recording the
-// attempt as action.blocked.
+// changes that are off limits while p is impersonating; a refused attempt
+// is recorded as action.blocked.
 func (c *Core) guard(p Principal, cp Capability, action string) error {
 	if err := c.require(p, cp); err != nil {
+		if rerr := c.recordRefusal(p, action, err); rerr != nil {
+			return rerr
+		}
 		return err
 	}
 	return c.blockWhileImpersonating(p, adminWhileImpersonating[cp], action)

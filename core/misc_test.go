@@ -228,11 +228,22 @@ func TestHubNeverBlocks(t *testing.T) {
 	if len(fast.C) != 50 {
 		t.Fatalf("fast subscriber got %d", len(fast.C))
 	}
-	<-slow.C
-	<-slow.C
+	// The slow one holds the first two changes and then a resync, without
+	// waiting for another publish to learn that it missed some.
+	for i, want := range []core.ChangeKind{core.ChangeAudit, core.ChangeAudit, core.ChangeResync} {
+		select {
+		case ch := <-slow.C:
+			if ch.Kind != want {
+				t.Fatalf("slow subscriber's change %d is %s, want %s", i, ch.Kind, want)
+			}
+		default:
+			t.Fatalf("slow subscriber has no change %d (%s) waiting", i, want)
+		}
+	}
+	// Drained, it gets every change again.
 	h.Publish(core.Change{Kind: core.ChangePolicy})
-	if ch := <-slow.C; ch.Kind != core.ChangeResync {
-		t.Fatalf("slow subscriber got %s, want resync", ch.Kind)
+	if ch := <-slow.C; ch.Kind != core.ChangePolicy {
+		t.Fatalf("slow subscriber got %s after draining, want policy", ch.Kind)
 	}
 	slow.Close()
 	fast.Close()

@@ -201,6 +201,9 @@ func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error)
 		if _, err := t.record(Event{Type: EvPolicyChanged, Actor: p.ref(), Org: t.c.RootOrg().ID}, diff); err != nil {
 			return err
 		}
+		if _, err := t.applyPolicyToSessions(old, np, p.ref()); err != nil {
+			return err
+		}
 		pp := np
 		t.publish(Change{Kind: ChangePolicy, Policy: &pp})
 		return nil

@@ -105,6 +105,9 @@ func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Durati
 	if err := c.guard(p, CapApprove, "deciding a request"); err != nil {
 		return Request{}, err
 	}
+	if p.System != "" {
+		return Request{}, refuse(CodeNotPermitted, "requests are decided by approvers as themselves: in the console or with ssh HOST requests approve ID")
+	}
 	note, err := checkText("note", note, 0, 500)
 	if err != nil {
 		return Request{}, err

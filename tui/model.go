@@ -509,9 +509,9 @@ func (m *Model) quit() tea.Cmd {
 		return nil
 	}
 	m.quitting = true
-	c, conn := m.opt.Core, m.opt.Principal.Conn
+	c, p := m.opt.Core, m.opt.Principal
 	return tea.Sequence(func() tea.Msg {
-		_ = c.EndConn(conn, core.EndExit)
+		_ = c.Quit(p)
 		return nil
 	}, tea.Quit)
 }

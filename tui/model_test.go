@@ -257,6 +257,14 @@ func TestQuitEndsThisConnectionsSession(t *testing.T) {
 	if _, ok := f.c.ActiveSessionOf(owner.User.ID); ok {
 		t.Fatal("quitting left the session running")
 	}
+	// The person quit: the end is theirs, not the system's.
+	page, err := f.c.Audit(core.SystemPrincipal("test"), core.AuditQuery{Types: []string{core.EvSessionEnded}}, 0, true, 1)
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("session.ended: %v %v", page.Events, err)
+	}
+	if ev := page.Events[0]; ev.Reason != string(core.EndExit) || ev.DetailsMap()["ended_by"] != core.DemoOwner {
+		t.Errorf("q recorded reason %q, ended_by %v; want exit by %s", ev.Reason, ev.DetailsMap()["ended_by"], core.DemoOwner)
+	}
 }
 
 func TestTabsFollowCapabilities(t *testing.T) {
