@@ -25,22 +25,22 @@ type approvalsKeys struct {
 
 func newApprovalsKeys() approvalsKeys {
 	return approvalsKeys{
-		Up:      key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:    key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		Top:     key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
-		Bottom:  key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
-		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
-		Deny:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
-		History: key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
-		Cancel:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel my request")),
-		More:    key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "longer")),
-		Preset:  key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "1h/24h/72h/max")),
-		Field:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "note")),
+		Up:          key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
+		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Deny:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
+		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
+		Cancel:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel my request")),
+		More:        key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "longer")),
+		Preset:      key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "1h/24h/72h/max")),
+		Field:       key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "note")),
 		ApproveNote: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "approve")),
-		Less:    key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
-		Confirm: key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "confirm")),
-		Send:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "deny")),
-		Close:   key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
+		Less:        key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
+		Confirm:     key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "confirm")),
+		Send:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "deny")),
+		Close:       key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
 	}
 }
 
@@ -368,7 +368,6 @@ func (p *ApprovalsPage) countingDown() bool {
 	}
 	return false
 }
-
 
 func (p *ApprovalsPage) move(d int) {
 	if len(p.rows) == 0 {

@@ -74,10 +74,10 @@ type Model struct {
 
 // Root messages.
 type (
-	tickMsg       struct{}
-	pendingMsg    struct{ n int }
-	clearNotice   struct{ id int }
-	endedMsg      struct{} // ctrl+x went through
+	tickMsg     struct{}
+	pendingMsg  struct{ n int }
+	clearNotice struct{ id int }
+	endedMsg    struct{} // ctrl+x went through
 )
 
 // New builds the console for one terminal and principal.
