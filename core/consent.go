@@ -18,9 +18,8 @@ func (c *Core) GrantConsent(p Principal, d time.Duration) (User, error) {
 	if err := c.blockWhileImpersonating(p, true, "changing consent"); err != nil {
 		return User{}, err
 	}
-	limit := min(MaxConsent, c.Policy().MaxDuration)
-	if d < time.Hour || d > limit {
-		return User{}, invalid("duration", "consent lasts from 1h to %s", FormatDuration(limit))
+	if err := CheckDuration("consent", d, c.Policy().ConsentLimit()); err != nil {
+		return User{}, err
 	}
 	var u User
 	err := c.update(func(t *txn) error {

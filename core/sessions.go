@@ -15,6 +15,7 @@ type startCheck struct {
 	active  []Session
 	orgs    map[string]Org
 	request *Request // the approved request that would be used, if any
+	pending *Request // else the pair's request still waiting for approvers, if any
 	now     time.Time
 }
 
@@ -58,6 +59,8 @@ func checkStart(k startCheck) *Error {
 		return refuse(CodeOutsideOrg, "%s is outside your organisation", name)
 	case k.policy.RequireConsent && !tgt.ConsentActive(k.now):
 		return refuse(CodeNoConsent, "%s has not granted consent — ask them to enable it under Account", name)
+	case imp.Mode == ModeRequest && k.request == nil && k.pending != nil:
+		return refuse(CodeNeedsApproval, "your request %s to impersonate %s is waiting for an approver — you can start once it is approved", k.pending.ID, name)
 	case imp.Mode == ModeRequest && k.request == nil:
 		return refuse(CodeNeedsApproval, "you need an approved request to impersonate %s — press r to request one", name)
 	}
@@ -100,7 +103,10 @@ func (t *txn) gather(imp User, targetID string) (startCheck, error) {
 		k.orgs[o.ID] = o
 	}
 	if imp.Mode == ModeRequest {
-		k.request, err = usableRequest(t, imp.ID, targetID, t.now)
+		if k.request, err = usableRequest(t, imp.ID, targetID, t.now); err != nil || k.request != nil {
+			return k, err
+		}
+		k.pending, err = pendingRequest(t, imp.ID, targetID)
 	}
 	return k, err
 }
@@ -154,7 +160,7 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 		if err != nil {
 			return err
 		}
-		dur := k.policy.DefaultDuration
+		dur := k.policy.DefaultPick()
 		if k.request != nil {
 			dur = k.request.Duration
 		}
