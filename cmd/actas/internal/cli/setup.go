@@ -22,12 +22,20 @@ It refuses a directory that already holds an initialised database.`,
 		Example: `  actas init --owner-email ops@example.com --owner-name "Olga Ops" --org Example`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.bound != nil {
+				// A server serves only an initialised database.
+				return errorf("%s already holds an initialised database (root org %q); nothing changed",
+					a.bound.Dir, a.bound.Core.RootOrg().Name)
+			}
 			dir := a.chosenDataDir()
 			if dir == "" {
 				var err error
 				if dir, err = a.defaultDataDir(); err != nil {
 					return err
 				}
+			}
+			if served, err := a.forward(dir); served || err != nil {
+				return err
 			}
 			o, err := a.openCore(dir, core.Options{}, false)
 			if err != nil {
