@@ -27,6 +27,12 @@ type Core struct {
 	deadline deadlines
 	timer    Stopper
 	closed   bool
+
+	// cpMu guards cp, the checkpointer of a process that writes the log
+	// (checkpoint.go), and cpClosed.
+	cpMu     sync.Mutex
+	cp       *checkpointer
+	cpClosed bool
 }
 
 // Options configure Open.
@@ -71,8 +77,10 @@ func Open(st Store, opt Options) (*Core, error) {
 	return c, nil
 }
 
-// Close stops timers. It does not end sessions (see Shutdown) nor close the store.
+// Close makes a last checkpoint if this process grew the log since the
+// newest one, and stops timers. It does not end sessions (see Shutdown) nor close the store.
 func (c *Core) Close() {
+	c.stopCheckpoints()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
@@ -176,8 +184,15 @@ func (c *Core) afterCommit(t *txn) {
 	if t.touchesViews() {
 		c.refresh(t)
 	}
+	var head uint64
 	for _, ch := range t.changes {
 		c.hub.Publish(ch)
+		if ch.Kind == ChangeAudit && ch.Event != nil {
+			head = max(head, ch.Event.Seq)
+		}
+	}
+	if head > 0 {
+		c.logGrew(head)
 	}
 }
 

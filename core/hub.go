@@ -12,6 +12,8 @@ const (
 	ChangeUser    ChangeKind = "user"    // created or updated
 	ChangePolicy  ChangeKind = "policy"
 	ChangeAudit   ChangeKind = "audit" // an event was appended
+	// ChangeCheckpoint: a signed checkpoint of the log was made.
+	ChangeCheckpoint ChangeKind = "checkpoint"
 	// ChangeResync tells a subscriber that it missed changes because it
 	// read too slowly: reload what is on screen.
 	ChangeResync ChangeKind = "resync"
@@ -26,6 +28,8 @@ type Change struct {
 	Session *Session
 	User    *User
 	Policy  *Policy
+	// Checkpoint is the new checkpoint of a ChangeCheckpoint.
+	Checkpoint *Checkpoint
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber

@@ -256,6 +256,9 @@ type Policy struct {
 	EndOnDisconnect   bool          `json:"end_on_disconnect"`
 	NotifyTarget      bool          `json:"notify_target"`
 	AlertChannels     []string      `json:"alert_channels,omitempty"`
+	// CheckpointFile is where signed audit checkpoints are appended
+	// (absolute path, on other storage than the database); "" = none.
+	CheckpointFile string `json:"checkpoint_file,omitempty"`
 }
 
 // DefaultPolicy is the policy of a new database: everything safe, and

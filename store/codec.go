@@ -363,6 +363,7 @@ func encodePolicy(p core.Policy) []byte {
 	e.bool(p.EndOnDisconnect)
 	e.bool(p.NotifyTarget)
 	e.strs(p.AlertChannels)
+	e.str(p.CheckpointFile)
 	return e.b
 }
 
@@ -379,6 +380,10 @@ func decodePolicy(v []byte) (core.Policy, error) {
 		EndOnDisconnect:   d.bool(),
 		NotifyTarget:      d.bool(),
 		AlertChannels:     d.strs(),
+	}
+	// Policies stored before checkpoint_file end here.
+	if d.err == nil && d.off < len(d.s) {
+		p.CheckpointFile = d.str()
 	}
 	return p, d.done("policy")
 }

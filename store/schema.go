@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/actas/actas/core"
 )
 
 // This file is the whole on-disk layout: every bucket, every well-known key
@@ -16,7 +18,7 @@ import (
 
 // schemaVersion is the layout this code reads and writes. Raising it needs a
 // migration appended to migrations.
-const schemaVersion = 1
+const schemaVersion = 2
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -47,6 +49,14 @@ var (
 	bucketAuditBySession = []byte("audit_by_session")
 	bucketAuditByActor   = []byte("audit_by_actor")
 	bucketAuditBySubject = []byte("audit_by_subject")
+
+	// bucketAuditTree maps seq (8 bytes) to the Merkle tree hashes that
+	// appending the event stored: tlog's stored hashes of leaf seq-1,
+	// 32 bytes each, level 0 (the leaf) first (core/merkle.go).
+	bucketAuditTree = []byte("audit_tree")
+	// bucketCheckpoints maps a checkpoint's tree size (8 bytes) to the
+	// signed checkpoint (encodeCheckpoint).
+	bucketCheckpoints = []byte("audit_checkpoints")
 )
 
 // allBuckets is every bucket of the current schema; Open checks they exist.
@@ -58,6 +68,7 @@ var allBuckets = [][]byte{
 	bucketRequests, bucketRequestsByStatus,
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
+	bucketAuditTree, bucketCheckpoints,
 }
 
 // Keys of the meta bucket.
@@ -165,6 +176,7 @@ type migration struct {
 // before the schema had a version: no version key, possibly some buckets.
 var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
+	{to: 2, what: "build the audit log's Merkle tree", apply: migrateToV2},
 }
 
 func migrateToV1(tx *bolt.Tx) error {
@@ -185,6 +197,34 @@ func migrateToV1(tx *bolt.Tx) error {
 	// now on PutUser keeps the count.
 	n := tx.Bucket(bucketUsers).Stats().KeyN
 	return tx.Bucket(bucketMeta).Put(keyUserCount, seqKey(uint64(n)))
+}
+
+// migrateToV2 adds the Merkle tree over the events already in the log and
+// a bucket for checkpoints. The tree covers the events from seq 1 as long as
+// they follow each other; after a gap or a record too short to hold a hash
+// it stops, and audit verify reports the damage there.
+func migrateToV2(tx *bolt.Tx) error {
+	tree, err := tx.CreateBucketIfNotExists(bucketAuditTree)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketCheckpoints); err != nil {
+		return err
+	}
+	tree.FillPercent = 1.0
+	var f core.TreeFrontier
+	c := tx.Bucket(bucketAudit).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 || binary.BigEndian.Uint64(k) != f.Size()+1 || len(v) < 32 {
+			break
+		}
+		seq := f.Size() + 1
+		hashes := f.Append([32]byte(v[:32]), make([]byte, 0, 32*core.TreeLevels(seq-1)))
+		if err := tree.Put(seqKey(seq), hashes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrSchemaTooNew refuses a file written by a newer actas: this one would

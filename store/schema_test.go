@@ -68,11 +68,11 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	version, buckets := schemaVersion(t, path)
-	if version != 1 {
-		t.Errorf("schema version after open = %d, want 1", version)
+	if version != 2 {
+		t.Errorf("schema version after open = %d, want 2", version)
 	}
-	if buckets != 16 {
-		t.Errorf("file has %d buckets after migration, want 16", buckets)
+	if buckets != 18 {
+		t.Errorf("file has %d buckets after migration, want 18", buckets)
 	}
 }
 

@@ -5,6 +5,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -81,6 +82,8 @@ func (e *PanicError) Error() string {
 type DB struct {
 	bolt *bolt.DB
 	path string
+	// readOnly: opened by OpenReadOnly; Update fails, nothing commits.
+	readOnly bool
 
 	// mu orders Update's enqueue against Close's closing of the queue.
 	mu        sync.RWMutex
@@ -94,6 +97,14 @@ type DB struct {
 	attempt commitAttempt
 	// indexedTo is meta's audit_indexed as the committer last wrote it.
 	indexedTo uint64
+	// tree is the audit Merkle tree's frontier at the committed head; only
+	// the committer (or open, before it starts) touches it. treeErr is set
+	// when the stored tree does not reach the head, and fails appends.
+	tree    core.TreeFrontier
+	treeErr error
+	// noTree skips the tree on append, for the benchmark that measures
+	// what it costs.
+	noTree bool
 	// flushEvery and idleFlush are the constants of the same name, but
 	// tests change them.
 	flushEvery uint64
@@ -156,6 +167,10 @@ func open(path string, opts Options, flushEvery uint64, idleFlush time.Duration)
 		bdb.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
+	if err := db.loadTree(); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
 	if db.unindexed() >= db.flushEvery {
 		if err := db.flushAuditIndex(); err != nil {
 			bdb.Close()
@@ -172,6 +187,12 @@ func (db *DB) Path() string { return db.path }
 // Close waits for updates already queued to commit, then closes the file.
 // Later calls to Update and View return ErrClosed.
 func (db *DB) Close() error {
+	if db.readOnly {
+		if db.closed.Swap(true) {
+			return nil
+		}
+		return db.bolt.Close()
+	}
 	db.mu.Lock()
 	if db.closed.Load() {
 		db.mu.Unlock()
@@ -206,6 +227,9 @@ var pendingPool = sync.Pool{New: func() any { return &pendingUpdate{done: make(c
 // batch fails, the rest are retried without it), so it must have no effects
 // outside tx. fn must not call Update or View itself.
 func (db *DB) Update(fn func(core.Tx) error) error {
+	if db.readOnly {
+		return ErrReadOnly
+	}
 	p := pendingPool.Get().(*pendingUpdate)
 	p.fn = fn
 	db.mu.RLock()
@@ -326,6 +350,9 @@ func (db *DB) commitIn(fns []*pendingUpdate) (failed int, failErr, err error) {
 	}
 	if err == nil {
 		db.tail.add(attempt.firstSeq, attempt.appended)
+		if attempt.treeKnown {
+			db.tree = attempt.tree
+		}
 	}
 	return -1, nil, err
 }
@@ -372,4 +399,63 @@ func runUpdate(fn func(core.Tx) error, tx writeTx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// ErrNeedsMigration is OpenReadOnly's answer for a file of an older schema,
+// which only a writer can bring up to date.
+var ErrNeedsMigration = errors.New("database needs an upgrade that only a writing command can make")
+
+// ErrReadOnly is Update's answer on a database opened with OpenReadOnly.
+var ErrReadOnly = errors.New("database is open read-only")
+
+// OpenReadOnly opens the database at path for reading only: the file is
+// not written (it may sit on read-only media) and other readers may have it
+// open at once; a writer holding it makes this fail after opts.LockTimeout
+// with ErrInUse. A file of an older schema gives ErrNeedsMigration, a
+// missing one an error matching fs.ErrNotExist.
+func OpenReadOnly(path string, opts Options) (*DB, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = defaultLockTimeout
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: true})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, &inUseError{path: path}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, path: path, readOnly: true, committed: make(chan struct{})}
+	close(db.committed)
+	err = bdb.View(func(tx *bolt.Tx) error {
+		var version uint64
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			if v := meta.Get(keySchemaVersion); len(v) == 8 {
+				version = binary.BigEndian.Uint64(v)
+			}
+		}
+		switch {
+		case version > schemaVersion:
+			return fmt.Errorf("%w: %s has schema version %d, this actas understands up to %d; upgrade actas to open it",
+				ErrSchemaTooNew, path, version, schemaVersion)
+		case version < schemaVersion:
+			return fmt.Errorf("%w: %s has schema version %d, this actas writes %d", ErrNeedsMigration, path, version, schemaVersion)
+		}
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("database %s: bucket %s is missing; the file is damaged", path, name)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = db.loadAuditTail()
+	}
+	if err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	return db, nil
 }

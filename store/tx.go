@@ -42,6 +42,10 @@ type commitAttempt struct {
 	headHash  [32]byte
 	headKnown bool
 	headDirty bool
+	// tree is the Merkle tree's frontier as this transaction's appends
+	// left it (tree.go); the committer keeps it once they commit.
+	tree      core.TreeFrontier
+	treeKnown bool
 }
 
 // writeHead stores the head that the transaction's appends moved.
@@ -573,6 +577,9 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	// bbolt keeps the value slice until commit: the record is the store's
 	// from here on (core.AuditAppend says so), so it is not copied.
 	if err := audit.Put(seqKey(rec.Seq), rec.Record); err != nil {
+		return err
+	}
+	if err := t.appendTree(rec.Seq, rec.Hash); err != nil {
 		return err
 	}
 	t.commit.head, t.commit.headHash, t.commit.headKnown, t.commit.headDirty = rec.Seq, rec.Hash, true, true

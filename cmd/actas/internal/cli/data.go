@@ -191,7 +191,12 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 		_ = db.Close()
 		return nil, errNoDatabase(dir)
 	}
-	return &opened{dir: dir, db: db, core: c}, nil
+	o := &opened{dir: dir, db: db, core: c}
+	if err := startCheckpoints(o); err != nil {
+		o.Close()
+		return nil, err
+	}
+	return o, nil
 }
 
 // open opens the existing, initialised database for a command.
