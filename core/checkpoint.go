@@ -338,7 +338,6 @@ func CheckCheckpoints(st Store, key note.Verifier, v Verification, notes [][]byt
 
 // checkpointer makes checkpoints for a writing Core.
 type checkpointer struct {
-	key    *LogKey
 	notify func(Checkpoint)
 	// guarded by Core.cpMu
 	last    Checkpoint // newest kept
@@ -372,16 +371,37 @@ func (c *Core) CheckpointStatus() CheckpointStatus {
 	return st
 }
 
-// StartCheckpoints makes this Core, which writes the log, sign checkpoints
-// with key from now on (see CheckpointEvery); it schedules one at once if
-// the log grew since the newest. onNew, if not nil, is told of each new
-// checkpoint after it is kept (to deliver it to webhook channels); it must
-// not block.
-func (c *Core) StartCheckpoints(key *LogKey, onNew func(Checkpoint)) error {
-	if key == nil || key.Signer == nil {
-		return errors.New("no audit log key")
+// SetLogKey gives core the audit log's key, for signing checkpoints and
+// proofs on demand (Checkpoint, Prove) and checking checkpoints.
+func (c *Core) SetLogKey(key *LogKey) {
+	c.cpMu.Lock()
+	c.logKey = key
+	c.cpMu.Unlock()
+}
+
+// errNoLogKey is what the checkpoint commands say without a log key.
+var errNoLogKey = &Error{Code: CodeInvalid, Message: "this actas has no audit log key (DATA/audit_ed25519), so it cannot sign or check checkpoints; a command that writes creates it"}
+
+// key is the log key, or errNoLogKey.
+func (c *Core) key() (*LogKey, error) {
+	c.cpMu.Lock()
+	defer c.cpMu.Unlock()
+	if c.logKey == nil {
+		return nil, errNoLogKey
 	}
-	cp := &checkpointer{key: key, notify: onNew}
+	return c.logKey, nil
+}
+
+// StartCheckpoints makes this Core, which writes the log, sign checkpoints
+// with its log key (SetLogKey) from now on (see CheckpointEvery); it
+// schedules one at once if the log grew since the newest. onNew, if not
+// nil, is told of each new checkpoint after it is kept (to deliver it to
+// webhook channels); it must not block.
+func (c *Core) StartCheckpoints(onNew func(Checkpoint)) error {
+	if _, err := c.key(); err != nil {
+		return err
+	}
+	cp := &checkpointer{notify: onNew}
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
 		if cp.head, _, err = tx.AuditHead(); err != nil {
@@ -460,10 +480,10 @@ func (c *Core) runCheckpoint() {
 // (and returns the newest one) when the log has not grown since that one.
 func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 	c.cpMu.Lock()
-	cp := c.cp
+	cp, key := c.cp, c.logKey
 	c.cpMu.Unlock()
-	if cp == nil {
-		return Checkpoint{}, errors.New("this process has no audit log key, so it makes no checkpoints")
+	if cp == nil || key == nil {
+		return Checkpoint{}, errors.New("this process makes no checkpoints (StartCheckpoints)")
 	}
 	var made Checkpoint
 	var fresh bool
@@ -481,7 +501,7 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 			made = last
 			return nil
 		}
-		if made, err = checkpointIn(tx, cp.key.Signer, c.clock.Now()); err != nil {
+		if made, err = checkpointIn(tx, key.Signer, c.clock.Now()); err != nil {
 			return err
 		}
 		fresh = true
@@ -565,4 +585,51 @@ func (c *Core) stopCheckpoints() {
 	c.cpMu.Lock()
 	c.cpClosed = true
 	c.cpMu.Unlock()
+}
+
+// --- for the commands -------------------------------------------------------
+
+// LogVerifierKey is the audit log's public key, NAME+HASH+KEY.
+func (c *Core) LogVerifierKey() (string, error) {
+	k, err := c.key()
+	if err != nil {
+		return "", err
+	}
+	return k.VerifierKey, nil
+}
+
+// Checkpoint signs a checkpoint of the log as it is now, without keeping
+// it (audit checkpoint). Who may read the whole audit log may ask.
+func (c *Core) Checkpoint(p Principal) (Checkpoint, error) {
+	if err := c.Authorize(p, CapAudit, "signing an audit checkpoint"); err != nil {
+		return Checkpoint{}, err
+	}
+	k, err := c.key()
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	return SignedCheckpoint(c.st, k.Signer, c.clock.Now())
+}
+
+// Prove proves events in a checkpoint of the log as it is now, signed now
+// (audit prove). Who may read the whole audit log may ask.
+func (c *Core) Prove(p Principal, seqs ...uint64) ([]Proof, error) {
+	if err := c.Authorize(p, CapAudit, "proving audit events"); err != nil {
+		return nil, err
+	}
+	k, err := c.key()
+	if err != nil {
+		return nil, err
+	}
+	return ProveEvents(c.st, k.Signer, c.clock.Now(), seqs...)
+}
+
+// CheckCheckpoints proves the log consistent with each checkpoint in notes,
+// against v, the intact result of Verify on the same log.
+func (c *Core) CheckCheckpoints(v Verification, notes [][]byte) ([]CheckpointCheck, error) {
+	k, err := c.key()
+	if err != nil {
+		return nil, err
+	}
+	return CheckCheckpoints(c.st, k.Verifier, v, notes)
 }

@@ -14,6 +14,8 @@ const (
 	ChangeAudit   ChangeKind = "audit" // an event was appended
 	// ChangeCheckpoint: a signed checkpoint of the log was made.
 	ChangeCheckpoint ChangeKind = "checkpoint"
+	// ChangeLogout tells transports to close a person's consoles (Logout).
+	ChangeLogout ChangeKind = "logout"
 	// ChangeResync tells a subscriber that it missed changes because it
 	// read too slowly: reload what is on screen.
 	ChangeResync ChangeKind = "resync"
@@ -30,11 +32,13 @@ type Change struct {
 	Policy  *Policy
 	// Checkpoint is the new checkpoint of a ChangeCheckpoint.
 	Checkpoint *Checkpoint
+	Logout     *Logout
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber
-// whose buffer is full loses changes and is sent ChangeResync as soon as it
-// has room again.
+// whose buffer is full loses changes, and finds ChangeResync right after the
+// changes it still holds, so it reloads as soon as it has drained them, not
+// only at the next publish.
 type Hub struct {
 	mu   sync.RWMutex
 	subs map[*Subscription]struct{}
@@ -46,7 +50,6 @@ type Subscription struct {
 	c      chan Change
 	hub    *Hub
 	mu     sync.Mutex
-	missed bool
 	closed bool
 }
 
@@ -58,7 +61,7 @@ func (h *Hub) Subscribe(n int) *Subscription {
 	if n < 1 {
 		n = 1
 	}
-	c := make(chan Change, n)
+	c := make(chan Change, n+1) // the last slot is only ever a resync
 	s := &Subscription{C: c, c: c, hub: h}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
@@ -101,17 +104,15 @@ func (s *Subscription) offer(ch Change) {
 	if s.closed {
 		return
 	}
-	if s.missed {
-		select {
-		case s.c <- Change{Kind: ChangeResync}:
-			s.missed = false
-		default:
-			return
-		}
-	}
-	select {
-	case s.c <- ch:
-	default:
-		s.missed = true
+	// Only the hub sends, under s.mu, so the buffer cannot fill up behind
+	// this check. Changes never take the last slot; when they would, a
+	// resync takes it instead. A full buffer therefore ends with a resync,
+	// queued after every change it holds, and a change that finds it full
+	// is covered by that resync's reload.
+	switch free := cap(s.c) - len(s.c); {
+	case free > 1:
+		s.c <- ch
+	case free == 1:
+		s.c <- Change{Kind: ChangeResync}
 	}
 }

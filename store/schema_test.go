@@ -68,8 +68,8 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	version, buckets := schemaVersion(t, path)
-	if version != 2 {
-		t.Errorf("schema version after open = %d, want 2", version)
+	if version != store.SchemaVersion {
+		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
 	if buckets != 18 {
 		t.Errorf("file has %d buckets after migration, want 18", buckets)

@@ -113,7 +113,7 @@ func (t writeTx) PutCheckpoint(cp core.Checkpoint) error {
 }
 
 func encodeCheckpoint(cp core.Checkpoint) []byte {
-	e := newEncoder(64 + len(cp.Origin) + len(cp.Note))
+	e := newEncoder(checkpointVersion, 64+len(cp.Origin)+len(cp.Note))
 	e.str(cp.Origin)
 	e.uint(cp.Size)
 	e.str(string(cp.Root[:]))
@@ -123,7 +123,7 @@ func encodeCheckpoint(cp core.Checkpoint) []byte {
 }
 
 func decodeCheckpoint(v []byte) (core.Checkpoint, error) {
-	d := newDecoder("checkpoint", v)
+	d := newDecoder("checkpoint", checkpointVersion, v)
 	cp := core.Checkpoint{Origin: d.str(), Size: d.uint()}
 	if root := d.str(); len(root) == len(cp.Root) {
 		copy(cp.Root[:], root)

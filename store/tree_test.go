@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,7 +142,7 @@ func TestVerifyFindsATamperedTree(t *testing.T) {
 	}
 }
 
-// TestMigrationBuildsTheTree takes a file of schema 1 (events, no tree),
+// TestMigrationBuildsTheTree takes a file of schema 2 (events, no tree),
 // opens it, and finds the tree every later append extends.
 func TestMigrationBuildsTheTree(t *testing.T) {
 	db, path := openTemp(t)
@@ -157,10 +158,10 @@ func TestMigrationBuildsTheTree(t *testing.T) {
 				return err
 			}
 		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 1))
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 2))
 	})
-	if _, err := store.OpenReadOnly(path, store.Options{}); !errors.Is(err, store.ErrNeedsMigration) {
-		t.Fatalf("OpenReadOnly of a schema 1 file: %v, want ErrNeedsMigration", err)
+	if _, err := store.Open(path, store.Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "must be upgraded") {
+		t.Fatalf("read-only open of a schema 2 file: %v, want a refusal", err)
 	}
 	db, err = store.Open(path, store.Options{})
 	if err != nil {
@@ -176,7 +177,7 @@ func TestMigrationBuildsTheTree(t *testing.T) {
 		t.Fatalf("append after migration: VerifyChain = %v, %v", v, err)
 	}
 	db.Close()
-	if version, _ := schemaVersion(t, path); version != 2 {
+	if version, _ := schemaVersion(t, path); version != 3 {
 		t.Errorf("schema version %d after migration", version)
 	}
 }
@@ -200,7 +201,7 @@ func TestCheckpointsAreKept(t *testing.T) {
 		appendEvents(t, db, 2)
 	}
 	db.Close()
-	ro, err := store.OpenReadOnly(path, store.Options{})
+	ro, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/actas/actas/core"
-	"github.com/actas/actas/store"
 )
 
 func (a *app) auditCmd() *cobra.Command {
@@ -38,7 +37,7 @@ checkpoint and where the log diverges from it. The database is only read.`,
 			}
 			var cps []file
 			for _, name := range files {
-				data, err := readInput(a, name)
+				data, err := a.readInput(name)
 				if err != nil {
 					return err
 				}
@@ -48,8 +47,11 @@ checkpoint and where the log diverges from it. The database is only read.`,
 				}
 				cps = append(cps, file{name, notes})
 			}
-			return a.withReadOnlyStore(func(dir string, st *store.DB) error {
-				v, err := core.VerifyChain(st)
+			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAudit, "verifying the audit log"); err != nil {
+					return err
+				}
+				v, err := co.Verify()
 				if err != nil {
 					return fmt.Errorf("cannot read the audit log: %w", err)
 				}
@@ -58,16 +60,9 @@ checkpoint and where the log diverges from it. The database is only read.`,
 				}
 				out := cmd.OutOrStdout()
 				fmt.Fprintln(out, v)
-				if len(cps) == 0 {
-					return nil
-				}
-				key, err := readLogKey(dir)
-				if err != nil {
-					return err
-				}
 				var failed []string
 				for _, f := range cps {
-					checks, err := core.CheckCheckpoints(st, key.Verifier, v, f.notes)
+					checks, err := co.CheckCheckpoints(v, f.notes)
 					if err != nil {
 						return err
 					}
@@ -126,14 +121,17 @@ date there means the end of that day, so --since D --until D is day D.`,
 			if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 				return errorf("--since (%s) must be before --until (%s)", stamp(q.Since), stamp(q.Until))
 			}
-			return a.withDB(func(o *opened) error {
+			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAudit, "exporting the audit log"); err != nil {
+					return err
+				}
 				if q.Session != "" {
-					if _, err := o.core.Session(q.Session); err != nil {
+					if _, err := co.Session(q.Session); err != nil {
 						return errorf("no session %s (session IDs look like imp_00000001)", q.Session)
 					}
 				}
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
-				if _, err := o.core.ExportAudit(w, format, q); err != nil {
+				if _, err := co.ExportAudit(w, format, q); err != nil {
 					return err
 				}
 				return w.Flush()

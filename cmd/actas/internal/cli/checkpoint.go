@@ -13,7 +13,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/actas/actas/core"
-	"github.com/actas/actas/store"
 )
 
 // logKeyFile is the audit log's signing key in the data directory.
@@ -69,55 +68,28 @@ func ensureLogKey(dir, rootOrgName string) (*core.LogKey, error) {
 	return &key, nil
 }
 
-// startCheckpoints makes o's core sign audit checkpoints with the data
-// directory's log key, created if missing. Only an initialised database
-// has the root org the key is named after.
-func startCheckpoints(o *opened) error {
+// useLogKey hands o's core the data directory's log key. A writer creates
+// the key if it is missing (only an initialised database has the root org
+// it is named after) and makes checkpoints; a reader uses the key if there
+// is one, to sign and check on demand.
+func useLogKey(o *opened, readOnly bool) error {
 	if !o.core.Initialized() {
+		return nil
+	}
+	if readOnly {
+		if key, err := readLogKey(o.dir); err == nil {
+			o.core.SetLogKey(key)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 		return nil
 	}
 	key, err := ensureLogKey(o.dir, o.core.RootOrg().Name)
 	if err != nil {
 		return err
 	}
-	return o.core.StartCheckpoints(key, nil)
-}
-
-// withReadOnlyStore opens the existing database read-only (so a copy on
-// read-only media can be checked) and runs fn on it. A file of an older
-// schema is opened for writing once, to migrate it.
-func (a *app) withReadOnlyStore(fn func(dir string, st *store.DB) error) error {
-	dir, err := a.dataDir()
-	if err != nil {
-		return err
-	}
-	if err := checkServer(dir); err != nil {
-		return err
-	}
-	path := filepath.Join(dir, dbFile)
-	if !exists(path) {
-		return errNoDatabase(dir)
-	}
-	st, err := store.OpenReadOnly(path, store.Options{LockTimeout: a.env.LockTimeout})
-	if errors.Is(err, store.ErrNeedsMigration) {
-		o, oerr := a.openCore(dir, core.Options{}, true)
-		if oerr != nil {
-			return oerr
-		}
-		o.Close()
-		st, err = store.OpenReadOnly(path, store.Options{LockTimeout: a.env.LockTimeout})
-	}
-	if errors.Is(err, store.ErrInUse) {
-		if err := checkServer(dir); err != nil {
-			return err
-		}
-		return errorf("the database %s is in use by another actas process; wait for it to finish or stop it, then try again", path)
-	}
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(dir, st)
+	o.core.SetLogKey(key)
+	return o.core.StartCheckpoints(nil)
 }
 
 func (a *app) auditCheckpointCmd() *cobra.Command {
@@ -132,12 +104,8 @@ those events. The database is only read.`,
 		Example: `  actas audit checkpoint > checkpoint-$(date +%F).txt`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withReadOnlyStore(func(dir string, st *store.DB) error {
-				key, err := readLogKey(dir)
-				if err != nil {
-					return err
-				}
-				cp, err := core.SignedCheckpoint(st, key.Signer, core.SystemClock{}.Now())
+			return a.read(func(co *core.Core) error {
+				cp, err := co.Checkpoint(a.operator())
 				if err != nil {
 					return err
 				}
@@ -157,16 +125,14 @@ it can check a checkpoint or an inclusion proof offline:
 actas audit verify-proof FILE --key KEY.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := a.dataDir()
-			if err != nil {
-				return err
-			}
-			key, err := readLogKey(dir)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), key.VerifierKey)
-			return nil
+			return a.read(func(co *core.Core) error {
+				key, err := co.LogVerifierKey()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), key)
+				return nil
+			})
 		},
 	}
 }
@@ -187,12 +153,8 @@ offline with actas audit verify-proof. The database is only read.`,
 			if seq == 0 {
 				return errorf("--seq must be an event number, 1 or more")
 			}
-			return a.withReadOnlyStore(func(dir string, st *store.DB) error {
-				key, err := readLogKey(dir)
-				if err != nil {
-					return err
-				}
-				proofs, err := core.ProveEvents(st, key.Signer, core.SystemClock{}.Now(), seq)
+			return a.read(func(co *core.Core) error {
+				proofs, err := co.Prove(a.operator(), seq)
 				if err != nil {
 					return err
 				}
@@ -223,7 +185,7 @@ directory is needed. KEY is the key actas audit pubkey prints
 			if err != nil {
 				return err
 			}
-			data, err := readInput(a, args[0])
+			data, err := a.readInput(args[0])
 			if err != nil {
 				return err
 			}
@@ -271,7 +233,7 @@ func verifierFrom(arg string) (note.Verifier, error) {
 }
 
 // readInput reads the file name, or standard input for "-".
-func readInput(a *app, name string) ([]byte, error) {
+func (a *app) readInput(name string) ([]byte, error) {
 	if name == "-" {
 		b, err := readAllLimited(a.env.Stdin)
 		if err != nil {
@@ -279,7 +241,7 @@ func readInput(a *app, name string) ([]byte, error) {
 		}
 		return b, nil
 	}
-	f, err := os.Open(name)
+	f, err := a.openInput(name)
 	if err != nil {
 		return nil, errorf("cannot read %s: %v", name, err)
 	}

@@ -42,7 +42,7 @@ It refuses a directory that already holds an initialised database.`,
 			if err != nil {
 				return err
 			}
-			if err := startCheckpoints(o); err != nil {
+			if err := useLogKey(o, false); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s: root org %q, owner %s\n",
@@ -150,9 +150,6 @@ func (a *app) tuiCmd() *cobra.Command {
 	return c
 }
 
-// localConn is the connection ID of a console in the local terminal.
-const localConn = "local"
-
 // console logs email in and runs the console until they quit; sessions
 // this console started then end (if policy end_on_disconnect holds).
 func (a *app) console(ctx context.Context, c *core.Core, email string) error {
@@ -163,7 +160,7 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 	if a.env.Console == nil {
 		return errorf("the console is not built yet")
 	}
-	p, err := c.Login(u, "", localConn, localConn)
+	p, err := c.Login(u, "", "local", core.NewConnID("local"))
 	if err != nil {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
 	}
