@@ -69,6 +69,13 @@ type ReadTx interface {
 	ScanAuditWithTree(from uint64, fn func(seq uint64, rec, tree []byte) bool) error
 	// LatestCheckpoint is the newest checkpoint kept, or ErrNotFound.
 	LatestCheckpoint() (Checkpoint, error)
+	Channel(id string) (Channel, error)
+	Channels() ([]Channel, error) // in ID order
+	SMTP() (SMTPConfig, error)    // ErrNotFound until set
+	OutboxMessage(id string) (OutboxMessage, error)
+	// ScanOutbox walks the undelivered messages, pending and failed, in
+	// the order they were queued, until fn returns false.
+	ScanOutbox(fn func(OutboxMessage) bool) error
 }
 
 // Tx is a write transaction.
@@ -95,6 +102,12 @@ type Tx interface {
 	// PutCheckpoint keeps a signed checkpoint (by its size; one of the
 	// same size is replaced).
 	PutCheckpoint(Checkpoint) error
+	PutChannel(Channel) error
+	DeleteChannel(id string) error
+	PutSMTP(SMTPConfig) error
+	// PutOutbox stores a message under its ID (NextID("outbox") numbers them).
+	PutOutbox(OutboxMessage) error
+	DeleteOutbox(id string) error
 }
 
 // AuditAppend is one encoded event with what the store indexes it by.

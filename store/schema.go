@@ -20,7 +20,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 3
+const schemaVersion = 4
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -52,6 +52,13 @@ var (
 	bucketAuditByActor   = []byte("audit_by_actor")
 	bucketAuditBySubject = []byte("audit_by_subject")
 
+	// bucketChannels maps alert channel ID -> channel (JSON, secret
+	// included: the webhook secret must stay usable for signing).
+	bucketChannels = []byte("alert_channels")
+	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
+	// -> message (JSON): the notifications not delivered yet, and those
+	// that failed for good.
+	bucketOutbox = []byte("outbox")
 	// bucketAuditTree maps seq (8 bytes) to the Merkle tree hashes that
 	// appending the event stored: tlog's stored hashes of leaf seq-1,
 	// 32 bytes each, level 0 (the leaf) first (core/merkle.go).
@@ -70,6 +77,7 @@ var allBuckets = [][]byte{
 	bucketRequests, bucketRequestsByStatus,
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
+	bucketChannels, bucketOutbox,
 	bucketAuditTree, bucketCheckpoints,
 }
 
@@ -88,6 +96,9 @@ var (
 	// keyUserCount holds the number of users (8 bytes), so counting a
 	// million users does not walk them.
 	keyUserCount = []byte("user_count")
+	// keySMTP holds the mail server setting (JSON, password included);
+	// absent until actas smtp set.
+	keySMTP = []byte("smtp")
 )
 
 // auditIndexBuckets maps the index names of core.ReadTx.ScanAuditIndex to
@@ -105,6 +116,8 @@ var idBuckets = map[string][]byte{
 	"user":    bucketUsers,
 	"request": bucketRequests,
 	"session": bucketSessions,
+	"channel": bucketChannels,
+	"outbox":  bucketOutbox,
 }
 
 // keySep ends the first part of a composite key. IDs, statuses and index keys
@@ -179,7 +192,29 @@ type migration struct {
 var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
 	{to: 2, what: "audit indexes as blocks of postings written behind the log", apply: migrateToV2},
-	{to: 3, what: "build the audit log's Merkle tree", apply: migrateToV3},
+	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
+	{to: 4, what: "build the audit log's Merkle tree", apply: migrateToV4},
+}
+
+// migrateToV3 adds the alert buckets and rewrites the policy in its new
+// encoding: the old alert_channels list (names nothing could deliver to) is
+// dropped, and alerting starts on, as in a new database (decodePolicy).
+func migrateToV3(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketChannels, bucketOutbox} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	v := meta.Get(keyPolicy)
+	if v == nil {
+		return nil
+	}
+	p, err := decodePolicy(v)
+	if err != nil {
+		return err
+	}
+	return meta.Put(keyPolicy, encodePolicy(p))
 }
 
 func migrateToV1(tx *bolt.Tx) error {
@@ -222,11 +257,11 @@ func migrateToV2(tx *bolt.Tx) error {
 	return tx.Bucket(bucketMeta).Delete(keyAuditIndexed)
 }
 
-// migrateToV3 adds the Merkle tree over the events already in the log and
+// migrateToV4 adds the Merkle tree over the events already in the log and
 // a bucket for checkpoints. The tree covers the events from seq 1 as long as
 // they follow each other; after a gap or a record too short to hold a hash
 // it stops, and audit verify reports the damage there.
-func migrateToV3(tx *bolt.Tx) error {
+func migrateToV4(tx *bolt.Tx) error {
 	tree, err := tx.CreateBucketIfNotExists(bucketAuditTree)
 	if err != nil {
 		return err

@@ -177,7 +177,7 @@ func TestMigrationBuildsTheTree(t *testing.T) {
 		t.Fatalf("append after migration: VerifyChain = %v, %v", v, err)
 	}
 	db.Close()
-	if version, _ := schemaVersion(t, path); version != 3 {
+	if version, _ := schemaVersion(t, path); version != store.SchemaVersion {
 		t.Errorf("schema version %d after migration", version)
 	}
 }

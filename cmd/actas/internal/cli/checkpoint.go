@@ -181,7 +181,7 @@ directory is needed. KEY is the key actas audit pubkey prints
   actas audit verify-proof receipt.txt --key acme.pub`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := verifierFrom(keyArg)
+			v, err := a.verifierFrom(keyArg)
 			if err != nil {
 				return err
 			}
@@ -213,13 +213,13 @@ directory is needed. KEY is the key actas audit pubkey prints
 }
 
 // verifierFrom reads a verifier key given as text or as a file holding it.
-func verifierFrom(arg string) (note.Verifier, error) {
+func (a *app) verifierFrom(arg string) (note.Verifier, error) {
 	text := strings.TrimSpace(arg)
 	if text == "" {
 		return nil, errorf("--key is empty: give the key actas audit pubkey prints, or a file holding it")
 	}
 	if _, err := core.NewLogVerifier(text); err != nil {
-		b, ferr := os.ReadFile(arg)
+		b, ferr := a.readInput(arg)
 		if ferr != nil {
 			return nil, errorf("--key %q is neither a log public key (NAME+HASH+KEY, as actas audit pubkey prints) nor a readable file", arg)
 		}
