@@ -25,20 +25,30 @@ func (c *Core) VisibleActiveSessions(p Principal, target string) ([]Session, err
 }
 
 // Staff lists the users whose role is support or above, in name order,
-// for the owners' Settings page; it walks the in-memory directory, so it
-// stays quick with a million members.
+// for the owners' Settings page. It walks the store's name index, which
+// holds every user's role, and reads only the staff.
 func (c *Core) Staff(p Principal) ([]User, error) {
 	if err := c.require(p, CapSettings); err != nil {
 		return nil, err
 	}
-	d := c.dir
-	d.mu.RLock()
-	defer d.mu.RUnlock()
 	var out []User
-	for _, e := range d.sorted {
-		if e.Role.IsStaff() {
-			out = append(out, e.User)
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		scan := tx.ScanUserIndex(false, func(e UserIndexEntry) bool {
+			if !Role(e.Role).IsStaff() {
+				return true
+			}
+			var u User
+			if u, err = tx.User(string(e.ID)); err != nil {
+				return false
+			}
+			out = append(out, u)
+			return true
+		})
+		if err != nil {
+			return err
 		}
-	}
-	return out, nil
+		return scan
+	})
+	return out, err
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/actas/actas/core"
 )
 
 // This file is the whole on-disk layout: every bucket, every well-known key
@@ -16,7 +18,7 @@ import (
 
 // schemaVersion is the layout this code reads and writes. Raising it needs a
 // migration appended to migrations.
-const schemaVersion = 1
+const schemaVersion = 2
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -27,6 +29,14 @@ var (
 
 	bucketUsers        = []byte("users")          // user ID -> user
 	bucketUsersByEmail = []byte("users_by_email") // email -> user ID
+	// bucketUsersByName is the Users table's order on disk: lower-case
+	// name|0x00|email -> user ID|0x00|org ID|0x00|role (userNameKey,
+	// userNameValue).
+	// A console pages through it before its search index is built.
+	bucketUsersByName = []byte("users_by_name")
+	// bucketUsersConsent holds user ID -> empty for every user whose consent
+	// is set, so open schedules consent expiries without walking all users.
+	bucketUsersConsent = []byte("users_consent")
 
 	bucketKeys       = []byte("keys")         // fingerprint -> key
 	bucketKeysByUser = []byte("keys_by_user") // user ID|0x00|fingerprint -> empty
@@ -53,7 +63,7 @@ var (
 var allBuckets = [][]byte{
 	bucketMeta,
 	bucketOrgs, bucketOrgsByName,
-	bucketUsers, bucketUsersByEmail,
+	bucketUsers, bucketUsersByEmail, bucketUsersByName, bucketUsersConsent,
 	bucketKeys, bucketKeysByUser,
 	bucketRequests, bucketRequestsByStatus,
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
@@ -136,6 +146,26 @@ func prefixEnd(first string) []byte {
 	return append(k, keySep+1)
 }
 
+// userNameKey is a user's key in bucketUsersByName: the Users table's
+// order (lower-case name, then email; emails are unique, so keys are too).
+func userNameKey(u core.User) []byte {
+	k := make([]byte, 0, len(u.Name)+1+len(u.Email))
+	k = append(k, strings.ToLower(u.Name)...)
+	k = append(k, keySep)
+	return append(k, u.Email...)
+}
+
+// userNameValue is what bucketUsersByName holds for a user:
+// ID|0x00|org|0x00|role.
+func userNameValue(u core.User) []byte {
+	v := make([]byte, 0, len(u.ID)+1+len(u.Org)+1+len(u.Role))
+	v = append(v, u.ID...)
+	v = append(v, keySep)
+	v = append(v, u.Org...)
+	v = append(v, keySep)
+	return append(v, u.Role...)
+}
+
 // seqKey returns seq as 8 big-endian bytes.
 func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq)
@@ -165,6 +195,7 @@ type migration struct {
 // before the schema had a version: no version key, possibly some buckets.
 var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
+	{to: 2, what: "index users by name and by consent", apply: migrateToV2},
 }
 
 func migrateToV1(tx *bolt.Tx) error {
@@ -185,6 +216,36 @@ func migrateToV1(tx *bolt.Tx) error {
 	// now on PutUser keeps the count.
 	n := tx.Bucket(bucketUsers).Stats().KeyN
 	return tx.Bucket(bucketMeta).Put(keyUserCount, seqKey(uint64(n)))
+}
+
+// migrateToV2 builds the name and consent indexes of the users there are.
+// The name keys are put in order: bolt splits nodes only at commit, so a
+// million keys put in random order into one transaction take minutes.
+func migrateToV2(tx *bolt.Tx) error {
+	byName, err := tx.CreateBucketIfNotExists(bucketUsersByName)
+	if err != nil {
+		return err
+	}
+	consent, err := tx.CreateBucketIfNotExists(bucketUsersConsent)
+	if err != nil {
+		return err
+	}
+	var names []nameEntry
+	err = tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
+		u, err := decodeUser(v)
+		if err != nil {
+			return err
+		}
+		names = append(names, nameEntry{id: u.ID, key: userNameKey(u), value: userNameValue(u)})
+		if !u.ConsentFrom.IsZero() {
+			return consent.Put([]byte(u.ID), empty)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return putNames(byName, names)
 }
 
 // ErrSchemaTooNew refuses a file written by a newer actas: this one would
