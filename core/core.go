@@ -2,6 +2,8 @@ package core
 
 import (
 	"container/heap"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"sync"
 	"time"
@@ -32,11 +34,18 @@ type Core struct {
 	deadline deadlines
 	timer    Stopper
 	closed   bool
+
+	loginMu sync.Mutex
+	logins  logins // which key each live console logged in with
 }
 
 // Options configure Open.
 type Options struct {
 	Clock Clock // default SystemClock
+	// ReadOnly is for commands that only read: core applies no expiry and
+	// ends no leftover session, so it never writes (the store may refuse
+	// writes altogether). Only a writer changes the database.
+	ReadOnly bool
 }
 
 // Principal is who is asking: the real, authenticated person (never the
@@ -61,9 +70,10 @@ func (p Principal) ref() Ref {
 	return p.User.Ref()
 }
 
-// Open starts core on a store: it loads the in-memory views, expires
-// whatever came due while the program was down (with audit events), and
-// schedules the next expiries.
+// Open starts core on a store: it loads the in-memory views, ends the
+// sessions a crashed process left running, expires whatever came due while
+// the program was down (with audit events), and schedules the next
+// expiries. With opt.ReadOnly it only loads.
 func Open(st Store, opt Options) (*Core, error) {
 	if opt.Clock == nil {
 		opt.Clock = SystemClock{}
@@ -72,7 +82,16 @@ func Open(st Store, opt Options) (*Core, error) {
 	if err := c.load(); err != nil {
 		return nil, err
 	}
+	if opt.ReadOnly {
+		c.closed = true // no timer: expiries are a writer's job
+		return c, nil
+	}
+	// What came due while down expires as such first; what is left of
+	// the sessions then belonged to a process that is gone.
 	c.expireDue()
+	if err := c.endLeftovers(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -80,6 +99,29 @@ func Open(st Store, opt Options) (*Core, error) {
 // server does at start, so no console waits for it). A console's first
 // page of users does too; commands that only list never build it.
 func (c *Core) WarmUsers() { c.dir.Warm() }
+
+// endLeftovers ends, with reason server_crash, every session still active
+// when a writer opens the store. Only one process writes at a time, so the
+// connection that started such a session belongs to a process that is
+// gone (killed, crashed) and nobody can end it by quitting any more. This
+// runs before anyone can connect: a reconnect never resumes impersonation.
+func (c *Core) endLeftovers() error {
+	if len(c.active) == 0 {
+		return nil
+	}
+	return c.update(func(t *txn) error {
+		act, err := t.ActiveSessions()
+		if err != nil {
+			return err
+		}
+		for _, s := range act {
+			if err := t.endSession(s, EndCrash, Ref{ID: "system"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
 
 // Close stops timers. It does not end sessions (see Shutdown) nor close the store.
 func (c *Core) Close() {
@@ -494,4 +536,13 @@ func (t *txn) currentPolicy() (Policy, error) {
 		return Policy{}, refuse(CodeFeatureDisabled, "actas is not initialised yet: run actas init first")
 	}
 	return p, err
+}
+
+// NewConnID names one console or connection, unique in this process and
+// across processes (random), e.g. "local_1f2e…" or "ssh_9a8b…". Sessions
+// remember it; quitting that console ends exactly its own sessions.
+func NewConnID(kind string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return kind + "_" + hex.EncodeToString(b[:])
 }

@@ -26,7 +26,8 @@ func TestUserPagesBeforeAndAfterTheIndex(t *testing.T) {
 	if err := core.AddDemoMembers(w.c, w.cli, 150); err != nil {
 		t.Fatal(err)
 	}
-	w.reopen()
+	w.close()
+	w.open()
 	total := w.c.UserCount()
 	const limit = 7
 	var before [][]string

@@ -109,12 +109,43 @@ func applyPolicy(p *Policy, key, val string) error {
 	return invalid("key", "unknown policy key %q; keys are %s", key, strings.Join(PolicyKeys, ", "))
 }
 
+// MinDuration is the shortest duration a person can pick.
+const MinDuration = time.Hour
+
+// CheckDuration is the one rule for every duration a person can pick — a
+// request's, an approval's, a consent's, the policy's default_duration:
+// it lies within 1h..limit, where limit is the policy's max_duration (for
+// consent, ConsentLimit). what names the value in the refusal.
+func CheckDuration(what string, d, limit time.Duration) error {
+	if d < MinDuration || d > limit {
+		return invalid(what, "%s must be between %s and %s", what, FormatDuration(MinDuration), FormatDuration(limit))
+	}
+	return nil
+}
+
+// DurationLimit is the longest duration a person can pick under p: its
+// max_duration.
+func (p Policy) DurationLimit() time.Duration { return max(p.MaxDuration, MinDuration) }
+
+// DefaultPick is the duration forms start on and a session without a
+// request lasts: default_duration, brought within 1h..max_duration should
+// an older database hold one outside.
+func (p Policy) DefaultPick() time.Duration {
+	return min(max(p.DefaultDuration, MinDuration), p.DurationLimit())
+}
+
+// ConsentLimit is the longest consent a person can grant under p: 168h,
+// and never above max_duration.
+func (p Policy) ConsentLimit() time.Duration { return min(MaxConsent, p.DurationLimit()) }
+
 func checkPolicy(p Policy) error {
-	switch {
-	case p.MaxDuration < time.Hour || p.MaxDuration > MaxConsent:
+	if p.MaxDuration < MinDuration || p.MaxDuration > MaxConsent {
 		return invalid("max_duration", "max_duration must be between 1h and 168h")
-	case p.DefaultDuration < time.Minute || p.DefaultDuration > p.MaxDuration:
-		return invalid("default_duration", "default_duration must be between 1m and max_duration (%s)", FormatDuration(p.MaxDuration))
+	}
+	if err := CheckDuration("default_duration", p.DefaultDuration, p.MaxDuration); err != nil {
+		return err
+	}
+	switch {
 	case p.RequestTTL < time.Minute || p.RequestTTL > 30*24*time.Hour:
 		return invalid("request_ttl", "request_ttl must be between 1m and 720h")
 	case p.ApprovalsRequired < 1 || p.ApprovalsRequired > 2:
@@ -168,6 +199,9 @@ func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error)
 		}
 		t.policyChanged = true
 		if _, err := t.record(Event{Type: EvPolicyChanged, Actor: p.ref(), Org: t.c.RootOrg().ID}, diff); err != nil {
+			return err
+		}
+		if _, err := t.applyPolicyToSessions(old, np, p.ref()); err != nil {
 			return err
 		}
 		pp := np

@@ -221,7 +221,15 @@ const (
 	// the status, e.g. user_suspended; see endReasonForStatus.
 	EndDisconnect EndReason = "disconnect"
 	EndShutdown   EndReason = "server_shutdown"
+	// EndCrash ends a session found active when a writer opens the
+	// database: the process whose connection started it is gone.
+	EndCrash      EndReason = "server_crash"
 	EndTerminated EndReason = "terminated"
+	// EndPolicyDisabled: an owner turned impersonation off (enabled=false).
+	EndPolicyDisabled EndReason = "policy_disabled"
+	// EndPermissionRemoved: the impersonator's mode became never or their
+	// role dropped below support.
+	EndPermissionRemoved EndReason = "permission_removed"
 )
 
 // Session is one impersonation: Impersonator acts as Target until Ends.

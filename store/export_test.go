@@ -42,3 +42,6 @@ func RawView(db *DB, fn func(tx *bolt.Tx) error) error { return db.bolt.View(fn)
 
 // EncodeUser is the stored form of a user.
 func EncodeUser(u core.User) []byte { return encodeUser(u) }
+
+// SchemaVersion is the layout this code writes.
+const SchemaVersion = schemaVersion

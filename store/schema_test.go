@@ -70,15 +70,15 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	version, buckets := schemaVersion(t, path)
-	if version != 2 {
-		t.Errorf("schema version after open = %d, want 2", version)
+	if version != store.SchemaVersion {
+		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
 	if buckets != 18 {
 		t.Errorf("file has %d buckets after migration, want 18", buckets)
 	}
 }
 
-// A file of schema version 1 holds users but no name or consent index:
+// A file of schema version 1 (or 2) holds users but no name or consent index:
 // opening it builds both from the users there are.
 func TestOpenIndexesUsersOfAVersion1File(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "actas.db")

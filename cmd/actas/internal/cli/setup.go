@@ -147,9 +147,6 @@ func (a *app) tuiCmd() *cobra.Command {
 	return c
 }
 
-// localConn is the connection ID of a console in the local terminal.
-const localConn = "local"
-
 // console logs email in and runs the console until they quit; sessions
 // this console started then end (if policy end_on_disconnect holds).
 func (a *app) console(ctx context.Context, c *core.Core, email string) error {
@@ -160,7 +157,7 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 	if a.env.Console == nil {
 		return errorf("the console is not built yet")
 	}
-	p, err := c.Login(u, "", localConn, localConn)
+	p, err := c.Login(u, "", "local", core.NewConnID("local"))
 	if err != nil {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
 	}
