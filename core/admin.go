@@ -128,19 +128,18 @@ func (c *Core) lastOwnerCheck(u User, role Role, status Status, get func(id stri
 	return refuse(CodeLastOwner, "%s is the last active owner and cannot be %s: make someone else an owner first", u.Email, what)
 }
 
-// ownerIDs lists the IDs of the owners (and sysadmins) by the store's
-// name index, which holds every user's role; the caller confirms each
-// (status too) as it reads users. It walks every user, and runs only when
-// an active owner is about to stop being one.
+// ownerIDs lists the IDs of the owners (and sysadmins), from the store's
+// staff index; the caller confirms each (status too) as it reads users.
 func (c *Core) ownerIDs() []string {
 	var ids []string
 	_ = c.st.View(func(tx ReadTx) error {
-		return tx.ScanUserIndex(false, func(e UserIndexEntry) bool {
-			if Role(e.Role).Level() >= RoleOwner.Level() {
-				ids = append(ids, string(e.ID))
+		staff, err := tx.StaffUsers()
+		for _, u := range staff {
+			if u.Role.Level() >= RoleOwner.Level() {
+				ids = append(ids, u.ID)
 			}
-			return true
-		})
+		}
+		return err
 	})
 	return ids
 }

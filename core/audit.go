@@ -35,6 +35,9 @@ const (
 	EvLogin            = "login"
 	EvLoginFailed      = "login.failed"
 	EvOrgCreated       = "org.created"
+	EvAlertAdded       = "alert.added"
+	EvAlertRemoved     = "alert.removed"
+	EvAlertFailed      = "alert.failed"
 )
 
 // EventTypes lists every audit event type, for filters.
@@ -44,6 +47,7 @@ var EventTypes = []string{
 	EvConsentGranted, EvConsentRevoked, EvConsentExpired,
 	EvActionPerformed, EvActionBlocked, EvPolicyChanged, EvUserCreated, EvUserUpdated,
 	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated,
+	EvAlertAdded, EvAlertRemoved, EvAlertFailed,
 }
 
 // Result of an audited step.

@@ -34,6 +34,11 @@ type Core struct {
 	deadline deadlines
 	timer    Stopper
 	closed   bool
+	warned   map[string]bool // sessions whose impersonator heard they are ending
+
+	notifier        Notifier
+	deliveryTimeout time.Duration
+	outboxWake      chan struct{}
 
 	loginMu sync.Mutex
 	logins  logins // which key each live console logged in with
@@ -42,6 +47,11 @@ type Core struct {
 // Options configure Open.
 type Options struct {
 	Clock Clock // default SystemClock
+	// Notifier delivers the outbox (RunOutbox) and tests (TestChannel);
+	// nil means this program only queues.
+	Notifier Notifier
+	// DeliveryTimeout bounds one delivery attempt; 0 means DeliveryTimeout.
+	DeliveryTimeout time.Duration
 	// ReadOnly is for commands that only read: core applies no expiry and
 	// ends no leftover session, so it never writes (the store may refuse
 	// writes altogether). Only a writer changes the database.
@@ -78,7 +88,12 @@ func Open(st Store, opt Options) (*Core, error) {
 	if opt.Clock == nil {
 		opt.Clock = SystemClock{}
 	}
-	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: newDirectory(st), active: map[string]Session{}, people: map[string]User{}}
+	if opt.DeliveryTimeout <= 0 {
+		opt.DeliveryTimeout = DeliveryTimeout
+	}
+	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: newDirectory(st), active: map[string]Session{}, people: map[string]User{},
+		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout,
+		outboxWake: make(chan struct{}, 1)}
 	if err := c.load(); err != nil {
 		return nil, err
 	}
@@ -182,6 +197,7 @@ func (c *Core) load() error {
 		for _, s := range act {
 			c.active[s.ID] = s
 			heap.Push(&c.deadline, deadline{at: s.Ends, kind: dlSession, id: s.ID})
+			heap.Push(&c.deadline, deadline{at: s.Ends.Add(-warnBefore), kind: dlWarn, id: s.ID})
 		}
 		pend, err := tx.Requests(RequestPending, 0)
 		if err != nil {
@@ -204,6 +220,9 @@ type txn struct {
 	users         []string // user IDs whose in-memory view needs a refresh
 	policyChanged bool
 	orgs          bool
+	queued        int      // outbox messages queued
+	alerts        bool     // channels or outbox changed
+	warned        []string // sessions whose ending was announced
 }
 
 // update runs fn in one store transaction and, after the commit, refreshes
@@ -225,6 +244,19 @@ func (c *Core) update(fn func(t *txn) error) error {
 func (c *Core) afterCommit(t *txn) {
 	if t.touchesViews() {
 		c.refresh(t)
+	}
+	if len(t.warned) > 0 {
+		c.mu.Lock()
+		for _, id := range t.warned {
+			c.warned[id] = true
+		}
+		c.mu.Unlock()
+	}
+	if t.queued > 0 {
+		c.WakeOutbox()
+	}
+	if t.queued > 0 || t.alerts {
+		c.hub.Publish(Change{Kind: ChangeAlerts})
 	}
 	for _, ch := range t.changes {
 		c.hub.Publish(ch)
@@ -259,6 +291,9 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 		ev.Result = ResultOK
 	}
 	if err := AppendEvent(t.Tx, &ev); err != nil {
+		return ev, err
+	}
+	if err := t.route(ev); err != nil {
 		return ev, err
 	}
 	if ev.Session != "" {
@@ -333,8 +368,10 @@ func (c *Core) refresh(t *txn) {
 				if s.Active() {
 					c.active[s.ID] = s
 					c.schedule(deadline{at: s.Ends, kind: dlSession, id: s.ID})
+					c.schedule(deadline{at: s.Ends.Add(-warnBefore), kind: dlWarn, id: s.ID})
 				} else {
 					delete(c.active, s.ID)
+					delete(c.warned, s.ID)
 				}
 			case ch.Request != nil && ch.Request.Status == RequestPending:
 				c.schedule(deadline{at: ch.Request.Expires, kind: dlRequest, id: ch.Request.ID})
@@ -394,6 +431,7 @@ const (
 	dlSession dlKind = iota
 	dlRequest
 	dlConsent
+	dlWarn // a session's last minutes begin
 )
 
 type deadline struct {
@@ -485,6 +523,12 @@ func (t *txn) expire(d deadline) error {
 			reason = EndConsentExpired
 		}
 		return t.endSession(s, reason, Ref{ID: "system"})
+	case dlWarn:
+		s, err := t.Session(d.id)
+		if err != nil {
+			return nil
+		}
+		return t.warnEnding(s)
 	case dlRequest:
 		r, err := t.Request(d.id)
 		if err != nil || r.Status != RequestPending || r.Expires.After(t.now) {

@@ -10,7 +10,7 @@ import (
 
 // PolicyKeys lists the settable policy keys, in display order.
 var PolicyKeys = []string{"enabled", "require_consent", "max_duration", "default_duration", "require_reason",
-	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alert_channels"}
+	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alerting", "environment"}
 
 // PolicyValues renders the policy as key → value text, as policy show prints it.
 func PolicyValues(p Policy) map[string]string {
@@ -19,7 +19,8 @@ func PolicyValues(p Policy) map[string]string {
 		"max_duration": FormatDuration(p.MaxDuration), "default_duration": FormatDuration(p.DefaultDuration),
 		"require_reason": strconv.FormatBool(p.RequireReason), "request_ttl": FormatDuration(p.RequestTTL),
 		"approvals_required": strconv.Itoa(p.ApprovalsRequired), "end_on_disconnect": strconv.FormatBool(p.EndOnDisconnect),
-		"notify_target": strconv.FormatBool(p.NotifyTarget), "alert_channels": strings.Join(p.AlertChannels, ","),
+		"notify_target": strconv.FormatBool(p.NotifyTarget), "alerting": strconv.FormatBool(p.Alerting),
+		"environment": p.Environment,
 	}
 }
 
@@ -94,17 +95,17 @@ func applyPolicy(p *Policy, key, val string) error {
 		}
 		p.ApprovalsRequired = n
 		return nil
-	case "alert_channels":
-		p.AlertChannels = nil
-		for _, ch := range strings.Split(val, ",") {
-			if ch = strings.TrimSpace(ch); ch != "" {
-				if hasUnsafe(ch) {
-					return invalid(key, "alert channel %q contains control characters", ch)
-				}
-				p.AlertChannels = append(p.AlertChannels, ch)
-			}
+	case "alerting":
+		return boolean(&p.Alerting)
+	case "environment":
+		env, err := checkText(key, val, 0, 64)
+		if err != nil {
+			return err
 		}
+		p.Environment = env
 		return nil
+	case "alert_channels":
+		return invalid(key, "alert_channels is gone: add channels with actas alert add (slack, email, webhook) and turn them on or off with alerting=true|false")
 	}
 	return invalid("key", "unknown policy key %q; keys are %s", key, strings.Join(PolicyKeys, ", "))
 }
@@ -170,7 +171,6 @@ func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error)
 			return err
 		}
 		np = old
-		np.AlertChannels = append([]string(nil), old.AlertChannels...)
 		keys := make([]string, 0, len(changes))
 		for k := range changes {
 			keys = append(keys, k)

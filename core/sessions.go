@@ -456,3 +456,8 @@ func (readOnly) DeleteKey(string) error        { return errReadOnly }
 func (readOnly) PutRequest(Request) error      { return errReadOnly }
 func (readOnly) PutSession(Session) error      { return errReadOnly }
 func (readOnly) AppendAudit(AuditAppend) error { return errReadOnly }
+func (readOnly) PutChannel(Channel) error      { return errReadOnly }
+func (readOnly) DeleteChannel(string) error    { return errReadOnly }
+func (readOnly) PutSMTP(SMTPConfig) error      { return errReadOnly }
+func (readOnly) PutOutbox(OutboxMessage) error { return errReadOnly }
+func (readOnly) DeleteOutbox(string) error     { return errReadOnly }

@@ -1,5 +1,10 @@
 package core
 
+import (
+	"slices"
+	"strings"
+)
+
 // Read helpers for the console's Sessions and Settings pages.
 
 // VisibleActiveSessions lists the running sessions p may see, newest
@@ -25,8 +30,7 @@ func (c *Core) VisibleActiveSessions(p Principal, target string) ([]Session, err
 }
 
 // Staff lists the users whose role is support or above, in name order,
-// for the owners' Settings page. It walks the store's name index, which
-// holds every user's role, and reads only the staff.
+// for the owners' Settings page, from the store's staff index.
 func (c *Core) Staff(p Principal) ([]User, error) {
 	if err := c.require(p, CapSettings); err != nil {
 		return nil, err
@@ -34,21 +38,14 @@ func (c *Core) Staff(p Principal) ([]User, error) {
 	var out []User
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
-		scan := tx.ScanUserIndex(false, func(e UserIndexEntry) bool {
-			if !Role(e.Role).IsStaff() {
-				return true
-			}
-			var u User
-			if u, err = tx.User(string(e.ID)); err != nil {
-				return false
-			}
-			out = append(out, u)
-			return true
-		})
-		if err != nil {
-			return err
+		out, err = tx.StaffUsers()
+		return err
+	})
+	slices.SortFunc(out, func(a, b User) int {
+		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+			return c
 		}
-		return scan
+		return strings.Compare(a.Email, b.Email)
 	})
 	return out, err
 }

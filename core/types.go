@@ -263,7 +263,8 @@ type Policy struct {
 	ApprovalsRequired int           `json:"approvals_required"`
 	EndOnDisconnect   bool          `json:"end_on_disconnect"`
 	NotifyTarget      bool          `json:"notify_target"`
-	AlertChannels     []string      `json:"alert_channels,omitempty"`
+	Alerting          bool          `json:"alerting"`              // session starts and ends go to the alert channels
+	Environment       string        `json:"environment,omitempty"` // label in every message, e.g. production
 }
 
 // DefaultPolicy is the policy of a new database: everything safe, and
@@ -279,6 +280,7 @@ func DefaultPolicy() Policy {
 		ApprovalsRequired: 1,
 		EndOnDisconnect:   true,
 		NotifyTarget:      true,
+		Alerting:          true,
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 3
+const schemaVersion = 4
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -39,6 +39,10 @@ var (
 	// bucketUsersConsent holds user ID -> empty for every user whose consent
 	// is set, so open schedules consent expiries without walking all users.
 	bucketUsersConsent = []byte("users_consent")
+	// bucketUsersStaff holds user ID -> empty for every user of a staff
+	// role (support and above: the only ones who can approve or own), so
+	// routing and the owner checks find them without walking all users.
+	bucketUsersStaff = []byte("users_staff")
 
 	bucketKeys       = []byte("keys")         // fingerprint -> key
 	bucketKeysByUser = []byte("keys_by_user") // user ID|0x00|fingerprint -> empty
@@ -59,17 +63,26 @@ var (
 	bucketAuditBySession = []byte("audit_by_session")
 	bucketAuditByActor   = []byte("audit_by_actor")
 	bucketAuditBySubject = []byte("audit_by_subject")
+
+	// bucketChannels maps alert channel ID -> channel (JSON, secret
+	// included: the webhook secret must stay usable for signing).
+	bucketChannels = []byte("alert_channels")
+	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
+	// -> message (JSON): the notifications not delivered yet, and those
+	// that failed for good.
+	bucketOutbox = []byte("outbox")
 )
 
 // allBuckets is every bucket of the current schema; Open checks they exist.
 var allBuckets = [][]byte{
 	bucketMeta,
 	bucketOrgs, bucketOrgsByName,
-	bucketUsers, bucketUsersByEmail, bucketUsersByName, bucketUsersConsent,
+	bucketUsers, bucketUsersByEmail, bucketUsersByName, bucketUsersConsent, bucketUsersStaff,
 	bucketKeys, bucketKeysByUser,
 	bucketRequests, bucketRequestsByStatus,
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
+	bucketChannels, bucketOutbox,
 }
 
 // Keys of the meta bucket.
@@ -87,6 +100,9 @@ var (
 	// keyUserCount holds the number of users (8 bytes), so counting a
 	// million users does not walk them.
 	keyUserCount = []byte("user_count")
+	// keySMTP holds the mail server setting (JSON, password included);
+	// absent until actas smtp set.
+	keySMTP = []byte("smtp")
 )
 
 // auditIndexBuckets maps the index names of core.ReadTx.ScanAuditIndex to
@@ -104,6 +120,8 @@ var idBuckets = map[string][]byte{
 	"user":    bucketUsers,
 	"request": bucketRequests,
 	"session": bucketSessions,
+	"channel": bucketChannels,
+	"outbox":  bucketOutbox,
 }
 
 // keySep ends the first part of a composite key. IDs, statuses and index keys
@@ -198,7 +216,29 @@ type migration struct {
 var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
 	{to: 2, what: "audit indexes as blocks of postings written behind the log", apply: migrateToV2},
-	{to: 3, what: "index users by name and by consent", apply: migrateToV3},
+	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
+	{to: 4, what: "index users by name, by consent and by staff role", apply: migrateToV4},
+}
+
+// migrateToV3 adds the alert buckets and rewrites the policy in its new
+// encoding: the old alert_channels list (names nothing could deliver to) is
+// dropped, and alerting starts on, as in a new database (decodePolicy).
+func migrateToV3(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketChannels, bucketOutbox} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	v := meta.Get(keyPolicy)
+	if v == nil {
+		return nil
+	}
+	p, err := decodePolicy(v)
+	if err != nil {
+		return err
+	}
+	return meta.Put(keyPolicy, encodePolicy(p))
 }
 
 func migrateToV1(tx *bolt.Tx) error {
@@ -241,15 +281,20 @@ func migrateToV2(tx *bolt.Tx) error {
 	return tx.Bucket(bucketMeta).Delete(keyAuditIndexed)
 }
 
-// migrateToV3 builds the name and consent indexes of the users there are.
+// migrateToV4 builds the name, consent and staff indexes of the users
+// there are.
 // The name keys are put in order: bolt splits nodes only at commit, so a
 // million keys put in random order into one transaction take minutes.
-func migrateToV3(tx *bolt.Tx) error {
+func migrateToV4(tx *bolt.Tx) error {
 	byName, err := tx.CreateBucketIfNotExists(bucketUsersByName)
 	if err != nil {
 		return err
 	}
 	consent, err := tx.CreateBucketIfNotExists(bucketUsersConsent)
+	if err != nil {
+		return err
+	}
+	staff, err := tx.CreateBucketIfNotExists(bucketUsersStaff)
 	if err != nil {
 		return err
 	}
@@ -260,6 +305,11 @@ func migrateToV3(tx *bolt.Tx) error {
 			return err
 		}
 		names = append(names, nameEntry{id: u.ID, key: userNameKey(u), value: userNameValue(u)})
+		if u.Role.IsStaff() {
+			if err := staff.Put([]byte(u.ID), empty); err != nil {
+				return err
+			}
+		}
 		if !u.ConsentFrom.IsZero() {
 			return consent.Put([]byte(u.ID), empty)
 		}

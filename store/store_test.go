@@ -474,7 +474,7 @@ func TestPolicyAbsentUntilPut(t *testing.T) {
 		return nil
 	})
 	want := core.DefaultPolicy()
-	want.AlertChannels = []string{"#security"}
+	want.Environment = "production"
 	update(t, db, func(tx core.Tx) error { return tx.PutPolicy(want) })
 	view(t, db, func(tx core.ReadTx) error {
 		got, err := tx.Policy()
@@ -625,5 +625,42 @@ func TestConsentUsers(t *testing.T) {
 	})
 	if got := consents(); !slices.Equal(got, []string{"usr_00000002"}) {
 		t.Errorf("consents after changes = %v, want usr_00000002", got)
+	}
+}
+
+// The staff index holds the users of a staff role and follows role changes.
+func TestStaffUsers(t *testing.T) {
+	db, _ := openTemp(t)
+	m := core.User{ID: "usr_00000001", Email: "m@x.test", Name: "M", Role: core.RoleMember}
+	s := core.User{ID: "usr_00000002", Email: "s@x.test", Name: "S", Role: core.RoleSupport}
+	update(t, db, func(tx core.Tx) error {
+		if err := tx.PutUser(m); err != nil {
+			return err
+		}
+		return tx.PutUser(s)
+	})
+	staff := func() []string {
+		var ids []string
+		view(t, db, func(tx core.ReadTx) error {
+			us, err := tx.StaffUsers()
+			for _, u := range us {
+				ids = append(ids, u.ID)
+			}
+			return err
+		})
+		return ids
+	}
+	if got := staff(); !slices.Equal(got, []string{s.ID}) {
+		t.Errorf("staff = %v, want %s", got, s.ID)
+	}
+	m.Role, s.Role = core.RoleOwner, core.RoleMember
+	update(t, db, func(tx core.Tx) error {
+		if err := tx.PutUser(m); err != nil {
+			return err
+		}
+		return tx.PutUser(s)
+	})
+	if got := staff(); !slices.Equal(got, []string{m.ID}) {
+		t.Errorf("staff after role changes = %v, want %s", got, m.ID)
 	}
 }

@@ -229,17 +229,31 @@ func (t readTx) ScanUserIndex(reverse bool, fn func(core.UserIndexEntry) bool) e
 }
 
 // ConsentUsers returns every user whose consent is set.
-func (t readTx) ConsentUsers() ([]core.User, error) {
+func (t readTx) ConsentUsers() ([]core.User, error) { return t.usersIn(bucketUsersConsent) }
+
+// StaffUsers returns every user of a staff role, in ID order.
+func (t readTx) StaffUsers() ([]core.User, error) { return t.usersIn(bucketUsersStaff) }
+
+// usersIn reads the users an ID set bucket names.
+func (t readTx) usersIn(bucket []byte) ([]core.User, error) {
 	var out []core.User
-	err := t.bucket(bucketUsersConsent).ForEach(func(k, _ []byte) error {
+	err := t.bucket(bucket).ForEach(func(k, _ []byte) error {
 		u, err := t.User(string(k))
 		if err != nil {
-			return fmt.Errorf("consent index: user %s: %w", k, err)
+			return fmt.Errorf("%s index: user %s: %w", bucket, k, err)
 		}
 		out = append(out, u)
 		return nil
 	})
 	return out, err
+}
+
+// setMember adds id to an ID set bucket, or takes it out.
+func setMember(b *bolt.Bucket, id string, in bool) error {
+	if in {
+		return b.Put([]byte(id), empty)
+	}
+	return b.Delete([]byte(id))
 }
 
 func (t readTx) UserCount() (int, error) {
@@ -496,14 +510,10 @@ func (t writeTx) PutUser(u core.User) error {
 	if nameChanged {
 		t.commit.names = append(t.commit.names, nameEntry{id: u.ID, key: key, value: value})
 	}
-	consent := t.bucket(bucketUsersConsent)
-	var err error
-	if u.ConsentFrom.IsZero() {
-		err = consent.Delete([]byte(u.ID))
-	} else {
-		err = consent.Put([]byte(u.ID), empty)
+	if err := setMember(t.bucket(bucketUsersConsent), u.ID, !u.ConsentFrom.IsZero()); err != nil {
+		return err
 	}
-	if err != nil {
+	if err := setMember(t.bucket(bucketUsersStaff), u.ID, u.Role.IsStaff()); err != nil {
 		return err
 	}
 	return users.Put([]byte(u.ID), encodeUser(u))
@@ -697,4 +707,73 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	}
 	t.commit.appended = append(t.commit.appended, keys)
 	return nil
+}
+
+func (t readTx) Channel(id string) (core.Channel, error) {
+	return get(t, bucketChannels, id, decodeJSON[core.Channel])
+}
+
+func (t readTx) Channels() ([]core.Channel, error) {
+	var list []core.Channel
+	err := t.bucket(bucketChannels).ForEach(func(_, v []byte) error {
+		ch, err := decodeJSON[core.Channel](v)
+		list = append(list, ch)
+		return err
+	})
+	return list, err
+}
+
+func (t readTx) SMTP() (core.SMTPConfig, error) {
+	v := t.bucket(bucketMeta).Get(keySMTP)
+	if v == nil {
+		return core.SMTPConfig{}, core.ErrNotFound
+	}
+	return decodeJSON[core.SMTPConfig](v)
+}
+
+func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
+	return get(t, bucketOutbox, id, decodeJSON[core.OutboxMessage])
+}
+
+func (t readTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
+	c := t.bucket(bucketOutbox).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		m, err := decodeJSON[core.OutboxMessage](v)
+		if err != nil {
+			return fmt.Errorf("outbox message %s: %w", k, err)
+		}
+		if !fn(m) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (t writeTx) PutChannel(ch core.Channel) error {
+	if ch.ID == "" {
+		return fmt.Errorf("put alert channel: %w", errEmptyID)
+	}
+	return putJSON(t.bucket(bucketChannels), []byte(ch.ID), ch)
+}
+
+func (t writeTx) DeleteChannel(id string) error {
+	return t.bucket(bucketChannels).Delete([]byte(id))
+}
+
+func (t writeTx) PutSMTP(s core.SMTPConfig) error {
+	return putJSON(t.bucket(bucketMeta), keySMTP, s)
+}
+
+func (t writeTx) PutOutbox(m core.OutboxMessage) error {
+	if m.ID == "" {
+		return fmt.Errorf("put outbox message: %w", errEmptyID)
+	}
+	b := t.bucket(bucketOutbox)
+	// IDs only grow: new messages go at the end.
+	b.FillPercent = 0.9
+	return putJSON(b, []byte(m.ID), m)
+}
+
+func (t writeTx) DeleteOutbox(id string) error {
+	return t.bucket(bucketOutbox).Delete([]byte(id))
 }
