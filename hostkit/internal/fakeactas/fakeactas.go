@@ -76,7 +76,11 @@ type Server struct {
 	seq       int
 	lastIDs   []string // Last-Event-ID of each stream connection
 	streamsUp atomic.Int64
+	stalled   atomic.Int64
 }
+
+// Stalled is the number of events requests waiting for Release.
+func (s *Server) Stalled() int64 { return s.stalled.Load() }
 
 // New starts a fake with one signing key.
 func New() *Server {
@@ -442,6 +446,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if gate != nil {
+		s.stalled.Add(1)
+		defer s.stalled.Add(-1)
 		select {
 		case <-gate:
 		case <-r.Context().Done():
