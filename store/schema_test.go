@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -68,11 +70,67 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	version, buckets := schemaVersion(t, path)
-	if version != 1 {
-		t.Errorf("schema version after open = %d, want 1", version)
+	if version != store.SchemaVersion {
+		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
-	if buckets != 16 {
-		t.Errorf("file has %d buckets after migration, want 16", buckets)
+	if buckets != 18 {
+		t.Errorf("file has %d buckets after migration, want 18", buckets)
+	}
+}
+
+// A version-2 file kept a policy ending in the alert_channels list. Opening
+// it drops the list, turns alerting on and adds the alert buckets.
+func TestOpenMigratesV1Policy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// The version-2 encoding: version byte, then enabled, require_consent,
+	// max_duration, default_duration, require_reason, request_ttl,
+	// approvals_required, end_on_disconnect, notify_target, alert_channels.
+	v1 := []byte{1, 1, 1}
+	v1 = binary.AppendVarint(v1, int64(72*time.Hour))
+	v1 = binary.AppendVarint(v1, int64(time.Hour))
+	v1 = append(v1, 0)
+	v1 = binary.AppendVarint(v1, int64(24*time.Hour))
+	v1 = binary.AppendVarint(v1, 2)
+	v1 = append(v1, 1, 0)
+	v1 = binary.AppendUvarint(v1, 1)
+	v1 = binary.AppendUvarint(v1, uint64(len("#security")))
+	v1 = append(v1, "#security"...)
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, b := range []string{"alert_channels", "outbox"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Put([]byte("policy"), v1); err != nil {
+			return err
+		}
+		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 2))
+	})
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx core.ReadTx) error {
+		p, err := tx.Policy()
+		want := core.Policy{Enabled: true, RequireConsent: true, MaxDuration: 72 * time.Hour, DefaultDuration: time.Hour,
+			RequestTTL: 24 * time.Hour, ApprovalsRequired: 2, EndOnDisconnect: true, Alerting: true}
+		if err != nil || !reflect.DeepEqual(p, want) {
+			t.Errorf("migrated policy = %+v, %v; want %+v", p, err, want)
+		}
+		if chs, err := tx.Channels(); err != nil || len(chs) != 0 {
+			t.Errorf("Channels() after migration = %v, %v", chs, err)
+		}
+		return nil
+	})
+	db.Close()
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 18 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 18", version, buckets, store.SchemaVersion)
 	}
 }
 
