@@ -142,7 +142,8 @@ func TestVerifyFindsATamperedTree(t *testing.T) {
 	}
 }
 
-// TestMigrationBuildsTheTree takes a file of schema 2 (events, no tree),
+// TestMigrationBuildsTheTree takes a file of the schema before the tree
+// (events, no tree),
 // opens it, and finds the tree every later append extends.
 func TestMigrationBuildsTheTree(t *testing.T) {
 	db, path := openTemp(t)
@@ -158,10 +159,10 @@ func TestMigrationBuildsTheTree(t *testing.T) {
 				return err
 			}
 		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 2))
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, store.SchemaVersion-1))
 	})
 	if _, err := store.Open(path, store.Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "must be upgraded") {
-		t.Fatalf("read-only open of a schema 2 file: %v, want a refusal", err)
+		t.Fatalf("read-only open of an older file: %v, want a refusal", err)
 	}
 	db, err = store.Open(path, store.Options{})
 	if err != nil {

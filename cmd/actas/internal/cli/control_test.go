@@ -133,6 +133,15 @@ func TestControlSocketSameAsLocal(t *testing.T) {
 		{args: []string{"policy", "show"}},
 		{args: []string{"policy", "set", "max_duration=72h", "default_duration=2h"}},
 		{args: []string{"policy", "set", "max_duration=nope"}},
+		{args: []string{"smtp", "set", "--host", "127.0.0.1", "--port", "1", "--from", "actas@acme.test", "--starttls", "opportunistic"}},
+		{args: []string{"smtp", "set", "--host", "127.0.0.1", "--from", "actas@acme.test", "--starttls", "maybe"}},
+		{args: []string{"alert", "add", "slack", "--webhook-url", "http://127.0.0.1:1/services/T/B/X"}},
+		{args: []string{"alert", "add", "email", "--to", "sec@acme.test,ops@acme.test"}},
+		{args: []string{"alert", "add", "webhook", "--url", "ftp://127.0.0.1/"}}, // the secret of a good one differs each time
+		{args: []string{"alert", "list"}},
+		{args: []string{"alert", "test", "ch_99999999"}},
+		{args: []string{"alert", "outbox", "now"}}, // what the server's worker did differs from here
+		{args: []string{"alert", "remove", "ch_00000002"}},
 		{args: []string{"user", "list"}},
 		{args: []string{"user", "list", "--json"}},
 		{args: []string{"user", "add", "--email", "kim@acme.test", "--name", "Kim", "--role", "support", "--org", "Acme", "--mode", "request"}},
