@@ -487,8 +487,9 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 	}
 	var made Checkpoint
 	var fresh bool
+	var queued int
 	err := c.st.Update(func(tx Tx) error {
-		fresh = false
+		fresh, queued = false, 0
 		last, err := tx.LatestCheckpoint()
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
@@ -505,8 +506,16 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 			return err
 		}
 		fresh = true
-		return tx.PutCheckpoint(made)
+		if err := tx.PutCheckpoint(made); err != nil {
+			return err
+		}
+		queued, err = queueCheckpoint(tx, made)
+		return err
 	})
+	if queued > 0 {
+		c.WakeOutbox()
+		c.hub.Publish(Change{Kind: ChangeAlerts})
+	}
 	if err == nil && fresh {
 		err = c.publishCheckpoint(made)
 	}
@@ -523,8 +532,39 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 	return made, err
 }
 
+// queueCheckpoint puts a new checkpoint into the outbox of every webhook
+// channel, in the transaction that keeps it: a receiver holds a copy the
+// database's owner cannot take back.
+func queueCheckpoint(tx Tx, cp Checkpoint) (int, error) {
+	chs, err := tx.Channels()
+	if err != nil {
+		return 0, err
+	}
+	pol, err := tx.Policy()
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	n := 0
+	for _, ch := range chs {
+		if ch.Kind != ChannelWebhook {
+			continue
+		}
+		m := OutboxMessage{Channel: ch.ID, Created: cp.Time, NextAt: cp.Time, Notice: Notice{
+			Type: NoticeCheckpoint, Environment: pol.Environment, Time: cp.Time,
+			Subject:    fmt.Sprintf("%sAudit checkpoint of %s: %d events", envPrefix(pol), cp.Origin, cp.Size),
+			Lines:      []string{"Keep this checkpoint: actas audit verify --checkpoint FILE proves the log still holds these events."},
+			Checkpoint: string(cp.Note),
+		}}
+		if err := QueueMessage(tx, &m); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // publishCheckpoint appends a new checkpoint to policy checkpoint_file and
-// hands it to Options.OnCheckpoint.
+// hands it to the function given to StartCheckpoints.
 func (c *Core) publishCheckpoint(cp Checkpoint) error {
 	var err error
 	if path := c.Policy().CheckpointFile; path != "" {
