@@ -20,12 +20,17 @@ type Core struct {
 	// are refreshed from the store after each commit (see refresh*), so
 	// they never run ahead of the disk. Rules are always checked against
 	// the store inside the write transaction, never against these views.
-	mu       sync.RWMutex
-	policy   Policy
-	orgs     map[string]Org
-	rootOrg  string
-	dir      *Directory
-	active   map[string]Session // active sessions by ID
+	mu      sync.RWMutex
+	policy  Policy
+	orgs    map[string]Org
+	rootOrg string
+	dir     *Directory
+	active  map[string]Session // active sessions by ID
+
+	// people holds the users that asked something (principals), as last
+	// committed, so a permission check reads no store; refresh keeps them.
+	peopleMu sync.Mutex
+	people   map[string]User
 	deadline deadlines
 	timer    Stopper
 	closed   bool
@@ -86,7 +91,7 @@ func Open(st Store, opt Options) (*Core, error) {
 	if opt.DeliveryTimeout <= 0 {
 		opt.DeliveryTimeout = DeliveryTimeout
 	}
-	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: NewDirectory(), active: map[string]Session{},
+	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: newDirectory(st), active: map[string]Session{}, people: map[string]User{},
 		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout,
 		outboxWake: make(chan struct{}, 1)}
 	if err := c.load(); err != nil {
@@ -104,6 +109,11 @@ func Open(st Store, opt Options) (*Core, error) {
 	}
 	return c, nil
 }
+
+// WarmUsers starts building the users' search index in the background (a
+// server does at start, so no console waits for it). A console's first
+// page of users does too; commands that only list never build it.
+func (c *Core) WarmUsers() { c.dir.Warm() }
 
 // endLeftovers ends, with reason server_crash, every session still active
 // when a writer opens the store. Only one process writes at a time, so the
@@ -171,17 +181,15 @@ func (c *Core) load() error {
 		} else {
 			return err
 		}
-		err = tx.ForEachUser(func(u User) error {
-			c.dir.load(u)
-			if !u.ConsentFrom.IsZero() {
-				heap.Push(&c.deadline, deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
-			}
-			return nil
-		})
+		// Only the users with a consent set: the rest are read when asked
+		// for (a million users are not loaded at open).
+		consents, err := tx.ConsentUsers()
 		if err != nil {
 			return err
 		}
-		c.dir.finishLoad()
+		for _, u := range consents {
+			heap.Push(&c.deadline, deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
+		}
 		act, err := tx.ActiveSessions()
 		if err != nil {
 			return err
@@ -343,6 +351,13 @@ func (c *Core) refresh(t *txn) {
 			}
 		}
 		c.dir.put(users...)
+		c.peopleMu.Lock()
+		for _, u := range users {
+			if _, ok := c.people[u.ID]; ok {
+				c.people[u.ID] = u
+			}
+		}
+		c.peopleMu.Unlock()
 		for _, ch := range t.changes {
 			switch {
 			case ch.Session != nil:

@@ -31,6 +31,15 @@ type ReadTx interface {
 	// ForEachUser calls fn for every user in ID order until fn returns an error.
 	ForEachUser(fn func(User) error) error
 	UserCount() (int, error)
+	// ScanUserIndex walks users in the Users table's order (lower-case
+	// name, then email; from the last when reverse) until fn returns
+	// false. The entry's slices are valid only during fn. A write
+	// transaction need not see its own changes here.
+	ScanUserIndex(reverse bool, fn func(UserIndexEntry) bool) error
+	// ConsentUsers returns every user whose consent is set.
+	ConsentUsers() ([]User, error)
+	// StaffUsers returns every user of a staff role (support and above).
+	StaffUsers() ([]User, error)
 
 	Key(fingerprint string) (Key, error)
 	Keys(userID string) ([]Key, error) // userID "" = all keys
@@ -92,6 +101,12 @@ type Tx interface {
 	// PutOutbox stores a message under its ID (NextID("outbox") numbers them).
 	PutOutbox(OutboxMessage) error
 	DeleteOutbox(id string) error
+}
+
+// UserIndexEntry is one user in the Users table's order: Key is the
+// lower-case name, a NUL and the email; Role is the user's role.
+type UserIndexEntry struct {
+	Key, ID, Org, Role []byte
 }
 
 // AuditAppend is one encoded event with what the store indexes it by.

@@ -390,7 +390,7 @@ func (db *DB) commitIn(fns []*pendingUpdate) (failed int, failErr, err error) {
 				return errBatchFailed
 			}
 		}
-		return tx.writeHead()
+		return tx.finish()
 	})
 	if failed >= 0 {
 		return failed, failErr, nil

@@ -102,6 +102,9 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 			_ = os.Remove(info)
 		}
 	}()
+	// The users' search index is built now, in the background, so no
+	// console waits for it or adds it to its own cost.
+	o.core.WarmUsers()
 	stopOutbox := runOutbox(ctx, o.core)
 	err = a.env.Serve(ctx, o.core, cfg)
 	ctl.Close()
