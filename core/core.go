@@ -40,8 +40,14 @@ type Core struct {
 	deliveryTimeout time.Duration
 	outboxWake      chan struct{}
 
-	loginMu sync.Mutex
-	logins  logins // which key each live console logged in with
+	// cpMu guards cp, the checkpointer of a process that writes the log
+	// (checkpoint.go), cpClosed and logKey.
+	cpMu     sync.Mutex
+	cp       *checkpointer
+	cpClosed bool
+	logKey   *LogKey
+	loginMu  sync.Mutex
+	logins   logins // which key each live console logged in with
 }
 
 // Options configure Open.
@@ -138,8 +144,10 @@ func (c *Core) endLeftovers() error {
 	})
 }
 
-// Close stops timers. It does not end sessions (see Shutdown) nor close the store.
+// Close makes a last checkpoint if this process grew the log since the
+// newest one, and stops timers. It does not end sessions (see Shutdown) nor close the store.
 func (c *Core) Close() {
+	c.stopCheckpoints()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
@@ -258,8 +266,15 @@ func (c *Core) afterCommit(t *txn) {
 	if t.queued > 0 || t.alerts {
 		c.hub.Publish(Change{Kind: ChangeAlerts})
 	}
+	var head uint64
 	for _, ch := range t.changes {
 		c.hub.Publish(ch)
+		if ch.Kind == ChangeAudit && ch.Event != nil {
+			head = max(head, ch.Event.Seq)
+		}
+	}
+	if head > 0 {
+		c.logGrew(head)
 	}
 }
 

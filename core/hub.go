@@ -14,6 +14,8 @@ const (
 	ChangeAudit   ChangeKind = "audit"  // an event was appended
 	ChangeAlerts  ChangeKind = "alerts" // alert channels or the outbox changed
 	ChangeNotice  ChangeKind = "notice" // a one-line message for one person (Notice)
+	// ChangeCheckpoint: a signed checkpoint of the log was made.
+	ChangeCheckpoint ChangeKind = "checkpoint"
 	// ChangeLogout tells transports to close a person's consoles (Logout).
 	ChangeLogout ChangeKind = "logout"
 	// ChangeResync tells a subscriber that it missed changes because it
@@ -32,6 +34,8 @@ type Change struct {
 	Policy  *Policy
 	Notice  *UserNotice
 	Logout  *Logout
+	// Checkpoint is the new checkpoint of a ChangeCheckpoint.
+	Checkpoint *Checkpoint
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber

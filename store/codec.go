@@ -28,12 +28,13 @@ import (
 // this code's is refused, never half-read. The round-trip test fills every
 // field by reflection and fails until the codec keeps it.
 const (
-	orgVersion     = 1
-	userVersion    = 1
-	keyVersion     = 1
-	requestVersion = 1
-	sessionVersion = 1
-	policyVersion  = 2 // 2: alerting and environment replace alert_channels
+	orgVersion        = 1
+	userVersion       = 1
+	keyVersion        = 1
+	requestVersion    = 1
+	sessionVersion    = 1
+	policyVersion     = 3 // 2: alerting and environment replace alert_channels; 3: checkpoint_file
+	checkpointVersion = 1
 )
 
 type encoder struct{ b []byte }
@@ -388,6 +389,7 @@ func encodePolicy(p core.Policy) []byte {
 	e.bool(p.NotifyTarget)
 	e.bool(p.Alerting)
 	e.str(p.Environment)
+	e.str(p.CheckpointFile)
 	return e.b
 }
 
@@ -412,6 +414,9 @@ func decodePolicy(v []byte) (core.Policy, error) {
 		// to: dropped. Alerting starts on, as in a new database.
 		_ = d.strs()
 		p.Alerting = true
+	}
+	if d.since(3) {
+		p.CheckpointFile = d.str()
 	}
 	return p, d.done("policy")
 }

@@ -20,7 +20,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 4
+const schemaVersion = 5
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -71,6 +71,13 @@ var (
 	// -> message (JSON): the notifications not delivered yet, and those
 	// that failed for good.
 	bucketOutbox = []byte("outbox")
+	// bucketAuditTree maps seq (8 bytes) to the Merkle tree hashes that
+	// appending the event stored: tlog's stored hashes of leaf seq-1,
+	// 32 bytes each, level 0 (the leaf) first (core/merkle.go).
+	bucketAuditTree = []byte("audit_tree")
+	// bucketCheckpoints maps a checkpoint's tree size (8 bytes) to the
+	// signed checkpoint (encodeCheckpoint).
+	bucketCheckpoints = []byte("audit_checkpoints")
 )
 
 // allBuckets is every bucket of the current schema; Open checks they exist.
@@ -83,6 +90,7 @@ var allBuckets = [][]byte{
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
 	bucketChannels, bucketOutbox,
+	bucketAuditTree, bucketCheckpoints,
 }
 
 // Keys of the meta bucket.
@@ -218,6 +226,7 @@ var migrations = []migration{
 	{to: 2, what: "audit indexes as blocks of postings written behind the log", apply: migrateToV2},
 	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
 	{to: 4, what: "index users by name, by consent and by staff role", apply: migrateToV4},
+	{to: 5, what: "build the audit log's Merkle tree", apply: migrateToV5},
 }
 
 // migrateToV3 adds the alert buckets and rewrites the policy in its new
@@ -319,6 +328,34 @@ func migrateToV4(tx *bolt.Tx) error {
 		return err
 	}
 	return putNames(byName, names)
+}
+
+// migrateToV5 adds the Merkle tree over the events already in the log and
+// a bucket for checkpoints. The tree covers the events from seq 1 as long as
+// they follow each other; after a gap or a record too short to hold a hash
+// it stops, and audit verify reports the damage there.
+func migrateToV5(tx *bolt.Tx) error {
+	tree, err := tx.CreateBucketIfNotExists(bucketAuditTree)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketCheckpoints); err != nil {
+		return err
+	}
+	tree.FillPercent = 1.0
+	var f core.TreeFrontier
+	c := tx.Bucket(bucketAudit).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 || binary.BigEndian.Uint64(k) != f.Size()+1 || len(v) < 32 {
+			break
+		}
+		seq := f.Size() + 1
+		hashes := f.Append([32]byte(v[:32]), make([]byte, 0, 32*core.TreeLevels(seq-1)))
+		if err := tree.Put(seqKey(seq), hashes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrSchemaTooNew refuses a file written by a newer actas: this one would

@@ -74,8 +74,8 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 	if version != store.SchemaVersion {
 		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
-	if buckets != 21 {
-		t.Errorf("file has %d buckets after migration, want 21", buckets)
+	if buckets != 23 {
+		t.Errorf("file has %d buckets after migration, want 23", buckets)
 	}
 }
 
@@ -130,8 +130,8 @@ func TestOpenMigratesV1Policy(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 21 {
-		t.Errorf("after migration: version %d, %d buckets; want %d, 18", version, buckets, store.SchemaVersion)
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 23 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 23", version, buckets, store.SchemaVersion)
 	}
 }
 

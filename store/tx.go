@@ -43,6 +43,10 @@ type commitAttempt struct {
 	headHash  [32]byte
 	headKnown bool
 	headDirty bool
+	// tree is the Merkle tree's frontier as this transaction's appends
+	// left it (tree.go); the committer keeps it once they commit.
+	tree      core.TreeFrontier
+	treeKnown bool
 	// names are the users_by_name entries the transaction wrote, put in
 	// key order when it ends (flushNames): an import's million names in
 	// random order would otherwise take minutes in one bolt transaction.
@@ -698,6 +702,9 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	// bbolt keeps the value slice until commit: the record is the store's
 	// from here on (core.AuditAppend says so), so it is not copied.
 	if err := audit.Put(seqKey(rec.Seq), rec.Record); err != nil {
+		return err
+	}
+	if err := t.appendTree(rec.Seq, rec.Hash); err != nil {
 		return err
 	}
 	t.commit.head, t.commit.headHash, t.commit.headKnown, t.commit.headDirty = rec.Seq, rec.Hash, true, true
