@@ -100,11 +100,11 @@ func TestRequestActionsUpFront(t *testing.T) {
 		t.Errorf("owner impersonating: %+v", got[other.ID])
 	}
 	self := must(w.c.SelfActionsFor(w.as("owner")))
-	if codeOf(self.Consent) != core.CodeImpersonating {
-		t.Errorf("consent while impersonating: %v", self.Consent)
+	if codeOf(self.Consent) != core.CodeImpersonating || codeOf(self.Settings) != core.CodeImpersonating {
+		t.Errorf("while impersonating: %+v", self)
 	}
-	if self := must(w.c.SelfActionsFor(w.as("jane"))); self.Consent != nil {
-		t.Errorf("jane's own consent: %v", self.Consent)
+	if self := must(w.c.SelfActionsFor(w.as("jane"))); self.Consent != nil || codeOf(self.Settings) != core.CodeNotPermitted {
+		t.Errorf("jane: %+v", self)
 	}
 	if _, err := w.c.RequestActionsFor(w.as("jane"), ids); codeOf(err) != core.CodeNotPermitted {
 		t.Errorf("member: %v", err)
