@@ -128,3 +128,18 @@ func TestImpersonateHintWithPendingRequest(t *testing.T) {
 		t.Fatalf("request again: %v", err)
 	}
 }
+
+// A running session's event counter is current in the running sessions
+// core keeps in memory, not only in the store.
+func TestActiveSessionCountsEventsLive(t *testing.T) {
+	w := newWorld(t)
+	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+	for range 2 {
+		w.must(w.c.RecordAction(w.as("lead"), "look", nil))
+	}
+	stored := must(w.c.Session(s.ID))
+	act := w.c.ActiveSessions()
+	if len(act) != 1 || act[0].Events != 3 || stored.Events != 3 {
+		t.Fatalf("events: running %+v, stored %d; want 3", act, stored.Events)
+	}
+}

@@ -232,7 +232,8 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		switch {
 		case ch.Kind == core.ChangeResync, ch.Kind == core.ChangePolicy,
 			ch.User != nil && ch.User.ID == p.me(),
-			ch.Session != nil && ch.Session.Target == p.me():
+			ch.Session != nil && ch.Session.Target == p.me(),
+			ch.Event != nil && ch.Event.Session != "" && p.running(ch.Event.Session):
 			return p, p.reload()
 		}
 	case tea.KeyMsg:
@@ -245,6 +246,28 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return p, p.key(msg)
 	}
 	return p, nil
+}
+
+// running reports whether session id is on the list and running: its
+// events counter counts live.
+func (p *AccountPage) running(id string) bool {
+	for _, r := range p.sessions {
+		if r.ID == id && r.Active() {
+			return true
+		}
+	}
+	return false
+}
+
+// followsAudit is true while a session on the account runs: the console
+// then hands it audit events, so that the session's counter counts live.
+func (p *AccountPage) followsAudit() bool {
+	for _, r := range p.sessions {
+		if r.Active() {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
