@@ -35,6 +35,9 @@ const (
 	EvLogin            = "login"
 	EvLoginFailed      = "login.failed"
 	EvOrgCreated       = "org.created"
+	EvAlertAdded       = "alert.added"
+	EvAlertRemoved     = "alert.removed"
+	EvAlertFailed      = "alert.failed"
 )
 
 // EventTypes lists every audit event type, for filters.
@@ -44,6 +47,7 @@ var EventTypes = []string{
 	EvConsentGranted, EvConsentRevoked, EvConsentExpired,
 	EvActionPerformed, EvActionBlocked, EvPolicyChanged, EvUserCreated, EvUserUpdated,
 	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated,
+	EvAlertAdded, EvAlertRemoved, EvAlertFailed,
 }
 
 // Result of an audited step.
@@ -211,35 +215,61 @@ const (
 	BreakGap     BreakKind = "gap"           // a seq is missing or out of place
 	BreakCorrupt BreakKind = "corrupt record"
 	BreakHead    BreakKind = "head mismatch" // meta's chain head disagrees with the last event
+	BreakTree    BreakKind = "tree mismatch" // the stored Merkle tree disagrees with the event
 )
 
 // Verification is the outcome of walking the chain.
 type Verification struct {
 	Events uint64    // events checked
 	Head   Hash      // hash of the last good event
+	Root   Hash      // Merkle tree root of the events checked
 	BadSeq uint64    // first bad seq, 0 if the chain is intact
 	Break  BreakKind // what is wrong at BadSeq
+	// Damage lists what the store found wrong outside the chain (pages,
+	// user and index records), when it can check its file.
+	Damage []string
 }
 
-// OK reports whether the chain is intact.
-func (v Verification) OK() bool { return v.Break == "" }
+// FileChecker is a store that can check its file beyond the audit chain:
+// pages, records and indexes. Verify asks it when the store is one.
+type FileChecker interface {
+	CheckFile() []string
+}
+
+// OK reports whether the chain is intact and the file undamaged.
+func (v Verification) OK() bool { return v.Break == "" && len(v.Damage) == 0 }
 
 func (v Verification) String() string {
-	if v.OK() {
-		return fmt.Sprintf("audit chain intact: %d events, head %s", v.Events, v.Head.String()[:16])
+	var b strings.Builder
+	switch {
+	case v.Break == "":
+		fmt.Fprintf(&b, "audit chain intact: %d events, head %s", v.Events, v.Head)
+	default:
+		fmt.Fprintf(&b, "audit chain broken at seq %d: %s (%d events before it are intact)", v.BadSeq, v.Break, v.Events)
 	}
-	return fmt.Sprintf("audit chain broken at seq %d: %s (%d events before it are intact)", v.BadSeq, v.Break, v.Events)
+	if len(v.Damage) > 0 {
+		fmt.Fprintf(&b, "\ndatabase damaged outside the audit chain:")
+		for _, d := range v.Damage {
+			b.WriteString("\n  " + d)
+		}
+	}
+	return b.String()
 }
 
 // VerifyChain walks the whole log in one snapshot and reports the first
-// break. It reads records in place, without decoding them.
+// break. It reads records in place, without decoding them, and rebuilds the
+// Merkle tree beside them: every hash the store kept for the tree must be
+// the one the events give, so that proofs and checkpoint consistency read
+// from the stored tree speak for the events themselves.
 func VerifyChain(st Store) (Verification, error) {
 	var v Verification
 	err := st.View(func(tx ReadTx) error {
 		v = Verification{}
 		var prev [32]byte
+		var tree TreeFrontier
+		want := make([]byte, 0, 64*32)
 		expect := uint64(1)
-		err := tx.ScanAudit(0, false, func(seq uint64, rec []byte) bool {
+		err := tx.ScanAuditWithTree(0, func(seq uint64, rec, stored []byte) bool {
 			switch {
 			case seq != expect:
 				v.BadSeq, v.Break = expect, BreakGap
@@ -252,6 +282,12 @@ func VerifyChain(st Store) (Verification, error) {
 			case !bytes.Equal(rec[offPrev:offPrev+32], prev[:]):
 				v.BadSeq, v.Break = seq, BreakLink
 			default:
+				next := tree
+				if want = next.Append([32]byte(rec[:32]), want[:0]); !bytes.Equal(want, stored) {
+					v.BadSeq, v.Break = seq, BreakTree
+					return false
+				}
+				tree = next
 				copy(prev[:], rec[:32])
 				v.Events++
 				expect++
@@ -272,9 +308,12 @@ func VerifyChain(st Store) (Verification, error) {
 				v.Break = BreakGap // events the head promises are missing
 			}
 		}
-		v.Head = prev
+		v.Head, v.Root = prev, Hash(tree.Root())
 		return nil
 	})
+	if fc, ok := st.(FileChecker); ok && err == nil {
+		v.Damage = fc.CheckFile()
+	}
 	return v, err
 }
 

@@ -44,8 +44,8 @@ func (q AuditQuery) match(ev *Event) bool {
 // the events about that user (the Users page's "View audit").
 func (c *Core) staffOver(p Principal, userID string) bool {
 	viewer := c.current(p)
-	u, ok := c.dir.get(userID)
-	return ok && grants(viewer, CapUsers) && inSubtree(c.orgSnapshot(), viewer.Org, u.Org)
+	u, err := c.User(userID)
+	return err == nil && grants(viewer, CapUsers) && inSubtree(c.orgSnapshot(), viewer.Org, u.Org)
 }
 
 // AuditPage is a page of events and where to go on.

@@ -561,6 +561,10 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 		case !s.Active() && s.ID == m.common.Session.ID:
 			cmds = append(cmds, m.sessionChanged(core.Session{}, s.EndReason))
 		}
+	case ch.Kind == core.ChangeNotice && ch.Notice != nil:
+		if ch.Notice.User == me {
+			cmds = append(cmds, m.say(ch.Notice.Text, true))
+		}
 	case ch.Request != nil:
 		cmds = append(cmds, m.pendingCmd())
 		if ch.Request.Requester == me {

@@ -7,6 +7,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,9 +35,13 @@ type Env struct {
 	Console ConsoleFunc
 	// Serve runs the SSH server; nil means it is not built.
 	Serve ServeFunc
+	// Clock is core's clock; nil means the system clock (tests fix it).
+	Clock core.Clock
 	// LockTimeout is how long to wait for a database another process
 	// holds; 0 means the store's default (2 s).
 	LockTimeout time.Duration
+	// Notifier delivers alerts; nil means package notify's.
+	Notifier core.Notifier
 }
 
 // ConsoleFunc runs the console in this terminal as p until the person quits.
@@ -67,6 +72,8 @@ type Bound struct {
 	// FILE, key add --key-file F); nil refuses file names, so only "-"
 	// (standard input) works.
 	Open func(name string) (io.ReadCloser, error)
+	// Dir is the data folder the core serves, for messages.
+	Dir string
 	// Remote leaves out the --data flag and the commands that need this
 	// machine's terminal or data folder (demo, init, tui, serve): the
 	// shape of SSH commands.
@@ -91,6 +98,10 @@ type app struct {
 	dataFlagChanged func() bool
 	// ran is set once cobra has accepted the arguments and a command runs.
 	ran bool
+	// args are the arguments as given, handed on to a server that holds
+	// the folder; stdin remembers what was read before that.
+	args  []string
+	stdin *recordingReader
 }
 
 func newApp(env Env, b *Bound) *app {
@@ -106,16 +117,26 @@ func newApp(env Env, b *Bound) *app {
 	if env.Getenv == nil {
 		env.Getenv = func(string) string { return "" }
 	}
-	return &app{env: env, bound: b, dataFlagChanged: func() bool { return false }}
+	a := &app{env: env, bound: b, dataFlagChanged: func() bool { return false }}
+	if b == nil {
+		a.stdin = &recordingReader{r: env.Stdin, on: true}
+		a.env.Stdin = a.stdin
+	}
+	return a
 }
 
 // execute runs args through the command tree and returns the exit code.
 func (a *app) execute(ctx context.Context, args []string) int {
+	a.args = args
 	root := a.root()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
+	}
+	var fw errForwarded
+	if errors.As(err, &fw) {
+		return fw.code // the server has written the command's output and errors
 	}
 	fmt.Fprintf(a.env.Stderr, "actas: %v\n", err)
 	if !a.ran && cmd != nil {
@@ -140,7 +161,7 @@ func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
 		localOnly(a.demoCmd()), localOnly(a.initCmd()), localOnly(a.tuiCmd()), localOnly(a.serveCmd()),
 		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
-		a.importCmd(), a.auditCmd(),
+		a.importCmd(), a.auditCmd(), a.alertCmd(), a.smtpCmd(),
 		a.whoamiCmd(), a.consentCmd(), a.requestsCmd(), a.sessionsCmd(),
 	}
 }

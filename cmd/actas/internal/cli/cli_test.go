@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -28,6 +29,10 @@ type cli struct {
 	stdin   string
 	console ConsoleFunc
 	serve   ServeFunc
+	// operator names the command line's person (default "tester");
+	// clock is core's (default the system clock).
+	operator string
+	clock    core.Clock
 }
 
 func newCLI(t *testing.T) *cli {
@@ -50,7 +55,7 @@ func (c *cli) runRaw(args ...string) result {
 	var out, errb bytes.Buffer
 	env := Env{
 		Stdin: strings.NewReader(c.stdin), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return c.env[k] }, Operator: "tester",
+		Getenv: func(k string) string { return c.env[k] }, Operator: cmp.Or(c.operator, "tester"), Clock: c.clock,
 		Console: c.console, Serve: c.serve, LockTimeout: 100 * time.Millisecond,
 	}
 	code := Run(context.Background(), env, args)
@@ -432,8 +437,8 @@ func TestServerHoldsTheDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(c.dir, serveFile), si, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	want := "actas serve (pid " + strconv.Itoa(os.Getpid()) + ") is using " + c.dir + "; stop it, or connect to it: ssh -p 23234 localhost"
-	for _, args := range [][]string{{"user", "list"}, {"demo", "--no-tui"}, {"init", "--owner-email", "a@b.test", "--owner-name", "A"}} {
+	want := "actas serve (pid " + strconv.Itoa(os.Getpid()) + ") is serving " + c.dir + "; open the console over SSH: ssh -p 23234 localhost"
+	for _, args := range [][]string{{"user", "list"}, {"demo", "--no-tui"}, {"tui", "--as", "olga@example.test"}} {
 		mustContain(t, strings.Join(args, " "), c.fails(args...), want)
 	}
 

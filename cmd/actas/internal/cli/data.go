@@ -125,7 +125,7 @@ func serverBusyError(dir string, si serveInfo) error {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
-	return errorf("actas serve (pid %d) is using %s; stop it, or connect to it: ssh -p %s %s\n"+
+	return errorf("actas serve (pid %d) is serving %s; open the console over SSH: ssh -p %s %s\n"+
 		"(if no actas server runs, delete %s)", si.PID, dir, port, host, filepath.Join(dir, serveFile))
 }
 
@@ -177,6 +177,9 @@ func (o *opened) Close() {
 // clock. With mustInit, a missing or uninitialised database is an error
 // (and a missing file is not created).
 func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, error) {
+	if opt.Clock == nil {
+		opt.Clock = a.env.Clock
+	}
 	if err := checkServer(dir); err != nil {
 		return nil, err
 	}
@@ -186,6 +189,9 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 	db, err := a.openStore(dir, opt.ReadOnly)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Notifier == nil {
+		opt.Notifier = a.notifier()
 	}
 	c, err := core.Open(db, opt)
 	if err != nil {
@@ -197,7 +203,12 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 		_ = db.Close()
 		return nil, errNoDatabase(dir)
 	}
-	return &opened{dir: dir, db: db, core: c}, nil
+	o := &opened{dir: dir, db: db, core: c}
+	if err := useLogKey(o, opt.ReadOnly); err != nil {
+		o.Close()
+		return nil, err
+	}
+	return o, nil
 }
 
 // read runs fn on core for a command that only looks: the running
@@ -213,7 +224,15 @@ func (a *app) withCore(writes bool, fn func(c *core.Core) error) error {
 	if a.bound != nil {
 		return fn(a.bound.Core)
 	}
-	o, err := a.open(writes)
+	dir, err := a.dataDir(writes)
+	if err != nil {
+		return err
+	}
+	if served, err := a.forward(dir); served || err != nil {
+		return err
+	}
+	a.stdin.stop()
+	o, err := a.openCore(dir, core.Options{ReadOnly: !writes}, true)
 	if err != nil {
 		return err
 	}

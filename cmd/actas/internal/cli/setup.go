@@ -22,12 +22,20 @@ It refuses a directory that already holds an initialised database.`,
 		Example: `  actas init --owner-email ops@example.com --owner-name "Olga Ops" --org Example`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.bound != nil {
+				// A server serves only an initialised database.
+				return errorf("%s already holds an initialised database (root org %q); nothing changed",
+					a.bound.Dir, a.bound.Core.RootOrg().Name)
+			}
 			dir := a.chosenDataDir()
 			if dir == "" {
 				var err error
 				if dir, err = a.defaultDataDir(); err != nil {
 					return err
 				}
+			}
+			if served, err := a.forward(dir); served || err != nil {
+				return err
 			}
 			o, err := a.openCore(dir, core.Options{}, false)
 			if err != nil {
@@ -40,6 +48,9 @@ It refuses a directory that already holds an initialised database.`,
 			}
 			owner, err := o.core.Init(a.operator(), email, name, org)
 			if err != nil {
+				return err
+			}
+			if err := useLogKey(o, false); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s: root org %q, owner %s\n",
@@ -162,6 +173,10 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
 	}
 	plain := a.env.Getenv("NO_COLOR") != "" || a.env.Getenv("TERM") == "dumb"
+	// The console is a long-running writer: it delivers the outbox while
+	// it runs (a server, when one runs, holds the database instead).
+	stop := runOutbox(ctx, c)
+	defer stop()
 	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain})
 	if err := c.EndConn(p.Conn, core.EndDisconnect); err != nil && runErr == nil {
 		runErr = err
