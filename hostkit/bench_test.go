@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actas/actas/hostkit/internal/fakeactas"
+	"github.com/actas/actas/internal/fakeactas"
 )
 
 // ok is the product's handler in the benchmarks: it writes 200.

@@ -40,7 +40,9 @@ func (k *Kit) EnterHandler() http.Handler {
 			header.Set("X-Forwarded-For", ip)
 		}
 		if ua := r.UserAgent(); ua != "" {
-			header.Set("X-Forwarded-User-Agent", ua)
+			// actas records the redeeming user agent in session.entered:
+			// the browser's, not hostkit's.
+			header.Set("User-Agent", ua)
 		}
 		body, _ := json.Marshal(map[string]string{"ticket": ticket})
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actas/actas/hostkit/internal/fakeactas"
+	"github.com/actas/actas/internal/fakeactas"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

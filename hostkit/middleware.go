@@ -46,7 +46,7 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 		}
 		start := time.Now()
 		st := &reqState{imp: s.view.Load()}
-		ev := event{sid: s.id, time: start, method: r.Method, path: r.URL.Path, query: r.URL.RawQuery}
+		ev := event{sid: s.id, time: start, method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery}
 		ev.kind, ev.body, ev.note = captureBody(r)
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))

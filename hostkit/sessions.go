@@ -231,7 +231,10 @@ func (k *Kit) refreshToken(s *session) {
 	}
 	ctx, cancel := context.WithTimeout(k.ctx, 10*time.Second)
 	defer cancel()
-	err := k.call(ctx, http.MethodPost, "/v1/sessions/"+s.id+"/token", struct{}{}, &out)
+	held := struct {
+		Token string `json:"token"`
+	}{s.token.Load().raw}
+	err := k.call(ctx, http.MethodPost, "/v1/sessions/"+s.id+"/token", held, &out)
 	if gone(err) {
 		k.drop(s.id)
 		return
