@@ -673,3 +673,63 @@ func (c *Core) CheckCheckpoints(v Verification, notes [][]byte) ([]CheckpointChe
 	}
 	return CheckCheckpoints(c.st, k.Verifier, v, notes)
 }
+
+// MaxReceiptEvents bounds the events one receipt proves.
+const MaxReceiptEvents = 10_000
+
+// Receipt is a session's events proven in one signed checkpoint: what the
+// person acted as can keep and check offline (audit verify-proof).
+type Receipt struct {
+	Session    string
+	Proofs     []Proof // one per event, oldest first
+	Checkpoint Checkpoint
+	Key        string // the log's public key, to check it with
+}
+
+// Text is the receipt as a file of proofs, one after the other, each in
+// the proof file format (audit verify-proof reads them all).
+func (r Receipt) Text() string {
+	var b strings.Builder
+	for i, p := range r.Proofs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.Text())
+	}
+	return b.String()
+}
+
+// SessionReceipt proves every event of a session in a checkpoint signed
+// now. Whoever may read the session's audit may ask: the person acted as,
+// and staff over them.
+func (c *Core) SessionReceipt(p Principal, sessionID string) (Receipt, error) {
+	k, err := c.key()
+	if err != nil {
+		return Receipt{}, err
+	}
+	var seqs []uint64
+	for from := uint64(0); ; {
+		page, err := c.Audit(p, AuditQuery{Session: sessionID}, from, false, 1000)
+		if err != nil {
+			return Receipt{}, err
+		}
+		for _, ev := range page.Events {
+			seqs = append(seqs, ev.Seq)
+		}
+		if len(seqs) > MaxReceiptEvents {
+			return Receipt{}, invalid("session", "session %s has more than %d events; ask an auditor for proofs of the ones you need (actas audit prove --seq N)", sessionID, MaxReceiptEvents)
+		}
+		if page.Next == 0 {
+			break
+		}
+		from = page.Next
+	}
+	if len(seqs) == 0 {
+		return Receipt{}, invalid("session", "session %s has no audit events", sessionID)
+	}
+	proofs, err := ProveEvents(c.st, k.Signer, c.clock.Now(), seqs...)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Session: sessionID, Proofs: proofs, Checkpoint: proofs[0].Checkpoint, Key: k.VerifierKey}, nil
+}
