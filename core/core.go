@@ -20,23 +20,44 @@ type Core struct {
 	// are refreshed from the store after each commit (see refresh*), so
 	// they never run ahead of the disk. Rules are always checked against
 	// the store inside the write transaction, never against these views.
-	mu       sync.RWMutex
-	policy   Policy
-	orgs     map[string]Org
-	rootOrg  string
-	dir      *Directory
-	active   map[string]Session // active sessions by ID
+	mu      sync.RWMutex
+	policy  Policy
+	orgs    map[string]Org
+	rootOrg string
+	dir     *Directory
+	active  map[string]Session // active sessions by ID
+
+	// people holds the users that asked something (principals), as last
+	// committed, so a permission check reads no store; refresh keeps them.
+	peopleMu sync.Mutex
+	people   map[string]User
 	deadline deadlines
 	timer    Stopper
 	closed   bool
+	warned   map[string]bool // sessions whose impersonator heard they are ending
 
-	loginMu sync.Mutex
-	logins  logins // which key each live console logged in with
+	notifier        Notifier
+	deliveryTimeout time.Duration
+	outboxWake      chan struct{}
+
+	// cpMu guards cp, the checkpointer of a process that writes the log
+	// (checkpoint.go), cpClosed and logKey.
+	cpMu     sync.Mutex
+	cp       *checkpointer
+	cpClosed bool
+	logKey   *LogKey
+	loginMu  sync.Mutex
+	logins   logins // which key each live console logged in with
 }
 
 // Options configure Open.
 type Options struct {
 	Clock Clock // default SystemClock
+	// Notifier delivers the outbox (RunOutbox) and tests (TestChannel);
+	// nil means this program only queues.
+	Notifier Notifier
+	// DeliveryTimeout bounds one delivery attempt; 0 means DeliveryTimeout.
+	DeliveryTimeout time.Duration
 	// ReadOnly is for commands that only read: core applies no expiry and
 	// ends no leftover session, so it never writes (the store may refuse
 	// writes altogether). Only a writer changes the database.
@@ -73,7 +94,12 @@ func Open(st Store, opt Options) (*Core, error) {
 	if opt.Clock == nil {
 		opt.Clock = SystemClock{}
 	}
-	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: NewDirectory(), active: map[string]Session{}}
+	if opt.DeliveryTimeout <= 0 {
+		opt.DeliveryTimeout = DeliveryTimeout
+	}
+	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: newDirectory(st), active: map[string]Session{}, people: map[string]User{},
+		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout,
+		outboxWake: make(chan struct{}, 1)}
 	if err := c.load(); err != nil {
 		return nil, err
 	}
@@ -89,6 +115,11 @@ func Open(st Store, opt Options) (*Core, error) {
 	}
 	return c, nil
 }
+
+// WarmUsers starts building the users' search index in the background (a
+// server does at start, so no console waits for it). A console's first
+// page of users does too; commands that only list never build it.
+func (c *Core) WarmUsers() { c.dir.Warm() }
 
 // endLeftovers ends, with reason server_crash, every session still active
 // when a writer opens the store. Only one process writes at a time, so the
@@ -113,8 +144,10 @@ func (c *Core) endLeftovers() error {
 	})
 }
 
-// Close stops timers. It does not end sessions (see Shutdown) nor close the store.
+// Close makes a last checkpoint if this process grew the log since the
+// newest one, and stops timers. It does not end sessions (see Shutdown) nor close the store.
 func (c *Core) Close() {
+	c.stopCheckpoints()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
@@ -156,17 +189,15 @@ func (c *Core) load() error {
 		} else {
 			return err
 		}
-		err = tx.ForEachUser(func(u User) error {
-			c.dir.load(u)
-			if !u.ConsentFrom.IsZero() {
-				heap.Push(&c.deadline, deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
-			}
-			return nil
-		})
+		// Only the users with a consent set: the rest are read when asked
+		// for (a million users are not loaded at open).
+		consents, err := tx.ConsentUsers()
 		if err != nil {
 			return err
 		}
-		c.dir.finishLoad()
+		for _, u := range consents {
+			heap.Push(&c.deadline, deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
+		}
 		act, err := tx.ActiveSessions()
 		if err != nil {
 			return err
@@ -174,6 +205,7 @@ func (c *Core) load() error {
 		for _, s := range act {
 			c.active[s.ID] = s
 			heap.Push(&c.deadline, deadline{at: s.Ends, kind: dlSession, id: s.ID})
+			heap.Push(&c.deadline, deadline{at: s.Ends.Add(-warnBefore), kind: dlWarn, id: s.ID})
 		}
 		pend, err := tx.Requests(RequestPending, 0)
 		if err != nil {
@@ -193,9 +225,13 @@ type txn struct {
 	c             *Core
 	now           time.Time
 	changes       []Change
-	users         []string // user IDs whose in-memory view needs a refresh
+	users         []string  // user IDs whose in-memory view needs a refresh
+	counted       []Session // sessions whose event counter went up, as stored
 	policyChanged bool
 	orgs          bool
+	queued        int      // outbox messages queued
+	alerts        bool     // channels or outbox changed
+	warned        []string // sessions whose ending was announced
 }
 
 // update runs fn in one store transaction and, after the commit, refreshes
@@ -218,8 +254,40 @@ func (c *Core) afterCommit(t *txn) {
 	if t.touchesViews() {
 		c.refresh(t)
 	}
+	if len(t.counted) > 0 {
+		// A running session's counter is shown live (the Sessions tab):
+		// the in-memory copy takes it from the commit, without a read.
+		c.mu.Lock()
+		for _, s := range t.counted {
+			if old, ok := c.active[s.ID]; ok && old.Events < s.Events {
+				old.Events = s.Events
+				c.active[s.ID] = old
+			}
+		}
+		c.mu.Unlock()
+	}
+	if len(t.warned) > 0 {
+		c.mu.Lock()
+		for _, id := range t.warned {
+			c.warned[id] = true
+		}
+		c.mu.Unlock()
+	}
+	if t.queued > 0 {
+		c.WakeOutbox()
+	}
+	if t.queued > 0 || t.alerts {
+		c.hub.Publish(Change{Kind: ChangeAlerts})
+	}
+	var head uint64
 	for _, ch := range t.changes {
 		c.hub.Publish(ch)
+		if ch.Kind == ChangeAudit && ch.Event != nil {
+			head = max(head, ch.Event.Seq)
+		}
+	}
+	if head > 0 {
+		c.logGrew(head)
 	}
 }
 
@@ -245,12 +313,19 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 	if err != nil {
 		return ev, err
 	}
+	if d, err = fitDetails(d); err != nil {
+		return ev, err
+	}
 	ev.Details = d
+	boundEvent(&ev)
 	ev.Time = t.now
 	if ev.Result == "" {
 		ev.Result = ResultOK
 	}
 	if err := AppendEvent(t.Tx, &ev); err != nil {
+		return ev, err
+	}
+	if err := t.route(ev); err != nil {
 		return ev, err
 	}
 	if ev.Session != "" {
@@ -259,6 +334,7 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 			if err := t.PutSession(s); err != nil {
 				return ev, err
 			}
+			t.counted = append(t.counted, s)
 		}
 	}
 	e := ev
@@ -308,6 +384,13 @@ func (c *Core) refresh(t *txn) {
 			}
 		}
 		c.dir.put(users...)
+		c.peopleMu.Lock()
+		for _, u := range users {
+			if _, ok := c.people[u.ID]; ok {
+				c.people[u.ID] = u
+			}
+		}
+		c.peopleMu.Unlock()
 		for _, ch := range t.changes {
 			switch {
 			case ch.Session != nil:
@@ -318,8 +401,10 @@ func (c *Core) refresh(t *txn) {
 				if s.Active() {
 					c.active[s.ID] = s
 					c.schedule(deadline{at: s.Ends, kind: dlSession, id: s.ID})
+					c.schedule(deadline{at: s.Ends.Add(-warnBefore), kind: dlWarn, id: s.ID})
 				} else {
 					delete(c.active, s.ID)
+					delete(c.warned, s.ID)
 				}
 			case ch.Request != nil && ch.Request.Status == RequestPending:
 				c.schedule(deadline{at: ch.Request.Expires, kind: dlRequest, id: ch.Request.ID})
@@ -379,6 +464,7 @@ const (
 	dlSession dlKind = iota
 	dlRequest
 	dlConsent
+	dlWarn // a session's last minutes begin
 )
 
 type deadline struct {
@@ -470,6 +556,12 @@ func (t *txn) expire(d deadline) error {
 			reason = EndConsentExpired
 		}
 		return t.endSession(s, reason, Ref{ID: "system"})
+	case dlWarn:
+		s, err := t.Session(d.id)
+		if err != nil {
+			return nil
+		}
+		return t.warnEnding(s)
 	case dlRequest:
 		r, err := t.Request(d.id)
 		if err != nil || r.Status != RequestPending || r.Expires.After(t.now) {

@@ -29,6 +29,7 @@ const (
 	CodeNotFound             Code = "not_found"
 	CodeInvalid              Code = "invalid"
 	CodeConflict             Code = "conflict"
+	CodeDeliveryFailed       Code = "delivery_failed" // an alert test did not arrive
 	CodeAuditFailed          Code = "audit_failed"
 )
 

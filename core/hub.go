@@ -11,7 +11,11 @@ const (
 	ChangeConsent ChangeKind = "consent" // granted, revoked or expired
 	ChangeUser    ChangeKind = "user"    // created or updated
 	ChangePolicy  ChangeKind = "policy"
-	ChangeAudit   ChangeKind = "audit" // an event was appended
+	ChangeAudit   ChangeKind = "audit"  // an event was appended
+	ChangeAlerts  ChangeKind = "alerts" // alert channels or the outbox changed
+	ChangeNotice  ChangeKind = "notice" // a one-line message for one person (Notice)
+	// ChangeCheckpoint: a signed checkpoint of the log was made.
+	ChangeCheckpoint ChangeKind = "checkpoint"
 	// ChangeLogout tells transports to close a person's consoles (Logout).
 	ChangeLogout ChangeKind = "logout"
 	// ChangeResync tells a subscriber that it missed changes because it
@@ -28,7 +32,10 @@ type Change struct {
 	Session *Session
 	User    *User
 	Policy  *Policy
+	Notice  *UserNotice
 	Logout  *Logout
+	// Checkpoint is the new checkpoint of a ChangeCheckpoint.
+	Checkpoint *Checkpoint
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber

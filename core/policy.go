@@ -2,6 +2,8 @@ package core
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,7 +12,7 @@ import (
 
 // PolicyKeys lists the settable policy keys, in display order.
 var PolicyKeys = []string{"enabled", "require_consent", "max_duration", "default_duration", "require_reason",
-	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alert_channels"}
+	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alerting", "environment", "checkpoint_file"}
 
 // PolicyValues renders the policy as key → value text, as policy show prints it.
 func PolicyValues(p Policy) map[string]string {
@@ -19,7 +21,9 @@ func PolicyValues(p Policy) map[string]string {
 		"max_duration": FormatDuration(p.MaxDuration), "default_duration": FormatDuration(p.DefaultDuration),
 		"require_reason": strconv.FormatBool(p.RequireReason), "request_ttl": FormatDuration(p.RequestTTL),
 		"approvals_required": strconv.Itoa(p.ApprovalsRequired), "end_on_disconnect": strconv.FormatBool(p.EndOnDisconnect),
-		"notify_target": strconv.FormatBool(p.NotifyTarget), "alert_channels": strings.Join(p.AlertChannels, ","),
+		"notify_target": strconv.FormatBool(p.NotifyTarget), "alerting": strconv.FormatBool(p.Alerting),
+		"environment":     p.Environment,
+		"checkpoint_file": p.CheckpointFile,
 	}
 }
 
@@ -94,17 +98,24 @@ func applyPolicy(p *Policy, key, val string) error {
 		}
 		p.ApprovalsRequired = n
 		return nil
-	case "alert_channels":
-		p.AlertChannels = nil
-		for _, ch := range strings.Split(val, ",") {
-			if ch = strings.TrimSpace(ch); ch != "" {
-				if hasUnsafe(ch) {
-					return invalid(key, "alert channel %q contains control characters", ch)
-				}
-				p.AlertChannels = append(p.AlertChannels, ch)
-			}
+	case "alerting":
+		return boolean(&p.Alerting)
+	case "environment":
+		env, err := checkText(key, val, 0, 64)
+		if err != nil {
+			return err
 		}
+		p.Environment = env
 		return nil
+	case "checkpoint_file":
+		path, err := checkCheckpointFile(val)
+		if err != nil {
+			return invalid(key, "%s: %v", key, err)
+		}
+		p.CheckpointFile = path
+		return nil
+	case "alert_channels":
+		return invalid(key, "alert_channels is gone: add channels with actas alert add (slack, email, webhook) and turn them on or off with alerting=true|false")
 	}
 	return invalid("key", "unknown policy key %q; keys are %s", key, strings.Join(PolicyKeys, ", "))
 }
@@ -170,7 +181,6 @@ func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error)
 			return err
 		}
 		np = old
-		np.AlertChannels = append([]string(nil), old.AlertChannels...)
 		keys := make([]string, 0, len(changes))
 		for k := range changes {
 			keys = append(keys, k)
@@ -222,4 +232,28 @@ func ParseAssignments(args []string) (map[string]string, error) {
 		out[strings.TrimSpace(k)] = v
 	}
 	return out, nil
+}
+
+// checkCheckpointFile validates a checkpoint_file path: empty (none), or an
+// absolute path whose directory exists and which, if it exists, is a
+// regular file. It should sit on other storage than the database, which
+// actas cannot tell; the README says so.
+func checkCheckpointFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	if hasUnsafe(path) || len(path) > 4096 {
+		return "", fmt.Errorf("the path contains control characters or is too long")
+	}
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("%q is not an absolute path", path)
+	}
+	path = filepath.Clean(path)
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("the folder %s does not exist", filepath.Dir(path))
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s exists and is not a regular file", path)
+	}
+	return path, nil
 }

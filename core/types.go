@@ -263,7 +263,11 @@ type Policy struct {
 	ApprovalsRequired int           `json:"approvals_required"`
 	EndOnDisconnect   bool          `json:"end_on_disconnect"`
 	NotifyTarget      bool          `json:"notify_target"`
-	AlertChannels     []string      `json:"alert_channels,omitempty"`
+	Alerting          bool          `json:"alerting"`              // session starts and ends go to the alert channels
+	Environment       string        `json:"environment,omitempty"` // label in every message, e.g. production
+	// CheckpointFile is where signed audit checkpoints are appended
+	// (absolute path, on other storage than the database); "" = none.
+	CheckpointFile string `json:"checkpoint_file,omitempty"`
 }
 
 // DefaultPolicy is the policy of a new database: everything safe, and
@@ -279,6 +283,7 @@ func DefaultPolicy() Policy {
 		ApprovalsRequired: 1,
 		EndOnDisconnect:   true,
 		NotifyTarget:      true,
+		Alerting:          true,
 	}
 }
 

@@ -2,9 +2,12 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/actas/actas/core"
 )
@@ -25,12 +28,13 @@ import (
 // this code's is refused, never half-read. The round-trip test fills every
 // field by reflection and fails until the codec keeps it.
 const (
-	orgVersion     = 1
-	userVersion    = 1
-	keyVersion     = 1
-	requestVersion = 1
-	sessionVersion = 1
-	policyVersion  = 1
+	orgVersion        = 1
+	userVersion       = 1
+	keyVersion        = 1
+	requestVersion    = 1
+	sessionVersion    = 1
+	policyVersion     = 3 // 2: alerting and environment replace alert_channels; 3: checkpoint_file
+	checkpointVersion = 1
 )
 
 type encoder struct{ b []byte }
@@ -63,13 +67,6 @@ func (e *encoder) bool(v bool) {
 func (e *encoder) time(t time.Time) {
 	e.int(t.Unix())
 	e.uint(uint64(t.Nanosecond()))
-}
-
-func (e *encoder) strs(ss []string) {
-	e.uint(uint64(len(ss)))
-	for _, s := range ss {
-		e.str(s)
-	}
 }
 
 var errTruncated = errors.New("truncated")
@@ -390,7 +387,9 @@ func encodePolicy(p core.Policy) []byte {
 	e.int(int64(p.ApprovalsRequired))
 	e.bool(p.EndOnDisconnect)
 	e.bool(p.NotifyTarget)
-	e.strs(p.AlertChannels)
+	e.bool(p.Alerting)
+	e.str(p.Environment)
+	e.str(p.CheckpointFile)
 	return e.b
 }
 
@@ -406,7 +405,37 @@ func decodePolicy(v []byte) (core.Policy, error) {
 		ApprovalsRequired: int(d.int()),
 		EndOnDisconnect:   d.bool(),
 		NotifyTarget:      d.bool(),
-		AlertChannels:     d.strs(),
+	}
+	if d.since(2) {
+		p.Alerting = d.bool()
+		p.Environment = d.str()
+	} else {
+		// Version 1 ended in alert_channels, names nothing could deliver
+		// to: dropped. Alerting starts on, as in a new database.
+		_ = d.strs()
+		p.Alerting = true
+	}
+	if d.since(3) {
+		p.CheckpointFile = d.str()
 	}
 	return p, d.done("policy")
+}
+
+// The alert records (channels, the SMTP setting, outbox messages) are few
+// and small, and their shape may grow: they are stored as JSON.
+
+func decodeJSON[T any](v []byte) (T, error) {
+	var x T
+	if err := json.Unmarshal(v, &x); err != nil {
+		return x, fmt.Errorf("decode stored %T: %w", x, err)
+	}
+	return x, nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, x any) error {
+	v, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, v)
 }

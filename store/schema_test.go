@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -48,7 +51,7 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		if _, err := tx.CreateBucket([]byte("meta")); err != nil {
 			return err
 		}
-		return users.Put([]byte("usr_00000001"), []byte("written before versioning"))
+		return users.Put([]byte("usr_00000001"), store.EncodeUser(core.User{ID: "usr_00000001", Email: "a@b.test", Name: "A", Org: "org_00000001", Role: core.RoleMember}))
 	})
 
 	db, err := store.Open(path, store.Options{})
@@ -71,9 +74,125 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 	if version != store.SchemaVersion {
 		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
-	if buckets != 16 {
-		t.Errorf("file has %d buckets after migration, want 16", buckets)
+	if buckets != 23 {
+		t.Errorf("file has %d buckets after migration, want 23", buckets)
 	}
+}
+
+// A version-2 file kept a policy ending in the alert_channels list. Opening
+// it drops the list, turns alerting on and adds the alert buckets.
+func TestOpenMigratesV1Policy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// The version-2 encoding: version byte, then enabled, require_consent,
+	// max_duration, default_duration, require_reason, request_ttl,
+	// approvals_required, end_on_disconnect, notify_target, alert_channels.
+	v1 := []byte{1, 1, 1}
+	v1 = binary.AppendVarint(v1, int64(72*time.Hour))
+	v1 = binary.AppendVarint(v1, int64(time.Hour))
+	v1 = append(v1, 0)
+	v1 = binary.AppendVarint(v1, int64(24*time.Hour))
+	v1 = binary.AppendVarint(v1, 2)
+	v1 = append(v1, 1, 0)
+	v1 = binary.AppendUvarint(v1, 1)
+	v1 = binary.AppendUvarint(v1, uint64(len("#security")))
+	v1 = append(v1, "#security"...)
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, b := range []string{"alert_channels", "outbox"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Put([]byte("policy"), v1); err != nil {
+			return err
+		}
+		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 2))
+	})
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx core.ReadTx) error {
+		p, err := tx.Policy()
+		want := core.Policy{Enabled: true, RequireConsent: true, MaxDuration: 72 * time.Hour, DefaultDuration: time.Hour,
+			RequestTTL: 24 * time.Hour, ApprovalsRequired: 2, EndOnDisconnect: true, Alerting: true}
+		if err != nil || !reflect.DeepEqual(p, want) {
+			t.Errorf("migrated policy = %+v, %v; want %+v", p, err, want)
+		}
+		if chs, err := tx.Channels(); err != nil || len(chs) != 0 {
+			t.Errorf("Channels() after migration = %v, %v", chs, err)
+		}
+		return nil
+	})
+	db.Close()
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 23 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 23", version, buckets, store.SchemaVersion)
+	}
+}
+
+// A file of schema version 1 (or 2) holds users but no name or consent index:
+// opening it builds both from the users there are.
+func TestOpenIndexesUsersOfAVersion1File(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	users := []core.User{
+		{ID: "usr_00000001", Email: "zed@b.test", Name: "Zed", Org: "org_00000001", Role: core.RoleOwner},
+		{ID: "usr_00000002", Email: "amy@b.test", Name: "amy", Org: "org_00000002", Role: core.RoleMember,
+			ConsentFrom: now, ConsentUntil: now.Add(time.Hour)},
+		{ID: "usr_00000003", Email: "bob@b.test", Name: "Amy", Org: "org_00000002", Role: core.RoleSupport},
+	}
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, name := range []string{"meta", "orgs", "orgs_by_name", "users", "users_by_email", "keys", "keys_by_user",
+			"requests", "requests_by_status", "sessions", "sessions_active", "sessions_by_target",
+			"audit", "audit_by_session", "audit_by_actor", "audit_by_subject"} {
+			if _, err := tx.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 1)); err != nil {
+			return err
+		}
+		if err := meta.Put([]byte("user_count"), binary.BigEndian.AppendUint64(nil, uint64(len(users)))); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := tx.Bucket([]byte("users")).Put([]byte(u.ID), store.EncodeUser(u)); err != nil {
+				return err
+			}
+			if err := tx.Bucket([]byte("users_by_email")).Put([]byte(u.Email), []byte(u.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	view(t, db, func(tx core.ReadTx) error {
+		var got []string
+		err := tx.ScanUserIndex(false, func(e core.UserIndexEntry) bool {
+			got = append(got, string(e.Key)+"|"+string(e.ID)+"|"+string(e.Org)+"|"+string(e.Role))
+			return true
+		})
+		want := []string{"amy\x00amy@b.test|usr_00000002|org_00000002|member", "amy\x00bob@b.test|usr_00000003|org_00000002|support",
+			"zed\x00zed@b.test|usr_00000001|org_00000001|owner"}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("name index after migration = %q, %v; want %q", got, err, want)
+		}
+		c, err := tx.ConsentUsers()
+		if err != nil || len(c) != 1 || c[0].ID != "usr_00000002" {
+			t.Errorf("ConsentUsers() = %v, %v; want usr_00000002 alone", c, err)
+		}
+		return nil
+	})
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {

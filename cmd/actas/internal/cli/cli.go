@@ -40,6 +40,8 @@ type Env struct {
 	// LockTimeout is how long to wait for a database another process
 	// holds; 0 means the store's default (2 s).
 	LockTimeout time.Duration
+	// Notifier delivers alerts; nil means package notify's.
+	Notifier core.Notifier
 }
 
 // ConsoleFunc runs the console in this terminal as p until the person quits.
@@ -164,7 +166,7 @@ func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
 		localOnly(a.demoCmd()), localOnly(a.initCmd()), localOnly(a.tuiCmd()), localOnly(a.serveCmd()),
 		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
-		a.importCmd(), a.auditCmd(),
+		a.importCmd(), a.auditCmd(), a.alertCmd(), a.smtpCmd(),
 		a.whoamiCmd(), a.consentCmd(), a.requestsCmd(), a.sessionsCmd(),
 	}
 }

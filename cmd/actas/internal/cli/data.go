@@ -190,6 +190,9 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 	if err != nil {
 		return nil, err
 	}
+	if opt.Notifier == nil {
+		opt.Notifier = a.notifier()
+	}
 	c, err := core.Open(db, opt)
 	if err != nil {
 		_ = db.Close()
@@ -200,7 +203,12 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 		_ = db.Close()
 		return nil, errNoDatabase(dir)
 	}
-	return &opened{dir: dir, db: db, core: c}, nil
+	o := &opened{dir: dir, db: db, core: c}
+	if err := useLogKey(o, opt.ReadOnly); err != nil {
+		o.Close()
+		return nil, err
+	}
+	return o, nil
 }
 
 // read runs fn on core for a command that only looks: the running

@@ -39,8 +39,9 @@ func (a *app) policySetCmd() *cobra.Command {
 made. Prints the policy afterwards.
 
 Keys: ` + strings.Join(core.PolicyKeys, ", ") + `.
-Durations read like 90m, 24h or 3d; booleans true or false; alert_channels
-is a comma-separated list.`,
+Durations read like 90m, 24h or 3d; booleans true or false; environment
+is a label (e.g. production) put in every alert. Alert channels themselves
+are managed with actas alert.`,
 		Example: "  actas policy set enabled=true max_duration=72h",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

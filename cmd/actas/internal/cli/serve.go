@@ -116,11 +116,18 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 			_ = os.Remove(info)
 		}
 	}()
+	// The users' search index is built now, in the background, so no
+	// console waits for it or adds it to its own cost.
+	o.core.WarmUsers()
+	stopOutbox := runOutbox(ctx, o.core)
 	err = a.env.Serve(ctx, o.core, cfg)
 	ctl.Close()
 	if serr := o.core.Shutdown(); serr != nil {
 		logger.Error("ending sessions at shutdown", "err", serr)
 	}
+	// What the shutdown queued (its session.ended notices) stays in the
+	// outbox and goes out when actas next runs.
+	stopOutbox()
 	if err != nil && ctx.Err() == nil {
 		return err
 	}

@@ -50,6 +50,9 @@ It refuses a directory that already holds an initialised database.`,
 			if err != nil {
 				return err
 			}
+			if err := useLogKey(o, false); err != nil {
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s: root org %q, owner %s\n",
 				filepath.Join(dir, dbFile), core.Display(o.core.RootOrg().Name), owner.Email)
 			fmt.Fprintln(cmd.OutOrStdout(), "impersonation is off until enabled: actas policy set enabled=true")
@@ -170,6 +173,10 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
 	}
 	plain := a.env.Getenv("NO_COLOR") != "" || a.env.Getenv("TERM") == "dumb"
+	// The console is a long-running writer: it delivers the outbox while
+	// it runs (a server, when one runs, holds the database instead).
+	stop := runOutbox(ctx, c)
+	defer stop()
 	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain})
 	if err := c.EndConn(p.Conn, core.EndDisconnect); err != nil && runErr == nil {
 		runErr = err
