@@ -313,7 +313,11 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 	if err != nil {
 		return ev, err
 	}
+	if d, err = fitDetails(d); err != nil {
+		return ev, err
+	}
 	ev.Details = d
+	boundEvent(&ev)
 	ev.Time = t.now
 	if ev.Result == "" {
 		ev.Result = ResultOK
