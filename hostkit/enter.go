@@ -68,7 +68,9 @@ func (k *Kit) EnterHandler() http.Handler {
 			notice(w, http.StatusBadGateway, "The session could not be checked", err.Error())
 			return
 		}
-		k.enter(v)
+		// Read the session now, so the first page already shows the names
+		// and the end in its banner.
+		k.readSession(ctx, k.enter(v))
 		k.setCookie(w, r, v.raw)
 		http.Redirect(w, r, k.cfg.AfterEnter, http.StatusSeeOther)
 	})

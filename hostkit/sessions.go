@@ -204,7 +204,7 @@ func (k *Kit) refreshDue() time.Time {
 			return now
 		}
 		if w.info {
-			k.readSession(w.s)
+			k.readSession(k.ctx, w.s)
 		}
 		if w.refresh && !w.s.ended.Load() {
 			k.refreshToken(w.s)
@@ -276,14 +276,14 @@ func person(raw json.RawMessage) Person {
 
 // readSession reads GET /v1/sessions/{sid}: the people's names and when the
 // session ends; an ended session is dropped.
-func (k *Kit) readSession(s *session) {
+func (k *Kit) readSession(ctx context.Context, s *session) {
 	var out struct {
 		State        string          `json:"state"`
 		Impersonator json.RawMessage `json:"impersonator"`
 		Target       json.RawMessage `json:"target"`
 		EndsAt       time.Time       `json:"ends_at"`
 	}
-	ctx, cancel := context.WithTimeout(k.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err := k.call(ctx, http.MethodGet, "/v1/sessions/"+s.id, nil, &out)
 	if gone(err) || (err == nil && out.State == "ended") {
