@@ -24,6 +24,7 @@ type session struct {
 // tokenEntry maps a cookie value to its session.
 type tokenEntry struct {
 	sess *session
+	exp  time.Time // the token's own expiry
 }
 
 // maxTokens bounds the cache of verified cookie values.
@@ -82,7 +83,7 @@ func (k *Kit) admit(ctx context.Context, raw string) (*tokenEntry, error) {
 	} else if err == nil && v.exp.After(s.token.Load().exp) {
 		s.token.Store(v)
 	}
-	te := &tokenEntry{sess: s}
+	te := &tokenEntry{sess: s, exp: v.exp}
 	if len(k.tokens) < maxTokens {
 		k.tokens[raw] = te
 	}
@@ -100,7 +101,7 @@ func (k *Kit) enter(v *verified) *session {
 		s.token.Store(v)
 	}
 	if len(k.tokens) < maxTokens {
-		k.tokens[v.raw] = &tokenEntry{sess: s}
+		k.tokens[v.raw] = &tokenEntry{sess: s, exp: v.exp}
 	}
 	return s
 }
@@ -196,6 +197,13 @@ func (k *Kit) refreshDue() time.Time {
 	for sid, t := range k.ended {
 		if now.Sub(t) > endedKeep {
 			delete(k.ended, sid)
+		}
+	}
+	// Old tokens of live sessions: a cookie still holding one is verified
+	// again and filed anew, so forgetting them only bounds the cache.
+	for raw, te := range k.tokens {
+		if now.Sub(te.exp) > time.Minute && te.sess.token.Load().raw != raw {
+			delete(k.tokens, raw)
 		}
 	}
 	k.mu.Unlock()
