@@ -317,59 +317,6 @@ func VerifyChain(st Store) (Verification, error) {
 	return v, err
 }
 
-// Redacted is what a secret detail becomes.
-const Redacted = "[REDACTED]"
-
-var secretWords = []string{"password", "secret", "token", "apikey", "api_key", "api-key", "api key", "authorization", "cookie", "private"}
-
-// isSecretKey reports whether a details key names something secret.
-func isSecretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range secretWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// Redact returns a copy of details with every secret-named key's value,
-// at any depth, replaced by [REDACTED].
-func Redact(details map[string]any) map[string]any {
-	if details == nil {
-		return nil
-	}
-	out := make(map[string]any, len(details))
-	for k, v := range details {
-		if isSecretKey(k) {
-			out[k] = Redacted
-			continue
-		}
-		out[k] = redactValue(v)
-	}
-	return out
-}
-
-func redactValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		return Redact(t)
-	case map[string]string:
-		m := make(map[string]any, len(t))
-		for k, s := range t {
-			m[k] = s
-		}
-		return Redact(m)
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = redactValue(e)
-		}
-		return out
-	}
-	return v
-}
-
 // canonicalDetails redacts details and encodes them as JSON with sorted keys.
 func canonicalDetails(details map[string]any) (json.RawMessage, error) {
 	if len(details) == 0 {
@@ -377,6 +324,7 @@ func canonicalDetails(details map[string]any) (json.RawMessage, error) {
 	}
 	clean := Redact(details)
 	for k, v := range clean {
+		clean[k] = boundDetails(v)
 		if v == "" { // an unknown value (no SSH key on a local console) says nothing
 			delete(clean, k)
 		}

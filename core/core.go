@@ -225,7 +225,8 @@ type txn struct {
 	c             *Core
 	now           time.Time
 	changes       []Change
-	users         []string // user IDs whose in-memory view needs a refresh
+	users         []string  // user IDs whose in-memory view needs a refresh
+	counted       []Session // sessions whose event counter went up, as stored
 	policyChanged bool
 	orgs          bool
 	queued        int      // outbox messages queued
@@ -252,6 +253,18 @@ func (c *Core) update(fn func(t *txn) error) error {
 func (c *Core) afterCommit(t *txn) {
 	if t.touchesViews() {
 		c.refresh(t)
+	}
+	if len(t.counted) > 0 {
+		// A running session's counter is shown live (the Sessions tab):
+		// the in-memory copy takes it from the commit, without a read.
+		c.mu.Lock()
+		for _, s := range t.counted {
+			if old, ok := c.active[s.ID]; ok && old.Events < s.Events {
+				old.Events = s.Events
+				c.active[s.ID] = old
+			}
+		}
+		c.mu.Unlock()
 	}
 	if len(t.warned) > 0 {
 		c.mu.Lock()
@@ -300,7 +313,11 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 	if err != nil {
 		return ev, err
 	}
+	if d, err = fitDetails(d); err != nil {
+		return ev, err
+	}
 	ev.Details = d
+	boundEvent(&ev)
 	ev.Time = t.now
 	if ev.Result == "" {
 		ev.Result = ResultOK
@@ -317,6 +334,7 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 			if err := t.PutSession(s); err != nil {
 				return ev, err
 			}
+			t.counted = append(t.counted, s)
 		}
 	}
 	e := ev

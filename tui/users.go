@@ -729,6 +729,6 @@ func (p *UsersPage) FullHelp() [][]key.Binding {
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Search, k.Open, k.Impersonate, k.Request, k.ViewSessions, k.ViewAudit},
+		{k.Search, k.Open}, // i r s a … are the menu's: its help lists them
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -30,6 +31,18 @@ type ServeConfig struct {
 	HandshakeTimeout time.Duration
 	Logger           *log.Logger
 	Ready            func(addr string)
+	// Commands runs "ssh HOST COMMAND…": the command tree bound to the
+	// person whose key logged in (see SSHCommands).
+	Commands func(ctx context.Context, p core.Principal, args []string, in io.Reader, out, errw io.Writer) int
+}
+
+// SSHCommands is the command line over SSH: the same commands, bound to
+// the person logged in, without --data and without the commands that need
+// this machine (demo, init, tui, serve).
+func SSHCommands(c *core.Core) func(ctx context.Context, p core.Principal, args []string, in io.Reader, out, errw io.Writer) int {
+	return func(ctx context.Context, p core.Principal, args []string, in io.Reader, out, errw io.Writer) int {
+		return RunBound(ctx, Bound{Core: c, Principal: p, Stdin: in, Stdout: out, Stderr: errw, Remote: true}, args)
+	}
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -78,6 +91,7 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 	logger := log.NewWithOptions(a.env.Stderr, log.Options{ReportTimestamp: true, Prefix: "actas"})
 	cfg.Logger = logger
 	cfg.HostKeyPath = filepath.Join(o.dir, hostKey)
+	cfg.Commands = SSHCommands(o.core)
 	ctl, err := listenControl(o.dir, o.core, logger)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -117,7 +118,7 @@ func (a *app) eachUser(ctx context.Context, c *core.Core, fn func(core.User) err
 }
 
 func (a *app) listUsersJSON(ctx context.Context, c *core.Core, w io.Writer) error {
-	enc := newJSONLines(w)
+	enc := json.NewEncoder(w)
 	return a.eachUser(ctx, c, func(u core.User) error { return enc.Encode(newUserRecord(c, u)) })
 }
 
