@@ -22,6 +22,7 @@ const (
 	EvSessionStarted   = "session.started"
 	EvSessionEnded     = "session.ended"
 	EvSessionDenied    = "session.denied"
+	EvSessionEntered   = "session.entered"
 	EvConsentGranted   = "consent.granted"
 	EvConsentRevoked   = "consent.revoked"
 	EvConsentExpired   = "consent.expired"
@@ -35,15 +36,17 @@ const (
 	EvLogin            = "login"
 	EvLoginFailed      = "login.failed"
 	EvOrgCreated       = "org.created"
+	EvAPIKeyAdded      = "apikey.added"
+	EvAPIKeyRevoked    = "apikey.revoked"
 )
 
 // EventTypes lists every audit event type, for filters.
 var EventTypes = []string{
 	EvRequestCreated, EvRequestApproved, EvRequestDenied, EvRequestCancelled, EvRequestExpired,
-	EvSessionStarted, EvSessionEnded, EvSessionDenied,
+	EvSessionStarted, EvSessionEnded, EvSessionDenied, EvSessionEntered,
 	EvConsentGranted, EvConsentRevoked, EvConsentExpired,
 	EvActionPerformed, EvActionBlocked, EvPolicyChanged, EvUserCreated, EvUserUpdated,
-	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated,
+	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated, EvAPIKeyAdded, EvAPIKeyRevoked,
 }
 
 // Result of an audited step.

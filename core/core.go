@@ -27,6 +27,8 @@ type Core struct {
 	deadline deadlines
 	timer    Stopper
 	closed   bool
+	links    map[string]ProductLink // by session ID: the console's way into the host product
+	keys     apiKeys
 }
 
 // Options configure Open.
@@ -42,6 +44,7 @@ type Principal struct {
 	Fingerprint string // SSH key that authenticated the connection, if any
 	Remote      string // remote address, if any
 	Conn        string // connection ID; sessions remember which one started them
+	APIKey      string // name of the API key a host product called with, if any
 }
 
 // SystemPrincipal is the operator at the command line: the one with the
@@ -53,6 +56,9 @@ func (p Principal) ref() Ref {
 	if p.System != "" {
 		return Ref{ID: p.System}
 	}
+	if p.APIKey != "" {
+		return Ref{ID: "apikey:" + p.APIKey}
+	}
 	return p.User.Ref()
 }
 
@@ -63,7 +69,7 @@ func Open(st Store, opt Options) (*Core, error) {
 	if opt.Clock == nil {
 		opt.Clock = SystemClock{}
 	}
-	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: NewDirectory(), active: map[string]Session{}}
+	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: NewDirectory(), active: map[string]Session{}, links: map[string]ProductLink{}}
 	if err := c.load(); err != nil {
 		return nil, err
 	}
@@ -125,6 +131,9 @@ func (c *Core) load() error {
 			return err
 		}
 		c.dir.finishLoad()
+		if err := c.loadAPIKeys(tx); err != nil {
+			return err
+		}
 		act, err := tx.ActiveSessions()
 		if err != nil {
 			return err
@@ -154,6 +163,7 @@ type txn struct {
 	users         []string // user IDs whose in-memory view needs a refresh
 	policyChanged bool
 	orgs          bool
+	apiKeys       bool
 }
 
 // update runs fn in one store transaction and, after the commit, refreshes
@@ -185,7 +195,7 @@ func (c *Core) afterCommit(t *txn) {
 // views mirror; an audit event alone (a login, an action) does not, and
 // then no snapshot is read.
 func (t *txn) touchesViews() bool {
-	if len(t.users) > 0 || t.policyChanged || t.orgs {
+	if len(t.users) > 0 || t.policyChanged || t.orgs || t.apiKeys {
 		return true
 	}
 	for _, ch := range t.changes {
@@ -199,6 +209,22 @@ func (t *txn) touchesViews() bool {
 // record appends an audit event to the transaction: details are redacted
 // and made canonical here, so nothing secret is ever stored or shown.
 func (t *txn) record(ev Event, details map[string]any) (Event, error) {
+	ev, err := t.recordUncounted(ev, details)
+	if err != nil || ev.Session == "" {
+		return ev, err
+	}
+	if s, err := t.Session(ev.Session); err == nil {
+		s.Events++
+		if err := t.PutSession(s); err != nil {
+			return ev, err
+		}
+	}
+	return ev, nil
+}
+
+// recordUncounted is record without counting the event on its session:
+// for callers that append many events to one session and count them once.
+func (t *txn) recordUncounted(ev Event, details map[string]any) (Event, error) {
 	d, err := canonicalDetails(details)
 	if err != nil {
 		return ev, err
@@ -210,14 +236,6 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 	}
 	if err := AppendEvent(t.Tx, &ev); err != nil {
 		return ev, err
-	}
-	if ev.Session != "" {
-		if s, err := t.Session(ev.Session); err == nil {
-			s.Events++
-			if err := t.PutSession(s); err != nil {
-				return ev, err
-			}
-		}
 	}
 	e := ev
 	t.changes = append(t.changes, Change{Kind: ChangeAudit, Event: &e})
@@ -266,6 +284,9 @@ func (c *Core) refresh(t *txn) {
 			}
 		}
 		c.dir.put(users...)
+		if t.apiKeys {
+			_ = c.loadAPIKeys(tx)
+		}
 		for _, ch := range t.changes {
 			switch {
 			case ch.Session != nil:
@@ -278,6 +299,7 @@ func (c *Core) refresh(t *txn) {
 					c.schedule(deadline{at: s.Ends, kind: dlSession, id: s.ID})
 				} else {
 					delete(c.active, s.ID)
+					delete(c.links, s.ID)
 				}
 			case ch.Request != nil && ch.Request.Status == RequestPending:
 				c.schedule(deadline{at: ch.Request.Expires, kind: dlRequest, id: ch.Request.ID})

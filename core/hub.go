@@ -11,7 +11,8 @@ const (
 	ChangeConsent ChangeKind = "consent" // granted, revoked or expired
 	ChangeUser    ChangeKind = "user"    // created or updated
 	ChangePolicy  ChangeKind = "policy"
-	ChangeAudit   ChangeKind = "audit" // an event was appended
+	ChangeAudit   ChangeKind = "audit"  // an event was appended
+	ChangeAPIKey  ChangeKind = "apikey" // an API key was revoked
 	// ChangeResync tells a subscriber that it missed changes because it
 	// read too slowly: reload what is on screen.
 	ChangeResync ChangeKind = "resync"
@@ -26,6 +27,7 @@ type Change struct {
 	Session *Session
 	User    *User
 	Policy  *Policy
+	APIKey  *APIKey
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber

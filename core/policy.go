@@ -10,7 +10,7 @@ import (
 
 // PolicyKeys lists the settable policy keys, in display order.
 var PolicyKeys = []string{"enabled", "require_consent", "max_duration", "default_duration", "require_reason",
-	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alert_channels"}
+	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alert_channels", "product_url", "issuer"}
 
 // PolicyValues renders the policy as key → value text, as policy show prints it.
 func PolicyValues(p Policy) map[string]string {
@@ -20,6 +20,7 @@ func PolicyValues(p Policy) map[string]string {
 		"require_reason": strconv.FormatBool(p.RequireReason), "request_ttl": FormatDuration(p.RequestTTL),
 		"approvals_required": strconv.Itoa(p.ApprovalsRequired), "end_on_disconnect": strconv.FormatBool(p.EndOnDisconnect),
 		"notify_target": strconv.FormatBool(p.NotifyTarget), "alert_channels": strings.Join(p.AlertChannels, ","),
+		"product_url": p.ProductURL, "issuer": p.issuer(),
 	}
 }
 
@@ -105,6 +106,15 @@ func applyPolicy(p *Policy, key, val string) error {
 			}
 		}
 		return nil
+	case "product_url":
+		p.ProductURL = val
+		return checkProductURL(val)
+	case "issuer":
+		p.Issuer = val
+		if val == "actas" {
+			p.Issuer = ""
+		}
+		return checkIssuer(val)
 	}
 	return invalid("key", "unknown policy key %q; keys are %s", key, strings.Join(PolicyKeys, ", "))
 }

@@ -256,6 +256,11 @@ type Policy struct {
 	EndOnDisconnect   bool          `json:"end_on_disconnect"`
 	NotifyTarget      bool          `json:"notify_target"`
 	AlertChannels     []string      `json:"alert_channels,omitempty"`
+	// ProductURL is the host product's entry URL, holding {ticket}; empty
+	// means sessions get no product link.
+	ProductURL string `json:"product_url,omitempty"`
+	// Issuer is the iss of grants; empty means "actas".
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // DefaultPolicy is the policy of a new database: everything safe, and

@@ -158,6 +158,9 @@ func (d *decoder) strs() []string {
 	return ss
 }
 
+// more reports whether bytes are left: optional fields appended later.
+func (d *decoder) more() bool { return d.err == nil && d.off < len(d.s) }
+
 // done reports the first error, naming what was being decoded.
 func (d *decoder) done(what string) error {
 	if d.err == nil && d.off != len(d.s) {
@@ -363,6 +366,8 @@ func encodePolicy(p core.Policy) []byte {
 	e.bool(p.EndOnDisconnect)
 	e.bool(p.NotifyTarget)
 	e.strs(p.AlertChannels)
+	e.str(p.ProductURL)
+	e.str(p.Issuer)
 	return e.b
 }
 
@@ -380,5 +385,56 @@ func decodePolicy(v []byte) (core.Policy, error) {
 		NotifyTarget:      d.bool(),
 		AlertChannels:     d.strs(),
 	}
+	// Fields added in schema version 2; a policy written before has none.
+	if d.more() {
+		p.ProductURL = d.str()
+		p.Issuer = d.str()
+	}
 	return p, d.done("policy")
+}
+
+func encodeAPIKey(k core.APIKey) []byte {
+	e := newEncoder(128)
+	e.str(k.Name)
+	e.str(k.Hash)
+	e.int(int64(k.Rate))
+	e.time(k.Created)
+	e.str(k.CreatedBy)
+	e.time(k.Revoked)
+	return e.b
+}
+
+func decodeAPIKey(v []byte) (core.APIKey, error) {
+	d := newDecoder("API key", v)
+	k := core.APIKey{
+		Name:      d.str(),
+		Hash:      d.str(),
+		Rate:      int(d.int()),
+		Created:   d.time(),
+		CreatedBy: d.str(),
+		Revoked:   d.time(),
+	}
+	return k, d.done("API key")
+}
+
+func encodeTicket(t core.Ticket) []byte {
+	e := newEncoder(128)
+	e.str(t.Hash)
+	e.str(t.Session)
+	e.time(t.Expires)
+	e.time(t.Used)
+	e.str(t.UsedBy)
+	return e.b
+}
+
+func decodeTicket(v []byte) (core.Ticket, error) {
+	d := newDecoder("ticket", v)
+	t := core.Ticket{
+		Hash:    d.str(),
+		Session: d.str(),
+		Expires: d.time(),
+		Used:    d.time(),
+		UsedBy:  d.str(),
+	}
+	return t, d.done("ticket")
 }

@@ -16,7 +16,7 @@ import (
 
 // schemaVersion is the layout this code reads and writes. Raising it needs a
 // migration appended to migrations.
-const schemaVersion = 1
+const schemaVersion = 2
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -47,6 +47,11 @@ var (
 	bucketAuditBySession = []byte("audit_by_session")
 	bucketAuditByActor   = []byte("audit_by_actor")
 	bucketAuditBySubject = []byte("audit_by_subject")
+
+	// Host products (schema version 2).
+	bucketAPIKeys          = []byte("apikeys")            // key name -> API key (hash of the secret only)
+	bucketTickets          = []byte("tickets")            // hex SHA-256 of a ticket -> ticket
+	bucketTicketsBySession = []byte("tickets_by_session") // session ID|0x00|ticket hash -> empty
 )
 
 // allBuckets is every bucket of the current schema; Open checks they exist.
@@ -58,6 +63,7 @@ var allBuckets = [][]byte{
 	bucketRequests, bucketRequestsByStatus,
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
+	bucketAPIKeys, bucketTickets, bucketTicketsBySession,
 }
 
 // Keys of the meta bucket.
@@ -165,6 +171,18 @@ type migration struct {
 // before the schema had a version: no version key, possibly some buckets.
 var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
+	{to: 2, what: "add API keys and tickets for host products", apply: migrateToV2},
+}
+
+// migrateToV2 adds the buckets of the HTTP API. A policy stored before it
+// lacks product_url and issuer; decodePolicy reads them as unset.
+func migrateToV2(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketAPIKeys, bucketTickets, bucketTicketsBySession} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func migrateToV1(tx *bolt.Tx) error {

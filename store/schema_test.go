@@ -1,9 +1,11 @@
 package store_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -68,11 +70,59 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	version, buckets := schemaVersion(t, path)
-	if version != 1 {
-		t.Errorf("schema version after open = %d, want 1", version)
+	if version != 2 {
+		t.Errorf("schema version after open = %d, want 2", version)
 	}
-	if buckets != 16 {
-		t.Errorf("file has %d buckets after migration, want 16", buckets)
+	if buckets != 19 {
+		t.Errorf("file has %d buckets after migration, want 19", buckets)
+	}
+}
+
+// A version-1 file (before API keys and tickets, its policy without
+// product_url and issuer) opens as version 2 with its policy intact.
+func TestOpenMigratesVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := core.DefaultPolicy()
+	pol.Enabled = true
+	update(t, db, func(tx core.Tx) error { return tx.PutPolicy(pol) })
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, b := range []string{"apikeys", "tickets", "tickets_by_session"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket([]byte("meta"))
+		v := meta.Get([]byte("policy"))
+		if !bytes.HasSuffix(v, []byte{0, 0}) {
+			t.Fatalf("policy record %x does not end in two empty strings", v)
+		}
+		if err := meta.Put([]byte("policy"), bytes.Clone(v[:len(v)-2])); err != nil {
+			return err
+		}
+		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 1))
+	})
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx core.ReadTx) error {
+		got, err := tx.Policy()
+		if err != nil || !reflect.DeepEqual(got, pol) {
+			t.Errorf("policy after migration = %+v, %v; want %+v", got, err, pol)
+		}
+		if keys, err := tx.APIKeys(); err != nil || len(keys) != 0 {
+			t.Errorf("APIKeys() = %v, %v", keys, err)
+		}
+		return nil
+	})
+	db.Close()
+	if version, buckets := schemaVersion(t, path); version != 2 || buckets != 19 {
+		t.Errorf("after migration: version %d, %d buckets; want 2, 19", version, buckets)
 	}
 }
 

@@ -128,7 +128,7 @@ Try it:  actas demo`,
 	root.AddCommand(
 		a.demoCmd(), a.initCmd(), a.tuiCmd(), a.serveCmd(),
 		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
-		a.importCmd(), a.auditCmd(),
+		a.importCmd(), a.auditCmd(), a.apikeyCmd(), a.signingKeyCmd(),
 	)
 	// Each Use line already shows its flags.
 	var noFlagsInUse func(*cobra.Command)

@@ -85,6 +85,7 @@ func (a *app) dataDir() (string, error) {
 type serveInfo struct {
 	PID    int    `json:"pid"`
 	Listen string `json:"listen"`
+	HTTP   string `json:"http,omitempty"` // the host-product API, if served
 }
 
 // runningServer returns the server recorded in dir, if its process is alive.
