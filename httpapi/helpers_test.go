@@ -228,7 +228,7 @@ func (w *world) jwks(t testing.TB) jose.JSONWebKeySet {
 // only, the key its kid names) and returns its claims.
 func verify(t testing.TB, set jose.JSONWebKeySet, token string) map[string]any {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		t.Fatalf("token does not parse as an EdDSA JWS: %v", err)
 	}

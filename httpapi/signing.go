@@ -275,7 +275,7 @@ func (k *Keyring) CurrentKID() string {
 // and returns its payload. It checks the signature only: what the claims
 // must say is core's to decide.
 func (k *Keyring) Verify(token string) ([]byte, error) {
-	jws, err := jose.ParseSigned(token, algorithms)
+	jws, err := jose.ParseSignedCompact(token, algorithms)
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInvalid, Field: "token", Message: "the token is not a compact JWS signed with EdDSA"}
 	}
