@@ -40,6 +40,15 @@ func grants(u User, cp Capability) bool {
 // or the target while impersonating.
 func Allows(u User, cp Capability) bool { return grants(u, cp) }
 
+// Refusal is why u may not use what the capability guards (a tab of the
+// console), or nil when u holds it.
+func Refusal(u User, cp Capability) error {
+	if grants(u, cp) {
+		return nil
+	}
+	return refuse(CodeNotPermitted, "%s", capNeeds[cp])
+}
+
 // adminWhileImpersonating lists what is refused while acting as someone.
 var adminWhileImpersonating = map[Capability]bool{CapApprove: true, CapSettings: true, CapAdmin: true}
 
@@ -75,10 +84,13 @@ func (c *Core) current(p Principal) User {
 }
 
 // guard checks a capability for a change p wants to make, and refuses
-// changes that are off limits while p is impersonating, recording the
-// attempt as action.blocked.
+// changes that are off limits while p is impersonating; a refused attempt
+// is recorded as action.blocked.
 func (c *Core) guard(p Principal, cp Capability, action string) error {
 	if err := c.require(p, cp); err != nil {
+		if rerr := c.recordRefusal(p, action, err); rerr != nil {
+			return rerr
+		}
 		return err
 	}
 	return c.blockWhileImpersonating(p, adminWhileImpersonating[cp], action)
@@ -94,7 +106,7 @@ func (c *Core) blockWhileImpersonating(p Principal, blocked bool, action string)
 	if !ok {
 		return nil
 	}
-	e := refuse(CodeImpersonating, "not while impersonating: %s is refused — press ctrl+x to go back to yourself first", action)
+	e := impersonatingRefusal(action)
 	err := c.update(func(t *txn) error {
 		target, _ := t.User(s.Target)
 		_, err := t.record(Event{Type: EvActionBlocked, Actor: p.ref(), Subject: target.Ref(), Org: s.Org, Session: s.ID,

@@ -36,6 +36,9 @@ const (
 	EvLogin            = "login"
 	EvLoginFailed      = "login.failed"
 	EvOrgCreated       = "org.created"
+	EvAlertAdded       = "alert.added"
+	EvAlertRemoved     = "alert.removed"
+	EvAlertFailed      = "alert.failed"
 	EvAPIKeyAdded      = "apikey.added"
 	EvAPIKeyRevoked    = "apikey.revoked"
 )
@@ -46,7 +49,8 @@ var EventTypes = []string{
 	EvSessionStarted, EvSessionEnded, EvSessionDenied, EvSessionEntered,
 	EvConsentGranted, EvConsentRevoked, EvConsentExpired,
 	EvActionPerformed, EvActionBlocked, EvPolicyChanged, EvUserCreated, EvUserUpdated,
-	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated, EvAPIKeyAdded, EvAPIKeyRevoked,
+	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated,
+	EvAlertAdded, EvAlertRemoved, EvAlertFailed, EvAPIKeyAdded, EvAPIKeyRevoked,
 }
 
 // Result of an audited step.
@@ -222,16 +226,35 @@ type Verification struct {
 	Head   Hash      // hash of the last good event
 	BadSeq uint64    // first bad seq, 0 if the chain is intact
 	Break  BreakKind // what is wrong at BadSeq
+	// Damage lists what the store found wrong outside the chain (pages,
+	// user and index records), when it can check its file.
+	Damage []string
 }
 
-// OK reports whether the chain is intact.
-func (v Verification) OK() bool { return v.Break == "" }
+// FileChecker is a store that can check its file beyond the audit chain:
+// pages, records and indexes. Verify asks it when the store is one.
+type FileChecker interface {
+	CheckFile() []string
+}
+
+// OK reports whether the chain is intact and the file undamaged.
+func (v Verification) OK() bool { return v.Break == "" && len(v.Damage) == 0 }
 
 func (v Verification) String() string {
-	if v.OK() {
-		return fmt.Sprintf("audit chain intact: %d events, head %s", v.Events, v.Head.String()[:16])
+	var b strings.Builder
+	switch {
+	case v.Break == "":
+		fmt.Fprintf(&b, "audit chain intact: %d events, head %s", v.Events, v.Head.String()[:16])
+	default:
+		fmt.Fprintf(&b, "audit chain broken at seq %d: %s (%d events before it are intact)", v.BadSeq, v.Break, v.Events)
 	}
-	return fmt.Sprintf("audit chain broken at seq %d: %s (%d events before it are intact)", v.BadSeq, v.Break, v.Events)
+	if len(v.Damage) > 0 {
+		fmt.Fprintf(&b, "\ndatabase damaged outside the audit chain:")
+		for _, d := range v.Damage {
+			b.WriteString("\n  " + d)
+		}
+	}
+	return b.String()
 }
 
 // VerifyChain walks the whole log in one snapshot and reports the first
@@ -278,6 +301,9 @@ func VerifyChain(st Store) (Verification, error) {
 		v.Head = prev
 		return nil
 	})
+	if fc, ok := st.(FileChecker); ok && err == nil {
+		v.Damage = fc.CheckFile()
+	}
 	return v, err
 }
 

@@ -4,16 +4,22 @@ import (
 	"time"
 )
 
+// errConsentIsPersonal refuses consent changes from the command line:
+// only the person themself grants or revokes it.
+var errConsentIsPersonal = refuse(CodeNotPermitted, "consent is given by each person for themself: log in as them (ssh HOST consent grant --for 24h)")
+
 // GrantConsent lets p allow impersonation of themselves for d (1h–168h,
 // and never past the policy's max_duration). Granting again replaces the
 // earlier grant.
 func (c *Core) GrantConsent(p Principal, d time.Duration) (User, error) {
+	if p.System != "" {
+		return User{}, errConsentIsPersonal
+	}
 	if err := c.blockWhileImpersonating(p, true, "changing consent"); err != nil {
 		return User{}, err
 	}
-	limit := min(MaxConsent, c.Policy().MaxDuration)
-	if d < time.Hour || d > limit {
-		return User{}, invalid("duration", "consent lasts from 1h to %s", FormatDuration(limit))
+	if err := CheckDuration("consent", d, c.Policy().ConsentLimit()); err != nil {
+		return User{}, err
 	}
 	var u User
 	err := c.update(func(t *txn) error {
@@ -39,6 +45,9 @@ func (c *Core) GrantConsent(p Principal, d time.Duration) (User, error) {
 // RevokeConsent withdraws p's consent and ends every active session on
 // them at once, with reason consent_revoked.
 func (c *Core) RevokeConsent(p Principal) (User, error) {
+	if p.System != "" {
+		return User{}, errConsentIsPersonal
+	}
 	if err := c.blockWhileImpersonating(p, true, "changing consent"); err != nil {
 		return User{}, err
 	}

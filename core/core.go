@@ -2,6 +2,8 @@ package core
 
 import (
 	"container/heap"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"sync"
 	"time"
@@ -29,11 +31,28 @@ type Core struct {
 	closed   bool
 	links    map[string]ProductLink // by session ID: the console's way into the host product
 	keys     apiKeys
+	warned   map[string]bool // sessions whose impersonator heard they are ending
+
+	notifier        Notifier
+	deliveryTimeout time.Duration
+	outboxWake      chan struct{}
+
+	loginMu sync.Mutex
+	logins  logins // which key each live console logged in with
 }
 
 // Options configure Open.
 type Options struct {
 	Clock Clock // default SystemClock
+	// Notifier delivers the outbox (RunOutbox) and tests (TestChannel);
+	// nil means this program only queues.
+	Notifier Notifier
+	// DeliveryTimeout bounds one delivery attempt; 0 means DeliveryTimeout.
+	DeliveryTimeout time.Duration
+	// ReadOnly is for commands that only read: core applies no expiry and
+	// ends no leftover session, so it never writes (the store may refuse
+	// writes altogether). Only a writer changes the database.
+	ReadOnly bool
 }
 
 // Principal is who is asking: the real, authenticated person (never the
@@ -62,19 +81,57 @@ func (p Principal) ref() Ref {
 	return p.User.Ref()
 }
 
-// Open starts core on a store: it loads the in-memory views, expires
-// whatever came due while the program was down (with audit events), and
-// schedules the next expiries.
+// Open starts core on a store: it loads the in-memory views, ends the
+// sessions a crashed process left running, expires whatever came due while
+// the program was down (with audit events), and schedules the next
+// expiries. With opt.ReadOnly it only loads.
 func Open(st Store, opt Options) (*Core, error) {
 	if opt.Clock == nil {
 		opt.Clock = SystemClock{}
 	}
-	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: NewDirectory(), active: map[string]Session{}, links: map[string]ProductLink{}}
+	if opt.DeliveryTimeout <= 0 {
+		opt.DeliveryTimeout = DeliveryTimeout
+	}
+	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: NewDirectory(), active: map[string]Session{},
+		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout,
+		outboxWake: make(chan struct{}, 1), links: map[string]ProductLink{}}
 	if err := c.load(); err != nil {
 		return nil, err
 	}
+	if opt.ReadOnly {
+		c.closed = true // no timer: expiries are a writer's job
+		return c, nil
+	}
+	// What came due while down expires as such first; what is left of
+	// the sessions then belonged to a process that is gone.
 	c.expireDue()
+	if err := c.endLeftovers(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// endLeftovers ends, with reason server_crash, every session still active
+// when a writer opens the store. Only one process writes at a time, so the
+// connection that started such a session belongs to a process that is
+// gone (killed, crashed) and nobody can end it by quitting any more. This
+// runs before anyone can connect: a reconnect never resumes impersonation.
+func (c *Core) endLeftovers() error {
+	if len(c.active) == 0 {
+		return nil
+	}
+	return c.update(func(t *txn) error {
+		act, err := t.ActiveSessions()
+		if err != nil {
+			return err
+		}
+		for _, s := range act {
+			if err := t.endSession(s, EndCrash, Ref{ID: "system"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Close stops timers. It does not end sessions (see Shutdown) nor close the store.
@@ -141,6 +198,7 @@ func (c *Core) load() error {
 		for _, s := range act {
 			c.active[s.ID] = s
 			heap.Push(&c.deadline, deadline{at: s.Ends, kind: dlSession, id: s.ID})
+			heap.Push(&c.deadline, deadline{at: s.Ends.Add(-warnBefore), kind: dlWarn, id: s.ID})
 		}
 		pend, err := tx.Requests(RequestPending, 0)
 		if err != nil {
@@ -164,6 +222,9 @@ type txn struct {
 	policyChanged bool
 	orgs          bool
 	apiKeys       bool
+	queued        int      // outbox messages queued
+	alerts        bool     // channels or outbox changed
+	warned        []string // sessions whose ending was announced
 }
 
 // update runs fn in one store transaction and, after the commit, refreshes
@@ -185,6 +246,19 @@ func (c *Core) update(fn func(t *txn) error) error {
 func (c *Core) afterCommit(t *txn) {
 	if t.touchesViews() {
 		c.refresh(t)
+	}
+	if len(t.warned) > 0 {
+		c.mu.Lock()
+		for _, id := range t.warned {
+			c.warned[id] = true
+		}
+		c.mu.Unlock()
+	}
+	if t.queued > 0 {
+		c.WakeOutbox()
+	}
+	if t.queued > 0 || t.alerts {
+		c.hub.Publish(Change{Kind: ChangeAlerts})
 	}
 	for _, ch := range t.changes {
 		c.hub.Publish(ch)
@@ -235,6 +309,9 @@ func (t *txn) recordUncounted(ev Event, details map[string]any) (Event, error) {
 		ev.Result = ResultOK
 	}
 	if err := AppendEvent(t.Tx, &ev); err != nil {
+		return ev, err
+	}
+	if err := t.route(ev); err != nil {
 		return ev, err
 	}
 	e := ev
@@ -297,9 +374,11 @@ func (c *Core) refresh(t *txn) {
 				if s.Active() {
 					c.active[s.ID] = s
 					c.schedule(deadline{at: s.Ends, kind: dlSession, id: s.ID})
+					c.schedule(deadline{at: s.Ends.Add(-warnBefore), kind: dlWarn, id: s.ID})
 				} else {
 					delete(c.active, s.ID)
 					delete(c.links, s.ID)
+					delete(c.warned, s.ID)
 				}
 			case ch.Request != nil && ch.Request.Status == RequestPending:
 				c.schedule(deadline{at: ch.Request.Expires, kind: dlRequest, id: ch.Request.ID})
@@ -359,6 +438,7 @@ const (
 	dlSession dlKind = iota
 	dlRequest
 	dlConsent
+	dlWarn // a session's last minutes begin
 )
 
 type deadline struct {
@@ -450,6 +530,12 @@ func (t *txn) expire(d deadline) error {
 			reason = EndConsentExpired
 		}
 		return t.endSession(s, reason, Ref{ID: "system"})
+	case dlWarn:
+		s, err := t.Session(d.id)
+		if err != nil {
+			return nil
+		}
+		return t.warnEnding(s)
 	case dlRequest:
 		r, err := t.Request(d.id)
 		if err != nil || r.Status != RequestPending || r.Expires.After(t.now) {
@@ -501,4 +587,13 @@ func (t *txn) currentPolicy() (Policy, error) {
 		return Policy{}, refuse(CodeFeatureDisabled, "actas is not initialised yet: run actas init first")
 	}
 	return p, err
+}
+
+// NewConnID names one console or connection, unique in this process and
+// across processes (random), e.g. "local_1f2e…" or "ssh_9a8b…". Sessions
+// remember it; quitting that console ends exactly its own sessions.
+func NewConnID(kind string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return kind + "_" + hex.EncodeToString(b[:])
 }

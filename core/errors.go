@@ -14,6 +14,7 @@ const (
 	CodeNotPermitted         Code = "not_permitted"
 	CodeSelf                 Code = "self"
 	CodeAlreadyImpersonating Code = "already_impersonating"
+	CodeTargetImpersonating  Code = "target_impersonating" // the target is impersonating someone (no chaining)
 	CodeTargetInactive       Code = "target_inactive"
 	CodeTargetKind           Code = "target_kind"
 	CodeSysadmin             Code = "sysadmin"
@@ -28,6 +29,7 @@ const (
 	CodeNotFound             Code = "not_found"
 	CodeInvalid              Code = "invalid"
 	CodeConflict             Code = "conflict"
+	CodeDeliveryFailed       Code = "delivery_failed" // an alert test did not arrive
 	CodeAuditFailed          Code = "audit_failed"
 	// Codes of the HTTP API for host products (httpapi maps each to a status).
 	CodeUnauthenticated Code = "unauthenticated" // unknown or revoked API key

@@ -12,7 +12,11 @@ const (
 	ChangeUser    ChangeKind = "user"    // created or updated
 	ChangePolicy  ChangeKind = "policy"
 	ChangeAudit   ChangeKind = "audit"  // an event was appended
-	ChangeAPIKey  ChangeKind = "apikey" // an API key was revoked
+	ChangeAlerts  ChangeKind = "alerts" // alert channels or the outbox changed
+	ChangeNotice  ChangeKind = "notice" // a one-line message for one person (Notice)
+	// ChangeLogout tells transports to close a person's consoles (Logout).
+	ChangeLogout ChangeKind = "logout"
+	ChangeAPIKey ChangeKind = "apikey" // an API key was revoked
 	// ChangeResync tells a subscriber that it missed changes because it
 	// read too slowly: reload what is on screen.
 	ChangeResync ChangeKind = "resync"
@@ -27,12 +31,15 @@ type Change struct {
 	Session *Session
 	User    *User
 	Policy  *Policy
+	Notice  *UserNotice
+	Logout  *Logout
 	APIKey  *APIKey
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber
-// whose buffer is full loses changes and is sent ChangeResync as soon as it
-// has room again.
+// whose buffer is full loses changes, and finds ChangeResync right after the
+// changes it still holds, so it reloads as soon as it has drained them, not
+// only at the next publish.
 type Hub struct {
 	mu   sync.RWMutex
 	subs map[*Subscription]struct{}
@@ -44,7 +51,6 @@ type Subscription struct {
 	c      chan Change
 	hub    *Hub
 	mu     sync.Mutex
-	missed bool
 	closed bool
 }
 
@@ -56,7 +62,7 @@ func (h *Hub) Subscribe(n int) *Subscription {
 	if n < 1 {
 		n = 1
 	}
-	c := make(chan Change, n)
+	c := make(chan Change, n+1) // the last slot is only ever a resync
 	s := &Subscription{C: c, c: c, hub: h}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
@@ -99,17 +105,15 @@ func (s *Subscription) offer(ch Change) {
 	if s.closed {
 		return
 	}
-	if s.missed {
-		select {
-		case s.c <- Change{Kind: ChangeResync}:
-			s.missed = false
-		default:
-			return
-		}
-	}
-	select {
-	case s.c <- ch:
-	default:
-		s.missed = true
+	// Only the hub sends, under s.mu, so the buffer cannot fill up behind
+	// this check. Changes never take the last slot; when they would, a
+	// resync takes it instead. A full buffer therefore ends with a resync,
+	// queued after every change it holds, and a change that finds it full
+	// is covered by that resync's reload.
+	switch free := cap(s.c) - len(s.c); {
+	case free > 1:
+		s.c <- ch
+	case free == 1:
+		s.c <- Change{Kind: ChangeResync}
 	}
 }

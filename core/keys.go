@@ -62,9 +62,13 @@ func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
 	return k, err
 }
 
-// RemoveKey deletes a key by fingerprint.
+// RemoveKey deletes a key by fingerprint. The consoles that logged in
+// with it close at once, and the sessions they started end (key_removed).
 func (c *Core) RemoveKey(p Principal, fingerprint string) error {
-	return c.update(func(t *txn) error {
+	if err := c.blockWhileImpersonating(p, true, "changing keys"); err != nil {
+		return err
+	}
+	err := c.update(func(t *txn) error {
 		k, err := t.Key(strings.TrimSpace(fingerprint))
 		if err != nil {
 			return notFound("no key with fingerprint %s (see actas key list)", fingerprint)
@@ -76,10 +80,32 @@ func (c *Core) RemoveKey(p Principal, fingerprint string) error {
 		if err := t.DeleteKey(k.Fingerprint); err != nil {
 			return err
 		}
-		_, err = t.record(Event{Type: EvKeyRemoved, Actor: p.ref(), Subject: u.Ref(), Org: u.Org},
-			map[string]any{"fingerprint": k.Fingerprint})
-		return err
+		if _, err = t.record(Event{Type: EvKeyRemoved, Actor: p.ref(), Subject: u.Ref(), Org: u.Org},
+			map[string]any{"fingerprint": k.Fingerprint}); err != nil {
+			return err
+		}
+		act, err := t.ActiveSessions()
+		if err != nil {
+			return err
+		}
+		conns := c.connsWithKey(k.Fingerprint)
+		for _, s := range act {
+			if s.Impersonator == u.ID && conns[s.Conn] {
+				if err := t.endSession(s, EndKeyRemoved, p.ref()); err != nil {
+					return err
+				}
+			}
+		}
+		t.publish(Change{Kind: ChangeLogout, Logout: &Logout{User: u.ID, Fingerprint: k.Fingerprint,
+			Reason: EndKeyRemoved, Message: logoutMessage(EndKeyRemoved, p.ref())}})
+		return nil
 	})
+	if CodeOf(err) == CodeNotPermitted {
+		if rerr := c.recordRefusal(p, "removing someone else's key", err); rerr != nil {
+			return rerr
+		}
+	}
+	return err
 }
 
 // Keys lists keys; email "" lists everyone's.
@@ -130,6 +156,9 @@ func (c *Core) Login(u User, fingerprint, remote, conn string) (Principal, error
 			map[string]any{"fingerprint": fingerprint, "remote": remote})
 		return err
 	})
+	if err == nil {
+		c.rememberLogin(conn, u.ID, fingerprint)
+	}
 	return p, err
 }
 

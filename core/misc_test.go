@@ -228,11 +228,22 @@ func TestHubNeverBlocks(t *testing.T) {
 	if len(fast.C) != 50 {
 		t.Fatalf("fast subscriber got %d", len(fast.C))
 	}
-	<-slow.C
-	<-slow.C
+	// The slow one holds the first two changes and then a resync, without
+	// waiting for another publish to learn that it missed some.
+	for i, want := range []core.ChangeKind{core.ChangeAudit, core.ChangeAudit, core.ChangeResync} {
+		select {
+		case ch := <-slow.C:
+			if ch.Kind != want {
+				t.Fatalf("slow subscriber's change %d is %s, want %s", i, ch.Kind, want)
+			}
+		default:
+			t.Fatalf("slow subscriber has no change %d (%s) waiting", i, want)
+		}
+	}
+	// Drained, it gets every change again.
 	h.Publish(core.Change{Kind: core.ChangePolicy})
-	if ch := <-slow.C; ch.Kind != core.ChangeResync {
-		t.Fatalf("slow subscriber got %s, want resync", ch.Kind)
+	if ch := <-slow.C; ch.Kind != core.ChangePolicy {
+		t.Fatalf("slow subscriber got %s after draining, want policy", ch.Kind)
 	}
 	slow.Close()
 	fast.Close()
@@ -259,9 +270,19 @@ func TestDemoSeed(t *testing.T) {
 		t.Fatal("jane has no consent")
 	}
 	owner := must(w.c.UserByEmail(core.DemoOwner))
+	bob := must(w.c.UserByEmail(core.DemoBob))
 	reqs := must(w.c.Requests(core.Principal{User: owner}, core.RequestPending, 0))
-	if len(reqs) != 1 || reqs[0].Target != jane.ID {
+	if len(reqs) != 1 || reqs[0].Target != bob.ID {
 		t.Fatalf("pending requests %+v", reqs)
+	}
+	// The README's story works from a fresh demo: support may ask to act
+	// as Jane, and is told to ask (not that a request is pending).
+	support := core.Principal{User: must(w.c.UserByEmail(core.DemoSupport))}
+	if err := w.c.CanRequest(support, jane.ID); err != nil {
+		t.Fatalf("support cannot request Jane in a fresh demo: %v", err)
+	}
+	if err := w.c.CanImpersonate(support, jane.ID); err == nil || !strings.Contains(err.Error(), "press r to request one") {
+		t.Fatalf("impersonate Jane: %v", err)
 	}
 	hist := must(w.c.Sessions(core.Principal{User: owner}, "", "", 10))
 	if len(hist) != 2 || hist[0].Active() || hist[0].Events < 2 {

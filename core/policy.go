@@ -10,7 +10,8 @@ import (
 
 // PolicyKeys lists the settable policy keys, in display order.
 var PolicyKeys = []string{"enabled", "require_consent", "max_duration", "default_duration", "require_reason",
-	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alert_channels", "product_url", "issuer"}
+	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alerting", "environment",
+	"product_url", "issuer"}
 
 // PolicyValues renders the policy as key → value text, as policy show prints it.
 func PolicyValues(p Policy) map[string]string {
@@ -19,8 +20,8 @@ func PolicyValues(p Policy) map[string]string {
 		"max_duration": FormatDuration(p.MaxDuration), "default_duration": FormatDuration(p.DefaultDuration),
 		"require_reason": strconv.FormatBool(p.RequireReason), "request_ttl": FormatDuration(p.RequestTTL),
 		"approvals_required": strconv.Itoa(p.ApprovalsRequired), "end_on_disconnect": strconv.FormatBool(p.EndOnDisconnect),
-		"notify_target": strconv.FormatBool(p.NotifyTarget), "alert_channels": strings.Join(p.AlertChannels, ","),
-		"product_url": p.ProductURL, "issuer": p.issuer(),
+		"notify_target": strconv.FormatBool(p.NotifyTarget), "alerting": strconv.FormatBool(p.Alerting),
+		"environment": p.Environment, "product_url": p.ProductURL, "issuer": p.issuer(),
 	}
 }
 
@@ -95,16 +96,14 @@ func applyPolicy(p *Policy, key, val string) error {
 		}
 		p.ApprovalsRequired = n
 		return nil
-	case "alert_channels":
-		p.AlertChannels = nil
-		for _, ch := range strings.Split(val, ",") {
-			if ch = strings.TrimSpace(ch); ch != "" {
-				if hasUnsafe(ch) {
-					return invalid(key, "alert channel %q contains control characters", ch)
-				}
-				p.AlertChannels = append(p.AlertChannels, ch)
-			}
+	case "alerting":
+		return boolean(&p.Alerting)
+	case "environment":
+		env, err := checkText(key, val, 0, 64)
+		if err != nil {
+			return err
 		}
+		p.Environment = env
 		return nil
 	case "product_url":
 		p.ProductURL = val
@@ -115,16 +114,49 @@ func applyPolicy(p *Policy, key, val string) error {
 			p.Issuer = ""
 		}
 		return checkIssuer(val)
+	case "alert_channels":
+		return invalid(key, "alert_channels is gone: add channels with actas alert add (slack, email, webhook) and turn them on or off with alerting=true|false")
 	}
 	return invalid("key", "unknown policy key %q; keys are %s", key, strings.Join(PolicyKeys, ", "))
 }
 
+// MinDuration is the shortest duration a person can pick.
+const MinDuration = time.Hour
+
+// CheckDuration is the one rule for every duration a person can pick — a
+// request's, an approval's, a consent's, the policy's default_duration:
+// it lies within 1h..limit, where limit is the policy's max_duration (for
+// consent, ConsentLimit). what names the value in the refusal.
+func CheckDuration(what string, d, limit time.Duration) error {
+	if d < MinDuration || d > limit {
+		return invalid(what, "%s must be between %s and %s", what, FormatDuration(MinDuration), FormatDuration(limit))
+	}
+	return nil
+}
+
+// DurationLimit is the longest duration a person can pick under p: its
+// max_duration.
+func (p Policy) DurationLimit() time.Duration { return max(p.MaxDuration, MinDuration) }
+
+// DefaultPick is the duration forms start on and a session without a
+// request lasts: default_duration, brought within 1h..max_duration should
+// an older database hold one outside.
+func (p Policy) DefaultPick() time.Duration {
+	return min(max(p.DefaultDuration, MinDuration), p.DurationLimit())
+}
+
+// ConsentLimit is the longest consent a person can grant under p: 168h,
+// and never above max_duration.
+func (p Policy) ConsentLimit() time.Duration { return min(MaxConsent, p.DurationLimit()) }
+
 func checkPolicy(p Policy) error {
-	switch {
-	case p.MaxDuration < time.Hour || p.MaxDuration > MaxConsent:
+	if p.MaxDuration < MinDuration || p.MaxDuration > MaxConsent {
 		return invalid("max_duration", "max_duration must be between 1h and 168h")
-	case p.DefaultDuration < time.Minute || p.DefaultDuration > p.MaxDuration:
-		return invalid("default_duration", "default_duration must be between 1m and max_duration (%s)", FormatDuration(p.MaxDuration))
+	}
+	if err := CheckDuration("default_duration", p.DefaultDuration, p.MaxDuration); err != nil {
+		return err
+	}
+	switch {
 	case p.RequestTTL < time.Minute || p.RequestTTL > 30*24*time.Hour:
 		return invalid("request_ttl", "request_ttl must be between 1m and 720h")
 	case p.ApprovalsRequired < 1 || p.ApprovalsRequired > 2:
@@ -149,7 +181,6 @@ func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error)
 			return err
 		}
 		np = old
-		np.AlertChannels = append([]string(nil), old.AlertChannels...)
 		keys := make([]string, 0, len(changes))
 		for k := range changes {
 			keys = append(keys, k)
@@ -178,6 +209,9 @@ func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error)
 		}
 		t.policyChanged = true
 		if _, err := t.record(Event{Type: EvPolicyChanged, Actor: p.ref(), Org: t.c.RootOrg().ID}, diff); err != nil {
+			return err
+		}
+		if _, err := t.applyPolicyToSessions(old, np, p.ref()); err != nil {
 			return err
 		}
 		pp := np

@@ -38,8 +38,8 @@ func (c *Core) CreateRequest(p Principal, targetID, reason string, d time.Durati
 	if err != nil {
 		return Request{}, err
 	}
-	if d < time.Hour || d > pol.MaxDuration {
-		return Request{}, invalid("duration", "duration must be between 1h and %s", FormatDuration(pol.MaxDuration))
+	if err := CheckDuration("duration", d, pol.DurationLimit()); err != nil {
+		return Request{}, err
 	}
 	var r Request
 	err = c.update(func(t *txn) error {
@@ -76,16 +76,26 @@ func (c *Core) CreateRequest(p Principal, targetID, reason string, d time.Durati
 
 // noPendingRequest refuses a second pending request for the same pair.
 func noPendingRequest(tx ReadTx, requester, target User) error {
-	pending, err := tx.Requests(RequestPending, 0)
-	if err != nil {
+	pr, err := pendingRequest(tx, requester.ID, target.ID)
+	if err != nil || pr == nil {
 		return err
 	}
+	return refuse(CodeConflict, "you already have a pending request for %s (%s) — it shows under Approvals (tab 2) until an approver decides", target.DisplayName(), pr.ID)
+}
+
+// pendingRequest is the requester's request for the target that waits for
+// approvers, if any.
+func pendingRequest(tx ReadTx, requester, target string) (*Request, error) {
+	pending, err := tx.Requests(RequestPending, 0)
+	if err != nil {
+		return nil, err
+	}
 	for _, pr := range pending {
-		if pr.Requester == requester.ID && pr.Target == target.ID {
-			return refuse(CodeConflict, "you already have a pending request for %s (%s)", target.DisplayName(), pr.ID)
+		if pr.Requester == requester && pr.Target == target {
+			return &pr, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // Decide records an approver's decision. Approving may change the duration
@@ -94,6 +104,9 @@ func noPendingRequest(tx ReadTx, requester, target User) error {
 func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Duration, note string) (Request, error) {
 	if err := c.guard(p, CapApprove, "deciding a request"); err != nil {
 		return Request{}, err
+	}
+	if p.System != "" {
+		return Request{}, refuse(CodeNotPermitted, "requests are decided by approvers as themselves: in the console or with ssh HOST requests approve ID")
 	}
 	note, err := checkText("note", note, 0, 500)
 	if err != nil {
@@ -113,20 +126,8 @@ func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Durati
 		if err != nil {
 			return err
 		}
-		switch {
-		case r.Status != RequestPending:
-			return refuse(CodeAlreadyDecided, "request %s is already %s", r.ID, r.Status)
-		case !t.now.Before(r.Expires):
-			return refuse(CodeAlreadyDecided, "request %s has expired", r.ID)
-		case r.Requester == approver.ID:
-			return refuse(CodeOwnRequest, "you cannot decide your own request — another approver must")
-		case !inSubtree(t.c.orgSnapshot(), approver.Org, r.Org):
-			return refuse(CodeOutsideOrg, "this request is outside your organisation")
-		}
-		for _, dec := range r.Decisions {
-			if dec.Approver == approver.ID {
-				return refuse(CodeAlreadyApproved, "you already approved this request — it needs another approver")
-			}
+		if e := decideRefusal(approver, r, t.c.orgSnapshot(), t.now); e != nil {
+			return e
 		}
 		requester, _ := t.User(r.Requester)
 		target, _ := t.User(r.Target)
@@ -136,8 +137,8 @@ func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Durati
 			if d == 0 {
 				d = r.Duration
 			}
-			if d < time.Hour || d > pol.MaxDuration {
-				return invalid("duration", "duration must be between 1h and %s", FormatDuration(pol.MaxDuration))
+			if err := CheckDuration("duration", d, pol.DurationLimit()); err != nil {
+				return err
 			}
 			if _, err := t.checkEligible(requester, r.Target); err != nil {
 				return err
@@ -189,11 +190,8 @@ func (c *Core) Cancel(p Principal, requestID string) (Request, error) {
 		if r, err = t.Request(requestID); err != nil {
 			return notFound("no request %s", requestID)
 		}
-		if r.Requester != p.User.ID {
-			return refuse(CodeNotPermitted, "only the requester can cancel a request")
-		}
-		if r.Status != RequestPending {
-			return refuse(CodeAlreadyDecided, "request %s is already %s", r.ID, r.Status)
+		if e := cancelRefusal(User{ID: p.User.ID}, r); e != nil {
+			return e
 		}
 		r.Status, r.Decided = RequestCancelled, t.now
 		if err := t.PutRequest(r); err != nil {

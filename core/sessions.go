@@ -15,6 +15,7 @@ type startCheck struct {
 	active  []Session
 	orgs    map[string]Org
 	request *Request // the approved request that would be used, if any
+	pending *Request // else the pair's request still waiting for approvers, if any
 	now     time.Time
 }
 
@@ -38,6 +39,13 @@ func checkStart(k startCheck) *Error {
 			return refuse(CodeAlreadyImpersonating, "you are already impersonating someone — end that session first (ctrl+x)")
 		}
 	}
+	// No chaining the other way either: someone who is acting as another
+	// user cannot be acted as.
+	for _, s := range k.active {
+		if s.Impersonator == tgt.ID {
+			return refuse(CodeTargetImpersonating, "%s is impersonating someone right now and cannot be impersonated until that session ends", name)
+		}
+	}
 	switch {
 	case tgt.Status != StatusActive:
 		return refuse(CodeTargetInactive, "%s is %s: only active users can be impersonated", name, tgt.Status)
@@ -51,6 +59,8 @@ func checkStart(k startCheck) *Error {
 		return refuse(CodeOutsideOrg, "%s is outside your organisation", name)
 	case k.policy.RequireConsent && !tgt.ConsentActive(k.now):
 		return refuse(CodeNoConsent, "%s has not granted consent — ask them to enable it under Account", name)
+	case imp.Mode == ModeRequest && k.request == nil && k.pending != nil:
+		return refuse(CodeNeedsApproval, "your request %s to impersonate %s is waiting for an approver — you can start once it is approved", k.pending.ID, name)
 	case imp.Mode == ModeRequest && k.request == nil:
 		return refuse(CodeNeedsApproval, "you need an approved request to impersonate %s — press r to request one", name)
 	}
@@ -93,7 +103,10 @@ func (t *txn) gather(imp User, targetID string) (startCheck, error) {
 		k.orgs[o.ID] = o
 	}
 	if imp.Mode == ModeRequest {
-		k.request, err = usableRequest(t, imp.ID, targetID, t.now)
+		if k.request, err = usableRequest(t, imp.ID, targetID, t.now); err != nil || k.request != nil {
+			return k, err
+		}
+		k.pending, err = pendingRequest(t, imp.ID, targetID)
 	}
 	return k, err
 }
@@ -149,7 +162,7 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 		if err != nil {
 			return err
 		}
-		dur := k.policy.DefaultDuration
+		dur := k.policy.DefaultPick()
 		if k.request != nil {
 			dur = k.request.Duration
 		}
@@ -215,10 +228,7 @@ func (t *txn) endSession(s Session, reason EndReason, by Ref) error {
 		return err
 	}
 	actor := imp.Ref()
-	details := map[string]any{"duration": t.now.Sub(s.Started).Round(time.Second).String()}
-	if by.ID != imp.ID {
-		details["ended_by"] = by.String()
-	}
+	details := map[string]any{"duration": t.now.Sub(s.Started).Round(time.Second).String(), "ended_by": by.String()}
 	if _, err := t.record(Event{Type: EvSessionEnded, Actor: actor, Subject: target.Ref(), Org: s.Org,
 		Session: s.ID, Request: s.Request, Reason: string(reason)}, details); err != nil {
 		return err
@@ -245,6 +255,54 @@ func (t *txn) endSessionsOn(userID string, reason EndReason, by Ref) error {
 	return nil
 }
 
+// endSessionsBy ends every active session the user runs as impersonator.
+func (t *txn) endSessionsBy(userID string, reason EndReason, by Ref) error {
+	act, err := t.ActiveSessions()
+	if err != nil {
+		return err
+	}
+	for _, s := range act {
+		if s.Impersonator == userID {
+			if err := t.endSession(s, reason, by); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applyPolicyToSessions makes running sessions obey a changed policy at
+// once: turning impersonation off ends them all; a lower max_duration
+// brings each one's end forward to start + max_duration, ending those that
+// have already run that long.
+func (t *txn) applyPolicyToSessions(old, np Policy, by Ref) (shortened int, err error) {
+	act, err := t.ActiveSessions()
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range act {
+		switch limit := s.Started.Add(np.MaxDuration); {
+		case !np.Enabled:
+			err = t.endSession(s, EndPolicyDisabled, by)
+		case np.MaxDuration >= old.MaxDuration || !s.Ends.After(limit):
+			continue
+		case !limit.After(t.now):
+			err = t.endSession(s, EndExpired, by)
+		default:
+			s.Ends = limit
+			if err = t.PutSession(s); err == nil {
+				ss := s
+				t.publish(Change{Kind: ChangeSession, Session: &ss})
+				shortened++
+			}
+		}
+		if err != nil {
+			return shortened, err
+		}
+	}
+	return shortened, nil
+}
+
 // End ends p's own active session ("back to me").
 func (c *Core) End(p Principal, reason EndReason) error {
 	s, ok := c.ActiveSessionOf(p.User.ID)
@@ -260,6 +318,7 @@ func (c *Core) EndConn(conn string, reason EndReason) error {
 	if conn == "" {
 		return nil
 	}
+	c.forgetLogin(conn)
 	if reason == EndDisconnect && !c.Policy().EndOnDisconnect {
 		return nil
 	}
@@ -273,9 +332,25 @@ func (c *Core) EndConn(conn string, reason EndReason) error {
 	return nil
 }
 
+// Quit ends the sessions p's console started, because p quit it (q): the
+// end is recorded as theirs, reason exit.
+func (c *Core) Quit(p Principal) error {
+	if p.Conn == "" {
+		return nil
+	}
+	for _, s := range c.ActiveSessions() {
+		if s.Conn == p.Conn {
+			if err := c.endByID(s.ID, EndExit, p.ref()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Terminate lets an owner end anyone's session.
 func (c *Core) Terminate(p Principal, sessionID string) error {
-	if err := c.require(p, CapSettings); err != nil {
+	if err := c.guard(p, CapSettings, "terminating a session"); err != nil {
 		return err
 	}
 	return c.endByID(sessionID, EndTerminated, p.ref())
@@ -399,3 +474,8 @@ func (readOnly) PutSession(Session) error      { return errReadOnly }
 func (readOnly) AppendAudit(AuditAppend) error { return errReadOnly }
 func (readOnly) PutAPIKey(APIKey) error        { return errReadOnly }
 func (readOnly) PutTicket(Ticket) error        { return errReadOnly }
+func (readOnly) PutChannel(Channel) error      { return errReadOnly }
+func (readOnly) DeleteChannel(string) error    { return errReadOnly }
+func (readOnly) PutSMTP(SMTPConfig) error      { return errReadOnly }
+func (readOnly) PutOutbox(OutboxMessage) error { return errReadOnly }
+func (readOnly) DeleteOutbox(string) error     { return errReadOnly }

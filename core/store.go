@@ -63,6 +63,14 @@ type ReadTx interface {
 	// ScanAuditIndex walks the seqs of the events indexed under (index, key),
 	// index being "session", "actor" or "subject", like ScanAudit.
 	ScanAuditIndex(index, key string, from uint64, reverse bool, fn func(seq uint64) bool) error
+
+	Channel(id string) (Channel, error)
+	Channels() ([]Channel, error) // in ID order
+	SMTP() (SMTPConfig, error)    // ErrNotFound until set
+	OutboxMessage(id string) (OutboxMessage, error)
+	// ScanOutbox walks the undelivered messages, pending and failed, in
+	// the order they were queued, until fn returns false.
+	ScanOutbox(fn func(OutboxMessage) bool) error
 }
 
 // Tx is a write transaction.
@@ -88,6 +96,12 @@ type Tx interface {
 	// AppendAudit stores the record under rec.Seq, which must be the head's
 	// seq + 1, indexes it and moves the head to (rec.Seq, rec.Hash).
 	AppendAudit(rec AuditAppend) error
+	PutChannel(Channel) error
+	DeleteChannel(id string) error
+	PutSMTP(SMTPConfig) error
+	// PutOutbox stores a message under its ID (NextID("outbox") numbers them).
+	PutOutbox(OutboxMessage) error
+	DeleteOutbox(id string) error
 }
 
 // AuditAppend is one encoded event with what the store indexes it by.

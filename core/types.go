@@ -221,7 +221,15 @@ const (
 	// the status, e.g. user_suspended; see endReasonForStatus.
 	EndDisconnect EndReason = "disconnect"
 	EndShutdown   EndReason = "server_shutdown"
+	// EndCrash ends a session found active when a writer opens the
+	// database: the process whose connection started it is gone.
+	EndCrash      EndReason = "server_crash"
 	EndTerminated EndReason = "terminated"
+	// EndPolicyDisabled: an owner turned impersonation off (enabled=false).
+	EndPolicyDisabled EndReason = "policy_disabled"
+	// EndPermissionRemoved: the impersonator's mode became never or their
+	// role dropped below support.
+	EndPermissionRemoved EndReason = "permission_removed"
 )
 
 // Session is one impersonation: Impersonator acts as Target until Ends.
@@ -255,7 +263,8 @@ type Policy struct {
 	ApprovalsRequired int           `json:"approvals_required"`
 	EndOnDisconnect   bool          `json:"end_on_disconnect"`
 	NotifyTarget      bool          `json:"notify_target"`
-	AlertChannels     []string      `json:"alert_channels,omitempty"`
+	Alerting          bool          `json:"alerting"`              // session starts and ends go to the alert channels
+	Environment       string        `json:"environment,omitempty"` // label in every message, e.g. production
 	// ProductURL is the host product's entry URL, holding {ticket}; empty
 	// means sessions get no product link.
 	ProductURL string `json:"product_url,omitempty"`
@@ -276,6 +285,7 @@ func DefaultPolicy() Policy {
 		ApprovalsRequired: 1,
 		EndOnDisconnect:   true,
 		NotifyTarget:      true,
+		Alerting:          true,
 	}
 }
 

@@ -223,6 +223,9 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if p.System == "" && u.ID == p.User.ID && (ch.Role != nil || ch.Status != nil) {
 			return refuse(CodeSelf, "you cannot change your own role or status")
 		}
+		if err := c.outranks(p, u); err != nil {
+			return err
+		}
 		old := u
 		diff := map[string]any{}
 		if ch.Name != nil {
@@ -251,6 +254,15 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if !u.Role.IsStaff() && (u.Mode != ModeNever || u.Approver) {
 			return invalid("mode", "%s is a member: only staff can impersonate or approve", u.Email)
 		}
+		if p.System == "" && u.Role.Level() > c.current(p).Role.Level() {
+			return refuse(CodeHigherPrivilege, "you cannot give a role above your own (%s)", c.current(p).Role)
+		}
+		if err := c.lastOwnerCheck(old, u.Role, u.Status, func(id string) (User, bool) {
+			o, err := t.User(id)
+			return o, err == nil
+		}); err != nil {
+			return err
+		}
 		for k, pair := range map[string][2]any{
 			"name": {old.Name, u.Name}, "role": {old.Role, u.Role}, "status": {old.Status, u.Status},
 			"mode": {old.Mode, u.Mode}, "approver": {old.Approver, u.Approver},
@@ -271,7 +283,15 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		uu := u
 		t.publish(Change{Kind: ChangeUser, User: &uu})
 		if old.Status == StatusActive && u.Status != StatusActive {
-			return t.endSessionsOn(u.ID, endReasonForStatus(u.Status), p.ref())
+			reason := endReasonForStatus(u.Status)
+			t.publish(Change{Kind: ChangeLogout, Logout: &Logout{User: u.ID, Reason: reason,
+				Message: logoutMessage(reason, p.ref())}})
+			return t.endSessionsOn(u.ID, reason, p.ref())
+		}
+		// Losing the right to impersonate ends what they run now, not
+		// only what they would start next.
+		if u.Mode == ModeNever || u.Role.Level() < RoleSupport.Level() {
+			return t.endSessionsBy(u.ID, EndPermissionRemoved, p.ref())
 		}
 		return nil
 	})

@@ -83,11 +83,6 @@ func (w *world) close() {
 	}
 }
 
-func (w *world) reopen() {
-	w.close()
-	w.open()
-}
-
 // must returns v, and fails the test (by panicking) on an error.
 func must[T any](v T, err error) T {
 	if err != nil {

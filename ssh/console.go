@@ -2,8 +2,6 @@ package ssh
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -108,7 +106,7 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		return 1, NoTerminalMessage
 	}
 
-	id := newConnID()
+	id := core.NewConnID("ssh")
 	p, err := s.core.Login(user, fp, g.remote, id)
 	if err != nil {
 		s.failed.add(g.addr, fp, err.Error())
@@ -236,12 +234,6 @@ func shortDuration(d time.Duration) string {
 		return strings.TrimSuffix(d.String(), "0s")
 	}
 	return d.String()
-}
-
-func newConnID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "ssh_" + hex.EncodeToString(b[:])
 }
 
 // inputReader is the console's input: every byte the person sends resets

@@ -20,9 +20,9 @@ const frameGap = time.Second / 60
 // region (scroll sets one only within a frame, but a frame may have been
 // cut short) before the alternate screen restores the cursor.
 const (
-	enterScreen = ansi.SetAltScreenSaveCursorMode + ansi.EraseEntireScreen + ansi.CursorHomePosition +
-		ansi.HideCursor + ansi.SetBracketedPasteMode
-	leaveScreen = ansi.ResetBracketedPasteMode + ansi.ShowCursor + resetMargins + ansi.ResetAltScreenSaveCursorMode
+	enterScreen = ansi.SetModeAltScreenSaveCursor + ansi.EraseEntireScreen + ansi.CursorHomePosition +
+		ansi.HideCursor + ansi.SetModeBracketedPaste
+	leaveScreen = ansi.ResetModeBracketedPaste + ansi.ShowCursor + resetMargins + ansi.ResetModeAltScreenSaveCursor
 )
 
 // resetMargins makes the whole screen the scrolling region again.

@@ -199,7 +199,8 @@ func TestIPLimiterRefills(t *testing.T) {
 	now := time.Unix(0, 0)
 	l := newIPLimiter(10, 2, func() time.Time { return now })
 	allow := func(addr string) bool { ok, _ := l.allow(addr); return ok }
-	if !allow("a") || !allow("a") {
+	first, second := allow("a"), allow("a")
+	if !first || !second {
 		t.Fatal("the burst was refused")
 	}
 	if allow("a") {

@@ -200,16 +200,6 @@ func (s *Server) HostKeyFingerprint() string {
 	return fingerprint(s.srv.HostSigners[0].PublicKey())
 }
 
-// ListenAndServe listens on Config.Listen and serves until Shutdown or
-// Close, after which it returns ErrServerClosed.
-func (s *Server) ListenAndServe() error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("ssh: listen on %s: %w", s.cfg.Listen, err)
-	}
-	return s.Serve(ln)
-}
-
 // Serve accepts connections on ln until Shutdown or Close, after which it
 // returns ErrServerClosed. ln is closed when Serve returns.
 func (s *Server) Serve(ln net.Listener) error {

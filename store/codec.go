@@ -2,30 +2,47 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/actas/actas/core"
 )
 
-// Entity values are a version byte followed by the fields in declaration
-// order: strings as uvarint length and bytes, integers and durations as
+// Entity values are a version byte of their own kind followed by the fields
+// in declaration order: strings as uvarint length and bytes, integers and durations as
 // varints, bools as one byte, times as varint Unix seconds and uvarint
 // nanoseconds (read back in UTC). This is several times faster than
 // encoding/json, which matters when ForEachUser walks a million users, and a
 // decoded value costs one allocation: every string field is a substring of
 // one copy of the stored bytes.
 //
-// Adding a field to a core type means appending it here; the round-trip test
-// fills every field by reflection and fails until the codec keeps it.
-const codecVersion = 1
+// Each kind of entity has its own version, so one can grow without touching
+// the others. Adding a field to a core type means appending it to the
+// encoder and decoder, raising that kind's version below, and reading the
+// field only `if d.since(N)` (N the new version): values written before
+// still decode, with the field's zero value. A value of a version above
+// this code's is refused, never half-read. The round-trip test fills every
+// field by reflection and fails until the codec keeps it.
+const (
+	orgVersion     = 1
+	userVersion    = 1
+	keyVersion     = 1
+	requestVersion = 1
+	sessionVersion = 1
+	policyVersion  = 3 // 2: alerting and environment replace alert_channels; 3: product_url and issuer
+	apiKeyVersion  = 1
+	ticketVersion  = 1
+)
 
 type encoder struct{ b []byte }
 
-func newEncoder(size int) *encoder {
+func newEncoder(version byte, size int) *encoder {
 	e := &encoder{b: make([]byte, 0, size)}
-	e.b = append(e.b, codecVersion)
+	e.b = append(e.b, version)
 	return e
 }
 
@@ -53,31 +70,40 @@ func (e *encoder) time(t time.Time) {
 	e.uint(uint64(t.Nanosecond()))
 }
 
-func (e *encoder) strs(ss []string) {
-	e.uint(uint64(len(ss)))
-	for _, s := range ss {
-		e.str(s)
-	}
-}
-
 var errTruncated = errors.New("truncated")
 
 // decoder reads from one string copy of the stored value, so string fields
 // are substrings of it and cost no allocation of their own.
 type decoder struct {
-	s   string
-	off int
-	err error
+	s       string
+	off     int
+	err     error
+	version byte // of the stored value
 }
 
-func newDecoder(what string, v []byte) *decoder {
+// newDecoder reads a value of a kind whose newest version is current.
+func newDecoder(what string, current byte, v []byte) *decoder {
 	d := &decoder{s: string(v)}
-	if len(v) == 0 || v[0] != codecVersion {
-		d.err = fmt.Errorf("stored %s has unknown encoding version", what)
+	switch {
+	case len(v) == 0 || v[0] == 0:
+		d.err = fmt.Errorf("stored %s has no encoding version", what)
+	case v[0] > current:
+		d.err = fmt.Errorf("%w: a stored %s has encoding version %d, this actas reads up to %d",
+			ErrSchemaTooNew, what, v[0], current)
+	default:
+		d.version = v[0]
 	}
-	d.off = 1
+	if d.err != nil {
+		d.off = len(d.s) // read nothing
+	} else {
+		d.off = 1
+	}
 	return d
 }
+
+// since reports whether the stored value is of version v or later, and so
+// holds the fields added in v.
+func (d *decoder) since(v byte) bool { return d.err == nil && d.version >= v }
 
 func (d *decoder) fail() {
 	if d.err == nil {
@@ -158,9 +184,6 @@ func (d *decoder) strs() []string {
 	return ss
 }
 
-// more reports whether bytes are left: optional fields appended later.
-func (d *decoder) more() bool { return d.err == nil && d.off < len(d.s) }
-
 // done reports the first error, naming what was being decoded.
 func (d *decoder) done(what string) error {
 	if d.err == nil && d.off != len(d.s) {
@@ -173,7 +196,7 @@ func (d *decoder) done(what string) error {
 }
 
 func encodeOrg(o core.Org) []byte {
-	e := newEncoder(32 + len(o.ID) + len(o.Name) + len(o.Parent))
+	e := newEncoder(orgVersion, 32+len(o.ID)+len(o.Name)+len(o.Parent))
 	e.str(o.ID)
 	e.str(o.Name)
 	e.str(o.Parent)
@@ -182,7 +205,7 @@ func encodeOrg(o core.Org) []byte {
 }
 
 func decodeOrg(v []byte) (core.Org, error) {
-	d := newDecoder("org", v)
+	d := newDecoder("org", orgVersion, v)
 	o := core.Org{
 		ID:      d.str(),
 		Name:    d.str(),
@@ -193,7 +216,7 @@ func decodeOrg(v []byte) (core.Org, error) {
 }
 
 func encodeUser(u core.User) []byte {
-	e := newEncoder(64 + len(u.ID) + len(u.Email) + len(u.Name) + len(u.Org) + len(u.Theme))
+	e := newEncoder(userVersion, 64+len(u.ID)+len(u.Email)+len(u.Name)+len(u.Org)+len(u.Theme))
 	e.str(u.ID)
 	e.str(u.Email)
 	e.str(u.Name)
@@ -211,7 +234,7 @@ func encodeUser(u core.User) []byte {
 }
 
 func decodeUser(v []byte) (core.User, error) {
-	d := newDecoder("user", v)
+	d := newDecoder("user", userVersion, v)
 	u := core.User{
 		ID:           d.str(),
 		Email:        d.str(),
@@ -231,7 +254,7 @@ func decodeUser(v []byte) (core.User, error) {
 }
 
 func encodeKey(k core.Key) []byte {
-	e := newEncoder(32 + len(k.Fingerprint) + len(k.UserID) + len(k.Type) + len(k.Comment) + len(k.Authorized))
+	e := newEncoder(keyVersion, 32+len(k.Fingerprint)+len(k.UserID)+len(k.Type)+len(k.Comment)+len(k.Authorized))
 	e.str(k.Fingerprint)
 	e.str(k.UserID)
 	e.str(k.Type)
@@ -242,7 +265,7 @@ func encodeKey(k core.Key) []byte {
 }
 
 func decodeKey(v []byte) (core.Key, error) {
-	d := newDecoder("key", v)
+	d := newDecoder("key", keyVersion, v)
 	k := core.Key{
 		Fingerprint: d.str(),
 		UserID:      d.str(),
@@ -255,7 +278,7 @@ func decodeKey(v []byte) (core.Key, error) {
 }
 
 func encodeRequest(r core.Request) []byte {
-	e := newEncoder(128 + len(r.Reason) + 96*len(r.Decisions))
+	e := newEncoder(requestVersion, 128+len(r.Reason)+96*len(r.Decisions))
 	e.str(r.ID)
 	e.str(r.Requester)
 	e.str(r.Target)
@@ -281,7 +304,7 @@ func encodeRequest(r core.Request) []byte {
 }
 
 func decodeRequest(v []byte) (core.Request, error) {
-	d := newDecoder("request", v)
+	d := newDecoder("request", requestVersion, v)
 	r := core.Request{
 		ID:        d.str(),
 		Requester: d.str(),
@@ -317,7 +340,7 @@ func decodeRequest(v []byte) (core.Request, error) {
 }
 
 func encodeSession(s core.Session) []byte {
-	e := newEncoder(128 + len(s.Reason) + len(s.Conn))
+	e := newEncoder(sessionVersion, 128+len(s.Reason)+len(s.Conn))
 	e.str(s.ID)
 	e.str(s.Impersonator)
 	e.str(s.Target)
@@ -335,7 +358,7 @@ func encodeSession(s core.Session) []byte {
 }
 
 func decodeSession(v []byte) (core.Session, error) {
-	d := newDecoder("session", v)
+	d := newDecoder("session", sessionVersion, v)
 	s := core.Session{
 		ID:           d.str(),
 		Impersonator: d.str(),
@@ -355,7 +378,7 @@ func decodeSession(v []byte) (core.Session, error) {
 }
 
 func encodePolicy(p core.Policy) []byte {
-	e := newEncoder(64)
+	e := newEncoder(policyVersion, 64)
 	e.bool(p.Enabled)
 	e.bool(p.RequireConsent)
 	e.int(int64(p.MaxDuration))
@@ -365,14 +388,15 @@ func encodePolicy(p core.Policy) []byte {
 	e.int(int64(p.ApprovalsRequired))
 	e.bool(p.EndOnDisconnect)
 	e.bool(p.NotifyTarget)
-	e.strs(p.AlertChannels)
+	e.bool(p.Alerting)
+	e.str(p.Environment)
 	e.str(p.ProductURL)
 	e.str(p.Issuer)
 	return e.b
 }
 
 func decodePolicy(v []byte) (core.Policy, error) {
-	d := newDecoder("policy", v)
+	d := newDecoder("policy", policyVersion, v)
 	p := core.Policy{
 		Enabled:           d.bool(),
 		RequireConsent:    d.bool(),
@@ -383,10 +407,17 @@ func decodePolicy(v []byte) (core.Policy, error) {
 		ApprovalsRequired: int(d.int()),
 		EndOnDisconnect:   d.bool(),
 		NotifyTarget:      d.bool(),
-		AlertChannels:     d.strs(),
 	}
-	// Fields added in schema version 2; a policy written before has none.
-	if d.more() {
+	if d.since(2) {
+		p.Alerting = d.bool()
+		p.Environment = d.str()
+	} else {
+		// Version 1 ended in alert_channels, names nothing could deliver
+		// to: dropped. Alerting starts on, as in a new database.
+		_ = d.strs()
+		p.Alerting = true
+	}
+	if d.since(3) {
 		p.ProductURL = d.str()
 		p.Issuer = d.str()
 	}
@@ -394,7 +425,7 @@ func decodePolicy(v []byte) (core.Policy, error) {
 }
 
 func encodeAPIKey(k core.APIKey) []byte {
-	e := newEncoder(128)
+	e := newEncoder(apiKeyVersion, 128)
 	e.str(k.Name)
 	e.str(k.Hash)
 	e.int(int64(k.Rate))
@@ -405,7 +436,7 @@ func encodeAPIKey(k core.APIKey) []byte {
 }
 
 func decodeAPIKey(v []byte) (core.APIKey, error) {
-	d := newDecoder("API key", v)
+	d := newDecoder("API key", apiKeyVersion, v)
 	k := core.APIKey{
 		Name:      d.str(),
 		Hash:      d.str(),
@@ -418,7 +449,7 @@ func decodeAPIKey(v []byte) (core.APIKey, error) {
 }
 
 func encodeTicket(t core.Ticket) []byte {
-	e := newEncoder(128)
+	e := newEncoder(ticketVersion, 128)
 	e.str(t.Hash)
 	e.str(t.Session)
 	e.time(t.Expires)
@@ -428,7 +459,7 @@ func encodeTicket(t core.Ticket) []byte {
 }
 
 func decodeTicket(v []byte) (core.Ticket, error) {
-	d := newDecoder("ticket", v)
+	d := newDecoder("ticket", ticketVersion, v)
 	t := core.Ticket{
 		Hash:    d.str(),
 		Session: d.str(),
@@ -437,4 +468,23 @@ func decodeTicket(v []byte) (core.Ticket, error) {
 		UsedBy:  d.str(),
 	}
 	return t, d.done("ticket")
+}
+
+// The alert records (channels, the SMTP setting, outbox messages) are few
+// and small, and their shape may grow: they are stored as JSON.
+
+func decodeJSON[T any](v []byte) (T, error) {
+	var x T
+	if err := json.Unmarshal(v, &x); err != nil {
+		return x, fmt.Errorf("decode stored %T: %w", x, err)
+	}
+	return x, nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, x any) error {
+	v, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, v)
 }

@@ -29,6 +29,10 @@ func TestMain(m *testing.M) {
 		runCrashChild(path)
 		return
 	}
+	if path := os.Getenv(syncChildEnv); path != "" {
+		runSyncChild(path)
+		return
+	}
 	code := m.Run()
 	removeBenchFixtures()
 	os.Exit(code)

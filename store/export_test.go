@@ -39,3 +39,6 @@ func AuditIndexed(db *DB) (seq uint64, err error) {
 
 // RawView runs fn in a read-only bolt transaction of the open db.
 func RawView(db *DB, fn func(tx *bolt.Tx) error) error { return db.bolt.View(fn) }
+
+// SchemaVersion is the layout this code writes.
+const SchemaVersion = schemaVersion

@@ -15,8 +15,10 @@ import (
 // so their bytes sort the same way.
 
 // schemaVersion is the layout this code reads and writes. Raising it needs a
-// migration appended to migrations.
-const schemaVersion = 2
+// migration appended to migrations. Every change of the layout raises it
+// (a bucket or well-known key added, a key or value format changed), so that
+// an older actas refuses a newer file instead of misreading it.
+const schemaVersion = 4
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -48,7 +50,15 @@ var (
 	bucketAuditByActor   = []byte("audit_by_actor")
 	bucketAuditBySubject = []byte("audit_by_subject")
 
-	// Host products (schema version 2).
+	// bucketChannels maps alert channel ID -> channel (JSON, secret
+	// included: the webhook secret must stay usable for signing).
+	bucketChannels = []byte("alert_channels")
+	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
+	// -> message (JSON): the notifications not delivered yet, and those
+	// that failed for good.
+	bucketOutbox = []byte("outbox")
+
+	// Host products (schema version 4).
 	bucketAPIKeys          = []byte("apikeys")            // key name -> API key (hash of the secret only)
 	bucketTickets          = []byte("tickets")            // hex SHA-256 of a ticket -> ticket
 	bucketTicketsBySession = []byte("tickets_by_session") // session ID|0x00|ticket hash -> empty
@@ -63,6 +73,7 @@ var allBuckets = [][]byte{
 	bucketRequests, bucketRequestsByStatus,
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
+	bucketChannels, bucketOutbox,
 	bucketAPIKeys, bucketTickets, bucketTicketsBySession,
 }
 
@@ -81,6 +92,9 @@ var (
 	// keyUserCount holds the number of users (8 bytes), so counting a
 	// million users does not walk them.
 	keyUserCount = []byte("user_count")
+	// keySMTP holds the mail server setting (JSON, password included);
+	// absent until actas smtp set.
+	keySMTP = []byte("smtp")
 )
 
 // auditIndexBuckets maps the index names of core.ReadTx.ScanAuditIndex to
@@ -98,6 +112,8 @@ var idBuckets = map[string][]byte{
 	"user":    bucketUsers,
 	"request": bucketRequests,
 	"session": bucketSessions,
+	"channel": bucketChannels,
+	"outbox":  bucketOutbox,
 }
 
 // keySep ends the first part of a composite key. IDs, statuses and index keys
@@ -171,12 +187,36 @@ type migration struct {
 // before the schema had a version: no version key, possibly some buckets.
 var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
-	{to: 2, what: "add API keys and tickets for host products", apply: migrateToV2},
+	{to: 2, what: "audit indexes as blocks of postings written behind the log", apply: migrateToV2},
+	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
+	{to: 4, what: "API keys and tickets for host products", apply: migrateToV4},
 }
 
-// migrateToV2 adds the buckets of the HTTP API. A policy stored before it
-// lacks product_url and issuer; decodePolicy reads them as unset.
-func migrateToV2(tx *bolt.Tx) error {
+// migrateToV3 adds the alert buckets and rewrites the policy in its new
+// encoding: the old alert_channels list (names nothing could deliver to) is
+// dropped, and alerting starts on, as in a new database (decodePolicy).
+func migrateToV3(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketChannels, bucketOutbox} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	v := meta.Get(keyPolicy)
+	if v == nil {
+		return nil
+	}
+	p, err := decodePolicy(v)
+	if err != nil {
+		return err
+	}
+	return meta.Put(keyPolicy, encodePolicy(p))
+}
+
+// migrateToV4 adds the buckets of the HTTP API for host products. A policy
+// stored before it lacks product_url and issuer (policy encoding 3);
+// decodePolicy reads them as unset.
+func migrateToV4(tx *bolt.Tx) error {
 	for _, name := range [][]byte{bucketAPIKeys, bucketTickets, bucketTicketsBySession} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
@@ -205,9 +245,58 @@ func migrateToV1(tx *bolt.Tx) error {
 	return tx.Bucket(bucketMeta).Put(keyUserCount, seqKey(uint64(n)))
 }
 
+// migrateToV2 drops the audit indexes of a version-1 file. Version 1 was
+// written with three index layouts in turn (one key per event in the append
+// transaction; then behind the log up to meta's audit_indexed; then blocks
+// of postings), none of which the file says, so the indexes are rebuilt from
+// the records, which are the source of truth: with audit_indexed gone, Open
+// indexes every event again (loadAuditTail, then a flush).
+func migrateToV2(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject} {
+		if tx.Bucket(name) != nil {
+			if err := tx.DeleteBucket(name); err != nil {
+				return fmt.Errorf("drop bucket %s: %w", name, err)
+			}
+		}
+		if _, err := tx.CreateBucket(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Delete(keyAuditIndexed)
+}
+
 // ErrSchemaTooNew refuses a file written by a newer actas: this one would
 // not know how to keep its newer indexes right.
 var ErrSchemaTooNew = errors.New("database was written by a newer version of actas")
+
+// checkSchema accepts a file for reading as it is: at this version, with
+// every bucket. A reader never migrates; an older file is upgraded by the
+// next command that writes.
+func checkSchema(tx *bolt.Tx, path string) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return fmt.Errorf("database %s is not initialised — run actas init (or actas demo)", path)
+	}
+	var version uint64
+	if v := meta.Get(keySchemaVersion); len(v) == 8 {
+		version = binary.BigEndian.Uint64(v)
+	} else if v != nil {
+		return &damagedError{path: path, what: fmt.Sprintf("schema version is %d bytes long, want 8", len(v))}
+	}
+	switch {
+	case version > schemaVersion:
+		return fmt.Errorf("%w: %s has schema version %d, this actas understands up to %d; upgrade actas to open it",
+			ErrSchemaTooNew, path, version, schemaVersion)
+	case version < schemaVersion:
+		return fmt.Errorf("database %s has schema version %d and must be upgraded to %d before it can be read: run any command that changes it (e.g. actas policy set) with write access", path, version, schemaVersion)
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return &damagedError{path: path, what: fmt.Sprintf("bucket %s is missing", name)}
+		}
+	}
+	return nil
+}
 
 // migrate creates or upgrades the layout inside tx and reports the version
 // the file had before.

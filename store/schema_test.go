@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -70,59 +71,67 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	version, buckets := schemaVersion(t, path)
-	if version != 2 {
-		t.Errorf("schema version after open = %d, want 2", version)
+	if version != store.SchemaVersion {
+		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
-	if buckets != 19 {
-		t.Errorf("file has %d buckets after migration, want 19", buckets)
+	if buckets != 21 {
+		t.Errorf("file has %d buckets after migration, want 21", buckets)
 	}
 }
 
-// A version-1 file (before API keys and tickets, its policy without
-// product_url and issuer) opens as version 2 with its policy intact.
-func TestOpenMigratesVersion1(t *testing.T) {
+// A version-2 file kept a policy ending in the alert_channels list. Opening
+// it drops the list, turns alerting on and adds the alert buckets.
+func TestOpenMigratesV1Policy(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "actas.db")
 	db, err := store.Open(path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol := core.DefaultPolicy()
-	pol.Enabled = true
-	update(t, db, func(tx core.Tx) error { return tx.PutPolicy(pol) })
 	db.Close()
+	// The version-2 encoding: version byte, then enabled, require_consent,
+	// max_duration, default_duration, require_reason, request_ttl,
+	// approvals_required, end_on_disconnect, notify_target, alert_channels.
+	v1 := []byte{1, 1, 1}
+	v1 = binary.AppendVarint(v1, int64(72*time.Hour))
+	v1 = binary.AppendVarint(v1, int64(time.Hour))
+	v1 = append(v1, 0)
+	v1 = binary.AppendVarint(v1, int64(24*time.Hour))
+	v1 = binary.AppendVarint(v1, 2)
+	v1 = append(v1, 1, 0)
+	v1 = binary.AppendUvarint(v1, 1)
+	v1 = binary.AppendUvarint(v1, uint64(len("#security")))
+	v1 = append(v1, "#security"...)
 	rawBolt(t, path, func(tx *bolt.Tx) error {
-		for _, b := range []string{"apikeys", "tickets", "tickets_by_session"} {
+		for _, b := range []string{"alert_channels", "outbox"} {
 			if err := tx.DeleteBucket([]byte(b)); err != nil {
 				return err
 			}
 		}
 		meta := tx.Bucket([]byte("meta"))
-		v := meta.Get([]byte("policy"))
-		if !bytes.HasSuffix(v, []byte{0, 0}) {
-			t.Fatalf("policy record %x does not end in two empty strings", v)
-		}
-		if err := meta.Put([]byte("policy"), bytes.Clone(v[:len(v)-2])); err != nil {
+		if err := meta.Put([]byte("policy"), v1); err != nil {
 			return err
 		}
-		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 1))
+		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 2))
 	})
 	db, err = store.Open(path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	view(t, db, func(tx core.ReadTx) error {
-		got, err := tx.Policy()
-		if err != nil || !reflect.DeepEqual(got, pol) {
-			t.Errorf("policy after migration = %+v, %v; want %+v", got, err, pol)
+		p, err := tx.Policy()
+		want := core.Policy{Enabled: true, RequireConsent: true, MaxDuration: 72 * time.Hour, DefaultDuration: time.Hour,
+			RequestTTL: 24 * time.Hour, ApprovalsRequired: 2, EndOnDisconnect: true, Alerting: true}
+		if err != nil || !reflect.DeepEqual(p, want) {
+			t.Errorf("migrated policy = %+v, %v; want %+v", p, err, want)
 		}
-		if keys, err := tx.APIKeys(); err != nil || len(keys) != 0 {
-			t.Errorf("APIKeys() = %v, %v", keys, err)
+		if chs, err := tx.Channels(); err != nil || len(chs) != 0 {
+			t.Errorf("Channels() after migration = %v, %v", chs, err)
 		}
 		return nil
 	})
 	db.Close()
-	if version, buckets := schemaVersion(t, path); version != 2 || buckets != 19 {
-		t.Errorf("after migration: version %d, %d buckets; want 2, 19", version, buckets)
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 21 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 21", version, buckets, store.SchemaVersion)
 	}
 }
 
@@ -142,5 +151,54 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	if version, _ := schemaVersion(t, path); version != 99 {
 		t.Errorf("refused open changed the version to %d", version)
+	}
+}
+
+// A version-3 file (before API keys and tickets, its policy in encoding 2,
+// without product_url and issuer) opens as version 4 with its policy intact.
+func TestOpenMigratesV3ToHostProducts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := core.DefaultPolicy()
+	pol.Enabled, pol.Environment = true, "production"
+	update(t, db, func(tx core.Tx) error { return tx.PutPolicy(pol) })
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, b := range []string{"apikeys", "tickets", "tickets_by_session"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket([]byte("meta"))
+		v := meta.Get([]byte("policy"))
+		if v[0] != 3 || !bytes.HasSuffix(v, []byte{0, 0}) {
+			t.Fatalf("policy record %x is not encoding 3 ending in two empty strings", v)
+		}
+		v2 := append([]byte{2}, v[1:len(v)-2]...) // encoding 2: no product_url, no issuer
+		if err := meta.Put([]byte("policy"), v2); err != nil {
+			return err
+		}
+		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 3))
+	})
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx core.ReadTx) error {
+		got, err := tx.Policy()
+		if err != nil || !reflect.DeepEqual(got, pol) {
+			t.Errorf("policy after migration = %+v, %v; want %+v", got, err, pol)
+		}
+		if keys, err := tx.APIKeys(); err != nil || len(keys) != 0 {
+			t.Errorf("APIKeys() = %v, %v", keys, err)
+		}
+		return nil
+	})
+	db.Close()
+	if version, buckets := schemaVersion(t, path); version != 4 || buckets != 21 {
+		t.Errorf("after migration: version %d, %d buckets; want 4, 21", version, buckets)
 	}
 }

@@ -25,6 +25,11 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release
 	// the file before giving up with ErrInUse; 0 means 2 s.
 	LockTimeout time.Duration
+	// ReadOnly opens the file for reading only (a shared lock, O_RDONLY),
+	// so a copy on read-only media can be read and nothing is ever
+	// written: no migration, no index flush, and Update fails with
+	// ErrReadOnly.
+	ReadOnly bool
 }
 
 const defaultLockTimeout = 2 * time.Second
@@ -54,7 +59,33 @@ var (
 	ErrInUse = errors.New("database is in use by another actas process")
 	// ErrClosed is returned by Update and View after Close.
 	ErrClosed = errors.New("database is closed")
+	// ErrReadOnly is returned by Update on a database opened ReadOnly.
+	ErrReadOnly = errors.New("database is open read-only")
+	// ErrDamaged means the file's pages do not hold what bbolt expects:
+	// bbolt panicked reading them, or a record or bucket is malformed.
+	ErrDamaged = errors.New("database damaged")
 )
+
+// damagedError says what in the file is damaged; it matches ErrDamaged.
+type damagedError struct {
+	path string
+	what any
+}
+
+func (e *damagedError) Error() string {
+	return fmt.Sprintf("database damaged: %s: %v (restore it from a backup; audit verify names what it can still read)", e.path, e.what)
+}
+
+func (e *damagedError) Unwrap() error { return ErrDamaged }
+
+// recoverDamage turns a panic of bbolt's page reading into a damagedError
+// in *err. bbolt trusts the file's page headers and panics on ones that
+// lie (slice bounds, a freelist or branch page of the wrong type).
+func recoverDamage(path string, err *error) {
+	if r := recover(); r != nil {
+		*err = &damagedError{path: path, what: r}
+	}
+}
 
 // inUseError names the file that is locked; it matches ErrInUse.
 type inUseError struct{ path string }
@@ -79,8 +110,9 @@ func (e *PanicError) Error() string {
 
 // DB is the bbolt-backed core.Store.
 type DB struct {
-	bolt *bolt.DB
-	path string
+	bolt     *bolt.DB
+	path     string
+	readOnly bool
 
 	// mu orders Update's enqueue against Close's closing of the queue.
 	mu        sync.RWMutex
@@ -110,15 +142,82 @@ func Open(path string, opts Options) (*DB, error) {
 	return open(path, opts, flushEvery, idleFlush)
 }
 
-func open(path string, opts Options, flushEvery uint64, idleFlush time.Duration) (*DB, error) {
+func open(path string, opts Options, flushEvery uint64, idleFlush time.Duration) (db *DB, err error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = defaultLockTimeout
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: opts.LockTimeout,
+	var bdb *bolt.DB
+	defer func() {
+		if r := recover(); r != nil {
+			if bdb != nil {
+				_ = bdb.Close()
+			}
+			db, err = nil, &damagedError{path: path, what: r}
+		}
+	}()
+	bdb, err = bolt.Open(path, 0o600, boltOptions(opts))
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, &inUseError{path: path}
+	}
+	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
+		return nil, &damagedError{path: path, what: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if opts.ReadOnly {
+		err = bdb.View(func(tx *bolt.Tx) error { return checkSchema(tx, path) })
+	} else {
+		err = bdb.Update(func(tx *bolt.Tx) error {
+			_, err := migrate(tx, path)
+			return err
+		})
+	}
+	if err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	db = &DB{
+		bolt:       bdb,
+		path:       path,
+		readOnly:   opts.ReadOnly,
+		queue:      make(chan *pendingUpdate, maxBatch),
+		committed:  make(chan struct{}),
+		flushEvery: flushEvery,
+		idleFlush:  idleFlush,
+	}
+	if err := db.loadAuditTail(); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	if opts.ReadOnly {
+		close(db.committed)
+		return db, nil
+	}
+	if db.unindexed() >= db.flushEvery {
+		if err := db.flushAuditIndex(); err != nil {
+			bdb.Close()
+			return nil, fmt.Errorf("database %s: %w", path, err)
+		}
+	}
+	go db.commitLoop()
+	return db, nil
+}
+
+// boltOptions are the options every open uses. Durability rests on them:
+// NoSync must stay false, so that a commit is on disk when Update returns
+// (store/sync_test.go holds them to that).
+func boltOptions(opts Options) *bolt.Options {
+	return &bolt.Options{
+		ReadOnly: opts.ReadOnly,
+		Timeout:  opts.LockTimeout,
 		// The hashmap freelist stays fast when a big file has many free
 		// pages; the array one scans them on every allocation.
 		FreelistType: bolt.FreelistMapType,
@@ -130,40 +229,7 @@ func open(path string, opts Options, flushEvery uint64, idleFlush time.Duration)
 		// every open read transaction: a long audit export would
 		// otherwise stall the appends behind it.
 		InitialMmapSize: 1 << 30,
-	})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, &inUseError{path: path}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
-	if err := bdb.Update(func(tx *bolt.Tx) error {
-		_, err := migrate(tx, path)
-		return err
-	}); err != nil {
-		bdb.Close()
-		return nil, err
-	}
-	db := &DB{
-		bolt:       bdb,
-		path:       path,
-		queue:      make(chan *pendingUpdate, maxBatch),
-		committed:  make(chan struct{}),
-		flushEvery: flushEvery,
-		idleFlush:  idleFlush,
-	}
-	if err := db.loadAuditTail(); err != nil {
-		bdb.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
-	if db.unindexed() >= db.flushEvery {
-		if err := db.flushAuditIndex(); err != nil {
-			bdb.Close()
-			return nil, fmt.Errorf("database %s: %w", path, err)
-		}
-	}
-	go db.commitLoop()
-	return db, nil
 }
 
 // Path is the database file.
@@ -185,10 +251,12 @@ func (db *DB) Close() error {
 }
 
 // View runs fn in a read-only snapshot.
-func (db *DB) View(fn func(core.ReadTx) error) error {
+// A page that bbolt cannot read is reported as ErrDamaged, not a panic.
+func (db *DB) View(fn func(core.ReadTx) error) (err error) {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	defer recoverDamage(db.path, &err)
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(readTx{btx, db}) })
 }
 
@@ -206,6 +274,9 @@ var pendingPool = sync.Pool{New: func() any { return &pendingUpdate{done: make(c
 // batch fails, the rest are retried without it), so it must have no effects
 // outside tx. fn must not call Update or View itself.
 func (db *DB) Update(fn func(core.Tx) error) error {
+	if db.readOnly {
+		return ErrReadOnly
+	}
 	p := pendingPool.Get().(*pendingUpdate)
 	p.fn = fn
 	db.mu.RLock()

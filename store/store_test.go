@@ -480,7 +480,7 @@ func TestPolicyAbsentUntilPut(t *testing.T) {
 		return nil
 	})
 	want := core.DefaultPolicy()
-	want.AlertChannels = []string{"#security"}
+	want.Environment = "production"
 	update(t, db, func(tx core.Tx) error { return tx.PutPolicy(want) })
 	view(t, db, func(tx core.ReadTx) error {
 		got, err := tx.Policy()

@@ -636,3 +636,72 @@ func (t writeTx) PutTicket(tk core.Ticket) error {
 	}
 	return t.bucket(bucketTickets).Put([]byte(tk.Hash), encodeTicket(tk))
 }
+
+func (t readTx) Channel(id string) (core.Channel, error) {
+	return get(t, bucketChannels, id, decodeJSON[core.Channel])
+}
+
+func (t readTx) Channels() ([]core.Channel, error) {
+	var list []core.Channel
+	err := t.bucket(bucketChannels).ForEach(func(_, v []byte) error {
+		ch, err := decodeJSON[core.Channel](v)
+		list = append(list, ch)
+		return err
+	})
+	return list, err
+}
+
+func (t readTx) SMTP() (core.SMTPConfig, error) {
+	v := t.bucket(bucketMeta).Get(keySMTP)
+	if v == nil {
+		return core.SMTPConfig{}, core.ErrNotFound
+	}
+	return decodeJSON[core.SMTPConfig](v)
+}
+
+func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
+	return get(t, bucketOutbox, id, decodeJSON[core.OutboxMessage])
+}
+
+func (t readTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
+	c := t.bucket(bucketOutbox).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		m, err := decodeJSON[core.OutboxMessage](v)
+		if err != nil {
+			return fmt.Errorf("outbox message %s: %w", k, err)
+		}
+		if !fn(m) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (t writeTx) PutChannel(ch core.Channel) error {
+	if ch.ID == "" {
+		return fmt.Errorf("put alert channel: %w", errEmptyID)
+	}
+	return putJSON(t.bucket(bucketChannels), []byte(ch.ID), ch)
+}
+
+func (t writeTx) DeleteChannel(id string) error {
+	return t.bucket(bucketChannels).Delete([]byte(id))
+}
+
+func (t writeTx) PutSMTP(s core.SMTPConfig) error {
+	return putJSON(t.bucket(bucketMeta), keySMTP, s)
+}
+
+func (t writeTx) PutOutbox(m core.OutboxMessage) error {
+	if m.ID == "" {
+		return fmt.Errorf("put outbox message: %w", errEmptyID)
+	}
+	b := t.bucket(bucketOutbox)
+	// IDs only grow: new messages go at the end.
+	b.FillPercent = 0.9
+	return putJSON(b, []byte(m.ID), m)
+}
+
+func (t writeTx) DeleteOutbox(id string) error {
+	return t.bucket(bucketOutbox).Delete([]byte(id))
+}

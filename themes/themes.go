@@ -16,8 +16,6 @@ import (
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/table"
-	"github.com/charmbracelet/bubbles/textarea"
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -453,15 +451,6 @@ func (s *Styles) Help() help.Styles {
 	}
 }
 
-// Table returns bubbles/table styles from this theme.
-func (s *Styles) Table() table.Styles {
-	return table.Styles{
-		Header:   s.TableHeader.Padding(0, 1),
-		Cell:     s.TableRow.Padding(0, 1),
-		Selected: s.TableSelected,
-	}
-}
-
 // ApplyTextInput overrides a bubbles text input's styles (which default to
 // the global renderer) with this theme's, and stops its cursor blinking so
 // an idle console costs no CPU.
@@ -473,26 +462,4 @@ func (s *Styles) ApplyTextInput(ti *textinput.Model) {
 	ti.Cursor.Style = s.R.NewStyle().Reverse(true)
 	ti.Cursor.TextStyle = s.Input
 	ti.Cursor.SetMode(cursor.CursorStatic)
-}
-
-// ApplyTextarea does for a bubbles textarea what ApplyTextInput does.
-func (s *Styles) ApplyTextarea(ta *textarea.Model) {
-	st := s.R.NewStyle
-	focused := textarea.Style{
-		Base:             st(),
-		CursorLine:       st(),
-		CursorLineNumber: s.Faint,
-		EndOfBuffer:      s.Faint,
-		LineNumber:       s.Faint,
-		Placeholder:      s.Placeholder,
-		Prompt:           s.Prompt,
-		Text:             s.Input,
-	}
-	blurred := focused
-	blurred.Prompt = s.Faint
-	blurred.Text = s.Muted
-	ta.FocusedStyle, ta.BlurredStyle = focused, blurred
-	ta.Cursor.Style = st().Reverse(true)
-	ta.Cursor.TextStyle = s.Input
-	ta.Cursor.SetMode(cursor.CursorStatic)
 }

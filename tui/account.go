@@ -160,7 +160,7 @@ func (p *AccountPage) reload() tea.Cmd {
 	}
 	co, pr, id := p.c.Core, p.c.Principal, p.me()
 	return func() tea.Msg {
-		msg := accountLoadedMsg{to: p, now: co.Now(), limit: min(core.MaxConsent, co.Policy().MaxDuration)}
+		msg := accountLoadedMsg{to: p, now: co.Now(), limit: co.Policy().ConsentLimit()}
 		u, err := co.User(id)
 		if err != nil {
 			msg.err = err
@@ -305,8 +305,8 @@ func (p *AccountPage) pickKey(msg tea.KeyMsg) tea.Cmd {
 				p.pickErr = err.Error()
 				return nil
 			}
-			if v < time.Hour || v > p.limit {
-				p.pickErr = fmt.Sprintf("consent lasts from 1h to %s", core.FormatDuration(p.limit))
+			if err := core.CheckDuration("consent", v, p.limit); err != nil {
+				p.pickErr = err.Error()
 				return nil
 			}
 			d = v

@@ -72,7 +72,7 @@ func TestAccountEnableConsent(t *testing.T) {
 	if !p.Capturing() {
 		t.Fatal("too long a consent closed the picker")
 	}
-	mustContain(t, p.View(), "consent lasts from 1h to 168h")
+	mustContain(t, p.View(), "consent must be between 1h and 168h")
 	for range 4 {
 		pageKeys(t, p, "backspace")
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,33 +19,43 @@ const decidedLimit = 200
 
 type approvalsKeys struct {
 	Up, Down, Top, Bottom, Approve, Deny, History, Cancel key.Binding
-	More, Less, Confirm, Send, Close                      key.Binding
+	More, Less, Preset, Confirm, Send, Close, Field       key.Binding
+	ApproveNote                                           key.Binding
 }
 
 func newApprovalsKeys() approvalsKeys {
 	return approvalsKeys{
-		Up:      key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:    key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		Top:     key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
-		Bottom:  key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
-		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
-		Deny:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
-		History: key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
-		Cancel:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel my request")),
-		More:    key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "longer")),
-		Less:    key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
-		Confirm: key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "confirm")),
-		Send:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "deny")),
-		Close:   key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
+		Up:          key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
+		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Deny:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
+		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
+		Cancel:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel my request")),
+		More:        key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "longer")),
+		Preset:      key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "1h/24h/72h/max")),
+		Field:       key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "note")),
+		ApproveNote: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "approve")),
+		Less:        key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
+		Confirm:     key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "confirm")),
+		Send:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "deny")),
+		Close:       key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
 	}
 }
 
-// approvalRow is a request with its people resolved for display.
+// approvalRow is a request with its people resolved for display, and
+// what core says the viewer may do with it.
 type approvalRow struct {
 	core.Request
 	requester, requesterEmail string
 	target, targetEmail       string
+	acts                      core.RequestActions
 }
+
+// approvePresets are the durations the approve dialog offers on 1–3; 4 is
+// the policy's max_duration.
+var approvePresets = []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
 
 type approvalsLoadedMsg struct {
 	to       *ApprovalsPage
@@ -90,6 +101,7 @@ type ApprovalsPage struct {
 	dialog   approvalDialog
 	target   approvalRow   // the request the dialog is about
 	dur      time.Duration // the duration the approve dialog grants
+	onNote   bool          // the approve dialog's note field has the focus
 	note     lazyInput
 }
 
@@ -130,17 +142,25 @@ func (p *ApprovalsPage) Capturing() bool { return p.dialog != dialogNone }
 func (p *ApprovalsPage) ShortHelp() []key.Binding {
 	switch p.dialog {
 	case dialogApprove:
-		return []key.Binding{p.keys.More, p.keys.Less, p.keys.Confirm, p.keys.Close}
+		if p.onNote {
+			f := p.keys.Field
+			f.SetHelp("tab", "duration")
+			return []key.Binding{f, p.keys.ApproveNote, p.keys.Close}
+		}
+		return []key.Binding{p.keys.More, p.keys.Less, p.keys.Preset, p.keys.Field, p.keys.Confirm, p.keys.Close}
 	case dialogDeny:
 		return []key.Binding{p.keys.Send, p.keys.Close}
 	case dialogCancel:
 		return []key.Binding{p.keys.Confirm, p.keys.Close}
 	}
+	// Keys core would refuse for the selected request are left out; the
+	// detail pane says why.
 	b := []key.Binding{p.keys.Down, p.keys.Up}
-	if p.approver {
+	r, ok := p.selected()
+	if p.approver && ok && r.acts.Decide == nil {
 		b = append(b, p.keys.Approve, p.keys.Deny)
 	}
-	if r, ok := p.selected(); ok && r.Status == core.RequestPending && r.Requester == p.c.Principal.User.ID {
+	if ok && r.acts.Cancel == nil {
 		b = append(b, p.keys.Cancel)
 	}
 	h := p.keys.History
@@ -172,7 +192,7 @@ func (p *ApprovalsPage) reload() tea.Cmd {
 	}
 	co, pr, history := p.c.Core, p.c.Principal, p.history
 	return func() tea.Msg {
-		msg := approvalsLoadedMsg{to: p, max: co.Policy().MaxDuration, now: co.Now()}
+		msg := approvalsLoadedMsg{to: p, max: co.Policy().DurationLimit(), now: co.Now()}
 		if me, err := co.User(pr.User.ID); err == nil {
 			msg.approver = core.Allows(me, core.CapApprove)
 		}
@@ -197,8 +217,16 @@ func (p *ApprovalsPage) reload() tea.Cmd {
 			})
 			reqs = append(reqs, decided...)
 		}
+		ids := make([]string, len(reqs))
+		for i, r := range reqs {
+			ids[i] = r.ID
+		}
+		acts, err := co.RequestActionsFor(pr, ids)
+		if err != nil {
+			return approvalsLoadedMsg{to: p, err: err}
+		}
 		for _, r := range reqs {
-			row := approvalRow{Request: r}
+			row := approvalRow{Request: r, acts: acts[r.ID]}
 			row.requester, row.requesterEmail = personOf(co, r.Requester)
 			row.target, row.targetEmail = personOf(co, r.Target)
 			msg.rows = append(msg.rows, row)
@@ -234,6 +262,8 @@ func (p *ApprovalsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if p.load.rerun() {
 			return p, p.reload()
 		}
+	case clockMsg:
+		p.now = msg.now
 	case requestDecidedMsg:
 		if msg.to != p {
 			return p, nil
@@ -302,30 +332,41 @@ func (p *ApprovalsPage) key(msg tea.KeyMsg) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		if r.Status != core.RequestPending {
-			return noticeOf("%s is already %s", core.Display(r.ID), core.Display(string(r.Status)))
+		if r.acts.Decide != nil {
+			return errorOf(r.acts.Decide)
 		}
 		p.target = r
+		p.note.SetValue("")
 		if key.Matches(msg, p.keys.Approve) {
-			p.dialog = dialogApprove
-			p.dur = min(max(r.Duration, time.Hour), p.max)
+			p.dialog, p.onNote = dialogApprove, false
+			p.dur = min(max(r.Duration, core.MinDuration), p.max)
 			return nil
 		}
 		p.dialog = dialogDeny
-		p.note.SetValue("")
 		return p.note.Focus()
 	case key.Matches(msg, p.keys.Cancel):
 		r, ok := p.selected()
 		if !ok || r.Requester != p.c.Principal.User.ID {
 			return nil
 		}
-		if r.Status != core.RequestPending {
-			return noticeOf("%s is already %s", core.Display(r.ID), core.Display(string(r.Status)))
+		if r.acts.Cancel != nil {
+			return errorOf(r.acts.Cancel)
 		}
 		p.target = r
 		p.dialog = dialogCancel
 	}
 	return nil
+}
+
+// countingDown reports whether the page shows time running out: ages and
+// "expires in" of pending requests.
+func (p *ApprovalsPage) countingDown() bool {
+	for _, r := range p.rows {
+		if r.Status == core.RequestPending {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *ApprovalsPage) move(d int) {
@@ -346,15 +387,34 @@ func (p *ApprovalsPage) dialogKey(msg tea.KeyMsg) tea.Cmd {
 	decided := func(r core.Request) tea.Msg { return requestDecidedMsg{to: p, req: r} }
 	switch p.dialog {
 	case dialogApprove:
+		approve := func() tea.Cmd {
+			p.closeDialog()
+			d, note := p.dur, p.note.Value()
+			return Cmd(func() (core.Request, error) { return co.Decide(pr, id, true, d, note) }, decided)
+		}
 		switch {
+		case msg.Type == tea.KeyEsc:
+			p.closeDialog()
+		case key.Matches(msg, p.keys.Field):
+			p.onNote = !p.onNote
+			if p.onNote {
+				return p.note.Focus()
+			}
+			p.note.Blur()
+		case msg.Type == tea.KeyEnter:
+			return approve()
+		case p.onNote:
+			return p.note.Update(msg)
 		case key.Matches(msg, p.keys.More):
 			p.dur = stepDuration(p.dur, +1, p.max)
 		case key.Matches(msg, p.keys.Less):
 			p.dur = stepDuration(p.dur, -1, p.max)
+		case key.Matches(msg, p.keys.Preset):
+			if d, ok := p.preset(msg.String()); ok {
+				p.dur = d
+			}
 		case key.Matches(msg, p.keys.Confirm):
-			p.closeDialog()
-			d := p.dur
-			return Cmd(func() (core.Request, error) { return co.Decide(pr, id, true, d, "") }, decided)
+			return approve()
 		case key.Matches(msg, p.keys.Close):
 			p.closeDialog()
 		}
@@ -381,6 +441,30 @@ func (p *ApprovalsPage) dialogKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// presets are the approve dialog's preset durations within the policy
+// max, by their keys 1–3, and max on 4.
+func (p *ApprovalsPage) presets() []string {
+	var out []string
+	for i, d := range approvePresets {
+		if d < p.max {
+			out = append(out, fmt.Sprintf("%d %s", i+1, core.FormatDuration(d)))
+		}
+	}
+	return append(out, "4 max "+core.FormatDuration(p.max))
+}
+
+// preset is the duration of preset key k, if it is offered.
+func (p *ApprovalsPage) preset(k string) (time.Duration, bool) {
+	if k == "4" {
+		return p.max, true
+	}
+	i := int(k[0] - '1')
+	if i < 0 || i >= len(approvePresets) || approvePresets[i] >= p.max {
+		return 0, false
+	}
+	return approvePresets[i], true
+}
+
 // stepDuration moves an approval's duration one step: hours below a day,
 // then days; always within 1h..limit.
 func stepDuration(d time.Duration, dir int, limit time.Duration) time.Duration {
@@ -394,7 +478,7 @@ func stepDuration(d time.Duration, dir int, limit time.Duration) time.Duration {
 	default:
 		d -= 24 * time.Hour
 	}
-	return min(max(d, time.Hour), max(limit, time.Hour))
+	return min(max(d, core.MinDuration), max(limit, core.MinDuration))
 }
 
 func decisionNotice(r core.Request, row approvalRow) string {
@@ -417,10 +501,10 @@ var approvalCols = []colSpec{
 	{title: "Reason", width: 14, flex: 4},
 	{title: "Duration", width: 8},
 	{title: "Age", width: 4},
-	{title: "Status", width: 9},
+	{title: "Status", width: 10},
 }
 
-const approvalDetailLines = 3
+const approvalDetailLines = 4
 
 func (p *ApprovalsPage) listHeight() int { return listRows(p.c.Height, approvalDetailLines) }
 
@@ -452,9 +536,14 @@ func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 		empty: emptyListText(p.loaded, p.err, none),
 		row: func(i int) ([]string, map[int]lipgloss.Style) {
 			r := p.rows[i]
+			status, style := core.Display(string(r.Status)), st.Status(string(r.Status))
+			if r.acts.Blocked != nil {
+				// What would stop the session shows in the list already.
+				status, style = blockedLabel(r), st.StatusWarn
+			}
 			cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
-				core.FormatAge(p.now, r.Created), core.Display(string(r.Status))}
-			return cells, map[int]lipgloss.Style{5: st.Status(string(r.Status))}
+				core.FormatAge(p.now, r.Created), status}
+			return cells, map[int]lipgloss.Style{5: style}
 		},
 		detailLines: approvalDetailLines, detail: p.detail,
 	}.view(p.c, st, w)
@@ -496,7 +585,33 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 		st.Muted.Render(cellFit("Reason: "+core.Display(r.Reason), w)),
 		st.Muted.Render(cellFit(status, w)),
 	}
+	// What stands in the way: of the session (the target's state), and of
+	// the keys core would refuse this viewer.
+	var warn []string
+	if p.approver && r.Status == core.RequestPending && r.acts.Decide != nil {
+		warn = append(warn, "a/d: "+core.Display(r.acts.Decide.Error()))
+	}
+	if r.acts.Blocked != nil {
+		warn = append(warn, "! "+core.Display(r.acts.Blocked.Error()))
+	}
+	lines = append(lines, st.StatusWarn.Render(cellFit(strings.Join(warn, " · "), w)))
 	return strings.Join(lines, "\n")
+}
+
+// blockedLabel names, in a word or two, what would stop a pending
+// request's session (core's refusal says it in full).
+func blockedLabel(r approvalRow) string {
+	var e *core.Error
+	if !errors.As(r.acts.Blocked, &e) {
+		return "blocked"
+	}
+	switch e.Code {
+	case core.CodeNoConsent:
+		return "no consent"
+	case core.CodeTargetInactive:
+		return "not active"
+	}
+	return "blocked"
 }
 
 func (p *ApprovalsPage) dialogView(st pageStyles) string {
@@ -506,10 +621,23 @@ func (p *ApprovalsPage) dialogView(st pageStyles) string {
 	switch p.dialog {
 	case dialogApprove:
 		dur := st.ChoiceActive.Render(core.FormatDuration(p.dur))
-		line := fmt.Sprintf("Duration: %s %s %s   (asked %s, at most %s)", st.HelpKey.Render("-"), dur, st.HelpKey.Render("+"),
-			core.FormatDuration(r.Duration), core.FormatDuration(p.max))
-		return dialogBox(p.c, "Approve request "+core.Display(r.ID), who, reason, "", line, "",
-			keyHint(st, "+/-", "adjust", "y/enter", "approve", "esc", "cancel"))
+		if p.onNote {
+			dur = st.Choice.Render(core.FormatDuration(p.dur))
+		}
+		line := fmt.Sprintf("Duration: %s %s %s   (asked %s)", st.HelpKey.Render("-"), dur, st.HelpKey.Render("+"),
+			core.FormatDuration(r.Duration))
+		presets := "Presets:  " + st.Muted.Render(strings.Join(p.presets(), " · "))
+		body := []string{who, reason}
+		if r.acts.Blocked != nil {
+			body = append(body, st.StatusWarn.Render("! "+core.Display(r.acts.Blocked.Error())))
+		}
+		body = append(body, "", line, presets, "", p.note.View(), "")
+		if p.onNote {
+			body = append(body, keyHint(st, "tab", "duration", "enter", "approve", "esc", "cancel"))
+		} else {
+			body = append(body, keyHint(st, "+/-", "adjust", "1-4", "preset", "tab", "note", "y/enter", "approve", "esc", "cancel"))
+		}
+		return dialogBox(p.c, "Approve request "+core.Display(r.ID), body...)
 	case dialogDeny:
 		return dialogBox(p.c, "Deny request "+core.Display(r.ID), who, reason, "", p.note.View(), "",
 			keyHint(st, "enter", "deny", "esc", "cancel"))

@@ -173,7 +173,7 @@ func TestApprovalsApproverSeesPendingRequest(t *testing.T) {
 		t.Fatalf("title %q, want Approvals (1)", got)
 	}
 	v := p.View()
-	mustContain(t, v, "Sam Support", "Jane Doe", "Jane reports a broken export", "1h", "pending")
+	mustContain(t, v, "Sam Support", "Bob Brown", "Bob reports a broken export", "1h", "no consent")
 	if p.Capturing() {
 		t.Fatal("capturing without a dialog")
 	}
@@ -184,11 +184,11 @@ func TestApprovalsLiveRequest(t *testing.T) {
 	sub := f.c.Hub().Subscribe(64)
 	defer sub.Close()
 	p := f.openPage(t, NewApprovalsPage, core.DemoApprover)
-	mustNotContain(t, p.View(), "Bob Brown")
+	mustNotContain(t, p.View(), "Jane Doe")
 
 	support := f.principal(t, core.DemoSupport)
-	bob, _ := f.c.UserByEmail(core.DemoBob)
-	if _, err := f.c.CreateRequest(support, bob.ID, "Bob cannot log in (ticket #5001)", 24*time.Hour); err != nil {
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if _, err := f.c.CreateRequest(support, jane.ID, "Jane cannot log in (ticket #5001)", 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ch := nextChange(t, sub, core.ChangeRequest)
@@ -198,18 +198,18 @@ func TestApprovalsLiveRequest(t *testing.T) {
 		t.Fatalf("title %q, want Approvals (2)", got)
 	}
 	v := p.View()
-	mustContain(t, v, "Bob Brown", "Bob cannot log in", "24h")
+	mustContain(t, v, "Jane Doe", "Jane cannot log in", "24h")
 	// Newest first and selected: the approver had not moved off the top.
-	if strings.Index(v, "Bob Brown") > strings.Index(v, "Jane reports") {
+	if strings.Index(v, "Jane Doe") > strings.Index(v, "Bob reports") {
 		t.Fatalf("newest request not first:\n%s", v)
 	}
-	if r, _ := p.(*ApprovalsPage).selected(); r.Target != bob.ID {
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
 		t.Fatal("the new request is not selected")
 	}
 	// An approver who moved down the list keeps their place.
 	pageKeys(t, p, "j", "j")
-	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
+	bob, _ := f.c.UserByEmail(core.DemoBob)
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != bob.ID {
 		t.Fatalf("after j j the selection is on %s", r.Target)
 	}
 	member, _ := f.c.UserByEmail(core.DemoMember(1).Email)
@@ -218,7 +218,7 @@ func TestApprovalsLiveRequest(t *testing.T) {
 	}
 	ch = nextChange(t, sub, core.ChangeRequest)
 	noErrors(t, drivePage(t, p, ChangeMsg{ch}))
-	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != bob.ID {
 		t.Fatal("selection left the request the approver had chosen")
 	}
 }
@@ -326,7 +326,18 @@ func TestApprovalsOwnRequestRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := f.openPage(t, NewApprovalsPage, core.DemoApprover)
-	out := pageKeys(t, p, "a", "y")
+	// Refused up front: the help leaves a and d out, the pane says why,
+	// and a says it again instead of opening the dialog.
+	for _, b := range p.ShortHelp() {
+		if b.Help().Desc == "approve" || b.Help().Desc == "deny" {
+			t.Fatalf("help offers %q on the approver's own request", b.Help().Desc)
+		}
+	}
+	mustContain(t, p.View(), "a/d: you cannot decide your own request")
+	out := pageKeys(t, p, "a")
+	if p.Capturing() {
+		t.Fatal("a opened the approve dialog on the approver's own request")
+	}
 	errs := errorsOf(out)
 	if len(errs) != 1 || !strings.Contains(errs[0], "you cannot decide your own request") {
 		t.Fatalf("errors %q", errs)
@@ -348,7 +359,7 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 	defer sub.Close()
 	p := f.openPage(t, NewApprovalsPage, core.DemoSupport)
 	v := p.View()
-	mustContain(t, v, "My requests", "Jane Doe", "pending")
+	mustContain(t, v, "My requests", "Bob Brown", "no consent")
 
 	// The approver denies elsewhere: the requester sees it live.
 	reqs, _ := f.c.Requests(f.principal(t, core.DemoSupport), core.RequestPending, 0)
@@ -359,8 +370,8 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 	mustContain(t, p.View(), "denied", "use the export log")
 
 	// A new request of theirs can be cancelled with c, y.
-	bob, _ := f.c.UserByEmail(core.DemoBob)
-	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "help Bob", time.Hour); err != nil {
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), jane.ID, "help Jane", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	drivePage(t, p, ChangeMsg{nextChange(t, sub, core.ChangeRequest)})
@@ -370,7 +381,7 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 	}
 	noErrors(t, pageKeys(t, p, "c", "y"))
 	got, _ := f.c.Requests(f.principal(t, core.DemoSupport), core.RequestCancelled, 0)
-	if len(got) != 1 || got[0].Target != bob.ID {
+	if len(got) != 1 || got[0].Target != jane.ID {
 		t.Fatalf("cancelled %+v", got)
 	}
 }
@@ -378,11 +389,117 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 func TestApprovalsGolden(t *testing.T) {
 	f := newFixture(t, 30)
 	c := f.pageCommon(t, core.DemoApprover, 100, 30)
-	goldenPage(t, c, NewApprovalsPage(c), "Jane reports", "")
+	goldenPage(t, c, NewApprovalsPage(c), "Bob reports", "")
 }
 
 func TestApprovalsApproveDialogGolden(t *testing.T) {
 	f := newFixture(t, 30)
 	c := f.pageCommon(t, core.DemoApprover, 100, 30)
-	goldenPage(t, c, NewApprovalsPage(c), "Jane reports", "3h", "a", "+", "+")
+	goldenPage(t, c, NewApprovalsPage(c), "Bob reports", "3h", "a", "+", "+")
+}
+
+// With two approvals required, an approver who said yes cannot open the
+// dialog again: a is refused up front, with the reason.
+func TestApprovalsApproveTwiceRefusedUpFront(t *testing.T) {
+	f := newFixture(t, 30)
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"approvals_required": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	sub := f.c.Hub().Subscribe(64)
+	defer sub.Close()
+	p := f.openPage(t, NewApprovalsPage, core.DemoApprover)
+	noErrors(t, pageKeys(t, p, "a", "y"))
+	drivePage(t, p, ChangeMsg{nextChange(t, sub, core.ChangeRequest)})
+	mustContain(t, p.View(), "a/d: you already approved this request")
+	out := pageKeys(t, p, "a")
+	if p.Capturing() {
+		t.Fatal("a opened the dialog a second time")
+	}
+	if errs := errorsOf(out); len(errs) != 1 || !strings.Contains(errs[0], "you already approved") {
+		t.Fatalf("errors %q", errs)
+	}
+}
+
+// The approve dialog offers presets (1h, 24h, 72h, max) and a note that
+// goes with the decision.
+func TestApprovalsApprovePresetsAndNote(t *testing.T) {
+	f := newFixture(t, 30)
+	p := f.openPage(t, NewApprovalsPage, core.DemoApprover)
+	pageKeys(t, p, "a", "4")
+	mustContain(t, p.View(), "Duration: -  168h  +", "1 1h · 2 24h · 3 72h · 4 max 168h")
+	pageKeys(t, p, "1")
+	mustContain(t, p.View(), "Duration: -  1h  +")
+	pageKeys(t, p, "3", "tab")
+	drivePage(t, p, typing("verified 4802, y")...) // y types into the note
+	if !p.Capturing() {
+		t.Fatal("y in the note closed the dialog")
+	}
+	noErrors(t, pageKeys(t, p, "enter"))
+	reqs, _ := f.c.Requests(f.principal(t, core.DemoApprover), core.RequestApproved, 0)
+	if len(reqs) != 1 || reqs[0].Duration != 72*time.Hour || reqs[0].Decisions[0].Note != "verified 4802, y" {
+		t.Fatalf("approved %+v", reqs)
+	}
+}
+
+// A smaller max_duration leaves out the presets above it; 4 is the max.
+func TestApprovalsPresetsWithinMax(t *testing.T) {
+	f := newFixture(t, 30)
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"max_duration": "48h"}); err != nil {
+		t.Fatal(err)
+	}
+	p := f.openPage(t, NewApprovalsPage, core.DemoApprover)
+	pageKeys(t, p, "a", "3")
+	mustContain(t, p.View(), "Duration: -  1h  +", "1 1h · 2 24h · 4 max 48h")
+	mustNotContain(t, p.View(), "72h")
+	pageKeys(t, p, "4")
+	mustContain(t, p.View(), "Duration: -  48h  +")
+}
+
+// The console ticks once a second only while a page on screen counts
+// down: the Approvals tab with pending requests, not the Users tab.
+func TestApprovalsAgesTickOnlyOnScreen(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoApprover, 100, 30)
+	armed := func() bool {
+		m.noTimers, m.ticking = false, false
+		defer func() { m.noTimers, m.ticking = true, false }()
+		return m.armTick() != nil
+	}
+	if armed() {
+		t.Fatal("the Users tab arms a tick")
+	}
+	drive(t, m, keyMsg("2"))
+	if !armed() {
+		t.Fatal("the Approvals tab with a pending request arms no tick")
+	}
+	mustContain(t, m.View(), "expires in 24h")
+	f.clock.Advance(7*time.Minute + 30*time.Second)
+	drive(t, m, tickMsg{})
+	mustContain(t, m.View(), "7m", "expires in 23h")
+	drive(t, m, keyMsg("1"))
+	if armed() {
+		t.Fatal("a tick armed after leaving the Approvals tab")
+	}
+	// Nothing pending: nothing counts down.
+	drive(t, m, keyMsg("2"))
+	pa := m.pages[TabApprovals].(*ApprovalsPage)
+	pa.rows = nil
+	if armed() {
+		t.Fatal("an empty Approvals tab arms a tick")
+	}
+}
+
+// A requester is told, live, when their request expired undecided.
+func TestRequesterToldWhenRequestExpired(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoSupport, 100, 30)
+	f.clock.Advance(25 * time.Hour)
+	ch := nextChange(t, sub, core.ChangeRequest)
+	if ch.Request.Status != core.RequestExpired {
+		t.Fatalf("change %+v", ch.Request)
+	}
+	drive(t, m, ChangeMsg{Change: ch})
+	mustContain(t, m.View(), "Your request to act as Bob Brown expired without a decision")
 }

@@ -7,6 +7,7 @@ package tui
 
 import (
 	"context"
+	"time"
 
 	"github.com/actas/actas/core"
 	"github.com/actas/actas/themes"
@@ -96,6 +97,15 @@ type (
 	// `t`, after core.SetTheme succeeded), so it rebuilds the styles.
 	ThemeMsg struct{ Theme string }
 )
+
+// clockMsg is the console's one-second tick, handed to the page on screen
+// while it counts down (countdown).
+type clockMsg struct{ now time.Time }
+
+// countdown is a page that shows time running out; while countingDown
+// says so and the page is on screen, the root sends it a clockMsg every
+// second. No other console has a timer: idle costs nothing.
+type countdown interface{ countingDown() bool }
 
 // Cmd runs f off the Update loop and turns its error into an ErrorMsg and
 // its result into msg(result). Every call into core goes through a tea.Cmd.

@@ -52,7 +52,7 @@ type Model struct {
 
 	target   core.User        // whom the session is on, while impersonating
 	link     core.ProductLink // the way into the host product, if policy gives one
-	tickGen  int              // banner ticks of older sessions are dropped
+	ticking  bool             // a one-second tick is on its way
 	pending  int              // pending requests, shown on the Approvals tab
 	notice   string
 	errText  string
@@ -75,7 +75,7 @@ type Model struct {
 
 // Root messages.
 type (
-	bannerTickMsg struct{ gen int }
+	tickMsg       struct{}
 	linkCopiedMsg struct {
 		link core.ProductLink
 		err  error
@@ -230,17 +230,27 @@ func (m *Model) push() {
 func (m *Model) Init() tea.Cmd {
 	cmd := m.initCmd
 	m.initCmd = nil
-	return tea.Batch(cmd, m.pendingCmd(), m.tick())
+	return tea.Batch(cmd, m.pendingCmd(), m.armTick())
 }
 
-// tick arms the banner's next one-second tick, only while impersonating:
-// an idle console without a session has no timer at all.
-func (m *Model) tick() tea.Cmd {
-	if !m.common.Impersonating() || m.noTimers {
+// armTick arms the console's next one-second tick, only while something
+// on screen counts down: the banner while impersonating, or a page that
+// says so (countdown). An idle console has no timer at all.
+func (m *Model) armTick() tea.Cmd {
+	if m.noTimers || m.ticking || !m.countingDown() {
 		return nil
 	}
-	gen := m.tickGen
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return bannerTickMsg{gen} })
+	m.ticking = true
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+// countingDown reports whether something on screen shows time running out.
+func (m *Model) countingDown() bool {
+	if m.common.Impersonating() {
+		return true
+	}
+	c, ok := m.focused().(countdown)
+	return ok && c.countingDown()
 }
 
 // pendingCmd counts the pending requests the viewer sees, in a Cmd.
@@ -281,6 +291,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	m.frame = ""
 	cmd := m.update(msg)
+	cmd = tea.Batch(cmd, m.armTick())
 	// The footer's height depends on the help shown, which depends on the
 	// page's state: keep the page area in step.
 	if m.common.Height != m.pageHeight() {
@@ -311,14 +322,15 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return m.key(msg)
-	case bannerTickMsg:
-		if msg.gen != m.tickGen {
-			return nil
-		}
+	case tickMsg:
+		m.ticking = false
 		if l, ok := m.opt.Core.ProductLinkOf(m.opt.Principal); ok {
 			m.link = l // spent when the product redeemed it
 		}
-		return m.tick()
+		if c, ok := m.focused().(countdown); ok && c.countingDown() {
+			return m.sendTo(clockMsg{now: m.opt.Core.Now()})
+		}
+		return nil
 	case pendingMsg:
 		m.pending = msg.n
 		return nil
@@ -469,7 +481,10 @@ func (m *Model) focused() Page {
 	return m.pages[m.active]
 }
 
-func (m *Model) sendKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) sendKey(msg tea.KeyMsg) tea.Cmd { return m.sendTo(msg) }
+
+// sendTo hands msg to the focused page only.
+func (m *Model) sendTo(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch {
 	case m.overlay != nil:
@@ -516,9 +531,9 @@ func (m *Model) quit() tea.Cmd {
 		return nil
 	}
 	m.quitting = true
-	c, conn := m.opt.Core, m.opt.Principal.Conn
+	c, p := m.opt.Core, m.opt.Principal
 	return tea.Sequence(func() tea.Msg {
-		_ = c.EndConn(conn, core.EndExit)
+		_ = c.Quit(p)
 		return nil
 	}, tea.Quit)
 }
@@ -550,6 +565,10 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 			cmds = append(cmds, m.sessionChanged(s, ""))
 		case !s.Active() && s.ID == m.common.Session.ID:
 			cmds = append(cmds, m.sessionChanged(core.Session{}, s.EndReason))
+		}
+	case ch.Kind == core.ChangeNotice && ch.Notice != nil:
+		if ch.Notice.User == me {
+			cmds = append(cmds, m.say(ch.Notice.Text, true))
 		}
 	case ch.Request != nil:
 		cmds = append(cmds, m.pendingCmd())
@@ -597,7 +616,6 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 		m.target, _ = m.opt.Core.User(s.Target)
 		m.link, _ = m.opt.Core.ProductLinkOf(m.opt.Principal)
 	}
-	m.tickGen++ // a new ticker for a new session; none without
 	m.common.Viewer = m.viewer()
 	m.restyle()
 	var cmd tea.Cmd
@@ -615,7 +633,7 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 		cmd = m.rebuild()
 	}
 	m.layout()
-	return tea.Batch(notice, cmd, m.tick(), m.pendingCmd())
+	return tea.Batch(notice, cmd, m.pendingCmd())
 }
 
 // requestNotice tells requesters, live, what became of their request.

@@ -191,7 +191,7 @@ func TestSessionExpiryEndsBanner(t *testing.T) {
 	m := f.newModel(t, core.DemoOwner, 100, 30)
 	impersonate(t, m, "jane")
 	f.clock.Advance(56 * time.Minute)
-	drive(t, m, bannerTickMsg{gen: m.tickGen})
+	drive(t, m, tickMsg{})
 	mustContain(t, m.View(), "· 4m 00s left ·")
 	f.clock.Advance(5 * time.Minute)
 	for len(sub.C) > 0 {
@@ -257,6 +257,14 @@ func TestQuitEndsThisConnectionsSession(t *testing.T) {
 	if _, ok := f.c.ActiveSessionOf(owner.User.ID); ok {
 		t.Fatal("quitting left the session running")
 	}
+	// The person quit: the end is theirs, not the system's.
+	page, err := f.c.Audit(core.SystemPrincipal("test"), core.AuditQuery{Types: []string{core.EvSessionEnded}}, 0, true, 1)
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("session.ended: %v %v", page.Events, err)
+	}
+	if ev := page.Events[0]; ev.Reason != string(core.EndExit) || ev.DetailsMap()["ended_by"] != core.DemoOwner {
+		t.Errorf("q recorded reason %q, ended_by %v; want exit by %s", ev.Reason, ev.DetailsMap()["ended_by"], core.DemoOwner)
+	}
 }
 
 func TestTabsFollowCapabilities(t *testing.T) {
@@ -310,8 +318,8 @@ func TestPendingCountOnApprovalsTab(t *testing.T) {
 	defer sub.Close()
 	m := f.newModel(t, core.DemoApprover, 100, 30)
 	mustContain(t, m.View(), "2 Approvals (1)")
-	bob, _ := f.c.UserByEmail(core.DemoBob)
-	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "ticket #5", time.Hour); err != nil {
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), jane.ID, "ticket #5", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for len(sub.C) > 0 {
@@ -467,7 +475,7 @@ func TestRequesterSeesDecisionLive(t *testing.T) {
 	for len(sub.C) > 0 {
 		drive(t, m, ChangeMsg{Change: <-sub.C})
 	}
-	mustContain(t, m.View(), "Your request to act as Jane Doe was approved for 2h")
+	mustContain(t, m.View(), "Your request to act as Bob Brown was approved for 2h")
 }
 
 // A console none of whose pages shows audit events as they happen takes

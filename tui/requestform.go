@@ -51,9 +51,9 @@ type requestDoneMsg struct {
 
 func newRequestForm(c Common, target core.User) *requestForm {
 	pol := c.Core.Policy()
-	f := &requestForm{target: target, max: pol.MaxDuration, errs: map[string]string{}}
+	f := &requestForm{target: target, max: pol.DurationLimit(), errs: map[string]string{}}
 	for _, d := range requestPresets {
-		if d <= pol.MaxDuration {
+		if d <= f.max {
 			f.presets = append(f.presets, d)
 		}
 	}
@@ -62,12 +62,12 @@ func newRequestForm(c Common, target core.User) *requestForm {
 	f.applyStyles(c)
 	f.choice = len(f.presets)
 	for i, d := range f.presets {
-		if d == pol.DefaultDuration {
+		if d == pol.DefaultPick() {
 			f.choice = i
 		}
 	}
 	if f.choice == len(f.presets) {
-		f.custom.SetValue(core.FormatDuration(pol.DefaultDuration))
+		f.custom.SetValue(core.FormatDuration(pol.DefaultPick()))
 	}
 	f.setFocus(formReason)
 	return f
@@ -117,7 +117,7 @@ func (f *requestForm) duration() (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	return d, nil
+	return d, core.CheckDuration("duration", d, f.max)
 }
 
 type formResult int

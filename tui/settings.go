@@ -1,9 +1,11 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/actas/actas/core"
 	"github.com/charmbracelet/bubbles/key"
@@ -21,11 +23,12 @@ var policyHelp = map[string]string{
 	"approvals_required": "Approvals a request needs: 1, or 2 from different approvers.",
 	"end_on_disconnect":  "A session ends when the console that started it disconnects.",
 	"notify_target":      "Tell users when someone starts acting as them.",
-	"alert_channels":     "Where alerts go, comma-separated.",
+	"alerting":           "Session starts and ends go to the alert channels (Alerts, below).",
+	"environment":        "Label put in every alert, e.g. production.",
 }
 
 type settingsKeys struct {
-	Up, Down, Top, Bottom, Edit, Mode, Approver, Save, Cancel key.Binding
+	Up, Down, Top, Bottom, Edit, Mode, Approver, Test, Save, Cancel key.Binding
 }
 
 func newSettingsKeys() settingsKeys {
@@ -37,6 +40,7 @@ func newSettingsKeys() settingsKeys {
 		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
 		Mode:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "cycle mode")),
 		Approver: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "toggle approver")),
+		Test:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "send a test")),
 		Save:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
 		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 	}
@@ -47,7 +51,15 @@ type settingsLoadedMsg struct {
 	policy map[string]string
 	staff  []core.User
 	orgs   map[string]string
+	chans  []core.Channel
+	outbox []core.OutboxMessage
 	err    error
+}
+
+type alertTestedMsg struct {
+	to  *SettingsPage
+	id  string
+	err error
 }
 
 type policySavedMsg struct {
@@ -63,14 +75,18 @@ type staffSavedMsg struct {
 }
 
 // SettingsPage lets owners edit the policy and the staff's impersonation
-// modes and approver flags in place; core records each change.
+// modes and approver flags in place (core records each change), and shows
+// the alert channels and the outbox, where t sends a test.
 type SettingsPage struct {
 	c       Common
 	keys    settingsKeys
 	policy  map[string]string
 	staff   []core.User
 	orgs    map[string]string
-	cursor  int // policy keys first, then staff
+	chans   []core.Channel
+	outbox  []core.OutboxMessage
+	testing string // channel a test is on its way to
+	cursor  int    // policy keys first, then staff
 	offset  int
 	loaded  bool
 	load    loadGate
@@ -120,6 +136,9 @@ func (p *SettingsPage) ShortHelp() []key.Binding {
 		}
 		return append(b, e)
 	}
+	if _, ok := p.channel(); ok {
+		return append(b, p.keys.Test)
+	}
 	return append(b, p.keys.Mode, p.keys.Approver)
 }
 
@@ -128,10 +147,19 @@ func (p *SettingsPage) FullHelp() [][]key.Binding {
 	if p.editing {
 		return [][]key.Binding{p.ShortHelp()}
 	}
-	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.Top, p.keys.Bottom}, {p.keys.Edit, p.keys.Mode, p.keys.Approver}}
+	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.Top, p.keys.Bottom}, {p.keys.Edit, p.keys.Mode, p.keys.Approver, p.keys.Test}}
 }
 
-func (p *SettingsPage) count() int { return len(core.PolicyKeys) + len(p.staff) }
+func (p *SettingsPage) count() int { return len(core.PolicyKeys) + len(p.staff) + len(p.chans) }
+
+// channel is the selected alert channel, if a channel row is selected.
+func (p *SettingsPage) channel() (core.Channel, bool) {
+	i := p.cursor - len(core.PolicyKeys) - len(p.staff)
+	if i < 0 || i >= len(p.chans) {
+		return core.Channel{}, false
+	}
+	return p.chans[i], true
+}
 
 // policyKey is the selected policy key, if a policy row is selected.
 func (p *SettingsPage) policyKey() (string, bool) {
@@ -165,6 +193,14 @@ func (p *SettingsPage) reload() tea.Cmd {
 			return msg
 		}
 		msg.staff = staff
+		if msg.chans, err = co.Channels(pr); err != nil {
+			msg.err = err
+			return msg
+		}
+		if msg.outbox, err = co.Outbox(pr); err != nil {
+			msg.err = err
+			return msg
+		}
 		for _, u := range staff {
 			if _, ok := msg.orgs[u.Org]; !ok {
 				msg.orgs[u.Org] = core.Display(co.OrgName(u.Org))
@@ -191,6 +227,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.err = nil
 		keep, wasStaff := p.staffMember()
 		p.policy, p.staff, p.orgs, p.loaded = msg.policy, msg.staff, msg.orgs, true
+		p.chans, p.outbox = msg.chans, msg.outbox
 		if wasStaff {
 			for i, u := range p.staff {
 				if u.ID == keep.ID {
@@ -226,9 +263,18 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			approver = "approver"
 		}
 		return p, tea.Batch(p.reload(), noticeOf("%s: mode %s, %s", core.Display(msg.u.Email), core.Display(string(msg.u.Mode)), approver))
+	case alertTestedMsg:
+		if msg.to != p {
+			return p, nil
+		}
+		p.testing = ""
+		if msg.err != nil {
+			return p, tea.Batch(p.reload(), errorOf(msg.err))
+		}
+		return p, tea.Batch(p.reload(), noticeOf("Test message delivered to %s", core.Display(msg.id)))
 	case ChangeMsg:
 		switch msg.Change.Kind {
-		case core.ChangePolicy, core.ChangeUser, core.ChangeResync:
+		case core.ChangePolicy, core.ChangeUser, core.ChangeResync, core.ChangeAlerts:
 			return p, p.reload()
 		}
 	case tea.KeyMsg:
@@ -288,6 +334,20 @@ func (p *SettingsPage) key(msg tea.KeyMsg) tea.Cmd {
 		flip := !u.Approver
 		return Cmd(func() (core.User, error) { return co.UpdateUser(pr, u.Email, core.UserChange{Approver: &flip}) },
 			func(u core.User) tea.Msg { return staffSavedMsg{to: p, u: u} })
+	case key.Matches(msg, p.keys.Test):
+		ch, ok := p.channel()
+		if !ok || p.testing != "" {
+			return nil
+		}
+		p.testing = ch.ID
+		ctx := p.c.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		// Core bounds the attempt (10 s); the console stays responsive meanwhile.
+		return tea.Batch(noticeOf("Sending a test to %s…", core.Display(ch.ID)), func() tea.Msg {
+			return alertTestedMsg{to: p, id: ch.ID, err: co.TestChannel(ctx, pr, ch.ID)}
+		})
 	}
 	return nil
 }
@@ -373,6 +433,7 @@ func (p *SettingsPage) View() string {
 		}
 		lines = append(lines, tableRow(st, cells, widths, len(core.PolicyKeys)+i == p.cursor, nil))
 	}
+	lines = append(lines, p.alertLines(st, w, &sel)...)
 	h := p.bodyHeight()
 	off := keepVisible(sel, p.offset, h, len(lines))
 	end := min(off+h, len(lines))
@@ -387,6 +448,12 @@ func (p *SettingsPage) View() string {
 		b.WriteString(st.Muted.Render(cellFit(policyHelp[k], w)))
 	} else if u, ok := p.staffMember(); ok {
 		b.WriteString(st.Muted.Render(cellFit(staffHint(u), w)))
+	} else if ch, ok := p.channel(); ok {
+		hint := "t sends a test to " + ch.ID + "; actas alert remove " + ch.ID + " removes it."
+		if ch.LastError != "" {
+			hint = "Last error " + ch.LastErrorAt.UTC().Format(time.RFC3339) + ": " + core.Display(ch.LastError)
+		}
+		b.WriteString(st.Muted.Render(cellFit(hint, w)))
 	}
 	return limitLines(b.String(), p.c.Height)
 }
@@ -400,11 +467,92 @@ func (p *SettingsPage) bodyHeight() int { return max(p.c.Height-4, 3) }
 // staff title, the staff header and its rule, then the staff.
 func (p *SettingsPage) scroll() {
 	sel := 1 + p.cursor
-	total := 1 + len(core.PolicyKeys) + 4 + len(p.staff)
+	total := 1 + len(core.PolicyKeys) + 4 + len(p.staff) + p.alertLineCount()
 	if p.cursor >= len(core.PolicyKeys) {
 		sel += 4
 	}
+	if p.cursor >= len(core.PolicyKeys)+len(p.staff) {
+		sel += 4
+	}
 	p.offset = keepVisible(sel, p.offset, p.bodyHeight(), total)
+}
+
+var alertCols = []colSpec{
+	{title: "Channel", width: 11},
+	{title: "Kind", width: 7},
+	{title: "Destination", width: 16, flex: 2},
+	{title: "Last delivered", width: 20},
+	{title: "Last error", width: 12, flex: 2},
+}
+
+// maxOutboxLines is how many undelivered messages Settings lists.
+const maxOutboxLines = 8
+
+// alertLines draws the Alerts section: a blank line, the title, the
+// channel table (header, rule, rows, or a line saying there are none),
+// then the outbox summary and its oldest undelivered messages.
+func (p *SettingsPage) alertLines(st pageStyles, w int, sel *int) []string {
+	lines := []string{"", st.Title.Render(fmt.Sprintf("Alerts (%d)", len(p.chans))) +
+		st.Muted.Render("  t sends a test · add channels with actas alert add slack|email|webhook")}
+	widths := layoutCols(alertCols, w-2)
+	lines = append(lines, strings.Split(tableHeader(st, alertCols, widths, w), "\n")...)
+	first := len(core.PolicyKeys) + len(p.staff)
+	for i, ch := range p.chans {
+		last := "never"
+		if !ch.LastDelivered.IsZero() {
+			last = ch.LastDelivered.UTC().Format("2006-01-02 15:04:05")
+		}
+		errText := "—"
+		if ch.LastError != "" {
+			errText = core.Display(ch.LastError)
+		}
+		if ch.ID == p.testing {
+			errText = "sending a test…"
+		}
+		if first+i == p.cursor {
+			*sel = len(lines)
+		}
+		cells := []string{ch.ID, string(ch.Kind), core.Display(ch.Destination()), last, errText}
+		lines = append(lines, tableRow(st, cells, widths, first+i == p.cursor, nil))
+	}
+	if len(p.chans) == 0 {
+		lines = append(lines, st.Muted.Render("  No channels yet."))
+	}
+	pending, failed := 0, 0
+	for _, m := range p.outbox {
+		if m.Failed {
+			failed++
+		} else {
+			pending++
+		}
+	}
+	lines = append(lines, "", st.Label.Render(fmt.Sprintf("  Outbox: %d pending, %d failed", pending, failed)))
+	for i, m := range p.outbox {
+		if i == maxOutboxLines {
+			lines = append(lines, st.Muted.Render(fmt.Sprintf("  … %d more (actas alert outbox)", len(p.outbox)-i)))
+			break
+		}
+		state := fmt.Sprintf("pending, try %d at %s", m.Attempts+1, m.NextAt.UTC().Format("15:04:05"))
+		style := st.Row
+		if m.Failed {
+			state, style = "FAILED after "+strconv.Itoa(m.Attempts)+" tries", st.FieldError
+		}
+		text := fmt.Sprintf("  %s %s → %s · %s", m.ID, m.Notice.Type, m.Destination(), state)
+		if m.LastError != "" {
+			text += " · " + m.LastError
+		}
+		lines = append(lines, style.Render(cellFit(core.Display(text), w)))
+	}
+	return lines
+}
+
+// alertLineCount is len(alertLines(…)) without drawing it.
+func (p *SettingsPage) alertLineCount() int {
+	n := 4 + max(len(p.chans), 1) + 2
+	if len(p.outbox) > maxOutboxLines {
+		return n + maxOutboxLines + 1
+	}
+	return n + len(p.outbox)
 }
 
 func staffHint(u core.User) string {

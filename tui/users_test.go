@@ -125,10 +125,10 @@ func TestRequestFormSubmits(t *testing.T) {
 	f := newFixture(t, 30)
 	m := f.newModel(t, core.DemoSupport, 100, 30)
 	drive(t, m, keyMsg("/"))
-	drive(t, m, typing("bob@")...)
+	drive(t, m, typing("jane@")...)
 	drive(t, m, keys("enter", "enter")...)
 	drive(t, m, keyMsg("r"))
-	mustContain(t, m.View(), "Request impersonation of Bob Brown", "(•) 1h")
+	mustContain(t, m.View(), "Request impersonation of Jane Doe", "(•) 1h")
 	drive(t, m, typing("ticket #77: login loop")...)
 	drive(t, m, keys("tab", "right", "right", "right", "tab")...) // custom
 	drive(t, m, typing("999h")...)

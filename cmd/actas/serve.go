@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net"
 	"time"
 
@@ -31,23 +30,5 @@ func runServer(ctx context.Context, c *core.Core, cfg cli.ServeConfig) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	cfg.Ready(ln.Addr().String())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, ssh.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	return srv.Run(ctx, shutdownGrace, func(a net.Addr) { cfg.Ready(a.String()) })
 }

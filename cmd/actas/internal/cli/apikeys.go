@@ -27,14 +27,14 @@ is the audience (aud) of the grants the product receives.`,
   curl -H "Authorization: Bearer actas_…" http://127.0.0.1:8080/v1/stream`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				k, secret, err := o.core.AddAPIKey(a.operator(), name, perSecond)
+			return a.write(func(co *core.Core) error {
+				k, secret, err := co.AddAPIKey(a.operator(), name, perSecond)
 				if err != nil {
 					return err
 				}
 				w := cmd.OutOrStdout()
 				fmt.Fprintln(w, secret)
-				fmt.Fprintf(a.env.Stderr, "added API key %s (%d requests/s); the key above is shown only now\n", k.Name, k.Rate)
+				fmt.Fprintf(cmd.ErrOrStderr(), "added API key %s (%d requests/s); the key above is shown only now\n", k.Name, k.Rate)
 				return nil
 			})
 		},
@@ -51,8 +51,8 @@ func (a *app) apikeyListCmd() *cobra.Command {
 		Short: "List API keys (names, never the keys)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				keys, err := o.core.APIKeys(a.operator())
+			return a.read(func(co *core.Core) error {
+				keys, err := co.APIKeys(a.operator())
 				if err != nil {
 					return err
 				}
@@ -77,8 +77,8 @@ func (a *app) apikeyRevokeCmd() *cobra.Command {
 		Short: "Revoke an API key at once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				k, err := o.core.RevokeAPIKey(a.operator(), name)
+			return a.write(func(co *core.Core) error {
+				k, err := co.RevokeAPIKey(a.operator(), name)
 				if err != nil {
 					return err
 				}
@@ -102,11 +102,14 @@ func (a *app) signingKeyRotateCmd() *cobra.Command {
 		Short: "Sign grants with a new key; the old one stays in the JWKS until its grants expire",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// Through withDB: the data folder must hold a database, and no
-			// server may be using it (it would keep signing with the old key
-			// until it noticed the files).
-			return a.withDB(func(o *opened) error {
-				kr, err := httpapi.OpenKeyring(o.dir, o.core.Now)
+			// A server holding the folder runs this itself (control
+			// socket); its keyring notices the new files at its next
+			// signature.
+			return a.writeIn(func(co *core.Core, dir string) error {
+				if err := co.Authorize(a.operator(), core.CapSettings, "rotating the signing key"); err != nil {
+					return err
+				}
+				kr, err := httpapi.OpenKeyring(dir, co.Now)
 				if err != nil {
 					return err
 				}

@@ -70,6 +70,13 @@ func TestSigningKeyRotate(t *testing.T) {
 	if m1 == nil || m2 == nil || m2[2] != m1[1] || m2[1] == m1[1] {
 		t.Errorf("rotations printed %q and %q: the second should retire the first's new kid", first, second)
 	}
+	// With a server on the folder, the server rotates (control socket).
+	c.operator = osUser(t)
+	served(t, c)
+	third := kid.FindStringSubmatch(c.ok("signing-key", "rotate"))
+	if third == nil || third[2] != m2[1] {
+		t.Errorf("rotation through the server: %v, want it to retire %s", third, m2[1])
+	}
 }
 
 func TestServeHTTP(t *testing.T) {

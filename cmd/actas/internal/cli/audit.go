@@ -21,8 +21,11 @@ func (a *app) auditVerifyCmd() *cobra.Command {
 		Short: "Check the audit log's hash chain; exit 1 naming the first bad seq",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				v, err := o.core.Verify()
+			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAudit, "verifying the audit log"); err != nil {
+					return err
+				}
+				v, err := co.Verify()
 				if err != nil {
 					return fmt.Errorf("cannot read the audit log: %w", err)
 				}
@@ -68,14 +71,17 @@ date there means the end of that day, so --since D --until D is day D.`,
 			if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 				return errorf("--since (%s) must be before --until (%s)", stamp(q.Since), stamp(q.Until))
 			}
-			return a.withDB(func(o *opened) error {
+			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAudit, "exporting the audit log"); err != nil {
+					return err
+				}
 				if q.Session != "" {
-					if _, err := o.core.Session(q.Session); err != nil {
+					if _, err := co.Session(q.Session); err != nil {
 						return errorf("no session %s (session IDs look like imp_00000001)", q.Session)
 					}
 				}
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
-				if _, err := o.core.ExportAudit(w, format, q); err != nil {
+				if _, err := co.ExportAudit(w, format, q); err != nil {
 					return err
 				}
 				return w.Flush()

@@ -35,9 +35,13 @@ type Env struct {
 	Console ConsoleFunc
 	// Serve runs the SSH server; nil means it is not built.
 	Serve ServeFunc
+	// Clock is core's clock; nil means the system clock (tests fix it).
+	Clock core.Clock
 	// LockTimeout is how long to wait for a database another process
 	// holds; 0 means the store's default (2 s).
 	LockTimeout time.Duration
+	// Notifier delivers alerts; nil means package notify's.
+	Notifier core.Notifier
 }
 
 // ConsoleFunc runs the console in this terminal as p until the person quits.
@@ -48,35 +52,59 @@ type ConsoleOptions struct {
 	Plain bool // NO_COLOR is set or TERM=dumb
 }
 
-// Run executes the command line with args (without the program name) and
-// returns the process exit code. Errors go to env.Stderr.
+// Run executes the command line of this process with args (without the
+// program name) and returns the process exit code. Errors go to
+// env.Stderr.
 func Run(ctx context.Context, env Env, args []string) int {
-	a := newApp(env)
-	root := a.root()
-	root.SetArgs(args)
-	cmd, err := root.ExecuteContextC(ctx)
-	if err == nil {
-		return 0
-	}
-	fmt.Fprintf(env.Stderr, "actas: %v\n", err)
-	if !a.ran && cmd != nil {
-		// The arguments never got past cobra's checks: point at the help.
-		fmt.Fprintf(env.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
-	}
-	return 1
+	return newApp(env, nil).execute(ctx, args)
+}
+
+// Bound is a command line bound to a person (or operator) on a core that
+// is already running: the control socket and SSH commands run the same
+// commands through it as the local command line does.
+type Bound struct {
+	Core      *core.Core
+	Principal core.Principal
+	Stdin     io.Reader
+	Stdout    io.Writer
+	Stderr    io.Writer
+	// Open opens an input file named on the command line (import users
+	// FILE, key add --key-file F); nil refuses file names, so only "-"
+	// (standard input) works.
+	Open func(name string) (io.ReadCloser, error)
+	// Dir is the data folder the core serves, for messages.
+	Dir string
+	// Remote leaves out the --data flag and the commands that need this
+	// machine's terminal or data folder (demo, init, tui, serve): the
+	// shape of SSH commands.
+	Remote bool
+}
+
+// RunBound executes args as b.Principal on b.Core and returns the exit
+// code, with output and errors exactly as Run writes them.
+func RunBound(ctx context.Context, b Bound, args []string) int {
+	env := Env{Stdin: b.Stdin, Stdout: b.Stdout, Stderr: b.Stderr}
+	return newApp(env, &b).execute(ctx, args)
 }
 
 // app is one run of the command line.
 type app struct {
-	env  Env
-	data string // --data
+	env Env
+	// bound is the running core and principal the commands act on, or
+	// nil for the local command line, which opens the database itself.
+	bound *Bound
+	data  string // --data
 	// dataFlag is the --data flag, to tell "given" from "default".
 	dataFlagChanged func() bool
 	// ran is set once cobra has accepted the arguments and a command runs.
 	ran bool
+	// args are the arguments as given, handed on to a server that holds
+	// the folder; stdin remembers what was read before that.
+	args  []string
+	stdin *recordingReader
 }
 
-func newApp(env Env) *app {
+func newApp(env Env, b *Bound) *app {
 	if env.Stdin == nil {
 		env.Stdin = strings.NewReader("")
 	}
@@ -89,7 +117,67 @@ func newApp(env Env) *app {
 	if env.Getenv == nil {
 		env.Getenv = func(string) string { return "" }
 	}
-	return &app{env: env}
+	a := &app{env: env, bound: b, dataFlagChanged: func() bool { return false }}
+	if b == nil {
+		a.stdin = &recordingReader{r: env.Stdin, on: true}
+		a.env.Stdin = a.stdin
+	}
+	return a
+}
+
+// execute runs args through the command tree and returns the exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
+	a.args = args
+	root := a.root()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	var fw errForwarded
+	if errors.As(err, &fw) {
+		return fw.code // the server has written the command's output and errors
+	}
+	fmt.Fprintf(a.env.Stderr, "actas: %v\n", err)
+	if !a.ran && cmd != nil {
+		// The arguments never got past cobra's checks: point at the help.
+		fmt.Fprintf(a.env.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return 1
+}
+
+// commands is the command tree: one entry per top-level command or group.
+//
+// To add a command: write its constructor, a method of app, in a file of
+// its own (see keys.go), and list it here. Its RunE reaches core through
+// a.read (commands that only look) or a.write (commands that change
+// something), acts as a.operator(), reads standard input from a.env.Stdin
+// and files through a.openInput, and prints to cmd.OutOrStdout(). Then it
+// runs the same way from this terminal, through a running server's control
+// socket, and over SSH as the person logged in, with core deciding who may.
+// Mark it with localOnly if it needs this machine's terminal or data folder
+// (it is then left out of SSH commands).
+func (a *app) commands() []*cobra.Command {
+	return []*cobra.Command{
+		localOnly(a.demoCmd()), localOnly(a.initCmd()), localOnly(a.tuiCmd()), localOnly(a.serveCmd()),
+		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
+		a.importCmd(), a.auditCmd(), a.alertCmd(), a.smtpCmd(),
+		a.whoamiCmd(), a.consentCmd(), a.requestsCmd(), a.sessionsCmd(),
+		a.apikeyCmd(), a.signingKeyCmd(),
+	}
+}
+
+// whereAnnotation marks commands that only run locally.
+const whereAnnotation = "actas:where"
+
+// localOnly marks a command that needs this machine's terminal or data
+// folder; SSH commands leave it out.
+func localOnly(c *cobra.Command) *cobra.Command {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[whereAnnotation] = "local"
+	return c
 }
 
 func (a *app) root() *cobra.Command {
@@ -106,7 +194,7 @@ Try it:  actas demo`,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 		// Required flags are checked here, not after, so that their errors
-		// count as usage errors (see Run).
+		// count as usage errors (see execute).
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cmd.ValidateRequiredFlags(); err != nil {
 				return err
@@ -121,15 +209,22 @@ Try it:  actas demo`,
 	root.SetIn(a.env.Stdin)
 	root.SetOut(a.env.Stdout)
 	root.SetErr(a.env.Stderr)
-	root.PersistentFlags().StringVar(&a.data, "data", "",
-		"data directory (env ACTAS_DATA; default $XDG_DATA_HOME/actas, else ~/.local/share/actas)")
-	a.dataFlagChanged = func() bool { return root.PersistentFlags().Changed("data") }
-
-	root.AddCommand(
-		a.demoCmd(), a.initCmd(), a.tuiCmd(), a.serveCmd(),
-		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
-		a.importCmd(), a.auditCmd(), a.apikeyCmd(), a.signingKeyCmd(),
-	)
+	remote := a.bound != nil && a.bound.Remote
+	if remote {
+		root.Use = "ssh HOST"
+		root.Long = "The actas commands, run over SSH as the person whose key logged in."
+		root.CompletionOptions.DisableDefaultCmd = true
+	} else {
+		root.PersistentFlags().StringVar(&a.data, "data", "",
+			"data directory (env ACTAS_DATA; default $XDG_DATA_HOME/actas, else ~/.local/share/actas)")
+		a.dataFlagChanged = func() bool { return root.PersistentFlags().Changed("data") }
+	}
+	for _, c := range a.commands() {
+		if remote && c.Annotations[whereAnnotation] == "local" {
+			continue
+		}
+		root.AddCommand(c)
+	}
 	// Each Use line already shows its flags.
 	var noFlagsInUse func(*cobra.Command)
 	noFlagsInUse = func(c *cobra.Command) {
@@ -144,6 +239,9 @@ Try it:  actas demo`,
 
 // operator is who the audit log names for this command line.
 func (a *app) operator() core.Principal {
+	if a.bound != nil {
+		return a.bound.Principal
+	}
 	name := a.env.Operator
 	if name == "" {
 		if u, err := user.Current(); err == nil && u.Username != "" {
@@ -166,9 +264,6 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 
 // errorf builds a one-line error for a person.
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-// isNotFound reports a core lookup that found nothing.
-func isNotFound(err error) bool { return errors.Is(err, core.ErrNotFound) }
 
 // exists reports whether path exists.
 func exists(path string) bool {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -28,6 +29,10 @@ type cli struct {
 	stdin   string
 	console ConsoleFunc
 	serve   ServeFunc
+	// operator names the command line's person (default "tester");
+	// clock is core's (default the system clock).
+	operator string
+	clock    core.Clock
 }
 
 func newCLI(t *testing.T) *cli {
@@ -50,7 +55,7 @@ func (c *cli) runRaw(args ...string) result {
 	var out, errb bytes.Buffer
 	env := Env{
 		Stdin: strings.NewReader(c.stdin), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return c.env[k] }, Operator: "tester",
+		Getenv: func(k string) string { return c.env[k] }, Operator: cmp.Or(c.operator, "tester"), Clock: c.clock,
 		Console: c.console, Serve: c.serve, LockTimeout: 100 * time.Millisecond,
 	}
 	code := Run(context.Background(), env, args)
@@ -383,6 +388,23 @@ func TestDemoKeepsItsOwnFolder(t *testing.T) {
 	}
 	mustContain(t, "user list", r.out, core.DemoJane)
 	mustContain(t, "user list stderr", r.err, "using the demo data")
+	// Commands that write never fall back: a change meant for a real
+	// database must not land in the demo.
+	before := c.runRaw("--data", demo, "audit", "export").out
+	for _, args := range [][]string{
+		{"user", "add", "--email", "x@acme.test", "--name", "X", "--role", "member", "--org", "Acme"},
+		{"policy", "set", "enabled=false"},
+		{"user", "set", "--email", core.DemoJane, "--status", "suspended"},
+	} {
+		r = c.runRaw(args...)
+		if r.code == 0 {
+			t.Errorf("%s wrote into the demo", strings.Join(args, " "))
+		}
+		mustContain(t, strings.Join(args, " "), r.err, "no database at "+filepath.Dir(demo), "--data "+demo)
+	}
+	if after := c.runRaw("--data", demo, "audit", "export").out; after != before {
+		t.Error("a refused write changed the demo's audit log")
+	}
 
 	// init makes the real one, which wins from then on.
 	c.runRaw("init", "--owner-email", "olga@example.test", "--owner-name", "Olga")
@@ -415,8 +437,8 @@ func TestServerHoldsTheDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(c.dir, serveFile), si, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	want := "actas serve (pid " + strconv.Itoa(os.Getpid()) + ") is using " + c.dir + "; stop it, or connect to it: ssh -p 23234 localhost"
-	for _, args := range [][]string{{"user", "list"}, {"demo", "--no-tui"}, {"init", "--owner-email", "a@b.test", "--owner-name", "A"}} {
+	want := "actas serve (pid " + strconv.Itoa(os.Getpid()) + ") is serving " + c.dir + "; open the console over SSH: ssh -p 23234 localhost"
+	for _, args := range [][]string{{"user", "list"}, {"demo", "--no-tui"}, {"tui", "--as", "olga@example.test"}} {
 		mustContain(t, strings.Join(args, " "), c.fails(args...), want)
 	}
 
@@ -486,8 +508,15 @@ func TestConsoleAs(t *testing.T) {
 	}
 	c.env["NO_COLOR"] = "1"
 	c.ok("tui", "--as", "olga@example.test")
-	if who.User.Email != "olga@example.test" || who.Conn != localConn || who.System != "" || !plain {
+	if who.User.Email != "olga@example.test" || !strings.HasPrefix(who.Conn, "local_") || who.System != "" || !plain {
 		t.Errorf("console ran as %+v (plain %v)", who, plain)
+	}
+	// Every console has its own connection ID, so one quitting never ends
+	// another's sessions.
+	first := who.Conn
+	c.ok("tui", "--as", "olga@example.test")
+	if who.Conn == first {
+		t.Errorf("two local consoles share the connection ID %q", first)
 	}
 	mustContain(t, "login event", c.ok("audit", "export"), `"type":"login"`)
 	mustContain(t, "unknown", c.fails("tui", "--as", "nobody@example.test"), "no user with email nobody@example.test")

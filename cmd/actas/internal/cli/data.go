@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -61,10 +62,12 @@ func (a *app) demoDataDir() (string, error) {
 }
 
 // dataDir is the directory of an existing database. With no directory
-// named and no database in the default one, it falls back to the demo's,
-// so that "actas demo" followed by "actas user list" shows the demo; it
-// says so on stderr.
-func (a *app) dataDir() (string, error) {
+// named and no database in the default one, a command that only reads
+// falls back to the demo's, so that "actas demo" followed by "actas user
+// list" shows the demo, and says so on stderr; a command that writes
+// refuses instead, since a change meant for a real database must never
+// land in the demo.
+func (a *app) dataDir(writes bool) (string, error) {
 	if d := a.chosenDataDir(); d != "" {
 		return d, nil
 	}
@@ -74,6 +77,9 @@ func (a *app) dataDir() (string, error) {
 	}
 	demo := filepath.Join(d, "demo")
 	if !exists(filepath.Join(d, dbFile)) && exists(filepath.Join(demo, dbFile)) {
+		if writes {
+			return "", errorf("no database at %s — run actas init; changes never go to the demo data unless you name its folder: --data %s", d, demo)
+		}
 		fmt.Fprintf(a.env.Stderr, "no database in %s; using the demo data in %s\n", d, demo)
 		return demo, nil
 	}
@@ -120,7 +126,7 @@ func serverBusyError(dir string, si serveInfo) error {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
-	return errorf("actas serve (pid %d) is using %s; stop it, or connect to it: ssh -p %s %s\n"+
+	return errorf("actas serve (pid %d) is serving %s; open the console over SSH: ssh -p %s %s\n"+
 		"(if no actas server runs, delete %s)", si.PID, dir, port, host, filepath.Join(dir, serveFile))
 }
 
@@ -140,12 +146,12 @@ func errNoDatabase(dir string) error {
 
 // openStore opens DIR/actas.db, failing at once if a server holds it and
 // within the lock timeout if another process does.
-func (a *app) openStore(dir string) (*store.DB, error) {
+func (a *app) openStore(dir string, readOnly bool) (*store.DB, error) {
 	if err := checkServer(dir); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, dbFile)
-	db, err := store.Open(path, store.Options{LockTimeout: a.env.LockTimeout})
+	db, err := store.Open(path, store.Options{LockTimeout: a.env.LockTimeout, ReadOnly: readOnly})
 	if errors.Is(err, store.ErrInUse) {
 		// A server may have started while we waited: say how to reach it.
 		if err := checkServer(dir); err != nil {
@@ -172,15 +178,21 @@ func (o *opened) Close() {
 // clock. With mustInit, a missing or uninitialised database is an error
 // (and a missing file is not created).
 func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, error) {
+	if opt.Clock == nil {
+		opt.Clock = a.env.Clock
+	}
 	if err := checkServer(dir); err != nil {
 		return nil, err
 	}
 	if mustInit && !exists(filepath.Join(dir, dbFile)) {
 		return nil, errNoDatabase(dir)
 	}
-	db, err := a.openStore(dir)
+	db, err := a.openStore(dir, opt.ReadOnly)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Notifier == nil {
+		opt.Notifier = a.notifier()
 	}
 	c, err := core.Open(db, opt)
 	if err != nil {
@@ -195,20 +207,77 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 	return &opened{dir: dir, db: db, core: c}, nil
 }
 
-// open opens the existing, initialised database for a command.
-func (a *app) open() (*opened, error) {
-	dir, err := a.dataDir()
+// read runs fn on core for a command that only looks: the running
+// server's core when the command is bound to one, else the database of the
+// data directory, opened for the command and closed after.
+func (a *app) read(fn func(c *core.Core) error) error { return a.withCore(false, fn) }
+
+// write runs fn on core for a command that changes something; unlike read
+// it never falls back to the demo's data.
+func (a *app) write(fn func(c *core.Core) error) error { return a.withCore(true, fn) }
+
+func (a *app) withCore(writes bool, fn func(c *core.Core) error) error {
+	return a.withCoreIn(writes, func(c *core.Core, _ string) error { return fn(c) })
+}
+
+// writeIn is write for a command that also needs the data folder (the
+// signing key's files): the server's when bound to it.
+func (a *app) writeIn(fn func(c *core.Core, dir string) error) error { return a.withCoreIn(true, fn) }
+
+func (a *app) withCoreIn(writes bool, fn func(c *core.Core, dir string) error) error {
+	if a.bound != nil {
+		if a.bound.Dir == "" {
+			return errorf("this command needs the server's data folder")
+		}
+		return fn(a.bound.Core, a.bound.Dir)
+	}
+	dir, err := a.dataDir(writes)
+	if err != nil {
+		return err
+	}
+	if served, err := a.forward(dir); served || err != nil {
+		return err
+	}
+	a.stdin.stop()
+	o, err := a.openCore(dir, core.Options{ReadOnly: !writes}, true)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	return fn(o.core, dir)
+}
+
+// open opens the existing, initialised database of the data directory.
+// A command that only reads opens it read-only, under a shared lock: core
+// then applies no expiry and ends no leftover session, so nothing is
+// written and a copy on read-only media can be read (DESIGN "Read-only
+// commands"); a writer does both when it opens.
+func (a *app) open(writes bool) (*opened, error) {
+	dir, err := a.dataDir(writes)
 	if err != nil {
 		return nil, err
 	}
-	return a.openCore(dir, core.Options{}, true)
+	return a.openCore(dir, core.Options{ReadOnly: !writes}, true)
 }
 
-// withDB opens the existing, initialised database, runs fn on it and
-// closes it again: the shape of every command but init and demo, which may
-// create the database and open it more than once.
+// openInput opens a file named on the command line for reading: this
+// machine's file for the local command line; bound commands get what
+// Bound.Open gives (nothing over SSH, where only "-" is standard input).
+func (a *app) openInput(name string) (io.ReadCloser, error) {
+	if a.bound == nil {
+		return os.Open(name)
+	}
+	if a.bound.Open == nil {
+		return nil, errorf("cannot read %s here: files are read on the machine the command runs on; give - and send the file on standard input", name)
+	}
+	return a.bound.Open(name)
+}
+
+// withDB opens the existing, initialised database for writing, runs fn on
+// it and closes it again: for the local-only commands that need the folder
+// itself (tui, serve). Shared commands use read or write.
 func (a *app) withDB(fn func(o *opened) error) error {
-	o, err := a.open()
+	o, err := a.open(true)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +25,9 @@ JSON Lines (.jsonl, .json, or a file starting with "{"): one object per line
 with email, name, role, org and optionally status, kind, mode, approver.
 
 CSV (.csv, or anything else): a header line naming the columns email, name,
-role and org, optionally status, kind, mode and approver, in any order.`,
+role and org, optionally status, kind, mode and approver, in any order.
+
+FILE - reads standard input (over SSH: ssh HOST import users - < people.csv).`,
 		Example: `  actas import users people.csv
     email,name,role,org,status
     jane@globex.test,Jane Doe,member,Globex,active
@@ -35,17 +37,22 @@ role and org, optionally status, kind, mode and approver, in any order.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			f, err := os.Open(name)
-			if err != nil {
-				return errorf("cannot read the import file: %v", err)
+			var f io.ReadCloser = io.NopCloser(a.env.Stdin)
+			if name == "-" {
+				name = "standard input"
+			} else {
+				var err error
+				if f, err = a.openInput(name); err != nil {
+					return errorf("cannot read the import file: %v", err)
+				}
 			}
 			rows, err := parseImport(name, f)
 			f.Close()
 			if err != nil {
 				return err
 			}
-			return a.withDB(func(o *opened) error {
-				n, err := o.core.ImportUsers(a.operator(), rows)
+			return a.write(func(co *core.Core) error {
+				n, err := co.ImportUsers(a.operator(), rows)
 				var ie *core.ImportError
 				if errors.As(err, &ie) {
 					for _, l := range ie.Lines {

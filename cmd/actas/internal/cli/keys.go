@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/actas/actas/core"
 )
 
 func (a *app) keyCmd() *cobra.Command {
@@ -31,8 +33,8 @@ func (a *app) keyAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withDB(func(o *opened) error {
-				k, err := o.core.AddKey(a.operator(), email, line)
+			return a.write(func(co *core.Core) error {
+				k, err := co.AddKey(a.operator(), email, line)
 				if err != nil {
 					return err
 				}
@@ -54,7 +56,7 @@ func (a *app) readKeyFile(file string) (string, error) {
 	if file == "-" {
 		r, name = a.env.Stdin, "standard input"
 	} else {
-		f, err := os.Open(file)
+		f, err := a.openInput(file)
 		if err != nil {
 			return "", errorf("cannot read the key file: %v", err)
 		}
@@ -83,15 +85,20 @@ func (a *app) keyListCmd() *cobra.Command {
 		Short: "List login keys, everyone's or one user's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				keys, err := o.core.Keys(email)
+			return a.read(func(co *core.Core) error {
+				if p := a.operator(); p.System != "" || email == "" || !strings.EqualFold(strings.TrimSpace(email), p.User.Email) {
+					if err := co.Authorize(p, core.CapAdmin, "listing keys"); err != nil {
+						return err
+					}
+				}
+				keys, err := co.Keys(email)
 				if err != nil {
 					return err
 				}
 				rows := make([][]string, 0, len(keys))
 				for _, k := range keys {
 					owner := k.UserID
-					if u, err := o.core.User(k.UserID); err == nil {
+					if u, err := co.User(k.UserID); err == nil {
 						owner = u.Email
 					}
 					rows = append(rows, []string{k.Fingerprint, cell(owner), k.Type, cell(k.Comment), stamp(k.Added)})
@@ -112,8 +119,8 @@ func (a *app) keyRemoveCmd() *cobra.Command {
 		Example: "  actas key remove --fingerprint SHA256:3q2+7w…",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				if err := o.core.RemoveKey(a.operator(), fp); err != nil {
+			return a.write(func(co *core.Core) error {
+				if err := co.RemoveKey(a.operator(), fp); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed key %s\n", fp)

@@ -20,13 +20,13 @@ func (a *app) orgAddCmd() *cobra.Command {
 		Example: "  actas org add --name Globex\n  actas org add --name \"Globex EU\" --parent Globex",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				org, err := o.core.CreateOrg(a.operator(), name, parent)
+			return a.write(func(co *core.Core) error {
+				org, err := co.CreateOrg(a.operator(), name, parent)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "added org %s (%s) under %s\n",
-					core.Display(org.Name), org.ID, core.Display(o.core.OrgName(org.Parent)))
+					core.Display(org.Name), org.ID, core.Display(co.OrgName(org.Parent)))
 				return nil
 			})
 		},
@@ -43,13 +43,16 @@ func (a *app) orgListCmd() *cobra.Command {
 		Short: "List every org with its parent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				orgs := o.core.Orgs()
+			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAdmin, "listing orgs"); err != nil {
+					return err
+				}
+				orgs := co.Orgs()
 				rows := make([][]string, 0, len(orgs))
 				for _, org := range orgs {
 					parent := ""
 					if org.Parent != "" {
-						parent = o.core.OrgName(org.Parent)
+						parent = co.OrgName(org.Parent)
 					}
 					rows = append(rows, []string{org.ID, cell(org.Name), cell(parent), stamp(org.Created)})
 				}

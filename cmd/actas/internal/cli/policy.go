@@ -21,8 +21,11 @@ func (a *app) policyShowCmd() *cobra.Command {
 		Short: "Print the policy, one key = value a line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				return printPolicy(cmd.OutOrStdout(), o.core.Policy())
+			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapSettings, "reading the policy"); err != nil {
+					return err
+				}
+				return printPolicy(cmd.OutOrStdout(), co.Policy())
 			})
 		},
 	}
@@ -36,8 +39,9 @@ func (a *app) policySetCmd() *cobra.Command {
 made. Prints the policy afterwards.
 
 Keys: ` + strings.Join(core.PolicyKeys, ", ") + `.
-Durations read like 90m, 24h or 3d; booleans true or false; alert_channels
-is a comma-separated list.`,
+Durations read like 90m, 24h or 3d; booleans true or false; environment
+is a label (e.g. production) put in every alert. Alert channels themselves
+are managed with actas alert.`,
 		Example: "  actas policy set enabled=true max_duration=72h",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,8 +49,8 @@ is a comma-separated list.`,
 			if err != nil {
 				return err
 			}
-			return a.withDB(func(o *opened) error {
-				p, err := o.core.SetPolicy(a.operator(), changes)
+			return a.write(func(co *core.Core) error {
+				p, err := co.SetPolicy(a.operator(), changes)
 				if err != nil {
 					return fmt.Errorf("%w; nothing changed", err)
 				}

@@ -45,8 +45,11 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Run the SSH server. People log in with a public key registered with
 actas key add, and get the console as themselves.
 
-While it runs, the server holds the database: other actas commands on the
-same data directory refuse at once and say how to connect instead.`,
+While it runs, the server holds the database and listens on the control
+socket DATA/actas.sock (mode 0600): every other actas command run on the
+same data directory is carried out by the server, with the same output and
+exit status, as cli:<your OS user>. People with a key run the same commands
+over SSH as themselves: ssh -p 23234 HOST user list --json.`,
 		Example: `  actas serve --listen :23234
   ssh -p 23234 localhost
   actas serve --http 127.0.0.1:8080    # and the API for host products`,
@@ -82,6 +85,10 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 	logger := log.NewWithOptions(a.env.Stderr, log.Options{ReportTimestamp: true, Prefix: "actas"})
 	cfg.Logger = logger
 	cfg.HostKeyPath = filepath.Join(o.dir, hostKey)
+	ctl, err := listenControl(o.dir, o.core, logger)
+	if err != nil {
+		return err
+	}
 	info := filepath.Join(o.dir, serveFile)
 	var wrote bool
 	var writeErr error
@@ -106,16 +113,22 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 	if cfg.HTTP != "" {
 		stopHTTP, addr, err := startHTTP(o, cfg.HTTP, logger)
 		if err != nil {
+			ctl.Close()
 			return err
 		}
 		defer stopHTTP()
 		httpAddr = addr
 		logger.Info("http ready", "addr", addr, "jwks", "http://"+addr+"/.well-known/jwks.json")
 	}
-	err := a.env.Serve(ctx, o.core, cfg)
+	stopOutbox := runOutbox(ctx, o.core)
+	err = a.env.Serve(ctx, o.core, cfg)
+	ctl.Close()
 	if serr := o.core.Shutdown(); serr != nil {
 		logger.Error("ending sessions at shutdown", "err", serr)
 	}
+	// What the shutdown queued (its session.ended notices) stays in the
+	// outbox and goes out when actas next runs.
+	stopOutbox()
 	if err != nil && ctx.Err() == nil {
 		return err
 	}

@@ -22,12 +22,20 @@ It refuses a directory that already holds an initialised database.`,
 		Example: `  actas init --owner-email ops@example.com --owner-name "Olga Ops" --org Example`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.bound != nil {
+				// A server serves only an initialised database.
+				return errorf("%s already holds an initialised database (root org %q); nothing changed",
+					a.bound.Dir, a.bound.Core.RootOrg().Name)
+			}
 			dir := a.chosenDataDir()
 			if dir == "" {
 				var err error
 				if dir, err = a.defaultDataDir(); err != nil {
 					return err
 				}
+			}
+			if served, err := a.forward(dir); served || err != nil {
+				return err
 			}
 			o, err := a.openCore(dir, core.Options{}, false)
 			if err != nil {
@@ -147,9 +155,6 @@ func (a *app) tuiCmd() *cobra.Command {
 	return c
 }
 
-// localConn is the connection ID of a console in the local terminal.
-const localConn = "local"
-
 // console logs email in and runs the console until they quit; sessions
 // this console started then end (if policy end_on_disconnect holds).
 func (a *app) console(ctx context.Context, c *core.Core, email string) error {
@@ -160,11 +165,15 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 	if a.env.Console == nil {
 		return errorf("the console is not built yet")
 	}
-	p, err := c.Login(u, "", localConn, localConn)
+	p, err := c.Login(u, "", "local", core.NewConnID("local"))
 	if err != nil {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
 	}
 	plain := a.env.Getenv("NO_COLOR") != "" || a.env.Getenv("TERM") == "dumb"
+	// The console is a long-running writer: it delivers the outbox while
+	// it runs (a server, when one runs, holds the database instead).
+	stop := runOutbox(ctx, c)
+	defer stop()
 	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain})
 	if err := c.EndConn(p.Conn, core.EndDisconnect); err != nil && runErr == nil {
 		runErr = err

@@ -2,9 +2,13 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mattn/go-runewidth"
 
@@ -74,4 +78,46 @@ func stamp(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// jsonLines writes one JSON value a line. encoding/json escapes the C0
+// controls; this escapes DEL and the C1 controls (U+0080–U+009F, which
+// some terminals read as escape sequences) too, so stored text can never
+// steer the terminal that shows the output. The values stay the same.
+type jsonLines struct {
+	w   io.Writer
+	buf bytes.Buffer
+	out []byte
+	enc *json.Encoder
+}
+
+func newJSONLines(w io.Writer) *jsonLines {
+	j := &jsonLines{w: w}
+	j.enc = json.NewEncoder(&j.buf)
+	return j
+}
+
+// Encode writes v and a newline.
+func (j *jsonLines) Encode(v any) error {
+	j.buf.Reset()
+	if err := j.enc.Encode(v); err != nil {
+		return err
+	}
+	j.out = escapeControls(j.out[:0], j.buf.Bytes())
+	_, err := j.w.Write(j.out)
+	return err
+}
+
+// escapeControls appends b to dst with DEL and C1 controls as \u00XX.
+func escapeControls(dst, b []byte) []byte {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			dst = fmt.Appendf(dst, "\\u%04x", r)
+		} else {
+			dst = append(dst, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return dst
 }

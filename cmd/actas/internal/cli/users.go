@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -39,13 +38,13 @@ func (a *app) userAddCmd() *cobra.Command {
 			if nu.Mode, err = core.ParseMode(mode); err != nil {
 				return err
 			}
-			return a.withDB(func(o *opened) error {
-				u, err := o.core.CreateUser(a.operator(), nu)
+			return a.write(func(co *core.Core) error {
+				u, err := co.CreateUser(a.operator(), nu)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "added %s <%s>: %s in %s, mode %s%s\n", core.Display(u.Name), u.Email,
-					u.Role, core.Display(o.core.OrgName(u.Org)), u.Mode, map[bool]string{true: ", approver"}[u.Approver])
+					u.Role, core.Display(co.OrgName(u.Org)), u.Mode, map[bool]string{true: ", approver"}[u.Approver])
 				return nil
 			})
 		},
@@ -90,13 +89,16 @@ kind, mode, approver, consent_until (only while consent is active) and
 created. Output streams: a million users are fine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
+			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapAdmin, "listing users"); err != nil {
+					return err
+				}
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 				var err error
 				if asJSON {
-					err = a.listUsersJSON(cmd.Context(), o.core, w)
+					err = a.listUsersJSON(cmd.Context(), co, w)
 				} else {
-					err = a.listUsersTable(cmd.Context(), o.core, w)
+					err = a.listUsersTable(cmd.Context(), co, w)
 				}
 				if err != nil {
 					return err
@@ -128,17 +130,18 @@ func (a *app) eachUser(ctx context.Context, c *core.Core, fn func(core.User) err
 }
 
 func (a *app) listUsersJSON(ctx context.Context, c *core.Core, w io.Writer) error {
-	enc := json.NewEncoder(w)
-	now := c.Now()
-	return a.eachUser(ctx, c, func(u core.User) error {
-		r := userRecord{ID: u.ID, Email: u.Email, Name: u.Name, Org: c.OrgName(u.Org), OrgID: u.Org,
-			Role: string(u.Role), Status: string(u.Status), Kind: string(u.Kind), Mode: string(u.Mode),
-			Approver: u.Approver, Created: u.Created}
-		if u.ConsentActive(now) {
-			r.ConsentUntil = u.ConsentUntil
-		}
-		return enc.Encode(r)
-	})
+	enc := newJSONLines(w)
+	return a.eachUser(ctx, c, func(u core.User) error { return enc.Encode(newUserRecord(c, u)) })
+}
+
+func newUserRecord(c *core.Core, u core.User) userRecord {
+	r := userRecord{ID: u.ID, Email: u.Email, Name: u.Name, Org: c.OrgName(u.Org), OrgID: u.Org,
+		Role: string(u.Role), Status: string(u.Status), Kind: string(u.Kind), Mode: string(u.Mode),
+		Approver: u.Approver, Created: u.Created}
+	if u.ConsentActive(c.Now()) {
+		r.ConsentUntil = u.ConsentUntil
+	}
+	return r
 }
 
 // listUsersTable walks the users twice: once to measure the columns, once
@@ -216,8 +219,8 @@ every impersonation session the user is part of at once.`,
 			if ch == (core.UserChange{}) {
 				return errorf("nothing to change: give --status, --mode, --approver, --role or --name")
 			}
-			return a.withDB(func(o *opened) error {
-				u, err := o.core.UpdateUser(a.operator(), email, ch)
+			return a.write(func(co *core.Core) error {
+				u, err := co.UpdateUser(a.operator(), email, ch)
 				if err != nil {
 					return err
 				}

@@ -1,0 +1,147 @@
+package core
+
+import "time"
+
+// Up-front answers: what a person may do now, each action allowed (nil)
+// or refused with the reason core would give, read in one transaction and
+// recording nothing. Consoles disable keys and say why with them; the
+// actions themselves check again, authoritatively.
+
+// RequestActions says what one viewer may do with one request.
+type RequestActions struct {
+	Decide error // approve or deny
+	Cancel error // withdraw it (the requester's own, while pending)
+	// Blocked says, for a pending request, what would stop its session
+	// from starting now (the target has no consent, is not active, …),
+	// so an approver knows before approving; nil when nothing does.
+	Blocked error
+}
+
+// RequestActionsFor answers RequestActions for each of the requests ids.
+func (c *Core) RequestActionsFor(p Principal, ids []string) (map[string]RequestActions, error) {
+	if err := c.require(p, CapApprovals); err != nil {
+		return nil, err
+	}
+	out := make(map[string]RequestActions, len(ids))
+	err := c.st.View(func(tx ReadTx) error {
+		t := &txn{c: c, now: c.clock.Now()}
+		t.Tx = readOnly{tx}
+		me, err := t.User(p.User.ID)
+		if err != nil {
+			return notFound("your account no longer exists")
+		}
+		impersonating, err := t.impersonating(me.ID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, err := t.Request(id)
+			if err != nil {
+				continue
+			}
+			var a RequestActions
+			switch {
+			case !grants(me, CapApprove):
+				a.Decide = refuse(CodeNotPermitted, "%s", capNeeds[CapApprove])
+			case impersonating:
+				a.Decide = impersonatingRefusal("deciding a request")
+			default:
+				if e := decideRefusal(me, r, t.c.orgSnapshot(), t.now); e != nil {
+					a.Decide = e
+				}
+			}
+			if e := cancelRefusal(me, r); e != nil {
+				a.Cancel = e
+			}
+			if r.Status == RequestPending {
+				if requester, err := t.User(r.Requester); err == nil {
+					k, err := t.gather(requester, r.Target)
+					if err != nil {
+						return err
+					}
+					k.active, k.request = nil, &Request{}
+					if e := checkStart(k); e != nil {
+						a.Blocked = e
+					}
+				}
+			}
+			out[id] = a
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SelfActions says what people may do with their own account.
+type SelfActions struct {
+	Consent error // grant, change or revoke their consent
+}
+
+// SelfActionsFor answers SelfActions for p.
+func (c *Core) SelfActionsFor(p Principal) (SelfActions, error) {
+	var a SelfActions
+	if p.System != "" {
+		return a, nil
+	}
+	err := c.st.View(func(tx ReadTx) error {
+		t := &txn{c: c, now: c.clock.Now()}
+		t.Tx = readOnly{tx}
+		impersonating, err := t.impersonating(p.User.ID)
+		if impersonating {
+			a.Consent = impersonatingRefusal("changing consent")
+		}
+		return err
+	})
+	return a, err
+}
+
+// impersonating reports whether the user holds an active session.
+func (t *txn) impersonating(userID string) (bool, error) {
+	active, err := t.ActiveSessions()
+	if err != nil {
+		return false, err
+	}
+	for _, s := range active {
+		if s.Impersonator == userID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// decideRefusal is why approver may not decide r now, or nil: the rules
+// of Decide that depend on the request.
+func decideRefusal(approver User, r Request, orgs map[string]Org, now time.Time) *Error {
+	switch {
+	case r.Status != RequestPending:
+		return refuse(CodeAlreadyDecided, "request %s is already %s", r.ID, r.Status)
+	case !now.Before(r.Expires):
+		return refuse(CodeAlreadyDecided, "request %s has expired", r.ID)
+	case r.Requester == approver.ID:
+		return refuse(CodeOwnRequest, "you cannot decide your own request — another approver must")
+	case !inSubtree(orgs, approver.Org, r.Org):
+		return refuse(CodeOutsideOrg, "this request is outside your organisation")
+	}
+	for _, dec := range r.Decisions {
+		if dec.Approver == approver.ID {
+			return refuse(CodeAlreadyApproved, "you already approved this request — it needs another approver")
+		}
+	}
+	return nil
+}
+
+// cancelRefusal is why who may not cancel r, or nil.
+func cancelRefusal(who User, r Request) *Error {
+	switch {
+	case r.Requester != who.ID:
+		return refuse(CodeNotPermitted, "only the requester can cancel a request")
+	case r.Status != RequestPending:
+		return refuse(CodeAlreadyDecided, "request %s is already %s", r.ID, r.Status)
+	}
+	return nil
+}
+
+// impersonatingRefusal refuses action while its person impersonates.
+func impersonatingRefusal(action string) *Error {
+	return refuse(CodeImpersonating, "not while impersonating: %s is refused — press ctrl+x to go back to yourself first", action)
+}

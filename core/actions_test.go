@@ -1,0 +1,130 @@
+package core_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actas/actas/core"
+)
+
+func codeOf(err error) core.Code {
+	var e *core.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Every duration a person can pick lies within 1h..max_duration, and the
+// same rule refuses it everywhere: policy, request, approval, consent.
+func TestDurationsWithinOneHourAndMax(t *testing.T) {
+	w := newWorld(t)
+	for _, v := range []string{"1m", "59m", "169h"} {
+		if _, err := w.c.SetPolicy(w.cli, map[string]string{"default_duration": v}); err == nil ||
+			!strings.Contains(err.Error(), "default_duration must be between 1h and 168h") {
+			t.Errorf("default_duration=%s: %v", v, err)
+		}
+	}
+	w.must(w.c.SetPolicy(w.cli, map[string]string{"max_duration": "48h", "default_duration": "1h"}))
+	if _, err := w.c.SetPolicy(w.cli, map[string]string{"default_duration": "72h"}); err == nil ||
+		!strings.Contains(err.Error(), "between 1h and 48h") {
+		t.Errorf("default above max: %v", err)
+	}
+	for _, d := range []time.Duration{time.Minute, 59 * time.Minute, 49 * time.Hour} {
+		if _, err := w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket", d); codeOf(err) != core.CodeInvalid {
+			t.Errorf("request for %s: %v", d, err)
+		}
+		if _, err := w.c.GrantConsent(w.as("jane"), d); codeOf(err) != core.CodeInvalid {
+			t.Errorf("consent for %s: %v", d, err)
+		}
+	}
+	r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket", time.Hour))
+	if _, err := w.c.Decide(w.as("approver"), r.ID, true, 30*time.Minute, ""); codeOf(err) != core.CodeInvalid {
+		t.Errorf("approve for 30m: %v", err)
+	}
+	if _, err := w.c.Decide(w.as("approver"), r.ID, true, 49*time.Hour, ""); codeOf(err) != core.CodeInvalid {
+		t.Errorf("approve for 49h: %v", err)
+	}
+	w.must(w.c.Decide(w.as("approver"), r.ID, true, 48*time.Hour, ""))
+	pol := w.c.Policy()
+	if pol.DurationLimit() != 48*time.Hour || pol.ConsentLimit() != 48*time.Hour || pol.DefaultPick() != time.Hour {
+		t.Errorf("limits %s %s %s", pol.DurationLimit(), pol.ConsentLimit(), pol.DefaultPick())
+	}
+}
+
+// What an approver may do with a request is known before they try, with
+// the reason core gives when they do.
+func TestRequestActionsUpFront(t *testing.T) {
+	w := newWorld(t)
+	w.must(w.c.SetPolicy(w.cli, map[string]string{"approvals_required": "2"}))
+	own := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket", time.Hour))
+	other := must(w.c.CreateRequest(w.as("support"), w.u["bob"].ID, "ticket", time.Hour)) // bob has no consent
+	ids := []string{own.ID, other.ID}
+
+	got := must(w.c.RequestActionsFor(w.as("support"), ids))
+	if codeOf(got[own.ID].Decide) != core.CodeOwnRequest || got[own.ID].Cancel != nil {
+		t.Errorf("own request: %+v", got[own.ID])
+	}
+	if got[own.ID].Blocked != nil {
+		t.Errorf("jane consented, yet: %v", got[own.ID].Blocked)
+	}
+	if codeOf(got[other.ID].Blocked) != core.CodeNoConsent {
+		t.Errorf("bob has no consent, yet: %v", got[other.ID].Blocked)
+	}
+	_, err := w.c.Decide(w.as("support"), own.ID, true, time.Hour, "")
+	if codeOf(err) != codeOf(got[own.ID].Decide) {
+		t.Errorf("up front %v, at y %v", got[own.ID].Decide, err)
+	}
+
+	got = must(w.c.RequestActionsFor(w.as("approver"), ids))
+	if got[own.ID].Decide != nil || codeOf(got[own.ID].Cancel) != core.CodeNotPermitted {
+		t.Errorf("approver: %+v", got[own.ID])
+	}
+	w.must(w.c.Decide(w.as("approver"), own.ID, true, time.Hour, ""))
+	got = must(w.c.RequestActionsFor(w.as("approver"), ids))
+	if codeOf(got[own.ID].Decide) != core.CodeAlreadyApproved {
+		t.Errorf("after approving once: %+v", got[own.ID])
+	}
+	w.must(w.c.Decide(w.as("approver2"), own.ID, true, time.Hour, ""))
+	got = must(w.c.RequestActionsFor(w.as("approver2"), ids))
+	if codeOf(got[own.ID].Decide) != core.CodeAlreadyDecided {
+		t.Errorf("after approval: %+v", got[own.ID])
+	}
+
+	// While impersonating, deciding and consent changes are refused up front.
+	w.must(w.c.Start(w.as("owner"), w.u["approver"].ID, ""))
+	got = must(w.c.RequestActionsFor(w.as("owner"), ids))
+	if codeOf(got[other.ID].Decide) != core.CodeImpersonating {
+		t.Errorf("owner impersonating: %+v", got[other.ID])
+	}
+	self := must(w.c.SelfActionsFor(w.as("owner")))
+	if codeOf(self.Consent) != core.CodeImpersonating {
+		t.Errorf("consent while impersonating: %v", self.Consent)
+	}
+	if self := must(w.c.SelfActionsFor(w.as("jane"))); self.Consent != nil {
+		t.Errorf("jane's own consent: %v", self.Consent)
+	}
+	if _, err := w.c.RequestActionsFor(w.as("jane"), ids); codeOf(err) != core.CodeNotPermitted {
+		t.Errorf("member: %v", err)
+	}
+}
+
+// A request-mode person with a pending request is told it waits for an
+// approver, not to ask again.
+func TestImpersonateHintWithPendingRequest(t *testing.T) {
+	w := newWorld(t)
+	err := w.c.CanImpersonate(w.as("support"), w.u["jane"].ID)
+	if !strings.Contains(err.Error(), "press r to request one") {
+		t.Fatalf("no request yet: %v", err)
+	}
+	r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket", time.Hour))
+	err = w.c.CanImpersonate(w.as("support"), w.u["jane"].ID)
+	if codeOf(err) != core.CodeNeedsApproval || !strings.Contains(err.Error(), r.ID+" to impersonate Jane Doe is waiting for an approver") {
+		t.Fatalf("pending: %v", err)
+	}
+	if err := w.c.CanRequest(w.as("support"), w.u["jane"].ID); !strings.Contains(err.Error(), "under Approvals") {
+		t.Fatalf("request again: %v", err)
+	}
+}

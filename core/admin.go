@@ -1,0 +1,233 @@
+package core
+
+import (
+	"fmt"
+	"strings"
+)
+
+// CodeLastOwner refuses a step that would leave nobody able to administer:
+// the last active owner cannot be suspended, deleted or demoted.
+const CodeLastOwner Code = "last_owner"
+
+// End reasons of administration that are not a status change.
+const EndKeyRemoved EndReason = "key_removed"
+
+// Logout tells the transports to close consoles at once: their person was
+// suspended or deleted, or the key they logged in with was removed. It is
+// published (ChangeLogout) after the commit that ended their sessions.
+type Logout struct {
+	User        string    // user ID
+	Fingerprint string    // only consoles that logged in with this key; "" = all of the user's
+	Reason      EndReason // user_suspended, user_deleted, key_removed, …
+	Message     string    // one line for the person whose console closes
+}
+
+// AdminAction is an owner's step on a person from the Users menu.
+type AdminAction string
+
+const (
+	AdminSuspend AdminAction = "suspend" // suspend, or reactivate a suspended person
+	AdminDelete  AdminAction = "delete"
+	AdminEdit    AdminAction = "edit" // role, mode and approver
+	AdminKeys    AdminAction = "keys" // list, add and remove login keys
+)
+
+// adminWhat names an action in refusals and audit events.
+var adminWhat = map[AdminAction]string{
+	AdminSuspend: "suspending a user", AdminDelete: "deleting a user",
+	AdminEdit: "changing a user", AdminKeys: "changing someone's keys",
+}
+
+// CanAdminister says whether p may take the action on the user now, and if
+// not, why — without recording anything: the console shows the menu item
+// greyed with this reason. The change itself checks again.
+func (c *Core) CanAdminister(p Principal, userID string, a AdminAction) error {
+	if err := c.require(p, CapAdmin); err != nil {
+		return err
+	}
+	if _, ok := c.ActiveSessionOf(p.User.ID); ok && p.System == "" {
+		return refuse(CodeImpersonating, "not while impersonating: %s is refused — press ctrl+x to go back to yourself first", adminWhat[a])
+	}
+	u, ok := c.dir.get(userID)
+	if !ok {
+		return notFound("no such user")
+	}
+	self := p.System == "" && u.ID == p.User.ID
+	switch a {
+	case AdminKeys:
+		return nil
+	case AdminEdit:
+		return c.outranks(p, u)
+	case AdminSuspend, AdminDelete:
+		if self {
+			return refuse(CodeSelf, "you cannot %s yourself", map[AdminAction]string{AdminSuspend: "suspend", AdminDelete: "delete"}[a])
+		}
+		if u.Status == StatusDeleted {
+			return refuse(CodeConflict, "%s is deleted", u.Email)
+		}
+		if err := c.outranks(p, u); err != nil {
+			return err
+		}
+		if a == AdminSuspend && u.Status == StatusSuspended {
+			return nil // reactivating
+		}
+		next := StatusSuspended
+		if a == AdminDelete {
+			next = StatusDeleted
+		}
+		return c.lastOwnerCheck(u, u.Role, next, func(id string) (User, bool) { return c.dir.get(id) })
+	}
+	return refuse(CodeInvalid, "unknown action %q", a)
+}
+
+// outranks refuses when the person p would change stands above p.
+func (c *Core) outranks(p Principal, u User) error {
+	if p.System != "" {
+		return nil
+	}
+	if me := c.current(p); u.Role.Level() > me.Role.Level() {
+		return refuse(CodeHigherPrivilege, "%s is a %s, above your role (%s)", u.Email, u.Role, me.Role)
+	}
+	return nil
+}
+
+// isOwner reports whether u administers (owner or above) and is active.
+func isOwner(u User) bool {
+	return u.Status == StatusActive && u.Role.Level() >= RoleOwner.Level()
+}
+
+// lastOwnerCheck refuses when u is an active owner who would stop being
+// one (new role below owner, or leaving active) and no other active owner
+// remains. get reads a user as the caller sees it: the store inside a
+// write transaction, so that two owners suspending each other at once
+// cannot both succeed.
+func (c *Core) lastOwnerCheck(u User, role Role, status Status, get func(id string) (User, bool)) error {
+	if !isOwner(u) || (status == StatusActive && role.Level() >= RoleOwner.Level()) {
+		return nil
+	}
+	for _, id := range c.dir.owners() {
+		if id == u.ID {
+			continue
+		}
+		if o, ok := get(id); ok && isOwner(o) {
+			return nil
+		}
+	}
+	what := "suspended"
+	switch {
+	case status == StatusDeleted:
+		what = "deleted"
+	case status == StatusActive:
+		what = "made a " + string(role)
+	case status != StatusSuspended:
+		what = "made " + string(status)
+	}
+	return refuse(CodeLastOwner, "%s is the last active owner and cannot be %s: make someone else an owner first", u.Email, what)
+}
+
+// owners lists the IDs of the active owners (and sysadmins) the directory
+// knows; the caller confirms each against the store.
+func (d *Directory) owners() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var ids []string
+	for _, e := range d.sorted {
+		if isOwner(e.User) {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
+// Authorize checks that p may do what needs the capability, for commands
+// that read what only some may see (user list, audit export over SSH or
+// the control socket). A refusal is recorded as action.blocked, like a
+// refused change.
+func (c *Core) Authorize(p Principal, cp Capability, action string) error {
+	return c.guard(p, cp, action)
+}
+
+// recordRefusal records that p was refused the action.
+func (c *Core) recordRefusal(p Principal, action string, refusal error) error {
+	if p.System != "" {
+		return nil
+	}
+	return c.update(func(t *txn) error {
+		_, err := t.record(Event{Type: EvActionBlocked, Actor: p.ref(), Org: p.User.Org,
+			Result: ResultDenied, Reason: string(CodeOf(refusal))}, map[string]any{"action": action})
+		return err
+	})
+}
+
+// KeysOf lists a user's login keys for an owner, or for the person
+// themself.
+func (c *Core) KeysOf(p Principal, userID string) ([]Key, error) {
+	if p.System == "" && p.User.ID != userID {
+		if err := c.require(p, CapAdmin); err != nil {
+			return nil, err
+		}
+	}
+	var out []Key
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		out, err = tx.Keys(userID)
+		return err
+	})
+	return out, err
+}
+
+// logins remembers which key each live console logged in with, so that
+// removing a key ends what its consoles started.
+type logins struct {
+	byConn map[string]login
+}
+
+type login struct{ user, fingerprint string }
+
+func (c *Core) rememberLogin(conn, user, fp string) {
+	if conn == "" {
+		return
+	}
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	if c.logins.byConn == nil {
+		c.logins.byConn = map[string]login{}
+	}
+	c.logins.byConn[conn] = login{user, fp}
+}
+
+func (c *Core) forgetLogin(conn string) {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	delete(c.logins.byConn, conn)
+}
+
+// connsWithKey lists the live connections that logged in with the key.
+func (c *Core) connsWithKey(fp string) map[string]bool {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	out := map[string]bool{}
+	for conn, l := range c.logins.byConn {
+		if l.fingerprint == fp {
+			out[conn] = true
+		}
+	}
+	return out
+}
+
+// logoutMessage is the line a person reads when an owner's step closes
+// their console.
+func logoutMessage(reason EndReason, by Ref) string {
+	who := by.String()
+	if strings.HasPrefix(who, "cli:") {
+		who = "an administrator (" + who + ")"
+	}
+	switch reason {
+	case EndKeyRemoved:
+		return fmt.Sprintf("actas: the key you logged in with was removed by %s; this connection is closed", Display(who))
+	case endReasonForStatus(StatusDeleted):
+		return fmt.Sprintf("actas: your account was deleted by %s; this connection is closed", Display(who))
+	}
+	st := strings.TrimPrefix(string(reason), "user_")
+	return fmt.Sprintf("actas: your account is now %s (by %s); this connection is closed", st, Display(who))
+}

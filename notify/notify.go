@@ -1,0 +1,101 @@
+// Package notify delivers core's outbox: Slack incoming webhooks (Block
+// Kit), email through an SMTP server, and generic webhooks signed per
+// Standard Webhooks. Each channel is a small adapter behind core.Notifier;
+// core decides who hears what, when to retry and when to give up.
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/actas/actas/core"
+)
+
+// Options configure a Sender. The zero value is ready to use.
+type Options struct {
+	// HTTPClient posts webhooks; nil means a client of its own. Its
+	// timeout is the context's, which the worker bounds.
+	HTTPClient *http.Client
+	// TLSConfig is used for STARTTLS; nil means the system's roots and the
+	// configured host name. Tests hand in their own CA here.
+	TLSConfig *tls.Config
+}
+
+// Sender is the core.Notifier of actas.
+type Sender struct {
+	http *http.Client
+	tls  *tls.Config
+}
+
+var _ core.Notifier = (*Sender)(nil)
+
+// New returns a Sender.
+func New(opt Options) *Sender {
+	c := opt.HTTPClient
+	if c == nil {
+		c = &http.Client{
+			// A webhook that redirects is misconfigured; following it could
+			// hand the signed payload to somebody else.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &Sender{http: c, tls: opt.TLSConfig}
+}
+
+// Deliver sends one message to its destination.
+func (s *Sender) Deliver(ctx context.Context, d core.Delivery) error {
+	if d.Message.Channel == "" {
+		return s.mail(ctx, d.SMTP, d.Message.To, d.Message)
+	}
+	switch d.Channel.Kind {
+	case core.ChannelSlack:
+		return s.slack(ctx, d.Channel, d.Message)
+	case core.ChannelWebhook:
+		return s.webhook(ctx, d.Channel, d.Message)
+	case core.ChannelEmail:
+		return s.mail(ctx, d.SMTP, d.Channel.To, d.Message)
+	}
+	return fmt.Errorf("channel %s has unknown kind %q", d.Channel.ID, d.Channel.Kind)
+}
+
+// post sends body to the URL and wants a 2xx answer. Errors never carry
+// the URL whole: a Slack URL is a credential, a webhook's query may be one.
+func (s *Sender) post(ctx context.Context, rawURL string, header http.Header, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(string(body)))
+	if err != nil {
+		return fmt.Errorf("cannot build the request to %s", core.MaskURL(rawURL))
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "actas-notify/1")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("POST %s: no answer in time", core.MaskURL(rawURL))
+		}
+		return fmt.Errorf("POST %s: %v", core.MaskURL(rawURL), err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		msg := fmt.Sprintf("POST %s: answered %s", core.MaskURL(rawURL), resp.Status)
+		if t := strings.TrimSpace(core.Display(string(snippet))); t != "" {
+			msg += ": " + t
+		}
+		return errors.New(msg)
+	}
+	return nil
+}

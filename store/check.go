@@ -1,0 +1,146 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/actas/actas/core"
+)
+
+// maxDamage caps how many problems CheckFile lists: a badly damaged file
+// would otherwise print one line per page.
+const maxDamage = 20
+
+// CheckFile reads every page of the file and every record outside the
+// audit chain (which core verifies itself) and lists what is damaged:
+// pages bbolt cannot account for, records that do not decode, index
+// entries that point nowhere. Nothing is written. A page whose header lies
+// makes bbolt panic; that is reported too, as damage, never as a panic.
+func (db *DB) CheckFile() (damage []string) {
+	add := func(format string, a ...any) {
+		if len(damage) < maxDamage {
+			damage = append(damage, fmt.Sprintf(format, a...))
+		}
+	}
+	err := db.View(func(rtx core.ReadTx) error {
+		tx := rtx.(readTx).tx
+		// Walk every page of every bucket here, in this goroutine, so a
+		// page whose header lies panics where it can be recovered
+		// (bbolt's own Tx.Check walks in a goroutine of its own).
+		for _, name := range allBuckets {
+			walkBucket(tx, name, add)
+		}
+		checkRecords(tx, add)
+		return nil
+	})
+	if err != nil {
+		add("%v", err)
+	}
+	return damage
+}
+
+// walkBucket reads every key and value of one bucket.
+func walkBucket(tx *bolt.Tx, name []byte, add func(string, ...any)) {
+	defer func() {
+		if r := recover(); r != nil {
+			add("bucket %s: a page cannot be read: %v", name, r)
+		}
+	}()
+	b := tx.Bucket(name)
+	if b == nil {
+		add("bucket %s is missing", name)
+		return
+	}
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+	}
+}
+
+// checkRecords decodes every entity record and follows every index entry.
+func checkRecords(tx *bolt.Tx, add func(string, ...any)) {
+	defer func() {
+		if r := recover(); r != nil {
+			add("a page cannot be read: %v", r)
+		}
+	}()
+	decoders := []struct {
+		bucket []byte
+		decode func([]byte) error
+	}{
+		{bucketOrgs, func(v []byte) error { _, err := decodeOrg(v); return err }},
+		{bucketUsers, func(v []byte) error { _, err := decodeUser(v); return err }},
+		{bucketKeys, func(v []byte) error { _, err := decodeKey(v); return err }},
+		{bucketRequests, func(v []byte) error { _, err := decodeRequest(v); return err }},
+		{bucketSessions, func(v []byte) error { _, err := decodeSession(v); return err }},
+	}
+	for _, d := range decoders {
+		b := tx.Bucket(d.bucket)
+		if b == nil {
+			add("bucket %s is missing", d.bucket)
+			continue
+		}
+		_ = b.ForEach(func(k, v []byte) error {
+			if err := d.decode(v); err != nil {
+				add("%s record %q: %v", d.bucket, k, err)
+			}
+			return nil
+		})
+	}
+	// name index -> value is the ID of a record that must exist.
+	for _, ix := range []struct{ index, records []byte }{
+		{bucketUsersByEmail, bucketUsers},
+		{bucketOrgsByName, bucketOrgs},
+	} {
+		index, records := tx.Bucket(ix.index), tx.Bucket(ix.records)
+		if index == nil || records == nil {
+			continue
+		}
+		_ = index.ForEach(func(k, v []byte) error {
+			if records.Get(v) == nil {
+				add("%s entry %q points to %q, which %s does not hold", ix.index, k, v, ix.records)
+			}
+			return nil
+		})
+	}
+	// key index -> the key's last part names a record that must exist.
+	for _, ix := range []struct{ index, records []byte }{
+		{bucketKeysByUser, bucketKeys},
+		{bucketSessionsActive, bucketSessions},
+		{bucketSessionsByTarget, bucketSessions},
+		{bucketRequestsByStatus, bucketRequests},
+	} {
+		index, records := tx.Bucket(ix.index), tx.Bucket(ix.records)
+		if index == nil || records == nil {
+			continue
+		}
+		_ = index.ForEach(func(k, _ []byte) error {
+			id := k
+			if i := bytes.LastIndexByte(k, keySep); i >= 0 {
+				id = k[i+1:]
+			}
+			if records.Get(id) == nil {
+				add("%s entry %q points to %q, which %s does not hold", ix.index, k, id, ix.records)
+			}
+			return nil
+		})
+	}
+	for _, name := range [][]byte{bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject} {
+		b := tx.Bucket(name)
+		if b == nil {
+			continue
+		}
+		_ = b.ForEach(func(k, v []byte) error {
+			i := bytes.IndexByte(k, keySep)
+			if i < 0 {
+				add("%s entry %q has no separator", name, k)
+				return nil
+			}
+			if _, err := readBlock(string(name), k[:i+1], k, v, nil); err != nil {
+				add("%v", err)
+			}
+			return nil
+		})
+	}
+}
