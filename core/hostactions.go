@@ -94,7 +94,11 @@ func (c *Core) RecordHostActions(p Principal, sessionID string, actions []HostAc
 			}
 		}
 		cur.Events += len(actions)
-		return t.PutSession(cur)
+		if err := t.PutSession(cur); err != nil {
+			return err
+		}
+		t.counted = append(t.counted, cur)
+		return nil
 	})
 }
 

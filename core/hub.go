@@ -14,6 +14,8 @@ const (
 	ChangeAudit   ChangeKind = "audit"  // an event was appended
 	ChangeAlerts  ChangeKind = "alerts" // alert channels or the outbox changed
 	ChangeNotice  ChangeKind = "notice" // a one-line message for one person (Notice)
+	// ChangeCheckpoint: a signed checkpoint of the log was made.
+	ChangeCheckpoint ChangeKind = "checkpoint"
 	// ChangeLogout tells transports to close a person's consoles (Logout).
 	ChangeLogout ChangeKind = "logout"
 	ChangeAPIKey ChangeKind = "apikey" // an API key was revoked
@@ -34,6 +36,8 @@ type Change struct {
 	Notice  *UserNotice
 	Logout  *Logout
 	APIKey  *APIKey
+	// Checkpoint is the new checkpoint of a ChangeCheckpoint.
+	Checkpoint *Checkpoint
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber

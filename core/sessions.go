@@ -463,19 +463,20 @@ type readOnly struct{ ReadTx }
 
 var errReadOnly = errors.New("read-only transaction")
 
-func (readOnly) NextID(string) (uint64, error) { return 0, errReadOnly }
-func (readOnly) PutOrg(Org) error              { return errReadOnly }
-func (readOnly) PutPolicy(Policy) error        { return errReadOnly }
-func (readOnly) PutUser(User) error            { return errReadOnly }
-func (readOnly) PutKey(Key) error              { return errReadOnly }
-func (readOnly) DeleteKey(string) error        { return errReadOnly }
-func (readOnly) PutRequest(Request) error      { return errReadOnly }
-func (readOnly) PutSession(Session) error      { return errReadOnly }
-func (readOnly) AppendAudit(AuditAppend) error { return errReadOnly }
-func (readOnly) PutAPIKey(APIKey) error        { return errReadOnly }
-func (readOnly) PutTicket(Ticket) error        { return errReadOnly }
-func (readOnly) PutChannel(Channel) error      { return errReadOnly }
-func (readOnly) DeleteChannel(string) error    { return errReadOnly }
-func (readOnly) PutSMTP(SMTPConfig) error      { return errReadOnly }
-func (readOnly) PutOutbox(OutboxMessage) error { return errReadOnly }
-func (readOnly) DeleteOutbox(string) error     { return errReadOnly }
+func (readOnly) NextID(string) (uint64, error)  { return 0, errReadOnly }
+func (readOnly) PutOrg(Org) error               { return errReadOnly }
+func (readOnly) PutPolicy(Policy) error         { return errReadOnly }
+func (readOnly) PutUser(User) error             { return errReadOnly }
+func (readOnly) PutKey(Key) error               { return errReadOnly }
+func (readOnly) DeleteKey(string) error         { return errReadOnly }
+func (readOnly) PutRequest(Request) error       { return errReadOnly }
+func (readOnly) PutSession(Session) error       { return errReadOnly }
+func (readOnly) AppendAudit(AuditAppend) error  { return errReadOnly }
+func (readOnly) PutChannel(Channel) error       { return errReadOnly }
+func (readOnly) DeleteChannel(string) error     { return errReadOnly }
+func (readOnly) PutSMTP(SMTPConfig) error       { return errReadOnly }
+func (readOnly) PutOutbox(OutboxMessage) error  { return errReadOnly }
+func (readOnly) DeleteOutbox(string) error      { return errReadOnly }
+func (readOnly) PutCheckpoint(Checkpoint) error { return errReadOnly }
+func (readOnly) PutAPIKey(APIKey) error         { return errReadOnly }
+func (readOnly) PutTicket(Ticket) error         { return errReadOnly }

@@ -28,14 +28,15 @@ import (
 // this code's is refused, never half-read. The round-trip test fills every
 // field by reflection and fails until the codec keeps it.
 const (
-	orgVersion     = 1
-	userVersion    = 1
-	keyVersion     = 1
-	requestVersion = 1
-	sessionVersion = 1
-	policyVersion  = 3 // 2: alerting and environment replace alert_channels; 3: product_url and issuer
-	apiKeyVersion  = 1
-	ticketVersion  = 1
+	orgVersion        = 1
+	userVersion       = 1
+	keyVersion        = 1
+	requestVersion    = 1
+	sessionVersion    = 1
+	policyVersion     = 4 // 2: alerting and environment replace alert_channels; 3: checkpoint_file; 4: product_url and issuer
+	checkpointVersion = 1
+	apiKeyVersion     = 1
+	ticketVersion     = 1
 )
 
 type encoder struct{ b []byte }
@@ -390,6 +391,7 @@ func encodePolicy(p core.Policy) []byte {
 	e.bool(p.NotifyTarget)
 	e.bool(p.Alerting)
 	e.str(p.Environment)
+	e.str(p.CheckpointFile)
 	e.str(p.ProductURL)
 	e.str(p.Issuer)
 	return e.b
@@ -418,6 +420,9 @@ func decodePolicy(v []byte) (core.Policy, error) {
 		p.Alerting = true
 	}
 	if d.since(3) {
+		p.CheckpointFile = d.str()
+	}
+	if d.since(4) {
 		p.ProductURL = d.str()
 		p.Issuer = d.str()
 	}

@@ -467,6 +467,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	for i, b := range k.Tabs {
 		if key.Matches(msg, b) {
+			if !m.tabs[i+1] {
+				return m.hiddenTab(i + 1)
+			}
 			return m.switchTab(i + 1)
 		}
 	}
@@ -493,6 +496,20 @@ func (m *Model) sendTo(msg tea.Msg) tea.Cmd {
 		m.pages[m.active], cmd = updatePage(m.pages[m.active], msg)
 	}
 	return cmd
+}
+
+// hiddenTab says why tab n is not shown, with core's reason, instead of
+// doing nothing.
+func (m *Model) hiddenTab(n int) tea.Cmd {
+	why := "not available"
+	if err := core.Refusal(m.common.Viewer, tabCaps[n]); err != nil {
+		why = err.Error()
+	}
+	where := ""
+	if m.common.Impersonating() {
+		where = " while you act as " + m.target.DisplayName()
+	}
+	return m.say(core.Display(fmt.Sprintf("Tab %d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
 }
 
 func (m *Model) switchTab(n int) tea.Cmd {

@@ -102,6 +102,8 @@ type app struct {
 	// the folder; stdin remembers what was read before that.
 	args  []string
 	stdin *recordingReader
+	// out and errOut keep control bytes from the terminal.
+	out, errOut *safeWriter
 }
 
 func newApp(env Env, b *Bound) *app {
@@ -118,6 +120,8 @@ func newApp(env Env, b *Bound) *app {
 		env.Getenv = func(string) string { return "" }
 	}
 	a := &app{env: env, bound: b, dataFlagChanged: func() bool { return false }}
+	a.out, a.errOut = &safeWriter{w: env.Stdout}, &safeWriter{w: env.Stderr}
+	a.env.Stdout, a.env.Stderr = a.out, a.errOut
 	if b == nil {
 		a.stdin = &recordingReader{r: env.Stdin, on: true}
 		a.env.Stdin = a.stdin
@@ -128,6 +132,7 @@ func newApp(env Env, b *Bound) *app {
 // execute runs args through the command tree and returns the exit code.
 func (a *app) execute(ctx context.Context, args []string) int {
 	a.args = args
+	defer func() { _ = a.out.Flush(); _ = a.errOut.Flush() }()
 	root := a.root()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)

@@ -204,7 +204,12 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 		_ = db.Close()
 		return nil, errNoDatabase(dir)
 	}
-	return &opened{dir: dir, db: db, core: c}, nil
+	o := &opened{dir: dir, db: db, core: c}
+	if err := useLogKey(o, opt.ReadOnly); err != nil {
+		o.Close()
+		return nil, err
+	}
+	return o, nil
 }
 
 // read runs fn on core for a command that only looks: the running
@@ -222,13 +227,16 @@ func (a *app) withCore(writes bool, fn func(c *core.Core) error) error {
 
 // writeIn is write for a command that also needs the data folder (the
 // signing key's files): the server's when bound to it.
-func (a *app) writeIn(fn func(c *core.Core, dir string) error) error { return a.withCoreIn(true, fn) }
+// Over SSH the folder is not known: the command refuses there.
+func (a *app) writeIn(fn func(c *core.Core, dir string) error) error {
+	if a.bound != nil && a.bound.Dir == "" {
+		return errorf("this command works on the server's machine only: run it there (actas --data DIR …)")
+	}
+	return a.withCoreIn(true, fn)
+}
 
 func (a *app) withCoreIn(writes bool, fn func(c *core.Core, dir string) error) error {
 	if a.bound != nil {
-		if a.bound.Dir == "" {
-			return errorf("this command needs the server's data folder")
-		}
 		return fn(a.bound.Core, a.bound.Dir)
 	}
 	dir, err := a.dataDir(writes)

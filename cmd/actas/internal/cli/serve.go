@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -35,6 +36,18 @@ type ServeConfig struct {
 	Ready            func(addr string)
 	// HTTP is the address of the host-product API (--http); empty: none.
 	HTTP string
+	// Commands runs "ssh HOST COMMAND…": the command tree bound to the
+	// person whose key logged in (see SSHCommands).
+	Commands func(ctx context.Context, p core.Principal, args []string, in io.Reader, out, errw io.Writer) int
+}
+
+// SSHCommands is the command line over SSH: the same commands, bound to
+// the person logged in, without --data and without the commands that need
+// this machine (demo, init, tui, serve).
+func SSHCommands(c *core.Core) func(ctx context.Context, p core.Principal, args []string, in io.Reader, out, errw io.Writer) int {
+	return func(ctx context.Context, p core.Principal, args []string, in io.Reader, out, errw io.Writer) int {
+		return RunBound(ctx, Bound{Core: c, Principal: p, Stdin: in, Stdout: out, Stderr: errw, Remote: true}, args)
+	}
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -85,6 +98,7 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 	logger := log.NewWithOptions(a.env.Stderr, log.Options{ReportTimestamp: true, Prefix: "actas"})
 	cfg.Logger = logger
 	cfg.HostKeyPath = filepath.Join(o.dir, hostKey)
+	cfg.Commands = SSHCommands(o.core)
 	ctl, err := listenControl(o.dir, o.core, logger)
 	if err != nil {
 		return err
@@ -120,6 +134,9 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 		httpAddr = addr
 		logger.Info("http ready", "addr", addr, "jwks", "http://"+addr+"/.well-known/jwks.json")
 	}
+	// The users' search index is built now, in the background, so no
+	// console waits for it or adds it to its own cost.
+	o.core.WarmUsers()
 	stopOutbox := runOutbox(ctx, o.core)
 	err = a.env.Serve(ctx, o.core, cfg)
 	ctl.Close()

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -111,26 +112,13 @@ created. Output streams: a million users are fine.`,
 	return c
 }
 
-// eachUser calls fn for every user, in name order, a page at a time.
+// eachUser calls fn for every user, in name order, streamed from the store.
 func (a *app) eachUser(ctx context.Context, c *core.Core, fn func(core.User) error) error {
-	p := a.operator()
-	for from := 0; from >= 0; {
-		page, err := c.SearchUsers(ctx, p, "", from, 1000)
-		if err != nil {
-			return err
-		}
-		for _, u := range page.Users {
-			if err := fn(u); err != nil {
-				return err
-			}
-		}
-		from = page.Next
-	}
-	return nil
+	return c.EachUser(ctx, a.operator(), fn)
 }
 
 func (a *app) listUsersJSON(ctx context.Context, c *core.Core, w io.Writer) error {
-	enc := newJSONLines(w)
+	enc := json.NewEncoder(w)
 	return a.eachUser(ctx, c, func(u core.User) error { return enc.Encode(newUserRecord(c, u)) })
 }
 
