@@ -137,12 +137,14 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 	// The users' search index is built now, in the background, so no
 	// console waits for it or adds it to its own cost.
 	o.core.WarmUsers()
+	stopLog := logImpersonations(o.core, logger)
 	stopOutbox := runOutbox(ctx, o.core)
 	err = a.env.Serve(ctx, o.core, cfg)
 	ctl.Close()
 	if serr := o.core.Shutdown(); serr != nil {
 		logger.Error("ending sessions at shutdown", "err", serr)
 	}
+	stopLog() // after the shutdown, so that its session ends are logged
 	// What the shutdown queued (its session.ended notices) stays in the
 	// outbox and goes out when actas next runs.
 	stopOutbox()
@@ -196,4 +198,52 @@ func writeServeInfo(path string, si serveInfo) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// logImpersonations writes a line to the server's log when a session
+// starts and when it ends, in the form the main logs of ITSM tools expect:
+//
+//	impersonation start: Jane Doe (jane@globex.test) by: Lee Lead (lead@acme.test)
+//	impersonation end: Jane Doe (jane@globex.test) by: Lee Lead (lead@acme.test) reason: exit
+//
+// stop unsubscribes and returns once the lines of the changes already
+// published are written.
+func logImpersonations(c *core.Core, logger *log.Logger) (stop func()) {
+	sub := c.Hub().Subscribe(1024)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		started := map[string]bool{} // a running session changes (a shorter end) without starting again
+		for ch := range sub.C {
+			s := ch.Session
+			if ch.Kind != core.ChangeSession || s == nil {
+				continue
+			}
+			switch {
+			case s.Active() && !started[s.ID]:
+				started[s.ID] = true
+				logger.Info("impersonation start: " + sessionPeople(c, *s))
+			case !s.Active():
+				delete(started, s.ID)
+				logger.Info("impersonation end: " + sessionPeople(c, *s) + " reason: " + core.Display(string(s.EndReason)))
+			}
+		}
+	}()
+	return func() {
+		sub.Close()
+		<-done
+	}
+}
+
+// sessionPeople is "TARGET (EMAIL) by: IMPERSONATOR (EMAIL)", made safe
+// for a log line.
+func sessionPeople(c *core.Core, s core.Session) string {
+	who := func(id string) string {
+		u, err := c.User(id)
+		if err != nil {
+			return core.Display(id)
+		}
+		return core.Display(u.DisplayName()) + " (" + core.Display(u.Email) + ")"
+	}
+	return who(s.Target) + " by: " + who(s.Impersonator)
 }
