@@ -72,15 +72,27 @@ var capNeeds = map[Capability]string{
 	CapSessions:  "only staff can see sessions",
 	CapAudit:     "only admins, owners and approvers can read the audit log",
 	CapSettings:  "only owners can change settings",
-	CapAdmin:     "only owners can add users, orgs and keys for others",
+	CapAdmin:     "only owners administer people, orgs and keys",
 }
 
 // current is p's user as core knows it now (roles and status change).
 func (c *Core) current(p Principal) User {
-	if u, ok := c.dir.get(p.User.ID); ok {
+	if p.User.ID == "" {
+		return p.User
+	}
+	c.peopleMu.Lock()
+	defer c.peopleMu.Unlock()
+	if u, ok := c.people[p.User.ID]; ok {
 		return u
 	}
-	return p.User
+	// Read under the lock, so a refresh cannot slip in between the read
+	// and the store into the cache.
+	u, err := c.User(p.User.ID)
+	if err != nil {
+		return p.User
+	}
+	c.people[u.ID] = u
+	return u
 }
 
 // guard checks a capability for a change p wants to make, and refuses

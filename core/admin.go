@@ -48,8 +48,8 @@ func (c *Core) CanAdminister(p Principal, userID string, a AdminAction) error {
 	if _, ok := c.ActiveSessionOf(p.User.ID); ok && p.System == "" {
 		return refuse(CodeImpersonating, "not while impersonating: %s is refused — press ctrl+x to go back to yourself first", adminWhat[a])
 	}
-	u, ok := c.dir.get(userID)
-	if !ok {
+	u, err := c.User(userID)
+	if err != nil {
 		return notFound("no such user")
 	}
 	self := p.System == "" && u.ID == p.User.ID
@@ -75,7 +75,10 @@ func (c *Core) CanAdminister(p Principal, userID string, a AdminAction) error {
 		if a == AdminDelete {
 			next = StatusDeleted
 		}
-		return c.lastOwnerCheck(u, u.Role, next, func(id string) (User, bool) { return c.dir.get(id) })
+		return c.lastOwnerCheck(u, u.Role, next, func(id string) (User, bool) {
+			u, err := c.User(id)
+			return u, err == nil
+		})
 	}
 	return refuse(CodeInvalid, "unknown action %q", a)
 }
@@ -105,7 +108,7 @@ func (c *Core) lastOwnerCheck(u User, role Role, status Status, get func(id stri
 	if !isOwner(u) || (status == StatusActive && role.Level() >= RoleOwner.Level()) {
 		return nil
 	}
-	for _, id := range c.dir.owners() {
+	for _, id := range c.ownerIDs() {
 		if id == u.ID {
 			continue
 		}
@@ -125,17 +128,19 @@ func (c *Core) lastOwnerCheck(u User, role Role, status Status, get func(id stri
 	return refuse(CodeLastOwner, "%s is the last active owner and cannot be %s: make someone else an owner first", u.Email, what)
 }
 
-// owners lists the IDs of the active owners (and sysadmins) the directory
-// knows; the caller confirms each against the store.
-func (d *Directory) owners() []string {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
+// ownerIDs lists the IDs of the owners (and sysadmins), from the store's
+// staff index; the caller confirms each (status too) as it reads users.
+func (c *Core) ownerIDs() []string {
 	var ids []string
-	for _, e := range d.sorted {
-		if isOwner(e.User) {
-			ids = append(ids, e.ID)
+	_ = c.st.View(func(tx ReadTx) error {
+		staff, err := tx.StaffUsers()
+		for _, u := range staff {
+			if u.Role.Level() >= RoleOwner.Level() {
+				ids = append(ids, u.ID)
+			}
 		}
-	}
+		return err
+	})
 	return ids
 }
 

@@ -9,161 +9,298 @@ import (
 	"sync"
 )
 
-// Directory is the in-memory view of every user, ordered by name, with a
-// substring index over names and emails. It serves the Users table and
-// search-as-you-type over a million users without touching the store.
+// Directory is the search index of the Users table: every user's name and
+// email (lower case) in table order, with their ID and org, in a compact
+// form of about 70 bytes a user, so a million users take ~70 MB instead of
+// the ~1.4 GB of User values held before. It is built from the store's
+// name index in the background (Warm); until it is ready the table's plain
+// pages come straight from that index (see Core.SearchUsers), so the first
+// frame never waits for it. The rows shown are read from the store by ID.
 //
-// The index is one byte slice holding "name\x00email\n" (lower case) for
-// every user in table order; a search is bytes.Index over it (SIMD-fast),
-// mapped back to users by binary search over the entries' start offsets.
-// It is rebuilt lazily, on the next search after a name or email changed.
+// A search is bytes.Index over hay (SIMD-fast), mapped back to entries by
+// binary search over their start offsets.
 type Directory struct {
+	st Store
+
 	mu      sync.RWMutex
-	byID    map[string]*dirEntry
-	byEmail map[string]*dirEntry
-	sorted  []*dirEntry // by key
-	hay     []byte
-	starts  []int // starts[i] = offset of sorted[i] in hay
-	stale   bool  // hay no longer matches sorted
+	state   dirState
+	ready   chan struct{} // closed once the first build has ended
+	err     error         // why the first build failed
+	again   bool          // a rebuild was asked for while one ran
+	pending []User        // changes that came in while a build ran
+	version uint64        // bumped by every change of the data below
+	data    dirData
+
+	visMu    sync.Mutex
+	visCache map[string]visible // rows of one set of visible orgs, at version
 }
 
-// NewDirectory returns an empty directory.
-func NewDirectory() *Directory {
-	return &Directory{byID: map[string]*dirEntry{}, byEmail: map[string]*dirEntry{}}
+type dirState int
+
+const (
+	dirIdle     dirState = iota // never built
+	dirBuilding                 // the first build runs
+	dirReady                    // data is current
+	dirRebuild                  // data serves, a rebuild runs
+)
+
+// dirData is the index proper. Offsets are 32-bit: up to 2 GB of names and
+// emails, some 40 million users.
+type dirData struct {
+	hay    []byte   // "name\x00email\n", lower case, per entry in order
+	starts []int32  // offset of entry i in hay
+	ids    []byte   // the entries' IDs, one after the other
+	idEnds []int32  // end of entry i's ID in ids
+	orgs   []uint16 // entry i's org, as a number of orgIDs
+	orgIDs []string
+	orgNum map[string]uint16
 }
 
-// dirEntry is a user with its table-order key, computed once.
-type dirEntry struct {
-	key string // lower-case name, NUL, email
-	User
+// visible is the positions of the entries one viewer may see.
+type visible struct {
+	version uint64
+	rows    []int32
 }
 
-func newEntry(u User) *dirEntry {
-	return &dirEntry{key: strings.ToLower(u.Name) + "\x00" + u.Email, User: u}
+func newDirectory(st Store) *Directory {
+	return &Directory{st: st, ready: make(chan struct{}), visCache: map[string]visible{}}
 }
 
-func keyLess(a, b *dirEntry) int { return strings.Compare(a.key, b.key) }
+func (b *dirData) len() int { return len(b.starts) }
 
-// load adds a user during bulk loading; finishLoad sorts once at the end.
-func (d *Directory) load(u User) {
-	e := newEntry(u)
-	d.byID[u.ID] = e
-	d.byEmail[u.Email] = e
-	d.sorted = append(d.sorted, e)
+// add appends an entry; key is lower-case name, NUL, email.
+func (b *dirData) add(key, id, org []byte) {
+	b.starts = append(b.starts, int32(len(b.hay)))
+	b.hay = appendLower(b.hay, string(key))
+	b.hay = append(b.hay, '\n')
+	b.ids = append(b.ids, id...)
+	b.idEnds = append(b.idEnds, int32(len(b.ids)))
+	b.orgs = append(b.orgs, b.org(string(org)))
 }
 
-func (d *Directory) finishLoad() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	slices.SortFunc(d.sorted, keyLess)
-	d.rebuild() // now, so the first keystroke does not pay for it
-}
-
-// put inserts or replaces users, keeping the order. Few changes are
-// inserted in place; many (an import) are appended and sorted once.
-func (d *Directory) put(users ...User) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	bulk := len(users) > 64
-	var added []*dirEntry
-	for _, u := range users {
-		e := newEntry(u)
-		if old, ok := d.byID[u.ID]; ok {
-			i := d.indexOf(old)
-			delete(d.byEmail, old.Email)
-			d.byID[u.ID], d.byEmail[u.Email] = e, e
-			if old.key == e.key && i >= 0 {
-				d.sorted[i] = e
-				continue
-			}
-			if i >= 0 {
-				d.sorted = slices.Delete(d.sorted, i, i+1)
-			}
-		}
-		d.byID[u.ID], d.byEmail[u.Email] = e, e
-		d.stale = true
-		if bulk {
-			added = append(added, e)
-			continue
-		}
-		i, _ := slices.BinarySearchFunc(d.sorted, e, keyLess)
-		d.sorted = slices.Insert(d.sorted, i, e)
+// org numbers an org ID.
+func (b *dirData) org(id string) uint16 {
+	if b.orgNum == nil {
+		b.orgNum = map[string]uint16{}
 	}
-	if len(added) > 0 {
-		slices.SortFunc(added, keyLess)
-		d.sorted = mergeSorted(d.sorted, added)
+	n, ok := b.orgNum[id]
+	if !ok {
+		n = uint16(len(b.orgIDs))
+		b.orgNum[id] = n
+		b.orgIDs = append(b.orgIDs, id)
 	}
+	return n
 }
 
-// mergeSorted merges two sorted runs in linear time.
-func mergeSorted(a, b []*dirEntry) []*dirEntry {
-	out := make([]*dirEntry, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if keyLess(b[j], a[i]) < 0 {
-			out = append(out, b[j])
-			j++
-		} else {
-			out = append(out, a[i])
-			i++
+// end is where entry i ends in hay (after its '\n').
+func (b *dirData) end(i int) int32 {
+	if i+1 < len(b.starts) {
+		return b.starts[i+1]
+	}
+	return int32(len(b.hay))
+}
+
+func (b *dirData) key(i int) []byte { return b.hay[b.starts[i] : b.end(i)-1] }
+
+func (b *dirData) id(i int) string {
+	lo := int32(0)
+	if i > 0 {
+		lo = b.idEnds[i-1]
+	}
+	return string(b.ids[lo:b.idEnds[i]])
+}
+
+// indexOf finds the entry of user id, whose key is probably key.
+func (b *dirData) indexOf(key []byte, id string) int {
+	lo := sort.Search(b.len(), func(i int) bool { return bytes.Compare(b.key(i), key) >= 0 })
+	for j := lo; j < b.len() && bytes.Equal(b.key(j), key); j++ {
+		if b.id(j) == id {
+			return j
 		}
 	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
-}
-
-func (d *Directory) indexOf(e *dirEntry) int {
-	i, found := slices.BinarySearchFunc(d.sorted, e, keyLess)
-	for ; found && i < len(d.sorted) && d.sorted[i].key == e.key; i++ {
-		if d.sorted[i].ID == e.ID {
-			return i
+	for j := range b.len() { // renamed: look for the ID itself
+		if b.id(j) == id {
+			return j
 		}
 	}
 	return -1
 }
 
-// get returns a user by ID.
-func (d *Directory) get(id string) (User, bool) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if e, ok := d.byID[id]; ok {
-		return e.User, true
+// remove deletes entry i, shifting the ones after it.
+func (b *dirData) remove(i int) {
+	s, e := b.starts[i], b.end(i)
+	b.hay = slices.Delete(b.hay, int(s), int(e))
+	b.starts = slices.Delete(b.starts, i, i+1)
+	for j := i; j < len(b.starts); j++ {
+		b.starts[j] -= e - s
 	}
-	return User{}, false
+	lo := int32(0)
+	if i > 0 {
+		lo = b.idEnds[i-1]
+	}
+	hi := b.idEnds[i]
+	b.ids = slices.Delete(b.ids, int(lo), int(hi))
+	b.idEnds = slices.Delete(b.idEnds, i, i+1)
+	for j := i; j < len(b.idEnds); j++ {
+		b.idEnds[j] -= hi - lo
+	}
+	b.orgs = slices.Delete(b.orgs, i, i+1)
 }
 
-// getEmail returns a user by (lower-case) email.
-func (d *Directory) getEmail(email string) (User, bool) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if e, ok := d.byEmail[email]; ok {
-		return e.User, true
+// insert puts a user at its place in table order.
+func (b *dirData) insert(u User) {
+	line := appendLower(nil, u.Name)
+	line = append(line, 0)
+	line = appendLower(line, u.Email)
+	key := line
+	line = append(line, '\n')
+	i := sort.Search(b.len(), func(i int) bool { return bytes.Compare(b.key(i), key) >= 0 })
+	at := int32(len(b.hay))
+	idAt := int32(len(b.ids))
+	if i < b.len() {
+		at = b.starts[i]
+		if i > 0 {
+			idAt = b.idEnds[i-1]
+		} else {
+			idAt = 0
+		}
 	}
-	return User{}, false
+	b.hay = slices.Insert(b.hay, int(at), line...)
+	b.starts = slices.Insert(b.starts, i, at)
+	for j := i + 1; j < len(b.starts); j++ {
+		b.starts[j] += int32(len(line))
+	}
+	b.ids = slices.Insert(b.ids, int(idAt), []byte(u.ID)...)
+	b.idEnds = slices.Insert(b.idEnds, i, idAt+int32(len(u.ID)))
+	for j := i + 1; j < len(b.idEnds); j++ {
+		b.idEnds[j] += int32(len(u.ID))
+	}
+	b.orgs = slices.Insert(b.orgs, i, b.org(u.Org))
 }
 
-// Len is the number of users.
-func (d *Directory) Len() int {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return len(d.sorted)
+// Warm starts building the index in the background, if it is not built
+// or building yet. Searches wait for it; plain pages do not.
+func (d *Directory) Warm() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state == dirIdle {
+		d.state = dirBuilding
+		go d.build()
+	}
 }
 
-func (d *Directory) rebuild() {
-	n := 0
-	for _, u := range d.sorted {
-		n += len(u.Name) + len(u.Email) + 2
+// Ready reports whether the index has been built.
+func (d *Directory) Ready() bool {
+	select {
+	case <-d.ready:
+		return true
+	default:
+		return false
 	}
-	hay := make([]byte, 0, n)
-	starts := make([]int, len(d.sorted))
-	for i, u := range d.sorted {
-		starts[i] = len(hay)
-		hay = appendLower(hay, u.Name)
-		hay = append(hay, 0)
-		hay = appendLower(hay, u.Email)
-		hay = append(hay, '\n')
+}
+
+// wait waits for the first build (starting it if need be).
+func (d *Directory) wait(ctx context.Context) error {
+	d.Warm()
+	select {
+	case <-d.ready:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	d.hay, d.starts, d.stale = hay, starts, false
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.err
+}
+
+// build reads the whole index from the store, then applies the changes
+// that came in meanwhile; it runs again if asked to while it ran.
+func (d *Directory) build() {
+	for {
+		var b dirData
+		err := d.st.View(func(tx ReadTx) error {
+			if n, err := tx.UserCount(); err == nil {
+				b.starts = make([]int32, 0, n)
+				b.idEnds = make([]int32, 0, n)
+				b.orgs = make([]uint16, 0, n)
+				b.ids = make([]byte, 0, n*12)
+				b.hay = make([]byte, 0, n*48)
+			}
+			return tx.ScanUserIndex(false, func(e UserIndexEntry) bool {
+				b.add(e.Key, e.ID, e.Org)
+				return true
+			})
+		})
+		d.mu.Lock()
+		if err != nil && d.state == dirBuilding {
+			d.err = err
+		}
+		if err == nil {
+			d.data = b
+			d.err = nil
+			for _, u := range d.pending {
+				d.putOne(u)
+			}
+			d.version++
+		}
+		d.pending = nil
+		first := d.state == dirBuilding
+		d.state = dirReady
+		if d.again {
+			d.again = false
+			d.state = dirRebuild
+		}
+		rerun := d.state == dirRebuild
+		d.mu.Unlock()
+		if first {
+			close(d.ready)
+		}
+		if !rerun {
+			return
+		}
+	}
+}
+
+// put brings the index up to date with changed users: a few in place, many
+// (an import) by a rebuild in the background, the index serving as it was
+// meanwhile. Before the first build nothing is held, and nothing is done.
+func (d *Directory) put(users ...User) {
+	if len(users) == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.state == dirIdle:
+	case d.state == dirBuilding || d.state == dirRebuild:
+		if len(d.pending)+len(users) > 64 {
+			d.again, d.pending = true, nil
+		} else {
+			d.pending = append(d.pending, users...)
+		}
+	case len(users) > 64:
+		d.state = dirRebuild
+		go d.build()
+	default:
+		for _, u := range users {
+			d.putOne(u)
+		}
+		d.version++
+	}
+}
+
+// putOne replaces or adds one user. Callers hold d.mu.
+func (d *Directory) putOne(u User) {
+	b := &d.data
+	key := appendLower(nil, u.Name)
+	key = append(key, 0)
+	key = appendLower(key, u.Email)
+	if i := b.indexOf(key, u.ID); i >= 0 {
+		if bytes.Equal(b.key(i), key) && b.orgIDs[b.orgs[i]] == u.Org {
+			return
+		}
+		b.remove(i)
+	}
+	b.insert(u)
 }
 
 func appendLower(b []byte, s string) []byte {
@@ -185,74 +322,134 @@ type UserPage struct {
 	Users []User
 	// Next is the position to continue from, or -1 when nothing is left.
 	Next int
+	// Total, when 0 or more, is how many rows the viewer sees, and
+	// positions are row numbers: row k is at position k, so a table can
+	// jump anywhere (the end, at once). It is -1 for a search, whose
+	// positions are the directory's, known row by row as pages are read.
+	Total int
 }
 
-// find returns up to limit users visible to the viewer, in table order,
-// starting at position from. With a query, only users whose name or email
-// contains it (case-insensitively) count. A cancelled ctx stops the scan.
-func (d *Directory) find(ctx context.Context, query string, from, limit int, visible func(*User) bool) (UserPage, error) {
-	query = strings.ToLower(strings.Map(func(r rune) rune {
+// normalQuery is a search as the index holds names: lower case, without
+// the bytes that separate its entries.
+func normalQuery(query string) string {
+	return strings.ToLower(strings.Map(func(r rune) rune {
 		if r == 0 || r == '\n' {
 			return -1
 		}
 		return r
 	}, query))
+}
+
+// dirPage is find's answer: the IDs of a page of users, and where to go on.
+type dirPage struct {
+	ids   []string
+	next  int
+	total int
+}
+
+// find returns up to limit users that the viewer may see (allowed, by org
+// ID; nil = all), in table order, starting at position from. Without a
+// query, positions are row numbers among the visible users and the total
+// is given. With a query, only users whose name or email contains it
+// (case-insensitively) count, and positions are the directory's. A
+// cancelled ctx stops the scan.
+func (d *Directory) find(ctx context.Context, query string, from, limit int, allowed map[string]bool) (dirPage, error) {
 	d.mu.RLock()
-	if query != "" && d.stale {
-		d.mu.RUnlock()
-		d.mu.Lock()
-		if d.stale {
-			d.rebuild()
-		}
-		d.mu.Unlock()
-		d.mu.RLock()
-	}
 	defer d.mu.RUnlock()
-	page := UserPage{Next: -1}
-	if from < 0 || from >= len(d.sorted) {
-		return page, nil
-	}
-	take := func(i int) bool {
-		if e := d.sorted[i]; visible == nil || visible(&e.User) {
-			page.Users = append(page.Users, e.User)
+	b := &d.data
+	page := dirPage{next: -1, total: -1}
+	var ok []bool // by org number; nil = all
+	if allowed != nil {
+		ok = make([]bool, len(b.orgIDs))
+		for i, id := range b.orgIDs {
+			ok[i] = allowed[id]
 		}
-		return len(page.Users) >= limit
 	}
 	if query == "" {
-		for i := from; i < len(d.sorted); i++ {
-			if i&4095 == 0 && ctx.Err() != nil {
-				return page, ctx.Err()
+		rows := d.visibleRows(ok)
+		n := b.len()
+		if rows != nil {
+			n = len(rows)
+		}
+		page.total = n
+		for r := max(from, 0); r < n && len(page.ids) < limit; r++ {
+			i := r
+			if rows != nil {
+				i = int(rows[r])
 			}
-			if take(i) {
-				if i+1 < len(d.sorted) {
-					page.Next = i + 1
-				}
-				return page, nil
+			page.ids = append(page.ids, b.id(i))
+			if len(page.ids) == limit && r+1 < n {
+				page.next = r + 1
 			}
 		}
+		return page, nil
+	}
+	if from < 0 || from >= b.len() {
 		return page, nil
 	}
 	q := []byte(query)
-	pos := d.starts[from]
-	for n := 0; pos < len(d.hay); n++ {
+	pos := int(b.starts[from])
+	for n := 0; pos < len(b.hay); n++ {
 		if n&255 == 0 && ctx.Err() != nil {
 			return page, ctx.Err()
 		}
-		j := bytes.Index(d.hay[pos:], q)
+		j := bytes.Index(b.hay[pos:], q)
 		if j < 0 {
 			break
 		}
-		i := sort.SearchInts(d.starts, pos+j+1) - 1 // entry holding the match
-		if take(i) {
-			if i+1 < len(d.sorted) {
-				page.Next = i + 1
+		at := int32(pos + j)
+		i := sort.Search(len(b.starts), func(i int) bool { return b.starts[i] > at }) - 1 // entry holding the match
+		if ok == nil || ok[b.orgs[i]] {
+			page.ids = append(page.ids, b.id(i))
+		}
+		if len(page.ids) >= limit {
+			if i+1 < b.len() {
+				page.next = i + 1
 			}
 			return page, nil
 		}
-		if i+1 >= len(d.starts) {
+		if i+1 >= b.len() {
 			break
 		}
-		pos = d.starts[i+1]
+		pos = int(b.starts[i+1])
 	}
 	return page, nil
+}
+
+// visibleRows returns the positions of the entries whose org is ok, nil
+// when all are. They are kept for the next page until the index changes.
+// Callers hold d.mu for reading.
+func (d *Directory) visibleRows(ok []bool) []int32 {
+	if ok == nil {
+		return nil
+	}
+	sig := make([]byte, len(ok))
+	for i, v := range ok {
+		if v {
+			sig[i] = 1
+		}
+	}
+	d.visMu.Lock()
+	defer d.visMu.Unlock()
+	if v, hit := d.visCache[string(sig)]; hit && v.version == d.version {
+		return v.rows
+	}
+	var rows []int32
+	for i, o := range d.data.orgs {
+		if ok[o] {
+			rows = append(rows, int32(i))
+		}
+	}
+	if len(d.visCache) >= 16 {
+		clear(d.visCache)
+	}
+	d.visCache[string(sig)] = visible{version: d.version, rows: rows}
+	return rows
+}
+
+// Len is the number of users in the index.
+func (d *Directory) Len() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.data.len()
 }

@@ -162,6 +162,21 @@ func (c *Core) Login(u User, fingerprint, remote, conn string) (Principal, error
 	return p, err
 }
 
+// authMethods are the SSH authentication methods of RFC 4252 and 4256 and
+// the GSSAPI ones; a client may send any string as a method name.
+var authMethods = map[string]bool{"none": true, "publickey": true, "password": true, "hostbased": true,
+	"keyboard-interactive": true, "gssapi-with-mic": true, "gssapi-keyex": true}
+
+// AuthMethod is the name to record for an SSH authentication method a
+// client named before it authenticated: one of the known names, else
+// "other", so no text of the client's choosing is stored.
+func AuthMethod(name string) string {
+	if authMethods[name] {
+		return name
+	}
+	return "other"
+}
+
 // LoginFailed records failed logins; the SSH server coalesces a flood into
 // one event with a count.
 func (c *Core) LoginFailed(fingerprint, remote, why string, count int) error {
@@ -170,4 +185,12 @@ func (c *Core) LoginFailed(fingerprint, remote, why string, count int) error {
 			map[string]any{"fingerprint": fingerprint, "remote": remote, "count": count})
 		return err
 	})
+}
+
+// HasKey reports whether a login key is still registered.
+func (c *Core) HasKey(fingerprint string) bool {
+	return c.st.View(func(tx ReadTx) error {
+		_, err := tx.Key(fingerprint)
+		return err
+	}) == nil
 }

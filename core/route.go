@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -115,10 +114,14 @@ func (t *txn) routeRequestCreated(ev Event) error {
 	for _, o := range orgs {
 		om[o.ID] = o
 	}
-	// Candidates come from memory; each is read fresh from the transaction.
-	for _, id := range t.c.dir.approverIDs() {
-		a, err := t.User(id)
-		if err != nil || a.ID == r.Requester || !grants(a, CapApprove) || !inSubtree(om, a.Org, r.Org) {
+	// Approvers are staff: the candidates are the staff, read in the
+	// transaction (ID order, so mail goes out in a stable order).
+	staff, err := t.StaffUsers()
+	if err != nil {
+		return err
+	}
+	for _, a := range staff {
+		if a.ID == r.Requester || !grants(a, CapApprove) || !inSubtree(om, a.Org, r.Org) {
 			continue
 		}
 		if err := t.toPerson(ev, a, n); err != nil {
@@ -360,19 +363,4 @@ func (t *txn) warnEnding(s Session) error {
 type UserNotice struct {
 	User string // user ID
 	Text string
-}
-
-// approverIDs lists the IDs of users flagged as approvers.
-func (d *Directory) approverIDs() []string {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	var ids []string
-	for id, e := range d.byID {
-		if e.Approver && e.Status == StatusActive {
-			ids = append(ids, id)
-		}
-	}
-	// Map order is random; mail goes out in a stable order.
-	slices.Sort(ids)
-	return ids
 }

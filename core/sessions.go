@@ -141,8 +141,10 @@ func (c *Core) CanImpersonate(p Principal, targetID string) error {
 func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 	var sess Session
 	var denial *Error
+	var link ProductLink
+	ticket := newSecret("")
 	err := c.update(func(t *txn) error {
-		denial = nil
+		denial, link = nil, ProductLink{}
 		imp, err := t.User(p.User.ID)
 		if err != nil {
 			return notFound("your account no longer exists")
@@ -186,6 +188,13 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 			map[string]any{"ends": ends.Format(time.RFC3339), "fingerprint": p.Fingerprint, "remote": p.Remote}); err != nil {
 			return err
 		}
+		if k.policy.ProductURL != "" {
+			exp, err := t.issueTicket(sess.ID, ticket)
+			if err != nil {
+				return err
+			}
+			link = ProductLink{Session: sess.ID, URL: productURL(k.policy.ProductURL, ticket), Expires: exp}
+		}
 		sess, _ = t.Session(sess.ID)
 		s := sess
 		t.publish(Change{Kind: ChangeSession, Session: &s})
@@ -196,6 +205,13 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 	}
 	if denial != nil {
 		return Session{}, denial
+	}
+	if link.URL != "" {
+		c.mu.Lock()
+		if _, running := c.active[sess.ID]; running {
+			c.links[sess.ID] = link
+		}
+		c.mu.Unlock()
 	}
 	return sess, nil
 }
@@ -447,17 +463,20 @@ type readOnly struct{ ReadTx }
 
 var errReadOnly = errors.New("read-only transaction")
 
-func (readOnly) NextID(string) (uint64, error) { return 0, errReadOnly }
-func (readOnly) PutOrg(Org) error              { return errReadOnly }
-func (readOnly) PutPolicy(Policy) error        { return errReadOnly }
-func (readOnly) PutUser(User) error            { return errReadOnly }
-func (readOnly) PutKey(Key) error              { return errReadOnly }
-func (readOnly) DeleteKey(string) error        { return errReadOnly }
-func (readOnly) PutRequest(Request) error      { return errReadOnly }
-func (readOnly) PutSession(Session) error      { return errReadOnly }
-func (readOnly) AppendAudit(AuditAppend) error { return errReadOnly }
-func (readOnly) PutChannel(Channel) error      { return errReadOnly }
-func (readOnly) DeleteChannel(string) error    { return errReadOnly }
-func (readOnly) PutSMTP(SMTPConfig) error      { return errReadOnly }
-func (readOnly) PutOutbox(OutboxMessage) error { return errReadOnly }
-func (readOnly) DeleteOutbox(string) error     { return errReadOnly }
+func (readOnly) NextID(string) (uint64, error)  { return 0, errReadOnly }
+func (readOnly) PutOrg(Org) error               { return errReadOnly }
+func (readOnly) PutPolicy(Policy) error         { return errReadOnly }
+func (readOnly) PutUser(User) error             { return errReadOnly }
+func (readOnly) PutKey(Key) error               { return errReadOnly }
+func (readOnly) DeleteKey(string) error         { return errReadOnly }
+func (readOnly) PutRequest(Request) error       { return errReadOnly }
+func (readOnly) PutSession(Session) error       { return errReadOnly }
+func (readOnly) AppendAudit(AuditAppend) error  { return errReadOnly }
+func (readOnly) PutChannel(Channel) error       { return errReadOnly }
+func (readOnly) DeleteChannel(string) error     { return errReadOnly }
+func (readOnly) PutSMTP(SMTPConfig) error       { return errReadOnly }
+func (readOnly) PutOutbox(OutboxMessage) error  { return errReadOnly }
+func (readOnly) DeleteOutbox(string) error      { return errReadOnly }
+func (readOnly) PutCheckpoint(Checkpoint) error { return errReadOnly }
+func (readOnly) PutAPIKey(APIKey) error         { return errReadOnly }
+func (readOnly) PutTicket(Ticket) error         { return errReadOnly }

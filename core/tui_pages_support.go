@@ -1,5 +1,10 @@
 package core
 
+import (
+	"slices"
+	"strings"
+)
+
 // Read helpers for the console's Sessions and Settings pages.
 
 // VisibleActiveSessions lists the running sessions p may see, newest
@@ -25,20 +30,22 @@ func (c *Core) VisibleActiveSessions(p Principal, target string) ([]Session, err
 }
 
 // Staff lists the users whose role is support or above, in name order,
-// for the owners' Settings page; it walks the in-memory directory, so it
-// stays quick with a million members.
+// for the owners' Settings page, from the store's staff index.
 func (c *Core) Staff(p Principal) ([]User, error) {
 	if err := c.require(p, CapSettings); err != nil {
 		return nil, err
 	}
-	d := c.dir
-	d.mu.RLock()
-	defer d.mu.RUnlock()
 	var out []User
-	for _, e := range d.sorted {
-		if e.Role.IsStaff() {
-			out = append(out, e.User)
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		out, err = tx.StaffUsers()
+		return err
+	})
+	slices.SortFunc(out, func(a, b User) int {
+		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+			return c
 		}
-	}
-	return out, nil
+		return strings.Compare(a.Email, b.Email)
+	})
+	return out, err
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -153,8 +154,8 @@ func (t *txn) validateUser(nu NewUser) (User, error) {
 	if u.Mode, err = orDefault(u.Mode, ModeNever, ParseMode); err != nil {
 		return User{}, err
 	}
-	if !u.Role.IsStaff() && (u.Mode != ModeNever || u.Approver) {
-		return User{}, invalid("mode", "%s is a member: only staff can impersonate or approve", email)
+	if err := memberSettings(email, u.Role, u.Mode, u.Approver); err != nil {
+		return User{}, err
 	}
 	org, err := t.resolveOrg(nu.Org)
 	if err != nil {
@@ -251,8 +252,8 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if ch.Approver != nil {
 			u.Approver = *ch.Approver
 		}
-		if !u.Role.IsStaff() && (u.Mode != ModeNever || u.Approver) {
-			return invalid("mode", "%s is a member: only staff can impersonate or approve", u.Email)
+		if err := memberSettings(u.Email, u.Role, u.Mode, u.Approver); err != nil {
+			return err
 		}
 		if p.System == "" && u.Role.Level() > c.current(p).Role.Level() {
 			return refuse(CodeHigherPrivilege, "you cannot give a role above your own (%s)", c.current(p).Role)
@@ -381,46 +382,193 @@ type ImportRow struct {
 // UserByEmail finds a user by email.
 func (c *Core) UserByEmail(email string) (User, error) {
 	e := strings.ToLower(strings.TrimSpace(email))
-	if u, ok := c.dir.getEmail(e); ok {
-		return u, nil
+	var u User
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		u, err = tx.UserByEmail(e)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return User{}, notFound("no user with email %s", email)
 	}
-	return User{}, notFound("no user with email %s", email)
+	return u, err
 }
 
 // User finds a user by ID.
 func (c *Core) User(id string) (User, error) {
-	if u, ok := c.dir.get(id); ok {
-		return u, nil
+	var u User
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		u, err = tx.User(id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return User{}, notFound("no user %s", id)
 	}
-	return User{}, notFound("no user %s", id)
+	return u, err
 }
 
-// UserCount is the number of users.
-func (c *Core) UserCount() int { return c.dir.Len() }
+// UserCount is the number of users (0 if the store cannot say).
+func (c *Core) UserCount() int {
+	n := 0
+	_ = c.st.View(func(tx ReadTx) error {
+		var err error
+		n, err = tx.UserCount()
+		return err
+	})
+	return n
+}
+
+// visibleOrgs is the set of orgs whose users p may see, nil for all (the
+// command line, and staff of the root org).
+func (c *Core) visibleOrgs(p Principal) map[string]bool {
+	if p.System != "" {
+		return nil
+	}
+	viewer := c.current(p)
+	c.mu.RLock()
+	orgs := c.orgs
+	root := c.rootOrg
+	c.mu.RUnlock()
+	if viewer.Org == root {
+		return nil
+	}
+	allowed := map[string]bool{}
+	for id := range orgs {
+		allowed[id] = inSubtree(orgs, viewer.Org, id)
+	}
+	return allowed
+}
 
 // SearchUsers returns a page of the users p may see, in name order, whose
-// name or email contains query (all when empty), starting at position from.
-// ctx cancels a stale search when the next keystroke arrives.
+// name or email contains query (all when empty), starting at position from
+// (see UserPage). ctx cancels a stale search when the next keystroke
+// arrives.
+//
+// A search waits for the users' index (Directory), which the first call
+// starts building in the background; until it is ready, the plain list of
+// someone who sees every user is read from the store's name index, so a
+// console's first frame does not wait for it.
 func (c *Core) SearchUsers(ctx context.Context, p Principal, query string, from, limit int) (UserPage, error) {
 	if err := c.require(p, CapUsers); err != nil {
-		return UserPage{Next: -1}, err
+		return UserPage{Next: -1, Total: -1}, err
 	}
-	var visible func(*User) bool
-	if p.System == "" {
-		viewer := c.current(p)
-		c.mu.RLock()
-		orgs := c.orgs
-		root := c.rootOrg
-		c.mu.RUnlock()
-		if viewer.Org != root {
-			allowed := map[string]bool{}
-			for id := range orgs {
-				allowed[id] = inSubtree(orgs, viewer.Org, id)
+	allowed := c.visibleOrgs(p)
+	query = normalQuery(query)
+	c.dir.Warm()
+	if query == "" && allowed == nil && !c.dir.Ready() {
+		return c.usersFromIndex(from, limit)
+	}
+	if err := c.dir.wait(ctx); err != nil {
+		return UserPage{Next: -1, Total: -1}, err
+	}
+	dp, err := c.dir.find(ctx, query, from, limit, allowed)
+	if err != nil {
+		return UserPage{Next: -1, Total: -1}, err
+	}
+	page := UserPage{Users: make([]User, 0, len(dp.ids)), Next: dp.next, Total: dp.total}
+	err = c.st.View(func(tx ReadTx) error {
+		for _, id := range dp.ids {
+			u, err := tx.User(id)
+			if errors.Is(err, ErrNotFound) {
+				continue // gone since the index saw it
 			}
-			visible = func(u *User) bool { return allowed[u.Org] }
+			if err != nil {
+				return err
+			}
+			page.Users = append(page.Users, u)
 		}
+		return nil
+	})
+	if err != nil {
+		return UserPage{Next: -1, Total: -1}, err
 	}
-	return c.dir.find(ctx, query, from, limit, visible)
+	return page, nil
+}
+
+// usersFromIndex reads rows from…from+limit of every user, in table
+// order, from the store's name index: walked from the nearer end, so the
+// last page is as quick as the first.
+func (c *Core) usersFromIndex(from, limit int) (UserPage, error) {
+	page := UserPage{Next: -1, Total: -1}
+	err := c.st.View(func(tx ReadTx) error {
+		n, err := tx.UserCount()
+		if err != nil {
+			return err
+		}
+		page.Total = n
+		from = max(from, 0)
+		end := min(from+limit, n)
+		if from >= end {
+			return nil
+		}
+		ids := make([]string, 0, end-from)
+		reverse := from > n-end
+		skip := from
+		if reverse {
+			skip = n - end
+		}
+		err = tx.ScanUserIndex(reverse, func(e UserIndexEntry) bool {
+			if skip > 0 {
+				skip--
+				return true
+			}
+			ids = append(ids, string(e.ID))
+			return len(ids) < end-from
+		})
+		if err != nil {
+			return err
+		}
+		if reverse {
+			slices.Reverse(ids)
+		}
+		for _, id := range ids {
+			u, err := tx.User(id)
+			if err != nil {
+				return fmt.Errorf("users by name: %s: %w", id, err)
+			}
+			page.Users = append(page.Users, u)
+		}
+		if end < n {
+			page.Next = end
+		}
+		return nil
+	})
+	return page, err
+}
+
+// EachUser calls fn for every user p may see, in name order, from one
+// snapshot, until fn returns an error; a cancelled ctx stops it too. It
+// streams: the command line lists a million users in constant memory.
+func (c *Core) EachUser(ctx context.Context, p Principal, fn func(User) error) error {
+	if err := c.require(p, CapUsers); err != nil {
+		return err
+	}
+	allowed := c.visibleOrgs(p)
+	return c.st.View(func(tx ReadTx) error {
+		var err error
+		n := 0
+		scan := tx.ScanUserIndex(false, func(e UserIndexEntry) bool {
+			if n++; n&4095 == 0 {
+				if err = ctx.Err(); err != nil {
+					return false
+				}
+			}
+			if allowed != nil && !allowed[string(e.Org)] {
+				return true
+			}
+			var u User
+			if u, err = tx.User(string(e.ID)); err != nil {
+				return false
+			}
+			err = fn(u)
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+		return scan
+	})
 }
 
 // SetTheme stores the theme of whoever p is showing: themselves, or the
@@ -450,4 +598,20 @@ func (c *Core) SetTheme(p Principal, theme string) error {
 		}
 		return err
 	})
+}
+
+// memberSettings refuses staff settings on someone who is not staff: a
+// member never impersonates or approves. The refusal names the setting
+// (Field "mode" or "approver") that has to change too, so that a staff
+// member being made a member is told to give up their mode as well.
+func memberSettings(email string, role Role, mode Mode, approver bool) error {
+	switch {
+	case role.IsStaff():
+		return nil
+	case mode != ModeNever:
+		return invalid("mode", "%s would be a %s with impersonation mode %s: only staff can impersonate — set the mode to never as well", email, role, mode)
+	case approver:
+		return invalid("approver", "%s would be a %s who approves requests: only staff can approve — take the approver flag away as well", email, role)
+	}
+	return nil
 }

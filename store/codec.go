@@ -28,12 +28,15 @@ import (
 // this code's is refused, never half-read. The round-trip test fills every
 // field by reflection and fails until the codec keeps it.
 const (
-	orgVersion     = 1
-	userVersion    = 1
-	keyVersion     = 1
-	requestVersion = 1
-	sessionVersion = 1
-	policyVersion  = 2 // 2: alerting and environment replace alert_channels
+	orgVersion        = 1
+	userVersion       = 1
+	keyVersion        = 1
+	requestVersion    = 1
+	sessionVersion    = 1
+	policyVersion     = 4 // 2: alerting and environment replace alert_channels; 3: checkpoint_file; 4: product_url and issuer
+	checkpointVersion = 1
+	apiKeyVersion     = 1
+	ticketVersion     = 1
 )
 
 type encoder struct{ b []byte }
@@ -388,6 +391,9 @@ func encodePolicy(p core.Policy) []byte {
 	e.bool(p.NotifyTarget)
 	e.bool(p.Alerting)
 	e.str(p.Environment)
+	e.str(p.CheckpointFile)
+	e.str(p.ProductURL)
+	e.str(p.Issuer)
 	return e.b
 }
 
@@ -413,7 +419,60 @@ func decodePolicy(v []byte) (core.Policy, error) {
 		_ = d.strs()
 		p.Alerting = true
 	}
+	if d.since(3) {
+		p.CheckpointFile = d.str()
+	}
+	if d.since(4) {
+		p.ProductURL = d.str()
+		p.Issuer = d.str()
+	}
 	return p, d.done("policy")
+}
+
+func encodeAPIKey(k core.APIKey) []byte {
+	e := newEncoder(apiKeyVersion, 128)
+	e.str(k.Name)
+	e.str(k.Hash)
+	e.int(int64(k.Rate))
+	e.time(k.Created)
+	e.str(k.CreatedBy)
+	e.time(k.Revoked)
+	return e.b
+}
+
+func decodeAPIKey(v []byte) (core.APIKey, error) {
+	d := newDecoder("API key", apiKeyVersion, v)
+	k := core.APIKey{
+		Name:      d.str(),
+		Hash:      d.str(),
+		Rate:      int(d.int()),
+		Created:   d.time(),
+		CreatedBy: d.str(),
+		Revoked:   d.time(),
+	}
+	return k, d.done("API key")
+}
+
+func encodeTicket(t core.Ticket) []byte {
+	e := newEncoder(ticketVersion, 128)
+	e.str(t.Hash)
+	e.str(t.Session)
+	e.time(t.Expires)
+	e.time(t.Used)
+	e.str(t.UsedBy)
+	return e.b
+}
+
+func decodeTicket(v []byte) (core.Ticket, error) {
+	d := newDecoder("ticket", ticketVersion, v)
+	t := core.Ticket{
+		Hash:    d.str(),
+		Session: d.str(),
+		Expires: d.time(),
+		Used:    d.time(),
+		UsedBy:  d.str(),
+	}
+	return t, d.done("ticket")
 }
 
 // The alert records (channels, the SMTP setting, outbox messages) are few

@@ -40,5 +40,8 @@ func AuditIndexed(db *DB) (seq uint64, err error) {
 // RawView runs fn in a read-only bolt transaction of the open db.
 func RawView(db *DB, fn func(tx *bolt.Tx) error) error { return db.bolt.View(fn) }
 
+// EncodeUser is the stored form of a user.
+func EncodeUser(u core.User) []byte { return encodeUser(u) }
+
 // SchemaVersion is the layout this code writes.
 const SchemaVersion = schemaVersion

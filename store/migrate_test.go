@@ -181,7 +181,11 @@ func TestNewerEntityVersionRefused(t *testing.T) {
 	})
 	db, err := store.Open(path, store.Options{})
 	if err != nil {
-		t.Fatal(err)
+		// The migration to version 3 reads every user to index it.
+		if !errors.Is(err, store.ErrSchemaTooNew) {
+			t.Fatalf("opening a file with a user of encoding version 200: %v, want ErrSchemaTooNew", err)
+		}
+		return
 	}
 	defer db.Close()
 	err = db.View(func(tx core.ReadTx) error {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/actas/actas/core"
 )
 
 // This file is the whole on-disk layout: every bucket, every well-known key
@@ -18,7 +20,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 3
+const schemaVersion = 6
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -29,6 +31,18 @@ var (
 
 	bucketUsers        = []byte("users")          // user ID -> user
 	bucketUsersByEmail = []byte("users_by_email") // email -> user ID
+	// bucketUsersByName is the Users table's order on disk: lower-case
+	// name|0x00|email -> user ID|0x00|org ID|0x00|role (userNameKey,
+	// userNameValue).
+	// A console pages through it before its search index is built.
+	bucketUsersByName = []byte("users_by_name")
+	// bucketUsersConsent holds user ID -> empty for every user whose consent
+	// is set, so open schedules consent expiries without walking all users.
+	bucketUsersConsent = []byte("users_consent")
+	// bucketUsersStaff holds user ID -> empty for every user of a staff
+	// role (support and above: the only ones who can approve or own), so
+	// routing and the owner checks find them without walking all users.
+	bucketUsersStaff = []byte("users_staff")
 
 	bucketKeys       = []byte("keys")         // fingerprint -> key
 	bucketKeysByUser = []byte("keys_by_user") // user ID|0x00|fingerprint -> empty
@@ -57,18 +71,32 @@ var (
 	// -> message (binary codec): the notifications not delivered yet, and those
 	// that failed for good.
 	bucketOutbox = []byte("outbox")
+	// bucketAuditTree maps seq (8 bytes) to the Merkle tree hashes that
+	// appending the event stored: tlog's stored hashes of leaf seq-1,
+	// 32 bytes each, level 0 (the leaf) first (core/merkle.go).
+	bucketAuditTree = []byte("audit_tree")
+	// bucketCheckpoints maps a checkpoint's tree size (8 bytes) to the
+	// signed checkpoint (encodeCheckpoint).
+	bucketCheckpoints = []byte("audit_checkpoints")
+
+	// Host products (schema version 6).
+	bucketAPIKeys          = []byte("apikeys")            // key name -> API key (hash of the secret only)
+	bucketTickets          = []byte("tickets")            // hex SHA-256 of a ticket -> ticket
+	bucketTicketsBySession = []byte("tickets_by_session") // session ID|0x00|ticket hash -> empty
 )
 
 // allBuckets is every bucket of the current schema; Open checks they exist.
 var allBuckets = [][]byte{
 	bucketMeta,
 	bucketOrgs, bucketOrgsByName,
-	bucketUsers, bucketUsersByEmail,
+	bucketUsers, bucketUsersByEmail, bucketUsersByName, bucketUsersConsent, bucketUsersStaff,
 	bucketKeys, bucketKeysByUser,
 	bucketRequests, bucketRequestsByStatus,
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
 	bucketChannels, bucketOutbox,
+	bucketAuditTree, bucketCheckpoints,
+	bucketAPIKeys, bucketTickets, bucketTicketsBySession,
 }
 
 // Keys of the meta bucket.
@@ -152,6 +180,26 @@ func prefixEnd(first string) []byte {
 	return append(k, keySep+1)
 }
 
+// userNameKey is a user's key in bucketUsersByName: the Users table's
+// order (lower-case name, then email; emails are unique, so keys are too).
+func userNameKey(u core.User) []byte {
+	k := make([]byte, 0, len(u.Name)+1+len(u.Email))
+	k = append(k, strings.ToLower(u.Name)...)
+	k = append(k, keySep)
+	return append(k, u.Email...)
+}
+
+// userNameValue is what bucketUsersByName holds for a user:
+// ID|0x00|org|0x00|role.
+func userNameValue(u core.User) []byte {
+	v := make([]byte, 0, len(u.ID)+1+len(u.Org)+1+len(u.Role))
+	v = append(v, u.ID...)
+	v = append(v, keySep)
+	v = append(v, u.Org...)
+	v = append(v, keySep)
+	return append(v, u.Role...)
+}
+
 // seqKey returns seq as 8 big-endian bytes.
 func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq)
@@ -183,6 +231,9 @@ var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
 	{to: 2, what: "audit indexes as blocks of postings written behind the log", apply: migrateToV2},
 	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
+	{to: 4, what: "index users by name, by consent and by staff role", apply: migrateToV4},
+	{to: 5, what: "build the audit log's Merkle tree", apply: migrateToV5},
+	{to: 6, what: "API keys and tickets for host products", apply: migrateToV6},
 }
 
 // migrateToV3 adds the alert buckets and rewrites the policy in its new
@@ -204,6 +255,18 @@ func migrateToV3(tx *bolt.Tx) error {
 		return err
 	}
 	return meta.Put(keyPolicy, encodePolicy(p))
+}
+
+// migrateToV6 adds the buckets of the HTTP API for host products. A policy
+// stored before it lacks product_url and issuer (policy encoding 3);
+// decodePolicy reads them as unset.
+func migrateToV6(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketAPIKeys, bucketTickets, bucketTicketsBySession} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func migrateToV1(tx *bolt.Tx) error {
@@ -244,6 +307,74 @@ func migrateToV2(tx *bolt.Tx) error {
 		}
 	}
 	return tx.Bucket(bucketMeta).Delete(keyAuditIndexed)
+}
+
+// migrateToV4 builds the name, consent and staff indexes of the users
+// there are.
+// The name keys are put in order: bolt splits nodes only at commit, so a
+// million keys put in random order into one transaction take minutes.
+func migrateToV4(tx *bolt.Tx) error {
+	byName, err := tx.CreateBucketIfNotExists(bucketUsersByName)
+	if err != nil {
+		return err
+	}
+	consent, err := tx.CreateBucketIfNotExists(bucketUsersConsent)
+	if err != nil {
+		return err
+	}
+	staff, err := tx.CreateBucketIfNotExists(bucketUsersStaff)
+	if err != nil {
+		return err
+	}
+	var names []nameEntry
+	err = tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
+		u, err := decodeUser(v)
+		if err != nil {
+			return err
+		}
+		names = append(names, nameEntry{id: u.ID, key: userNameKey(u), value: userNameValue(u)})
+		if u.Role.IsStaff() {
+			if err := staff.Put([]byte(u.ID), empty); err != nil {
+				return err
+			}
+		}
+		if !u.ConsentFrom.IsZero() {
+			return consent.Put([]byte(u.ID), empty)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return putNames(byName, names)
+}
+
+// migrateToV5 adds the Merkle tree over the events already in the log and
+// a bucket for checkpoints. The tree covers the events from seq 1 as long as
+// they follow each other; after a gap or a record too short to hold a hash
+// it stops, and audit verify reports the damage there.
+func migrateToV5(tx *bolt.Tx) error {
+	tree, err := tx.CreateBucketIfNotExists(bucketAuditTree)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketCheckpoints); err != nil {
+		return err
+	}
+	tree.FillPercent = 1.0
+	var f core.TreeFrontier
+	c := tx.Bucket(bucketAudit).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 || binary.BigEndian.Uint64(k) != f.Size()+1 || len(v) < 32 {
+			break
+		}
+		seq := f.Size() + 1
+		hashes := f.Append([32]byte(v[:32]), make([]byte, 0, 32*core.TreeLevels(seq-1)))
+		if err := tree.Put(seqKey(seq), hashes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrSchemaTooNew refuses a file written by a newer actas: this one would

@@ -1,10 +1,12 @@
 package store_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +52,7 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 		if _, err := tx.CreateBucket([]byte("meta")); err != nil {
 			return err
 		}
-		return users.Put([]byte("usr_00000001"), []byte("written before versioning"))
+		return users.Put([]byte("usr_00000001"), store.EncodeUser(core.User{ID: "usr_00000001", Email: "a@b.test", Name: "A", Org: "org_00000001", Role: core.RoleMember}))
 	})
 
 	db, err := store.Open(path, store.Options{})
@@ -73,8 +75,8 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 	if version != store.SchemaVersion {
 		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
-	if buckets != 18 {
-		t.Errorf("file has %d buckets after migration, want 18", buckets)
+	if buckets != 26 {
+		t.Errorf("file has %d buckets after migration, want 26", buckets)
 	}
 }
 
@@ -129,9 +131,69 @@ func TestOpenMigratesV1Policy(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 18 {
-		t.Errorf("after migration: version %d, %d buckets; want %d, 18", version, buckets, store.SchemaVersion)
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 26 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 26", version, buckets, store.SchemaVersion)
 	}
+}
+
+// A file of schema version 1 (or 2) holds users but no name or consent index:
+// opening it builds both from the users there are.
+func TestOpenIndexesUsersOfAVersion1File(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	users := []core.User{
+		{ID: "usr_00000001", Email: "zed@b.test", Name: "Zed", Org: "org_00000001", Role: core.RoleOwner},
+		{ID: "usr_00000002", Email: "amy@b.test", Name: "amy", Org: "org_00000002", Role: core.RoleMember,
+			ConsentFrom: now, ConsentUntil: now.Add(time.Hour)},
+		{ID: "usr_00000003", Email: "bob@b.test", Name: "Amy", Org: "org_00000002", Role: core.RoleSupport},
+	}
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, name := range []string{"meta", "orgs", "orgs_by_name", "users", "users_by_email", "keys", "keys_by_user",
+			"requests", "requests_by_status", "sessions", "sessions_active", "sessions_by_target",
+			"audit", "audit_by_session", "audit_by_actor", "audit_by_subject"} {
+			if _, err := tx.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 1)); err != nil {
+			return err
+		}
+		if err := meta.Put([]byte("user_count"), binary.BigEndian.AppendUint64(nil, uint64(len(users)))); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := tx.Bucket([]byte("users")).Put([]byte(u.ID), store.EncodeUser(u)); err != nil {
+				return err
+			}
+			if err := tx.Bucket([]byte("users_by_email")).Put([]byte(u.Email), []byte(u.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	view(t, db, func(tx core.ReadTx) error {
+		var got []string
+		err := tx.ScanUserIndex(false, func(e core.UserIndexEntry) bool {
+			got = append(got, string(e.Key)+"|"+string(e.ID)+"|"+string(e.Org)+"|"+string(e.Role))
+			return true
+		})
+		want := []string{"amy\x00amy@b.test|usr_00000002|org_00000002|member", "amy\x00bob@b.test|usr_00000003|org_00000002|support",
+			"zed\x00zed@b.test|usr_00000001|org_00000001|owner"}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("name index after migration = %q, %v; want %q", got, err, want)
+		}
+		c, err := tx.ConsentUsers()
+		if err != nil || len(c) != 1 || c[0].ID != "usr_00000002" {
+			t.Errorf("ConsentUsers() = %v, %v; want usr_00000002 alone", c, err)
+		}
+		return nil
+	})
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
@@ -150,5 +212,54 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	if version, _ := schemaVersion(t, path); version != 99 {
 		t.Errorf("refused open changed the version to %d", version)
+	}
+}
+
+// A version-5 file (before API keys and tickets, its policy in encoding 3,
+// without product_url and issuer) opens as version 6 with its policy intact.
+func TestOpenMigratesV3ToHostProducts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := core.DefaultPolicy()
+	pol.Enabled, pol.Environment = true, "production"
+	update(t, db, func(tx core.Tx) error { return tx.PutPolicy(pol) })
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, b := range []string{"apikeys", "tickets", "tickets_by_session"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket([]byte("meta"))
+		v := meta.Get([]byte("policy"))
+		if v[0] != 4 || !bytes.HasSuffix(v, []byte{0, 0}) {
+			t.Fatalf("policy record %x is not encoding 4 ending in two empty strings", v)
+		}
+		v2 := append([]byte{3}, v[1:len(v)-2]...) // encoding 3: no product_url, no issuer
+		if err := meta.Put([]byte("policy"), v2); err != nil {
+			return err
+		}
+		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 5))
+	})
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx core.ReadTx) error {
+		got, err := tx.Policy()
+		if err != nil || !reflect.DeepEqual(got, pol) {
+			t.Errorf("policy after migration = %+v, %v; want %+v", got, err, pol)
+		}
+		if keys, err := tx.APIKeys(); err != nil || len(keys) != 0 {
+			t.Errorf("APIKeys() = %v, %v", keys, err)
+		}
+		return nil
+	})
+	db.Close()
+	if version, buckets := schemaVersion(t, path); version != 6 || buckets != 26 {
+		t.Errorf("after migration: version %d, %d buckets; want 6, 26", version, buckets)
 	}
 }

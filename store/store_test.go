@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,11 +89,12 @@ func TestRoundTripEveryField(t *testing.T) {
 	req, sess, pol := filled[core.Request](t), filled[core.Session](t), filled[core.Policy](t)
 	org0, user0, key0 := core.Org{ID: "org_0"}, core.User{ID: "usr_0"}, core.Key{Fingerprint: "SHA256:zero"}
 	req0, sess0 := core.Request{ID: "req_0"}, core.Session{ID: "ses_0"}
+	apiKey, ticket := filled[core.APIKey](t), filled[core.Ticket](t)
 	update(t, db, func(tx core.Tx) error {
 		return errors.Join(tx.PutOrg(org), tx.PutUser(user), tx.PutKey(key),
 			tx.PutRequest(req), tx.PutSession(sess), tx.PutPolicy(pol),
 			tx.PutOrg(org0), tx.PutUser(user0), tx.PutKey(key0),
-			tx.PutRequest(req0), tx.PutSession(sess0))
+			tx.PutRequest(req0), tx.PutSession(sess0), tx.PutAPIKey(apiKey), tx.PutTicket(ticket))
 	})
 	check := func(what string, got, want any, err error) {
 		t.Helper()
@@ -126,6 +128,12 @@ func TestRoundTripEveryField(t *testing.T) {
 		}
 		got, err := tx.Policy()
 		check("policy", got, pol, err)
+		gotKey, err := tx.APIKey(apiKey.Name)
+		check("API key", gotKey, apiKey, err)
+		gotTicket, err := tx.Ticket(ticket.Hash)
+		check("ticket", gotTicket, ticket, err)
+		bySession, err := tx.TicketsOf(ticket.Session)
+		check("tickets of a session", bySession, []core.Ticket{ticket}, err)
 		return nil
 	})
 	msg, msg0, ch, smtp := filled[core.OutboxMessage](t), core.OutboxMessage{ID: "msg_0"}, filled[core.Channel](t), filled[core.SMTPConfig](t)
@@ -532,4 +540,151 @@ func TestDataSurvivesReopen(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// nameIndex is the users_by_name index as key|id|org|role lines, forward
+// and, checked against it, backward.
+func nameIndex(t *testing.T, db *store.DB) []string {
+	t.Helper()
+	var fwd, back []string
+	view(t, db, func(tx core.ReadTx) error {
+		for _, rev := range []bool{false, true} {
+			err := tx.ScanUserIndex(rev, func(e core.UserIndexEntry) bool {
+				line := strings.ReplaceAll(string(e.Key), "\x00", "/") + "|" + string(e.ID) + "|" + string(e.Org) + "|" + string(e.Role)
+				if rev {
+					back = append(back, line)
+				} else {
+					fwd = append(fwd, line)
+				}
+				return true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return nil
+	})
+	slices.Reverse(back)
+	if !slices.Equal(fwd, back) {
+		t.Errorf("name index backward %q, forward %q", back, fwd)
+	}
+	return fwd
+}
+
+// The name index follows every put: new users in order, a rename moves
+// the entry, an org or role change rewrites it, and several puts of one
+// user in one transaction leave its last form alone.
+func TestUserNameIndex(t *testing.T) {
+	db, _ := openTemp(t)
+	u1 := core.User{ID: "usr_00000001", Email: "c@x.test", Name: "Carla", Org: "org_1", Role: core.RoleMember}
+	u2 := core.User{ID: "usr_00000002", Email: "a@x.test", Name: "bea", Org: "org_1", Role: core.RoleMember}
+	u3 := core.User{ID: "usr_00000003", Email: "b@x.test", Name: "Bea", Org: "org_2", Role: core.RoleOwner}
+	update(t, db, func(tx core.Tx) error {
+		for _, u := range []core.User{u1, u2, u3} {
+			if err := tx.PutUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := []string{"bea/a@x.test|usr_00000002|org_1|member", "bea/b@x.test|usr_00000003|org_2|owner", "carla/c@x.test|usr_00000001|org_1|member"}
+	if got := nameIndex(t, db); !slices.Equal(got, want) {
+		t.Errorf("after adding: %q, want %q", got, want)
+	}
+	update(t, db, func(tx core.Tx) error {
+		u1.Name = "Aaron" // renamed: moves to the top
+		if err := tx.PutUser(u1); err != nil {
+			return err
+		}
+		u2.Role = core.RoleSupport
+		if err := tx.PutUser(u2); err != nil {
+			return err
+		}
+		u3.Name = "Zora" // twice in one transaction: the last one counts
+		if err := tx.PutUser(u3); err != nil {
+			return err
+		}
+		u3.Name, u3.Org = "Yves", "org_3"
+		return tx.PutUser(u3)
+	})
+	want = []string{"aaron/c@x.test|usr_00000001|org_1|member", "bea/a@x.test|usr_00000002|org_1|support", "yves/b@x.test|usr_00000003|org_3|owner"}
+	if got := nameIndex(t, db); !slices.Equal(got, want) {
+		t.Errorf("after changes: %q, want %q", got, want)
+	}
+}
+
+// The consent index holds the users whose consent is set, and no others.
+func TestConsentUsers(t *testing.T) {
+	db, _ := openTemp(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	u1 := core.User{ID: "usr_00000001", Email: "a@x.test", Name: "A", ConsentFrom: now, ConsentUntil: now.Add(time.Hour)}
+	u2 := core.User{ID: "usr_00000002", Email: "b@x.test", Name: "B"}
+	update(t, db, func(tx core.Tx) error {
+		if err := tx.PutUser(u1); err != nil {
+			return err
+		}
+		return tx.PutUser(u2)
+	})
+	consents := func() []string {
+		var ids []string
+		view(t, db, func(tx core.ReadTx) error {
+			us, err := tx.ConsentUsers()
+			for _, u := range us {
+				ids = append(ids, u.ID)
+			}
+			return err
+		})
+		return ids
+	}
+	if got := consents(); !slices.Equal(got, []string{"usr_00000001"}) {
+		t.Errorf("consents = %v, want usr_00000001", got)
+	}
+	update(t, db, func(tx core.Tx) error {
+		u1.ConsentFrom = time.Time{}
+		if err := tx.PutUser(u1); err != nil {
+			return err
+		}
+		u2.ConsentFrom, u2.ConsentUntil = now, now.Add(time.Hour)
+		return tx.PutUser(u2)
+	})
+	if got := consents(); !slices.Equal(got, []string{"usr_00000002"}) {
+		t.Errorf("consents after changes = %v, want usr_00000002", got)
+	}
+}
+
+// The staff index holds the users of a staff role and follows role changes.
+func TestStaffUsers(t *testing.T) {
+	db, _ := openTemp(t)
+	m := core.User{ID: "usr_00000001", Email: "m@x.test", Name: "M", Role: core.RoleMember}
+	s := core.User{ID: "usr_00000002", Email: "s@x.test", Name: "S", Role: core.RoleSupport}
+	update(t, db, func(tx core.Tx) error {
+		if err := tx.PutUser(m); err != nil {
+			return err
+		}
+		return tx.PutUser(s)
+	})
+	staff := func() []string {
+		var ids []string
+		view(t, db, func(tx core.ReadTx) error {
+			us, err := tx.StaffUsers()
+			for _, u := range us {
+				ids = append(ids, u.ID)
+			}
+			return err
+		})
+		return ids
+	}
+	if got := staff(); !slices.Equal(got, []string{s.ID}) {
+		t.Errorf("staff = %v, want %s", got, s.ID)
+	}
+	m.Role, s.Role = core.RoleOwner, core.RoleMember
+	update(t, db, func(tx core.Tx) error {
+		if err := tx.PutUser(m); err != nil {
+			return err
+		}
+		return tx.PutUser(s)
+	})
+	if got := staff(); !slices.Equal(got, []string{m.ID}) {
+		t.Errorf("staff after role changes = %v, want %s", got, m.ID)
+	}
 }

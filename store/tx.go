@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -42,6 +43,65 @@ type commitAttempt struct {
 	headHash  [32]byte
 	headKnown bool
 	headDirty bool
+	// tree is the Merkle tree's frontier as this transaction's appends
+	// left it (tree.go); the committer keeps it once they commit.
+	tree      core.TreeFrontier
+	treeKnown bool
+	// names are the users_by_name entries the transaction wrote, put in
+	// key order when it ends (flushNames): an import's million names in
+	// random order would otherwise take minutes in one bolt transaction.
+	names []nameEntry
+}
+
+// nameEntry is one pending users_by_name entry of the user id.
+type nameEntry struct {
+	id         string
+	key, value []byte
+}
+
+// finish writes what the transaction kept back until its end.
+func (t writeTx) finish() error {
+	if err := t.flushNames(); err != nil {
+		return err
+	}
+	return t.writeHead()
+}
+
+// flushNames puts the transaction's pending name entries, the last one of
+// each user only, in key order.
+func (t writeTx) flushNames() error {
+	if len(t.commit.names) == 0 {
+		return nil
+	}
+	err := putNames(t.bucket(bucketUsersByName), t.commit.names)
+	t.commit.names = t.commit.names[:0]
+	return err
+}
+
+// putNames puts entries in key order, keeping only the last entry of each
+// user.
+func putNames(b *bolt.Bucket, names []nameEntry) error {
+	last := make(map[string]int, len(names))
+	for i, e := range names {
+		last[e.id] = i
+	}
+	keep := names[:0:0]
+	if len(last) == len(names) {
+		keep = names
+	} else {
+		for i, e := range names {
+			if last[e.id] == i {
+				keep = append(keep, e)
+			}
+		}
+	}
+	slices.SortFunc(keep, func(a, b nameEntry) int { return bytes.Compare(a.key, b.key) })
+	for _, e := range keep {
+		if err := b.Put(e.key, e.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeHead stores the head that the transaction's appends moved.
@@ -146,6 +206,58 @@ func (t readTx) ForEachUser(fn func(core.User) error) error {
 		}
 	}
 	return nil
+}
+
+// ScanUserIndex walks the users in the Users table's order (from the last
+// when reverse) until fn returns false. A write transaction does not see
+// its own name changes here: they are put when it ends.
+func (t readTx) ScanUserIndex(reverse bool, fn func(core.UserIndexEntry) bool) error {
+	c := t.bucket(bucketUsersByName).Cursor()
+	step := c.Next
+	k, v := c.First()
+	if reverse {
+		step = c.Prev
+		k, v = c.Last()
+	}
+	for ; k != nil; k, v = step() {
+		id, rest, ok1 := bytes.Cut(v, []byte{keySep})
+		org, role, ok2 := bytes.Cut(rest, []byte{keySep})
+		if !ok1 || !ok2 {
+			return fmt.Errorf("users_by_name %q: value %q is not ID, org and role; the file is damaged", k, v)
+		}
+		if !fn(core.UserIndexEntry{Key: k, ID: id, Org: org, Role: role}) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// ConsentUsers returns every user whose consent is set.
+func (t readTx) ConsentUsers() ([]core.User, error) { return t.usersIn(bucketUsersConsent) }
+
+// StaffUsers returns every user of a staff role, in ID order.
+func (t readTx) StaffUsers() ([]core.User, error) { return t.usersIn(bucketUsersStaff) }
+
+// usersIn reads the users an ID set bucket names.
+func (t readTx) usersIn(bucket []byte) ([]core.User, error) {
+	var out []core.User
+	err := t.bucket(bucket).ForEach(func(k, _ []byte) error {
+		u, err := t.User(string(k))
+		if err != nil {
+			return fmt.Errorf("%s index: user %s: %w", bucket, k, err)
+		}
+		out = append(out, u)
+		return nil
+	})
+	return out, err
+}
+
+// setMember adds id to an ID set bucket, or takes it out.
+func setMember(b *bolt.Bucket, id string, in bool) error {
+	if in {
+		return b.Put([]byte(id), empty)
+	}
+	return b.Delete([]byte(id))
 }
 
 func (t readTx) UserCount() (int, error) {
@@ -372,7 +484,9 @@ func (t writeTx) PutUser(u core.User) error {
 	if u.ID == "" {
 		return fmt.Errorf("put user: %w", errEmptyID)
 	}
-	users, byEmail := t.bucket(bucketUsers), t.bucket(bucketUsersByEmail)
+	users, byEmail, byName := t.bucket(bucketUsers), t.bucket(bucketUsersByEmail), t.bucket(bucketUsersByName)
+	key, value := userNameKey(u), userNameValue(u)
+	nameChanged := true
 	if old := users.Get([]byte(u.ID)); old != nil {
 		prev, err := decodeUser(old)
 		if err != nil {
@@ -383,6 +497,12 @@ func (t writeTx) PutUser(u core.User) error {
 				return err
 			}
 		}
+		prevKey := userNameKey(prev)
+		if nameChanged = !bytes.Equal(prevKey, key) || !bytes.Equal(userNameValue(prev), value); nameChanged {
+			if err := byName.Delete(prevKey); err != nil {
+				return err
+			}
+		}
 	} else if err := t.addUserCount(1); err != nil {
 		return err
 	}
@@ -390,6 +510,15 @@ func (t writeTx) PutUser(u core.User) error {
 		if err := claim(byEmail, u.Email, u.ID, "email"); err != nil {
 			return err
 		}
+	}
+	if nameChanged {
+		t.commit.names = append(t.commit.names, nameEntry{id: u.ID, key: key, value: value})
+	}
+	if err := setMember(t.bucket(bucketUsersConsent), u.ID, !u.ConsentFrom.IsZero()); err != nil {
+		return err
+	}
+	if err := setMember(t.bucket(bucketUsersStaff), u.ID, u.Role.IsStaff()); err != nil {
+		return err
 	}
 	return users.Put([]byte(u.ID), encodeUser(u))
 }
@@ -575,6 +704,9 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	if err := audit.Put(seqKey(rec.Seq), rec.Record); err != nil {
 		return err
 	}
+	if err := t.appendTree(rec.Seq, rec.Hash); err != nil {
+		return err
+	}
 	t.commit.head, t.commit.headHash, t.commit.headKnown, t.commit.headDirty = rec.Seq, rec.Hash, true, true
 	// Index entries are written later, many events at a time (auditindex.go).
 	if len(t.commit.appended) == 0 {
@@ -582,6 +714,59 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	}
 	t.commit.appended = append(t.commit.appended, keys)
 	return nil
+}
+
+func (t readTx) APIKey(name string) (core.APIKey, error) {
+	return get(t, bucketAPIKeys, name, decodeAPIKey)
+}
+
+func (t readTx) APIKeys() ([]core.APIKey, error) {
+	var keys []core.APIKey
+	err := t.bucket(bucketAPIKeys).ForEach(func(_, v []byte) error {
+		k, err := decodeAPIKey(v)
+		keys = append(keys, k)
+		return err
+	})
+	return keys, err
+}
+
+func (t readTx) Ticket(hash string) (core.Ticket, error) {
+	return get(t, bucketTickets, hash, decodeTicket)
+}
+
+func (t readTx) TicketsOf(session string) ([]core.Ticket, error) {
+	var out []core.Ticket
+	prefix := prefixKey(session)
+	c := t.bucket(bucketTicketsBySession).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		tk, err := t.Ticket(string(k[len(prefix):]))
+		if err != nil {
+			return nil, fmt.Errorf("ticket index of %s: %w", session, err)
+		}
+		out = append(out, tk)
+	}
+	return out, nil
+}
+
+func (t writeTx) PutAPIKey(k core.APIKey) error {
+	if k.Name == "" {
+		return fmt.Errorf("put API key: %w", errEmptyID)
+	}
+	return t.bucket(bucketAPIKeys).Put([]byte(k.Name), encodeAPIKey(k))
+}
+
+func (t writeTx) PutTicket(tk core.Ticket) error {
+	if tk.Hash == "" || tk.Session == "" {
+		return fmt.Errorf("put ticket: %w", errEmptyID)
+	}
+	ik, err := compositeKey(tk.Session, tk.Hash)
+	if err != nil {
+		return err
+	}
+	if err := t.bucket(bucketTicketsBySession).Put(ik, empty); err != nil {
+		return err
+	}
+	return t.bucket(bucketTickets).Put([]byte(tk.Hash), encodeTicket(tk))
 }
 
 func (t readTx) Channel(id string) (core.Channel, error) {

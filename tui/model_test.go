@@ -51,8 +51,9 @@ func TestImpersonateBannerOnEveryTabThenCtrlX(t *testing.T) {
 		if first := strings.SplitN(v, "\n", 2)[0]; !strings.Contains(first, janeBanner) {
 			t.Fatalf("after %s, the first line is not the banner: %q", n, first)
 		}
-		mustContain(t, v, "5 Account")
-		mustNotContain(t, v, "1 Users", "6 Settings", "4 Audit")
+		tabRow := strings.Split(v, "\n")[1]
+		mustContain(t, tabRow, "5 Account")
+		mustNotContain(t, tabRow, "1 Users", "6 Settings", "4 Audit")
 	}
 	// The banner stays over an overlay too (a session's audit viewer).
 	drive(t, m, OpenAuditMsg{Title: "Audit · " + s.ID, Query: core.AuditQuery{Session: s.ID}})
@@ -361,7 +362,7 @@ func TestHelpToggles(t *testing.T) {
 	mustNotContain(t, m.View(), "page down")
 	drive(t, m, keyMsg("?"))
 	v := m.View()
-	mustContain(t, v, "page down", "request impersonation", "quit")
+	mustContain(t, v, "page down", "actions", "quit")
 	if n := len(strings.Split(v, "\n")); n != 30 {
 		t.Fatalf("full help view has %d lines, want 30", n)
 	}
@@ -505,4 +506,25 @@ func TestAuditEventsDrawOnlyWhereShown(t *testing.T) {
 	if after := jane.View(); after == before {
 		t.Fatal("a resize did not draw the frame again")
 	}
+}
+
+// While impersonating, a hidden tab's number says why, and the help
+// lists no key that core would refuse.
+func TestImpersonatingHiddenTabsAndRefusedKeys(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	drive(t, m, keyMsg("1"))
+	mustContain(t, m.View(), "Tab 1 Users is not shown while you act as Jane Doe: only staff can browse users")
+	drive(t, m, keyMsg("6"))
+	mustContain(t, m.View(), "Tab 6 Settings is not shown while you act as Jane Doe: only owners can change settings")
+	drive(t, m, keyMsg("?"))
+	v := m.View()
+	mustContain(t, v, "Account of Jane Doe", "next theme", "ctrl+x back to me")
+	mustNotContain(t, v, "enable consent", "change consent", "revoke consent")
+	// Without a session a hidden tab says why too.
+	drive(t, m, keyMsg("ctrl+x"))
+	jane := f.newModel(t, core.DemoJane, 100, 30)
+	drive(t, jane, keyMsg("4"))
+	mustContain(t, jane.View(), "Tab 4 Audit is not shown: only admins, owners and approvers can read the audit log")
 }

@@ -29,9 +29,12 @@ type UsersPage struct {
 	// the directory position page k begins at (known for the pages reached
 	// so far, so paging back up needs no rescan); total is the row count
 	// once the last page was seen, else -1.
-	pages   map[int][]core.User
-	starts  []int
-	total   int
+	pages  map[int][]core.User
+	starts []int
+	total  int
+	// ranked: core said positions are row numbers (UserPage.Total), so
+	// page k starts at k*usersPageSize and any page can be read at once.
+	ranked  bool
 	loading map[int]bool
 	gen     int // search generation; answers to older ones are dropped
 	ctx     context.Context
@@ -128,6 +131,7 @@ func (p *UsersPage) newGeneration() {
 	p.loading = map[int]bool{}
 	p.starts = []int{0}
 	p.total = -1
+	p.ranked = false
 	p.loaded = false
 	p.loadErr = ""
 	p.cursor, p.offset = 0, 0
@@ -138,9 +142,9 @@ func (p *UsersPage) newGeneration() {
 // the Audit tab holds no users); wake reads the rows on screen again,
 // where the cursor was.
 func (p *UsersPage) sleep() {
-	cursor, offset, starts, total := p.cursor, p.offset, p.starts, p.total
+	cursor, offset, starts, total, ranked := p.cursor, p.offset, p.starts, p.total, p.ranked
 	p.newGeneration()
-	p.cursor, p.offset, p.starts, p.total = cursor, offset, starts, total
+	p.cursor, p.offset, p.starts, p.total, p.ranked = cursor, offset, starts, total, ranked
 	p.loaded = true // the rows show as "…" for the moment they take to read
 	p.asleep = true
 }
@@ -156,20 +160,32 @@ func (p *UsersPage) wake() tea.Cmd {
 // refetch reloads the rows on screen after missed changes, keeping the
 // cursor where it is.
 func (p *UsersPage) refetch() tea.Cmd {
-	cursor, offset, starts := p.cursor, p.offset, p.starts
+	cursor, offset, starts, ranked := p.cursor, p.offset, p.starts, p.ranked
 	p.newGeneration()
-	p.cursor, p.offset, p.starts = cursor, offset, starts
+	p.cursor, p.offset, p.starts, p.ranked = cursor, offset, starts, ranked
 	return p.ensure()
 }
 
 // fetch loads page k in a Cmd.
 func (p *UsersPage) fetch(k int) tea.Cmd {
 	p.loading[k] = true
-	ctx, gen, from, query, pr, c := p.ctx, p.gen, p.starts[k], p.query, p.c.Principal, p.c.Core
+	from, _ := p.pageStart(k)
+	ctx, gen, query, pr, c := p.ctx, p.gen, p.query, p.c.Principal, p.c.Core
 	return func() tea.Msg {
 		page, err := c.SearchUsers(ctx, pr, query, from, usersPageSize)
 		return usersLoadedMsg{gen: gen, k: k, page: page, err: err}
 	}
+}
+
+// pageStart is the position page k begins at, if known.
+func (p *UsersPage) pageStart(k int) (int, bool) {
+	switch {
+	case p.ranked:
+		return k * usersPageSize, true
+	case k < len(p.starts):
+		return p.starts[k], true
+	}
+	return 0, false
 }
 
 // ensure fetches the pages the screen shows and the next and previous
@@ -181,7 +197,10 @@ func (p *UsersPage) ensure() tea.Cmd {
 		if p.total >= 0 && k*usersPageSize >= p.total {
 			break
 		}
-		if _, ok := p.pages[k]; ok || p.loading[k] || k >= len(p.starts) {
+		if _, ok := p.pages[k]; ok || p.loading[k] {
+			continue
+		}
+		if _, known := p.pageStart(k); !known {
 			continue
 		}
 		cmds = append(cmds, p.fetch(k))
@@ -225,7 +244,7 @@ func (p *UsersPage) moveTo(i int) tea.Cmd {
 	}
 	i = max(i, 0)
 	for i > p.cursor {
-		if _, ok := p.row(i); ok || i/usersPageSize < len(p.starts)-1 {
+		if _, ok := p.row(i); ok || p.ranked || i/usersPageSize < len(p.starts)-1 {
 			break
 		}
 		i--
@@ -270,6 +289,8 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// Kept at its length: the search grew it by doubling.
 		p.pages[msg.k] = slices.Clip(slices.Clone(msg.page.Users))
 		switch {
+		case msg.page.Total >= 0:
+			p.ranked, p.total = true, msg.page.Total
 		case msg.page.Next < 0:
 			p.total = msg.k*usersPageSize + len(msg.page.Users)
 			p.starts = p.starts[:min(len(p.starts), msg.k+1)]
@@ -455,7 +476,7 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 func (p *UsersPage) jumpEnd() tea.Cmd {
 	last := p.total - 1
 	k := last / usersPageSize
-	if k < len(p.starts) {
+	if _, known := p.pageStart(k); known {
 		p.cursor = last
 		p.offset = max(last-p.visibleRows()+1, 0)
 		cmd := p.ensure()
@@ -708,6 +729,6 @@ func (p *UsersPage) FullHelp() [][]key.Binding {
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Search, k.Open, k.Impersonate, k.Request, k.ViewSessions, k.ViewAudit},
+		{k.Search, k.Open}, // i r s a … are the menu's: its help lists them
 	}
 }

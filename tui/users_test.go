@@ -15,7 +15,8 @@ func TestUsersPagingKeepsAWindow(t *testing.T) {
 	m := f.newModel(t, core.DemoOwner, 100, 30)
 	total := f.c.UserCount()
 	p := usersPage(m)
-	mustContain(t, m.View(), fmt.Sprintf("1 of %d+", 2*usersPageSize))
+	// core knows the total at once: shown from the first page on.
+	mustContain(t, m.View(), fmt.Sprintf("1 of %d", total))
 
 	for range 60 {
 		drive(t, m, keyMsg("pgdown"))
@@ -50,6 +51,25 @@ func TestUsersPagingKeepsAWindow(t *testing.T) {
 	}
 }
 
+// G goes to the last row in one keypress, with nothing but the first page
+// read before (issue 9: "1 of 75+" and a page per press).
+func TestUsersBottomInOneKeypress(t *testing.T) {
+	f := newFixture(t, 1000)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	p := usersPage(m)
+	total := f.c.UserCount()
+	drive(t, m, keyMsg("G"))
+	if p.cursor != total-1 {
+		t.Fatalf("G: cursor %d, want the last row %d", p.cursor, total-1)
+	}
+	var last core.User
+	err := f.c.EachUser(t.Context(), core.SystemPrincipal("test"), func(u core.User) error { last = u; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, m.View(), "> "+last.Name, fmt.Sprintf("%d of %d", total, total))
+}
+
 func TestUsersSearchFromTwoCharacters(t *testing.T) {
 	f := newFixture(t, 200)
 	m := f.newModel(t, core.DemoOwner, 100, 30)
@@ -74,7 +94,7 @@ func TestUsersSearchFromTwoCharacters(t *testing.T) {
 	// esc clears it.
 	drive(t, m, keyMsg("esc"))
 	mustNotContain(t, m.View(), "Filter:")
-	mustContain(t, m.View(), fmt.Sprintf("1 of %d+", 2*usersPageSize))
+	mustContain(t, m.View(), fmt.Sprintf("1 of %d", f.c.UserCount()))
 
 	// A search that matches nobody says so.
 	drive(t, m, keyMsg("/"))
@@ -212,4 +232,16 @@ func TestUsersSleepWhileAnotherTabShows(t *testing.T) {
 	drive(t, m, keyMsg("/"))
 	drive(t, m, typing("bob@")...)
 	mustContain(t, m.View(), "Bob Brown", "Mar 11 ")
+}
+
+// The table's help lists no menu hotkeys (they work in the menu only);
+// the open menu's help does.
+func TestUsersHelpListsMenuKeysInTheMenuOnly(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, keyMsg("?"))
+	mustContain(t, m.View(), "search", "actions")
+	mustNotContain(t, m.View(), "impersonate user", "request impersonation", "view sessions", "view audit")
+	drive(t, m, keyMsg("?"), keyMsg("enter"))
+	mustContain(t, m.View(), "i impersonate user", "r request impersonation", "s view sessions", "a view audit")
 }

@@ -1,0 +1,27 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// UsersFromIndex is the plain page read from the store's name index, as
+// served before the users' index is built.
+func UsersFromIndex(c *Core, from, limit int) (UserPage, error) { return c.usersFromIndex(from, limit) }
+
+// SettleUsersIndex builds the users' index if need be and waits until no
+// build runs.
+func SettleUsersIndex(c *Core) error {
+	if err := c.dir.wait(context.Background()); err != nil {
+		return err
+	}
+	for {
+		c.dir.mu.RLock()
+		s := c.dir.state
+		c.dir.mu.RUnlock()
+		if s == dirReady {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

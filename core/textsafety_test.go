@@ -1,0 +1,129 @@
+package core_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/actas/actas/core"
+)
+
+// TestCSVExportIsSafe: formulas and terminal escapes from a request reason,
+// a denial note and a pre-authentication login failure come out of the CSV
+// export as inert, visible text.
+func TestCSVExportIsSafe(t *testing.T) {
+	w := newWorld(t)
+	r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, `=HYPERLINK("http://evil.test","click")`, time.Hour))
+	must(w.c.Decide(w.as("approver"), r.ID, false, 0, "+cmd|' /C calc'!A0"))
+	w.must(nil, w.c.LoginFailed("SHA256:x", "10.0.0.1:1", "@SUM(1+1)\x1b]0;pwned\x07\x1b[2J", 1))
+	w.must(nil, w.c.LoginFailed("-2+3", "\tevil", "\rcr", 1))
+
+	var buf bytes.Buffer
+	if _, err := w.c.ExportAudit(&buf, "csv", core.AuditQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell starts a formula: %q", cell)
+			}
+			for _, r := range cell {
+				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+					t.Errorf("cell holds control character %U: %q", r, cell)
+				}
+			}
+			seen[cell] = true
+		}
+	}
+	for _, want := range []string{`'=HYPERLINK("http://evil.test","click")`, "'+cmd|' /C calc'!A0", `'@SUM(1+1)\x1b]0;pwned\x07\x1b[2J`, `'\x0dcr`} {
+		if !seen[want] {
+			t.Errorf("no cell %q", want)
+		}
+	}
+}
+
+// TestStoredTextIsBounded: reasons, details values and whole events are
+// cut to DESIGN's limits before they are stored, whoever sends them.
+func TestStoredTextIsBounded(t *testing.T) {
+	w := newWorld(t)
+	w.must(nil, w.c.LoginFailed("SHA256:x", "10.0.0.1:1", strings.Repeat("é", 200<<10), 1))
+	ev := w.lastEvent()
+	if n := utf8.RuneCountInString(ev.Reason); n > 500 || !utf8.ValidString(ev.Reason) {
+		t.Errorf("a 200K-character reason was stored as %d characters", n)
+	}
+	w.must(nil, w.c.LoginFailed(strings.Repeat("f", 100<<10), strings.Repeat("r", 100<<10), "x", 1))
+	ev = w.lastEvent()
+	for k, v := range ev.DetailsMap() {
+		if s, _ := v.(string); len(s) > 16<<10 {
+			t.Errorf("details %s stored with %d bytes", k, len(s))
+		}
+	}
+	if n := len(core.EncodeEvent(&ev)); n > 64<<10 {
+		t.Errorf("event stored with %d bytes", n)
+	}
+	many := map[string]any{}
+	for i := range 20 {
+		many[strings.Repeat("k", i+1)] = strings.Repeat("v", 15<<10)
+	}
+	ev = must(w.c.RecordAction(w.as("owner"), "bulk", many))
+	if n := len(core.EncodeEvent(&ev)); n > 64<<10 {
+		t.Errorf("an event of 20 × 15 KB details stored with %d bytes", n)
+	}
+	w.verify()
+}
+
+// TestRedactionShapes: every shape the review found leaking.
+func TestRedactionShapes(t *testing.T) {
+	const secret = "hunter2-s3cr3t"
+	type creds struct {
+		User     string `json:"user"`
+		Password string `json:"password"`
+	}
+	for name, details := range map[string]map[string]any{
+		"Pass_Word":            {"Pass_Word": secret},
+		"passwd":               {"passwd": secret},
+		"pwd":                  {"pwd": secret},
+		"x_api.key":            {"x_api.key": secret},
+		"credentials":          {"credentials": secret},
+		"auth":                 {"auth": secret},
+		"bearer":               {"bearer": secret},
+		"API Key":              {"API Key": secret},
+		"http.Header":          {"headers": http.Header{"Authorization": {"Bearer " + secret}, "Cookie": {"sid=" + secret}}},
+		"map of string slices": {"h": map[string][]string{"authorization": {secret}}},
+		"[]map[string]any":     {"list": []map[string]any{{"ok": 1}, {"token": secret}}},
+		"struct":               {"login": creds{User: "jane", Password: secret}},
+		"pointer to struct":    {"login": &creds{User: "jane", Password: secret}},
+		"json.RawMessage":      {"body": json.RawMessage(`{"user":"jane","secret":"` + secret + `"}`)},
+		"nested deep":          {"a": map[string]any{"b": []any{map[string]any{"c": map[string]string{"client_secret": secret}}}}},
+		"password= in text":    {"query": "user=jane&password=" + secret + "&x=1"},
+		"password: in text":    {"log": "login failed, Password: " + secret},
+		"Bearer in text":       {"curl": "curl -H 'Authorization: Bearer " + secret + "' https://x"},
+		"api_key= in text":     {"url": "https://x.test/?api_key=" + secret},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			ev := must(w.c.RecordAction(w.as("owner"), "shape", details))
+			if strings.Contains(string(ev.Details), "s3cr3t") {
+				t.Fatalf("secret stored: %s", ev.Details)
+			}
+			if !strings.Contains(string(ev.Details), core.Redacted) {
+				t.Fatalf("nothing redacted: %s", ev.Details)
+			}
+		})
+	}
+	// Innocent keys and text stay as they are.
+	got := core.Redact(map[string]any{"author": "jane", "path": "/settings/passwords", "note": "rotate the key tomorrow"})
+	if got["author"] != "jane" || got["path"] != "/settings/passwords" || got["note"] != "rotate the key tomorrow" {
+		t.Errorf("redaction touched harmless values: %v", got)
+	}
+}
