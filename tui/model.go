@@ -373,6 +373,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case OpenAuditMsg:
 		m.overlay = NewAuditViewer(m.common, msg.Title, msg.Query).SetCommon(m.common)
 		return m.overlay.Init()
+	case OpenReceiptMsg:
+		m.overlay = NewReceiptView(m.common, msg.Session).SetCommon(m.common)
+		return m.overlay.Init()
 	case CloseOverlayMsg:
 		m.overlay = nil
 		return nil
