@@ -497,7 +497,10 @@ func putJSON(b *bolt.Bucket, key []byte, x any) error {
 // Outbox messages are written in the transaction of every event that
 // notifies someone, on the committer's one goroutine, so they use the
 // binary codec rather than JSON (several times cheaper).
-const outboxVersion = 1
+// Version 2 added the notice's checkpoint. A value starting with '{' was
+// written as JSON by builds of schema 3 before the codec (never released):
+// it is still read.
+const outboxVersion = 2
 
 func (e *encoder) strs(ss []string) {
 	e.uint(uint64(len(ss)))
@@ -533,10 +536,14 @@ func encodeOutbox(m core.OutboxMessage) []byte {
 	e.int(int64(m.Attempts))
 	e.str(m.LastError)
 	e.bool(m.Failed)
+	e.str(n.Checkpoint)
 	return e.b
 }
 
 func decodeOutbox(v []byte) (core.OutboxMessage, error) {
+	if len(v) > 0 && v[0] == '{' {
+		return decodeJSON[core.OutboxMessage](v)
+	}
 	d := newDecoder("outbox message", outboxVersion, v)
 	m := core.OutboxMessage{ID: d.str(), Event: d.uint(), Channel: d.str(), To: d.strs()}
 	m.Notice = core.Notice{Type: d.str(), Environment: d.str(), Subject: d.str(), Who: d.str(), Whom: d.str(),
@@ -545,5 +552,8 @@ func decodeOutbox(v []byte) (core.OutboxMessage, error) {
 	m.Attempts = int(d.int())
 	m.LastError = d.str()
 	m.Failed = d.bool()
+	if d.since(2) {
+		m.Notice.Checkpoint = d.str()
+	}
 	return m, d.done("outbox message")
 }
