@@ -186,3 +186,11 @@ func (c *Core) LoginFailed(fingerprint, remote, why string, count int) error {
 		return err
 	})
 }
+
+// HasKey reports whether a login key is still registered.
+func (c *Core) HasKey(fingerprint string) bool {
+	return c.st.View(func(tx ReadTx) error {
+		_, err := tx.Key(fingerprint)
+		return err
+	}) == nil
+}
