@@ -141,8 +141,10 @@ func (c *Core) CanImpersonate(p Principal, targetID string) error {
 func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 	var sess Session
 	var denial *Error
+	var link ProductLink
+	ticket := newSecret("")
 	err := c.update(func(t *txn) error {
-		denial = nil
+		denial, link = nil, ProductLink{}
 		imp, err := t.User(p.User.ID)
 		if err != nil {
 			return notFound("your account no longer exists")
@@ -186,6 +188,13 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 			map[string]any{"ends": ends.Format(time.RFC3339), "fingerprint": p.Fingerprint, "remote": p.Remote}); err != nil {
 			return err
 		}
+		if k.policy.ProductURL != "" {
+			exp, err := t.issueTicket(sess.ID, ticket)
+			if err != nil {
+				return err
+			}
+			link = ProductLink{Session: sess.ID, URL: productURL(k.policy.ProductURL, ticket), Expires: exp}
+		}
 		sess, _ = t.Session(sess.ID)
 		s := sess
 		t.publish(Change{Kind: ChangeSession, Session: &s})
@@ -196,6 +205,13 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 	}
 	if denial != nil {
 		return Session{}, denial
+	}
+	if link.URL != "" {
+		c.mu.Lock()
+		if _, running := c.active[sess.ID]; running {
+			c.links[sess.ID] = link
+		}
+		c.mu.Unlock()
 	}
 	return sess, nil
 }
@@ -462,3 +478,5 @@ func (readOnly) PutSMTP(SMTPConfig) error       { return errReadOnly }
 func (readOnly) PutOutbox(OutboxMessage) error  { return errReadOnly }
 func (readOnly) DeleteOutbox(string) error      { return errReadOnly }
 func (readOnly) PutCheckpoint(Checkpoint) error { return errReadOnly }
+func (readOnly) PutAPIKey(APIKey) error         { return errReadOnly }
+func (readOnly) PutTicket(Ticket) error         { return errReadOnly }

@@ -164,6 +164,22 @@ func TestEnterSetsCookieAndRedirects(t *testing.T) {
 	}
 }
 
+func TestEnterErrors(t *testing.T) {
+	fake := newFake(t)
+	k := newKit(t, fake, nil)
+	if w := do(k.EnterHandler(), req{path: "/actas/enter"}); w.Code != http.StatusBadRequest || cookieOf(w) != nil {
+		t.Fatalf("no ticket: %d", w.Code)
+	}
+	if w := do(k.EnterHandler(), req{path: "/actas/enter?ticket=unknown"}); w.Code != http.StatusGone || !strings.Contains(w.Body.String(), "already used or has expired") {
+		t.Fatalf("unknown ticket: %d %s", w.Code, w.Body.String())
+	}
+	_, ticket := fake.Start()
+	fake.Close() // actas is down
+	if w := do(k.EnterHandler(), req{path: "/actas/enter?ticket=" + ticket}); w.Code != http.StatusBadGateway || cookieOf(w) != nil {
+		t.Fatalf("actas down: %d %s", w.Code, w.Body.String())
+	}
+}
+
 func TestTokensRejected(t *testing.T) {
 	fake := newFake(t)
 	k := newKit(t, fake, nil)

@@ -80,7 +80,11 @@ func captureBody(r *http.Request) (kind bodyKind, body []byte, note string) {
 	if r.ContentLength > maxBody {
 		return bodyNone, nil, fmt.Sprintf("not recorded: %d bytes, over 16 KB", r.ContentLength)
 	}
-	buf := make([]byte, maxBody+1)
+	size := int64(maxBody + 1)
+	if r.ContentLength > 0 {
+		size = r.ContentLength + 1 // one more, to notice a body longer than announced
+	}
+	buf := make([]byte, size)
 	n, err := io.ReadFull(r.Body, buf)
 	buf = buf[:n]
 	orig := r.Body
