@@ -33,8 +33,10 @@ const (
 	keyVersion        = 1
 	requestVersion    = 1
 	sessionVersion    = 1
-	policyVersion     = 3 // 2: alerting and environment replace alert_channels; 3: checkpoint_file
+	policyVersion     = 4 // 2: alerting and environment replace alert_channels; 3: checkpoint_file; 4: product_url and issuer
 	checkpointVersion = 1
+	apiKeyVersion     = 1
+	ticketVersion     = 1
 )
 
 type encoder struct{ b []byte }
@@ -390,6 +392,8 @@ func encodePolicy(p core.Policy) []byte {
 	e.bool(p.Alerting)
 	e.str(p.Environment)
 	e.str(p.CheckpointFile)
+	e.str(p.ProductURL)
+	e.str(p.Issuer)
 	return e.b
 }
 
@@ -418,7 +422,57 @@ func decodePolicy(v []byte) (core.Policy, error) {
 	if d.since(3) {
 		p.CheckpointFile = d.str()
 	}
+	if d.since(4) {
+		p.ProductURL = d.str()
+		p.Issuer = d.str()
+	}
 	return p, d.done("policy")
+}
+
+func encodeAPIKey(k core.APIKey) []byte {
+	e := newEncoder(apiKeyVersion, 128)
+	e.str(k.Name)
+	e.str(k.Hash)
+	e.int(int64(k.Rate))
+	e.time(k.Created)
+	e.str(k.CreatedBy)
+	e.time(k.Revoked)
+	return e.b
+}
+
+func decodeAPIKey(v []byte) (core.APIKey, error) {
+	d := newDecoder("API key", apiKeyVersion, v)
+	k := core.APIKey{
+		Name:      d.str(),
+		Hash:      d.str(),
+		Rate:      int(d.int()),
+		Created:   d.time(),
+		CreatedBy: d.str(),
+		Revoked:   d.time(),
+	}
+	return k, d.done("API key")
+}
+
+func encodeTicket(t core.Ticket) []byte {
+	e := newEncoder(ticketVersion, 128)
+	e.str(t.Hash)
+	e.str(t.Session)
+	e.time(t.Expires)
+	e.time(t.Used)
+	e.str(t.UsedBy)
+	return e.b
+}
+
+func decodeTicket(v []byte) (core.Ticket, error) {
+	d := newDecoder("ticket", ticketVersion, v)
+	t := core.Ticket{
+		Hash:    d.str(),
+		Session: d.str(),
+		Expires: d.time(),
+		Used:    d.time(),
+		UsedBy:  d.str(),
+	}
+	return t, d.done("ticket")
 }
 
 // The alert records (channels, the SMTP setting, outbox messages) are few

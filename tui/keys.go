@@ -11,6 +11,7 @@ type KeyMap struct {
 	Help     key.Binding
 	Quit     key.Binding
 	BackToMe key.Binding // ends the impersonation from anywhere
+	CopyLink key.Binding // copies the product link while impersonating
 
 	// Lists and tables.
 	Up       key.Binding
@@ -46,6 +47,7 @@ func DefaultKeyMap() KeyMap {
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		BackToMe: key.NewBinding(key.WithKeys("ctrl+x"), key.WithHelp("ctrl+x", "back to me")),
+		CopyLink: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "copy product link")),
 
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),

@@ -180,7 +180,27 @@ func TestControlSocketSameAsLocal(t *testing.T) {
 		{args: []string{"audit", "export", "--format", "csv", "--since", "2026-11-01"}},
 		{args: []string{"audit", "export", "--format", "xml"}},
 		{args: []string{"init", "--owner-email", "a@b.test", "--owner-name", "A"}},
+		{args: []string{"apikey", "add", "--name", "Not A Name"}}, // a good one prints a new secret each time
+		{args: []string{"apikey", "list"}},
+		{args: []string{"apikey", "revoke", "--name", "nope"}},
+		{args: []string{"signing-key", "rotate", "now"}}, // a good one prints new key IDs each time
 		{args: []string{"frobnicate"}},
+		// Groups: alone they print their help; a word that names no
+		// subcommand fails with cobra's suggestion.
+		{args: []string{"alert"}},
+		{args: []string{"alert", "add", "slak"}},
+		{args: []string{"audit", "expotr"}},
+		{args: []string{"consent"}},
+		{args: []string{"import", "user"}},
+		{args: []string{"key", "bogus"}},
+		{args: []string{"org"}},
+		{args: []string{"policy", "sho"}},
+		{args: []string{"requests"}},
+		{args: []string{"sessions", "lst"}},
+		{args: []string{"smtp"}},
+		{args: []string{"apikey"}},
+		{args: []string{"signing-key", "rotat"}},
+		{args: []string{"user", "lst"}},
 		{args: []string{"user", "list", "--help"}},
 	}
 	covered := map[string]bool{}
