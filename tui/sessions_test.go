@@ -243,7 +243,7 @@ func TestRunningSessionEventsCountLive(t *testing.T) {
 			drive(t, jane, ch)
 		}
 	}
-	if _, err := f.c.Start(lead, janeU.ID, ""); err != nil {
+	if _, err := f.c.Start(lead, janeU.ID, "ticket"); err != nil {
 		t.Fatal(err)
 	}
 	deliver() // both show the session, with its first event

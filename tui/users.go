@@ -390,8 +390,9 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 		case confirmCancelled:
 			p.confirm = nil
 		case confirmConfirmed:
+			reason := p.confirm.reasonText()
 			p.confirm = nil
-			return p.start(p.confUser)
+			return p.start(p.confUser, reason)
 		}
 		return nil
 	case p.menu != nil && p.menu.pending != "":
@@ -530,6 +531,9 @@ func (p *UsersPage) act(item string, u core.User) tea.Cmd {
 		p.confirm = newConfirm("Impersonate "+name+"?",
 			"You will temporarily act as user "+name+" and have their permissions.",
 			"Cancel", "Impersonate user")
+		if p.c.Core.StartNeedsReason(p.c.Principal) {
+			return p.confirm.withReason(p.c).reason.Focus()
+		}
 	case itemRequest:
 		p.form = newRequestForm(p.c, u)
 		return p.form.reason.Focus()
@@ -544,14 +548,14 @@ func (p *UsersPage) act(item string, u core.User) tea.Cmd {
 }
 
 // start asks core to begin the impersonation, in a Cmd.
-func (p *UsersPage) start(u core.User) tea.Cmd {
+func (p *UsersPage) start(u core.User, reason string) tea.Cmd {
 	if p.starting {
 		return nil
 	}
 	p.starting = true
 	c, pr := p.c.Core, p.c.Principal
 	return func() tea.Msg {
-		s, err := c.Start(pr, u.ID, "")
+		s, err := c.Start(pr, u.ID, reason)
 		return startDoneMsg{sess: s, err: err}
 	}
 }
@@ -711,6 +715,8 @@ func (p *UsersPage) ShortHelp() []key.Binding {
 	switch {
 	case p.form != nil:
 		return []key.Binding{k.Next, k.Submit, k.Cancel}
+	case p.confirm != nil && p.confirm.reason != nil:
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")), k.Cancel}
 	case p.confirm != nil:
 		return []key.Binding{k.Confirm, k.No, k.Next}
 	case p.menu != nil:

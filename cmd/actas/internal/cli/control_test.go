@@ -198,6 +198,8 @@ func TestControlSocketSameAsLocal(t *testing.T) {
 		{args: []string{"requests"}},
 		{args: []string{"sessions", "lst"}},
 		{args: []string{"smtp"}},
+		{args: []string{"apikey"}},
+		{args: []string{"signing-key", "rotat"}},
 		{args: []string{"user", "lst"}},
 		{args: []string{"user", "list", "--help"}},
 	}
