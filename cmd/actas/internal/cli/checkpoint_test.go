@@ -270,6 +270,9 @@ func TestCheckpointFilePolicy(t *testing.T) {
 	if len(notes) < 2 {
 		t.Fatalf("checkpoint_file holds %d checkpoints after 3 writing commands:\n%s", len(notes), data)
 	}
+	// A file of checkpoints may be named again; another file may not.
+	c.ok("policy", "set", "checkpoint_file="+elsewhere)
+	mustContain(t, "another file", c.fails("policy", "set", "checkpoint_file="+filepath.Join(c.dir, dbFile)), "something other than actas checkpoints")
 	if fi, _ := os.Stat(filepath.Join(c.dir, logKeyFile)); fi == nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("log key file mode %v, want 0600", fi)
 	}
