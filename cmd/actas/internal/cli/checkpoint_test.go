@@ -321,3 +321,35 @@ func TestProveSessionReceipt(t *testing.T) {
 	mustContain(t, "both", c.fails("audit", "prove", "--session", "imp_00000001", "--seq", "1"), "not both")
 	mustContain(t, "neither", c.fails("audit", "prove"), "--seq N", "--session ID")
 }
+
+// TestSSHReceipt: over SSH, the person acted as gets the receipt of their
+// own session and the log's public key, and checks it with stdin as FILE;
+// proofs of other events and checkpoints of the whole log are refused.
+func TestSSHReceipt(t *testing.T) {
+	w := newSSHWorld(t)
+	pub := w.run(core.DemoJane, "", "audit pubkey")
+	if pub.code != 0 || !strings.HasPrefix(pub.out, "actas/Acme+") {
+		t.Fatalf("audit pubkey over SSH: %+v", pub)
+	}
+	r := w.run(core.DemoJane, "", "audit prove --session imp_00000001")
+	if r.code != 0 || !strings.Contains(r.out, "actas inclusion proof") {
+		t.Fatalf("jane's receipt over SSH: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	v := w.run(core.DemoJane, r.out, "audit verify-proof - --key "+strings.TrimSpace(pub.out))
+	if v.code != 0 || strings.Count(v.out, "proof OK") != strings.Count(r.out, "actas inclusion proof\n") {
+		t.Fatalf("verify-proof over SSH: exit %d\n%s%s", v.code, v.out, v.err)
+	}
+	if r := w.run(core.DemoJane, "", "audit prove --seq 1"); r.code == 0 {
+		t.Error("jane proved an arbitrary event")
+	}
+	if r := w.run(core.DemoJane, "", "audit checkpoint"); r.code == 0 {
+		t.Error("jane signed a checkpoint")
+	}
+	// Staff over jane may see her sessions, and so get their receipts.
+	if r := w.run(core.DemoSupport, "", "audit prove --session imp_00000001"); r.code != 0 {
+		t.Errorf("support's receipt of a session they may see: %+v", r)
+	}
+	if r := w.run(core.DemoOwner, "", "audit checkpoint"); r.code != 0 || !strings.HasPrefix(r.out, "actas/Acme\n") {
+		t.Errorf("owner's checkpoint over SSH: %+v", r)
+	}
+}
