@@ -68,7 +68,7 @@ var (
 	// included: the webhook secret must stay usable for signing).
 	bucketChannels = []byte("alert_channels")
 	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
-	// -> message (JSON): the notifications not delivered yet, and those
+	// -> message (binary codec): the notifications not delivered yet, and those
 	// that failed for good.
 	bucketOutbox = []byte("outbox")
 	// bucketAuditTree maps seq (8 bytes) to the Merkle tree hashes that

@@ -51,6 +51,8 @@ func fill(t *testing.T, v reflect.Value, n *int) {
 		v.SetBool(true)
 	case reflect.Int, reflect.Int64:
 		v.SetInt(int64(*n) * 1_000_003)
+	case reflect.Uint64:
+		v.SetUint(uint64(*n) * 1_000_003)
 	case reflect.Slice:
 		s := reflect.MakeSlice(v.Type(), 2, 2)
 		for i := range 2 {
@@ -132,6 +134,21 @@ func TestRoundTripEveryField(t *testing.T) {
 		check("ticket", gotTicket, ticket, err)
 		bySession, err := tx.TicketsOf(ticket.Session)
 		check("tickets of a session", bySession, []core.Ticket{ticket}, err)
+		return nil
+	})
+	msg, msg0, ch, smtp := filled[core.OutboxMessage](t), core.OutboxMessage{ID: "msg_0"}, filled[core.Channel](t), filled[core.SMTPConfig](t)
+	update(t, db, func(tx core.Tx) error {
+		return errors.Join(tx.PutOutbox(msg), tx.PutOutbox(msg0), tx.PutChannel(ch), tx.PutSMTP(smtp))
+	})
+	view(t, db, func(tx core.ReadTx) error {
+		for _, w := range []core.OutboxMessage{msg, msg0} {
+			got, err := tx.OutboxMessage(w.ID)
+			check("outbox message", got, w, err)
+		}
+		gotCh, err := tx.Channel(ch.ID)
+		check("channel", gotCh, ch, err)
+		gotSMTP, err := tx.SMTP()
+		check("smtp", gotSMTP, smtp, err)
 		return nil
 	})
 }

@@ -792,13 +792,13 @@ func (t readTx) SMTP() (core.SMTPConfig, error) {
 }
 
 func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
-	return get(t, bucketOutbox, id, decodeJSON[core.OutboxMessage])
+	return get(t, bucketOutbox, id, decodeOutbox)
 }
 
 func (t readTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
 	c := t.bucket(bucketOutbox).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		m, err := decodeJSON[core.OutboxMessage](v)
+		m, err := decodeOutbox(v)
 		if err != nil {
 			return fmt.Errorf("outbox message %s: %w", k, err)
 		}
@@ -831,7 +831,7 @@ func (t writeTx) PutOutbox(m core.OutboxMessage) error {
 	b := t.bucket(bucketOutbox)
 	// IDs only grow: new messages go at the end.
 	b.FillPercent = 0.9
-	return putJSON(b, []byte(m.ID), m)
+	return b.Put([]byte(m.ID), encodeOutbox(m))
 }
 
 func (t writeTx) DeleteOutbox(id string) error {
