@@ -293,8 +293,8 @@ func CheckCheckpoints(st Store, key note.Verifier, v Verification, notes [][]byt
 			case cp.Size == 0:
 				c.Err = errors.New("it has size 0")
 			case cp.Size > head:
-				c.Err = fmt.Errorf("the log holds %d events, the checkpoint %d: the log was cut short or an older copy put back (events %d–%d are missing)",
-					head, cp.Size, head+1, cp.Size)
+				c.Err = fmt.Errorf("the log holds %d events, the checkpoint %d: the log was cut short or an older copy put back (%s missing)",
+					head, cp.Size, eventRange(head+1, cp.Size))
 			default:
 				proof, err := tlog.ProveTree(int64(head), int64(cp.Size), reader)
 				if err == nil {
@@ -326,12 +326,20 @@ func CheckCheckpoints(st Store, key note.Verifier, v Verification, notes [][]byt
 			}
 		}
 		if below > 0 {
-			c.Err = fmt.Errorf("%w; the log matches the checkpoint of size %d, so it diverges in events %d–%d", c.Err, below, below+1, c.Checkpoint.Size)
+			c.Err = fmt.Errorf("%w; the log matches the checkpoint of size %d, so it diverges in %s", c.Err, below, eventRange(below+1, c.Checkpoint.Size))
 		} else {
-			c.Err = fmt.Errorf("%w; it diverges within events 1–%d", c.Err, c.Checkpoint.Size)
+			c.Err = fmt.Errorf("%w; it diverges within %s", c.Err, eventRange(1, c.Checkpoint.Size))
 		}
 	}
 	return checks, nil
+}
+
+// eventRange names events lo to hi: "event 7", "events 7–9".
+func eventRange(lo, hi uint64) string {
+	if lo == hi {
+		return fmt.Sprintf("event %d", lo)
+	}
+	return fmt.Sprintf("events %d–%d", lo, hi)
 }
 
 // --- the checkpointer ------------------------------------------------------

@@ -155,7 +155,7 @@ func TestCheckpointCatchesTruncation(t *testing.T) {
 	})
 	mustContain(t, "plain verify", c.ok("audit", "verify"), "intact", fmt.Sprintf("%d events", head))
 	mustContain(t, "verify --checkpoint", c.fails("audit", "verify", "--checkpoint", cp),
-		"checkpoint 1 of 1", fmt.Sprintf("the log holds %d events", head), fmt.Sprintf("events %d–%d are missing", head+1, head+2))
+		"checkpoint 1 of 1", fmt.Sprintf("the log holds %d events", head), fmt.Sprintf("events %d–%d missing", head+1, head+2))
 }
 
 // TestCheckpointCatchesRewrite drops every event about one person and
