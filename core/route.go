@@ -253,7 +253,7 @@ func (t *txn) sessionActions(sessionID string) ([]string, error) {
 		}
 		total++
 		if len(lines) < maxReceiptActions {
-			what := e.DetailsText()
+			what := actionText(e)
 			if e.Type == EvActionBlocked {
 				what = "BLOCKED " + what
 			}
@@ -268,6 +268,22 @@ func (t *txn) sessionActions(sessionID string) ([]string, error) {
 		lines = append(lines, fmt.Sprintf("… and %d more (see the session's audit)", total-len(lines)))
 	}
 	return lines, err
+}
+
+// actionText is one action for a receipt: "GET /invoices → 200" for what
+// a host product reported, else the recorded details.
+func actionText(e Event) string {
+	m := e.DetailsMap()
+	method, _ := m["method"].(string)
+	path, _ := m["path"].(string)
+	if method == "" || path == "" {
+		return e.DetailsText()
+	}
+	s := method + " " + path
+	if st, ok := m["status"].(float64); ok {
+		s += fmt.Sprintf(" → %d", int(st))
+	}
+	return s
 }
 
 // recentlyDenied is how far back a denied request makes its requester hear
