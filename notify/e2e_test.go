@@ -206,7 +206,8 @@ func TestAlertsReachEveryone(t *testing.T) {
 		t.Fatal(err)
 	}
 	m = w.mailTo(core.DemoSupport, "[staging] Jane Doe enabled impersonation until")
-	mustContain(t, "consent mail", m.Text, u.ConsentUntil.Format(time.RFC1123), "Jane Doe <jane@globex.test> granted consent")
+	mustContain(t, "consent mail", m.Text, u.ConsentUntil.Format(time.RFC1123), "Jane Doe <jane@globex.test> granted consent",
+		"Your request "+r.ID+" was denied; ask again")
 	if _, ok := w.mail.Wait(0, func(m alertsink.Mail) bool {
 		return slices.Contains(m.To, core.DemoLead) && strings.Contains(m.Subject, "enabled impersonation")
 	}); ok {
