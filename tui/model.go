@@ -487,7 +487,7 @@ func (m *Model) hiddenTab(n int) tea.Cmd {
 	if m.common.Impersonating() {
 		where = " while you act as " + m.target.DisplayName()
 	}
-	return m.say(core.Display(fmt.Sprintf("Tab %d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
+	return m.say(core.Display(fmt.Sprintf("%d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
 }
 
 func (m *Model) switchTab(n int) tea.Cmd {
