@@ -22,6 +22,7 @@ const (
 	EvSessionStarted   = "session.started"
 	EvSessionEnded     = "session.ended"
 	EvSessionDenied    = "session.denied"
+	EvSessionEntered   = "session.entered"
 	EvConsentGranted   = "consent.granted"
 	EvConsentRevoked   = "consent.revoked"
 	EvConsentExpired   = "consent.expired"
@@ -38,16 +39,18 @@ const (
 	EvAlertAdded       = "alert.added"
 	EvAlertRemoved     = "alert.removed"
 	EvAlertFailed      = "alert.failed"
+	EvAPIKeyAdded      = "apikey.added"
+	EvAPIKeyRevoked    = "apikey.revoked"
 )
 
 // EventTypes lists every audit event type, for filters.
 var EventTypes = []string{
 	EvRequestCreated, EvRequestApproved, EvRequestDenied, EvRequestCancelled, EvRequestExpired,
-	EvSessionStarted, EvSessionEnded, EvSessionDenied,
+	EvSessionStarted, EvSessionEnded, EvSessionDenied, EvSessionEntered,
 	EvConsentGranted, EvConsentRevoked, EvConsentExpired,
 	EvActionPerformed, EvActionBlocked, EvPolicyChanged, EvUserCreated, EvUserUpdated,
 	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated,
-	EvAlertAdded, EvAlertRemoved, EvAlertFailed,
+	EvAlertAdded, EvAlertRemoved, EvAlertFailed, EvAPIKeyAdded, EvAPIKeyRevoked,
 }
 
 // Result of an audited step.

@@ -487,8 +487,9 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 	}
 	var made Checkpoint
 	var fresh bool
+	var queued int
 	err := c.st.Update(func(tx Tx) error {
-		fresh = false
+		fresh, queued = false, 0
 		last, err := tx.LatestCheckpoint()
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
@@ -505,8 +506,16 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 			return err
 		}
 		fresh = true
-		return tx.PutCheckpoint(made)
+		if err := tx.PutCheckpoint(made); err != nil {
+			return err
+		}
+		queued, err = queueCheckpoint(tx, made)
+		return err
 	})
+	if queued > 0 {
+		c.WakeOutbox()
+		c.hub.Publish(Change{Kind: ChangeAlerts})
+	}
 	if err == nil && fresh {
 		err = c.publishCheckpoint(made)
 	}
@@ -523,8 +532,39 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 	return made, err
 }
 
+// queueCheckpoint puts a new checkpoint into the outbox of every webhook
+// channel, in the transaction that keeps it: a receiver holds a copy the
+// database's owner cannot take back.
+func queueCheckpoint(tx Tx, cp Checkpoint) (int, error) {
+	chs, err := tx.Channels()
+	if err != nil {
+		return 0, err
+	}
+	pol, err := tx.Policy()
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	n := 0
+	for _, ch := range chs {
+		if ch.Kind != ChannelWebhook {
+			continue
+		}
+		m := OutboxMessage{Channel: ch.ID, Created: cp.Time, NextAt: cp.Time, Notice: Notice{
+			Type: NoticeCheckpoint, Environment: pol.Environment, Time: cp.Time,
+			Subject:    fmt.Sprintf("%sAudit checkpoint of %s: %d events", envPrefix(pol), cp.Origin, cp.Size),
+			Lines:      []string{"Keep this checkpoint: actas audit verify --checkpoint FILE proves the log still holds these events."},
+			Checkpoint: string(cp.Note),
+		}}
+		if err := QueueMessage(tx, &m); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // publishCheckpoint appends a new checkpoint to policy checkpoint_file and
-// hands it to Options.OnCheckpoint.
+// hands it to the function given to StartCheckpoints.
 func (c *Core) publishCheckpoint(cp Checkpoint) error {
 	var err error
 	if path := c.Policy().CheckpointFile; path != "" {
@@ -632,4 +672,64 @@ func (c *Core) CheckCheckpoints(v Verification, notes [][]byte) ([]CheckpointChe
 		return nil, err
 	}
 	return CheckCheckpoints(c.st, k.Verifier, v, notes)
+}
+
+// MaxReceiptEvents bounds the events one receipt proves.
+const MaxReceiptEvents = 10_000
+
+// Receipt is a session's events proven in one signed checkpoint: what the
+// person acted as can keep and check offline (audit verify-proof).
+type Receipt struct {
+	Session    string
+	Proofs     []Proof // one per event, oldest first
+	Checkpoint Checkpoint
+	Key        string // the log's public key, to check it with
+}
+
+// Text is the receipt as a file of proofs, one after the other, each in
+// the proof file format (audit verify-proof reads them all).
+func (r Receipt) Text() string {
+	var b strings.Builder
+	for i, p := range r.Proofs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.Text())
+	}
+	return b.String()
+}
+
+// SessionReceipt proves every event of a session in a checkpoint signed
+// now. Whoever may read the session's audit may ask: the person acted as,
+// and staff over them.
+func (c *Core) SessionReceipt(p Principal, sessionID string) (Receipt, error) {
+	k, err := c.key()
+	if err != nil {
+		return Receipt{}, err
+	}
+	var seqs []uint64
+	for from := uint64(0); ; {
+		page, err := c.Audit(p, AuditQuery{Session: sessionID}, from, false, 1000)
+		if err != nil {
+			return Receipt{}, err
+		}
+		for _, ev := range page.Events {
+			seqs = append(seqs, ev.Seq)
+		}
+		if len(seqs) > MaxReceiptEvents {
+			return Receipt{}, invalid("session", "session %s has more than %d events; ask an auditor for proofs of the ones you need (actas audit prove --seq N)", sessionID, MaxReceiptEvents)
+		}
+		if page.Next == 0 {
+			break
+		}
+		from = page.Next
+	}
+	if len(seqs) == 0 {
+		return Receipt{}, invalid("session", "session %s has no audit events", sessionID)
+	}
+	proofs, err := ProveEvents(c.st, k.Signer, c.clock.Now(), seqs...)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Session: sessionID, Proofs: proofs, Checkpoint: proofs[0].Checkpoint, Key: k.VerifierKey}, nil
 }

@@ -34,10 +34,13 @@ type Core struct {
 	deadline deadlines
 	timer    Stopper
 	closed   bool
+	links    map[string]ProductLink // by session ID: the console's way into the host product
+	keys     apiKeys
 	warned   map[string]bool // sessions whose impersonator heard they are ending
 
 	notifier        Notifier
 	deliveryTimeout time.Duration
+	firstRetry      time.Duration
 	outboxWake      chan struct{}
 
 	// cpMu guards cp, the checkpointer of a process that writes the log
@@ -58,6 +61,10 @@ type Options struct {
 	Notifier Notifier
 	// DeliveryTimeout bounds one delivery attempt; 0 means DeliveryTimeout.
 	DeliveryTimeout time.Duration
+	// FirstRetry is the wait after a first failed delivery, doubling after
+	// each further one up to MaxRetry; 0 means FirstRetry (5 s). Tests
+	// shorten it.
+	FirstRetry time.Duration
 	// ReadOnly is for commands that only read: core applies no expiry and
 	// ends no leftover session, so it never writes (the store may refuse
 	// writes altogether). Only a writer changes the database.
@@ -72,6 +79,7 @@ type Principal struct {
 	Fingerprint string // SSH key that authenticated the connection, if any
 	Remote      string // remote address, if any
 	Conn        string // connection ID; sessions remember which one started them
+	APIKey      string // name of the API key a host product called with, if any
 }
 
 // SystemPrincipal is the operator at the command line: the one with the
@@ -82,6 +90,9 @@ func SystemPrincipal(name string) Principal { return Principal{System: "cli:" + 
 func (p Principal) ref() Ref {
 	if p.System != "" {
 		return Ref{ID: p.System}
+	}
+	if p.APIKey != "" {
+		return Ref{ID: "apikey:" + p.APIKey}
 	}
 	return p.User.Ref()
 }
@@ -97,9 +108,12 @@ func Open(st Store, opt Options) (*Core, error) {
 	if opt.DeliveryTimeout <= 0 {
 		opt.DeliveryTimeout = DeliveryTimeout
 	}
+	if opt.FirstRetry <= 0 {
+		opt.FirstRetry = FirstRetry
+	}
 	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: newDirectory(st), active: map[string]Session{}, people: map[string]User{},
-		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout,
-		outboxWake: make(chan struct{}, 1)}
+		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout, firstRetry: opt.FirstRetry,
+		outboxWake: make(chan struct{}, 1), links: map[string]ProductLink{}}
 	if err := c.load(); err != nil {
 		return nil, err
 	}
@@ -198,6 +212,9 @@ func (c *Core) load() error {
 		for _, u := range consents {
 			heap.Push(&c.deadline, deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
 		}
+		if err := c.loadAPIKeys(tx); err != nil {
+			return err
+		}
 		act, err := tx.ActiveSessions()
 		if err != nil {
 			return err
@@ -229,6 +246,7 @@ type txn struct {
 	counted       []Session // sessions whose event counter went up, as stored
 	policyChanged bool
 	orgs          bool
+	apiKeys       bool
 	queued        int      // outbox messages queued
 	alerts        bool     // channels or outbox changed
 	warned        []string // sessions whose ending was announced
@@ -295,7 +313,7 @@ func (c *Core) afterCommit(t *txn) {
 // views mirror; an audit event alone (a login, an action) does not, and
 // then no snapshot is read.
 func (t *txn) touchesViews() bool {
-	if len(t.users) > 0 || t.policyChanged || t.orgs {
+	if len(t.users) > 0 || t.policyChanged || t.orgs || t.apiKeys {
 		return true
 	}
 	for _, ch := range t.changes {
@@ -309,6 +327,23 @@ func (t *txn) touchesViews() bool {
 // record appends an audit event to the transaction: details are redacted
 // and made canonical here, so nothing secret is ever stored or shown.
 func (t *txn) record(ev Event, details map[string]any) (Event, error) {
+	ev, err := t.recordUncounted(ev, details)
+	if err != nil || ev.Session == "" {
+		return ev, err
+	}
+	if s, err := t.Session(ev.Session); err == nil {
+		s.Events++
+		if err := t.PutSession(s); err != nil {
+			return ev, err
+		}
+		t.counted = append(t.counted, s)
+	}
+	return ev, nil
+}
+
+// recordUncounted is record without counting the event on its session:
+// for callers that append many events to one session and count them once.
+func (t *txn) recordUncounted(ev Event, details map[string]any) (Event, error) {
 	d, err := canonicalDetails(details)
 	if err != nil {
 		return ev, err
@@ -327,15 +362,6 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 	}
 	if err := t.route(ev); err != nil {
 		return ev, err
-	}
-	if ev.Session != "" {
-		if s, err := t.Session(ev.Session); err == nil {
-			s.Events++
-			if err := t.PutSession(s); err != nil {
-				return ev, err
-			}
-			t.counted = append(t.counted, s)
-		}
 	}
 	e := ev
 	t.changes = append(t.changes, Change{Kind: ChangeAudit, Event: &e})
@@ -384,6 +410,9 @@ func (c *Core) refresh(t *txn) {
 			}
 		}
 		c.dir.put(users...)
+		if t.apiKeys {
+			_ = c.loadAPIKeys(tx)
+		}
 		c.peopleMu.Lock()
 		for _, u := range users {
 			if _, ok := c.people[u.ID]; ok {
@@ -404,6 +433,7 @@ func (c *Core) refresh(t *txn) {
 					c.schedule(deadline{at: s.Ends.Add(-warnBefore), kind: dlWarn, id: s.ID})
 				} else {
 					delete(c.active, s.ID)
+					delete(c.links, s.ID)
 					delete(c.warned, s.ID)
 				}
 			case ch.Request != nil && ch.Request.Status == RequestPending:

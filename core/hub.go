@@ -18,6 +18,7 @@ const (
 	ChangeCheckpoint ChangeKind = "checkpoint"
 	// ChangeLogout tells transports to close a person's consoles (Logout).
 	ChangeLogout ChangeKind = "logout"
+	ChangeAPIKey ChangeKind = "apikey" // an API key was revoked
 	// ChangeResync tells a subscriber that it missed changes because it
 	// read too slowly: reload what is on screen.
 	ChangeResync ChangeKind = "resync"
@@ -34,6 +35,7 @@ type Change struct {
 	Policy  *Policy
 	Notice  *UserNotice
 	Logout  *Logout
+	APIKey  *APIKey
 	// Checkpoint is the new checkpoint of a ChangeCheckpoint.
 	Checkpoint *Checkpoint
 }

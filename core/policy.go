@@ -12,7 +12,8 @@ import (
 
 // PolicyKeys lists the settable policy keys, in display order.
 var PolicyKeys = []string{"enabled", "require_consent", "max_duration", "default_duration", "require_reason",
-	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alerting", "environment", "checkpoint_file"}
+	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alerting", "environment", "checkpoint_file",
+	"product_url", "issuer"}
 
 // PolicyValues renders the policy as key → value text, as policy show prints it.
 func PolicyValues(p Policy) map[string]string {
@@ -24,6 +25,8 @@ func PolicyValues(p Policy) map[string]string {
 		"notify_target": strconv.FormatBool(p.NotifyTarget), "alerting": strconv.FormatBool(p.Alerting),
 		"environment":     p.Environment,
 		"checkpoint_file": p.CheckpointFile,
+		"product_url":     p.ProductURL,
+		"issuer":          p.issuer(),
 	}
 }
 
@@ -107,6 +110,15 @@ func applyPolicy(p *Policy, key, val string) error {
 		}
 		p.Environment = env
 		return nil
+	case "product_url":
+		p.ProductURL = val
+		return checkProductURL(val)
+	case "issuer":
+		p.Issuer = val
+		if val == "actas" {
+			p.Issuer = ""
+		}
+		return checkIssuer(val)
 	case "checkpoint_file":
 		path, err := checkCheckpointFile(val)
 		if err != nil {

@@ -56,6 +56,13 @@ type ReadTx interface {
 	// sessions on that user.
 	Sessions(target, before string, limit int) ([]Session, error)
 
+	// APIKey looks a key up by name; APIKeys lists them all by name.
+	APIKey(name string) (APIKey, error)
+	APIKeys() ([]APIKey, error)
+	// Ticket looks a ticket up by its hash; TicketsOf lists a session's.
+	Ticket(hash string) (Ticket, error)
+	TicketsOf(session string) ([]Ticket, error)
+
 	// AuditHead is the last appended event's seq and hash (0 and zero hash
 	// for an empty log).
 	AuditHead() (seq uint64, hash [32]byte, err error)
@@ -104,6 +111,9 @@ type Tx interface {
 	// PutSession stores the session and keeps the active and by-target
 	// indexes right.
 	PutSession(Session) error
+	PutAPIKey(APIKey) error
+	// PutTicket stores the ticket and indexes it under its session.
+	PutTicket(Ticket) error
 	// AppendAudit stores the record under rec.Seq, which must be the head's
 	// seq + 1, indexes it and moves the head to (rec.Seq, rec.Hash).
 	// It also extends the log's Merkle tree in the same transaction.

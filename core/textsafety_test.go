@@ -127,3 +127,33 @@ func TestRedactionShapes(t *testing.T) {
 		t.Errorf("redaction touched harmless values: %v", got)
 	}
 }
+
+// TestStartChecksTheReason: a direct start's reason follows the rules of a
+// request's — required under require_reason, at most 500 characters, no
+// control characters — and a refused reason starts nothing.
+func TestStartChecksTheReason(t *testing.T) {
+	w := newWorld(t)
+	for name, reason := range map[string]string{
+		"empty":   "",
+		"10 MB":   strings.Repeat("x", 10<<20),
+		"501":     strings.Repeat("x", 501),
+		"escape":  "ticket \x1b[2J",
+		"bidi":    "ticket \u202e42",
+		"newline": "ticket\n42",
+	} {
+		if _, err := w.c.Start(w.as("lead"), w.u["jane"].ID, reason); core.CodeOf(err) != core.CodeInvalid {
+			t.Errorf("%s reason: %v, want invalid", name, err)
+		}
+		if _, ok := w.c.ActiveSessionOf(w.u["lead"].ID); ok {
+			t.Fatalf("%s reason started a session", name)
+		}
+	}
+	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "  ticket #4802 "))
+	if s.Reason != "ticket #4802" {
+		t.Errorf("reason stored as %q", s.Reason)
+	}
+	w.must(nil, w.c.End(w.as("lead"), core.EndExit))
+	// Without require_reason a start may say nothing.
+	w.must(w.c.SetPolicy(w.cli, map[string]string{"require_reason": "false"}))
+	must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+}

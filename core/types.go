@@ -268,6 +268,11 @@ type Policy struct {
 	// CheckpointFile is where signed audit checkpoints are appended
 	// (absolute path, on other storage than the database); "" = none.
 	CheckpointFile string `json:"checkpoint_file,omitempty"`
+	// ProductURL is the host product's entry URL, holding {ticket}; empty
+	// means sessions get no product link.
+	ProductURL string `json:"product_url,omitempty"`
+	// Issuer is the iss of grants; empty means "actas".
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // DefaultPolicy is the policy of a new database: everything safe, and

@@ -16,6 +16,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 )
 
@@ -137,15 +138,16 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		r.SetColorProfile(themes.PlainProfile(dumb))
 	}
 	started := time.Now()
+	screen := newFrames(sess, pty.Window.Width, pty.Window.Height)
 	var model tea.Model
 	if s.safely("console constructor", func() {
 		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain, ASCII: dumb,
-			Width: pty.Window.Width, Height: pty.Window.Height})
+			Width: pty.Window.Width, Height: pty.Window.Height,
+			Copy: func(text string) { screen.write(ansi.SetSystemClipboard(text)) }})
 	}) || model == nil {
 		s.endConn(id, core.EndDisconnect)
 		return 1, endMessage(errPanic, s.cfg)
 	}
-	screen := newFrames(sess, pty.Window.Width, pty.Window.Height)
 	gm := &guarded{m: model, frames: screen, onPanic: func(v any, stack []byte) {
 		s.log.Error("console panicked; closing it", "user", user.Email, "conn", id, "panic", v, "stack", string(stack))
 		cancel(errPanic)

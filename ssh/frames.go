@@ -52,9 +52,10 @@ type frames struct {
 	view    string // the newest view
 	width   int
 	height  int
-	dirty   bool // view or size changed since the last frame
-	repaint bool // the next frame rewrites every line
-	busy    bool // a flush is scheduled or running; it takes what comes meanwhile
+	dirty   bool   // view or size changed since the last frame
+	raw     string // sequences to write before the next frame (a clipboard copy)
+	repaint bool   // the next frame rewrites every line
+	busy    bool   // a flush is scheduled or running; it takes what comes meanwhile
 	stopped bool
 	lastAt  time.Time // when the last frame started
 	flushes sync.WaitGroup
@@ -85,6 +86,23 @@ func (f *frames) show(view string) {
 	}
 }
 
+// write queues a sequence that is not part of a view, such as OSC 52 for
+// the clipboard, to go out between two frames, never inside one.
+func (f *frames) write(seq string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return
+	}
+	f.raw += seq
+	f.dirty = true
+	if !f.busy {
+		f.busy = true
+		f.flushes.Add(1)
+		go f.flush()
+	}
+}
+
 // resize takes the terminal's new size. The next frame, which the view
 // the program draws for this WindowSizeMsg sets off, rewrites the whole
 // screen: the terminal may have rewrapped or cut what was there.
@@ -106,10 +124,13 @@ func (f *frames) flush() {
 			f.mu.Unlock()
 			return
 		}
-		view, width, height, repaint := f.view, f.width, f.height, f.repaint
-		f.dirty, f.repaint = false, false
+		view, width, height, repaint, raw := f.view, f.width, f.height, f.repaint, f.raw
+		f.dirty, f.repaint, f.raw = false, false, ""
 		f.lastAt = time.Now()
 		f.mu.Unlock()
+		if raw != "" {
+			_, _ = io.WriteString(f.out, raw)
+		}
 		writeInPieces(f.out, f.frame(view, width, height, repaint))
 		f.mu.Lock()
 	}

@@ -168,7 +168,14 @@ func reportP99(b *testing.B, latencies []time.Duration) {
 	b.ReportMetric(float64(latencies[len(latencies)*99/100])/float64(time.Millisecond), "p99-ms")
 }
 
-func BenchmarkAuditAppend(b *testing.B) {
+func BenchmarkAuditAppend(b *testing.B) { benchAppend(b, false) }
+
+// BenchmarkAuditAppendWithOutbox is BenchmarkAuditAppend where every event
+// also queues a notification in its transaction, as a session start or end
+// does for an alert channel: the cost of the transactional outbox.
+func BenchmarkAuditAppendWithOutbox(b *testing.B) { benchAppend(b, true) }
+
+func benchAppend(b *testing.B, outbox bool) {
 	for _, writers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			db, err := store.Open(filepath.Join(b.TempDir(), "actas.db"), store.Options{})
@@ -190,7 +197,17 @@ func BenchmarkAuditAppend(b *testing.B) {
 					for i := range n {
 						ev := staff.event(i)
 						start := time.Now()
-						if err := db.Update(func(tx core.Tx) error { return core.AppendEvent(tx, &ev) }); err != nil {
+						if err := db.Update(func(tx core.Tx) error {
+							if err := core.AppendEvent(tx, &ev); err != nil || !outbox {
+								return err
+							}
+							m := core.OutboxMessage{Event: ev.Seq, Channel: "ch_00000001", Created: ev.Time, NextAt: ev.Time,
+								Notice: core.Notice{Type: core.EvSessionStarted, Subject: "Sam Support started acting as Jane Doe",
+									Who: "Sam Support <support@acme.test>", Whom: "Jane Doe <jane@globex.test>",
+									Why: "ticket #4711", Until: ev.Time.Add(time.Hour), Session: ev.Session, Time: ev.Time,
+									Lines: []string{"Session ends at the latest in an hour."}}}
+							return core.QueueMessage(tx, &m)
+						}); err != nil {
 							b.Error(err)
 							return
 						}

@@ -20,7 +20,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 5
+const schemaVersion = 6
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -68,7 +68,7 @@ var (
 	// included: the webhook secret must stay usable for signing).
 	bucketChannels = []byte("alert_channels")
 	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
-	// -> message (JSON): the notifications not delivered yet, and those
+	// -> message (binary codec): the notifications not delivered yet, and those
 	// that failed for good.
 	bucketOutbox = []byte("outbox")
 	// bucketAuditTree maps seq (8 bytes) to the Merkle tree hashes that
@@ -78,6 +78,11 @@ var (
 	// bucketCheckpoints maps a checkpoint's tree size (8 bytes) to the
 	// signed checkpoint (encodeCheckpoint).
 	bucketCheckpoints = []byte("audit_checkpoints")
+
+	// Host products (schema version 6).
+	bucketAPIKeys          = []byte("apikeys")            // key name -> API key (hash of the secret only)
+	bucketTickets          = []byte("tickets")            // hex SHA-256 of a ticket -> ticket
+	bucketTicketsBySession = []byte("tickets_by_session") // session ID|0x00|ticket hash -> empty
 )
 
 // allBuckets is every bucket of the current schema; Open checks they exist.
@@ -91,6 +96,7 @@ var allBuckets = [][]byte{
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
 	bucketChannels, bucketOutbox,
 	bucketAuditTree, bucketCheckpoints,
+	bucketAPIKeys, bucketTickets, bucketTicketsBySession,
 }
 
 // Keys of the meta bucket.
@@ -227,6 +233,7 @@ var migrations = []migration{
 	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
 	{to: 4, what: "index users by name, by consent and by staff role", apply: migrateToV4},
 	{to: 5, what: "build the audit log's Merkle tree", apply: migrateToV5},
+	{to: 6, what: "API keys and tickets for host products", apply: migrateToV6},
 }
 
 // migrateToV3 adds the alert buckets and rewrites the policy in its new
@@ -248,6 +255,18 @@ func migrateToV3(tx *bolt.Tx) error {
 		return err
 	}
 	return meta.Put(keyPolicy, encodePolicy(p))
+}
+
+// migrateToV6 adds the buckets of the HTTP API for host products. A policy
+// stored before it lacks product_url and issuer (policy encoding 3);
+// decodePolicy reads them as unset.
+func migrateToV6(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketAPIKeys, bucketTickets, bucketTicketsBySession} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func migrateToV1(tx *bolt.Tx) error {

@@ -159,7 +159,7 @@ func TestMigrationBuildsTheTree(t *testing.T) {
 				return err
 			}
 		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, store.SchemaVersion-1))
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 4)) // 5 added the tree
 	})
 	if _, err := store.Open(path, store.Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "must be upgraded") {
 		t.Fatalf("read-only open of an older file: %v, want a refusal", err)

@@ -20,7 +20,7 @@ const accountSessions = 20
 var consentPresets = []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
 
 type accountKeys struct {
-	Up, Down, Open, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
+	Up, Down, Open, Receipt, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
 }
 
 func newAccountKeys() accountKeys {
@@ -28,6 +28,7 @@ func newAccountKeys() accountKeys {
 		Up:      key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
 		Down:    key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "session audit")),
+		Receipt: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "proof receipt")),
 		Enable:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable consent")),
 		Revoke:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "revoke consent")),
 		Theme:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "next theme")),
@@ -158,7 +159,13 @@ func (p *AccountPage) ShortHelp() []key.Binding {
 }
 
 // FullHelp lists every key of the page.
-func (p *AccountPage) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+func (p *AccountPage) FullHelp() [][]key.Binding {
+	b := p.ShortHelp()
+	if p.dialog == accountNoDialog && len(p.sessions) > 0 {
+		b = append(b, p.keys.Receipt)
+	}
+	return [][]key.Binding{b}
+}
 
 // reload reads the account, its consent and the sessions on it.
 func (p *AccountPage) reload() tea.Cmd {
@@ -281,6 +288,12 @@ func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		return openSessionAudit(p.sessions[p.cursor])
+	case key.Matches(msg, p.keys.Receipt):
+		if p.cursor >= len(p.sessions) {
+			return nil
+		}
+		id := p.sessions[p.cursor].ID
+		return func() tea.Msg { return OpenReceiptMsg{Session: id} }
 	case (key.Matches(msg, p.keys.Enable) || key.Matches(msg, p.keys.Revoke)) && p.acts.Consent != nil:
 		return errorOf(p.acts.Consent)
 	case key.Matches(msg, p.keys.Enable):
@@ -472,7 +485,11 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 		}
 	}
 	b.WriteByte('\n')
-	b.WriteString(st.Title.Render("Who impersonated me") + "\n")
+	b.WriteString(st.Title.Render("Who impersonated me"))
+	if len(p.sessions) > 0 && w >= 60 {
+		b.WriteString(st.Muted.Render(cellFit("  p: proof receipt of a session", w-len("Who impersonated me"))))
+	}
+	b.WriteByte('\n')
 	used := strings.Count(b.String(), "\n")
 	h := max(p.c.Height-used-1, 1)
 	widths := layoutCols(accountSessionCols, w-2)

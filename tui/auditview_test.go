@@ -471,7 +471,7 @@ func TestSessionAuditViewerFillsFirstPage(t *testing.T) {
 	f := newFixture(t, 30)
 	owner := f.principal(t, core.DemoOwner)
 	jane, _ := f.c.UserByEmail(core.DemoJane)
-	s, err := f.c.Start(owner, jane.ID, "")
+	s, err := f.c.Start(owner, jane.ID, "ticket")
 	if err != nil {
 		t.Fatal(err)
 	}

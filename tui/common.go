@@ -28,6 +28,10 @@ type Options struct {
 	ASCII     bool               // nothing but ASCII on screen (TERM=dumb): glyphs fall back (ascii.go)
 	Width     int
 	Height    int
+	// Copy puts text on the terminal's clipboard (OSC 52). nil writes the
+	// sequence through the renderer's output (the local console); the SSH
+	// server passes one that writes between its frames.
+	Copy func(text string)
 }
 
 // Common is shared, by value, with every page and component.

@@ -10,6 +10,7 @@ import (
 	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -37,6 +38,41 @@ func (m *Model) bannerView() string {
 		text = "You are impersonating " + ansi.Truncate(who, max(room, 1), "…") + tail
 	}
 	return style.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width, "…"))
+}
+
+// linkView is the line under the banner when policy product_url gave the
+// session a way into the host product: "Open as NAME: URL · o copies". A
+// ticket enters once and for TicketTTL; after that o gets a fresh one.
+func (m *Model) linkView() string {
+	s := m.common.Styles
+	name := core.Display(m.target.DisplayName())
+	var text string
+	if m.link.Expires.After(m.opt.Core.Now()) {
+		text = "Open as " + name + ": " + core.Display(m.link.URL) + " · o copies"
+	} else {
+		text = "Open as " + name + ": the link was used or has expired · o copies a new one"
+	}
+	return s.Banner.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width, "…"))
+}
+
+// copyLink puts the product link on the clipboard (OSC 52), first getting
+// a fresh ticket when the one shown was used or has expired.
+func (m *Model) copyLink() tea.Cmd {
+	c, p, link, cp := m.opt.Core, m.opt.Principal, m.link, m.opt.Copy
+	if cp == nil {
+		out := m.opt.Renderer.Output()
+		cp = func(text string) { out.Copy(text) }
+	}
+	return func() tea.Msg {
+		if !link.Expires.After(c.Now()) {
+			var err error
+			if link, err = c.RenewProductLink(p); err != nil {
+				return linkCopiedMsg{err: err}
+			}
+		}
+		cp(link.URL)
+		return linkCopiedMsg{link: link}
+	}
 }
 
 // timeLeft shows the countdown: "2h 05m", "59m", and in the urgent last
@@ -249,7 +285,9 @@ func (m *Model) helpView() string {
 	if m.fullHelp {
 		m.helpDrawn.view = hm.FullHelpView(groups)
 	} else {
-		m.helpDrawn.view = hm.ShortHelpView(h.ShortHelp())
+		// bubbles/help adds the item that does not fit when its " …"
+		// would not fit either: the line is cut here instead.
+		m.helpDrawn.view = ansi.Truncate(hm.ShortHelpView(h.ShortHelp()), m.width, "…")
 	}
 	m.helpDrawn.styles, m.helpDrawn.width = m.common.Styles, m.width
 	m.helpDrawn.sig, m.helpDrawn.next = sig, m.helpDrawn.sig

@@ -50,9 +50,10 @@ type Model struct {
 
 	fullHelp bool // the help shows every key
 
-	target   core.User // whom the session is on, while impersonating
-	ticking  bool      // a one-second tick is on its way
-	pending  int       // pending requests, shown on the Approvals tab
+	target   core.User        // whom the session is on, while impersonating
+	link     core.ProductLink // the way into the host product, if policy gives one
+	ticking  bool             // a one-second tick is on its way
+	pending  int              // pending requests, shown on the Approvals tab
 	notice   string
 	errText  string
 	noticeID int
@@ -74,7 +75,11 @@ type Model struct {
 
 // Root messages.
 type (
-	tickMsg     struct{}
+	tickMsg       struct{}
+	linkCopiedMsg struct {
+		link core.ProductLink
+		err  error
+	}
 	pendingMsg  struct{ n int }
 	clearNotice struct{ id int }
 	endedMsg    struct{} // ctrl+x went through
@@ -105,6 +110,7 @@ func New(opt Options) *Model {
 	if s, ok := opt.Core.ActiveSessionOf(opt.Principal.User.ID); ok {
 		m.common.Session = s
 		m.target, _ = opt.Core.User(s.Target)
+		m.link, _ = opt.Core.ProductLinkOf(opt.Principal)
 	}
 	m.common.Viewer = m.viewer()
 	m.restyle()
@@ -195,12 +201,8 @@ func (m *Model) open(n int) tea.Cmd {
 
 // layout works out the page area and hands the shared state to every page.
 func (m *Model) layout() {
-	h := m.height - 2 - m.footerHeight() // tab bar and its rule
-	if m.common.Impersonating() {
-		h-- // banner
-	}
 	m.common.Width = m.width
-	m.common.Height = max(h, 1)
+	m.common.Height = m.pageHeight()
 	m.push()
 }
 
@@ -298,10 +300,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// pageHeight is the height left for the page: without the tab bar and its
+// rule, the footer, and while impersonating the banner and the product
+// link under it.
 func (m *Model) pageHeight() int {
 	h := m.height - 2 - m.footerHeight()
 	if m.common.Impersonating() {
 		h--
+		if m.link.URL != "" {
+			h--
+		}
 	}
 	return max(h, 1)
 }
@@ -316,6 +324,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.key(msg)
 	case tickMsg:
 		m.ticking = false
+		if l, ok := m.opt.Core.ProductLinkOf(m.opt.Principal); ok {
+			m.link = l // spent when the product redeemed it
+		}
 		if c, ok := m.focused().(countdown); ok && c.countingDown() {
 			return m.sendTo(clockMsg{now: m.opt.Core.Now()})
 		}
@@ -323,6 +334,14 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case pendingMsg:
 		m.pending = msg.n
 		return nil
+	case linkCopiedMsg:
+		if msg.err != nil {
+			return m.say(core.Display(msg.err.Error()), true)
+		}
+		if msg.link.Session == m.common.Session.ID {
+			m.link = msg.link
+		}
+		return m.say("Copied the link into "+core.Display(m.target.DisplayName())+"'s view of the product to your clipboard", false)
 	case clearNotice:
 		if msg.id == m.noticeID {
 			m.notice, m.errText = "", ""
@@ -353,6 +372,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(cmd, pc)
 	case OpenAuditMsg:
 		m.overlay = NewAuditViewer(m.common, msg.Title, msg.Query).SetCommon(m.common)
+		return m.overlay.Init()
+	case OpenReceiptMsg:
+		m.overlay = NewReceiptView(m.common, msg.Session).SetCommon(m.common)
 		return m.overlay.Init()
 	case CloseOverlayMsg:
 		m.overlay = nil
@@ -434,6 +456,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	focused := m.focused()
 	if focused != nil && focused.Capturing() {
 		return m.sendKey(msg)
+	}
+	if key.Matches(msg, k.CopyLink) && m.common.Impersonating() && m.link.URL != "" {
+		return m.copyLink()
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -606,9 +631,10 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 		}
 	}
 	m.common.Session = s
-	m.target = core.User{}
+	m.target, m.link = core.User{}, core.ProductLink{}
 	if s.ID != "" {
 		m.target, _ = m.opt.Core.User(s.Target)
+		m.link, _ = m.opt.Core.ProductLinkOf(m.opt.Principal)
 	}
 	m.common.Viewer = m.viewer()
 	m.restyle()
@@ -723,6 +749,10 @@ func (m *Model) draw() string {
 	if m.common.Impersonating() {
 		b.WriteString(m.bannerView())
 		b.WriteByte('\n')
+		if m.link.URL != "" {
+			b.WriteString(m.linkView())
+			b.WriteByte('\n')
+		}
 	}
 	b.WriteString(m.tabsView())
 	b.WriteByte('\n')

@@ -25,6 +25,11 @@ func impersonate(t *testing.T, m *Model, who string) {
 	mustContain(t, m.View(), "Impersonate user", "Request impersonation", "View sessions", "View audit")
 	drive(t, m, keyMsg("i"))
 	mustContain(t, m.View(), "You will temporarily act as user", "and have their permissions.", "Cancel", "Impersonate user")
+	if strings.Contains(m.View(), "Reason:") { // policy require_reason, direct mode
+		drive(t, m, typing("ticket 42")...)
+		drive(t, m, keyMsg("enter"))
+		return
+	}
 	drive(t, m, keyMsg("y"))
 }
 
@@ -160,7 +165,8 @@ func TestEscapeBytesRenderHarmless(t *testing.T) {
 	check("menu")
 	drive(t, m, keyMsg("i"))
 	check("confirm")
-	drive(t, m, keyMsg("y"))
+	drive(t, m, typing("ticket 42")...)
+	drive(t, m, keyMsg("enter"))
 	check("banner")
 	mustContain(t, m.View(), `You are impersonating \x1b[31mEvil\x07\u202e (evil\x1b[2J@globe`)
 }
@@ -207,7 +213,7 @@ func TestBannerUrgentInLastMinutes(t *testing.T) {
 	f := newFixture(t, 30)
 	owner := f.principal(t, core.DemoOwner)
 	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if _, err := f.c.Start(owner, jane.ID, ""); err != nil {
+	if _, err := f.c.Start(owner, jane.ID, "ticket"); err != nil {
 		t.Fatal(err)
 	}
 	r := lipgloss.NewRenderer(nil)
@@ -410,6 +416,11 @@ func TestMenuChoiceWaitsForPolicyAnswer(t *testing.T) {
 
 func TestConfirmTypedAheadOfTheAnswer(t *testing.T) {
 	f := newFixture(t, 30)
+	// Without a required reason, y confirms (with one, y is typed into
+	// the Reason field).
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"require_reason": "false"}); err != nil {
+		t.Fatal(err)
+	}
 	m := f.newModel(t, core.DemoOwner, 100, 30)
 	drive(t, m, keyMsg("/"))
 	drive(t, m, typing("jane")...)
@@ -605,4 +616,60 @@ func TestHeaderSaysWhoYouAreAt80Columns(t *testing.T) {
 	mustContain(t, strings.Split(m.View(), "\n")[0], "[1 Users]", "Olivia Owner")
 	m = f.newModel(t, core.DemoOwner, 120, 24)
 	mustContain(t, strings.Split(m.View(), "\n")[0], "6 Settings", "Olivia Owner · owner")
+}
+
+// TestDirectModeAsksForReason: with require_reason on, the confirm dialog
+// holds a focused Reason field; enter with nothing typed is refused in
+// place, esc cancels, enter with a reason starts the session with it.
+// Without a required reason there is no field and y confirms.
+func TestDirectModeAsksForReason(t *testing.T) {
+	f := newFixture(t, 30)
+	owner := f.principal(t, core.DemoOwner).User.ID
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	open := func() {
+		t.Helper()
+		drive(t, m, keyMsg("1"), keyMsg("/"))
+		drive(t, m, typing("jane")...)
+		drive(t, m, keys("enter", "enter")...)
+		drive(t, m, keyMsg("i"))
+	}
+	open()
+	mustContain(t, m.View(), "Reason:", "enter confirm · esc cancel")
+	drive(t, m, keyMsg("enter"))
+	mustContain(t, m.View(), "a reason is required", "Reason:")
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("started without a reason")
+	}
+	drive(t, m, keyMsg("y")) // typed into the field, not a confirmation
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("y confirmed a dialog that asks for a reason")
+	}
+	drive(t, m, keyMsg("esc"))
+	mustNotContain(t, m.View(), "Reason:")
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("esc started a session")
+	}
+	reopen := func() {
+		t.Helper()
+		drive(t, m, keyMsg("1"), keyMsg("enter"), keyMsg("i"))
+		mustContain(t, m.View(), "have their permissions")
+	}
+	reopen()
+	drive(t, m, typing("ticket #4802")...)
+	drive(t, m, keyMsg("enter"))
+	s, ok := f.c.ActiveSessionOf(owner)
+	if !ok || s.Reason != "ticket #4802" {
+		t.Fatalf("session %+v (%v), want reason ticket #4802", s, ok)
+	}
+	drive(t, m, keyMsg("ctrl+x"))
+
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"require_reason": "false"}); err != nil {
+		t.Fatal(err)
+	}
+	reopen()
+	mustNotContain(t, m.View(), "Reason:")
+	drive(t, m, keyMsg("y"))
+	if _, ok := f.c.ActiveSessionOf(owner); !ok {
+		t.Fatal("y did not confirm without a required reason")
+	}
 }

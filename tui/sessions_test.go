@@ -243,7 +243,7 @@ func TestRunningSessionEventsCountLive(t *testing.T) {
 			drive(t, jane, ch)
 		}
 	}
-	if _, err := f.c.Start(lead, janeU.ID, ""); err != nil {
+	if _, err := f.c.Start(lead, janeU.ID, "ticket"); err != nil {
 		t.Fatal(err)
 	}
 	deliver() // both show the session, with its first event
@@ -274,7 +274,7 @@ func TestRunningSessionEventsCountLive(t *testing.T) {
 func TestSessionsReadableAt80Columns(t *testing.T) {
 	f := newFixture(t, 30)
 	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if _, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, ""); err != nil {
+	if _, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "ticket #1"); err != nil {
 		t.Fatal(err)
 	}
 	m := f.newModel(t, core.DemoOwner, 80, 24)

@@ -139,32 +139,55 @@ actas audit verify-proof FILE --key KEY.`,
 
 func (a *app) auditProveCmd() *cobra.Command {
 	var seq uint64
+	var session string
 	c := &cobra.Command{
-		Use:   "prove --seq N",
-		Short: "Print an inclusion proof of one event in a signed checkpoint",
+		Use:   "prove --seq N | --session ID",
+		Short: "Print an inclusion proof of one event (or a session's receipt) in a signed checkpoint",
 		Long: `Print a proof that event N is in the audit log: the event's hash, the
 Merkle audit path, and a checkpoint of the log as it is now, signed with the
 log key. Anyone with the public key (actas audit pubkey) can check it
-offline with actas audit verify-proof. The database is only read.`,
+offline with actas audit verify-proof. The database is only read.
+
+--session ID prints a receipt instead: one proof for every event of that
+impersonation session, all in the same checkpoint. The person acted as may
+ask for the receipts of their own sessions (over SSH, or on the Account
+page), staff for the sessions they may see.`,
 		Example: `  actas audit prove --seq 42 > event-42.proof
-  actas audit verify-proof event-42.proof --key "$(actas audit pubkey)"`,
+  actas audit verify-proof event-42.proof --key "$(actas audit pubkey)"
+  ssh -p 23234 actas.example.com audit prove --session imp_00000007 > receipt.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if seq == 0 {
+			session = strings.TrimSpace(session)
+			switch {
+			case session == "" && !cmd.Flags().Changed("seq"):
+				return errorf("give --seq N (an event) or --session ID (a session's receipt)")
+			case session != "" && cmd.Flags().Changed("seq"):
+				return errorf("give either --seq or --session, not both")
+			case session == "" && seq == 0:
 				return errorf("--seq must be an event number, 1 or more")
 			}
 			return a.read(func(co *core.Core) error {
-				proofs, err := co.Prove(a.operator(), seq)
-				if err != nil {
-					return err
+				var text string
+				if session != "" {
+					r, err := co.SessionReceipt(a.operator(), session)
+					if err != nil {
+						return err
+					}
+					text = r.Text()
+				} else {
+					proofs, err := co.Prove(a.operator(), seq)
+					if err != nil {
+						return err
+					}
+					text = proofs[0].Text()
 				}
-				_, err = fmt.Fprint(cmd.OutOrStdout(), proofs[0].Text())
+				_, err := fmt.Fprint(cmd.OutOrStdout(), text)
 				return err
 			})
 		},
 	}
-	c.Flags().Uint64Var(&seq, "seq", 0, "the event's seq (required)")
-	_ = c.MarkFlagRequired("seq")
+	c.Flags().Uint64Var(&seq, "seq", 0, "the event's seq")
+	c.Flags().StringVar(&session, "session", "", "an impersonation session (imp_…): prove all its events")
 	return c
 }
 

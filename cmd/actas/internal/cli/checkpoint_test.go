@@ -298,3 +298,23 @@ func mustKey(t *testing.T, dir string) *core.LogKey {
 	}
 	return k
 }
+
+// TestProveSessionReceipt: audit prove --session prints one proof per event
+// of the session, all of which verify-proof accepts.
+func TestProveSessionReceipt(t *testing.T) {
+	c := newCLI(t)
+	c.ok("demo", "--no-tui", "--users", "5")
+	receipt := c.ok("audit", "prove", "--session", "imp_00000001")
+	n := strings.Count(receipt, "actas inclusion proof\n")
+	events := strings.Count(c.ok("audit", "export", "--session", "imp_00000001"), "\n")
+	if n == 0 || n != events {
+		t.Fatalf("receipt holds %d proofs, the session %d events:\n%s", n, events, receipt)
+	}
+	out := c.ok("audit", "verify-proof", c.write("receipt", receipt), "--key", strings.TrimSpace(c.ok("audit", "pubkey")))
+	if got := strings.Count(out, "proof OK"); got != n {
+		t.Errorf("verify-proof confirmed %d of %d proofs:\n%s", got, n, out)
+	}
+	mustContain(t, "no session", c.fails("audit", "prove", "--session", "imp_99999999"), "imp_99999999")
+	mustContain(t, "both", c.fails("audit", "prove", "--session", "imp_00000001", "--seq", "1"), "not both")
+	mustContain(t, "neither", c.fails("audit", "prove"), "--seq N", "--session ID")
+}

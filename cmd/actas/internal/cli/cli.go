@@ -169,6 +169,7 @@ func (a *app) commands() []*cobra.Command {
 		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
 		a.importCmd(), a.auditCmd(), a.alertCmd(), a.smtpCmd(),
 		a.whoamiCmd(), a.consentCmd(), a.requestsCmd(), a.sessionsCmd(),
+		a.apikeyCmd(), a.signingKeyCmd(),
 	}
 }
 
