@@ -43,7 +43,7 @@ func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
 	k := Key{Fingerprint: ssh.FingerprintSHA256(pk), Type: pk.Type(), Comment: comment,
 		Authorized: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))}
 	err = c.update(func(t *txn) error {
-		u, err := t.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+		u, err := t.UserByEmail(normaliseEmail(email))
 		if err != nil {
 			return notFound("no user with email %s", email)
 		}
@@ -114,7 +114,7 @@ func (c *Core) Keys(email string) ([]Key, error) {
 	err := c.st.View(func(tx ReadTx) error {
 		id := ""
 		if email != "" {
-			u, err := tx.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+			u, err := tx.UserByEmail(normaliseEmail(email))
 			if err != nil {
 				return notFound("no user with email %s", email)
 			}
