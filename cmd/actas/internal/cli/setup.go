@@ -178,12 +178,13 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 	if err != nil {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
 	}
-	plain := a.env.Getenv("NO_COLOR") != "" || a.env.Getenv("TERM") == "dumb"
+	dumb := a.env.Getenv("TERM") == "dumb"
+	plain := a.env.Getenv("NO_COLOR") != "" || dumb
 	// The console is a long-running writer: it delivers the outbox while
 	// it runs (a server, when one runs, holds the database instead).
 	stop := runOutbox(ctx, c)
 	defer stop()
-	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain})
+	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain, ASCII: dumb})
 	if err := c.EndConn(p.Conn, core.EndDisconnect); err != nil && runErr == nil {
 		runErr = err
 	}
