@@ -210,3 +210,25 @@ func TestLookAlikeIdentities(t *testing.T) {
 		t.Errorf("lookup by a width variant: %v %v", u.Email, err)
 	}
 }
+
+// TestKeyOptionsAreNeverDropped: a key line with options that restrict it
+// is refused with the reason; storing the bare key would lift them.
+func TestKeyOptionsAreNeverDropped(t *testing.T) {
+	w := newWorld(t)
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb8Wq7/NdSnbPNiY5iOnT0qZbwrkGYx7bm3NA2nU1gJ jane@laptop"
+	for _, line := range []string{
+		`from="10.0.0.0/8" ` + key,
+		`expiry-time="20260101" ` + key,
+		`from="10.0.0.1",expiry-time="20250101",no-pty ` + key,
+		`restrict ` + key,
+	} {
+		_, err := w.c.AddKey(w.cli, "jane@globex.test", line)
+		if core.CodeOf(err) != core.CodeInvalid || !strings.Contains(err.Error(), "options") {
+			t.Errorf("%.40s…: %v; want refused for its options", line, err)
+		}
+	}
+	if keys := must(w.c.Keys("jane@globex.test")); len(keys) != 0 {
+		t.Fatalf("a restricted key was stored without its restriction: %+v", keys)
+	}
+	must(w.c.AddKey(w.cli, "jane@globex.test", key))
+}
