@@ -502,32 +502,32 @@ func (c *Core) usersFromIndex(from, limit int) (UserPage, error) {
 		if from >= end {
 			return nil
 		}
-		ids := make([]string, 0, end-from)
 		reverse := from > n-end
 		skip := from
 		if reverse {
 			skip = n - end
 		}
+		var uerr error
 		err = tx.ScanUserIndex(reverse, func(e UserIndexEntry) bool {
 			if skip > 0 {
 				skip--
 				return true
 			}
-			ids = append(ids, string(e.ID))
-			return len(ids) < end-from
+			var u User
+			if u, uerr = e.User(); uerr != nil {
+				return false
+			}
+			page.Users = append(page.Users, u)
+			return len(page.Users) < end-from
 		})
+		if err == nil {
+			err = uerr
+		}
 		if err != nil {
 			return err
 		}
 		if reverse {
-			slices.Reverse(ids)
-		}
-		for _, id := range ids {
-			u, err := tx.User(id)
-			if err != nil {
-				return fmt.Errorf("users by name: %s: %w", id, err)
-			}
-			page.Users = append(page.Users, u)
+			slices.Reverse(page.Users)
 		}
 		if end < n {
 			page.Next = end
@@ -558,7 +558,7 @@ func (c *Core) EachUser(ctx context.Context, p Principal, fn func(User) error) e
 				return true
 			}
 			var u User
-			if u, err = tx.User(string(e.ID)); err != nil {
+			if u, err = e.User(); err != nil {
 				return false
 			}
 			err = fn(u)

@@ -179,7 +179,8 @@ func TestOpenIndexesUsersOfAVersion1File(t *testing.T) {
 	view(t, db, func(tx core.ReadTx) error {
 		var got []string
 		err := tx.ScanUserIndex(false, func(e core.UserIndexEntry) bool {
-			got = append(got, string(e.Key)+"|"+string(e.ID)+"|"+string(e.Org)+"|"+string(e.Role))
+			u, _ := e.User()
+			got = append(got, string(e.Key)+"|"+string(e.ID)+"|"+string(e.Org)+"|"+string(u.Role))
 			return true
 		})
 		want := []string{"amy\x00amy@b.test|usr_00000002|org_00000002|member", "amy\x00bob@b.test|usr_00000003|org_00000002|support",
@@ -211,5 +212,30 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	if version, _ := schemaVersion(t, path); version != 99 {
 		t.Errorf("refused open changed the version to %d", version)
+	}
+}
+
+// Version 4 kept ID, org and role in the name index; opening such a file
+// rebuilds the index with whole records.
+func TestOpenRebuildsTheNameIndexOfVersion4(t *testing.T) {
+	db, path := openTemp(t)
+	u := core.User{ID: "usr_00000001", Email: "a@x.test", Name: "Ann", Org: "org_1", Role: core.RoleSupport}
+	update(t, db, func(tx core.Tx) error { return tx.PutUser(u) })
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("users_by_name")).Put([]byte("ann\x00a@x.test"), []byte("usr_00000001\x00org_1\x00support")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 4))
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, want := nameIndex(t, db), []string{"ann/a@x.test|usr_00000001|org_1|support"}; !slices.Equal(got, want) {
+		t.Errorf("name index = %q, want %q", got, want)
 	}
 }

@@ -526,7 +526,11 @@ func nameIndex(t *testing.T, db *store.DB) []string {
 	view(t, db, func(tx core.ReadTx) error {
 		for _, rev := range []bool{false, true} {
 			err := tx.ScanUserIndex(rev, func(e core.UserIndexEntry) bool {
-				line := strings.ReplaceAll(string(e.Key), "\x00", "/") + "|" + string(e.ID) + "|" + string(e.Org) + "|" + string(e.Role)
+				u, err := e.User()
+				if err != nil || u.ID != string(e.ID) || u.Org != string(e.Org) {
+					t.Errorf("entry %q: user %+v, %v", e.Key, u, err)
+				}
+				line := strings.ReplaceAll(string(e.Key), "\x00", "/") + "|" + string(e.ID) + "|" + string(e.Org) + "|" + string(u.Role)
 				if rev {
 					back = append(back, line)
 				} else {
