@@ -257,6 +257,17 @@ func (v Verification) String() string {
 // VerifyChain walks the whole log in one snapshot and reports the first
 // break. It reads records in place, without decoding them.
 func VerifyChain(st Store) (Verification, error) {
+	// The file check reads everything else, on the other core meanwhile.
+	var damage []string
+	checked := make(chan struct{})
+	if fc, ok := st.(FileChecker); ok {
+		go func() {
+			defer close(checked)
+			damage = fc.CheckFile()
+		}()
+	} else {
+		close(checked)
+	}
 	var v Verification
 	err := st.View(func(tx ReadTx) error {
 		v = Verification{}
@@ -298,8 +309,9 @@ func VerifyChain(st Store) (Verification, error) {
 		v.Head = prev
 		return nil
 	})
-	if fc, ok := st.(FileChecker); ok && err == nil {
-		v.Damage = fc.CheckFile()
+	<-checked
+	if err == nil {
+		v.Damage = damage
 	}
 	return v, err
 }

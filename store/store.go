@@ -113,6 +113,8 @@ type DB struct {
 	bolt     *bolt.DB
 	path     string
 	readOnly bool
+	// scanned counts records read by long scans, for releaseEvery.
+	scanned atomic.Uint64
 
 	// mu orders Update's enqueue against Close's closing of the queue.
 	mu        sync.RWMutex

@@ -192,7 +192,9 @@ func (t readTx) UserByEmail(email string) (core.User, error) {
 
 func (t readTx) ForEachUser(fn func(core.User) error) error {
 	c := t.bucket(bucketUsers).Cursor()
+	release := t.db.releaseEvery(t.tx)
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		release()
 		u, err := decodeUser(v)
 		if err != nil {
 			return err
@@ -217,7 +219,9 @@ func (t readTx) ScanUserIndex(reverse bool, fn func(core.UserIndexEntry) bool) e
 	}
 	var cur []byte
 	decode := func() (core.User, error) { return decodeUser(cur) }
+	release := t.db.releaseEvery(t.tx)
 	for ; k != nil; k, v = step() {
+		release()
 		id, org, err := userIDOrg(v)
 		if err != nil {
 			return fmt.Errorf("users_by_name %q: %w", k, err)
@@ -435,7 +439,9 @@ func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []b
 	if reverse {
 		step = c.Prev
 	}
+	release := t.db.releaseEvery(t.tx)
 	for ; k != nil; k, v = step() {
+		release()
 		if len(k) != 8 {
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}
