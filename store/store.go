@@ -446,3 +446,28 @@ func runUpdate(fn func(core.Tx) error, tx writeTx) (err error) {
 	}()
 	return fn(tx)
 }
+
+// CopyTo writes a consistent copy of the database to a new file at path
+// and syncs it to disk: the command line imports a large file into such a
+// copy and puts it in place at the end, so an import that fails or is
+// killed leaves the database as it was.
+func (db *DB) CopyTo(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(f)
+		return err
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+	}
+	return err
+}
