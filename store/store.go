@@ -471,3 +471,14 @@ func (db *DB) CopyTo(path string) error {
 	}
 	return err
 }
+
+// ReleaseMemory hands the file's pages that this process has read back to
+// the page cache (see releaseMapped): a long job on a big file, such as a
+// large import between its batches, calls it so that what it has read
+// does not stay resident.
+func (db *DB) ReleaseMemory() {
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		releaseMapped(tx)
+		return nil
+	})
+}

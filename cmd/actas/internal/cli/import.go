@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -72,6 +73,10 @@ leaves the database as it was.`,
 
 // importBatch is how many users a large import commits at a time.
 const importBatch = 50_000
+
+// importMemoryLimit is the soft limit of the Go heap during a large import
+// (a million lines: ~450 MB live).
+const importMemoryLimit = 640 << 20
 
 // importUsers adds rows, all or none. Up to one batch, in one transaction.
 // A larger file is imported a batch at a time into a copy of the database
@@ -142,7 +147,16 @@ func (a *app) importIntoCopy(o *opened, rows []core.ImportRow, batch int, prog *
 			return 0, err
 		}
 		defer co.Close()
-		return co.ImportUsersWith(a.operator(), rows, core.ImportOptions{Batch: batch, Progress: prog.update})
+		// Keep the heap near what it holds (the rows and one batch) rather
+		// than letting it grow to twice that between collections, unless
+		// GOMEMLIMIT says otherwise; and let go of the file's pages read.
+		if a.env.Getenv("GOMEMLIMIT") == "" {
+			defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
+		}
+		return co.ImportUsersWith(a.operator(), rows, core.ImportOptions{Batch: batch, Progress: func(done int) {
+			db.ReleaseMemory()
+			prog.update(done)
+		}})
 	}()
 	if err == nil {
 		err = os.Rename(tmp, path)
