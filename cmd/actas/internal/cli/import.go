@@ -177,4 +177,3 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
-
