@@ -72,7 +72,7 @@ var capNeeds = map[Capability]string{
 	CapSessions:  "only staff can see sessions",
 	CapAudit:     "only admins, owners and approvers can read the audit log",
 	CapSettings:  "only owners can change settings",
-	CapAdmin:     "only owners can add users, orgs and keys for others",
+	CapAdmin:     "only owners administer people, orgs and keys",
 }
 
 // current is p's user as core knows it now (roles and status change).

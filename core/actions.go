@@ -74,7 +74,8 @@ func (c *Core) RequestActionsFor(p Principal, ids []string) (map[string]RequestA
 
 // SelfActions says what people may do with their own account.
 type SelfActions struct {
-	Consent error // grant, change or revoke their consent
+	Consent  error // grant, change or revoke their consent
+	Settings error // change the policy and the staff's modes (owners)
 }
 
 // SelfActionsFor answers SelfActions for p.
@@ -86,9 +87,19 @@ func (c *Core) SelfActionsFor(p Principal) (SelfActions, error) {
 	err := c.st.View(func(tx ReadTx) error {
 		t := &txn{c: c, now: c.clock.Now()}
 		t.Tx = readOnly{tx}
-		impersonating, err := t.impersonating(p.User.ID)
+		me, err := t.User(p.User.ID)
+		if err != nil {
+			return notFound("your account no longer exists")
+		}
+		impersonating, err := t.impersonating(me.ID)
 		if impersonating {
 			a.Consent = impersonatingRefusal("changing consent")
+		}
+		switch {
+		case !grants(me, CapSettings):
+			a.Settings = refuse(CodeNotPermitted, "%s", capNeeds[CapSettings])
+		case impersonating:
+			a.Settings = impersonatingRefusal("changing settings")
 		}
 		return err
 	})

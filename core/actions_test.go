@@ -94,17 +94,17 @@ func TestRequestActionsUpFront(t *testing.T) {
 	}
 
 	// While impersonating, deciding and consent changes are refused up front.
-	w.must(w.c.Start(w.as("owner"), w.u["approver"].ID, ""))
+	w.must(w.c.Start(w.as("owner"), w.u["approver"].ID, "ticket"))
 	got = must(w.c.RequestActionsFor(w.as("owner"), ids))
 	if codeOf(got[other.ID].Decide) != core.CodeImpersonating {
 		t.Errorf("owner impersonating: %+v", got[other.ID])
 	}
 	self := must(w.c.SelfActionsFor(w.as("owner")))
-	if codeOf(self.Consent) != core.CodeImpersonating {
-		t.Errorf("consent while impersonating: %v", self.Consent)
+	if codeOf(self.Consent) != core.CodeImpersonating || codeOf(self.Settings) != core.CodeImpersonating {
+		t.Errorf("while impersonating: %+v", self)
 	}
-	if self := must(w.c.SelfActionsFor(w.as("jane"))); self.Consent != nil {
-		t.Errorf("jane's own consent: %v", self.Consent)
+	if self := must(w.c.SelfActionsFor(w.as("jane"))); self.Consent != nil || codeOf(self.Settings) != core.CodeNotPermitted {
+		t.Errorf("jane: %+v", self)
 	}
 	if _, err := w.c.RequestActionsFor(w.as("jane"), ids); codeOf(err) != core.CodeNotPermitted {
 		t.Errorf("member: %v", err)
@@ -126,5 +126,20 @@ func TestImpersonateHintWithPendingRequest(t *testing.T) {
 	}
 	if err := w.c.CanRequest(w.as("support"), w.u["jane"].ID); !strings.Contains(err.Error(), "under Approvals") {
 		t.Fatalf("request again: %v", err)
+	}
+}
+
+// A running session's event counter is current in the running sessions
+// core keeps in memory, not only in the store.
+func TestActiveSessionCountsEventsLive(t *testing.T) {
+	w := newWorld(t)
+	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
+	for range 2 {
+		w.must(w.c.RecordAction(w.as("lead"), "look", nil))
+	}
+	stored := must(w.c.Session(s.ID))
+	act := w.c.ActiveSessions()
+	if len(act) != 1 || act[0].Events != 3 || stored.Events != 3 {
+		t.Fatalf("events: running %+v, stored %d; want 3", act, stored.Events)
 	}
 }

@@ -127,13 +127,17 @@ type Notice struct {
 	Lines       []string  `json:"lines,omitempty"` // more to say, one fact a line (a receipt's actions)
 	Request     string    `json:"request,omitempty"`
 	Session     string    `json:"session,omitempty"`
-	Time        time.Time `json:"time"`
+	// Checkpoint is the signed audit checkpoint of a NoticeCheckpoint, as
+	// a note (text), for the receiver to keep and check.
+	Checkpoint string    `json:"checkpoint,omitempty"`
+	Time       time.Time `json:"time"`
 }
 
 // Notice types that are not audit event types.
 const (
 	NoticeSessionEnding = "session.ending" // the impersonator's last 10 minutes
 	NoticeTest          = "alert.test"
+	NoticeCheckpoint    = "audit.checkpoint" // a signed checkpoint of the audit log, to webhook channels
 )
 
 // OutboxMessage is one notice for one destination, queued in the same
@@ -180,9 +184,12 @@ const (
 	warnBefore = 10 * time.Minute
 )
 
-// Backoff is the wait after the n-th failed attempt (n ≥ 1).
-func Backoff(n int) time.Duration {
-	d := FirstRetry
+// Backoff is the wait after the n-th failed attempt (n ≥ 1): 5 s, 10 s,
+// 20 s … and at most MaxRetry.
+func Backoff(n int) time.Duration { return backoff(FirstRetry, n) }
+
+func backoff(first time.Duration, n int) time.Duration {
+	d := first
 	for i := 1; i < n && d < MaxRetry; i++ {
 		d *= 2
 	}

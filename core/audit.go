@@ -22,6 +22,7 @@ const (
 	EvSessionStarted   = "session.started"
 	EvSessionEnded     = "session.ended"
 	EvSessionDenied    = "session.denied"
+	EvSessionEntered   = "session.entered"
 	EvConsentGranted   = "consent.granted"
 	EvConsentRevoked   = "consent.revoked"
 	EvConsentExpired   = "consent.expired"
@@ -38,16 +39,18 @@ const (
 	EvAlertAdded       = "alert.added"
 	EvAlertRemoved     = "alert.removed"
 	EvAlertFailed      = "alert.failed"
+	EvAPIKeyAdded      = "apikey.added"
+	EvAPIKeyRevoked    = "apikey.revoked"
 )
 
 // EventTypes lists every audit event type, for filters.
 var EventTypes = []string{
 	EvRequestCreated, EvRequestApproved, EvRequestDenied, EvRequestCancelled, EvRequestExpired,
-	EvSessionStarted, EvSessionEnded, EvSessionDenied,
+	EvSessionStarted, EvSessionEnded, EvSessionDenied, EvSessionEntered,
 	EvConsentGranted, EvConsentRevoked, EvConsentExpired,
 	EvActionPerformed, EvActionBlocked, EvPolicyChanged, EvUserCreated, EvUserUpdated,
 	EvKeyAdded, EvKeyRemoved, EvLogin, EvLoginFailed, EvOrgCreated,
-	EvAlertAdded, EvAlertRemoved, EvAlertFailed,
+	EvAlertAdded, EvAlertRemoved, EvAlertFailed, EvAPIKeyAdded, EvAPIKeyRevoked,
 }
 
 // Result of an audited step.
@@ -215,12 +218,14 @@ const (
 	BreakGap     BreakKind = "gap"           // a seq is missing or out of place
 	BreakCorrupt BreakKind = "corrupt record"
 	BreakHead    BreakKind = "head mismatch" // meta's chain head disagrees with the last event
+	BreakTree    BreakKind = "tree mismatch" // the stored Merkle tree disagrees with the event
 )
 
 // Verification is the outcome of walking the chain.
 type Verification struct {
 	Events uint64    // events checked
 	Head   Hash      // hash of the last good event
+	Root   Hash      // Merkle tree root of the events checked
 	BadSeq uint64    // first bad seq, 0 if the chain is intact
 	Break  BreakKind // what is wrong at BadSeq
 	// Damage lists what the store found wrong outside the chain (pages,
@@ -241,7 +246,7 @@ func (v Verification) String() string {
 	var b strings.Builder
 	switch {
 	case v.Break == "":
-		fmt.Fprintf(&b, "audit chain intact: %d events, head %s", v.Events, v.Head.String()[:16])
+		fmt.Fprintf(&b, "audit chain intact: %d events, head %s", v.Events, v.Head)
 	default:
 		fmt.Fprintf(&b, "audit chain broken at seq %d: %s (%d events before it are intact)", v.BadSeq, v.Break, v.Events)
 	}
@@ -255,7 +260,10 @@ func (v Verification) String() string {
 }
 
 // VerifyChain walks the whole log in one snapshot and reports the first
-// break. It reads records in place, without decoding them.
+// break. It reads records in place, without decoding them, and rebuilds the
+// Merkle tree beside them: every hash the store kept for the tree must be
+// the one the events give, so that proofs and checkpoint consistency read
+// from the stored tree speak for the events themselves.
 func VerifyChain(st Store) (Verification, error) {
 	// The file check reads everything else, on the other core meanwhile.
 	var damage []string
@@ -272,8 +280,10 @@ func VerifyChain(st Store) (Verification, error) {
 	err := st.View(func(tx ReadTx) error {
 		v = Verification{}
 		var prev [32]byte
+		var tree TreeFrontier
+		want := make([]byte, 0, 64*32)
 		expect := uint64(1)
-		err := tx.ScanAudit(0, false, func(seq uint64, rec []byte) bool {
+		err := tx.ScanAuditWithTree(0, func(seq uint64, rec, stored []byte) bool {
 			switch {
 			case seq != expect:
 				v.BadSeq, v.Break = expect, BreakGap
@@ -286,6 +296,12 @@ func VerifyChain(st Store) (Verification, error) {
 			case !bytes.Equal(rec[offPrev:offPrev+32], prev[:]):
 				v.BadSeq, v.Break = seq, BreakLink
 			default:
+				next := tree
+				if want = next.Append([32]byte(rec[:32]), want[:0]); !bytes.Equal(want, stored) {
+					v.BadSeq, v.Break = seq, BreakTree
+					return false
+				}
+				tree = next
 				copy(prev[:], rec[:32])
 				v.Events++
 				expect++
@@ -306,7 +322,7 @@ func VerifyChain(st Store) (Verification, error) {
 				v.Break = BreakGap // events the head promises are missing
 			}
 		}
-		v.Head = prev
+		v.Head, v.Root = prev, Hash(tree.Root())
 		return nil
 	})
 	<-checked
@@ -316,59 +332,6 @@ func VerifyChain(st Store) (Verification, error) {
 	return v, err
 }
 
-// Redacted is what a secret detail becomes.
-const Redacted = "[REDACTED]"
-
-var secretWords = []string{"password", "secret", "token", "apikey", "api_key", "api-key", "api key", "authorization", "cookie", "private"}
-
-// isSecretKey reports whether a details key names something secret.
-func isSecretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range secretWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// Redact returns a copy of details with every secret-named key's value,
-// at any depth, replaced by [REDACTED].
-func Redact(details map[string]any) map[string]any {
-	if details == nil {
-		return nil
-	}
-	out := make(map[string]any, len(details))
-	for k, v := range details {
-		if isSecretKey(k) {
-			out[k] = Redacted
-			continue
-		}
-		out[k] = redactValue(v)
-	}
-	return out
-}
-
-func redactValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		return Redact(t)
-	case map[string]string:
-		m := make(map[string]any, len(t))
-		for k, s := range t {
-			m[k] = s
-		}
-		return Redact(m)
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = redactValue(e)
-		}
-		return out
-	}
-	return v
-}
-
 // canonicalDetails redacts details and encodes them as JSON with sorted keys.
 func canonicalDetails(details map[string]any) (json.RawMessage, error) {
 	if len(details) == 0 {
@@ -376,6 +339,7 @@ func canonicalDetails(details map[string]any) (json.RawMessage, error) {
 	}
 	clean := Redact(details)
 	for k, v := range clean {
+		clean[k] = boundDetails(v)
 		if v == "" { // an unknown value (no SSH key on a local console) says nothing
 			delete(clean, k)
 		}

@@ -174,9 +174,13 @@ func (c *Core) ExportAudit(w io.Writer, format string, q AuditQuery) (int, error
 		}
 		for _, ev := range page.Events {
 			if cw != nil {
-				err = cw.Write([]string{strconv.FormatUint(ev.Seq, 10), ev.Time.Format(time.RFC3339Nano), ev.Type,
+				row := []string{strconv.FormatUint(ev.Seq, 10), ev.Time.Format(time.RFC3339Nano), ev.Type,
 					ev.Actor.ID, ev.Actor.Email, ev.Subject.ID, ev.Subject.Email, ev.Org, ev.Session, ev.Request,
-					ev.Result, ev.Reason, string(ev.Details), ev.Prev.String(), ev.Hash.String()})
+					ev.Result, ev.Reason, string(ev.Details), ev.Prev.String(), ev.Hash.String()}
+				for i := range row {
+					row[i] = CSVCell(row[i])
+				}
+				err = cw.Write(row)
 			} else {
 				var ok bool
 				if line, ok = appendEventJSON(line[:0], &ev); ok {
@@ -200,6 +204,23 @@ func (c *Core) ExportAudit(w io.Writer, format string, q AuditQuery) (int, error
 		return n, cw.Error()
 	}
 	return n, nil
+}
+
+// CSVCell makes stored text safe in a spreadsheet: control characters
+// are escaped as visible text, as the console shows them (Display), and a
+// cell that a spreadsheet would read as a formula — starting with = + - @,
+// tab or CR — gets a leading ' (OWASP "CSV injection").
+func CSVCell(s string) string {
+	if s == "" {
+		return s
+	}
+	first := s[0]
+	s = Display(s)
+	switch first {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
 }
 
 // RecordAction records something p did in the console. While p is

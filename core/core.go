@@ -34,14 +34,23 @@ type Core struct {
 	deadline deadlines
 	timer    Stopper
 	closed   bool
+	links    map[string]ProductLink // by session ID: the console's way into the host product
+	keys     apiKeys
 	warned   map[string]bool // sessions whose impersonator heard they are ending
 
 	notifier        Notifier
 	deliveryTimeout time.Duration
+	firstRetry      time.Duration
 	outboxWake      chan struct{}
 
-	loginMu sync.Mutex
-	logins  logins // which key each live console logged in with
+	// cpMu guards cp, the checkpointer of a process that writes the log
+	// (checkpoint.go), cpClosed and logKey.
+	cpMu     sync.Mutex
+	cp       *checkpointer
+	cpClosed bool
+	logKey   *LogKey
+	loginMu  sync.Mutex
+	logins   logins // which key each live console logged in with
 }
 
 // Options configure Open.
@@ -52,6 +61,10 @@ type Options struct {
 	Notifier Notifier
 	// DeliveryTimeout bounds one delivery attempt; 0 means DeliveryTimeout.
 	DeliveryTimeout time.Duration
+	// FirstRetry is the wait after a first failed delivery, doubling after
+	// each further one up to MaxRetry; 0 means FirstRetry (5 s). Tests
+	// shorten it.
+	FirstRetry time.Duration
 	// ReadOnly is for commands that only read: core applies no expiry and
 	// ends no leftover session, so it never writes (the store may refuse
 	// writes altogether). Only a writer changes the database.
@@ -66,6 +79,7 @@ type Principal struct {
 	Fingerprint string // SSH key that authenticated the connection, if any
 	Remote      string // remote address, if any
 	Conn        string // connection ID; sessions remember which one started them
+	APIKey      string // name of the API key a host product called with, if any
 }
 
 // SystemPrincipal is the operator at the command line: the one with the
@@ -76,6 +90,9 @@ func SystemPrincipal(name string) Principal { return Principal{System: "cli:" + 
 func (p Principal) ref() Ref {
 	if p.System != "" {
 		return Ref{ID: p.System}
+	}
+	if p.APIKey != "" {
+		return Ref{ID: "apikey:" + p.APIKey}
 	}
 	return p.User.Ref()
 }
@@ -91,9 +108,12 @@ func Open(st Store, opt Options) (*Core, error) {
 	if opt.DeliveryTimeout <= 0 {
 		opt.DeliveryTimeout = DeliveryTimeout
 	}
+	if opt.FirstRetry <= 0 {
+		opt.FirstRetry = FirstRetry
+	}
 	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: newDirectory(st), active: map[string]Session{}, people: map[string]User{},
-		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout,
-		outboxWake: make(chan struct{}, 1)}
+		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout, firstRetry: opt.FirstRetry,
+		outboxWake: make(chan struct{}, 1), links: map[string]ProductLink{}}
 	if err := c.load(); err != nil {
 		return nil, err
 	}
@@ -138,8 +158,10 @@ func (c *Core) endLeftovers() error {
 	})
 }
 
-// Close stops timers. It does not end sessions (see Shutdown) nor close the store.
+// Close makes a last checkpoint if this process grew the log since the
+// newest one, and stops timers. It does not end sessions (see Shutdown) nor close the store.
 func (c *Core) Close() {
+	c.stopCheckpoints()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
@@ -190,6 +212,9 @@ func (c *Core) load() error {
 		for _, u := range consents {
 			heap.Push(&c.deadline, deadline{at: u.ConsentUntil, kind: dlConsent, id: u.ID})
 		}
+		if err := c.loadAPIKeys(tx); err != nil {
+			return err
+		}
 		act, err := tx.ActiveSessions()
 		if err != nil {
 			return err
@@ -217,9 +242,11 @@ type txn struct {
 	c             *Core
 	now           time.Time
 	changes       []Change
-	users         []string // user IDs whose in-memory view needs a refresh
+	users         []string  // user IDs whose in-memory view needs a refresh
+	counted       []Session // sessions whose event counter went up, as stored
 	policyChanged bool
 	orgs          bool
+	apiKeys       bool
 	queued        int      // outbox messages queued
 	alerts        bool     // channels or outbox changed
 	warned        []string // sessions whose ending was announced
@@ -245,6 +272,18 @@ func (c *Core) afterCommit(t *txn) {
 	if t.touchesViews() {
 		c.refresh(t)
 	}
+	if len(t.counted) > 0 {
+		// A running session's counter is shown live (the Sessions tab):
+		// the in-memory copy takes it from the commit, without a read.
+		c.mu.Lock()
+		for _, s := range t.counted {
+			if old, ok := c.active[s.ID]; ok && old.Events < s.Events {
+				old.Events = s.Events
+				c.active[s.ID] = old
+			}
+		}
+		c.mu.Unlock()
+	}
 	if len(t.warned) > 0 {
 		c.mu.Lock()
 		for _, id := range t.warned {
@@ -258,8 +297,15 @@ func (c *Core) afterCommit(t *txn) {
 	if t.queued > 0 || t.alerts {
 		c.hub.Publish(Change{Kind: ChangeAlerts})
 	}
+	var head uint64
 	for _, ch := range t.changes {
 		c.hub.Publish(ch)
+		if ch.Kind == ChangeAudit && ch.Event != nil {
+			head = max(head, ch.Event.Seq)
+		}
+	}
+	if head > 0 {
+		c.logGrew(head)
 	}
 }
 
@@ -267,7 +313,7 @@ func (c *Core) afterCommit(t *txn) {
 // views mirror; an audit event alone (a login, an action) does not, and
 // then no snapshot is read.
 func (t *txn) touchesViews() bool {
-	if len(t.users) > 0 || t.policyChanged || t.orgs {
+	if len(t.users) > 0 || t.policyChanged || t.orgs || t.apiKeys {
 		return true
 	}
 	for _, ch := range t.changes {
@@ -281,11 +327,32 @@ func (t *txn) touchesViews() bool {
 // record appends an audit event to the transaction: details are redacted
 // and made canonical here, so nothing secret is ever stored or shown.
 func (t *txn) record(ev Event, details map[string]any) (Event, error) {
+	ev, err := t.recordUncounted(ev, details)
+	if err != nil || ev.Session == "" {
+		return ev, err
+	}
+	if s, err := t.Session(ev.Session); err == nil {
+		s.Events++
+		if err := t.PutSession(s); err != nil {
+			return ev, err
+		}
+		t.counted = append(t.counted, s)
+	}
+	return ev, nil
+}
+
+// recordUncounted is record without counting the event on its session:
+// for callers that append many events to one session and count them once.
+func (t *txn) recordUncounted(ev Event, details map[string]any) (Event, error) {
 	d, err := canonicalDetails(details)
 	if err != nil {
 		return ev, err
 	}
+	if d, err = fitDetails(d); err != nil {
+		return ev, err
+	}
 	ev.Details = d
+	boundEvent(&ev)
 	ev.Time = t.now
 	if ev.Result == "" {
 		ev.Result = ResultOK
@@ -295,14 +362,6 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 	}
 	if err := t.route(ev); err != nil {
 		return ev, err
-	}
-	if ev.Session != "" {
-		if s, err := t.Session(ev.Session); err == nil {
-			s.Events++
-			if err := t.PutSession(s); err != nil {
-				return ev, err
-			}
-		}
 	}
 	e := ev
 	t.changes = append(t.changes, Change{Kind: ChangeAudit, Event: &e})
@@ -351,6 +410,9 @@ func (c *Core) refresh(t *txn) {
 			}
 		}
 		c.dir.put(users...)
+		if t.apiKeys {
+			_ = c.loadAPIKeys(tx)
+		}
 		c.peopleMu.Lock()
 		for _, u := range users {
 			if _, ok := c.people[u.ID]; ok {
@@ -371,6 +433,7 @@ func (c *Core) refresh(t *txn) {
 					c.schedule(deadline{at: s.Ends.Add(-warnBefore), kind: dlWarn, id: s.ID})
 				} else {
 					delete(c.active, s.ID)
+					delete(c.links, s.ID)
 					delete(c.warned, s.ID)
 				}
 			case ch.Request != nil && ch.Request.Status == RequestPending:

@@ -130,7 +130,7 @@ func SeedDemoWith(c *Core, clock *FakeClock, members int, progress func(done int
 		return false, err
 	}
 	// Lead tries Bob, who has not consented: a denial on record.
-	_, _ = c.Start(as(DemoLead), byEmail[DemoBob].ID, "")
+	_, _ = c.Start(as(DemoLead), byEmail[DemoBob].ID, "quick look")
 	step(40 * time.Minute)
 	if _, err := c.Start(as(DemoOwner), byEmail[DemoJane].ID, "check the new dashboard"); err != nil {
 		return false, err

@@ -31,6 +31,13 @@ const (
 	CodeConflict             Code = "conflict"
 	CodeDeliveryFailed       Code = "delivery_failed" // an alert test did not arrive
 	CodeAuditFailed          Code = "audit_failed"
+	// Codes of the HTTP API for host products (httpapi maps each to a status).
+	CodeUnauthenticated Code = "unauthenticated" // unknown or revoked API key
+	CodeRateLimited     Code = "rate_limited"    // the key is over its rate
+	CodeTooLarge        Code = "too_large"       // a request body or batch over its limit
+	CodeTicketUsed      Code = "ticket_used"     // a ticket enters once
+	CodeTicketExpired   Code = "ticket_expired"  // a ticket lasts TicketTTL
+	CodeSessionEnded    Code = "session_ended"   // no grant for an ended session
 )
 
 // Error is core's typed refusal: a stable Code, a sentence a person

@@ -14,8 +14,11 @@ const (
 	ChangeAudit   ChangeKind = "audit"  // an event was appended
 	ChangeAlerts  ChangeKind = "alerts" // alert channels or the outbox changed
 	ChangeNotice  ChangeKind = "notice" // a one-line message for one person (Notice)
+	// ChangeCheckpoint: a signed checkpoint of the log was made.
+	ChangeCheckpoint ChangeKind = "checkpoint"
 	// ChangeLogout tells transports to close a person's consoles (Logout).
 	ChangeLogout ChangeKind = "logout"
+	ChangeAPIKey ChangeKind = "apikey" // an API key was revoked
 	// ChangeResync tells a subscriber that it missed changes because it
 	// read too slowly: reload what is on screen.
 	ChangeResync ChangeKind = "resync"
@@ -32,6 +35,9 @@ type Change struct {
 	Policy  *Policy
 	Notice  *UserNotice
 	Logout  *Logout
+	APIKey  *APIKey
+	// Checkpoint is the new checkpoint of a ChangeCheckpoint.
+	Checkpoint *Checkpoint
 }
 
 // Hub fans changes out to subscribers. Publish never blocks: a subscriber

@@ -2,6 +2,9 @@ package core
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,7 +13,8 @@ import (
 
 // PolicyKeys lists the settable policy keys, in display order.
 var PolicyKeys = []string{"enabled", "require_consent", "max_duration", "default_duration", "require_reason",
-	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alerting", "environment"}
+	"request_ttl", "approvals_required", "end_on_disconnect", "notify_target", "alerting", "environment", "checkpoint_file",
+	"product_url", "issuer"}
 
 // PolicyValues renders the policy as key → value text, as policy show prints it.
 func PolicyValues(p Policy) map[string]string {
@@ -20,7 +24,10 @@ func PolicyValues(p Policy) map[string]string {
 		"require_reason": strconv.FormatBool(p.RequireReason), "request_ttl": FormatDuration(p.RequestTTL),
 		"approvals_required": strconv.Itoa(p.ApprovalsRequired), "end_on_disconnect": strconv.FormatBool(p.EndOnDisconnect),
 		"notify_target": strconv.FormatBool(p.NotifyTarget), "alerting": strconv.FormatBool(p.Alerting),
-		"environment": p.Environment,
+		"environment":     p.Environment,
+		"checkpoint_file": p.CheckpointFile,
+		"product_url":     p.ProductURL,
+		"issuer":          p.issuer(),
 	}
 }
 
@@ -103,6 +110,22 @@ func applyPolicy(p *Policy, key, val string) error {
 			return err
 		}
 		p.Environment = env
+		return nil
+	case "product_url":
+		p.ProductURL = val
+		return checkProductURL(val)
+	case "issuer":
+		p.Issuer = val
+		if val == "actas" {
+			p.Issuer = ""
+		}
+		return checkIssuer(val)
+	case "checkpoint_file":
+		path, err := checkCheckpointFile(val)
+		if err != nil {
+			return invalid(key, "%s: %v", key, err)
+		}
+		p.CheckpointFile = path
 		return nil
 	case "alert_channels":
 		return invalid(key, "alert_channels is gone: add channels with actas alert add (slack, email, webhook) and turn them on or off with alerting=true|false")
@@ -222,4 +245,44 @@ func ParseAssignments(args []string) (map[string]string, error) {
 		out[strings.TrimSpace(k)] = v
 	}
 	return out, nil
+}
+
+// checkCheckpointFile validates a checkpoint_file path: empty (none), or an
+// absolute path whose directory exists and which, if it exists, is a
+// regular file that is empty or starts with a checkpoint. It should sit on other storage than the database, which
+// actas cannot tell; the README says so.
+func checkCheckpointFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	if hasUnsafe(path) || len(path) > 4096 {
+		return "", fmt.Errorf("the path contains control characters or is too long")
+	}
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("%q is not an absolute path", path)
+	}
+	path = filepath.Clean(path)
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("the folder %s does not exist", filepath.Dir(path))
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+	case !fi.Mode().IsRegular():
+		return "", fmt.Errorf("%s exists and is not a regular file", path)
+	case fi.Size() > 0:
+		// Checkpoints are only ever appended to a file of checkpoints, so a
+		// policy cannot make actas write into some other file.
+		f, err := os.Open(path)
+		if err != nil {
+			return "", fmt.Errorf("cannot read %s: %v", path, err)
+		}
+		head := make([]byte, len("actas/"))
+		_, err = io.ReadFull(f, head)
+		f.Close()
+		if err != nil || string(head) != "actas/" {
+			return "", fmt.Errorf("%s already holds something other than actas checkpoints; name a new file", path)
+		}
+	}
+	return path, nil
 }

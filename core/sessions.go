@@ -136,13 +136,30 @@ func (c *Core) CanImpersonate(p Principal, targetID string) error {
 	})
 }
 
+// StartNeedsReason says whether Start, for p, needs a reason typed in:
+// policy require_reason holds and p starts sessions directly (in request
+// mode the approved request carries its reason).
+func (c *Core) StartNeedsReason(p Principal) bool {
+	return c.Policy().RequireReason && c.current(p).Mode == ModeDirect
+}
+
 // Start begins an impersonation of the target by p. Every refusal is also
 // recorded as session.denied with its reason code.
+//
+// The reason follows the rules of a request's: at most 500 characters of
+// plain text, and required when policy require_reason holds — except for a
+// session that uses an approved request, which carries the request's.
 func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
+	reason, err := checkText("reason", reason, 0, MaxReasonLen)
+	if err != nil {
+		return Session{}, err
+	}
 	var sess Session
 	var denial *Error
-	err := c.update(func(t *txn) error {
-		denial = nil
+	var link ProductLink
+	ticket := newSecret("")
+	err = c.update(func(t *txn) error {
+		denial, link = nil, ProductLink{}
 		imp, err := t.User(p.User.ID)
 		if err != nil {
 			return notFound("your account no longer exists")
@@ -150,6 +167,9 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 		k, err := t.gather(imp, targetID)
 		if err != nil {
 			return err
+		}
+		if k.policy.RequireReason && reason == "" && k.request == nil && checkStart(k) == nil {
+			return invalid("reason", "a reason is required to impersonate (policy require_reason): say why, e.g. the ticket number")
 		}
 		if denial = checkStart(k); denial != nil {
 			_, err := t.record(Event{Type: EvSessionDenied, Actor: imp.Ref(), Subject: k.target.Ref(), Org: k.target.Org,
@@ -186,6 +206,13 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 			map[string]any{"ends": ends.Format(time.RFC3339), "fingerprint": p.Fingerprint, "remote": p.Remote}); err != nil {
 			return err
 		}
+		if k.policy.ProductURL != "" {
+			exp, err := t.issueTicket(sess.ID, ticket)
+			if err != nil {
+				return err
+			}
+			link = ProductLink{Session: sess.ID, URL: productURL(k.policy.ProductURL, ticket), Expires: exp}
+		}
 		sess, _ = t.Session(sess.ID)
 		s := sess
 		t.publish(Change{Kind: ChangeSession, Session: &s})
@@ -196,6 +223,13 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 	}
 	if denial != nil {
 		return Session{}, denial
+	}
+	if link.URL != "" {
+		c.mu.Lock()
+		if _, running := c.active[sess.ID]; running {
+			c.links[sess.ID] = link
+		}
+		c.mu.Unlock()
 	}
 	return sess, nil
 }
@@ -447,17 +481,20 @@ type readOnly struct{ ReadTx }
 
 var errReadOnly = errors.New("read-only transaction")
 
-func (readOnly) NextID(string) (uint64, error) { return 0, errReadOnly }
-func (readOnly) PutOrg(Org) error              { return errReadOnly }
-func (readOnly) PutPolicy(Policy) error        { return errReadOnly }
-func (readOnly) PutUser(User) error            { return errReadOnly }
-func (readOnly) PutKey(Key) error              { return errReadOnly }
-func (readOnly) DeleteKey(string) error        { return errReadOnly }
-func (readOnly) PutRequest(Request) error      { return errReadOnly }
-func (readOnly) PutSession(Session) error      { return errReadOnly }
-func (readOnly) AppendAudit(AuditAppend) error { return errReadOnly }
-func (readOnly) PutChannel(Channel) error      { return errReadOnly }
-func (readOnly) DeleteChannel(string) error    { return errReadOnly }
-func (readOnly) PutSMTP(SMTPConfig) error      { return errReadOnly }
-func (readOnly) PutOutbox(OutboxMessage) error { return errReadOnly }
-func (readOnly) DeleteOutbox(string) error     { return errReadOnly }
+func (readOnly) NextID(string) (uint64, error)  { return 0, errReadOnly }
+func (readOnly) PutOrg(Org) error               { return errReadOnly }
+func (readOnly) PutPolicy(Policy) error         { return errReadOnly }
+func (readOnly) PutUser(User) error             { return errReadOnly }
+func (readOnly) PutKey(Key) error               { return errReadOnly }
+func (readOnly) DeleteKey(string) error         { return errReadOnly }
+func (readOnly) PutRequest(Request) error       { return errReadOnly }
+func (readOnly) PutSession(Session) error       { return errReadOnly }
+func (readOnly) AppendAudit(AuditAppend) error  { return errReadOnly }
+func (readOnly) PutChannel(Channel) error       { return errReadOnly }
+func (readOnly) DeleteChannel(string) error     { return errReadOnly }
+func (readOnly) PutSMTP(SMTPConfig) error       { return errReadOnly }
+func (readOnly) PutOutbox(OutboxMessage) error  { return errReadOnly }
+func (readOnly) DeleteOutbox(string) error      { return errReadOnly }
+func (readOnly) PutCheckpoint(Checkpoint) error { return errReadOnly }
+func (readOnly) PutAPIKey(APIKey) error         { return errReadOnly }
+func (readOnly) PutTicket(Ticket) error         { return errReadOnly }

@@ -1,5 +1,7 @@
 package core
 
+import "golang.org/x/mod/sumdb/tlog"
+
 // Store is the persistence core needs. store/ implements it on bbolt.
 //
 // Every change goes through Update, and every audit event is appended in the
@@ -54,6 +56,13 @@ type ReadTx interface {
 	// sessions on that user.
 	Sessions(target, before string, limit int) ([]Session, error)
 
+	// APIKey looks a key up by name; APIKeys lists them all by name.
+	APIKey(name string) (APIKey, error)
+	APIKeys() ([]APIKey, error)
+	// Ticket looks a ticket up by its hash; TicketsOf lists a session's.
+	Ticket(hash string) (Ticket, error)
+	TicketsOf(session string) ([]Ticket, error)
+
 	// AuditHead is the last appended event's seq and hash (0 and zero hash
 	// for an empty log).
 	AuditHead() (seq uint64, hash [32]byte, err error)
@@ -66,6 +75,16 @@ type ReadTx interface {
 	// index being "session", "actor" or "subject", like ScanAudit.
 	ScanAuditIndex(index, key string, from uint64, reverse bool, fn func(seq uint64) bool) error
 
+	// AuditTree reads stored hashes of the log's Merkle tree by tlog's
+	// stored hash index (see merkle.go): a tlog.HashReader. A hash the
+	// tree does not hold yet is an error.
+	AuditTree(indexes []int64) ([]tlog.Hash, error)
+	// ScanAuditWithTree walks records from seq from (inclusive; 0 = the
+	// start) with the tree hashes their append stored (nil if none), until
+	// fn returns false. rec and tree are valid only during fn.
+	ScanAuditWithTree(from uint64, fn func(seq uint64, rec, tree []byte) bool) error
+	// LatestCheckpoint is the newest checkpoint kept, or ErrNotFound.
+	LatestCheckpoint() (Checkpoint, error)
 	Channel(id string) (Channel, error)
 	Channels() ([]Channel, error) // in ID order
 	SMTP() (SMTPConfig, error)    // ErrNotFound until set
@@ -92,9 +111,16 @@ type Tx interface {
 	// PutSession stores the session and keeps the active and by-target
 	// indexes right.
 	PutSession(Session) error
+	PutAPIKey(APIKey) error
+	// PutTicket stores the ticket and indexes it under its session.
+	PutTicket(Ticket) error
 	// AppendAudit stores the record under rec.Seq, which must be the head's
 	// seq + 1, indexes it and moves the head to (rec.Seq, rec.Hash).
+	// It also extends the log's Merkle tree in the same transaction.
 	AppendAudit(rec AuditAppend) error
+	// PutCheckpoint keeps a signed checkpoint (by its size; one of the
+	// same size is replaced).
+	PutCheckpoint(Checkpoint) error
 	PutChannel(Channel) error
 	DeleteChannel(id string) error
 	PutSMTP(SMTPConfig) error

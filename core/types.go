@@ -265,6 +265,14 @@ type Policy struct {
 	NotifyTarget      bool          `json:"notify_target"`
 	Alerting          bool          `json:"alerting"`              // session starts and ends go to the alert channels
 	Environment       string        `json:"environment,omitempty"` // label in every message, e.g. production
+	// CheckpointFile is where signed audit checkpoints are appended
+	// (absolute path, on other storage than the database); "" = none.
+	CheckpointFile string `json:"checkpoint_file,omitempty"`
+	// ProductURL is the host product's entry URL, holding {ticket}; empty
+	// means sessions get no product link.
+	ProductURL string `json:"product_url,omitempty"`
+	// Issuer is the iss of grants; empty means "actas".
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // DefaultPolicy is the policy of a new database: everything safe, and

@@ -59,7 +59,7 @@ func (c *Core) CreateOrg(p Principal, name, parent string) (Org, error) {
 }
 
 func (t *txn) addOrg(p Principal, name, parent string) (Org, error) {
-	name, err := checkText("org name", name, 1, 100)
+	name, err := checkName("org name", name, 100)
 	if err != nil {
 		return Org{}, err
 	}
@@ -137,7 +137,7 @@ func (t *txn) validateUser(nu NewUser) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	name, err := checkText("name", nu.Name, 1, 200)
+	name, err := checkName("name", nu.Name, 200)
 	if err != nil {
 		return User{}, err
 	}
@@ -154,8 +154,8 @@ func (t *txn) validateUser(nu NewUser) (User, error) {
 	if u.Mode, err = orDefault(u.Mode, ModeNever, ParseMode); err != nil {
 		return User{}, err
 	}
-	if !u.Role.IsStaff() && (u.Mode != ModeNever || u.Approver) {
-		return User{}, invalid("mode", "%s is a member: only staff can impersonate or approve", email)
+	if err := memberSettings(email, u.Role, u.Mode, u.Approver); err != nil {
+		return User{}, err
 	}
 	org, err := t.resolveOrg(nu.Org)
 	if err != nil {
@@ -217,7 +217,7 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 	var u User
 	err := c.update(func(t *txn) error {
 		var err error
-		u, err = t.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+		u, err = t.UserByEmail(normaliseEmail(email))
 		if err != nil {
 			return notFound("no user with email %s", email)
 		}
@@ -230,7 +230,7 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		old := u
 		diff := map[string]any{}
 		if ch.Name != nil {
-			if u.Name, err = checkText("name", *ch.Name, 1, 200); err != nil {
+			if u.Name, err = checkName("name", *ch.Name, 200); err != nil {
 				return err
 			}
 		}
@@ -252,8 +252,8 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if ch.Approver != nil {
 			u.Approver = *ch.Approver
 		}
-		if !u.Role.IsStaff() && (u.Mode != ModeNever || u.Approver) {
-			return invalid("mode", "%s is a member: only staff can impersonate or approve", u.Email)
+		if err := memberSettings(u.Email, u.Role, u.Mode, u.Approver); err != nil {
+			return err
 		}
 		if p.System == "" && u.Role.Level() > c.current(p).Role.Level() {
 			return refuse(CodeHigherPrivilege, "you cannot give a role above your own (%s)", c.current(p).Role)
@@ -442,7 +442,7 @@ type ImportRow struct {
 
 // UserByEmail finds a user by email.
 func (c *Core) UserByEmail(email string) (User, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
+	e := normaliseEmail(email)
 	var u User
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
@@ -659,4 +659,20 @@ func (c *Core) SetTheme(p Principal, theme string) error {
 		}
 		return err
 	})
+}
+
+// memberSettings refuses staff settings on someone who is not staff: a
+// member never impersonates or approves. The refusal names the setting
+// (Field "mode" or "approver") that has to change too, so that a staff
+// member being made a member is told to give up their mode as well.
+func memberSettings(email string, role Role, mode Mode, approver bool) error {
+	switch {
+	case role.IsStaff():
+		return nil
+	case mode != ModeNever:
+		return invalid("mode", "%s would be a %s with impersonation mode %s: only staff can impersonate — set the mode to never as well", email, role, mode)
+	case approver:
+		return invalid("approver", "%s would be a %s who approves requests: only staff can approve — take the approver flag away as well", email, role)
+	}
+	return nil
 }

@@ -40,7 +40,9 @@ func (k *Kit) EnterHandler() http.Handler {
 			header.Set("X-Forwarded-For", ip)
 		}
 		if ua := r.UserAgent(); ua != "" {
-			header.Set("X-Forwarded-User-Agent", ua)
+			// actas records the redeeming user agent in session.entered:
+			// the browser's, not hostkit's.
+			header.Set("User-Agent", ua)
 		}
 		body, _ := json.Marshal(map[string]string{"ticket": ticket})
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
@@ -66,7 +68,9 @@ func (k *Kit) EnterHandler() http.Handler {
 			notice(w, http.StatusBadGateway, "The session could not be checked", err.Error())
 			return
 		}
-		k.enter(v)
+		// Read the session now, so the first page already shows the names
+		// and the end in its banner.
+		k.readSession(ctx, k.enter(v))
 		k.setCookie(w, r, v.raw)
 		http.Redirect(w, r, k.cfg.AfterEnter, http.StatusSeeOther)
 	})
@@ -92,9 +96,10 @@ func (k *Kit) EndHandler() http.Handler {
 				ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 				err := k.call(ctx, http.MethodPost, "/v1/sessions/"+s.id+"/end", struct{}{}, nil)
 				cancel()
-				if err != nil && !gone(err) {
+				if err != nil && statusOf(err) != http.StatusGone {
 					// The product stops impersonating anyway; the console
-					// still shows the session until it ends there.
+					// still shows the session until it ends there (an actas
+					// without POST /v1/sessions/{sid}/end answers 404).
 					k.log.Warn("actas did not end the session; ended in this product only", "session", s.id, "err", err)
 				}
 				k.drop(s.id)

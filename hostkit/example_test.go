@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/actas/actas/hostkit"
-	"github.com/actas/actas/hostkit/internal/fakeactas"
+	"github.com/actas/actas/internal/fakeactas"
 )
 
 // In these examples fakeactas stands in for `actas serve --http`, and the

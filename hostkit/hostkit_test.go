@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actas/actas/hostkit/internal/fakeactas"
+	"github.com/actas/actas/internal/fakeactas"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -161,6 +161,22 @@ func TestEnterSetsCookieAndRedirects(t *testing.T) {
 	w = do(k.EnterHandler(), req{path: "/actas/enter?ticket=" + ticket, host: "app.example.com"})
 	if c := cookieOf(w); c == nil || !c.Secure {
 		t.Fatalf("cookie for app.example.com: %+v", c)
+	}
+}
+
+func TestEnterErrors(t *testing.T) {
+	fake := newFake(t)
+	k := newKit(t, fake, nil)
+	if w := do(k.EnterHandler(), req{path: "/actas/enter"}); w.Code != http.StatusBadRequest || cookieOf(w) != nil {
+		t.Fatalf("no ticket: %d", w.Code)
+	}
+	if w := do(k.EnterHandler(), req{path: "/actas/enter?ticket=unknown"}); w.Code != http.StatusGone || !strings.Contains(w.Body.String(), "already used or has expired") {
+		t.Fatalf("unknown ticket: %d %s", w.Code, w.Body.String())
+	}
+	_, ticket := fake.Start()
+	fake.Close() // actas is down
+	if w := do(k.EnterHandler(), req{path: "/actas/enter?ticket=" + ticket}); w.Code != http.StatusBadGateway || cookieOf(w) != nil {
+		t.Fatalf("actas down: %d %s", w.Code, w.Body.String())
 	}
 }
 

@@ -46,7 +46,7 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 		}
 		start := time.Now()
 		st := &reqState{imp: s.view.Load()}
-		ev := event{sid: s.id, time: start, method: r.Method, path: r.URL.Path, query: r.URL.RawQuery}
+		ev := event{sid: s.id, time: start, method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery}
 		ev.kind, ev.body, ev.note = captureBody(r)
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
@@ -80,7 +80,11 @@ func captureBody(r *http.Request) (kind bodyKind, body []byte, note string) {
 	if r.ContentLength > maxBody {
 		return bodyNone, nil, fmt.Sprintf("not recorded: %d bytes, over 16 KB", r.ContentLength)
 	}
-	buf := make([]byte, maxBody+1)
+	size := int64(maxBody + 1)
+	if r.ContentLength > 0 {
+		size = r.ContentLength + 1 // one more, to notice a body longer than announced
+	}
+	buf := make([]byte, size)
 	n, err := io.ReadFull(r.Body, buf)
 	buf = buf[:n]
 	orig := r.Body

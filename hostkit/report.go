@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -36,6 +37,7 @@ type event struct {
 type dropCount struct {
 	n    int
 	last time.Time // the last dropped request's time, inside the session
+	path string    // and its path
 }
 
 // Batch limits of POST /v1/sessions/{sid}/events.
@@ -53,7 +55,7 @@ func (k *Kit) report(ev event) {
 		k.dropMu.Lock()
 		d := k.dropped[ev.sid]
 		d.n++
-		d.last = ev.time
+		d.last, d.path = ev.time, ev.path
 		k.dropped[ev.sid] = d
 		k.dropMu.Unlock()
 	}
@@ -72,7 +74,7 @@ type wireEvent struct {
 
 // wire redacts ev and shapes it for the API.
 func (ev *event) wire() wireEvent {
-	w := wireEvent{Time: ev.time.UTC(), Method: ev.method, Path: ev.path, Status: ev.status, Blocked: ev.blocked != ""}
+	w := wireEvent{Time: ev.time.UTC(), Method: wireMethod(ev.method), Path: wirePath(ev.path), Status: ev.status, Blocked: ev.blocked != ""}
 	details := map[string]any{}
 	if ev.query != "" {
 		if q, err := url.ParseQuery(ev.query); err == nil {
@@ -110,6 +112,26 @@ func (ev *event) wire() wireEvent {
 		w.Details = details
 	}
 	return w
+}
+
+// wireMethod is the method as actas takes it: 1–16 letters A–Z.
+func wireMethod(m string) string {
+	m = strings.ToUpper(m)
+	if m == "" || len(m) > 16 || strings.IndexFunc(m, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
+		return "OTHER"
+	}
+	return m
+}
+
+// wirePath is the escaped path (printable ASCII) within actas's 2048 bytes.
+func wirePath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	if len(p) > 2048 {
+		p = p[:2048]
+	}
+	return p
 }
 
 // flatten turns url.Values into a map of strings, or of lists for repeated
@@ -267,7 +289,7 @@ func (k *Kit) reportDrops(ctx context.Context, retry bool) {
 	k.dropMu.Unlock()
 	for sid, d := range drops {
 		b, _ := json.Marshal(wireEvent{
-			Time: d.last.UTC(), Method: "-", Path: "-", Status: 0,
+			Time: d.last.UTC(), Method: "DROPPED", Path: wirePath(d.path), Status: 0,
 			Details: map[string]any{
 				"dropped": d.n,
 				"note":    "hostkit could not queue these requests while actas was unreachable; they are not recorded one by one",
@@ -278,7 +300,7 @@ func (k *Kit) reportDrops(ctx context.Context, retry bool) {
 			cur := k.dropped[sid]
 			cur.n += d.n
 			if d.last.After(cur.last) {
-				cur.last = d.last
+				cur.last, cur.path = d.last, d.path
 			}
 			k.dropped[sid] = cur
 			k.dropMu.Unlock()

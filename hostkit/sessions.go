@@ -24,6 +24,7 @@ type session struct {
 // tokenEntry maps a cookie value to its session.
 type tokenEntry struct {
 	sess *session
+	exp  time.Time // the token's own expiry
 }
 
 // maxTokens bounds the cache of verified cookie values.
@@ -82,7 +83,7 @@ func (k *Kit) admit(ctx context.Context, raw string) (*tokenEntry, error) {
 	} else if err == nil && v.exp.After(s.token.Load().exp) {
 		s.token.Store(v)
 	}
-	te := &tokenEntry{sess: s}
+	te := &tokenEntry{sess: s, exp: v.exp}
 	if len(k.tokens) < maxTokens {
 		k.tokens[raw] = te
 	}
@@ -100,7 +101,7 @@ func (k *Kit) enter(v *verified) *session {
 		s.token.Store(v)
 	}
 	if len(k.tokens) < maxTokens {
-		k.tokens[v.raw] = &tokenEntry{sess: s}
+		k.tokens[v.raw] = &tokenEntry{sess: s, exp: v.exp}
 	}
 	return s
 }
@@ -198,13 +199,20 @@ func (k *Kit) refreshDue() time.Time {
 			delete(k.ended, sid)
 		}
 	}
+	// Old tokens of live sessions: a cookie still holding one is verified
+	// again and filed anew, so forgetting them only bounds the cache.
+	for raw, te := range k.tokens {
+		if now.Sub(te.exp) > time.Minute && te.sess.token.Load().raw != raw {
+			delete(k.tokens, raw)
+		}
+	}
 	k.mu.Unlock()
 	for _, w := range due {
 		if k.ctx.Err() != nil {
 			return now
 		}
 		if w.info {
-			k.readSession(w.s)
+			k.readSession(k.ctx, w.s)
 		}
 		if w.refresh && !w.s.ended.Load() {
 			k.refreshToken(w.s)
@@ -231,7 +239,10 @@ func (k *Kit) refreshToken(s *session) {
 	}
 	ctx, cancel := context.WithTimeout(k.ctx, 10*time.Second)
 	defer cancel()
-	err := k.call(ctx, http.MethodPost, "/v1/sessions/"+s.id+"/token", struct{}{}, &out)
+	held := struct {
+		Token string `json:"token"`
+	}{s.token.Load().raw}
+	err := k.call(ctx, http.MethodPost, "/v1/sessions/"+s.id+"/token", held, &out)
 	if gone(err) {
 		k.drop(s.id)
 		return
@@ -273,14 +284,14 @@ func person(raw json.RawMessage) Person {
 
 // readSession reads GET /v1/sessions/{sid}: the people's names and when the
 // session ends; an ended session is dropped.
-func (k *Kit) readSession(s *session) {
+func (k *Kit) readSession(ctx context.Context, s *session) {
 	var out struct {
 		State        string          `json:"state"`
 		Impersonator json.RawMessage `json:"impersonator"`
 		Target       json.RawMessage `json:"target"`
 		EndsAt       time.Time       `json:"ends_at"`
 	}
-	ctx, cancel := context.WithTimeout(k.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err := k.call(ctx, http.MethodGet, "/v1/sessions/"+s.id, nil, &out)
 	if gone(err) || (err == nil && out.State == "ended") {

@@ -16,6 +16,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 )
 
@@ -23,16 +24,20 @@ import (
 // sent away with exit status 1.
 const NoTerminalMessage = "actas needs an interactive terminal: ssh -t …"
 
-// NoCommandMessage answers "ssh host COMMAND": actas is only a console.
+// NoCommandMessage answers a subsystem request, or "ssh host COMMAND" on
+// a server built without commands.
 const NoCommandMessage = "actas runs no commands; connect without one: ssh -t …"
 
 const deniedMessage = "Permission denied (publickey)."
 
 // console is one running console: a tea.Program on one SSH session.
 type console struct {
-	id     string // connection ID handed to core; sessions remember it
-	cancel context.CancelCauseFunc
-	done   chan struct{}
+	id          string // connection ID handed to core; sessions remember it
+	cancel      context.CancelCauseFunc
+	done        chan struct{}
+	user        string // who logged in (user ID)
+	fingerprint string // with which key
+	guard       *connGuard
 }
 
 // stop ends the console for cause; it prints the cause's message.
@@ -99,7 +104,11 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	}
 	pty, winch, isPty := sess.Pty()
 	switch {
-	case sess.RawCommand() != "" || sess.Subsystem() != "":
+	case sess.Subsystem() != "" || (sess.RawCommand() != "" && s.cfg.Commands == nil):
+		return 1, NoCommandMessage
+	case len(sess.Command()) > 0:
+		return s.runCommand(sess, c, user, fp, g)
+	case sess.RawCommand() != "":
 		return 1, NoCommandMessage
 	case !isPty:
 		return 1, NoTerminalMessage
@@ -115,22 +124,12 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 
 	ctx, cancel := context.WithCancelCause(sess.Context())
 	defer cancel(nil)
-	c.id, c.cancel = id, cancel
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	c.id, c.cancel, c.user, c.fingerprint, c.guard = id, cancel, user.ID, fp, g
+	if !s.track(c) {
 		s.endConn(id, core.EndShutdown)
 		return 1, ShutdownMessage
 	}
-	s.consoles[c] = struct{}{}
-	s.mu.Unlock()
-	g.addConsole(c)
-	defer func() {
-		g.removeConsole(c)
-		s.mu.Lock()
-		delete(s.consoles, c)
-		s.mu.Unlock()
-	}()
+	defer s.untrack(c)
 
 	env := sess.Environ() // has TERM from the PTY request
 	plain := themes.ForEnv(env)
@@ -139,15 +138,16 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		r.SetColorProfile(termenv.Ascii)
 	}
 	started := time.Now()
+	screen := newFrames(sess, pty.Window.Width, pty.Window.Height)
 	var model tea.Model
 	if s.safely("console constructor", func() {
 		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain,
-			Width: pty.Window.Width, Height: pty.Window.Height})
+			Width: pty.Window.Width, Height: pty.Window.Height,
+			Copy: func(text string) { screen.write(ansi.SetSystemClipboard(text)) }})
 	}) || model == nil {
 		s.endConn(id, core.EndDisconnect)
 		return 1, endMessage(errPanic, s.cfg)
 	}
-	screen := newFrames(sess, pty.Window.Width, pty.Window.Height)
 	gm := &guarded{m: model, frames: screen, onPanic: func(v any, stack []byte) {
 		s.log.Error("console panicked; closing it", "user", user.Email, "conn", id, "panic", v, "stack", string(stack))
 		cancel(errPanic)
@@ -190,6 +190,11 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	if errors.Is(runErr, tea.ErrProgramPanic) {
 		cause = errPanic
 	}
+	// The console may have seen its own Logout before the server's watch
+	// stopped it: the person reads why either way.
+	if lo, ok := model.(interface{ LoggedOut() string }); ok && lo.LoggedOut() != "" && cause == nil {
+		cause = loggedOut{lo.LoggedOut()}
+	}
 	s.endConn(id, reason)
 	s.log.Info("console closed", "user", user.Email, "conn", id, "reason", reason,
 		"after", time.Since(started).Round(time.Second))
@@ -219,6 +224,10 @@ func endMessage(cause error, cfg Config) string {
 		return fmt.Sprintf("actas closed this connection after its maximum of %s; connect again", shortDuration(cfg.MaxSession))
 	case errors.Is(cause, errPanic):
 		return errPanic.Error()
+	}
+	var lo loggedOut
+	if errors.As(cause, &lo) {
+		return lo.msg
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/mattn/go-runewidth"
 )
 
 // frameGap is the shortest time between two frames: 60 a second, as Bubble
@@ -52,9 +53,10 @@ type frames struct {
 	view    string // the newest view
 	width   int
 	height  int
-	dirty   bool // view or size changed since the last frame
-	repaint bool // the next frame rewrites every line
-	busy    bool // a flush is scheduled or running; it takes what comes meanwhile
+	dirty   bool   // view or size changed since the last frame
+	raw     string // sequences to write before the next frame (a clipboard copy)
+	repaint bool   // the next frame rewrites every line
+	busy    bool   // a flush is scheduled or running; it takes what comes meanwhile
 	stopped bool
 	lastAt  time.Time // when the last frame started
 	flushes sync.WaitGroup
@@ -85,6 +87,23 @@ func (f *frames) show(view string) {
 	}
 }
 
+// write queues a sequence that is not part of a view, such as OSC 52 for
+// the clipboard, to go out between two frames, never inside one.
+func (f *frames) write(seq string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return
+	}
+	f.raw += seq
+	f.dirty = true
+	if !f.busy {
+		f.busy = true
+		f.flushes.Add(1)
+		go f.flush()
+	}
+}
+
 // resize takes the terminal's new size. The next frame, which the view
 // the program draws for this WindowSizeMsg sets off, rewrites the whole
 // screen: the terminal may have rewrapped or cut what was there.
@@ -106,10 +125,13 @@ func (f *frames) flush() {
 			f.mu.Unlock()
 			return
 		}
-		view, width, height, repaint := f.view, f.width, f.height, f.repaint
-		f.dirty, f.repaint = false, false
+		view, width, height, repaint, raw := f.view, f.width, f.height, f.repaint, f.raw
+		f.dirty, f.repaint, f.raw = false, false, ""
 		f.lastAt = time.Now()
 		f.mu.Unlock()
+		if raw != "" {
+			_, _ = io.WriteString(f.out, raw)
+		}
 		writeInPieces(f.out, f.frame(view, width, height, repaint))
 		f.mu.Lock()
 	}
@@ -282,11 +304,33 @@ func (f *frames) measure(i int, l string, width int) (own, written int, out stri
 		}
 	}
 	if own < 0 {
-		own = ansi.StringWidth(l)
+		own = lineWidth(l)
 	}
 	if width > 0 && own > width {
-		l = ansi.Truncate(l, width, "")
-		return own, ansi.StringWidth(l), l
+		// Cut by the console's count, then by as much again as a terminal
+		// that does not join graphemes would add.
+		cut := ansi.Truncate(l, width, "")
+		for w := lineWidth(cut); w > width; w = lineWidth(cut) {
+			cut = ansi.Truncate(cut, ansi.StringWidth(cut)-(w-width), "")
+		}
+		return own, lineWidth(cut), cut
 	}
 	return own, own, l
+}
+
+// lineWidth is how many cells a line may take on the person's terminal.
+// Grapheme clusters joined with a zero-width joiner or a variation
+// selector (👩‍💻) are one glyph to the console but several to a terminal
+// that does not join them: such a line counts the wider way, so it never
+// spills into the next row and leaves glyphs behind there.
+func lineWidth(l string) int {
+	w := ansi.StringWidth(l)
+	if !strings.ContainsAny(l, "\u200d\ufe0f\ufe0e") {
+		return w
+	}
+	sum := 0
+	for _, r := range ansi.Strip(l) {
+		sum += runewidth.RuneWidth(r)
+	}
+	return max(w, sum)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/ssh"
+
+	"github.com/actas/actas/core"
 )
 
 // Why a console ends when the person did not quit it.
@@ -122,6 +124,7 @@ func (g *connGuard) offered(fp, why string) {
 }
 
 func (g *connGuard) authFailed(method string) {
+	method = core.AuthMethod(method)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.failures++

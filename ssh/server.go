@@ -78,6 +78,10 @@ type Config struct {
 	// login.failed audit event per window.
 	FailedLoginWindow time.Duration
 
+	// Commands runs "ssh HOST COMMAND…" (see CommandFunc); nil refuses
+	// commands with NoCommandMessage.
+	Commands CommandFunc
+
 	// Logger receives the server's log (never a session); nil logs to
 	// stderr.
 	Logger *log.Logger
@@ -211,6 +215,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.mu.Unlock()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go s.watchLogouts(ctx)
 	s.log.Info("listening", "addr", ln.Addr().String(), "host_key", s.HostKeyFingerprint())
 	err := s.srv.Serve(ln)
 	if errors.Is(err, ssh.ErrServerClosed) || s.isClosing() {

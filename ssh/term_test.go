@@ -25,6 +25,7 @@ type screen struct {
 	bot     int
 	pending []byte
 	plain   strings.Builder // everything written, escape sequences removed
+	oscs    []string        // operating system commands received (OSC 52 clipboard writes)
 }
 
 func newScreen(w, h int) *screen {
@@ -81,6 +82,14 @@ func (s *screen) Written() string {
 	return s.plain.String()
 }
 
+// OSCs returns the operating system commands received so far, without
+// their ESC ] and terminator: "52;c;BASE64" is a clipboard write.
+func (s *screen) OSCs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.oscs...)
+}
+
 func (s *screen) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -120,6 +129,9 @@ loop:
 				}
 				if end < 0 {
 					break loop
+				}
+				if b[i+1] == ']' {
+					s.oscs = append(s.oscs, string(b[i+2:end]))
 				}
 				i = end
 			case '(', ')', '*', '+', '#':

@@ -24,6 +24,9 @@ import (
 // writer that TestCrashKeepsAcknowledgedEvents kills.
 const crashChildEnv = "ACTAS_STORE_CRASH_CHILD_DB"
 
+// crashKeyEnv hands the child the audit log key it signs checkpoints with.
+const crashKeyEnv = "ACTAS_STORE_CRASH_LOG_KEY"
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(crashChildEnv); path != "" {
 		runCrashChild(path)
@@ -98,12 +101,21 @@ func TestSecondOpenFailsWithErrInUse(t *testing.T) {
 // indexes (written behind the log) with the records.
 func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "actas.db")
+	key, secret, err := core.NewLogKey(core.LogOrigin("Acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(crashKeyEnv, secret)
 	cycles := 30
 	var acked uint64 // highest seq any child reported committed
+	var ackedCP uint64
 	for cycle := range cycles {
-		seqs, stderr := runAndKillChild(t, path, time.Duration(20+rand.IntN(131))*time.Millisecond)
+		seqs, cps, stderr := runAndKillChild(t, path, time.Duration(20+rand.IntN(131))*time.Millisecond)
 		for _, s := range seqs {
 			acked = max(acked, s)
+		}
+		for _, s := range cps {
+			ackedCP = max(ackedCP, s)
 		}
 
 		db, err := store.Open(path, store.Options{})
@@ -118,6 +130,24 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 		if v.Events < acked {
 			t.Errorf("cycle %d: log ends at seq %d but seq %d was acknowledged", cycle, v.Events, acked)
 		}
+		// The newest checkpoint kept is at least the last one acknowledged,
+		// and the log (tree and chain, as VerifyChain found them) is
+		// consistent with it.
+		view(t, db, func(tx core.ReadTx) error {
+			cp, err := tx.LatestCheckpoint()
+			if ackedCP == 0 && errors.Is(err, core.ErrNotFound) {
+				return nil
+			}
+			if err != nil || cp.Size < ackedCP {
+				t.Errorf("cycle %d: newest checkpoint %d, %v; checkpoint %d was acknowledged", cycle, cp.Size, err, ackedCP)
+				return nil
+			}
+			checks, err := core.CheckCheckpoints(db, key.Verifier, v, [][]byte{cp.Note})
+			if err != nil || checks[0].Err != nil {
+				t.Errorf("cycle %d: log not consistent with its newest checkpoint (size %d): %v %v", cycle, cp.Size, err, checks)
+			}
+			return nil
+		})
 		view(t, db, func(tx core.ReadTx) error {
 			for _, s := range seqs {
 				rec, err := tx.AuditRecord(s)
@@ -139,10 +169,10 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	if acked == 0 {
-		t.Fatal("no child ever acknowledged an event; the test tested nothing")
+	if acked == 0 || ackedCP == 0 {
+		t.Fatalf("children acknowledged %d events, checkpoints up to %d; the test tested too little", acked, ackedCP)
 	}
-	t.Logf("%d cycles, %d events acknowledged", cycles, acked)
+	t.Logf("%d cycles, %d events acknowledged, checkpoints up to size %d", cycles, acked, ackedCP)
 }
 
 // checkUsersIndexed checks that every user is counted and found by email.
@@ -166,8 +196,9 @@ func checkUsersIndexed(tx core.ReadTx) error {
 }
 
 // runAndKillChild starts the writer child, lets it write for about d once it
-// has opened the database, SIGKILLs it and returns the seqs it acknowledged.
-func runAndKillChild(t *testing.T, path string, d time.Duration) (seqs []uint64, stderr string) {
+// has opened the database, SIGKILLs it and returns the seqs and checkpoint
+// sizes it acknowledged.
+func runAndKillChild(t *testing.T, path string, d time.Duration) (seqs, checkpoints []uint64, stderr string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
@@ -191,6 +222,11 @@ func runAndKillChild(t *testing.T, path string, d time.Duration) (seqs []uint64,
 				close(opened)
 				continue
 			}
+			if s, ok := strings.CutPrefix(line, "cp "); ok {
+				if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+					checkpoints = append(checkpoints, n)
+				}
+			}
 			if s, ok := strings.CutPrefix(line, "ack "); ok {
 				if n, err := strconv.ParseUint(s, 10, 64); err == nil {
 					seqs = append(seqs, n)
@@ -212,7 +248,7 @@ func runAndKillChild(t *testing.T, path string, d time.Duration) (seqs []uint64,
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 		t.Fatalf("child was not killed but ended with %v; stderr:\n%s", err, errBuf.String())
 	}
-	return seqs, errBuf.String()
+	return seqs, checkpoints, errBuf.String()
 }
 
 // runCrashChild appends events (and a user each) from several goroutines
@@ -234,6 +270,26 @@ func runCrashChild(path string) {
 	say("open")
 	pid := os.Getpid()
 	var wg sync.WaitGroup
+	key, err := core.ParseLogKey(os.Getenv(crashKeyEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	// Checkpoints, between the appends, as a writing actas makes them.
+	wg.Go(func() {
+		for {
+			time.Sleep(2 * time.Millisecond)
+			cp, err := core.SignedCheckpoint(db, key.Signer, time.Now())
+			if err != nil {
+				continue // an empty log
+			}
+			if err := db.Update(func(tx core.Tx) error { return tx.PutCheckpoint(cp) }); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(3)
+			}
+			say("cp " + strconv.FormatUint(cp.Size, 10))
+		}
+	})
 	for w := range 4 {
 		wg.Go(func() {
 			for i := 0; ; i++ {

@@ -50,3 +50,13 @@ const SchemaVersion = schemaVersion
 func ReleaseMapped(db *DB) error {
 	return db.bolt.View(func(tx *bolt.Tx) error { releaseMapped(tx); return nil })
 }
+
+// OpenWithoutTree opens like Open but appends skip the Merkle tree, for
+// the benchmark that measures what the tree costs.
+func OpenWithoutTree(path string) (*DB, error) {
+	db, err := Open(path, Options{})
+	if err == nil {
+		db.noTree = true
+	}
+	return db, err
+}

@@ -21,7 +21,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 5
+const schemaVersion = 7
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -69,9 +69,21 @@ var (
 	// included: the webhook secret must stay usable for signing).
 	bucketChannels = []byte("alert_channels")
 	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
-	// -> message (JSON): the notifications not delivered yet, and those
+	// -> message (binary codec): the notifications not delivered yet, and those
 	// that failed for good.
 	bucketOutbox = []byte("outbox")
+	// bucketAuditTree maps seq (8 bytes) to the Merkle tree hashes that
+	// appending the event stored: tlog's stored hashes of leaf seq-1,
+	// 32 bytes each, level 0 (the leaf) first (core/merkle.go).
+	bucketAuditTree = []byte("audit_tree")
+	// bucketCheckpoints maps a checkpoint's tree size (8 bytes) to the
+	// signed checkpoint (encodeCheckpoint).
+	bucketCheckpoints = []byte("audit_checkpoints")
+
+	// Host products (schema version 6).
+	bucketAPIKeys          = []byte("apikeys")            // key name -> API key (hash of the secret only)
+	bucketTickets          = []byte("tickets")            // hex SHA-256 of a ticket -> ticket
+	bucketTicketsBySession = []byte("tickets_by_session") // session ID|0x00|ticket hash -> empty
 )
 
 // allBuckets is every bucket of the current schema; Open checks they exist.
@@ -84,6 +96,8 @@ var allBuckets = [][]byte{
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
 	bucketChannels, bucketOutbox,
+	bucketAuditTree, bucketCheckpoints,
+	bucketAPIKeys, bucketTickets, bucketTicketsBySession,
 }
 
 // Keys of the meta bucket.
@@ -213,7 +227,9 @@ var migrations = []migration{
 	{to: 2, what: "audit indexes as blocks of postings written behind the log", apply: migrateToV2},
 	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
 	{to: 4, what: "index users by consent and by staff role", apply: migrateToV4},
-	{to: 5, what: "index users by name, with their records", apply: migrateToV5},
+	{to: 5, what: "build the audit log's Merkle tree", apply: migrateToV5},
+	{to: 6, what: "API keys and tickets for host products", apply: migrateToV6},
+	{to: 7, what: "index users by name, with their records", apply: migrateToV7},
 }
 
 // migrateToV3 adds the alert buckets and rewrites the policy in its new
@@ -235,6 +251,18 @@ func migrateToV3(tx *bolt.Tx) error {
 		return err
 	}
 	return meta.Put(keyPolicy, encodePolicy(p))
+}
+
+// migrateToV6 adds the buckets of the HTTP API for host products. A policy
+// stored before it lacks product_url and issuer (policy encoding 3);
+// decodePolicy reads them as unset.
+func migrateToV6(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketAPIKeys, bucketTickets, bucketTicketsBySession} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func migrateToV1(tx *bolt.Tx) error {
@@ -278,7 +306,7 @@ func migrateToV2(tx *bolt.Tx) error {
 }
 
 // migrateToV4 builds the consent and staff indexes of the users there
-// are, and creates the name index (filled by migrateToV5).
+// are, and creates the name index (filled by migrateToV7).
 func migrateToV4(tx *bolt.Tx) error {
 	if _, err := tx.CreateBucketIfNotExists(bucketUsersByName); err != nil {
 		return err
@@ -303,11 +331,11 @@ func migrateToV4(tx *bolt.Tx) error {
 	})
 }
 
-// migrateToV5 (re)builds the name index with whole user records (version
-// 4 held ID, org and role). The keys are put in order: bolt splits nodes
+// migrateToV7 (re)builds the name index with whole user records (versions
+// 4 to 6 held ID, org and role). The keys are put in order: bolt splits nodes
 // only at commit, so a million keys put in random order into one
 // transaction take minutes.
-func migrateToV5(tx *bolt.Tx) error {
+func migrateToV7(tx *bolt.Tx) error {
 	if err := tx.DeleteBucket(bucketUsersByName); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 		return err
 	}
@@ -328,6 +356,34 @@ func migrateToV5(tx *bolt.Tx) error {
 		return err
 	}
 	return putNames(byName, names)
+}
+
+// migrateToV5 adds the Merkle tree over the events already in the log and
+// a bucket for checkpoints. The tree covers the events from seq 1 as long as
+// they follow each other; after a gap or a record too short to hold a hash
+// it stops, and audit verify reports the damage there.
+func migrateToV5(tx *bolt.Tx) error {
+	tree, err := tx.CreateBucketIfNotExists(bucketAuditTree)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketCheckpoints); err != nil {
+		return err
+	}
+	tree.FillPercent = 1.0
+	var f core.TreeFrontier
+	c := tx.Bucket(bucketAudit).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 || binary.BigEndian.Uint64(k) != f.Size()+1 || len(v) < 32 {
+			break
+		}
+		seq := f.Size() + 1
+		hashes := f.Append([32]byte(v[:32]), make([]byte, 0, 32*core.TreeLevels(seq-1)))
+		if err := tree.Put(seqKey(seq), hashes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrSchemaTooNew refuses a file written by a newer actas: this one would

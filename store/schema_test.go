@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"path/filepath"
@@ -74,8 +75,8 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 	if version != store.SchemaVersion {
 		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
-	if buckets != 21 {
-		t.Errorf("file has %d buckets after migration, want 21", buckets)
+	if buckets != 26 {
+		t.Errorf("file has %d buckets after migration, want 26", buckets)
 	}
 }
 
@@ -130,8 +131,8 @@ func TestOpenMigratesV1Policy(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 21 {
-		t.Errorf("after migration: version %d, %d buckets; want %d, 18", version, buckets, store.SchemaVersion)
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 26 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 26", version, buckets, store.SchemaVersion)
 	}
 }
 
@@ -215,9 +216,58 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-// Version 4 kept ID, org and role in the name index; opening such a file
-// rebuilds the index with whole records.
-func TestOpenRebuildsTheNameIndexOfVersion4(t *testing.T) {
+// A version-5 file (before API keys and tickets, its policy in encoding 3,
+// without product_url and issuer) opens as version 6 with its policy intact.
+func TestOpenMigratesV3ToHostProducts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := core.DefaultPolicy()
+	pol.Enabled, pol.Environment = true, "production"
+	update(t, db, func(tx core.Tx) error { return tx.PutPolicy(pol) })
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, b := range []string{"apikeys", "tickets", "tickets_by_session"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket([]byte("meta"))
+		v := meta.Get([]byte("policy"))
+		if v[0] != 4 || !bytes.HasSuffix(v, []byte{0, 0}) {
+			t.Fatalf("policy record %x is not encoding 4 ending in two empty strings", v)
+		}
+		v2 := append([]byte{3}, v[1:len(v)-2]...) // encoding 3: no product_url, no issuer
+		if err := meta.Put([]byte("policy"), v2); err != nil {
+			return err
+		}
+		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 5))
+	})
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx core.ReadTx) error {
+		got, err := tx.Policy()
+		if err != nil || !reflect.DeepEqual(got, pol) {
+			t.Errorf("policy after migration = %+v, %v; want %+v", got, err, pol)
+		}
+		if keys, err := tx.APIKeys(); err != nil || len(keys) != 0 {
+			t.Errorf("APIKeys() = %v, %v", keys, err)
+		}
+		return nil
+	})
+	db.Close()
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 26 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 26", version, buckets, store.SchemaVersion)
+	}
+}
+
+// Versions 4 to 6 kept ID, org and role in the name index; opening such a
+// file rebuilds the index with whole records.
+func TestOpenRebuildsTheNameIndexOfVersion6(t *testing.T) {
 	db, path := openTemp(t)
 	u := core.User{ID: "usr_00000001", Email: "a@x.test", Name: "Ann", Org: "org_1", Role: core.RoleSupport}
 	update(t, db, func(tx core.Tx) error { return tx.PutUser(u) })
@@ -228,7 +278,7 @@ func TestOpenRebuildsTheNameIndexOfVersion4(t *testing.T) {
 		if err := tx.Bucket([]byte("users_by_name")).Put([]byte("ann\x00a@x.test"), []byte("usr_00000001\x00org_1\x00support")); err != nil {
 			return err
 		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 4))
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 6))
 	})
 	db, err := store.Open(path, store.Options{})
 	if err != nil {

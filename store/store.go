@@ -128,6 +128,14 @@ type DB struct {
 	attempt commitAttempt
 	// indexedTo is meta's audit_indexed as the committer last wrote it.
 	indexedTo uint64
+	// tree is the audit Merkle tree's frontier at the committed head; only
+	// the committer (or open, before it starts) touches it. treeErr is set
+	// when the stored tree does not reach the head, and fails appends.
+	tree    core.TreeFrontier
+	treeErr error
+	// noTree skips the tree on append, for the benchmark that measures
+	// what it costs.
+	noTree bool
 	// flushEvery and idleFlush are the constants of the same name, but
 	// tests change them.
 	flushEvery uint64
@@ -202,6 +210,10 @@ func open(path string, opts Options, flushEvery uint64, idleFlush time.Duration)
 	if opts.ReadOnly {
 		close(db.committed)
 		return db, nil
+	}
+	if err := db.loadTree(); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	if db.unindexed() >= db.flushEvery {
 		if err := db.flushAuditIndex(); err != nil {
@@ -399,6 +411,9 @@ func (db *DB) commitIn(fns []*pendingUpdate) (failed int, failErr, err error) {
 	}
 	if err == nil {
 		db.tail.add(attempt.firstSeq, attempt.appended)
+		if attempt.treeKnown {
+			db.tree = attempt.tree
+		}
 	}
 	return -1, nil, err
 }

@@ -51,6 +51,8 @@ func fill(t *testing.T, v reflect.Value, n *int) {
 		v.SetBool(true)
 	case reflect.Int, reflect.Int64:
 		v.SetInt(int64(*n) * 1_000_003)
+	case reflect.Uint64:
+		v.SetUint(uint64(*n) * 1_000_003)
 	case reflect.Slice:
 		s := reflect.MakeSlice(v.Type(), 2, 2)
 		for i := range 2 {
@@ -87,11 +89,12 @@ func TestRoundTripEveryField(t *testing.T) {
 	req, sess, pol := filled[core.Request](t), filled[core.Session](t), filled[core.Policy](t)
 	org0, user0, key0 := core.Org{ID: "org_0"}, core.User{ID: "usr_0"}, core.Key{Fingerprint: "SHA256:zero"}
 	req0, sess0 := core.Request{ID: "req_0"}, core.Session{ID: "ses_0"}
+	apiKey, ticket := filled[core.APIKey](t), filled[core.Ticket](t)
 	update(t, db, func(tx core.Tx) error {
 		return errors.Join(tx.PutOrg(org), tx.PutUser(user), tx.PutKey(key),
 			tx.PutRequest(req), tx.PutSession(sess), tx.PutPolicy(pol),
 			tx.PutOrg(org0), tx.PutUser(user0), tx.PutKey(key0),
-			tx.PutRequest(req0), tx.PutSession(sess0))
+			tx.PutRequest(req0), tx.PutSession(sess0), tx.PutAPIKey(apiKey), tx.PutTicket(ticket))
 	})
 	check := func(what string, got, want any, err error) {
 		t.Helper()
@@ -125,6 +128,27 @@ func TestRoundTripEveryField(t *testing.T) {
 		}
 		got, err := tx.Policy()
 		check("policy", got, pol, err)
+		gotKey, err := tx.APIKey(apiKey.Name)
+		check("API key", gotKey, apiKey, err)
+		gotTicket, err := tx.Ticket(ticket.Hash)
+		check("ticket", gotTicket, ticket, err)
+		bySession, err := tx.TicketsOf(ticket.Session)
+		check("tickets of a session", bySession, []core.Ticket{ticket}, err)
+		return nil
+	})
+	msg, msg0, ch, smtp := filled[core.OutboxMessage](t), core.OutboxMessage{ID: "msg_0"}, filled[core.Channel](t), filled[core.SMTPConfig](t)
+	update(t, db, func(tx core.Tx) error {
+		return errors.Join(tx.PutOutbox(msg), tx.PutOutbox(msg0), tx.PutChannel(ch), tx.PutSMTP(smtp))
+	})
+	view(t, db, func(tx core.ReadTx) error {
+		for _, w := range []core.OutboxMessage{msg, msg0} {
+			got, err := tx.OutboxMessage(w.ID)
+			check("outbox message", got, w, err)
+		}
+		gotCh, err := tx.Channel(ch.ID)
+		check("channel", gotCh, ch, err)
+		gotSMTP, err := tx.SMTP()
+		check("smtp", gotSMTP, smtp, err)
 		return nil
 	})
 }

@@ -43,6 +43,10 @@ type commitAttempt struct {
 	headHash  [32]byte
 	headKnown bool
 	headDirty bool
+	// tree is the Merkle tree's frontier as this transaction's appends
+	// left it (tree.go); the committer keeps it once they commit.
+	tree      core.TreeFrontier
+	treeKnown bool
 	// names are the users_by_name entries the transaction wrote, put in
 	// key order when it ends (flushNames): an import's million names in
 	// random order would otherwise take minutes in one bolt transaction.
@@ -727,6 +731,9 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	if err := audit.Put(seqKey(rec.Seq), rec.Record); err != nil {
 		return err
 	}
+	if err := t.appendTree(rec.Seq, rec.Hash); err != nil {
+		return err
+	}
 	t.commit.head, t.commit.headHash, t.commit.headKnown, t.commit.headDirty = rec.Seq, rec.Hash, true, true
 	// Index entries are written later, many events at a time (auditindex.go).
 	if len(t.commit.appended) == 0 {
@@ -734,6 +741,59 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	}
 	t.commit.appended = append(t.commit.appended, keys)
 	return nil
+}
+
+func (t readTx) APIKey(name string) (core.APIKey, error) {
+	return get(t, bucketAPIKeys, name, decodeAPIKey)
+}
+
+func (t readTx) APIKeys() ([]core.APIKey, error) {
+	var keys []core.APIKey
+	err := t.bucket(bucketAPIKeys).ForEach(func(_, v []byte) error {
+		k, err := decodeAPIKey(v)
+		keys = append(keys, k)
+		return err
+	})
+	return keys, err
+}
+
+func (t readTx) Ticket(hash string) (core.Ticket, error) {
+	return get(t, bucketTickets, hash, decodeTicket)
+}
+
+func (t readTx) TicketsOf(session string) ([]core.Ticket, error) {
+	var out []core.Ticket
+	prefix := prefixKey(session)
+	c := t.bucket(bucketTicketsBySession).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		tk, err := t.Ticket(string(k[len(prefix):]))
+		if err != nil {
+			return nil, fmt.Errorf("ticket index of %s: %w", session, err)
+		}
+		out = append(out, tk)
+	}
+	return out, nil
+}
+
+func (t writeTx) PutAPIKey(k core.APIKey) error {
+	if k.Name == "" {
+		return fmt.Errorf("put API key: %w", errEmptyID)
+	}
+	return t.bucket(bucketAPIKeys).Put([]byte(k.Name), encodeAPIKey(k))
+}
+
+func (t writeTx) PutTicket(tk core.Ticket) error {
+	if tk.Hash == "" || tk.Session == "" {
+		return fmt.Errorf("put ticket: %w", errEmptyID)
+	}
+	ik, err := compositeKey(tk.Session, tk.Hash)
+	if err != nil {
+		return err
+	}
+	if err := t.bucket(bucketTicketsBySession).Put(ik, empty); err != nil {
+		return err
+	}
+	return t.bucket(bucketTickets).Put([]byte(tk.Hash), encodeTicket(tk))
 }
 
 func (t readTx) Channel(id string) (core.Channel, error) {
@@ -759,13 +819,13 @@ func (t readTx) SMTP() (core.SMTPConfig, error) {
 }
 
 func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
-	return get(t, bucketOutbox, id, decodeJSON[core.OutboxMessage])
+	return get(t, bucketOutbox, id, decodeOutbox)
 }
 
 func (t readTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
 	c := t.bucket(bucketOutbox).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		m, err := decodeJSON[core.OutboxMessage](v)
+		m, err := decodeOutbox(v)
 		if err != nil {
 			return fmt.Errorf("outbox message %s: %w", k, err)
 		}
@@ -798,7 +858,7 @@ func (t writeTx) PutOutbox(m core.OutboxMessage) error {
 	b := t.bucket(bucketOutbox)
 	// IDs only grow: new messages go at the end.
 	b.FillPercent = 0.9
-	return putJSON(b, []byte(m.ID), m)
+	return b.Put([]byte(m.ID), encodeOutbox(m))
 }
 
 func (t writeTx) DeleteOutbox(id string) error {

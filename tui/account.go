@@ -20,7 +20,7 @@ const accountSessions = 20
 var consentPresets = []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
 
 type accountKeys struct {
-	Up, Down, Open, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
+	Up, Down, Open, Receipt, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
 }
 
 func newAccountKeys() accountKeys {
@@ -28,6 +28,7 @@ func newAccountKeys() accountKeys {
 		Up:      key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
 		Down:    key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "session audit")),
+		Receipt: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "proof receipt")),
 		Enable:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable consent")),
 		Revoke:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "revoke consent")),
 		Theme:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "next theme")),
@@ -46,6 +47,7 @@ type accountLoadedMsg struct {
 	limit    time.Duration // the longest consent allowed now
 	now      time.Time
 	sessions []sessionRow
+	acts     core.SelfActions
 	err      error
 }
 
@@ -78,6 +80,7 @@ type AccountPage struct {
 	limit    time.Duration
 	now      time.Time
 	sessions []sessionRow
+	acts     core.SelfActions // what core lets the viewer change here
 	cursor   int
 	loaded   bool
 	load     loadGate
@@ -135,13 +138,18 @@ func (p *AccountPage) ShortHelp() []key.Binding {
 	case accountRevoke:
 		return []key.Binding{p.keys.Yes, p.keys.Close}
 	}
-	e := p.keys.Enable
-	if p.user.ConsentActive(p.now) {
-		e.SetHelp("e", "change consent")
-	}
-	b := []key.Binding{e}
-	if p.user.ConsentActive(p.now) {
-		b = append(b, p.keys.Revoke)
+	// Consent keys core would refuse (while impersonating) are left out;
+	// the page says why.
+	var b []key.Binding
+	if p.acts.Consent == nil {
+		e := p.keys.Enable
+		if p.user.ConsentActive(p.now) {
+			e.SetHelp("e", "change consent")
+		}
+		b = append(b, e)
+		if p.user.ConsentActive(p.now) {
+			b = append(b, p.keys.Revoke)
+		}
 	}
 	b = append(b, p.keys.Theme)
 	if len(p.sessions) > 0 {
@@ -151,7 +159,13 @@ func (p *AccountPage) ShortHelp() []key.Binding {
 }
 
 // FullHelp lists every key of the page.
-func (p *AccountPage) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+func (p *AccountPage) FullHelp() [][]key.Binding {
+	b := p.ShortHelp()
+	if p.dialog == accountNoDialog && len(p.sessions) > 0 {
+		b = append(b, p.keys.Receipt)
+	}
+	return [][]key.Binding{b}
+}
 
 // reload reads the account, its consent and the sessions on it.
 func (p *AccountPage) reload() tea.Cmd {
@@ -167,6 +181,10 @@ func (p *AccountPage) reload() tea.Cmd {
 			return msg
 		}
 		msg.user, msg.org = u, core.Display(co.OrgName(u.Org))
+		if msg.acts, err = co.SelfActionsFor(pr); err != nil {
+			msg.err = err
+			return msg
+		}
 		list, err := co.Sessions(pr, id, "", accountSessions)
 		if err != nil {
 			msg.err = err
@@ -194,6 +212,7 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.user.ID == p.me() {
 			p.user, p.org, p.limit, p.now, p.sessions, p.loaded = msg.user, msg.org, msg.limit, msg.now, msg.sessions, true
+			p.acts = msg.acts
 			p.cursor = min(p.cursor, max(len(p.sessions)-1, 0))
 		}
 		if p.load.rerun() || msg.user.ID != p.me() {
@@ -220,7 +239,8 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		switch {
 		case ch.Kind == core.ChangeResync, ch.Kind == core.ChangePolicy,
 			ch.User != nil && ch.User.ID == p.me(),
-			ch.Session != nil && ch.Session.Target == p.me():
+			ch.Session != nil && ch.Session.Target == p.me(),
+			ch.Event != nil && ch.Event.Session != "" && p.running(ch.Event.Session):
 			return p, p.reload()
 		}
 	case tea.KeyMsg:
@@ -235,6 +255,28 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return p, nil
 }
 
+// running reports whether session id is on the list and running: its
+// events counter counts live.
+func (p *AccountPage) running(id string) bool {
+	for _, r := range p.sessions {
+		if r.ID == id && r.Active() {
+			return true
+		}
+	}
+	return false
+}
+
+// followsAudit is true while a session on the account runs: the console
+// then hands it audit events, so that the session's counter counts live.
+func (p *AccountPage) followsAudit() bool {
+	for _, r := range p.sessions {
+		if r.Active() {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, p.keys.Down):
@@ -246,6 +288,14 @@ func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		return openSessionAudit(p.sessions[p.cursor])
+	case key.Matches(msg, p.keys.Receipt):
+		if p.cursor >= len(p.sessions) {
+			return nil
+		}
+		id := p.sessions[p.cursor].ID
+		return func() tea.Msg { return OpenReceiptMsg{Session: id} }
+	case (key.Matches(msg, p.keys.Enable) || key.Matches(msg, p.keys.Revoke)) && p.acts.Consent != nil:
+		return errorOf(p.acts.Consent)
 	case key.Matches(msg, p.keys.Enable):
 		p.dialog, p.choice, p.pickErr = accountEnable, 0, ""
 		p.custom.SetValue("")
@@ -388,8 +438,10 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 		title = "Account of " + core.Display(u.DisplayName()) + " (as seen by them)"
 	}
 	b.WriteString(titleLine(st, title, "", w) + "\n")
-	if p.c.Impersonating() {
-		b.WriteString(st.StatusWarn.Render(cellFit("While impersonating you cannot change their consent or keys.", w)) + "\n")
+	if p.acts.Consent != nil {
+		for _, l := range wrap("e/r: "+core.Display(p.acts.Consent.Error()), w) {
+			b.WriteString(st.StatusWarn.Render(cellFit(l, w)) + "\n")
+		}
 	}
 	b.WriteByte('\n')
 	field := func(label, value string) {
@@ -404,7 +456,10 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 	field("Org", p.org)
 	field("Role", core.Display(string(u.Role)))
 	field("Status", st.Status(string(u.Status)).Render(core.Display(string(u.Status))))
-	field("Mode", core.Display(mode))
+	if u.Role.IsStaff() {
+		// Members never impersonate: a mode would only puzzle them.
+		field("Mode", core.Display(mode))
+	}
 	field("Theme", p.theme()+"  (t for the next)")
 	b.WriteByte('\n')
 	b.WriteString(st.Title.Render("Impersonation consent") + "\n")
@@ -414,17 +469,27 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 	case u.ConsentActive(p.now):
 		b.WriteString(st.StatusOK.Render("Active") + fmt.Sprintf(" until %s UTC (%s left) — support staff may act as you.",
 			u.ConsentUntil.UTC().Format("2006-01-02 15:04"), fmtSpan(u.ConsentUntil.Sub(p.now))) + "\n")
-		b.WriteString(st.Muted.Render("e to change the duration · r to revoke") + "\n")
+		if p.acts.Consent == nil {
+			b.WriteString(st.Muted.Render("e to change the duration · r to revoke") + "\n")
+		}
 	case !u.ConsentUntil.IsZero():
 		b.WriteString(st.StatusWarn.Render("Not active") + fmt.Sprintf(" — it ended %s UTC. Nobody can act as you.",
 			u.ConsentUntil.UTC().Format("2006-01-02 15:04")) + "\n")
-		b.WriteString(st.Muted.Render("e to enable it for 1h, 24h, 72h or a custom time") + "\n")
+		if p.acts.Consent == nil {
+			b.WriteString(st.Muted.Render("e to enable it for 1h, 24h, 72h or a custom time") + "\n")
+		}
 	default:
 		b.WriteString(st.StatusInfo.Render("Not granted") + " — nobody can act as you.\n")
-		b.WriteString(st.Muted.Render("e to enable it for 1h, 24h, 72h or a custom time") + "\n")
+		if p.acts.Consent == nil {
+			b.WriteString(st.Muted.Render("e to enable it for 1h, 24h, 72h or a custom time") + "\n")
+		}
 	}
 	b.WriteByte('\n')
-	b.WriteString(st.Title.Render("Who impersonated me") + "\n")
+	b.WriteString(st.Title.Render("Who impersonated me"))
+	if len(p.sessions) > 0 && w >= 60 {
+		b.WriteString(st.Muted.Render(cellFit("  p: proof receipt of a session", w-len("Who impersonated me"))))
+	}
+	b.WriteByte('\n')
 	used := strings.Count(b.String(), "\n")
 	h := max(p.c.Height-used-1, 1)
 	widths := layoutCols(accountSessionCols, w-2)

@@ -137,15 +137,36 @@ func TestAccountWhileImpersonating(t *testing.T) {
 	c.Viewer, c.Session = jane, s
 	p := NewAccountPage(c)
 	drivePage(t, p, p.Init())
-	mustContain(t, p.View(), "Account of Jane Doe", core.DemoJane, "cannot change their consent")
-	errs := errorsOf(pageKeys(t, p, "r", "y"))
-	if len(errs) != 1 || !strings.Contains(errs[0], "not while impersonating") {
-		t.Fatalf("errors %q", errs)
+	// Refused up front: the page says why, the help leaves e and r out,
+	// and e or r says it again instead of opening the dialog.
+	mustContain(t, p.View(), "Account of Jane Doe", core.DemoJane, "e/r: not while impersonating: changing consent is refused")
+	mustNotContain(t, p.View(), "e to change the duration")
+	for _, b := range p.ShortHelp() {
+		if k := b.Help().Key; k == "e" || k == "r" {
+			t.Fatalf("help offers %s while impersonating", k)
+		}
+	}
+	for _, k := range []string{"e", "r"} {
+		errs := errorsOf(pageKeys(t, p, k))
+		if p.Capturing() {
+			t.Fatalf("%s opened a dialog while impersonating", k)
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0], "not while impersonating") {
+			t.Fatalf("%s: errors %q", k, errs)
+		}
 	}
 	jane, _ = f.c.UserByEmail(core.DemoJane)
 	if !jane.ConsentActive(f.c.Now()) {
 		t.Fatal("consent revoked while impersonating")
 	}
+}
+
+// A member's account shows no impersonation mode (members never
+// impersonate); staff see theirs.
+func TestAccountModeOnlyForStaff(t *testing.T) {
+	f := newFixture(t, 30)
+	mustNotContain(t, f.openPage(t, NewAccountPage, core.DemoJane).View(), "Mode", "never")
+	mustContain(t, f.openPage(t, NewAccountPage, core.DemoSupport).View(), "Mode      request")
 }
 
 func TestAccountGolden(t *testing.T) {

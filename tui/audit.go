@@ -61,6 +61,15 @@ type AuditPage struct {
 	applied [fieldCount]string           // the filters in force, as typed
 	formErr string
 	errAt   int
+	// checkpoint is the newest signed checkpoint of the log, shown under
+	// the title (checkpointLine).
+	checkpoint core.CheckpointStatus
+}
+
+// checkpointMsg is the newest checkpoint as the Audit tab opens.
+type checkpointMsg struct {
+	to *AuditPage
+	st core.CheckpointStatus
 }
 
 // NewAuditPage builds the Audit tab.
@@ -91,8 +100,37 @@ func (p *AuditPage) styleInputs() {
 	}
 }
 
-// Init reads the newest events.
-func (p *AuditPage) Init() tea.Cmd { return p.viewer.Init() }
+// Init reads the newest events and the newest checkpoint.
+func (p *AuditPage) Init() tea.Cmd {
+	p.viewer.note = p.note()
+	co := p.c.Core
+	if co == nil {
+		return p.viewer.Init()
+	}
+	return tea.Batch(p.viewer.Init(), func() tea.Msg { return checkpointMsg{to: p, st: co.CheckpointStatus()} })
+}
+
+// checkpointLine says what the newest checkpoint covers.
+func (p *AuditPage) checkpointLine() string {
+	cp := p.checkpoint.Latest
+	line := "No signed checkpoint yet (one is made every 1,000 events, or a minute after the log grew)"
+	if cp.Size > 0 {
+		line = fmt.Sprintf("Checkpoint: %s events · signed %s UTC · root %s", thousands(cp.Size), cp.Time.Format("2006-01-02 15:04:05"), cp.ShortRoot())
+	}
+	if p.checkpoint.Err != nil {
+		line += " · " + core.Display(p.checkpoint.Err.Error())
+	}
+	return line
+}
+
+// note is the line under the title: the filters in force, else the newest
+// checkpoint.
+func (p *AuditPage) note() string {
+	if s := p.summary(); s != "" {
+		return s
+	}
+	return p.checkpointLine()
+}
 
 // SetCommon passes the new shared state on to the viewer.
 func (p *AuditPage) SetCommon(c Common) Page {
@@ -145,6 +183,21 @@ func (p *AuditPage) filtered() bool { return p.applied != [fieldCount]string{} }
 // Update routes keys to the form or the viewer.
 func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case checkpointMsg:
+		if msg.to == p {
+			p.checkpoint = msg.st
+			p.viewer.note = p.note()
+		}
+		return p, nil
+	case ChangeMsg:
+		if msg.Change.Kind == core.ChangeCheckpoint && msg.Change.Checkpoint != nil {
+			p.checkpoint = core.CheckpointStatus{Latest: *msg.Change.Checkpoint}
+			if co := p.c.Core; co != nil {
+				p.checkpoint = co.CheckpointStatus()
+			}
+			p.viewer.note = p.note()
+			return p, nil
+		}
 	case auditFilterMsg:
 		if msg.to != p {
 			return p, nil
@@ -156,7 +209,7 @@ func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.form, p.formErr = false, ""
 		p.blurAll()
 		p.applied = msg.values
-		p.viewer.note = p.summary()
+		p.viewer.note = p.note()
 		return p, p.viewer.SetQuery(msg.q)
 	case tea.KeyMsg:
 		if p.form {
@@ -168,7 +221,7 @@ func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				return p, p.openForm()
 			case msg.Type == tea.KeyEsc && p.viewer.text == "" && p.filtered():
 				p.applied = [fieldCount]string{}
-				p.viewer.note = ""
+				p.viewer.note = p.note()
 				return p, p.viewer.SetQuery(core.AuditQuery{})
 			}
 		}

@@ -127,7 +127,7 @@ func TestAuditTabTypeFamilies(t *testing.T) {
 	if q.err != nil {
 		t.Fatal(q.err)
 	}
-	want := "session.started session.ended session.denied request.approved"
+	want := "session.started session.ended session.denied session.entered request.approved"
 	if got := strings.Join(q.q.Types, " "); got != want {
 		t.Fatalf("types %q, want %q", got, want)
 	}

@@ -464,3 +464,28 @@ func TestAuditViewerWritesItsViewIntoTheFrame(t *testing.T) {
 		}
 	}
 }
+
+// A session's audit viewer fills its first page: all ten events of a
+// session show at once at 80×24, as the Sessions tab counts them.
+func TestSessionAuditViewerFillsFirstPage(t *testing.T) {
+	f := newFixture(t, 30)
+	owner := f.principal(t, core.DemoOwner)
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	s, err := f.c.Start(owner, jane.ID, "ticket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withActions(t, f, 8)
+	if err := f.c.End(owner, core.EndExit); err != nil {
+		t.Fatal(err)
+	}
+	m := f.newModel(t, core.DemoOwner, 80, 24)
+	drive(t, m, keyMsg("3"))
+	mustContain(t, m.View(), "exit            10")
+	drive(t, m, keyMsg("enter"))
+	v := m.View()
+	mustContain(t, v, "Session "+s.ID, "10 events", "session.started", "session.ended")
+	if n := strings.Count(v, "action.performed"); n != 8 {
+		t.Fatalf("%d of 8 actions shown:\n%s", n, v)
+	}
+}

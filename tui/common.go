@@ -27,6 +27,10 @@ type Options struct {
 	Plain     bool               // no colour (NO_COLOR, TERM=dumb)
 	Width     int
 	Height    int
+	// Copy puts text on the terminal's clipboard (OSC 52). nil writes the
+	// sequence through the renderer's output (the local console); the SSH
+	// server passes one that writes between its frames.
+	Copy func(text string)
 }
 
 // Common is shared, by value, with every page and component.

@@ -11,6 +11,7 @@ type KeyMap struct {
 	Help     key.Binding
 	Quit     key.Binding
 	BackToMe key.Binding // ends the impersonation from anywhere
+	CopyLink key.Binding // copies the product link while impersonating
 
 	// Lists and tables.
 	Up       key.Binding
@@ -27,6 +28,13 @@ type KeyMap struct {
 	Request      key.Binding
 	ViewSessions key.Binding
 	ViewAudit    key.Binding
+	// Owners' hotkeys in the same menu, and in its keys dialog.
+	Suspend   key.Binding // suspend or reactivate
+	Delete    key.Binding
+	Edit      key.Binding // role, mode, approver
+	UserKeys  key.Binding // the person's login keys
+	AddKey    key.Binding
+	RemoveKey key.Binding
 
 	// Forms and dialogs.
 	Next    key.Binding // tab
@@ -46,6 +54,7 @@ func DefaultKeyMap() KeyMap {
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		BackToMe: key.NewBinding(key.WithKeys("ctrl+x"), key.WithHelp("ctrl+x", "back to me")),
+		CopyLink: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "copy product link")),
 
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
@@ -60,6 +69,12 @@ func DefaultKeyMap() KeyMap {
 		Request:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "request impersonation")),
 		ViewSessions: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "view sessions")),
 		ViewAudit:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "view audit")),
+		Suspend:      key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "suspend")),
+		Delete:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "delete")),
+		Edit:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		UserKeys:     key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keys")),
+		AddKey:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add a key")),
+		RemoveKey:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove key")),
 
 		Next:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next")),
 		Prev:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),

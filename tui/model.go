@@ -50,9 +50,14 @@ type Model struct {
 
 	fullHelp bool // the help shows every key
 
-	target   core.User // whom the session is on, while impersonating
-	ticking  bool      // a one-second tick is on its way
-	pending  int       // pending requests, shown on the Approvals tab
+	// loggedOut is why an owner's step closed this console (suspended,
+	// deleted, its key removed), once it did.
+	loggedOut string
+
+	target   core.User        // whom the session is on, while impersonating
+	link     core.ProductLink // the way into the host product, if policy gives one
+	ticking  bool             // a one-second tick is on its way
+	pending  int              // pending requests, shown on the Approvals tab
 	notice   string
 	errText  string
 	noticeID int
@@ -74,7 +79,11 @@ type Model struct {
 
 // Root messages.
 type (
-	tickMsg     struct{}
+	tickMsg       struct{}
+	linkCopiedMsg struct {
+		link core.ProductLink
+		err  error
+	}
 	pendingMsg  struct{ n int }
 	clearNotice struct{ id int }
 	endedMsg    struct{} // ctrl+x went through
@@ -105,6 +114,7 @@ func New(opt Options) *Model {
 	if s, ok := opt.Core.ActiveSessionOf(opt.Principal.User.ID); ok {
 		m.common.Session = s
 		m.target, _ = opt.Core.User(s.Target)
+		m.link, _ = opt.Core.ProductLinkOf(opt.Principal)
 	}
 	m.common.Viewer = m.viewer()
 	m.restyle()
@@ -195,12 +205,8 @@ func (m *Model) open(n int) tea.Cmd {
 
 // layout works out the page area and hands the shared state to every page.
 func (m *Model) layout() {
-	h := m.height - 2 - m.footerHeight() // tab bar and its rule
-	if m.common.Impersonating() {
-		h-- // banner
-	}
 	m.common.Width = m.width
-	m.common.Height = max(h, 1)
+	m.common.Height = m.pageHeight()
 	m.push()
 }
 
@@ -298,10 +304,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// pageHeight is the height left for the page: without the tab bar and its
+// rule, the footer, and while impersonating the banner and the product
+// link under it.
 func (m *Model) pageHeight() int {
 	h := m.height - 2 - m.footerHeight()
 	if m.common.Impersonating() {
 		h--
+		if m.link.URL != "" {
+			h--
+		}
 	}
 	return max(h, 1)
 }
@@ -316,6 +328,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.key(msg)
 	case tickMsg:
 		m.ticking = false
+		if l, ok := m.opt.Core.ProductLinkOf(m.opt.Principal); ok {
+			m.link = l // spent when the product redeemed it
+		}
 		if c, ok := m.focused().(countdown); ok && c.countingDown() {
 			return m.sendTo(clockMsg{now: m.opt.Core.Now()})
 		}
@@ -323,6 +338,14 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case pendingMsg:
 		m.pending = msg.n
 		return nil
+	case linkCopiedMsg:
+		if msg.err != nil {
+			return m.say(core.Display(msg.err.Error()), true)
+		}
+		if msg.link.Session == m.common.Session.ID {
+			m.link = msg.link
+		}
+		return m.say("Copied the link into "+core.Display(m.target.DisplayName())+"'s view of the product to your clipboard", false)
 	case clearNotice:
 		if msg.id == m.noticeID {
 			m.notice, m.errText = "", ""
@@ -353,6 +376,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(cmd, pc)
 	case OpenAuditMsg:
 		m.overlay = NewAuditViewer(m.common, msg.Title, msg.Query).SetCommon(m.common)
+		return m.overlay.Init()
+	case OpenReceiptMsg:
+		m.overlay = NewReceiptView(m.common, msg.Session).SetCommon(m.common)
 		return m.overlay.Init()
 	case CloseOverlayMsg:
 		m.overlay = nil
@@ -435,6 +461,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	if focused != nil && focused.Capturing() {
 		return m.sendKey(msg)
 	}
+	if key.Matches(msg, k.CopyLink) && m.common.Impersonating() && m.link.URL != "" {
+		return m.copyLink()
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
@@ -445,6 +474,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	for i, b := range k.Tabs {
 		if key.Matches(msg, b) {
+			if !m.tabs[i+1] {
+				return m.hiddenTab(i + 1)
+			}
 			return m.switchTab(i + 1)
 		}
 	}
@@ -471,6 +503,20 @@ func (m *Model) sendTo(msg tea.Msg) tea.Cmd {
 		m.pages[m.active], cmd = updatePage(m.pages[m.active], msg)
 	}
 	return cmd
+}
+
+// hiddenTab says why tab n is not shown, with core's reason, instead of
+// doing nothing.
+func (m *Model) hiddenTab(n int) tea.Cmd {
+	why := "not available"
+	if err := core.Refusal(m.common.Viewer, tabCaps[n]); err != nil {
+		why = err.Error()
+	}
+	where := ""
+	if m.common.Impersonating() {
+		where = " while you act as " + m.target.DisplayName()
+	}
+	return m.say(core.Display(fmt.Sprintf("Tab %d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
 }
 
 func (m *Model) switchTab(n int) tea.Cmd {
@@ -533,6 +579,11 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 	me := m.opt.Principal.User.ID
 	var cmds []tea.Cmd
 	switch {
+	case ch.Kind == core.ChangeLogout && ch.Logout != nil:
+		if lo := ch.Logout; lo.User == me && (lo.Fingerprint == "" || lo.Fingerprint == m.opt.Principal.Fingerprint) {
+			m.loggedOut = lo.Message
+			return tea.Quit
+		}
 	case ch.Kind == core.ChangeResync:
 		s, _ := m.opt.Core.ActiveSessionOf(me)
 		cmds = append(cmds, m.sessionChanged(s, ""), m.pendingCmd())
@@ -589,9 +640,10 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 		}
 	}
 	m.common.Session = s
-	m.target = core.User{}
+	m.target, m.link = core.User{}, core.ProductLink{}
 	if s.ID != "" {
 		m.target, _ = m.opt.Core.User(s.Target)
+		m.link, _ = m.opt.Core.ProductLinkOf(m.opt.Principal)
 	}
 	m.common.Viewer = m.viewer()
 	m.restyle()
@@ -700,6 +752,10 @@ func (m *Model) draw() string {
 	if m.common.Impersonating() {
 		b.WriteString(m.bannerView())
 		b.WriteByte('\n')
+		if m.link.URL != "" {
+			b.WriteString(m.linkView())
+			b.WriteByte('\n')
+		}
 	}
 	b.WriteString(m.tabsView())
 	b.WriteByte('\n')
@@ -726,3 +782,8 @@ func (m *Model) draw() string {
 type pageWriter interface {
 	writeView(b *strings.Builder)
 }
+
+// LoggedOut is the line saying why an owner's step closed this console
+// (its person suspended or deleted, or the key it logged in with
+// removed), or "" while it was not.
+func (m *Model) LoggedOut() string { return m.loggedOut }

@@ -25,6 +25,11 @@ func impersonate(t *testing.T, m *Model, who string) {
 	mustContain(t, m.View(), "Impersonate user", "Request impersonation", "View sessions", "View audit")
 	drive(t, m, keyMsg("i"))
 	mustContain(t, m.View(), "You will temporarily act as user", "and have their permissions.", "Cancel", "Impersonate user")
+	if strings.Contains(m.View(), "Reason:") { // policy require_reason, direct mode
+		drive(t, m, typing("ticket 42")...)
+		drive(t, m, keyMsg("enter"))
+		return
+	}
 	drive(t, m, keyMsg("y"))
 }
 
@@ -51,8 +56,9 @@ func TestImpersonateBannerOnEveryTabThenCtrlX(t *testing.T) {
 		if first := strings.SplitN(v, "\n", 2)[0]; !strings.Contains(first, janeBanner) {
 			t.Fatalf("after %s, the first line is not the banner: %q", n, first)
 		}
-		mustContain(t, v, "5 Account")
-		mustNotContain(t, v, "1 Users", "6 Settings", "4 Audit")
+		tabRow := strings.Split(v, "\n")[1]
+		mustContain(t, tabRow, "5 Account")
+		mustNotContain(t, tabRow, "1 Users", "6 Settings", "4 Audit")
 	}
 	// The banner stays over an overlay too (a session's audit viewer).
 	drive(t, m, OpenAuditMsg{Title: "Audit · " + s.ID, Query: core.AuditQuery{Session: s.ID}})
@@ -159,9 +165,10 @@ func TestEscapeBytesRenderHarmless(t *testing.T) {
 	check("menu")
 	drive(t, m, keyMsg("i"))
 	check("confirm")
-	drive(t, m, keyMsg("y"))
+	drive(t, m, typing("ticket 42")...)
+	drive(t, m, keyMsg("enter"))
 	check("banner")
-	mustContain(t, m.View(), `You are impersonating \x1b[31mEvil\x07\u202e (evil\x1b[2J@globe`)
+	mustContain(t, m.View(), `(evil\x1b[2J@globex.test) · `, `You are impersonating \x1b[31mEvil`)
 }
 
 func TestSessionEndedElsewhereShowsWhy(t *testing.T) {
@@ -206,7 +213,7 @@ func TestBannerUrgentInLastMinutes(t *testing.T) {
 	f := newFixture(t, 30)
 	owner := f.principal(t, core.DemoOwner)
 	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if _, err := f.c.Start(owner, jane.ID, ""); err != nil {
+	if _, err := f.c.Start(owner, jane.ID, "ticket"); err != nil {
 		t.Fatal(err)
 	}
 	r := lipgloss.NewRenderer(nil)
@@ -361,7 +368,7 @@ func TestHelpToggles(t *testing.T) {
 	mustNotContain(t, m.View(), "page down")
 	drive(t, m, keyMsg("?"))
 	v := m.View()
-	mustContain(t, v, "page down", "request impersonation", "quit")
+	mustContain(t, v, "page down", "actions", "quit")
 	if n := len(strings.Split(v, "\n")); n != 30 {
 		t.Fatalf("full help view has %d lines, want 30", n)
 	}
@@ -409,6 +416,11 @@ func TestMenuChoiceWaitsForPolicyAnswer(t *testing.T) {
 
 func TestConfirmTypedAheadOfTheAnswer(t *testing.T) {
 	f := newFixture(t, 30)
+	// Without a required reason, y confirms (with one, y is typed into
+	// the Reason field).
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"require_reason": "false"}); err != nil {
+		t.Fatal(err)
+	}
 	m := f.newModel(t, core.DemoOwner, 100, 30)
 	drive(t, m, keyMsg("/"))
 	drive(t, m, typing("jane")...)
@@ -432,8 +444,8 @@ func TestBannerFitsAt80Columns(t *testing.T) {
 	m := f.newModel(t, core.DemoOwner, 80, 24)
 	impersonate(t, m, "jane")
 	first := strings.SplitN(m.View(), "\n", 2)[0]
-	// The name gives way; the countdown and the way back never do.
-	if !strings.HasPrefix(first, "You are impersonating Jane Doe (jane@") || !strings.HasSuffix(first, " · 1h 00m left · ctrl+x back to me") {
+	// The name gives way; the email, the countdown and the way back never do.
+	if !strings.HasPrefix(first, "You are impersonating Jane… (jane@globex.test)") || !strings.HasSuffix(first, " · 1h 00m left · ctrl+x back to me") {
 		t.Fatalf("banner at 80 columns: %q", first)
 	}
 	if w := lipgloss.Width(first); w != 80 {
@@ -447,7 +459,7 @@ func TestTooSmallStillShowsBanner(t *testing.T) {
 	impersonate(t, m, "jane")
 	drive(t, m, tea.WindowSizeMsg{Width: 60, Height: 20})
 	v := m.View()
-	mustContain(t, v, "You are impersonating Jan", "terminal too small")
+	mustContain(t, v, "Impersonating Jan… (jane@globex.test) · 1h 00m", "terminal too small")
 	for i, l := range strings.Split(v, "\n") {
 		if w := lipgloss.Width(l); w > 60 {
 			t.Fatalf("line %d is %d wide: %q", i, w, l)
@@ -504,5 +516,102 @@ func TestAuditEventsDrawOnlyWhereShown(t *testing.T) {
 	drive(t, jane, tea.WindowSizeMsg{Width: 90, Height: 30})
 	if after := jane.View(); after == before {
 		t.Fatal("a resize did not draw the frame again")
+	}
+}
+
+// While impersonating, a hidden tab's number says why, and the help
+// lists no key that core would refuse.
+func TestImpersonatingHiddenTabsAndRefusedKeys(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	drive(t, m, keyMsg("1"))
+	mustContain(t, m.View(), "Tab 1 Users is not shown while you act as Jane Doe: only staff can browse users")
+	drive(t, m, keyMsg("6"))
+	mustContain(t, m.View(), "Tab 6 Settings is not shown while you act as Jane Doe: only owners can change settings")
+	drive(t, m, keyMsg("?"))
+	v := m.View()
+	mustContain(t, v, "Account of Jane Doe", "next theme", "ctrl+x back to me")
+	mustNotContain(t, v, "enable consent", "change consent", "revoke consent")
+	// Without a session a hidden tab says why too.
+	drive(t, m, keyMsg("ctrl+x"))
+	jane := f.newModel(t, core.DemoJane, 100, 30)
+	drive(t, jane, keyMsg("4"))
+	mustContain(t, jane.View(), "Tab 4 Audit is not shown: only admins, owners and approvers can read the audit log")
+}
+
+// TestDirectModeAsksForReason: with require_reason on, the confirm dialog
+// holds a focused Reason field; enter with nothing typed is refused in
+// place, esc cancels, enter with a reason starts the session with it.
+// Without a required reason there is no field and y confirms.
+func TestDirectModeAsksForReason(t *testing.T) {
+	f := newFixture(t, 30)
+	owner := f.principal(t, core.DemoOwner).User.ID
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	open := func() {
+		t.Helper()
+		drive(t, m, keyMsg("1"), keyMsg("/"))
+		drive(t, m, typing("jane")...)
+		drive(t, m, keys("enter", "enter")...)
+		drive(t, m, keyMsg("i"))
+	}
+	open()
+	mustContain(t, m.View(), "Reason:", "enter confirm · esc cancel")
+	drive(t, m, keyMsg("enter"))
+	mustContain(t, m.View(), "a reason is required", "Reason:")
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("started without a reason")
+	}
+	drive(t, m, keyMsg("y")) // typed into the field, not a confirmation
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("y confirmed a dialog that asks for a reason")
+	}
+	drive(t, m, keyMsg("esc"))
+	mustNotContain(t, m.View(), "Reason:")
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("esc started a session")
+	}
+	reopen := func() {
+		t.Helper()
+		drive(t, m, keyMsg("1"), keyMsg("enter"), keyMsg("i"))
+		mustContain(t, m.View(), "have their permissions")
+	}
+	reopen()
+	drive(t, m, typing("ticket #4802")...)
+	drive(t, m, keyMsg("enter"))
+	s, ok := f.c.ActiveSessionOf(owner)
+	if !ok || s.Reason != "ticket #4802" {
+		t.Fatalf("session %+v (%v), want reason ticket #4802", s, ok)
+	}
+	drive(t, m, keyMsg("ctrl+x"))
+
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"require_reason": "false"}); err != nil {
+		t.Fatal(err)
+	}
+	reopen()
+	mustNotContain(t, m.View(), "Reason:")
+	drive(t, m, keyMsg("y"))
+	if _, ok := f.c.ActiveSessionOf(owner); !ok {
+		t.Fatal("y did not confirm without a required reason")
+	}
+}
+
+// TestBannerKeepsTheWholeEmail: however long or wide the name, the banner
+// shows the target's email in full and fits the width.
+func TestBannerKeepsTheWholeEmail(t *testing.T) {
+	for _, name := range []string{
+		strings.Repeat("Bartholomew ", 8),
+		strings.Repeat("山田太郎", 12),
+		strings.Repeat("👩\u200d💻", 20) + " Ada",
+	} {
+		for _, width := range []int{60, 80, 120} {
+			text, _ := bannerText(name, "jane.q.longaddress@globex.test", "59m", width-2)
+			if !strings.Contains(text, "(jane.q.longaddress@globex.test)") || !strings.Contains(text, "59m") {
+				t.Errorf("width %d, name %.12q: %q", width, name, text)
+			}
+			if w := lipgloss.Width(text); w > width {
+				t.Errorf("width %d: banner %d wide: %q", width, w, text)
+			}
+		}
 	}
 }

@@ -224,3 +224,47 @@ func TestPagesFitTheirSpace(t *testing.T) {
 		}
 	}
 }
+
+// The events counter of a running session counts live: on the Sessions
+// tab of staff and under the target's "Who impersonated me".
+func TestRunningSessionEventsCountLive(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	owner := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, owner, keyMsg("3"))
+	jane := f.newModel(t, core.DemoJane, 100, 30)
+	lead := f.principal(t, core.DemoLead)
+	janeU, _ := f.c.UserByEmail(core.DemoJane)
+	deliver := func() {
+		for len(sub.C) > 0 {
+			ch := ChangeMsg{Change: <-sub.C}
+			drive(t, owner, ch)
+			drive(t, jane, ch)
+		}
+	}
+	if _, err := f.c.Start(lead, janeU.ID, "ticket"); err != nil {
+		t.Fatal(err)
+	}
+	deliver() // both show the session, with its first event
+	for range 4 {
+		if _, err := f.c.RecordAction(lead, "look around", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver()
+	row := func(v string) string {
+		for _, l := range strings.Split(v, "\n") {
+			if strings.Contains(l, "running") {
+				return l
+			}
+		}
+		t.Fatalf("no running session:\n%s", v)
+		return ""
+	}
+	for name, m := range map[string]*Model{"owner's Sessions": owner, "Jane's Account": jane} {
+		if l := strings.TrimSpace(row(m.View())); !strings.HasSuffix(l, " 5") {
+			t.Fatalf("%s: running session row %q, want 5 events", name, l)
+		}
+	}
+}

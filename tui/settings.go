@@ -51,6 +51,7 @@ type settingsLoadedMsg struct {
 	policy map[string]string
 	staff  []core.User
 	orgs   map[string]string
+	acts   core.SelfActions
 	chans  []core.Channel
 	outbox []core.OutboxMessage
 	err    error
@@ -94,6 +95,7 @@ type SettingsPage struct {
 	editing bool
 	input   lazyInput
 	editErr string
+	acts    core.SelfActions // whether core lets the viewer change settings now
 }
 
 // NewSettingsPage builds the Settings tab.
@@ -129,6 +131,9 @@ func (p *SettingsPage) ShortHelp() []key.Binding {
 		return []key.Binding{p.keys.Save, p.keys.Cancel}
 	}
 	b := []key.Binding{p.keys.Down, p.keys.Up}
+	if p.acts.Settings != nil {
+		return b // changes are refused now (while impersonating)
+	}
 	if k, ok := p.policyKey(); ok {
 		e := p.keys.Edit
 		if isBoolPolicy(p.policy[k]) {
@@ -193,6 +198,10 @@ func (p *SettingsPage) reload() tea.Cmd {
 			return msg
 		}
 		msg.staff = staff
+		if msg.acts, err = co.SelfActionsFor(pr); err != nil {
+			msg.err = err
+			return msg
+		}
 		if msg.chans, err = co.Channels(pr); err != nil {
 			msg.err = err
 			return msg
@@ -224,7 +233,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p.err = msg.err
 			return p, errorOf(msg.err)
 		}
-		p.err = nil
+		p.err, p.acts = nil, msg.acts
 		keep, wasStaff := p.staffMember()
 		p.policy, p.staff, p.orgs, p.loaded = msg.policy, msg.staff, msg.orgs, true
 		p.chans, p.outbox = msg.chans, msg.outbox
@@ -299,6 +308,8 @@ func (p *SettingsPage) key(msg tea.KeyMsg) tea.Cmd {
 		p.cursor = 0
 	case key.Matches(msg, p.keys.Bottom):
 		p.cursor = max(p.count()-1, 0)
+	case p.acts.Settings != nil && (key.Matches(msg, p.keys.Edit) || key.Matches(msg, p.keys.Mode) || key.Matches(msg, p.keys.Approver)):
+		return errorOf(p.acts.Settings)
 	case key.Matches(msg, p.keys.Edit):
 		k, ok := p.policyKey()
 		if !ok || !p.loaded {

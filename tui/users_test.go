@@ -233,3 +233,15 @@ func TestUsersSleepWhileAnotherTabShows(t *testing.T) {
 	drive(t, m, typing("bob@")...)
 	mustContain(t, m.View(), "Bob Brown", "Mar 11 ")
 }
+
+// The table's help lists no menu hotkeys (they work in the menu only);
+// the open menu's help does.
+func TestUsersHelpListsMenuKeysInTheMenuOnly(t *testing.T) {
+	f := newFixture(t, 30)
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	drive(t, m, keyMsg("?"))
+	mustContain(t, m.View(), "search", "actions")
+	mustNotContain(t, m.View(), "impersonate user", "request impersonation", "view sessions", "view audit")
+	drive(t, m, keyMsg("?"), keyMsg("enter"))
+	mustContain(t, m.View(), "i impersonate user", "r request impersonation", "s view sessions", "a view audit")
+}

@@ -26,6 +26,7 @@ func runServer(ctx context.Context, c *core.Core, cfg cli.ServeConfig) error {
 		MaxSession:       cfg.MaxSession,
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		Logger:           cfg.Logger,
+		Commands:         cfg.Commands,
 	})
 	if err != nil {
 		return err

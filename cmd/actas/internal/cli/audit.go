@@ -12,15 +12,41 @@ import (
 )
 
 func (a *app) auditCmd() *cobra.Command {
-	return group("audit", "Check and export the tamper-evident audit log", a.auditVerifyCmd(), a.auditExportCmd())
+	return group("audit", "Check and export the tamper-evident audit log", a.auditVerifyCmd(), a.auditExportCmd(),
+		a.auditCheckpointCmd(), a.auditPubkeyCmd(), a.auditProveCmd(), a.auditVerifyProofCmd())
 }
 
 func (a *app) auditVerifyCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify",
-		Short: "Check the audit log's hash chain; exit 1 naming the first bad seq",
-		Args:  cobra.NoArgs,
+	var files []string
+	c := &cobra.Command{
+		Use:   "verify [--checkpoint FILE]…",
+		Short: "Check the audit log's hash chain and Merkle tree, and its consistency with signed checkpoints",
+		Long: `Check the audit log's hash chain and Merkle tree; exit 1 naming the first
+bad seq. With --checkpoint FILE (repeatable), also prove the log consistent
+with every signed checkpoint in FILE (one or many, as actas audit checkpoint
+prints them or policy checkpoint_file collects them): a log that was cut
+short, rolled back to an older copy or rewritten fails, naming the
+checkpoint and where the log diverges from it. The database is only read.`,
+		Example: `  actas audit verify
+  actas audit verify --checkpoint /mnt/elsewhere/actas-checkpoints.txt`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			type file struct {
+				name  string
+				notes [][]byte
+			}
+			var cps []file
+			for _, name := range files {
+				data, err := a.readInput(name)
+				if err != nil {
+					return err
+				}
+				notes := core.SplitNotes(data)
+				if len(notes) == 0 {
+					return errorf("%s holds no checkpoint", name)
+				}
+				cps = append(cps, file{name, notes})
+			}
 			return a.read(func(co *core.Core) error {
 				if err := co.Authorize(a.operator(), core.CapAudit, "verifying the audit log"); err != nil {
 					return err
@@ -32,11 +58,35 @@ func (a *app) auditVerifyCmd() *cobra.Command {
 				if !v.OK() {
 					return errorf("%s", v)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), v)
+				out := cmd.OutOrStdout()
+				fmt.Fprintln(out, v)
+				var failed []string
+				for _, f := range cps {
+					checks, err := co.CheckCheckpoints(v, f.notes)
+					if err != nil {
+						return err
+					}
+					for _, c := range checks {
+						name := fmt.Sprintf("%s checkpoint %d of %d", f.name, c.N, len(checks))
+						if c.Checkpoint.Size > 0 {
+							name += fmt.Sprintf(" (size %d, root %s)", c.Checkpoint.Size, c.Checkpoint.ShortRoot())
+						}
+						if c.Err != nil {
+							failed = append(failed, fmt.Sprintf("%s: %v", name, c.Err))
+							continue
+						}
+						fmt.Fprintf(out, "%s: consistent\n", name)
+					}
+				}
+				if len(failed) > 0 {
+					return errorf("audit log is NOT consistent with its checkpoints:\n  %s", strings.Join(failed, "\n  "))
+				}
 				return nil
 			})
 		},
 	}
+	c.Flags().StringArrayVar(&files, "checkpoint", nil, "a file of signed checkpoints to prove the log consistent with (repeatable; - = stdin)")
+	return c
 }
 
 func (a *app) auditExportCmd() *cobra.Command {

@@ -105,6 +105,8 @@ type app struct {
 	// the folder; stdin remembers what was read before that.
 	args  []string
 	stdin *recordingReader
+	// out and errOut keep control bytes from the terminal.
+	out, errOut *safeWriter
 }
 
 func newApp(env Env, b *Bound) *app {
@@ -121,6 +123,8 @@ func newApp(env Env, b *Bound) *app {
 		env.Getenv = func(string) string { return "" }
 	}
 	a := &app{env: env, bound: b, dataFlagChanged: func() bool { return false }}
+	a.out, a.errOut = &safeWriter{w: env.Stdout}, &safeWriter{w: env.Stderr}
+	a.env.Stdout, a.env.Stderr = a.out, a.errOut
 	if b == nil {
 		a.stdin = &recordingReader{r: env.Stdin, on: true}
 		a.env.Stdin = a.stdin
@@ -131,6 +135,7 @@ func newApp(env Env, b *Bound) *app {
 // execute runs args through the command tree and returns the exit code.
 func (a *app) execute(ctx context.Context, args []string) int {
 	a.args = args
+	defer func() { _ = a.out.Flush(); _ = a.errOut.Flush() }()
 	root := a.root()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
@@ -166,6 +171,7 @@ func (a *app) commands() []*cobra.Command {
 		a.orgCmd(), a.policyCmd(), a.userCmd(), a.keyCmd(),
 		a.importCmd(), a.auditCmd(), a.alertCmd(), a.smtpCmd(),
 		a.whoamiCmd(), a.consentCmd(), a.requestsCmd(), a.sessionsCmd(),
+		a.apikeyCmd(), a.signingKeyCmd(),
 	}
 }
 
@@ -257,11 +263,31 @@ func (a *app) operator() core.Principal {
 	return core.SystemPrincipal(name)
 }
 
-// group is a command that only holds subcommands.
+// group is a command that only holds subcommands. Alone it prints its
+// help; with a word that names none of them it fails, with cobra's
+// suggestion, as an unknown top-level command does (a typo in a script
+// must not pass silently).
 func group(use, short string, subs ...*cobra.Command) *cobra.Command {
-	c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
+	c := &cobra.Command{Use: use, Short: short, Args: noSuchSubcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	c.AddCommand(subs...)
 	return c
+}
+
+// noSuchSubcommand refuses any argument to a group: cobra only checks the
+// root's subcommands itself.
+func noSuchSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default for the root
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+	}
+	return errors.New(msg)
 }
 
 // errorf builds a one-line error for a person.

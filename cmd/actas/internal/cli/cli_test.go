@@ -548,3 +548,75 @@ func TestHelpEverywhere(t *testing.T) {
 		t.Errorf("unknown command: exit %d, stderr %q", r.code, r.err)
 	}
 }
+
+// A typo at any level fails with cobra's suggestion, never prints help
+// and exits 0; a group alone still prints its help.
+func TestUnknownCommandsAndFlagsFailAtEveryLevel(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"audti"}, []string{`unknown command "audti" for "actas"`, "Did you mean this?", "audit"}},
+		{[]string{"audit", "bogus"}, []string{`unknown command "bogus" for "actas audit"`, "Run 'actas audit --help' for usage."}},
+		{[]string{"audit", "expotr"}, []string{`unknown command "expotr" for "actas audit"`, "Did you mean this?\n\texport"}},
+		{[]string{"user", "lst"}, []string{`unknown command "lst" for "actas user"`, "\tlist"}},
+		{[]string{"alert", "add", "slak"}, []string{`for "actas alert add"`, "\tslack"}},
+		{[]string{"policy", "show", "extra"}, []string{`unknown command "extra" for "actas policy show"`}},
+		{[]string{"audit", "--bogus"}, []string{"unknown flag: --bogus", "Run 'actas audit --help' for usage."}},
+		{[]string{"policy", "show", "--bogus"}, []string{"unknown flag: --bogus", "Run 'actas policy show --help' for usage."}},
+	} {
+		r := c.runRaw(tc.args...)
+		if r.code == 0 || r.out != "" {
+			t.Errorf("actas %s: exit %d, stdout %q", strings.Join(tc.args, " "), r.code, r.out)
+		}
+		mustContain(t, strings.Join(tc.args, " "), r.err, tc.want...)
+	}
+	if r := c.runRaw("audit"); r.code != 0 || !strings.Contains(r.out, "Available Commands:") {
+		t.Errorf("actas audit: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+}
+
+// Making a staff member a member says which staff setting to give up too,
+// as the flag to pass.
+func TestUserSetRoleMemberNamesTheFlag(t *testing.T) {
+	c := newCLI(t)
+	c.ok("demo", "--no-tui")
+	mustContain(t, "role member on a direct-mode lead", c.fails("user", "set", "--email", core.DemoLead, "--role", "member"),
+		"only staff can impersonate", "(pass --mode never too)")
+	mustContain(t, "role member on an approver", c.fails("user", "set", "--email", core.DemoApprover, "--role", "member"),
+		"only staff can approve", "(pass --approver=false too)")
+	out := c.ok("user", "set", "--email", core.DemoLead, "--role", "member", "--mode", "never")
+	mustContain(t, "with --mode never", out, "member, active, mode never")
+}
+
+// actas serve logs each impersonation's start and end, with the reason,
+// in the one-line form ITSM tools read.
+func TestServeLogsImpersonations(t *testing.T) {
+	c := newCLI(t)
+	c.ok("demo", "--no-tui")
+	c.serve = func(ctx context.Context, co *core.Core, cfg ServeConfig) error {
+		lead, _ := co.UserByEmail(core.DemoLead)
+		jane, _ := co.UserByEmail(core.DemoJane)
+		p := core.Principal{User: lead, Conn: "test"}
+		if _, err := co.Start(p, jane.ID, "ticket"); err != nil {
+			return err
+		}
+		if err := co.End(p, core.EndExit); err != nil {
+			return err
+		}
+		_, err := co.Start(p, jane.ID, "ticket") // left running: the shutdown ends it
+		return err
+	}
+	r := c.run("serve", "--listen", "127.0.0.1:0")
+	if r.code != 0 {
+		t.Fatalf("serve: %s", r.err)
+	}
+	start := "impersonation start: Jane Doe (jane@globex.test) by: Lee Lead (lead@acme.test)"
+	mustContain(t, "serve log", r.err, start,
+		"impersonation end: Jane Doe (jane@globex.test) by: Lee Lead (lead@acme.test) reason: exit",
+		"impersonation end: Jane Doe (jane@globex.test) by: Lee Lead (lead@acme.test) reason: server_shutdown")
+	if n := strings.Count(r.err, start); n != 2 {
+		t.Errorf("%d start lines, want 2:\n%s", n, r.err)
+	}
+}

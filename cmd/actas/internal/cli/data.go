@@ -91,6 +91,7 @@ func (a *app) dataDir(writes bool) (string, error) {
 type serveInfo struct {
 	PID    int    `json:"pid"`
 	Listen string `json:"listen"`
+	HTTP   string `json:"http,omitempty"` // the host-product API, if served
 }
 
 // runningServer returns the server recorded in dir, if its process is alive.
@@ -203,7 +204,12 @@ func (a *app) openCore(dir string, opt core.Options, mustInit bool) (*opened, er
 		_ = db.Close()
 		return nil, errNoDatabase(dir)
 	}
-	return &opened{dir: dir, db: db, core: c}, nil
+	o := &opened{dir: dir, db: db, core: c}
+	if err := useLogKey(o, opt.ReadOnly); err != nil {
+		o.Close()
+		return nil, err
+	}
+	return o, nil
 }
 
 // read runs fn on core for a command that only looks: the running
@@ -216,8 +222,22 @@ func (a *app) read(fn func(c *core.Core) error) error { return a.withCore(false,
 func (a *app) write(fn func(c *core.Core) error) error { return a.withCore(true, fn) }
 
 func (a *app) withCore(writes bool, fn func(c *core.Core) error) error {
+	return a.withCoreIn(writes, func(c *core.Core, _ string) error { return fn(c) })
+}
+
+// writeIn is write for a command that also needs the data folder (the
+// signing key's files): the server's when bound to it.
+// Over SSH the folder is not known: the command refuses there.
+func (a *app) writeIn(fn func(c *core.Core, dir string) error) error {
+	if a.bound != nil && a.bound.Dir == "" {
+		return errorf("this command works on the server's machine only: run it there (actas --data DIR …)")
+	}
+	return a.withCoreIn(true, fn)
+}
+
+func (a *app) withCoreIn(writes bool, fn func(c *core.Core, dir string) error) error {
 	if a.bound != nil {
-		return fn(a.bound.Core)
+		return fn(a.bound.Core, a.bound.Dir)
 	}
 	dir, err := a.dataDir(writes)
 	if err != nil {
@@ -232,7 +252,7 @@ func (a *app) withCore(writes bool, fn func(c *core.Core) error) error {
 		return err
 	}
 	defer o.Close()
-	return fn(o.core)
+	return fn(o.core, dir)
 }
 
 // open opens the existing, initialised database of the data directory.

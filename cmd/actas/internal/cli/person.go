@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -27,7 +28,7 @@ func (a *app) whoamiCmd() *cobra.Command {
 			p := a.operator()
 			if p.System != "" {
 				if asJSON {
-					return newJSONLines(cmd.OutOrStdout()).Encode(map[string]string{"id": p.System})
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]string{"id": p.System})
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: the operator of this data folder, allowed every administrative step\n", p.System)
 				return nil
@@ -38,7 +39,7 @@ func (a *app) whoamiCmd() *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return newJSONLines(cmd.OutOrStdout()).Encode(newUserRecord(co, u))
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(newUserRecord(co, u))
 				}
 				consent := "no active consent"
 				if u.ConsentActive(co.Now()) {
@@ -160,7 +161,7 @@ denied, cancelled, expired or all.`,
 				}
 				email := emailsOf(co)
 				if asJSON {
-					enc := newJSONLines(cmd.OutOrStdout())
+					enc := json.NewEncoder(cmd.OutOrStdout())
 					for _, r := range all {
 						if err := enc.Encode(requestRecord{ID: r.ID, Requester: email(r.Requester), Target: email(r.Target),
 							Status: string(r.Status), Reason: core.Display(r.Reason), Duration: core.FormatDuration(r.Duration),
@@ -277,7 +278,7 @@ func (a *app) sessionsCmd() *cobra.Command {
 				}
 				email := emailsOf(co)
 				if asJSON {
-					enc := newJSONLines(cmd.OutOrStdout())
+					enc := json.NewEncoder(cmd.OutOrStdout())
 					for _, s := range list {
 						if err := enc.Encode(sessionRecord{ID: s.ID, Impersonator: email(s.Impersonator), Target: email(s.Target),
 							Status: string(s.Status), Reason: core.Display(s.Reason), Started: s.Started, Ends: s.Ends,

@@ -50,6 +50,9 @@ It refuses a directory that already holds an initialised database.`,
 			if err != nil {
 				return err
 			}
+			if err := useLogKey(o, false); err != nil {
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s: root org %q, owner %s\n",
 				filepath.Join(dir, dbFile), core.Display(o.core.RootOrg().Name), owner.Email)
 			fmt.Fprintln(cmd.OutOrStdout(), "impersonation is off until enabled: actas policy set enabled=true")

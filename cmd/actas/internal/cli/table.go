@@ -2,13 +2,10 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mattn/go-runewidth"
 
@@ -80,49 +77,65 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// jsonLines writes one JSON value a line. encoding/json escapes the C0
-// controls; this escapes DEL and the C1 controls (U+0080–U+009F, which
-// some terminals read as escape sequences) too, so stored text can never
-// steer the terminal that shows the output. The values stay the same.
-type jsonLines struct {
-	w   io.Writer
-	buf bytes.Buffer
-	out []byte
-	enc *json.Encoder
+// safeWriter is every output of the command line: it escapes the bytes
+// that could steer a terminal — C0 controls but tab, newline and carriage
+// return, DEL, and the C1 controls U+0080–U+009F — as visible \xNN or
+// \u00NN, so stored text never reaches a terminal raw, whatever a command
+// forgets. Tables already show text through core.Display and JSON escapes
+// C0 itself; inside JSON strings the escapes keep the value the same.
+type safeWriter struct {
+	w       io.Writer
+	pending bool // the last write ended in the first byte of a C1 control
+	buf     []byte
 }
 
-func newJSONLines(w io.Writer) *jsonLines {
-	j := &jsonLines{w: w}
-	j.enc = json.NewEncoder(&j.buf)
-	return j
-}
-
-// Encode writes v and a newline.
-func (j *jsonLines) Encode(v any) error {
-	j.buf.Reset()
-	if err := j.enc.Encode(v); err != nil {
-		return err
+func (s *safeWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	out := s.buf[:0]
+	if s.pending {
+		out, p = s.appendC2(out, p), p[min(1, len(p)):]
 	}
-	j.out = escapeControls(j.out[:0], j.buf.Bytes())
-	_, err := j.w.Write(j.out)
-	return err
-}
-
-// escapeControls appends b to dst with DEL and C1 controls as \u00XX.
-func escapeControls(dst, b []byte) []byte {
-	// The usual line has neither DEL nor a C1 control, whose UTF-8 starts
-	// with 0xC2: copied whole (a million rows of user list --json).
-	if bytes.IndexByte(b, 0x7f) < 0 && bytes.IndexByte(b, 0xc2) < 0 {
-		return append(dst, b...)
-	}
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			dst = fmt.Appendf(dst, "\\u%04x", r)
-		} else {
-			dst = append(dst, b[:n]...)
+	for i := 0; i < len(p); i++ {
+		b := p[i]
+		switch {
+		case b < 0x20 && b != '\t' && b != '\n' && b != '\r', b == 0x7f:
+			out = fmt.Appendf(out, "\\x%02x", b)
+		case b == 0xc2 && i+1 == len(p):
+			s.pending = true
+		case b == 0xc2 && p[i+1] >= 0x80 && p[i+1] <= 0x9f:
+			out = fmt.Appendf(out, "\\u%04x", p[i+1])
+			i++
+		default:
+			out = append(out, b)
 		}
-		b = b[n:]
 	}
-	return dst
+	s.buf = out
+	if _, err := s.w.Write(out); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// appendC2 writes the 0xC2 held back from the last write, now that the
+// byte after it (p[0], if any) is known.
+func (s *safeWriter) appendC2(out, p []byte) []byte {
+	s.pending = false
+	if len(p) > 0 && p[0] >= 0x80 && p[0] <= 0x9f {
+		return fmt.Appendf(out, "\\u%04x", p[0])
+	}
+	out = append(out, 0xc2)
+	if len(p) > 0 {
+		out = append(out, p[0])
+	}
+	return out
+}
+
+// Flush writes a byte held back at the very end.
+func (s *safeWriter) Flush() error {
+	if !s.pending {
+		return nil
+	}
+	s.pending = false
+	_, err := s.w.Write([]byte{0xc2})
+	return err
 }

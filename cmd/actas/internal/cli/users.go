@@ -3,6 +3,8 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -117,7 +119,7 @@ func (a *app) eachUser(ctx context.Context, c *core.Core, fn func(core.User) err
 }
 
 func (a *app) listUsersJSON(ctx context.Context, c *core.Core, w io.Writer) error {
-	enc := newJSONLines(w)
+	enc := json.NewEncoder(w)
 	return a.eachUser(ctx, c, func(u core.User) error { return enc.Encode(newUserRecord(c, u)) })
 }
 
@@ -209,7 +211,7 @@ every impersonation session the user is part of at once.`,
 			return a.write(func(co *core.Core) error {
 				u, err := co.UpdateUser(a.operator(), email, ch)
 				if err != nil {
-					return err
+					return withFlagHint(err, f.Changed)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s <%s>: %s, %s, mode %s, approver %t\n",
 					core.Display(u.Name), u.Email, u.Role, u.Status, u.Mode, u.Approver)
@@ -225,4 +227,22 @@ every impersonation session the user is part of at once.`,
 	c.Flags().StringVar(&name, "name", "", "full name")
 	_ = c.MarkFlagRequired("email")
 	return c
+}
+
+// flagFor names the flag that sets each field core may refuse, with the
+// value a staff setting takes on someone who is not staff.
+var flagFor = map[string]string{"mode": "--mode never", "approver": "--approver=false"}
+
+// withFlagHint adds to core's refusal of a field the flag that fixes it,
+// when the command line did not give that flag: "pass --mode never too".
+func withFlagHint(err error, given func(flag string) bool) error {
+	var e *core.Error
+	if !errors.As(err, &e) || e.Code != core.CodeInvalid {
+		return err
+	}
+	hint, ok := flagFor[e.Field]
+	if !ok || given(e.Field) {
+		return err
+	}
+	return fmt.Errorf("%w (pass %s too)", err, hint)
 }

@@ -437,6 +437,11 @@ func (s *Server) Events(sid string) []map[string]any {
 	return out
 }
 
+// validMethod is actas's rule: 1–16 letters A–Z.
+func validMethod(m string) bool {
+	return m != "" && len(m) <= 16 && strings.IndexFunc(m, func(r rune) bool { return r < 'A' || r > 'Z' }) < 0
+}
+
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	gate := s.gate
@@ -476,7 +481,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	for _, ev := range in.Events {
 		t, err := time.Parse(time.RFC3339Nano, fmt.Sprint(ev["time"]))
 		if err != nil || t.Before(sess.StartedAt.Add(-time.Second)) || t.After(sess.EndsAt.Add(time.Minute)) ||
-			strings.TrimSpace(fmt.Sprint(ev["method"])) == "" {
+			!validMethod(fmt.Sprint(ev["method"])) || !strings.HasPrefix(fmt.Sprint(ev["path"]), "/") {
 			fail(w, http.StatusUnprocessableEntity, "invalid", "event outside the session or without a method")
 			return
 		}

@@ -1,0 +1,224 @@
+package store_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/actas/actas/core"
+	"github.com/actas/actas/store"
+)
+
+// memTree is tlog's own stored-hash layout in memory, built independently
+// of the store, to compare the store's tree against.
+type memTree []tlog.Hash
+
+func (m memTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, ix := range indexes {
+		out[i] = m[ix]
+	}
+	return out, nil
+}
+
+func (m *memTree) add(t *testing.T, n int64, eventHash core.Hash) {
+	hs, err := tlog.StoredHashes(n, eventHash[:], *m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*m = append(*m, hs...)
+}
+
+// TestTreeIsRFC6962OverEventHashes appends events in batches of different
+// sizes (several per transaction, one per transaction, across a reopen)
+// and checks that every root, inclusion and consistency proof the store's
+// tree gives is tlog's for the same leaves.
+func TestTreeIsRFC6962OverEventHashes(t *testing.T) {
+	db, path := openTemp(t)
+	var mem memTree
+	n := 0
+	appendBatch := func(db *store.DB, k int) {
+		var evs []core.Event
+		update(t, db, func(tx core.Tx) error {
+			evs = evs[:0]
+			for range k {
+				ev := testEvent(n + len(evs) + 1)
+				if err := core.AppendEvent(tx, &ev); err != nil {
+					return err
+				}
+				evs = append(evs, ev)
+			}
+			return nil
+		})
+		for _, ev := range evs {
+			mem.add(t, int64(ev.Seq-1), ev.Hash)
+		}
+		n += k
+	}
+	for _, k := range []int{1, 1, 3, 7, 1, 20} {
+		appendBatch(db, k)
+	}
+	db.Close()
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	appendBatch(db, 5)
+	appendBatch(db, 1)
+
+	view(t, db, func(tx core.ReadTx) error {
+		r := tlog.HashReaderFunc(tx.AuditTree)
+		for size := int64(1); size <= int64(n); size++ {
+			got, err := tlog.TreeHash(size, r)
+			if err != nil {
+				t.Fatalf("TreeHash(%d): %v", size, err)
+			}
+			want, _ := tlog.TreeHash(size, mem)
+			if got != want {
+				t.Fatalf("root at size %d = %s, tlog says %s", size, got, want)
+			}
+			f, err := core.LoadTreeFrontier(uint64(size), r)
+			if err != nil || f.Root() != want {
+				t.Fatalf("frontier root at size %d = %s, %v; want %s", size, f.Root(), err, want)
+			}
+		}
+		top, _ := tlog.TreeHash(int64(n), mem)
+		for i := int64(0); i < int64(n); i++ {
+			p, err := tlog.ProveRecord(int64(n), i, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, _ := tx.AuditRecord(uint64(i + 1))
+			if err := tlog.CheckRecord(p, int64(n), top, i, core.TreeLeaf([32]byte(rec[:32]))); err != nil {
+				t.Errorf("inclusion of event %d: %v", i+1, err)
+			}
+		}
+		for old := int64(1); old <= int64(n); old++ {
+			p, err := tlog.ProveTree(int64(n), old, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			oldRoot, _ := tlog.TreeHash(old, mem)
+			if err := tlog.CheckTree(p, int64(n), top, old, oldRoot); err != nil {
+				t.Errorf("consistency of size %d with %d: %v", old, n, err)
+			}
+		}
+		return nil
+	})
+	if v, err := core.VerifyChain(db); err != nil || !v.OK() || v.Events != uint64(n) {
+		t.Fatalf("VerifyChain = %v, %v", v, err)
+	} else if want, _ := tlog.TreeHash(int64(n), mem); v.Root != core.Hash(want) {
+		t.Errorf("VerifyChain root %s, want %s", v.Root, core.Hash(want))
+	}
+}
+
+// TestVerifyFindsATamperedTree changes one stored tree hash: the chain is
+// intact but the tree no longer speaks for it, and verify says where.
+func TestVerifyFindsATamperedTree(t *testing.T) {
+	db, path := openTemp(t)
+	appendEvents(t, db, 12)
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("audit_tree"))
+		k := binary.BigEndian.AppendUint64(nil, 8)
+		v := append([]byte(nil), b.Get(k)...)
+		v[40] ^= 1 // level 1 of event 8
+		return b.Put(k, v)
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, err := core.VerifyChain(db)
+	if err != nil || v.OK() || v.BadSeq != 8 || v.Break != core.BreakTree {
+		t.Fatalf("VerifyChain = %+v, %v; want a tree mismatch at seq 8", v, err)
+	}
+}
+
+// TestMigrationBuildsTheTree takes a file of the schema before the tree
+// (events, no tree),
+// opens it, and finds the tree every later append extends.
+func TestMigrationBuildsTheTree(t *testing.T) {
+	db, path := openTemp(t)
+	appendEvents(t, db, 37)
+	before, err := core.VerifyChain(db)
+	if err != nil || !before.OK() {
+		t.Fatal(before, err)
+	}
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		for _, b := range []string{"audit_tree", "audit_checkpoints"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 4)) // 5 added the tree
+	})
+	if _, err := store.Open(path, store.Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "must be upgraded") {
+		t.Fatalf("read-only open of an older file: %v, want a refusal", err)
+	}
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := core.VerifyChain(db)
+	if err != nil || !after.OK() || after.Root != before.Root {
+		t.Fatalf("after migration VerifyChain = %+v, %v; want root %s", after, err, before.Root)
+	}
+	ev := testEvent(99)
+	update(t, db, func(tx core.Tx) error { return core.AppendEvent(tx, &ev) })
+	if v, err := core.VerifyChain(db); err != nil || !v.OK() || v.Events != 38 {
+		t.Fatalf("append after migration: VerifyChain = %v, %v", v, err)
+	}
+	db.Close()
+	if version, _ := schemaVersion(t, path); version != store.SchemaVersion {
+		t.Errorf("schema version %d after migration", version)
+	}
+}
+
+// TestCheckpointsAreKept stores checkpoints and reads the newest back; a
+// read-only open sees them and refuses to write.
+func TestCheckpointsAreKept(t *testing.T) {
+	db, path := openTemp(t)
+	appendEvents(t, db, 5)
+	key, _, err := core.NewLogKey(core.LogOrigin("Acme Corp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, at := range []time.Time{now, now.Add(time.Minute)} {
+		cp, err := core.SignedCheckpoint(db, key.Signer, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		update(t, db, func(tx core.Tx) error { return tx.PutCheckpoint(cp) })
+		appendEvents(t, db, 2)
+	}
+	db.Close()
+	ro, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	view(t, ro, func(tx core.ReadTx) error {
+		cp, err := tx.LatestCheckpoint()
+		if err != nil || cp.Size != 7 || !cp.Time.Equal(now.Add(time.Minute)) || cp.Origin != "actas/Acme-Corp" {
+			t.Errorf("LatestCheckpoint = %+v, %v; want size 7 at %s", cp, err, now.Add(time.Minute))
+		}
+		opened, err := core.OpenCheckpoint(cp.Note, key.Verifier)
+		if err != nil || opened.Size != cp.Size || opened.Root != cp.Root {
+			t.Errorf("stored note opens to %+v, %v", opened, err)
+		}
+		return nil
+	})
+	if err := ro.Update(func(core.Tx) error { return nil }); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("Update on a read-only open: %v", err)
+	}
+}
