@@ -132,16 +132,16 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	defer s.untrack(c)
 
 	env := sess.Environ() // has TERM from the PTY request
-	plain := themes.ForEnv(env)
+	plain, dumb := themes.ForEnv(env), themes.Dumb(env)
 	r := lipgloss.NewRenderer(sess, termenv.WithEnvironment(environ(env)), termenv.WithUnsafe(), termenv.WithColorCache(true))
 	if plain {
-		r.SetColorProfile(termenv.Ascii)
+		r.SetColorProfile(themes.PlainProfile(dumb))
 	}
 	started := time.Now()
 	screen := newFrames(sess, pty.Window.Width, pty.Window.Height)
 	var model tea.Model
 	if s.safely("console constructor", func() {
-		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain,
+		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain, ASCII: dumb,
 			Width: pty.Window.Width, Height: pty.Window.Height,
 			Copy: func(text string) { screen.write(ansi.SetSystemClipboard(text)) }})
 	}) || model == nil {

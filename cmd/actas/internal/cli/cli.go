@@ -52,7 +52,8 @@ type ConsoleFunc func(ctx context.Context, c *core.Core, p core.Principal, opt C
 
 // ConsoleOptions describe the local terminal.
 type ConsoleOptions struct {
-	Plain bool // NO_COLOR is set or TERM=dumb
+	Plain bool // NO_COLOR is set or TERM=dumb: no colour
+	ASCII bool // TERM=dumb: no escape sequences, no glyphs beyond ASCII
 }
 
 // Run executes the command line of this process with args (without the

@@ -84,11 +84,17 @@ default data directory, and never touches a real database; it prints where.`,
 			if members < 0 {
 				return errorf("--users must be 0 or more, not %d", members)
 			}
+			if a.bound != nil {
+				return a.servedDemo(noTUI)
+			}
 			dir, err := a.demoDataDir()
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.env.Stderr, "demo data in %s\n", dir)
+			if served, err := a.forward(dir); served || err != nil {
+				return err
+			}
 			// Open once on the real clock: a seeded demo (the usual case on
 			// a second run) is loaded only once, which matters at 1M users.
 			o, err := a.openCore(dir, core.Options{}, false)
@@ -175,14 +181,32 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 	if err != nil {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
 	}
-	plain := a.env.Getenv("NO_COLOR") != "" || a.env.Getenv("TERM") == "dumb"
+	dumb := a.env.Getenv("TERM") == "dumb"
+	plain := a.env.Getenv("NO_COLOR") != "" || dumb
 	// The console is a long-running writer: it delivers the outbox while
 	// it runs (a server, when one runs, holds the database instead).
 	stop := runOutbox(ctx, c)
 	defer stop()
-	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain})
+	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain, ASCII: dumb})
 	if err := c.EndConn(p.Conn, core.EndDisconnect); err != nil && runErr == nil {
 		runErr = err
 	}
 	return runErr
+}
+
+// servedDemo is actas demo carried out by the server that holds the demo's
+// folder: the demo is there already (a server serves only a seeded or an
+// initialised database), and the console is reached over SSH.
+func (a *app) servedDemo(noTUI bool) error {
+	if _, err := a.bound.Core.UserByEmail(core.DemoOwner); err != nil {
+		return errorf("%s holds a database without the demo; the demo keeps a folder of its own (actas --data OTHER demo)", a.bound.Dir)
+	}
+	fmt.Fprintln(a.env.Stderr, "demo already seeded")
+	if noTUI {
+		return nil
+	}
+	if si, ok := runningServer(a.bound.Dir); ok {
+		return serverBusyError(a.bound.Dir, si)
+	}
+	return errorf("actas serve is serving %s; open the console over SSH", a.bound.Dir)
 }
