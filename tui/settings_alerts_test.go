@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/actas/actas/core"
@@ -82,4 +83,26 @@ func TestSettingsAlerts(t *testing.T) {
 	if _, err := c.Channels(f.principal(t, core.DemoSupport)); core.CodeOf(err) != core.CodeNotPermitted {
 		t.Errorf("support lists channels: %v", err)
 	}
+}
+
+// The impersonator's console says when the session enters its last 10
+// minutes; another person's console does not.
+func TestSessionEndingNoticeInConsole(t *testing.T) {
+	f := newFixture(t, 30)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	other := f.newModel(t, core.DemoLead, 100, 30)
+	impersonate(t, m, "jane")
+	for len(sub.C) > 0 {
+		<-sub.C
+	}
+	f.clock.Advance(50*time.Minute + time.Second)
+	for len(sub.C) > 0 {
+		ch := ChangeMsg{Change: <-sub.C}
+		drive(t, m, ch)
+		drive(t, other, ch)
+	}
+	mustContain(t, m.View(), "Your session as Jane Doe ends in 10m")
+	mustNotContain(t, other.View(), "ends in 10m")
 }
