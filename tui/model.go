@@ -516,7 +516,7 @@ func (m *Model) hiddenTab(n int) tea.Cmd {
 	if m.common.Impersonating() {
 		where = " while you act as " + m.target.DisplayName()
 	}
-	return m.say(core.Display(fmt.Sprintf("Tab %d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
+	return m.say(core.Display(fmt.Sprintf("%d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
 }
 
 func (m *Model) switchTab(n int) tea.Cmd {
@@ -739,12 +739,18 @@ func (m *Model) draw() string {
 	s := m.common.Styles
 	if m.tooSmall() {
 		msg := fmt.Sprintf("terminal too small\n%d×%d — actas needs at least %d×%d\n\nq quits", m.width, m.height, MinWidth, MinHeight)
+		var out string
 		if m.common.Impersonating() && m.height > 1 {
 			// Even here, nobody forgets whom they are acting as.
-			return m.bannerView() + "\n" + m.opt.Renderer.Place(m.width, m.height-1, lipgloss.Center, lipgloss.Center,
+			out = m.bannerView() + "\n" + m.opt.Renderer.Place(m.width, m.height-1, lipgloss.Center, lipgloss.Center,
 				s.Muted.Align(lipgloss.Center).Render(msg))
+		} else {
+			out = m.opt.Renderer.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, s.Muted.Align(lipgloss.Center).Render(msg))
 		}
-		return m.opt.Renderer.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, s.Muted.Align(lipgloss.Center).Render(msg))
+		if m.opt.ASCII {
+			return asciiGlyphs.Replace(out)
+		}
+		return out
 	}
 	page := m.focused()
 	var b strings.Builder
@@ -773,6 +779,9 @@ func (m *Model) draw() string {
 	b.WriteByte('\n')
 	m.writeFooter(&b)
 	m.frameSize = b.Len()
+	if m.opt.ASCII {
+		return asciiGlyphs.Replace(b.String())
+	}
 	return b.String()
 }
 
