@@ -265,6 +265,17 @@ func (v Verification) String() string {
 // the one the events give, so that proofs and checkpoint consistency read
 // from the stored tree speak for the events themselves.
 func VerifyChain(st Store) (Verification, error) {
+	// The file check reads everything else, on the other core meanwhile.
+	var damage []string
+	checked := make(chan struct{})
+	if fc, ok := st.(FileChecker); ok {
+		go func() {
+			defer close(checked)
+			damage = fc.CheckFile()
+		}()
+	} else {
+		close(checked)
+	}
 	var v Verification
 	err := st.View(func(tx ReadTx) error {
 		v = Verification{}
@@ -315,8 +326,9 @@ func VerifyChain(st Store) (Verification, error) {
 		v.Head, v.Root = prev, Hash(tree.Root())
 		return nil
 	})
-	if fc, ok := st.(FileChecker); ok && err == nil {
-		v.Damage = fc.CheckFile()
+	<-checked
+	if err == nil {
+		v.Damage = damage
 	}
 	return v, err
 }

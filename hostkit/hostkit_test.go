@@ -543,6 +543,31 @@ func TestQueueNeverBlocksAndCountsDrops(t *testing.T) {
 	}
 }
 
+func TestRefusedEventDoesNotTakeItsBatchAlong(t *testing.T) {
+	fake := newFake(t)
+	fake.RejectPath.Store("/late")
+	k := newKit(t, fake, func(c *Config) { c.FlushInterval = 50 * time.Millisecond })
+	sess, cookie := enter(t, fake, k)
+	fake.Stall()
+	do(app(k), req{path: "/first", cookie: cookie})
+	eventually(t, 5*time.Second, "the reporter waits on actas", func() bool { return fake.Stalled() == 1 })
+	for _, p := range []string{"/a", "/late", "/b", "/c", "/d"} {
+		do(app(k), req{path: p, cookie: cookie})
+	}
+	fake.Release()
+	var got []string
+	eventually(t, 5*time.Second, "the good events", func() bool {
+		got = got[:0]
+		for _, ev := range fake.Events(sess.ID) {
+			got = append(got, ev["path"].(string))
+		}
+		return len(got) == 5
+	})
+	if strings.Join(got, " ") != "/first /a /b /c /d" {
+		t.Fatalf("recorded %v", got)
+	}
+}
+
 func TestRetriesWhileActasIsDown(t *testing.T) {
 	fake := newFake(t)
 	k := newKit(t, fake, nil)

@@ -42,6 +42,9 @@ type Env struct {
 	LockTimeout time.Duration
 	// Notifier delivers alerts; nil means package notify's.
 	Notifier core.Notifier
+	// ImportBatch is how many users a large import commits at a time; 0
+	// means 50,000 (tests make it small).
+	ImportBatch int
 }
 
 // ConsoleFunc runs the console in this terminal as p until the person quits.
