@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/actas/actas/core"
 	tea "github.com/charmbracelet/bubbletea"
