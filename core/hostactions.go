@@ -152,3 +152,8 @@ func checkActionTimes(s Session, actions []HostAction, now time.Time) error {
 	}
 	return nil
 }
+
+// IsSecretKey reports whether redaction treats a details key as naming a
+// secret (its value is stored as [REDACTED]): for checks from outside,
+// such as the HTTP API's fuzz test.
+func IsSecretKey(k string) bool { return isSecretKey(k) }
