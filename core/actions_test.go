@@ -94,7 +94,7 @@ func TestRequestActionsUpFront(t *testing.T) {
 	}
 
 	// While impersonating, deciding and consent changes are refused up front.
-	w.must(w.c.Start(w.as("owner"), w.u["approver"].ID, ""))
+	w.must(w.c.Start(w.as("owner"), w.u["approver"].ID, "ticket"))
 	got = must(w.c.RequestActionsFor(w.as("owner"), ids))
 	if codeOf(got[other.ID].Decide) != core.CodeImpersonating {
 		t.Errorf("owner impersonating: %+v", got[other.ID])
@@ -133,7 +133,7 @@ func TestImpersonateHintWithPendingRequest(t *testing.T) {
 // core keeps in memory, not only in the store.
 func TestActiveSessionCountsEventsLive(t *testing.T) {
 	w := newWorld(t)
-	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 	for range 2 {
 		w.must(w.c.RecordAction(w.as("lead"), "look", nil))
 	}

@@ -184,9 +184,12 @@ const (
 	warnBefore = 10 * time.Minute
 )
 
-// Backoff is the wait after the n-th failed attempt (n ≥ 1).
-func Backoff(n int) time.Duration {
-	d := FirstRetry
+// Backoff is the wait after the n-th failed attempt (n ≥ 1): 5 s, 10 s,
+// 20 s … and at most MaxRetry.
+func Backoff(n int) time.Duration { return backoff(FirstRetry, n) }
+
+func backoff(first time.Duration, n int) time.Duration {
+	d := first
 	for i := 1; i < n && d < MaxRetry; i++ {
 		d *= 2
 	}

@@ -293,8 +293,8 @@ func CheckCheckpoints(st Store, key note.Verifier, v Verification, notes [][]byt
 			case cp.Size == 0:
 				c.Err = errors.New("it has size 0")
 			case cp.Size > head:
-				c.Err = fmt.Errorf("the log holds %d events, the checkpoint %d: the log was cut short or an older copy put back (events %d–%d are missing)",
-					head, cp.Size, head+1, cp.Size)
+				c.Err = fmt.Errorf("the log holds %d events, the checkpoint %d: the log was cut short or an older copy put back (%s missing)",
+					head, cp.Size, eventRange(head+1, cp.Size))
 			default:
 				proof, err := tlog.ProveTree(int64(head), int64(cp.Size), reader)
 				if err == nil {
@@ -326,12 +326,20 @@ func CheckCheckpoints(st Store, key note.Verifier, v Verification, notes [][]byt
 			}
 		}
 		if below > 0 {
-			c.Err = fmt.Errorf("%w; the log matches the checkpoint of size %d, so it diverges in events %d–%d", c.Err, below, below+1, c.Checkpoint.Size)
+			c.Err = fmt.Errorf("%w; the log matches the checkpoint of size %d, so it diverges in %s", c.Err, below, eventRange(below+1, c.Checkpoint.Size))
 		} else {
-			c.Err = fmt.Errorf("%w; it diverges within events 1–%d", c.Err, c.Checkpoint.Size)
+			c.Err = fmt.Errorf("%w; it diverges within %s", c.Err, eventRange(1, c.Checkpoint.Size))
 		}
 	}
 	return checks, nil
+}
+
+// eventRange names events lo to hi: "event 7", "events 7–9".
+func eventRange(lo, hi uint64) string {
+	if lo == hi {
+		return fmt.Sprintf("event %d", lo)
+	}
+	return fmt.Sprintf("events %d–%d", lo, hi)
 }
 
 // --- the checkpointer ------------------------------------------------------
@@ -439,39 +447,41 @@ func (c *Core) logGrew(head uint64) {
 			go c.runCheckpoint()
 		}
 	case cp.timer == nil:
-		cp.timer = c.clock.AfterFunc(CheckpointInterval, func() {
-			c.cpMu.Lock()
-			cp.timer = nil
-			start := !cp.running && !c.cpClosed
-			cp.running = cp.running || start
-			c.cpMu.Unlock()
-			if start {
-				c.runCheckpoint()
-			}
-		})
+		cp.timer = c.clock.AfterFunc(CheckpointInterval, c.checkpointDue)
 	}
 }
 
-// runCheckpoint makes a checkpoint and clears running; if the log grew by
-// another CheckpointEvery meanwhile it goes again.
+// checkpointDue is the timer's: a checkpoint, unless one is being made.
+func (c *Core) checkpointDue() {
+	c.cpMu.Lock()
+	cp := c.cp
+	cp.timer = nil
+	start := !cp.running && !c.cpClosed
+	cp.running = cp.running || start
+	c.cpMu.Unlock()
+	if start {
+		c.runCheckpoint()
+	}
+}
+
+// runCheckpoint makes a checkpoint and clears running. If the log grew by
+// another CheckpointEvery meanwhile it goes again; if it failed, or the log
+// grew a little, the timer tries again in CheckpointInterval.
 func (c *Core) runCheckpoint() {
 	for {
-		_, _ = c.MakeCheckpoint()
+		_, err := c.MakeCheckpoint()
 		c.cpMu.Lock()
 		cp := c.cp
-		again := !c.cpClosed && cp.head-cp.last.Size >= CheckpointEvery
-		if !again {
-			cp.running = false
-			if cp.head > cp.last.Size && cp.timer == nil && !c.cpClosed {
-				c.cpMu.Unlock()
-				c.logGrew(0)
-				return
-			}
+		if err == nil && !c.cpClosed && cp.head-cp.last.Size >= CheckpointEvery {
+			c.cpMu.Unlock()
+			continue
+		}
+		cp.running = false
+		if !c.cpClosed && cp.head > cp.last.Size && cp.timer == nil {
+			cp.timer = c.clock.AfterFunc(CheckpointInterval, c.checkpointDue)
 		}
 		c.cpMu.Unlock()
-		if !again {
-			return
-		}
+		return
 	}
 }
 
@@ -517,7 +527,7 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 		c.hub.Publish(Change{Kind: ChangeAlerts})
 	}
 	if err == nil && fresh {
-		err = c.publishCheckpoint(made)
+		err = c.publishCheckpoint(cp, made)
 	}
 	c.cpMu.Lock()
 	if made.Size > cp.last.Size {
@@ -565,15 +575,15 @@ func queueCheckpoint(tx Tx, cp Checkpoint) (int, error) {
 
 // publishCheckpoint appends a new checkpoint to policy checkpoint_file and
 // hands it to the function given to StartCheckpoints.
-func (c *Core) publishCheckpoint(cp Checkpoint) error {
+func (c *Core) publishCheckpoint(by *checkpointer, cp Checkpoint) error {
 	var err error
 	if path := c.Policy().CheckpointFile; path != "" {
 		if werr := AppendCheckpointFile(path, cp.Note); werr != nil {
 			err = fmt.Errorf("checkpoint_file %s: %w", path, werr)
 		}
 	}
-	if c.cp.notify != nil {
-		c.cp.notify(cp)
+	if by.notify != nil {
+		by.notify(cp)
 	}
 	return err
 }

@@ -139,6 +139,7 @@ func TestCheckpointFileIsValidated(t *testing.T) {
 		"/nonexistent-actas-dir/cp.txt":  "does not exist",
 		dir:                              "not a regular file",
 		filepath.Join(dir, "a\x1bb.txt"): "control characters",
+		writeFile(t, dir, "notes.txt", "my notes\n"): "something other than actas checkpoints",
 	} {
 		_, err := w.c.SetPolicy(w.cli, map[string]string{"checkpoint_file": val})
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -161,4 +162,50 @@ func (w *world) must2(p core.Policy, err error) core.Policy {
 		w.t.Fatal(err)
 	}
 	return p
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCheckpointFileFailureIsShown: a checkpoint_file that cannot be
+// written does not stop checkpoints; the failure is reported (the Audit
+// tab shows it) and the next checkpoint tries again.
+func TestCheckpointFileFailureIsShown(t *testing.T) {
+	w := newWorld(t)
+	key, _, err := core.NewLogKey(core.LogOrigin("Acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "mnt")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w.must(w.c.SetPolicy(w.cli, map[string]string{"checkpoint_file": filepath.Join(dir, "cps.txt")}))
+	os.RemoveAll(dir) // the other storage went away
+	w.c.SetLogKey(&key)
+	if err := w.c.StartCheckpoints(nil); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(core.CheckpointInterval)
+	st := w.c.CheckpointStatus()
+	if st.Latest.Size != w.head() || st.Err == nil || !strings.Contains(st.Err.Error(), "checkpoint_file") {
+		t.Fatalf("status %+v; want the checkpoint kept and the file's failure reported", st)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w.must(w.c.RecordAction(w.as("owner"), "page.view", nil))
+	w.clock.Advance(core.CheckpointInterval)
+	if st := w.c.CheckpointStatus(); st.Err != nil || st.Latest.Size != w.head() {
+		t.Fatalf("after the folder came back: %+v", st)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "cps.txt")); err != nil || len(core.SplitNotes(data)) != 1 {
+		t.Errorf("checkpoint_file after recovery: %q, %v", data, err)
+	}
 }

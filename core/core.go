@@ -41,6 +41,7 @@ type Core struct {
 
 	notifier        Notifier
 	deliveryTimeout time.Duration
+	firstRetry      time.Duration
 	outboxWake      chan struct{}
 
 	// cpMu guards cp, the checkpointer of a process that writes the log
@@ -61,6 +62,10 @@ type Options struct {
 	Notifier Notifier
 	// DeliveryTimeout bounds one delivery attempt; 0 means DeliveryTimeout.
 	DeliveryTimeout time.Duration
+	// FirstRetry is the wait after a first failed delivery, doubling after
+	// each further one up to MaxRetry; 0 means FirstRetry (5 s). Tests
+	// shorten it.
+	FirstRetry time.Duration
 	// ReadOnly is for commands that only read: core applies no expiry and
 	// ends no leftover session, so it never writes (the store may refuse
 	// writes altogether). Only a writer changes the database.
@@ -104,8 +109,11 @@ func Open(st Store, opt Options) (*Core, error) {
 	if opt.DeliveryTimeout <= 0 {
 		opt.DeliveryTimeout = DeliveryTimeout
 	}
+	if opt.FirstRetry <= 0 {
+		opt.FirstRetry = FirstRetry
+	}
 	c := &Core{st: st, clock: opt.Clock, hub: NewHub(), dir: newDirectory(st), active: map[string]Session{}, people: map[string]User{},
-		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout,
+		warned: map[string]bool{}, notifier: opt.Notifier, deliveryTimeout: opt.DeliveryTimeout, firstRetry: opt.FirstRetry,
 		outboxWake: make(chan struct{}, 1), links: map[string]ProductLink{}}
 	if err := c.load(); err != nil {
 		return nil, err

@@ -10,8 +10,8 @@ import (
 func TestExpiryOnTime(t *testing.T) {
 	w := newWorld(t)
 	w.consent("joe", 90*time.Minute)
-	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "")) // default 1h
-	s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, ""))
+	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket")) // default 1h
+	s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, "ticket"))
 	r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "x", time.Hour))
 
 	w.clock.Advance(59 * time.Minute)
@@ -31,7 +31,7 @@ func TestExpiryOnTime(t *testing.T) {
 	if got := must(w.c.Session(s2.ID)); got.EndReason != core.EndExpired {
 		t.Fatalf("owner's first session: %s", got.EndReason)
 	}
-	s2 = must(w.c.Start(w.as("owner"), w.u["joe"].ID, ""))
+	s2 = must(w.c.Start(w.as("owner"), w.u["joe"].ID, "ticket"))
 	if !s2.Ends.Equal(t0.Add(90 * time.Minute)) {
 		t.Fatalf("session not capped by consent: ends %v", s2.Ends)
 	}
@@ -57,7 +57,7 @@ func TestExpiryOnTime(t *testing.T) {
 
 func TestExpiryWhileDown(t *testing.T) {
 	w := newWorld(t)
-	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 	r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "x", time.Hour))
 	w.consent("bob", time.Hour)
 	w.close()

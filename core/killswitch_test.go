@@ -12,8 +12,8 @@ import (
 // anyone can use it, and the impersonator starts out as themselves.
 func TestCrashLeftoversEnd(t *testing.T) {
 	w := newWorld(t)
-	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "")) // ends in 1h
-	w.close()                                              // as after kill -9: the session is still active on disk
+	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket")) // ends in 1h
+	w.close()                                                    // as after kill -9: the session is still active on disk
 	w.clock.Advance(time.Minute)
 	w.open()
 	got := must(w.c.Session(s.ID))
@@ -57,7 +57,7 @@ func TestKillSwitches(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+			s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 			n := len(w.events(core.EvSessionEnded))
 			tc.change(w)
 			got := must(w.c.Session(s.ID))
@@ -80,9 +80,9 @@ func TestKillSwitches(t *testing.T) {
 func TestLowerMaxDurationShortensSessions(t *testing.T) {
 	w := newWorld(t)
 	w.must(w.c.SetPolicy(w.cli, map[string]string{"default_duration": "72h"}))
-	long := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+	long := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 	w.clock.Advance(3 * time.Hour)
-	fresh := must(w.c.Start(w.as("owner"), w.u["joe"].ID, ""))
+	fresh := must(w.c.Start(w.as("owner"), w.u["joe"].ID, "ticket"))
 	w.clock.Advance(30 * time.Minute)
 	w.must(w.c.SetPolicy(w.cli, map[string]string{"max_duration": "2h", "default_duration": "1h"}))
 
@@ -104,8 +104,8 @@ func TestLowerMaxDurationShortensSessions(t *testing.T) {
 func TestNoChainingEitherWay(t *testing.T) {
 	w := newWorld(t)
 	w.consent("lead", 72*time.Hour)
-	must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
-	_, err := w.c.Start(w.as("owner"), w.u["lead"].ID, "")
+	must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
+	_, err := w.c.Start(w.as("owner"), w.u["lead"].ID, "ticket")
 	if core.CodeOf(err) != "target_impersonating" {
 		t.Fatalf("owner → lead while lead → jane: %v", err)
 	}

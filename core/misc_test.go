@@ -293,7 +293,7 @@ func TestDemoSeed(t *testing.T) {
 
 func TestAuditVisibility(t *testing.T) {
 	w := newWorld(t)
-	must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+	must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 	// Staff read the events about a user of their subtree, not the whole log.
 	page := must(w.c.Audit(w.as("gstaff"), core.AuditQuery{Subject: w.u["jane"].ID}, 0, true, 100))
 	if len(page.Events) == 0 {

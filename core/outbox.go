@@ -137,7 +137,7 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		cur.Attempts++
 		cur.LastError = clip(derr.Error(), 500)
 		if t.now.Sub(cur.Created) < MaxDeliveryAge {
-			cur.NextAt = t.now.Add(Backoff(cur.Attempts))
+			cur.NextAt = t.now.Add(backoff(t.c.firstRetry, cur.Attempts))
 			return t.PutOutbox(cur)
 		}
 		cur.Failed = true

@@ -73,12 +73,12 @@ func TestRequestLifecycle(t *testing.T) {
 		t.Fatalf("deciding a decided request: %v", err)
 	}
 	// Used once.
-	s := must(w.c.Start(w.as("support"), jane, ""))
+	s := must(w.c.Start(w.as("support"), jane, "ticket"))
 	if s.Request != r.ID {
 		t.Fatalf("session did not use the request")
 	}
 	w.must(nil, w.c.End(w.as("support"), core.EndExit))
-	if _, err := w.c.Start(w.as("support"), jane, ""); core.CodeOf(err) != core.CodeNeedsApproval {
+	if _, err := w.c.Start(w.as("support"), jane, "ticket"); core.CodeOf(err) != core.CodeNeedsApproval {
 		t.Fatalf("approval reused: %v", err)
 	}
 	w.verify()
@@ -92,7 +92,7 @@ func TestTwoApprovers(t *testing.T) {
 	if r.Status != core.RequestPending {
 		t.Fatalf("one of two approvals made it %s", r.Status)
 	}
-	if _, err := w.c.Start(w.as("support"), w.u["jane"].ID, ""); core.CodeOf(err) != core.CodeNeedsApproval {
+	if _, err := w.c.Start(w.as("support"), w.u["jane"].ID, "ticket"); core.CodeOf(err) != core.CodeNeedsApproval {
 		t.Fatalf("started with one of two approvals: %v", err)
 	}
 	if _, err := w.c.Decide(w.as("approver"), r.ID, true, 0, ""); core.CodeOf(err) != core.CodeAlreadyApproved {
@@ -102,7 +102,7 @@ func TestTwoApprovers(t *testing.T) {
 	if r.Status != core.RequestApproved || len(r.Decisions) != 2 {
 		t.Fatalf("after two approvers: %+v", r)
 	}
-	must(w.c.Start(w.as("support"), w.u["jane"].ID, ""))
+	must(w.c.Start(w.as("support"), w.u["jane"].ID, "ticket"))
 }
 
 func TestDenyAndCancel(t *testing.T) {

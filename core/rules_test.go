@@ -25,7 +25,7 @@ func TestStartRuleMatrix(t *testing.T) {
 		}, "lead", "jane", core.CodeNotPermitted},
 		{"self", nil, "owner", "owner", core.CodeSelf},
 		{"already impersonating", func(w *world) {
-			w.must(w.c.Start(w.as("lead"), w.u["joe"].ID, ""))
+			w.must(w.c.Start(w.as("lead"), w.u["joe"].ID, "ticket"))
 		}, "lead", "jane", core.CodeAlreadyImpersonating},
 		{"target inactive", nil, "lead", "ina", core.CodeTargetInactive},
 		{"target suspended", func(w *world) {
@@ -100,7 +100,7 @@ func TestSessionEndTime(t *testing.T) {
 	// Consent shorter than the default duration caps the session.
 	w.consent("joe", time.Hour)
 	w.clock.Advance(30 * time.Minute)
-	s := must(w.c.Start(w.as("lead"), w.u["joe"].ID, ""))
+	s := must(w.c.Start(w.as("lead"), w.u["joe"].ID, "ticket"))
 	if want := w.clock.Now().Add(30 * time.Minute); !s.Ends.Equal(want) {
 		t.Errorf("ends %v, want consent expiry %v", s.Ends, want)
 	}
@@ -111,7 +111,7 @@ func TestSessionEndTime(t *testing.T) {
 	r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "help", 3*time.Hour))
 	w.must(w.c.Decide(w.as("approver"), r.ID, true, 5*time.Hour, "ok"))
 	w.clock.Advance(10 * time.Minute) // the clock starts when the session starts
-	s = must(w.c.Start(w.as("support"), w.u["jane"].ID, ""))
+	s = must(w.c.Start(w.as("support"), w.u["jane"].ID, "ticket"))
 	if got := s.Ends.Sub(s.Started); got != 5*time.Hour {
 		t.Errorf("session length %v, want the approved 5h", got)
 	}
@@ -123,7 +123,7 @@ func TestSessionEndTime(t *testing.T) {
 func TestEndingSessions(t *testing.T) {
 	t.Run("exit", func(t *testing.T) {
 		w := newWorld(t)
-		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		w.clock.Advance(5 * time.Minute)
 		w.must(nil, w.c.End(w.as("lead"), core.EndExit))
 		got := must(w.c.Session(s.ID))
@@ -136,9 +136,9 @@ func TestEndingSessions(t *testing.T) {
 	})
 	t.Run("consent revoked ends every session on the user", func(t *testing.T) {
 		w := newWorld(t)
-		s1 := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
-		s2 := must(w.c.Start(w.as("owner"), w.u["jane"].ID, ""))
-		s3 := must(w.c.Start(w.as("gstaff"), w.u["joe"].ID, ""))
+		s1 := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
+		s2 := must(w.c.Start(w.as("owner"), w.u["jane"].ID, "ticket"))
+		s3 := must(w.c.Start(w.as("gstaff"), w.u["joe"].ID, "ticket"))
 		sub := w.c.Hub().Subscribe(64)
 		defer sub.Close()
 		w.must(w.c.RevokeConsent(w.as("jane")))
@@ -162,14 +162,14 @@ func TestEndingSessions(t *testing.T) {
 		if ended != 2 {
 			t.Errorf("published %d session ends, want 2", ended)
 		}
-		if _, err := w.c.Start(w.as("lead"), w.u["jane"].ID, ""); core.CodeOf(err) != core.CodeNoConsent {
+		if _, err := w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"); core.CodeOf(err) != core.CodeNoConsent {
 			t.Errorf("restart after revoke: %v", err)
 		}
 	})
 	for _, st := range []core.Status{core.StatusSuspended, core.StatusDeleted} {
 		t.Run("target "+string(st), func(t *testing.T) {
 			w := newWorld(t)
-			s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+			s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 			w.must(w.c.UpdateUser(w.cli, "jane@globex.test", core.UserChange{Status: &st}))
 			got := must(w.c.Session(s.ID))
 			if got.Active() || string(got.EndReason) != "user_"+string(st) {
@@ -179,8 +179,8 @@ func TestEndingSessions(t *testing.T) {
 	}
 	t.Run("disconnect and shutdown", func(t *testing.T) {
 		w := newWorld(t)
-		s1 := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
-		s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, ""))
+		s1 := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
+		s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, "ticket"))
 		w.must(nil, w.c.EndConn("conn-lead", core.EndDisconnect))
 		if got := must(w.c.Session(s1.ID)); got.EndReason != core.EndDisconnect {
 			t.Errorf("disconnect: %s", got.EndReason)
@@ -193,7 +193,7 @@ func TestEndingSessions(t *testing.T) {
 	t.Run("disconnect kept when policy says so", func(t *testing.T) {
 		w := newWorld(t)
 		w.must(w.c.SetPolicy(w.cli, map[string]string{"end_on_disconnect": "false"}))
-		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		w.must(nil, w.c.EndConn("conn-lead", core.EndDisconnect))
 		if got := must(w.c.Session(s.ID)); !got.Active() {
 			t.Errorf("session ended on disconnect against policy")
@@ -201,7 +201,7 @@ func TestEndingSessions(t *testing.T) {
 	})
 	t.Run("owner terminates", func(t *testing.T) {
 		w := newWorld(t)
-		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
+		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		if err := w.c.Terminate(w.as("gstaff"), s.ID); core.CodeOf(err) != core.CodeNotPermitted {
 			t.Errorf("support terminated: %v", err)
 		}
@@ -214,14 +214,14 @@ func TestEndingSessions(t *testing.T) {
 
 func TestWhileImpersonating(t *testing.T) {
 	w := newWorld(t)
-	s := must(w.c.Start(w.as("owner"), w.u["jane"].ID, ""))
+	s := must(w.c.Start(w.as("owner"), w.u["jane"].ID, "ticket"))
 	owner := w.as("owner")
 	refusals := map[string]error{}
 	_, refusals["policy"] = w.c.SetPolicy(owner, map[string]string{"max_duration": "24h"})
 	_, refusals["user"] = w.c.CreateUser(owner, core.NewUser{Email: "x@acme.test", Name: "X", Role: core.RoleMember})
 	_, refusals["consent"] = w.c.GrantConsent(owner, time.Hour)
 	_, refusals["request"] = w.c.CreateRequest(owner, w.u["joe"].ID, "x", time.Hour)
-	_, refusals["second"] = w.c.Start(owner, w.u["joe"].ID, "")
+	_, refusals["second"] = w.c.Start(owner, w.u["joe"].ID, "ticket")
 	for what, err := range refusals {
 		want := core.CodeImpersonating
 		if what == "second" {

@@ -136,14 +136,29 @@ func (c *Core) CanImpersonate(p Principal, targetID string) error {
 	})
 }
 
+// StartNeedsReason says whether Start, for p, needs a reason typed in:
+// policy require_reason holds and p starts sessions directly (in request
+// mode the approved request carries its reason).
+func (c *Core) StartNeedsReason(p Principal) bool {
+	return c.Policy().RequireReason && c.current(p).Mode == ModeDirect
+}
+
 // Start begins an impersonation of the target by p. Every refusal is also
 // recorded as session.denied with its reason code.
+//
+// The reason follows the rules of a request's: at most 500 characters of
+// plain text, and required when policy require_reason holds — except for a
+// session that uses an approved request, which carries the request's.
 func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
+	reason, err := checkText("reason", reason, 0, MaxReasonLen)
+	if err != nil {
+		return Session{}, err
+	}
 	var sess Session
 	var denial *Error
 	var link ProductLink
 	ticket := newSecret("")
-	err := c.update(func(t *txn) error {
+	err = c.update(func(t *txn) error {
 		denial, link = nil, ProductLink{}
 		imp, err := t.User(p.User.ID)
 		if err != nil {
@@ -152,6 +167,9 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 		k, err := t.gather(imp, targetID)
 		if err != nil {
 			return err
+		}
+		if k.policy.RequireReason && reason == "" && k.request == nil && checkStart(k) == nil {
+			return invalid("reason", "a reason is required to impersonate (policy require_reason): say why, e.g. the ticket number")
 		}
 		if denial = checkStart(k); denial != nil {
 			_, err := t.record(Event{Type: EvSessionDenied, Actor: imp.Ref(), Subject: k.target.Ref(), Org: k.target.Org,

@@ -1,7 +1,7 @@
 // Package hostkit lets a product built on net/http accept impersonation
 // sessions started in actas, and reports what the impersonator does.
 //
-// A product mounts three pieces:
+// A product mounts these pieces:
 //
 //   - [Kit.EnterHandler] at /actas/enter: the "Open as" link of the actas
 //     console lands here with a one-time ticket; hostkit redeems it, keeps
@@ -13,7 +13,8 @@
 //     request of the session back to actas, without ever delaying or failing
 //     the product's own request.
 //   - [Kit.Protect] for routes an impersonator must never use (a password
-//     change, a payout), and [Kit.Banner] for the notice on every page.
+//     change, a payout), and [Kit.Banner] for the notice on every page,
+//     whose End button posts to [Kit.EndHandler] at /actas/end.
 //
 // hostkit imports nothing of actas itself: a product pulls in net/http,
 // go-jose and the standard library only.
@@ -230,6 +231,9 @@ func (k *Kit) Close() error {
 	k.closed.Do(func() {
 		k.cancel()
 		k.wg.Wait()
+		if k.cfg.HTTPClient == nil {
+			k.client.CloseIdleConnections() // hostkit's own client: no keep-alive goroutines left
+		}
 	})
 	return nil
 }

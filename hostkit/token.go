@@ -61,6 +61,9 @@ func (k *Kit) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	if !last.IsZero() && time.Since(last) < k.keys.minInterval {
 		return nil, errUnknownKey
 	}
+	// A request may be waiting on this: actas gets two seconds.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	keys, err := k.fetchJWKS(ctx)
 	k.keys.mu.Lock()
 	k.keys.last = time.Now()

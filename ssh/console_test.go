@@ -13,7 +13,7 @@ import (
 const banner = "You are impersonating Jane Doe"
 
 // impersonateJane drives the owner's console: Users, search jane, the
-// row's menu, Impersonate user, confirm.
+// row's menu, Impersonate user, a reason, confirm.
 func impersonateJane(tm *term) {
 	tm.t.Helper()
 	tm.waitText("Olivia Owner")
@@ -25,7 +25,9 @@ func impersonateJane(tm *term) {
 	tm.waitText("Impersonate user")
 	tm.press("i")
 	tm.waitText("You will temporarily act as user Jane Doe")
-	tm.press("y")
+	tm.waitText("Reason:") // the demo's policy requires a reason
+	tm.typeText("ticket 42")
+	tm.press("enter")
 	tm.waitText(banner)
 }
 
@@ -70,13 +72,13 @@ func TestRequestAppearsLiveInApproversConsole(t *testing.T) {
 	support := w.open(core.DemoSupport)
 	support.waitText("Sam Support")
 	support.press("/")
-	support.typeText("bob")
+	support.typeText("jane")
 	support.press("enter")
-	support.waitText("bob@globex.test")
+	support.waitText("jane@globex.test")
 	support.press(".")
 	support.waitText("Request impersonation")
 	support.press("r")
-	support.waitText("Request impersonation of Bob Brown")
+	support.waitText("Request impersonation of Jane Doe")
 	support.typeText("ticket 4711 billing address")
 	support.press("ctrl+s")
 	support.waitText("sent to the approvers")

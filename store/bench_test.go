@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/actas/actas/core"
 	"github.com/actas/actas/store"
@@ -168,10 +169,26 @@ func reportP99(b *testing.B, latencies []time.Duration) {
 	b.ReportMetric(float64(latencies[len(latencies)*99/100])/float64(time.Millisecond), "p99-ms")
 }
 
-func BenchmarkAuditAppend(b *testing.B) {
-	for _, writers := range []int{1, 64} {
+func BenchmarkAuditAppend(b *testing.B) { benchAppend(b, []int{1, 64}, false, openBench) }
+
+// BenchmarkAuditAppendWithOutbox is BenchmarkAuditAppend where every event
+// also queues a notification in its transaction, as a session start or end
+// does for an alert channel: the cost of the transactional outbox.
+func BenchmarkAuditAppendWithOutbox(b *testing.B) { benchAppend(b, []int{1, 64}, true, openBench) }
+
+// BenchmarkAuditAppendWithoutTree is BenchmarkAuditAppend/writers=64 with
+// appends that skip the Merkle tree: the baseline the tree's cost is
+// measured against (target: with the tree ≥ 0.9 × this).
+func BenchmarkAuditAppendWithoutTree(b *testing.B) {
+	benchAppend(b, []int{64}, false, store.OpenWithoutTree)
+}
+
+func openBench(path string) (*store.DB, error) { return store.Open(path, store.Options{}) }
+
+func benchAppend(b *testing.B, writerCounts []int, outbox bool, open func(path string) (*store.DB, error)) {
+	for _, writers := range writerCounts {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			db, err := store.Open(filepath.Join(b.TempDir(), "actas.db"), store.Options{})
+			db, err := open(filepath.Join(b.TempDir(), "actas.db"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -190,7 +207,17 @@ func BenchmarkAuditAppend(b *testing.B) {
 					for i := range n {
 						ev := staff.event(i)
 						start := time.Now()
-						if err := db.Update(func(tx core.Tx) error { return core.AppendEvent(tx, &ev) }); err != nil {
+						if err := db.Update(func(tx core.Tx) error {
+							if err := core.AppendEvent(tx, &ev); err != nil || !outbox {
+								return err
+							}
+							m := core.OutboxMessage{Event: ev.Seq, Channel: "ch_00000001", Created: ev.Time, NextAt: ev.Time,
+								Notice: core.Notice{Type: core.EvSessionStarted, Subject: "Sam Support started acting as Jane Doe",
+									Who: "Sam Support <support@acme.test>", Whom: "Jane Doe <jane@globex.test>",
+									Why: "ticket #4711", Until: ev.Time.Add(time.Hour), Session: ev.Session, Time: ev.Time,
+									Lines: []string{"Session ends at the latest in an hour."}}}
+							return core.QueueMessage(tx, &m)
+						}); err != nil {
 							b.Error(err)
 							return
 						}
@@ -248,6 +275,66 @@ func BenchmarkAuditVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(fixtureSize)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAuditProve proves one event, chosen at random, of a
+// million-event log in a checkpoint signed for it: what audit prove does
+// (the tree's root, the audit path, the ed25519 signature).
+func BenchmarkAuditProve(b *testing.B) {
+	db := auditFixture(b)
+	key, _, err := core.NewLogKey(core.LogOrigin("Acme"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		seq := 1 + rand.Uint64N(fixtureSize)
+		proofs, err := core.ProveEvents(db, key.Signer, now, seq)
+		if err != nil || len(proofs) != 1 || len(proofs[0].Path) < 19 {
+			b.Fatalf("prove %d: %v", seq, err)
+		}
+	}
+}
+
+// BenchmarkCheckpointVerify proves a million-event log consistent with a
+// signed checkpoint taken at 500,000 events: the signature, a consistency
+// proof read from the stored tree, and its check against both roots — what
+// audit verify --checkpoint adds for each checkpoint once the chain and the
+// tree are verified (BenchmarkAuditVerify).
+func BenchmarkCheckpointVerify(b *testing.B) {
+	db := auditFixture(b)
+	key, _, err := core.NewLogKey(core.LogOrigin("Acme"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var old, top tlog.Hash
+	if err := db.View(func(tx core.ReadTx) error {
+		r := tlog.HashReaderFunc(tx.AuditTree)
+		if old, err = tlog.TreeHash(fixtureSize/2, r); err != nil {
+			return err
+		}
+		top, err = tlog.TreeHash(fixtureSize, r)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	cp, err := core.SignCheckpoint(key.Signer, fixtureSize/2, old, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The chain and tree as VerifyChain reports them for this log.
+	v := core.Verification{Events: fixtureSize, Root: core.Hash(top)}
+	notes := [][]byte{cp.Note}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		checks, err := core.CheckCheckpoints(db, key.Verifier, v, notes)
+		if err != nil || checks[0].Err != nil {
+			b.Fatalf("CheckCheckpoints = %v, %v", checks, err)
+		}
+	}
 }
 
 // BenchmarkForEachUser walks a million users, as a directory search does.

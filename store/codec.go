@@ -493,3 +493,67 @@ func putJSON(b *bolt.Bucket, key []byte, x any) error {
 	}
 	return b.Put(key, v)
 }
+
+// Outbox messages are written in the transaction of every event that
+// notifies someone, on the committer's one goroutine, so they use the
+// binary codec rather than JSON (several times cheaper).
+// Version 2 added the notice's checkpoint. A value starting with '{' was
+// written as JSON by builds of schema 3 before the codec (never released):
+// it is still read.
+const outboxVersion = 2
+
+func (e *encoder) strs(ss []string) {
+	e.uint(uint64(len(ss)))
+	for _, s := range ss {
+		e.str(s)
+	}
+}
+
+func encodeOutbox(m core.OutboxMessage) []byte {
+	n := m.Notice
+	size := 96 + len(m.ID) + len(m.Channel) + len(n.Subject) + len(n.Who) + len(n.Whom) + len(n.Why)
+	for _, l := range n.Lines {
+		size += len(l) + 2
+	}
+	e := newEncoder(outboxVersion, size)
+	e.str(m.ID)
+	e.uint(m.Event)
+	e.str(m.Channel)
+	e.strs(m.To)
+	e.str(n.Type)
+	e.str(n.Environment)
+	e.str(n.Subject)
+	e.str(n.Who)
+	e.str(n.Whom)
+	e.str(n.Why)
+	e.time(n.Until)
+	e.strs(n.Lines)
+	e.str(n.Request)
+	e.str(n.Session)
+	e.time(n.Time)
+	e.time(m.Created)
+	e.time(m.NextAt)
+	e.int(int64(m.Attempts))
+	e.str(m.LastError)
+	e.bool(m.Failed)
+	e.str(n.Checkpoint)
+	return e.b
+}
+
+func decodeOutbox(v []byte) (core.OutboxMessage, error) {
+	if len(v) > 0 && v[0] == '{' {
+		return decodeJSON[core.OutboxMessage](v)
+	}
+	d := newDecoder("outbox message", outboxVersion, v)
+	m := core.OutboxMessage{ID: d.str(), Event: d.uint(), Channel: d.str(), To: d.strs()}
+	m.Notice = core.Notice{Type: d.str(), Environment: d.str(), Subject: d.str(), Who: d.str(), Whom: d.str(),
+		Why: d.str(), Until: d.time(), Lines: d.strs(), Request: d.str(), Session: d.str(), Time: d.time()}
+	m.Created, m.NextAt = d.time(), d.time()
+	m.Attempts = int(d.int())
+	m.LastError = d.str()
+	m.Failed = d.bool()
+	if d.since(2) {
+		m.Notice.Checkpoint = d.str()
+	}
+	return m, d.done("outbox message")
+}

@@ -27,17 +27,41 @@ func (m *Model) bannerView() string {
 	if left <= urgentBefore {
 		style = s.BannerUrgent
 	}
-	who := core.Display(m.target.DisplayName()) + " (" + core.Display(m.target.Email) + ")"
-	tail := " · " + timeLeft(left) + " left · ctrl+x back to me"
-	text := "You are impersonating " + who + tail
-	if ansi.StringWidth(text) > m.width-2 {
-		// Tight: give up the padding first, then shorten the name, never
-		// the countdown or the way back.
+	text, tight := bannerText(core.Display(m.target.DisplayName()), core.Display(m.target.Email), timeLeft(left), m.width-2)
+	if tight {
 		style = style.Padding(0)
-		room := m.width - ansi.StringWidth("You are impersonating ") - ansi.StringWidth(tail)
-		text = "You are impersonating " + ansi.Truncate(who, max(room, 1), "…") + tail
 	}
-	return style.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width, "…"))
+	return style.Width(m.width).MaxHeight(1).Render(text)
+}
+
+// bannerText fits "You are impersonating NAME (EMAIL) · 59m left · ctrl+x
+// back to me" into width cells; tight says the padding had to go. The
+// email is who it really is, so it stays whole as long as anything does:
+// first the name is cut, then the words around it shortened, and only on
+// a terminal too narrow for the email itself is the line cut at its end.
+func bannerText(name, email, left string, width int) (string, bool) {
+	for _, form := range []struct {
+		prefix, tail string
+		tight        bool
+	}{
+		{"You are impersonating ", " · " + left + " left · ctrl+x back to me", false},
+		{"You are impersonating ", " · " + left + " left · ctrl+x back to me", true},
+		{"Impersonating ", " · " + left + " · ctrl+x back", true},
+		{"As ", " · " + left + " · ctrl+x", true},
+	} {
+		room := width
+		if form.tight {
+			room += 2
+		}
+		fixed := ansi.StringWidth(form.prefix) + ansi.StringWidth(" ("+email+")") + ansi.StringWidth(form.tail)
+		switch {
+		case fixed+ansi.StringWidth(name) <= room:
+			return form.prefix + name + " (" + email + ")" + form.tail, form.tight
+		case form.tight && fixed+2 <= room: // at least one cell of the name and "…"
+			return form.prefix + ansi.Truncate(name, room-fixed, "…") + " (" + email + ")" + form.tail, true
+		}
+	}
+	return ansi.Truncate("As ("+email+") · "+left+" · ctrl+x", width+2, "…"), true
 }
 
 // linkView is the line under the banner when policy product_url gave the
@@ -127,8 +151,48 @@ type tabsKey struct {
 	hasOverlay             bool
 }
 
+// whoRoom is the least room the tab row leaves for who you are.
+const whoRoom = 16
+
 func (m *Model) tabsViewUncached() string {
 	s := m.common.Styles
+	me := m.me()
+	name := core.Display(me.DisplayName())
+	who := name + " · " + core.Display(string(me.Role))
+	if m.overlay != nil {
+		who = core.Display(m.overlay.Title())
+	}
+	// The row gives up room in steps, so that who you are stays in view
+	// on a narrow terminal, truncated last: first the tabs' padding, then
+	// the names of the tabs not shown.
+	var row string
+	for level := 0; level <= 2; level++ {
+		row = m.tabRow(level)
+		if m.width-ansi.StringWidth(row)-2 >= min(ansi.StringWidth(who), whoRoom) {
+			break
+		}
+	}
+	row = ansi.Truncate(row, m.width, "…")
+	room := m.width - ansi.StringWidth(row) - 2
+	if m.overlay == nil && ansi.StringWidth(who) > room {
+		who = name // the role goes before the name is cut
+	}
+	if room > 0 {
+		who = ansi.Truncate(who, room, "…")
+		row += strings.Repeat(" ", m.width-ansi.StringWidth(row)-ansi.StringWidth(who)) + s.Muted.Render(who)
+	}
+	return s.TabBar.Width(m.width).Render(row)
+}
+
+// tabRow is the row of tabs, compact at higher levels: 1 without the
+// tabs' padding, 2 with only the numbers (and the pending count) of the
+// tabs not shown.
+func (m *Model) tabRow(level int) string {
+	s := m.common.Styles
+	active, inactive := s.TabActive, s.TabInactive
+	if level > 0 {
+		active, inactive = active.Padding(0), inactive.Padding(0)
+	}
 	var tabs []string
 	for n := 1; n <= 6; n++ {
 		if !m.tabs[n] {
@@ -137,24 +201,18 @@ func (m *Model) tabsViewUncached() string {
 		label := m.tabLabel(n)
 		switch {
 		case n == m.active && s.Marks:
-			tabs = append(tabs, s.TabActive.Render("["+label+"]"))
+			tabs = append(tabs, active.Render("["+label+"]"))
 		case n == m.active:
-			tabs = append(tabs, s.TabActive.Render(label))
+			tabs = append(tabs, active.Render(label))
+		case level >= 2 && n == TabApprovals && m.pending > 0:
+			tabs = append(tabs, inactive.Render(fmt.Sprintf("%d(%d)", n, m.pending)))
+		case level >= 2:
+			tabs = append(tabs, inactive.Render(fmt.Sprint(n)))
 		default:
-			tabs = append(tabs, s.TabInactive.Render(label))
+			tabs = append(tabs, inactive.Render(label))
 		}
 	}
-	row := ansi.Truncate(strings.Join(tabs, " "), m.width, "…")
-	me := m.me()
-	who := core.Display(me.DisplayName()) + " · " + core.Display(string(me.Role))
-	if m.overlay != nil {
-		who = core.Display(m.overlay.Title())
-	}
-	if room := m.width - ansi.StringWidth(row) - 2; room > 8 {
-		who = ansi.Truncate(who, room, "…")
-		row += strings.Repeat(" ", m.width-ansi.StringWidth(row)-ansi.StringWidth(who)) + s.Muted.Render(who)
-	}
-	return s.TabBar.Width(m.width).Render(row)
+	return strings.Join(tabs, " ")
 }
 
 // helpKeys adapts the focused page's bindings plus the global ones to
@@ -251,7 +309,9 @@ func (m *Model) helpView() string {
 	if m.fullHelp {
 		m.helpDrawn.view = hm.FullHelpView(groups)
 	} else {
-		m.helpDrawn.view = hm.ShortHelpView(h.ShortHelp())
+		// bubbles/help adds the item that does not fit when its " …"
+		// would not fit either: the line is cut here instead.
+		m.helpDrawn.view = ansi.Truncate(hm.ShortHelpView(h.ShortHelp()), m.width, "…")
 	}
 	m.helpDrawn.styles, m.helpDrawn.width = m.common.Styles, m.width
 	m.helpDrawn.sig, m.helpDrawn.next = sig, m.helpDrawn.sig

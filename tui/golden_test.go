@@ -99,7 +99,8 @@ func TestFrameImpersonatingGolden(t *testing.T) {
 		step{keys: []string{"/"}, text: "jane", wait: "Jane Doe"},
 		step{keys: []string{"enter", "enter"}, wait: "Request impersonation"},
 		step{keys: []string{"i"}, wait: "have their permissions"},
-		step{keys: []string{"y"}, wait: "You are impersonating"})
+		step{text: "ticket 42", wait: "ticket 42"},
+		step{keys: []string{"enter"}, wait: "You are impersonating"})
 }
 
 func TestFrameFullHelpGolden(t *testing.T) {

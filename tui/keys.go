@@ -28,6 +28,13 @@ type KeyMap struct {
 	Request      key.Binding
 	ViewSessions key.Binding
 	ViewAudit    key.Binding
+	// Owners' hotkeys in the same menu, and in its keys dialog.
+	Suspend   key.Binding // suspend or reactivate
+	Delete    key.Binding
+	Edit      key.Binding // role, mode, approver
+	UserKeys  key.Binding // the person's login keys
+	AddKey    key.Binding
+	RemoveKey key.Binding
 
 	// Forms and dialogs.
 	Next    key.Binding // tab
@@ -62,6 +69,12 @@ func DefaultKeyMap() KeyMap {
 		Request:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "request impersonation")),
 		ViewSessions: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "view sessions")),
 		ViewAudit:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "view audit")),
+		Suspend:      key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "suspend")),
+		Delete:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "delete")),
+		Edit:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		UserKeys:     key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keys")),
+		AddKey:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add a key")),
+		RemoveKey:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove key")),
 
 		Next:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next")),
 		Prev:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),

@@ -88,6 +88,13 @@ func (m *menu) settleCursor() {
 // update handles a key; on menuChose, chosen is the item's ID.
 func (m *menu) update(msg tea.KeyMsg, k *KeyMap) (res menuResult, chosen string) {
 	m.flash = ""
+	// An item's hotkey wins over navigation: k opens Keys, not "up".
+	for i, it := range m.items {
+		if key.Matches(msg, it.Key) {
+			m.cursor = i
+			return m.choose(i)
+		}
+	}
 	switch {
 	case key.Matches(msg, k.Cancel):
 		return menuClosed, ""
@@ -101,12 +108,6 @@ func (m *menu) update(msg tea.KeyMsg, k *KeyMap) (res menuResult, chosen string)
 		return menuNone, ""
 	case key.Matches(msg, k.Enter):
 		return m.choose(m.cursor)
-	}
-	for i, it := range m.items {
-		if key.Matches(msg, it.Key) {
-			m.cursor = i
-			return m.choose(i)
-		}
 	}
 	return menuNone, ""
 }

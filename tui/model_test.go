@@ -25,6 +25,11 @@ func impersonate(t *testing.T, m *Model, who string) {
 	mustContain(t, m.View(), "Impersonate user", "Request impersonation", "View sessions", "View audit")
 	drive(t, m, keyMsg("i"))
 	mustContain(t, m.View(), "You will temporarily act as user", "and have their permissions.", "Cancel", "Impersonate user")
+	if strings.Contains(m.View(), "Reason:") { // policy require_reason, direct mode
+		drive(t, m, typing("ticket 42")...)
+		drive(t, m, keyMsg("enter"))
+		return
+	}
 	drive(t, m, keyMsg("y"))
 }
 
@@ -160,9 +165,10 @@ func TestEscapeBytesRenderHarmless(t *testing.T) {
 	check("menu")
 	drive(t, m, keyMsg("i"))
 	check("confirm")
-	drive(t, m, keyMsg("y"))
+	drive(t, m, typing("ticket 42")...)
+	drive(t, m, keyMsg("enter"))
 	check("banner")
-	mustContain(t, m.View(), `You are impersonating \x1b[31mEvil\x07\u202e (evil\x1b[2J@globe`)
+	mustContain(t, m.View(), `(evil\x1b[2J@globex.test) · `, `You are impersonating \x1b[31mEvil`)
 }
 
 func TestSessionEndedElsewhereShowsWhy(t *testing.T) {
@@ -207,7 +213,7 @@ func TestBannerUrgentInLastMinutes(t *testing.T) {
 	f := newFixture(t, 30)
 	owner := f.principal(t, core.DemoOwner)
 	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if _, err := f.c.Start(owner, jane.ID, ""); err != nil {
+	if _, err := f.c.Start(owner, jane.ID, "ticket"); err != nil {
 		t.Fatal(err)
 	}
 	r := lipgloss.NewRenderer(nil)
@@ -410,6 +416,11 @@ func TestMenuChoiceWaitsForPolicyAnswer(t *testing.T) {
 
 func TestConfirmTypedAheadOfTheAnswer(t *testing.T) {
 	f := newFixture(t, 30)
+	// Without a required reason, y confirms (with one, y is typed into
+	// the Reason field).
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"require_reason": "false"}); err != nil {
+		t.Fatal(err)
+	}
 	m := f.newModel(t, core.DemoOwner, 100, 30)
 	drive(t, m, keyMsg("/"))
 	drive(t, m, typing("jane")...)
@@ -433,8 +444,8 @@ func TestBannerFitsAt80Columns(t *testing.T) {
 	m := f.newModel(t, core.DemoOwner, 80, 24)
 	impersonate(t, m, "jane")
 	first := strings.SplitN(m.View(), "\n", 2)[0]
-	// The name gives way; the countdown and the way back never do.
-	if !strings.HasPrefix(first, "You are impersonating Jane Doe (jane@") || !strings.HasSuffix(first, " · 1h 00m left · ctrl+x back to me") {
+	// The name gives way; the email, the countdown and the way back never do.
+	if !strings.HasPrefix(first, "You are impersonating Jane… (jane@globex.test)") || !strings.HasSuffix(first, " · 1h 00m left · ctrl+x back to me") {
 		t.Fatalf("banner at 80 columns: %q", first)
 	}
 	if w := lipgloss.Width(first); w != 80 {
@@ -448,7 +459,7 @@ func TestTooSmallStillShowsBanner(t *testing.T) {
 	impersonate(t, m, "jane")
 	drive(t, m, tea.WindowSizeMsg{Width: 60, Height: 20})
 	v := m.View()
-	mustContain(t, v, "You are impersonating Jan", "terminal too small")
+	mustContain(t, v, "Impersonating Jan… (jane@globex.test) · 1h 00m", "terminal too small")
 	for i, l := range strings.Split(v, "\n") {
 		if w := lipgloss.Width(l); w > 60 {
 			t.Fatalf("line %d is %d wide: %q", i, w, l)
@@ -515,9 +526,9 @@ func TestImpersonatingHiddenTabsAndRefusedKeys(t *testing.T) {
 	m := f.newModel(t, core.DemoOwner, 100, 30)
 	impersonate(t, m, "jane")
 	drive(t, m, keyMsg("1"))
-	mustContain(t, m.View(), "Tab 1 Users is not shown while you act as Jane Doe: only staff can browse users")
+	mustContain(t, m.View(), "1 Users is not shown while you act as Jane Doe: only staff can browse users")
 	drive(t, m, keyMsg("6"))
-	mustContain(t, m.View(), "Tab 6 Settings is not shown while you act as Jane Doe: only owners can change settings")
+	mustContain(t, m.View(), "6 Settings is not shown while you act as Jane Doe: only owners can change settings")
 	drive(t, m, keyMsg("?"))
 	v := m.View()
 	mustContain(t, v, "Account of Jane Doe", "next theme", "ctrl+x back to me")
@@ -526,5 +537,181 @@ func TestImpersonatingHiddenTabsAndRefusedKeys(t *testing.T) {
 	drive(t, m, keyMsg("ctrl+x"))
 	jane := f.newModel(t, core.DemoJane, 100, 30)
 	drive(t, jane, keyMsg("4"))
-	mustContain(t, jane.View(), "Tab 4 Audit is not shown: only admins, owners and approvers can read the audit log")
+	mustContain(t, jane.View(), "4 Audit is not shown: only admins, owners and approvers can read the audit log")
+}
+
+// Under NO_COLOR the banner keeps bold and reverse video (NO_COLOR forbids
+// colour, not emphasis), and nothing on screen is coloured.
+func TestNoColorKeepsEmphasis(t *testing.T) {
+	f := newFixture(t, 30)
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(themes.PlainProfile(false))
+	m := New(Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: r, Plain: true, Width: 100, Height: 30})
+	m.noTimers = true
+	drive(t, m, m.Init())
+	impersonate(t, m, "jane")
+	v := m.View()
+	banner := strings.SplitN(v, "\n", 2)[0]
+	mustContain(t, banner, "You are impersonating Jane Doe")
+	if !strings.Contains(banner, "\x1b[1;7m") && !(strings.Contains(banner, "\x1b[1m") && strings.Contains(banner, "7m")) {
+		t.Fatalf("banner without bold and reverse video: %q", banner)
+	}
+	for _, colour := range []string{"[38;", "[48;", "[3", "[4"} {
+		for _, seq := range strings.Split(v, "\x1b")[1:] {
+			if strings.HasPrefix(seq, colour) && !strings.HasPrefix(seq, "[4m") {
+				t.Fatalf("colour sequence %q under NO_COLOR", seq)
+			}
+		}
+	}
+}
+
+// Under TERM=dumb every glyph of the console falls back to ASCII, with the
+// screen's layout unchanged.
+func TestDumbTerminalGetsASCII(t *testing.T) {
+	f := newFixture(t, 30)
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		m := New(Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: asciiRenderer(), Plain: true, ASCII: true,
+			Width: size[0], Height: size[1]})
+		m.noTimers = true
+		drive(t, m, m.Init())
+		screens := []string{m.View()}
+		drive(t, m, keyMsg("enter"))
+		screens = append(screens, m.View())
+		drive(t, m, keyMsg("esc"), keyMsg("3"), keyMsg("?"))
+		screens = append(screens, m.View())
+		drive(t, m, keyMsg("?"), keyMsg("4"))
+		screens = append(screens, m.View())
+		for _, v := range screens {
+			for i, r := range v {
+				if r > 127 {
+					t.Fatalf("%dx%d: %q at %d:\n%s", size[0], size[1], r, i, v)
+				}
+			}
+			for i, l := range strings.Split(v, "\n") {
+				if w := len(l); w > size[0] {
+					t.Fatalf("line %d is %d wide: %q", i, w, l)
+				}
+			}
+		}
+		mustContain(t, screens[0], "Name", ":")
+	}
+}
+
+// At 80 columns the tab row still says who you are: the tabs give up
+// their padding and names first.
+func TestHeaderSaysWhoYouAreAt80Columns(t *testing.T) {
+	f := newFixture(t, 30)
+	for _, email := range []string{core.DemoOwner, core.DemoApprover, core.DemoSupport, core.DemoJane} {
+		for _, w := range []int{80, 90, 100} {
+			m := f.newModel(t, email, w, 24)
+			me, _ := f.c.UserByEmail(email)
+			row := strings.Split(m.View(), "\n")[0]
+			mustContain(t, row, me.Name)
+			if lipgloss.Width(row) > w {
+				t.Fatalf("tab row %d wide at %d: %q", lipgloss.Width(row), w, row)
+			}
+		}
+	}
+	m := f.newModel(t, core.DemoOwner, 80, 24)
+	mustContain(t, strings.Split(m.View(), "\n")[0], "[1 Users]", "Olivia Owner")
+	m = f.newModel(t, core.DemoOwner, 120, 24)
+	mustContain(t, strings.Split(m.View(), "\n")[0], "6 Settings", "Olivia Owner · owner")
+}
+
+// TestDirectModeAsksForReason: with require_reason on, the confirm dialog
+// holds a focused Reason field; enter with nothing typed is refused in
+// place, esc cancels, enter with a reason starts the session with it.
+// Without a required reason there is no field and y confirms.
+func TestDirectModeAsksForReason(t *testing.T) {
+	f := newFixture(t, 30)
+	owner := f.principal(t, core.DemoOwner).User.ID
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	open := func() {
+		t.Helper()
+		drive(t, m, keyMsg("1"), keyMsg("/"))
+		drive(t, m, typing("jane")...)
+		drive(t, m, keys("enter", "enter")...)
+		drive(t, m, keyMsg("i"))
+	}
+	open()
+	mustContain(t, m.View(), "Reason:", "enter confirm · esc cancel")
+	drive(t, m, keyMsg("enter"))
+	mustContain(t, m.View(), "a reason is required", "Reason:")
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("started without a reason")
+	}
+	drive(t, m, keyMsg("y")) // typed into the field, not a confirmation
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("y confirmed a dialog that asks for a reason")
+	}
+	drive(t, m, keyMsg("esc"))
+	mustNotContain(t, m.View(), "Reason:")
+	if _, ok := f.c.ActiveSessionOf(owner); ok {
+		t.Fatal("esc started a session")
+	}
+	reopen := func() {
+		t.Helper()
+		drive(t, m, keyMsg("1"), keyMsg("enter"), keyMsg("i"))
+		mustContain(t, m.View(), "have their permissions")
+	}
+	reopen()
+	drive(t, m, typing("ticket #4802")...)
+	drive(t, m, keyMsg("enter"))
+	s, ok := f.c.ActiveSessionOf(owner)
+	if !ok || s.Reason != "ticket #4802" {
+		t.Fatalf("session %+v (%v), want reason ticket #4802", s, ok)
+	}
+	drive(t, m, keyMsg("ctrl+x"))
+
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"require_reason": "false"}); err != nil {
+		t.Fatal(err)
+	}
+	reopen()
+	mustNotContain(t, m.View(), "Reason:")
+	drive(t, m, keyMsg("y"))
+	if _, ok := f.c.ActiveSessionOf(owner); !ok {
+		t.Fatal("y did not confirm without a required reason")
+	}
+}
+
+// TestBannerKeepsTheWholeEmail: however long or wide the name, the banner
+// shows the target's email in full and fits the width.
+func TestBannerKeepsTheWholeEmail(t *testing.T) {
+	for _, name := range []string{
+		strings.Repeat("Bartholomew ", 8),
+		strings.Repeat("山田太郎", 12),
+		strings.Repeat("👩\u200d💻", 20) + " Ada",
+	} {
+		for _, width := range []int{60, 80, 120} {
+			text, _ := bannerText(name, "jane.q.longaddress@globex.test", "59m", width-2)
+			if !strings.Contains(text, "(jane.q.longaddress@globex.test)") || !strings.Contains(text, "59m") {
+				t.Errorf("width %d, name %.12q: %q", width, name, text)
+			}
+			if w := lipgloss.Width(text); w > width {
+				t.Errorf("width %d: banner %d wide: %q", width, w, text)
+			}
+		}
+	}
+}
+
+// TestLowerMaxDurationMovesTheBanner: a lower max_duration shortens the
+// running session, and its console's countdown follows at once.
+func TestLowerMaxDurationMovesTheBanner(t *testing.T) {
+	f := newFixture(t, 30)
+	sys := core.SystemPrincipal("test")
+	if _, err := f.c.SetPolicy(sys, map[string]string{"default_duration": "24h"}); err != nil {
+		t.Fatal(err)
+	}
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	mustContain(t, m.View(), "· 24h 00m left ·")
+	if _, err := f.c.SetPolicy(sys, map[string]string{"max_duration": "2h", "default_duration": "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	mustContain(t, m.View(), "· 2h 00m left ·", "now ends in 2h 00m")
 }

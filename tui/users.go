@@ -55,6 +55,7 @@ type UsersPage struct {
 	confUser   core.User
 	form       *requestForm
 	starting   bool
+	admin      *adminPane // an owner's dialog (admin.go)
 }
 
 // Messages of the Users page.
@@ -96,7 +97,7 @@ func (p *UsersPage) Init() tea.Cmd { return p.ensure() }
 func (p *UsersPage) Title() string { return "Users" }
 
 func (p *UsersPage) Capturing() bool {
-	return p.searching || p.menu != nil || p.confirm != nil || p.form != nil
+	return p.searching || p.menu != nil || p.confirm != nil || p.form != nil || p.admin != nil
 }
 
 func (p *UsersPage) SetCommon(c Common) Page {
@@ -344,6 +345,21 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return p, func() tea.Msg { return NoticeMsg{text} }
 	case ChangeMsg:
 		return p, p.change(msg.Change)
+	case adminDoneMsg, keysLoadedMsg:
+		if p.admin == nil {
+			if m, ok := msg.(adminDoneMsg); ok { // suspend: no dialog
+				if m.err != nil {
+					return p, func() tea.Msg { return ErrorMsg{m.err} }
+				}
+				return p, func() tea.Msg { return NoticeMsg{m.notice} }
+			}
+			return p, nil
+		}
+		done, cmd := p.admin.answer(msg, p.c)
+		if done {
+			p.admin = nil
+		}
+		return p, cmd
 	}
 	if p.searching {
 		return p, p.input.Update(msg)
@@ -376,6 +392,12 @@ func (p *UsersPage) change(ch core.Change) tea.Cmd {
 func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 	k := p.c.Keys
 	switch {
+	case p.admin != nil:
+		done, cmd := p.admin.key(msg, p.c)
+		if done {
+			p.admin = nil
+		}
+		return cmd
 	case p.form != nil:
 		res, cmd := p.form.update(msg, k)
 		switch res {
@@ -390,8 +412,9 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 		case confirmCancelled:
 			p.confirm = nil
 		case confirmConfirmed:
+			reason := p.confirm.reasonText()
 			p.confirm = nil
-			return p.start(p.confUser)
+			return p.start(p.confUser, reason)
 		}
 		return nil
 	case p.menu != nil && p.menu.pending != "":
@@ -503,22 +526,25 @@ func (p *UsersPage) setQuery(q string) tea.Cmd {
 func (p *UsersPage) openMenu(u core.User) tea.Cmd {
 	k := p.c.Keys
 	p.menuUser = u
-	p.menu = newMenu(core.Display(u.DisplayName()), []menuItem{
+	items := []menuItem{
 		{ID: itemImpersonate, Key: k.Impersonate, Label: "Impersonate user", Checking: true},
 		{ID: itemRequest, Key: k.Request, Label: "Request impersonation", Checking: true},
 		{ID: itemSessions, Key: k.ViewSessions, Label: "View sessions", Checking: true},
 		{ID: itemAudit, Key: k.ViewAudit, Label: "View audit", Checking: true},
-	})
+	}
 	c, pr, id := p.c.Core, p.c.Principal, u.ID
 	check := func(item string, f func() error) tea.Cmd {
 		return func() tea.Msg { return menuCheckedMsg{userID: id, item: item, err: f()} }
 	}
-	return tea.Batch(
+	cmds := []tea.Cmd{
 		check(itemImpersonate, func() error { return c.CanImpersonate(pr, id) }),
 		check(itemRequest, func() error { return c.CanRequest(pr, id) }),
 		check(itemSessions, func() error { _, err := c.Sessions(pr, id, "", 1); return err }),
 		check(itemAudit, func() error { _, err := c.Audit(pr, core.AuditQuery{Subject: id}, 0, true, 1); return err }),
-	)
+	}
+	adminMenu, adminChecks := adminItems(p.c, u)
+	p.menu = newMenu(core.Display(u.DisplayName()), append(items, adminMenu...))
+	return tea.Batch(append(cmds, adminChecks...)...)
 }
 
 // act carries out a chosen menu item.
@@ -530,6 +556,9 @@ func (p *UsersPage) act(item string, u core.User) tea.Cmd {
 		p.confirm = newConfirm("Impersonate "+name+"?",
 			"You will temporarily act as user "+name+" and have their permissions.",
 			"Cancel", "Impersonate user")
+		if p.c.Core.StartNeedsReason(p.c.Principal) {
+			return p.confirm.withReason(p.c).reason.Focus()
+		}
 	case itemRequest:
 		p.form = newRequestForm(p.c, u)
 		return p.form.reason.Focus()
@@ -539,19 +568,23 @@ func (p *UsersPage) act(item string, u core.User) tea.Cmd {
 		return func() tea.Msg {
 			return OpenAuditMsg{Title: "Audit · " + name, Query: core.AuditQuery{Subject: u.ID}}
 		}
+	case itemSuspend, itemDelete, itemEdit, itemKeys:
+		var cmd tea.Cmd
+		p.admin, cmd = startAdmin(p.c, item, u)
+		return cmd
 	}
 	return nil
 }
 
 // start asks core to begin the impersonation, in a Cmd.
-func (p *UsersPage) start(u core.User) tea.Cmd {
+func (p *UsersPage) start(u core.User, reason string) tea.Cmd {
 	if p.starting {
 		return nil
 	}
 	p.starting = true
 	c, pr := p.c.Core, p.c.Principal
 	return func() tea.Msg {
-		s, err := c.Start(pr, u.ID, "")
+		s, err := c.Start(pr, u.ID, reason)
 		return startDoneMsg{sess: s, err: err}
 	}
 }
@@ -688,6 +721,8 @@ func (p *UsersPage) View() string {
 	out := b.String()
 
 	switch {
+	case p.admin != nil:
+		out = center(out, p.admin.view(p.c), w, h)
 	case p.form != nil:
 		out = center(out, p.form.view(p.c, w), w, h)
 	case p.confirm != nil:
@@ -709,12 +744,25 @@ func blockWidth(s string) int { w, _ := blockSize(s); return w }
 func (p *UsersPage) ShortHelp() []key.Binding {
 	k := p.c.Keys
 	switch {
+	case p.admin != nil:
+		return p.admin.help(k)
 	case p.form != nil:
 		return []key.Binding{k.Next, k.Submit, k.Cancel}
+	case p.confirm != nil && p.confirm.reason != nil:
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")), k.Cancel}
 	case p.confirm != nil:
 		return []key.Binding{k.Confirm, k.No, k.Next}
 	case p.menu != nil:
-		return []key.Binding{k.Impersonate, k.Request, k.ViewSessions, k.ViewAudit, k.Cancel}
+		// The hotkeys of the items core allows (or is still asked about):
+		// a refused item stays in the menu, with its reason, but its key
+		// is not offered.
+		b := make([]key.Binding, 0, len(p.menu.items)+1)
+		for _, it := range p.menu.items {
+			if !it.Disabled {
+				b = append(b, it.Key)
+			}
+		}
+		return append(b, k.Cancel)
 	case p.searching:
 		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))}

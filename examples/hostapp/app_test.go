@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,4 +152,51 @@ func TestRunNeedsActas(t *testing.T) {
 func jsonString(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	fake := fakeactas.New()
+	t.Cleanup(fake.Close)
+	env := map[string]string{"ACTAS_URL": fake.URL, "ACTAS_API_KEY": fakeactas.APIKey}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, out)
+	}()
+	var addr string
+	for deadline := time.Now().Add(5 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("hostapp did not start: %s", out.String())
+		}
+		if _, rest, ok := strings.Cut(out.String(), "hostapp on "); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	resp, err := http.Get(addr + "/signin")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /signin: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run after cancel: %v", err)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
