@@ -64,14 +64,14 @@ func TestAPIKeysAreForOwners(t *testing.T) {
 func TestProductURLAndIssuerAreChecked(t *testing.T) {
 	w := newWorld(t)
 	for _, bad := range []map[string]string{
-		{"product_url": "https://app.example.com/enter"},                     // no {ticket}
-		{"product_url": "https://app.example.com/{ticket}?t={ticket}"},       // twice
-		{"product_url": "ftp://app.example.com/?t={ticket}"},                 // not http(s)
-		{"product_url": "javascript:alert(1)//{ticket}"},                     // not http(s)
-		{"product_url": "https:///enter?t={ticket}"},                         // no host
-		{"product_url": "https://user:pw@app.example.com/?t={ticket}"},       // user info
-		{"product_url": "https://app.example.com/?t={ticket}\x1b[2J"},        // control characters
-		{"product_url": "https://app.example.com/ enter?t={ticket}"},         // a space
+		{"product_url": "https://app.example.com/enter"},               // no {ticket}
+		{"product_url": "https://app.example.com/{ticket}?t={ticket}"}, // twice
+		{"product_url": "ftp://app.example.com/?t={ticket}"},           // not http(s)
+		{"product_url": "javascript:alert(1)//{ticket}"},               // not http(s)
+		{"product_url": "https:///enter?t={ticket}"},                   // no host
+		{"product_url": "https://user:pw@app.example.com/?t={ticket}"}, // user info
+		{"product_url": "https://app.example.com/?t={ticket}\x1b[2J"},  // control characters
+		{"product_url": "https://app.example.com/ enter?t={ticket}"},   // a space
 		{"issuer": ""}, {"issuer": "act as"}, {"issuer": strings.Repeat("i", 257)},
 	} {
 		before := len(w.events(core.EvPolicyChanged))
