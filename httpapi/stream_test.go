@@ -176,9 +176,13 @@ func TestStreamKeepAliveAndRevoke(t *testing.T) {
 // and each session.ended arrives once.
 func TestStreamCatchesUpAfterOverflow(t *testing.T) {
 	w := newWorld(t, func(o *worldOpt) { o.buffer = 1 })
+	direct := core.ModeDirect
+	if _, err := w.c.UpdateUser(core.SystemPrincipal("test"), "approver@acme.test", core.UserChange{Mode: &direct}); err != nil {
+		t.Fatal(err)
+	}
 	live := w.openStream(t, "billing", "")
 	var ids []string
-	for _, who := range []string{"lead@acme.test", "owner@acme.test"} {
+	for _, who := range []string{"lead@acme.test", "owner@acme.test", "approver@acme.test"} {
 		s, _ := w.startAs(t, who)
 		ids = append(ids, s.ID)
 	}
