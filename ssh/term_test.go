@@ -135,7 +135,8 @@ loop:
 					break loop
 				}
 				if b[i+1] == ']' {
-					s.oscs = append(s.oscs, string(b[i+2:end]))
+					body := strings.TrimSuffix(strings.TrimSuffix(string(b[i+2:end]), "\a"), "\x1b\\")
+					s.oscs = append(s.oscs, body)
 				}
 				i = end
 			case '(', ')', '*', '+', '#':
