@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -344,13 +345,27 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 // recordUncounted is record without counting the event on its session:
 // for callers that append many events to one session and count them once.
 func (t *txn) recordUncounted(ev Event, details map[string]any) (Event, error) {
-	d, err := canonicalDetails(details)
+	d, err := prepareDetails(details)
 	if err != nil {
 		return ev, err
 	}
-	if d, err = fitDetails(d); err != nil {
-		return ev, err
+	return t.recordPrepared(ev, d)
+}
+
+// prepareDetails redacts, encodes and bounds details as they are stored.
+// It needs no transaction: a caller with many events prepares them before
+// it writes, so the work runs in its own goroutine and not in the store's
+// one committer, which all writers wait on.
+func prepareDetails(details map[string]any) (json.RawMessage, error) {
+	d, err := canonicalDetails(details)
+	if err != nil {
+		return nil, err
 	}
+	return fitDetails(d)
+}
+
+// recordPrepared appends an event whose details prepareDetails made.
+func (t *txn) recordPrepared(ev Event, d json.RawMessage) (Event, error) {
 	ev.Details = d
 	boundEvent(&ev)
 	ev.Time = t.now

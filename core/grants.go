@@ -157,11 +157,19 @@ func checkTicketText(ticket string) error {
 	return nil
 }
 
+// Visitor is what a product says about the browser it redeems a ticket
+// for: its user agent, and its address when the product is a proxy in
+// between (X-Forwarded-For). Both are recorded as told.
+type Visitor struct {
+	UserAgent    string
+	ForwardedFor string
+}
+
 // Redeem spends a ticket for p, an API key: the session it belongs to and
 // a grant for the key's audience. A used or expired ticket, or one of a
 // session that has ended, is gone. Redeeming records session.entered with
 // the key, the remote address and the user agent.
-func (c *Core) Redeem(p Principal, ticket, userAgent string) (Session, Grant, error) {
+func (c *Core) Redeem(p Principal, ticket string, v Visitor) (Session, Grant, error) {
 	if p.APIKey == "" {
 		return Session{}, Grant{}, refuse(CodeNotPermitted, "tickets are redeemed with an API key")
 	}
@@ -197,12 +205,8 @@ func (c *Core) Redeem(p Principal, ticket, userAgent string) (Session, Grant, er
 		}
 		imp, _ := t.User(s.Impersonator)
 		target, _ := t.User(s.Target)
-		ua := userAgent
-		if len(ua) > 500 {
-			ua = ua[:500]
-		}
 		_, err = t.record(Event{Type: EvSessionEntered, Actor: imp.Ref(), Subject: target.Ref(), Org: s.Org, Session: s.ID},
-			map[string]any{"key": p.APIKey, "remote": p.Remote, "user_agent": Display(ua)})
+			map[string]any{"key": p.APIKey, "remote": p.Remote, "user_agent": Display(clip(v.UserAgent, 500)), "forwarded_for": Display(clip(v.ForwardedFor, 200))})
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -654,14 +655,18 @@ func TestEndHandler(t *testing.T) {
 
 func TestCloseStopsAndFlushes(t *testing.T) {
 	fake := newFake(t)
+	before := runtime.NumGoroutine()
 	k := newKit(t, fake, func(c *Config) { c.FlushInterval = time.Hour })
 	sess, cookie := enter(t, fake, k)
 	do(app(k), req{path: "/a", cookie: cookie})
+	eventually(t, 5*time.Second, "stream connected", func() bool { return fake.Streams() == 1 })
 	_ = k.Close()
 	if n := len(fake.Events(sess.ID)); n != 1 {
 		t.Fatalf("%d events after Close, want the queued one", n)
 	}
 	_ = k.Close()
+	fake.Server.CloseClientConnections()
+	eventually(t, 5*time.Second, "hostkit's goroutines gone", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 func TestBodyStillReadable(t *testing.T) {

@@ -104,7 +104,13 @@ func (w *world) user(t testing.TB, email string) core.User {
 // it with the ticket of its product link.
 func (w *world) start(t testing.TB) (core.Session, string) {
 	t.Helper()
-	lead := core.Principal{User: w.user(t, "lead@acme.test"), Conn: "test"}
+	return w.startAs(t, "lead@acme.test")
+}
+
+// startAs begins the person's session on jane@globex.test.
+func (w *world) startAs(t testing.TB, email string) (core.Session, string) {
+	t.Helper()
+	lead := core.Principal{User: w.user(t, email), Conn: "test-" + email}
 	s, err := w.c.Start(lead, w.user(t, "jane@globex.test").ID, "checking an invoice")
 	if err != nil {
 		t.Fatal(err)

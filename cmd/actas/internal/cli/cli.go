@@ -78,6 +78,9 @@ type Bound struct {
 	Open func(name string) (io.ReadCloser, error)
 	// Dir is the data folder the core serves, for messages.
 	Dir string
+	// Getenv reads the caller's environment, as far as it reached the
+	// server (forwardedEnv); nil means an empty one (SSH).
+	Getenv func(string) string
 	// Remote leaves out the --data flag and the commands that need this
 	// machine's terminal or data folder (demo, init, tui, serve): the
 	// shape of SSH commands.
@@ -87,7 +90,7 @@ type Bound struct {
 // RunBound executes args as b.Principal on b.Core and returns the exit
 // code, with output and errors exactly as Run writes them.
 func RunBound(ctx context.Context, b Bound, args []string) int {
-	env := Env{Stdin: b.Stdin, Stdout: b.Stdout, Stderr: b.Stderr}
+	env := Env{Stdin: b.Stdin, Stdout: b.Stdout, Stderr: b.Stderr, Getenv: b.Getenv}
 	return newApp(env, &b).execute(ctx, args)
 }
 

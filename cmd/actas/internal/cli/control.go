@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -51,7 +52,14 @@ const (
 type controlRequest struct {
 	Args []string `json:"args"`
 	Dir  string   `json:"dir"` // the client's working directory, for relative file names
+	// Env holds the client's values of the environment variables commands
+	// read (forwardedEnv), so a command reads the same through the socket.
+	Env map[string]string `json:"env,omitempty"`
 }
+
+// forwardedEnv lists the environment variables a command may read that
+// the control socket carries to the server.
+var forwardedEnv = []string{smtpPasswordEnv}
 
 func writeFrame(w io.Writer, kind byte, data []byte) error {
 	var h [5]byte
@@ -278,6 +286,12 @@ func (s *ControlServer) handle(conn *net.UnixConn) {
 	s.log.Debug("control command", "user", name, "args", req.Args)
 	code := RunBound(ctx, Bound{
 		Core: s.core, Principal: core.SystemPrincipal(name), Dir: s.dir,
+		Getenv: func(k string) string {
+			if slices.Contains(forwardedEnv, k) {
+				return req.Env[k]
+			}
+			return ""
+		},
 		Stdin: in, Stdout: frameWriter{&mu, conn, frameOut}, Stderr: stderr,
 		Open: func(file string) (io.ReadCloser, error) {
 			if !filepath.IsAbs(file) {
@@ -336,7 +350,13 @@ func (a *app) forward(dir string) (ok bool, err error) {
 	}
 	defer conn.Close()
 	cwd, _ := os.Getwd()
-	req, _ := json.Marshal(controlRequest{Args: a.args, Dir: cwd})
+	env := map[string]string{}
+	for _, k := range forwardedEnv {
+		if v := a.env.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	req, _ := json.Marshal(controlRequest{Args: a.args, Dir: cwd, Env: env})
 	var mu sync.Mutex
 	if err := writeFrame(conn, frameArgs, req); err != nil {
 		return true, errorf("the server on %s went away: %v", path, err)
