@@ -146,16 +146,7 @@ func (c *Core) endLeftovers() error {
 		return nil
 	}
 	return c.update(func(t *txn) error {
-		act, err := t.ActiveSessions()
-		if err != nil {
-			return err
-		}
-		for _, s := range act {
-			if err := t.endSession(s, EndCrash, Ref{ID: "system"}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return t.endSessionsWhere(func(Session) bool { return true }, EndCrash, Ref{ID: "system"})
 	})
 }
 

@@ -152,6 +152,14 @@ func TestHostProductEndToEnd(t *testing.T) {
 		t.Errorf("grant claims %s", payload)
 	}
 
+	// Jane watches the session's audit in her Account while it runs.
+	janeTerm := w.open(core.DemoJane, func(o *termOpt) { o.width = 160 })
+	janeTerm.waitText("Jane Doe")
+	janeTerm.press("5")
+	janeTerm.waitText("Impersonation consent")
+	janeTerm.press("enter")
+	janeTerm.waitText("session.entered")
+
 	// Actions with a password in them read back redacted.
 	now := w.c.Now().Format(time.RFC3339)
 	status, body = call("POST", "/v1/sessions/"+grant.Session+"/events", map[string]any{"events": []any{
@@ -171,10 +179,15 @@ func TestHostProductEndToEnd(t *testing.T) {
 		t.Errorf("the blocked action reads back as %s", d)
 	}
 
+	// They arrived live in Jane's view of the session, redacted.
+	janeTerm.waitText("action.blocked")
+	janeTerm.waitText("path=/invoices")
+	if strings.Contains(janeTerm.scr.Text(), "correct horse") {
+		t.Errorf("Jane's screen shows the password:\n%s", janeTerm.scr.Text())
+	}
+
 	// Jane revokes her consent in her own console.
-	janeTerm := w.open(core.DemoJane)
-	janeTerm.waitText("Jane Doe")
-	janeTerm.press("5")
+	janeTerm.press("esc")
 	janeTerm.waitText("Impersonation consent")
 	janeTerm.press("r")
 	janeTerm.waitText("Revoke your consent?")
