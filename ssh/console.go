@@ -114,6 +114,13 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		return 1, NoTerminalMessage
 	}
 
+	release, ok := s.reserveConsole(user.ID)
+	if !ok {
+		return 1, tooManyConsolesMessage
+	}
+	defer release()
+	pty.Window = capWindow(pty.Window)
+
 	id := core.NewConnID("ssh")
 	p, err := s.core.Login(user, fp, g.remote, id)
 	if err != nil {
@@ -167,12 +174,17 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	// first, so that the view drawn for a size repaints the whole window),
 	// and quits it when the connection ends.
 	feed := s.newFeed(s.core, p)
+	sizes := &resizer{ctx: ctx, apply: func(w ssh.Window) {
+		screen.resize(w.Width, w.Height)
+		prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
+	}}
 	go s.safely("console feed", func() {
-		tui.PumpWith(ctx, prog, feed, winch, func(w ssh.Window) {
-			screen.resize(w.Width, w.Height)
-			prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
-		})
+		tui.PumpWith(ctx, prog, feed, winch, sizes.take)
 	})
+	// A connection that is gone gets no more frames, whatever the
+	// program still does on its way out.
+	stopDrawing := context.AfterFunc(sess.Context(), screen.halt)
+	defer stopDrawing()
 	_, runErr := prog.Run()
 	screen.stop()
 

@@ -329,3 +329,16 @@ func TestRunServesUntilContextEnds(t *testing.T) {
 		t.Fatal("still listening after Run returned")
 	}
 }
+
+// A flood from many addresses costs bounded memory: the limiter forgets
+// addresses past maxLimiters.
+func TestIPLimiterIsBounded(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	l := newIPLimiter(10, 20, func() time.Time { return now })
+	for i := range 3 * maxLimiters {
+		l.allow(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+	}
+	if n := len(l.buckets); n > maxLimiters {
+		t.Fatalf("the limiter remembers %d addresses, at most %d", n, maxLimiters)
+	}
+}

@@ -292,7 +292,7 @@ func BenchmarkAuditProve(b *testing.B) {
 	for range b.N {
 		seq := 1 + rand.Uint64N(fixtureSize)
 		proofs, err := core.ProveEvents(db, key.Signer, now, seq)
-		if err != nil || len(proofs) != 1 || len(proofs[0].Path) < 19 {
+		if err != nil || len(proofs) != 1 || len(proofs[0].Path) == 0 {
 			b.Fatalf("prove %d: %v", seq, err)
 		}
 	}

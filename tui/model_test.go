@@ -687,9 +687,31 @@ func TestBannerKeepsTheWholeEmail(t *testing.T) {
 			if !strings.Contains(text, "(jane.q.longaddress@globex.test)") || !strings.Contains(text, "59m") {
 				t.Errorf("width %d, name %.12q: %q", width, name, text)
 			}
-			if w := lipgloss.Width(text); w > width {
+			if w := Cells(text); w > width {
 				t.Errorf("width %d: banner %d wide: %q", width, w, text)
 			}
 		}
 	}
+}
+
+// TestLowerMaxDurationMovesTheBanner: a lower max_duration shortens the
+// running session, and its console's countdown follows at once.
+func TestLowerMaxDurationMovesTheBanner(t *testing.T) {
+	f := newFixture(t, 30)
+	sys := core.SystemPrincipal("test")
+	if _, err := f.c.SetPolicy(sys, map[string]string{"default_duration": "24h"}); err != nil {
+		t.Fatal(err)
+	}
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	mustContain(t, m.View(), "· 24h 00m left ·")
+	if _, err := f.c.SetPolicy(sys, map[string]string{"max_duration": "2h", "default_duration": "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	mustContain(t, m.View(), "· 2h 00m left ·", "now ends in 2h 00m")
 }

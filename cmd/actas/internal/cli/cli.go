@@ -42,6 +42,9 @@ type Env struct {
 	LockTimeout time.Duration
 	// Notifier delivers alerts; nil means package notify's.
 	Notifier core.Notifier
+	// ImportBatch is how many users a large import commits at a time; 0
+	// means 50,000 (tests make it small).
+	ImportBatch int
 }
 
 // ConsoleFunc runs the console in this terminal as p until the person quits.
@@ -98,6 +101,9 @@ type Bound struct {
 	// Console runs the console on it.
 	Term    *Terminal
 	Console ConsoleFunc
+	// Getenv reads the caller's environment, as far as it reached the
+	// server (forwardedEnv); nil means an empty one (SSH).
+	Getenv func(string) string
 	// Remote leaves out the --data flag and the commands that need this
 	// machine's terminal or data folder (demo, init, tui, serve): the
 	// shape of SSH commands.
@@ -107,9 +113,18 @@ type Bound struct {
 // RunBound executes args as b.Principal on b.Core and returns the exit
 // code, with output and errors exactly as Run writes them.
 func RunBound(ctx context.Context, b Bound, args []string) int {
-	env := Env{Stdin: b.Stdin, Stdout: b.Stdout, Stderr: b.Stderr, Console: b.Console}
+	env := Env{Stdin: b.Stdin, Stdout: b.Stdout, Stderr: b.Stderr, Getenv: b.Getenv, Console: b.Console}
 	if b.Term != nil {
-		env.Getenv = func(k string) string { return b.Term.Env[k] }
+		// The caller's terminal decides colours (TERM, NO_COLOR, …).
+		env.Getenv = func(k string) string {
+			if v, ok := b.Term.Env[k]; ok {
+				return v
+			}
+			if b.Getenv != nil {
+				return b.Getenv(k)
+			}
+			return ""
+		}
 	}
 	return newApp(env, &b).execute(ctx, args)
 }

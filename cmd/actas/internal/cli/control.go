@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -56,6 +57,9 @@ const (
 type controlRequest struct {
 	Args []string `json:"args"`
 	Dir  string   `json:"dir"` // the client's working directory, for relative file names
+	// Env holds the client's values of the environment variables commands
+	// read (forwardedEnv), so a command reads the same through the socket.
+	Env map[string]string `json:"env,omitempty"`
 	// Term describes the caller's terminal, when its standard input and
 	// output are one: a console can then run on it.
 	Term *controlTerm `json:"term,omitempty"`
@@ -66,6 +70,10 @@ type controlTerm struct {
 	Width  int               `json:"width"`
 	Height int               `json:"height"`
 }
+
+// forwardedEnv lists the environment variables a command may read that
+// the control socket carries to the server.
+var forwardedEnv = []string{smtpPasswordEnv}
 
 func writeFrame(w io.Writer, kind byte, data []byte) error {
 	var h [5]byte
@@ -123,11 +131,11 @@ type ControlServer struct {
 	path    string
 	core    *core.Core
 	console ConsoleFunc // runs actas tui and demo's console on the caller's terminal
-	dir  string
-	log  *log.Logger
-	wg   sync.WaitGroup
-	ctx  context.Context
-	stop context.CancelFunc
+	dir     string
+	log     *log.Logger
+	wg      sync.WaitGroup
+	ctx     context.Context
+	stop    context.CancelFunc
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -313,6 +321,12 @@ func (s *ControlServer) handle(conn *net.UnixConn) {
 	s.log.Debug("control command", "user", name, "args", req.Args)
 	code := RunBound(ctx, Bound{
 		Core: s.core, Principal: core.SystemPrincipal(name), Dir: s.dir, Term: term, Console: s.console,
+		Getenv: func(k string) string {
+			if slices.Contains(forwardedEnv, k) {
+				return req.Env[k]
+			}
+			return ""
+		},
 		Stdin: in, Stdout: frameWriter{&mu, conn, frameOut}, Stderr: stderr,
 		Open: func(file string) (io.ReadCloser, error) {
 			if !filepath.IsAbs(file) {
@@ -371,8 +385,14 @@ func (a *app) forward(dir string) (ok bool, err error) {
 	}
 	defer conn.Close()
 	cwd, _ := os.Getwd()
+	env := map[string]string{}
+	for _, k := range forwardedEnv {
+		if v := a.env.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
 	tty := a.terminal()
-	req, _ := json.Marshal(controlRequest{Args: a.args, Dir: cwd, Term: tty.describe(a.env.Getenv)})
+	req, _ := json.Marshal(controlRequest{Args: a.args, Dir: cwd, Env: env, Term: tty.describe(a.env.Getenv)})
 	var mu sync.Mutex
 	if err := writeFrame(conn, frameArgs, req); err != nil {
 		return true, errorf("the server on %s went away: %v", path, err)

@@ -69,7 +69,7 @@ It refuses a directory that already holds an initialised database.`,
 
 func (a *app) demoCmd() *cobra.Command {
 	var members int
-	var noTUI bool
+	var noTUI, quiet bool
 	c := &cobra.Command{
 		Use:   "demo [--users N] [--no-tui]",
 		Short: "Seed the demo data set, then open the console as owner@acme.test",
@@ -105,7 +105,7 @@ default data directory, and never touches a real database; it prints where.`,
 				fmt.Fprintln(a.env.Stderr, "demo already seeded")
 			} else {
 				o.Close()
-				if err := a.seedDemo(dir, members); err != nil {
+				if err := a.seedDemo(dir, members, quiet); err != nil {
 					return err
 				}
 				if o, err = a.openCore(dir, core.Options{}, true); err != nil {
@@ -121,19 +121,22 @@ default data directory, and never touches a real database; it prints where.`,
 	}
 	c.Flags().IntVar(&members, "users", 200, "how many generated members to add")
 	c.Flags().BoolVar(&noTUI, "no-tui", false, "seed and exit, without opening the console")
+	c.Flags().BoolVar(&quiet, "quiet", false, "show no progress while seeding, only the final line")
 	return c
 }
 
 // seedDemo seeds dir on a clock set a few hours back, so the demo's
 // history has real durations.
-func (a *app) seedDemo(dir string, members int) error {
+func (a *app) seedDemo(dir string, members int, quiet bool) error {
 	clk := core.NewFakeClock(time.Now().Add(-3 * time.Hour))
 	o, err := a.openCore(dir, core.Options{Clock: clk}, false)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
-	seeded, err := core.SeedDemo(o.core, clk, members)
+	prog := a.newProgress(a.env.Stderr, "adding demo members", members, quiet)
+	seeded, err := core.SeedDemoWith(o.core, clk, members, prog.update)
+	prog.clear()
 	if err != nil {
 		return err
 	}
