@@ -256,15 +256,14 @@ func (t *txn) endSession(s Session, reason EndReason, by Ref) error {
 	return nil
 }
 
-// endSessionsOn ends every active session whose target or impersonator is
-// the user.
-func (t *txn) endSessionsOn(userID string, reason EndReason, by Ref) error {
+// endSessionsWhere ends every active session that match holds for.
+func (t *txn) endSessionsWhere(match func(Session) bool, reason EndReason, by Ref) error {
 	act, err := t.ActiveSessions()
 	if err != nil {
 		return err
 	}
 	for _, s := range act {
-		if s.Target == userID || s.Impersonator == userID {
+		if match(s) {
 			if err := t.endSession(s, reason, by); err != nil {
 				return err
 			}
@@ -273,20 +272,15 @@ func (t *txn) endSessionsOn(userID string, reason EndReason, by Ref) error {
 	return nil
 }
 
+// endSessionsOn ends every active session whose target or impersonator is
+// the user.
+func (t *txn) endSessionsOn(userID string, reason EndReason, by Ref) error {
+	return t.endSessionsWhere(func(s Session) bool { return s.Target == userID || s.Impersonator == userID }, reason, by)
+}
+
 // endSessionsBy ends every active session the user runs as impersonator.
 func (t *txn) endSessionsBy(userID string, reason EndReason, by Ref) error {
-	act, err := t.ActiveSessions()
-	if err != nil {
-		return err
-	}
-	for _, s := range act {
-		if s.Impersonator == userID {
-			if err := t.endSession(s, reason, by); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return t.endSessionsWhere(func(s Session) bool { return s.Impersonator == userID }, reason, by)
 }
 
 // applyPolicyToSessions makes running sessions obey a changed policy at
@@ -340,9 +334,14 @@ func (c *Core) EndConn(conn string, reason EndReason) error {
 	if reason == EndDisconnect && !c.Policy().EndOnDisconnect {
 		return nil
 	}
+	return c.endConnSessions(conn, reason, Ref{ID: "system"})
+}
+
+// endConnSessions ends, one by one, the active sessions conn started.
+func (c *Core) endConnSessions(conn string, reason EndReason, by Ref) error {
 	for _, s := range c.ActiveSessions() {
 		if s.Conn == conn {
-			if err := c.endByID(s.ID, reason, Ref{ID: "system"}); err != nil {
+			if err := c.endByID(s.ID, reason, by); err != nil {
 				return err
 			}
 		}
@@ -356,14 +355,7 @@ func (c *Core) Quit(p Principal) error {
 	if p.Conn == "" {
 		return nil
 	}
-	for _, s := range c.ActiveSessions() {
-		if s.Conn == p.Conn {
-			if err := c.endByID(s.ID, EndExit, p.ref()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return c.endConnSessions(p.Conn, EndExit, p.ref())
 }
 
 // Terminate lets an owner end anyone's session.

@@ -73,7 +73,7 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, p core.Principal
 		s.fail(w, err)
 		return
 	}
-	sess, g, err := s.core.Redeem(p, body.Ticket, r.UserAgent())
+	sess, g, err := s.core.Redeem(p, body.Ticket, core.Visitor{UserAgent: r.UserAgent(), ForwardedFor: r.Header.Get("X-Forwarded-For")})
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
-	"github.com/mattn/go-runewidth"
+
+	"github.com/actas/actas/tui"
 )
 
 // frameGap is the shortest time between two frames: 60 a second, as Bubble
@@ -314,31 +315,28 @@ func (f *frames) measure(i int, l string, width int) (own, written int, out stri
 	if own < 0 {
 		own = lineWidth(l)
 	}
-	if width > 0 && own > width {
+	// A line with joined graphemes takes one width or another depending on
+	// the terminal: it is kept off the last column, so that the erase
+	// after it (which a line as wide as the window cannot have) clears
+	// whatever the shorter rendering leaves of the last frame.
+	limit := width
+	if tui.Joined(l) {
+		limit = width - 1
+	}
+	if width > 0 && own > limit {
 		// Cut by the console's count, then by as much again as a terminal
 		// that does not join graphemes would add.
-		cut := ansi.Truncate(l, width, "")
-		for w := lineWidth(cut); w > width; w = lineWidth(cut) {
-			cut = ansi.Truncate(cut, ansi.StringWidth(cut)-(w-width), "")
+		cut := ansi.Truncate(l, limit, "")
+		for w := lineWidth(cut); w > limit; w = lineWidth(cut) {
+			cut = ansi.Truncate(cut, ansi.StringWidth(cut)-(w-limit), "")
 		}
 		return own, lineWidth(cut), cut
 	}
 	return own, own, l
 }
 
-// lineWidth is how many cells a line may take on the person's terminal.
-// Grapheme clusters joined with a zero-width joiner or a variation
-// selector (👩‍💻) are one glyph to the console but several to a terminal
-// that does not join them: such a line counts the wider way, so it never
-// spills into the next row and leaves glyphs behind there.
-func lineWidth(l string) int {
-	w := ansi.StringWidth(l)
-	if !strings.ContainsAny(l, "\u200d\ufe0f\ufe0e") {
-		return w
-	}
-	sum := 0
-	for _, r := range ansi.Strip(l) {
-		sum += runewidth.RuneWidth(r)
-	}
-	return max(w, sum)
-}
+// lineWidth is how many cells a line may take on the person's terminal
+// (tui.Cells): a line with joined graphemes (👩‍💻, one glyph to the
+// console, several to a terminal that does not join them) counts the
+// wider way, so it never spills into the next row.
+func lineWidth(l string) int { return tui.Cells(l) }

@@ -393,3 +393,20 @@ func TestFramesJoinedEmojiDoesNotSpill(t *testing.T) {
 		t.Fatalf("banner row: %q", lines[0])
 	}
 }
+
+// On a terminal that joins 👩‍💻 into one glyph, a banner with it ends two
+// cells before the console's wider count: the rest of the row must still
+// be cleared, not keep the end of the line shown before.
+func TestFramesJoinedEmojiLeavesNoStaleGlyphs(t *testing.T) {
+	c := newFakeClient(20, 3)
+	c.scr.joins = true
+	f := newFrames(c, 20, 3)
+	f.show(strings.Repeat("Z", 20) + "\nsecond")
+	f.idle(t)
+	f.show("Ada 👩\u200d💻 (ada@xy.test)\nsecond")
+	f.idle(t)
+	row := strings.Split(c.scr.Text(), "\n")[0]
+	if strings.Contains(row, "Z") {
+		t.Fatalf("glyphs of the last frame stayed on the row: %q", row)
+	}
+}

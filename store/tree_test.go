@@ -222,3 +222,23 @@ func TestCheckpointsAreKept(t *testing.T) {
 		t.Errorf("Update on a read-only open: %v", err)
 	}
 }
+
+// TestCheckFileReadsCheckpoints: a kept checkpoint that does not decode is
+// reported as damage by verify.
+func TestCheckFileReadsCheckpoints(t *testing.T) {
+	db, path := openTemp(t)
+	appendEvents(t, db, 3)
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("audit_checkpoints")).Put(binary.BigEndian.AppendUint64(nil, 3), []byte{1, 0xff})
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, err := core.VerifyChain(db)
+	if err != nil || v.OK() || !strings.Contains(strings.Join(v.Damage, "\n"), "audit_checkpoints") {
+		t.Fatalf("VerifyChain = %+v, %v; want damage in audit_checkpoints", v, err)
+	}
+}

@@ -687,7 +687,7 @@ func TestBannerKeepsTheWholeEmail(t *testing.T) {
 			if !strings.Contains(text, "(jane.q.longaddress@globex.test)") || !strings.Contains(text, "59m") {
 				t.Errorf("width %d, name %.12q: %q", width, name, text)
 			}
-			if w := lipgloss.Width(text); w > width {
+			if w := Cells(text); w > width {
 				t.Errorf("width %d: banner %d wide: %q", width, w, text)
 			}
 		}
