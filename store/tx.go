@@ -824,13 +824,17 @@ func (t readTx) SMTP() (core.SMTPConfig, error) {
 }
 
 func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
-	return get(t, bucketOutbox, id, decodeOutbox)
+	v := t.bucket(bucketOutbox).Get([]byte(id))
+	if v == nil {
+		return core.OutboxMessage{}, core.ErrNotFound
+	}
+	return decodeOutbox([]byte(id), v)
 }
 
 func (t readTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
 	c := t.bucket(bucketOutbox).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		m, err := decodeOutbox(v)
+		m, err := decodeOutbox(k, v)
 		if err != nil {
 			return fmt.Errorf("outbox message %s: %w", k, err)
 		}
