@@ -400,10 +400,10 @@ func isSessionEvent(ch Change) bool {
 }
 
 // SubscribeSessionChanges subscribes a stream of API key p: the session
-// events, and the revocation of a key, nothing else.
+// events, and the revocation of that key, nothing else.
 func (c *Core) SubscribeSessionChanges(p Principal, n int) *Subscription {
 	return c.hub.SubscribeFunc(n, func(ch Change) bool {
-		return isSessionEvent(ch) || (ch.Kind == ChangeAPIKey && ch.APIKey != nil && ch.APIKey.Name == p.APIKey)
+		return isSessionEvent(ch) || (ch.Kind == ChangeAPIKey && ch.APIKey != nil && ch.APIKey.Name == p.APIKey && !ch.APIKey.Active())
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/actas/actas/core"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // With policy product_url, the banner screen shows "Open as NAME: URL"
@@ -52,4 +53,27 @@ func TestProductLinkShownAndCopied(t *testing.T) {
 		t.Fatalf("second o copied %q", copied)
 	}
 	mustContain(t, m.View(), "Open as Jane Doe: "+copied[1])
+}
+
+// Settings lists the host products' API keys, never the keys themselves.
+func TestSettingsListsAPIKeys(t *testing.T) {
+	f := newFixture(t, 30)
+	cli := core.SystemPrincipal("test")
+	_, secret, err := f.c.AddAPIKey(cli, "billing", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.c.AddAPIKey(cli, "crm", 50); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.RevokeAPIKey(cli, "crm"); err != nil {
+		t.Fatal(err)
+	}
+	p := f.openPage(t, NewSettingsPage, core.DemoOwner)
+	drivePage(t, p, tea.WindowSizeMsg{Width: 120, Height: 80})
+	v := p.View()
+	mustContain(t, v, "API keys (2)", "billing              active", "100/s", "crm                  revoked ", "50/s", "by cli:test")
+	if strings.Contains(v, secret) || strings.Contains(v, secret[len(core.APIKeyPrefix):][:12]) {
+		t.Fatalf("Settings shows a key:\n%s", v)
+	}
 }
