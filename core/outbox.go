@@ -100,6 +100,11 @@ func (c *Core) dueDeliveries(busy map[string]bool) (due []Delivery, next time.Ti
 				}
 				return true
 			}
+			if err := render(tx, &m); err != nil {
+				// Unreadable, so undeliverable: it fails like a dead
+				// endpoint would, and ends as alert.failed.
+				m.Notice = Notice{Type: "unreadable", Subject: "actas could not read message " + m.ID + ": " + err.Error(), Time: now}
+			}
 			d := Delivery{Message: m, SMTP: smtp}
 			if m.Channel != "" {
 				ch, err := tx.Channel(m.Channel)
@@ -124,6 +129,9 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		cur, err := t.OutboxMessage(m.ID)
 		if err != nil {
 			return nil // removed with its channel meanwhile
+		}
+		if err := render(t, &cur); err != nil && derr != nil {
+			cur.Created = m.Created // what the attempt saw
 		}
 		t.alerts = true
 		if cur.Channel != "" {

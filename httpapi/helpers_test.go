@@ -40,6 +40,7 @@ type world struct {
 type worldOpt struct {
 	rate      int
 	keepAlive time.Duration
+	buffer    int
 	members   int
 }
 
@@ -77,7 +78,7 @@ func newWorld(t testing.TB, opts ...func(*worldOpt)) *world {
 	if w.keys, err = httpapi.OpenKeyring(dir, clock.Now); err != nil {
 		t.Fatal(err)
 	}
-	if w.api, err = httpapi.New(httpapi.Config{Core: c, Keyring: w.keys, KeepAlive: o.keepAlive}); err != nil {
+	if w.api, err = httpapi.New(httpapi.Config{Core: c, Keyring: w.keys, KeepAlive: o.keepAlive, StreamBuffer: o.buffer}); err != nil {
 		t.Fatal(err)
 	}
 	w.srv = httptest.NewServer(w.api)

@@ -170,3 +170,51 @@ func TestStreamKeepAliveAndRevoke(t *testing.T) {
 		}
 	}
 }
+
+// A stream that falls behind replays what it missed from the log: a kill
+// switch ends several sessions in one commit, more than its buffer holds,
+// and each session.ended arrives once.
+func TestStreamCatchesUpAfterOverflow(t *testing.T) {
+	w := newWorld(t, func(o *worldOpt) { o.buffer = 1 })
+	direct := core.ModeDirect
+	if _, err := w.c.UpdateUser(core.SystemPrincipal("test"), "approver@acme.test", core.UserChange{Mode: &direct}); err != nil {
+		t.Fatal(err)
+	}
+	live := w.openStream(t, "billing", "")
+	var ids []string
+	for _, who := range []string{"lead@acme.test", "owner@acme.test", "approver@acme.test"} {
+		s, _ := w.startAs(t, who)
+		ids = append(ids, s.ID)
+	}
+	for range ids {
+		if e := next(t, live); e.event != "session.started" {
+			t.Fatalf("got %+v", e)
+		}
+	}
+	if _, err := w.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"enabled": "false"}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for range ids {
+		e := next(t, live)
+		var d struct{ ID, State string }
+		_ = json.Unmarshal([]byte(e.data), &d)
+		if e.event != "session.ended" || d.State != "ended" {
+			t.Fatalf("got %+v", e)
+		}
+		got[d.ID]++
+	}
+	// Nothing more: no duplicate follows.
+	if _, err := w.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"enabled": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := w.startAs(t, "lead@acme.test")
+	if e := next(t, live); e.event != "session.started" || !strings.Contains(e.data, s.ID) {
+		t.Errorf("after the catch-up: %+v, want the next session's start", e)
+	}
+	for _, id := range ids {
+		if got[id] != 1 {
+			t.Errorf("session.ended of %s arrived %d times", id, got[id])
+		}
+	}
+}

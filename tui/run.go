@@ -102,6 +102,12 @@ func PumpWith[T any](ctx context.Context, p *tea.Program, f *Feed, also <-chan T
 // Run runs the console in this terminal (alternate screen) until the user
 // quits or ctx ends, with live changes pumped in.
 func Run(ctx context.Context, opt Options, progOpts ...tea.ProgramOption) error {
+	return RunSized(ctx, opt, nil, progOpts...)
+}
+
+// RunSized is Run for a terminal whose size arrives on sizes rather than
+// from the terminal itself: one at a distance (the control socket).
+func RunSized(ctx context.Context, opt Options, sizes <-chan tea.WindowSizeMsg, progOpts ...tea.ProgramOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	opt.Ctx = ctx
@@ -109,7 +115,7 @@ func Run(ctx context.Context, opt Options, progOpts ...tea.ProgramOption) error 
 	pumped := make(chan struct{})
 	go func() {
 		defer close(pumped)
-		Pump(ctx, p, opt.Core)
+		PumpWith(ctx, p, NewFeed(opt.Core), sizes, func(ws tea.WindowSizeMsg) { p.Send(ws) })
 	}()
 	final, err := p.Run()
 	cancel()

@@ -172,7 +172,7 @@ func TestSSHCommandsDecideAndStdin(t *testing.T) {
 	}
 	// A person adds a key for themself; for someone else only an owner.
 	pub2, _ := genKey(t, "jane@phone")
-	if r := w.run(core.DemoJane, pub2, "key add --user jane@globex.test --key-file -"); r.code != 0 {
+	if r := w.run(core.DemoJane, pub2, "key add --user jane@globex.test"); r.code != 0 { // stdin without --key-file
 		t.Errorf("jane adds her own key: exit %d %s", r.code, r.err)
 	}
 	if r := w.run(core.DemoJane, pub2, "key add --user bob@globex.test --key-file -"); r.code != 1 || !strings.Contains(r.err, "only owners") {
