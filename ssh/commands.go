@@ -27,7 +27,7 @@ func (s *Server) runCommand(sess ssh.Session, c *console, user core.User, fp str
 		return 1, "actas: " + err.Error()
 	}
 	defer s.endConn(id, core.EndDisconnect)
-	s.log.Info("command", "user", user.Email, "conn", id, "command", sess.Command())
+	s.log.Info("command", "user", user.Email, "conn", id, "command", core.LoggableArgs(sess.Command()))
 	ctx, cancel := context.WithCancelCause(sess.Context())
 	defer cancel(nil)
 	c.id, c.cancel, c.user, c.fingerprint, c.guard = id, cancel, user.ID, fp, g
