@@ -517,3 +517,35 @@ func envPrefix(p Policy) string {
 	}
 	return "[" + p.Environment + "] "
 }
+
+// LoggableArgs is a command line as a log may show it: the values of the
+// flags that carry a secret (a Slack webhook URL, a webhook URL's query, a
+// password) are masked. Servers log commands through it.
+func LoggableArgs(args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	mask := func(flag, v string) string {
+		switch {
+		case flag == "--webhook-url":
+			return Channel{Kind: ChannelSlack, URL: v}.Destination()
+		case flag == "--url":
+			return MaskURL(v)
+		case strings.Contains(flag, "password") || strings.Contains(flag, "secret") || strings.Contains(flag, "token"):
+			return Redacted
+		}
+		return v
+	}
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		if !strings.HasPrefix(a, "--") {
+			continue
+		}
+		if flag, v, ok := strings.Cut(a, "="); ok {
+			out[i] = flag + "=" + mask(flag, v)
+		} else if i+1 < len(out) && mask(a, out[i+1]) != out[i+1] {
+			out[i+1] = mask(a, out[i+1])
+			i++
+		}
+	}
+	return out
+}

@@ -339,3 +339,19 @@ func TestAlertSecretsStayOut(t *testing.T) {
 		t.Errorf("alert_channels: %v", err)
 	}
 }
+
+func TestLoggableArgs(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"alert add slack --webhook-url https://hooks.slack.com/services/T1/B1/SECRET", "alert add slack --webhook-url https://hooks.slack.com/…"},
+		{"alert add slack --webhook-url=https://hooks.slack.com/services/T1/B1/SECRET", "alert add slack --webhook-url=https://hooks.slack.com/…"},
+		{"alert add webhook --url https://siem.example/h?token=SECRET", "alert add webhook --url https://siem.example/h?…"},
+		{"smtp set --host h --password-file /run/SECRET --user u", "smtp set --host h --password-file [REDACTED] --user u"},
+		{"user list --json", "user list --json"},
+		{"requests deny req_1 --note no", "requests deny req_1 --note no"},
+	} {
+		got := strings.Join(core.LoggableArgs(strings.Fields(tc.in)), " ")
+		if got != tc.want {
+			t.Errorf("LoggableArgs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

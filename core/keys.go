@@ -6,6 +6,9 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// maxKeyComment bounds the comment kept with a key (user@host, usually).
+const maxKeyComment = 200
+
 // ParseKey reads one authorized_keys line.
 func ParseKey(line string) (ssh.PublicKey, string, error) {
 	line = strings.TrimSpace(line)
@@ -34,7 +37,7 @@ func ParseKey(line string) (ssh.PublicKey, string, error) {
 	if hasUnsafe(comment) {
 		comment = Display(comment)
 	}
-	return pk, comment, nil
+	return pk, cutRunes(comment, maxKeyComment), nil
 }
 
 // AddKey registers a console login key for the user with the email. One key

@@ -232,6 +232,52 @@ func benchAppend(b *testing.B, writerCounts []int, outbox bool, open func(path s
 	}
 }
 
+// BenchmarkAuditAppendTreeCost runs 64 writers with and without the
+// Merkle tree in alternating rounds of 64×100 events, each on a fresh file,
+// and reports both rates and their ratio: a paired comparison that a disk
+// whose speed drifts (a shared machine) skews less than two separate
+// benchmarks. One op is one pair of rounds.
+func BenchmarkAuditAppendTreeCost(b *testing.B) {
+	const writers, each = 64, 100
+	var with, without time.Duration
+	round := func(open func(path string) (*store.DB, error)) time.Duration {
+		db, err := open(filepath.Join(b.TempDir(), "actas.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				staff := newBenchStaff(w)
+				for i := range each {
+					ev := staff.event(i)
+					if err := db.Update(func(tx core.Tx) error { return core.AppendEvent(tx, &ev) }); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	for i := range b.N {
+		if i%2 == 0 {
+			with += round(openBench)
+			without += round(store.OpenWithoutTree)
+		} else {
+			without += round(store.OpenWithoutTree)
+			with += round(openBench)
+		}
+	}
+	events := float64(b.N * writers * each)
+	b.ReportMetric(events/with.Seconds(), "tree-events/s")
+	b.ReportMetric(events/without.Seconds(), "notree-events/s")
+	b.ReportMetric(without.Seconds()/with.Seconds(), "tree/notree")
+}
+
 // BenchmarkAuditPage is one screen of the audit log: 50 events back from a
 // random point of a million-event log, decoded.
 func BenchmarkAuditPage(b *testing.B) {

@@ -134,7 +134,8 @@ type DB struct {
 	tree    core.TreeFrontier
 	treeErr error
 	// noTree skips the tree on append, for the benchmark that measures
-	// what it costs.
+	// what it costs; the values then hold records alone, which nothing but
+	// that benchmark may write.
 	noTree bool
 	// flushEvery and idleFlush are the constants of the same name, but
 	// tests change them.

@@ -318,7 +318,7 @@ func (s *ControlServer) handle(conn *net.UnixConn) {
 			}
 		}
 	}()
-	s.log.Debug("control command", "user", name, "args", req.Args)
+	s.log.Debug("control command", "user", name, "args", core.LoggableArgs(req.Args))
 	code := RunBound(ctx, Bound{
 		Core: s.core, Principal: core.SystemPrincipal(name), Dir: s.dir, Term: term, Console: s.console,
 		Getenv: func(k string) string {
