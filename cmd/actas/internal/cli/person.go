@@ -151,6 +151,9 @@ denied, cancelled, expired or all.`,
 				return errorf("--status must be pending, approved, denied, cancelled, expired or all, not %q", status)
 			}
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapApprovals, "listing requests"); err != nil {
+					return err
+				}
 				var all []core.Request
 				for _, s := range statuses {
 					list, err := co.Requests(a.operator(), s, 0)
@@ -272,6 +275,9 @@ func (a *app) sessionsCmd() *cobra.Command {
 				return errorf("--limit must be 1 or more, not %d", limit)
 			}
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapSessions, "listing sessions"); err != nil {
+					return err
+				}
 				list, err := co.Sessions(a.operator(), "", "", limit)
 				if err != nil {
 					return err

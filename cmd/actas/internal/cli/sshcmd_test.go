@@ -154,7 +154,7 @@ func TestSSHCommandsPerRole(t *testing.T) {
 	}
 	mustContain(t, "refusals on record", strings.Join(got, "\n"), "support@acme.test: listing users", "jane@globex.test: listing users",
 		"support@acme.test: changing the policy", "support@acme.test: deciding a request", "support@acme.test: terminating a session",
-		"support@acme.test: exporting the audit log")
+		"support@acme.test: exporting the audit log", "jane@globex.test: listing requests", "jane@globex.test: listing sessions")
 }
 
 func TestSSHCommandsDecideAndStdin(t *testing.T) {
