@@ -240,6 +240,7 @@ type txn struct {
 	orgs          bool
 	apiKeys       bool
 	queued        int      // outbox messages queued
+	mail          int      // whether a mail server is set: 0 not read yet, 1 yes, -1 no
 	alerts        bool     // channels or outbox changed
 	warned        []string // sessions whose ending was announced
 }

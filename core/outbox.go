@@ -152,6 +152,9 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		if err := t.PutOutbox(cur); err != nil {
 			return err
 		}
+		if err := t.pruneFailed(); err != nil {
+			return err
+		}
 		_, err = t.record(Event{Type: EvAlertFailed, Actor: Ref{ID: "system"}, Org: t.c.RootOrg().ID,
 			Result: ResultError, Reason: "delivery_failed"},
 			map[string]any{"message": cur.ID, "destination": cur.Destination(), "notice": cur.Notice.Type,
@@ -163,6 +166,30 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		// Not written: the message is still due and is tried again.
 		c.WakeOutbox()
 	}
+}
+
+// keepFailed is how long a failed message stays listed (Settings → Alerts,
+// alert outbox) after it failed; its alert.failed event stays in the audit
+// log for good.
+const keepFailed = 7 * 24 * time.Hour
+
+// pruneFailed drops failed messages queued more than a day and keepFailed
+// ago. It runs when another message fails, so the outbox holds at most a
+// week of failures.
+func (t *txn) pruneFailed() error {
+	var old []string
+	err := t.ScanOutbox(func(m OutboxMessage) bool {
+		if m.Failed && t.now.Sub(m.Created) > keepFailed+MaxDeliveryAge {
+			old = append(old, m.ID)
+		}
+		return true
+	})
+	for _, id := range old {
+		if err == nil {
+			err = t.DeleteOutbox(id)
+		}
+	}
+	return err
 }
 
 // wasWarned reports whether the impersonator of the session was already

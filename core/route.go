@@ -76,9 +76,23 @@ func (t *txn) toChannels(ev Event) error {
 	return nil
 }
 
-// toPerson queues ev as mail to one person, if they have an address.
+// toPerson queues ev as mail to one person, if they have an address and
+// a mail server is set: without one nobody is mailed, rather than queueing
+// mail that would fail for a day and end as alert.failed (setting the
+// server later does not send the past).
 func (t *txn) toPerson(ev Event, u User, variant string) error {
 	if u.Email == "" {
+		return nil
+	}
+	if t.mail == 0 {
+		t.mail = -1
+		if s, err := t.SMTP(); err == nil && s.Configured() {
+			t.mail = 1
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	if t.mail < 0 {
 		return nil
 	}
 	return t.queue(ev, OutboxMessage{To: []string{u.Email}, Variant: variant})
@@ -467,11 +481,13 @@ func (t *txn) warnEnding(s Session) error {
 	n := Notice{Type: NoticeSessionEnding, Environment: pol.Environment, Subject: envPrefix(pol) + text,
 		Who: person(imp), Whom: person(target), Why: s.Reason, Until: s.Ends, Session: s.ID, Time: t.now,
 		Lines: []string{text + ".", "Finish what you are doing; ask for a new approval if you need more time."}}
-	m := OutboxMessage{To: []string{imp.Email}, Notice: n, Created: t.now, NextAt: t.now}
-	if err := QueueMessage(t.Tx, &m); err != nil {
-		return err
+	if smtp, err := t.SMTP(); err == nil && smtp.Configured() {
+		m := OutboxMessage{To: []string{imp.Email}, Notice: n, Created: t.now, NextAt: t.now}
+		if err := QueueMessage(t.Tx, &m); err != nil {
+			return err
+		}
+		t.queued++
 	}
-	t.queued++
 	t.warned = append(t.warned, s.ID)
 	t.publish(Change{Kind: ChangeNotice, Notice: &UserNotice{User: imp.ID, Text: text}})
 	return nil

@@ -48,10 +48,14 @@ func TestSettingsAlerts(t *testing.T) {
 	if _, err := c.AddChannel(cli, core.ChannelWebhook, "https://siem.example/hook"); err != nil {
 		t.Fatal(err)
 	}
+	// A new request queues a message for each channel.
+	if _, err := c.CreateRequest(f.principal(t, core.DemoSupport), f.principal(t, core.DemoJane).User.ID, "ticket 7", time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	p := f.openPage(t, NewSettingsPage, core.DemoOwner)
 	out, err := c.Outbox(cli)
-	if err != nil || len(out) == 0 {
-		t.Fatalf("the demo's outbox: %d messages, %v", len(out), err)
+	if err != nil || len(out) != 2 {
+		t.Fatalf("the outbox: %d messages, %v", len(out), err)
 	}
 	pageKeys(t, p, "G", "k") // the first channel
 	v := p.View()
@@ -76,9 +80,10 @@ func TestSettingsAlerts(t *testing.T) {
 		t.Errorf("errors after a failed test: %q", errs)
 	}
 	mustContain(t, p.View(), "answered 404", "Last error")
-	// On a tall screen the outbox shows too: the demo's mail waits there.
+	// On a tall screen the outbox shows too: the request's messages wait
+	// there (no worker runs here).
 	drivePage(t, p, tea.WindowSizeMsg{Width: 120, Height: 80})
-	mustContain(t, p.View(), fmt.Sprintf("Outbox: %d pending, 0 failed", len(out)), "msg_000000000001 ", "pending, try 1 at")
+	mustContain(t, p.View(), fmt.Sprintf("Outbox: %d pending, 0 failed", len(out)), "request.created → ch_00000001 · pending, try 1 at")
 	// A support engineer has no Settings tab; core refuses the list anyway.
 	if _, err := c.Channels(f.principal(t, core.DemoSupport)); core.CodeOf(err) != core.CodeNotPermitted {
 		t.Errorf("support lists channels: %v", err)
