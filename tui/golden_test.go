@@ -84,7 +84,7 @@ func TestRequestFormGolden(t *testing.T) {
 	f := newFixture(t, 30)
 	goldenConsole(t, f, core.DemoSupport,
 		step{wait: "Avery Approver"},
-		step{keys: []string{"/"}, text: "jane@", wait: "Jane Doe"},
+		step{keys: []string{"/"}, text: "bob@", wait: "Bob Brown"},
 		step{keys: []string{"enter", "enter"}, wait: "View audit"},
 		step{keys: []string{"r"}, wait: "Send request"},
 		step{keys: []string{"ctrl+s"}, wait: "reason is required"})
