@@ -146,7 +146,7 @@ func goldenPage(t *testing.T, c Common, p Page, want string, after string, names
 	tm := teatest.NewTestModel(t, host, teatest.WithInitialTermSize(100, 30))
 	wait := func(s string) {
 		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), s) },
-			teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+			teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 	}
 	wait(want)
 	for _, k := range keys(names...) {
@@ -158,7 +158,7 @@ func goldenPage(t *testing.T, c Common, p Page, want string, after string, names
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
 	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*pageHost)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*pageHost)
 	view := final.View()
 	if strings.Contains(view, "\x1b") {
 		t.Fatalf("ASCII view holds escape sequences: %q", view)
