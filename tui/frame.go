@@ -105,20 +105,20 @@ func (m *Model) linkText() []string {
 	}
 	prefix, url := "Open as "+name+": ", core.Display(m.link.URL)
 	for _, text := range []string{prefix + url + " · o copies", prefix + url} {
-		if Cells(text) <= w {
+		if termframe.Cells(text) <= w {
 			return []string{text}
 		}
 	}
 	// Two lines: the name (cut if it must be) and as much of the URL as
 	// fits, then the rest of the URL. URLs are ASCII: one cell a byte.
 	prefix = truncateCells(prefix, max(w/2, 1))
-	first := max(w-Cells(prefix), 0)
+	first := max(w-termframe.Cells(prefix), 0)
 	if first > len(url) {
 		first = len(url)
 	}
 	rest := url[first:]
 	second := rest + " · o copies"
-	if Cells(second) > w {
+	if termframe.Cells(second) > w {
 		second = truncateCells(rest, w)
 	}
 	return []string{prefix + url[:first], second}
