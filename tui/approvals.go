@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 )
 
 // decidedLimit bounds how many decided requests of each status h shows.
@@ -534,16 +534,16 @@ func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 		title: title, right: right, cols: approvalCols,
 		count: len(p.rows), cursor: p.cursor, offset: p.offset,
 		empty: emptyListText(p.loaded, p.err, none),
-		row: func(i int) ([]string, map[int]lipgloss.Style) {
+		row: func(i int) ([]string, map[int]themes.Ink) {
 			r := p.rows[i]
-			status, style := core.Display(string(r.Status)), st.Status(string(r.Status))
+			status, style := core.Display(string(r.Status)), st.StatusInk(string(r.Status))
 			if r.acts.Blocked != nil {
 				// What would stop the session shows in the list already.
-				status, style = blockedLabel(r), st.StatusWarn
+				status, style = blockedLabel(r), st.Inks.StatusWarn
 			}
 			cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
 				core.FormatAge(p.now, r.Created), status}
-			return cells, map[int]lipgloss.Style{5: style}
+			return cells, map[int]themes.Ink{5: style}
 		},
 		detailLines: approvalDetailLines, detail: p.detail,
 	}.view(p.c, st, w)
@@ -581,9 +581,9 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 		}
 	}
 	lines := []string{
-		st.Bold.Render(cellFit(head, w)),
-		st.Muted.Render(cellFit("Reason: "+core.Display(r.Reason), w)),
-		st.Muted.Render(cellFit(status, w)),
+		st.Bold.Render(fit(head, w)),
+		st.Muted.Render(fit("Reason: "+core.Display(r.Reason), w)),
+		st.Muted.Render(fit(status, w)),
 	}
 	// What stands in the way: of the session (the target's state), and of
 	// the keys core would refuse this viewer.
@@ -594,7 +594,7 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 	if r.acts.Blocked != nil {
 		warn = append(warn, "! "+core.Display(r.acts.Blocked.Error()))
 	}
-	lines = append(lines, st.StatusWarn.Render(cellFit(strings.Join(warn, " · "), w)))
+	lines = append(lines, st.StatusWarn.Render(fit(strings.Join(warn, " · "), w)))
 	return strings.Join(lines, "\n")
 }
 

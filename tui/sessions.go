@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 )
 
 // sessionsPageSize is how many sessions of history one read brings.
@@ -440,13 +440,13 @@ func (p *SessionsPage) listView(st pageStyles, w int) string {
 		title: title, right: right, cols: cols,
 		count: p.count(), cursor: p.cursor, offset: p.offset,
 		empty: emptyListText(p.loaded, p.err, "No sessions yet."),
-		row: func(i int) ([]string, map[int]lipgloss.Style) {
+		row: func(i int) ([]string, map[int]themes.Ink) {
 			r := p.row(i)
 			cells := sessionCells(r, p.now)
 			if narrow {
 				cells = narrowSessionCells(r, p.now, cells)
 			}
-			return cells, map[int]lipgloss.Style{5: st.Status(string(r.Status))}
+			return cells, map[int]themes.Ink{5: st.StatusInk(string(r.Status))}
 		},
 		detailLines: sessionDetailLines, detail: p.detail,
 	}.view(p.c, st, w)
@@ -501,7 +501,7 @@ func (p *SessionsPage) detail(st pageStyles, w int) string {
 		more += " · ends " + r.Ends.UTC().Format("2006-01-02 15:04")
 	}
 	more += " · enter: audit"
-	return st.Bold.Render(cellFit(head, w)) + "\n" + st.Muted.Render(cellFit(more, w))
+	return st.Bold.Render(fit(head, w)) + "\n" + st.Muted.Render(fit(more, w))
 }
 
 // fmtSpan shows a duration briefly: "45s", "9m", "1h05m", "3d4h".
