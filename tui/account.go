@@ -72,21 +72,21 @@ const (
 // impersonating), their consent with enable/revoke, who impersonated
 // them, and the theme switch.
 type AccountPage struct {
-	c        Common
-	keys     accountKeys
-	user     core.User
-	org      string
-	limit    time.Duration
-	now      time.Time
-	sessions []sessionRow
-	acts     core.SelfActions // what core lets the viewer change here
-	cursor   int
-	loaded   bool
-	load     loadGate
-	dialog   accountDialog
-	choice   int // index into choices(); the last is custom
-	custom   lazyInput
-	pickErr  string
+	c          Common
+	keys       accountKeys
+	user       core.User
+	org        string
+	limit      time.Duration
+	now        time.Time
+	sessions   []sessionRow
+	acts       core.SelfActions // what core lets the viewer change here
+	listCursor                  // the selected session; the table scrolls with it
+	loaded     bool
+	load       loadGate
+	dialog     accountDialog
+	choice     int // index into choices(); the last is custom
+	custom     lazyInput
+	pickErr    string
 }
 
 // NewAccountPage builds the Account tab.
@@ -212,7 +212,7 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.user.ID == p.me() {
 			p.user, p.org, p.limit, p.now, p.sessions, p.loaded = msg.user, msg.org, msg.limit, msg.now, msg.sessions, true
 			p.acts = msg.acts
-			p.cursor = min(p.cursor, max(len(p.sessions)-1, 0))
+			p.moveCursor(0, len(p.sessions))
 		}
 		if p.load.rerun() || msg.user.ID != p.me() {
 			return p, p.reload()
@@ -279,9 +279,9 @@ func (p *AccountPage) followsAudit() bool {
 func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, p.keys.Down):
-		p.cursor = min(p.cursor+1, max(len(p.sessions)-1, 0))
+		p.moveCursor(1, len(p.sessions))
 	case key.Matches(msg, p.keys.Up):
-		p.cursor = max(p.cursor-1, 0)
+		p.moveCursor(-1, len(p.sessions))
 	case key.Matches(msg, p.keys.Open):
 		if p.cursor >= len(p.sessions) {
 			return nil

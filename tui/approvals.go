@@ -93,16 +93,15 @@ type ApprovalsPage struct {
 	approver bool
 	now      time.Time
 	history  bool // h: decided requests too
-	cursor   int
-	offset   int
-	loaded   bool
-	load     loadGate
-	err      error
-	dialog   approvalDialog
-	target   approvalRow   // the request the dialog is about
-	dur      time.Duration // the duration the approve dialog grants
-	onNote   bool          // the approve dialog's note field has the focus
-	note     lazyInput
+	listCursor
+	loaded bool
+	load   loadGate
+	err    error
+	dialog approvalDialog
+	target approvalRow   // the request the dialog is about
+	dur    time.Duration // the duration the approve dialog grants
+	onNote bool          // the approve dialog's note field has the focus
+	note   lazyInput
 }
 
 // NewApprovalsPage builds the approvals inbox.
@@ -123,7 +122,7 @@ func (p *ApprovalsPage) Init() tea.Cmd { return p.reload() }
 func (p *ApprovalsPage) SetCommon(c Common) Page {
 	p.c = c
 	p.styleInput()
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+	p.scrollCursor(len(p.rows), p.listHeight())
 	return p
 }
 
@@ -303,7 +302,7 @@ func (p *ApprovalsPage) receive(msg approvalsLoadedMsg) {
 		}
 	}
 	p.loaded = true
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+	p.scrollCursor(len(p.rows), p.listHeight())
 	if p.dialog != dialogNone {
 		// The request may have been decided by someone else meanwhile.
 		for _, r := range p.rows {
@@ -373,8 +372,7 @@ func (p *ApprovalsPage) move(d int) {
 	if len(p.rows) == 0 {
 		return
 	}
-	p.cursor = min(max(p.cursor+d, 0), len(p.rows)-1)
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+	p.stepCursor(d, len(p.rows), p.listHeight())
 }
 
 func (p *ApprovalsPage) closeDialog() {
@@ -532,7 +530,7 @@ func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 	}
 	return listPage{
 		title: title, right: right, cols: approvalCols,
-		count: len(p.rows), cursor: p.cursor, offset: p.offset,
+		count: len(p.rows), listCursor: p.listCursor,
 		empty: emptyListText(p.loaded, p.err, none),
 		row: func(i int) ([]string, map[int]themes.Ink) {
 			r := p.rows[i]

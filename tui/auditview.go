@@ -64,28 +64,27 @@ func newAuditViewerKeys() auditViewerKeys {
 // AuditViewer is the scrollable audit log: per session as an overlay
 // (NewAuditViewer) and, with an empty query, the Audit tab.
 type AuditViewer struct {
-	c       Common
-	keys    auditViewerKeys
-	title   string
-	note    string          // a line under the title, e.g. the Audit tab's filters
-	base    core.AuditQuery // the fixed query; the / filter adds Text
-	text    string          // the applied / filter
-	overlay bool            // esc closes it (CloseOverlayMsg)
-	input   lazyInput       // the / filter while typing
-	typing  bool            // the filter input has focus
-	rows    []core.Event    // the window, newest first
-	cursor  int             // index into rows
-	offset  int             // first row on screen
-	gen     int             // bumped whenever the query or position is reset
-	head    uint64          // the newest seq known to exist in the log
-	newest  bool            // rows[0] is the newest matching event
-	oldest  bool            // the last row is the oldest matching event
-	olderAt uint64          // seq to read older events from (when !oldest)
-	newerAt uint64          // seq to read newer events from (when !newest)
-	busy    map[auditLoad]bool
-	again   bool  // a live event arrived while a newer load was running
-	loaded  bool  // the first page has arrived
-	err     error // the last load failed with this
+	c          Common
+	keys       auditViewerKeys
+	title      string
+	note       string          // a line under the title, e.g. the Audit tab's filters
+	base       core.AuditQuery // the fixed query; the / filter adds Text
+	text       string          // the applied / filter
+	overlay    bool            // esc closes it (CloseOverlayMsg)
+	input      lazyInput       // the / filter while typing
+	typing     bool            // the filter input has focus
+	rows       []core.Event    // the window, newest first
+	listCursor                 // into rows
+	gen        int             // bumped whenever the query or position is reset
+	head       uint64          // the newest seq known to exist in the log
+	newest     bool            // rows[0] is the newest matching event
+	oldest     bool            // the last row is the oldest matching event
+	olderAt    uint64          // seq to read older events from (when !oldest)
+	newerAt    uint64          // seq to read newer events from (when !newest)
+	busy       map[auditLoad]bool
+	again      bool  // a live event arrived while a newer load was running
+	loaded     bool  // the first page has arrived
+	err        error // the last load failed with this
 }
 
 // auditRow draws one event's row of t, with the result in its status
@@ -125,7 +124,7 @@ func (v *AuditViewer) Init() tea.Cmd { return v.reset(loadNewest) }
 func (v *AuditViewer) SetCommon(c Common) Page {
 	v.c = c
 	v.styleInput()
-	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	v.scrollCursor(len(v.rows), v.listHeight())
 	return v
 }
 
@@ -303,8 +302,7 @@ func (v *AuditViewer) move(d int) tea.Cmd {
 	if len(v.rows) == 0 {
 		return nil
 	}
-	v.cursor = min(max(v.cursor+d, 0), len(v.rows)-1)
-	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	v.stepCursor(d, len(v.rows), v.listHeight())
 	return v.prefetch()
 }
 
@@ -355,7 +353,7 @@ func (v *AuditViewer) prepend(ev *core.Event) bool {
 	v.head = max(v.head, ev.Seq)
 	v.newerAt = ev.Seq + 1
 	v.trimBelow()
-	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	v.scrollCursor(len(v.rows), v.listHeight())
 	return true
 }
 
@@ -441,8 +439,8 @@ func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
 	case loadOldest:
 		slices.Reverse(evs)
 		v.rows = evs
-		v.cursor = max(len(evs)-1, 0)
-		v.offset = keepVisible(v.cursor, 0, v.listHeight(), len(evs))
+		v.offset = 0
+		v.placeCursor(len(evs)-1, len(evs), v.listHeight())
 		v.oldest, v.newest = true, next == 0
 		v.newerAt = next
 		if next == 0 {
@@ -490,7 +488,7 @@ func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
 			v.newerAt = next
 		}
 		v.trimBelow()
-		v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+		v.scrollCursor(len(v.rows), v.listHeight())
 		if v.again && v.newest {
 			v.again = false
 			return v.load(loadNewer)

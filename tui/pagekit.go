@@ -136,12 +136,12 @@ func listRows(h, detailLines int) int {
 // while there are none) and, on pages of listDetailFrom lines or more, a
 // rule over a pane that describes the selected row.
 type listPage struct {
-	title, right   string
-	cols           []colSpec
-	count          int // rows in the list
-	cursor, offset int
-	detailLines    int
-	empty          string // shown in place of the rows when count is 0
+	title, right string
+	cols         []colSpec
+	count        int // rows in the list
+	listCursor
+	detailLines int
+	empty       string // shown in place of the rows when count is 0
 	// row is row i's cells and the inks of the columns that have their
 	// own (as for table.row).
 	row    func(i int) ([]string, map[int]themes.Ink)
@@ -188,21 +188,6 @@ func emptyListText(loaded bool, err error, none string) string {
 		return none
 	}
 	return "Loading…"
-}
-
-// keepVisible returns the first row to show so that cursor is on screen.
-func keepVisible(cursor, offset, height, count int) int {
-	if height < 1 {
-		height = 1
-	}
-	if cursor < offset {
-		offset = cursor
-	}
-	if cursor >= offset+height {
-		offset = cursor - height + 1
-	}
-	offset = min(offset, max(count-height, 0))
-	return max(offset, 0)
 }
 
 // limitLines cuts s to at most h lines.

@@ -89,8 +89,9 @@ type SettingsPage struct {
 	outbox  []core.OutboxMessage
 	apikeys []core.APIKey // host products' keys, shown only (actas apikey add|revoke)
 	testing string        // channel a test is on its way to
-	cursor  int           // policy keys first, then staff
-	offset  int
+	// The selection runs over the policy keys first, then staff and
+	// alert channels; the offset is the first line on screen.
+	listCursor
 	loaded  bool
 	load    loadGate
 	err     error
@@ -250,7 +251,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				}
 			}
 		}
-		p.cursor = min(p.cursor, max(p.count()-1, 0))
+		p.moveCursor(0, p.count())
 		p.scroll()
 		if p.load.rerun() {
 			return p, p.reload()
@@ -307,13 +308,13 @@ func (p *SettingsPage) key(msg tea.KeyMsg) tea.Cmd {
 	co, pr := p.c.Core, p.c.Principal
 	switch {
 	case key.Matches(msg, p.keys.Down):
-		p.cursor = min(p.cursor+1, max(p.count()-1, 0))
+		p.moveCursor(1, p.count())
 	case key.Matches(msg, p.keys.Up):
-		p.cursor = max(p.cursor-1, 0)
+		p.moveCursor(-1, p.count())
 	case key.Matches(msg, p.keys.Top):
 		p.cursor = 0
 	case key.Matches(msg, p.keys.Bottom):
-		p.cursor = max(p.count()-1, 0)
+		p.moveCursor(p.count(), p.count())
 	case p.acts.Settings != nil && (key.Matches(msg, p.keys.Edit) || key.Matches(msg, p.keys.Mode) || key.Matches(msg, p.keys.Approver)):
 		return errorOf(p.acts.Settings)
 	case key.Matches(msg, p.keys.Edit):

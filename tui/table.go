@@ -12,13 +12,14 @@ import (
 // that no row goes through lipgloss's layout (a table draws hundreds of
 // cells a frame).
 type table struct {
+	cols   []colSpec // the columns' titles, when titles is nil
 	titles []string
 	widths []int
 }
 
 // tableOf lays cols out on a line of total cells.
 func tableOf(cols []colSpec, total int) table {
-	return table{titles: colTitles(cols), widths: layoutCols(cols, total)}
+	return table{cols: cols, widths: layoutCols(cols, total)}
 }
 
 // join fits each cell to its column and joins them with spaces.
@@ -40,7 +41,11 @@ func (t table) join(cells []string) string {
 // header is the column titles over the theme's rule, behind the
 // two-cell gutter that marks the selected row, w cells wide.
 func (t table) header(st pageStyles, w int) string {
-	return st.TableHeader.Width(w).Render(fit("  "+t.join(t.titles), w))
+	titles := t.titles
+	if titles == nil {
+		titles = colTitles(t.cols)
+	}
+	return st.TableHeader.Width(w).Render(fit("  "+t.join(titles), w))
 }
 
 // row is one row: "> " and the selection ink when selected (seen even

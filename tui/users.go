@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -44,7 +45,7 @@ type UsersPage struct {
 	loadErr string
 	asleep  bool // the tab is not shown: no rows are held or read
 
-	cursor, offset int
+	listCursor
 
 	lines map[int]string // rendered unselected rows, by row index
 
@@ -258,18 +259,14 @@ func (p *UsersPage) moveTo(i int) tea.Cmd {
 	return cmd
 }
 
-// scroll keeps the cursor on screen.
+// scroll keeps the cursor on screen; while the total is not known the
+// list has no end to stop at.
 func (p *UsersPage) scroll() {
-	n := p.visibleRows()
-	if p.cursor < p.offset {
-		p.offset = p.cursor
+	count := p.total
+	if count < 0 {
+		count = math.MaxInt
 	}
-	if p.cursor >= p.offset+n {
-		p.offset = p.cursor - n + 1
-	}
-	if p.total >= 0 && p.offset+n > p.total {
-		p.offset = max(p.total-n, 0)
-	}
+	p.scrollCursor(count, p.visibleRows())
 }
 
 func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
