@@ -352,18 +352,14 @@ func (c *Core) Outbox(p Principal) ([]OutboxMessage, error) {
 	}
 	var list []OutboxMessage
 	err := c.st.View(func(tx ReadTx) error {
-		var rerr error
-		err := tx.ScanOutbox(func(m OutboxMessage) bool {
-			if rerr = render(tx, &m); rerr != nil {
-				return false
+		return tx.ScanOutbox(func(m OutboxMessage) bool {
+			if err := render(tx, &m); err != nil {
+				// Listed all the same: the worker fails it the same way.
+				m.Notice.Type, m.LastError = "unreadable", clip(err.Error(), 500)
 			}
 			list = append(list, m)
 			return true
 		})
-		if err == nil {
-			err = rerr
-		}
-		return err
 	})
 	return list, err
 }

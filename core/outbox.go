@@ -130,8 +130,10 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		if err != nil {
 			return nil // removed with its channel meanwhile
 		}
-		if err := render(t, &cur); err != nil && derr != nil {
-			cur.Created = m.Created // what the attempt saw
+		// What the attempt delivered was rendered when it was read; the
+		// write transaction does not render again.
+		if cur.Created.IsZero() {
+			cur.Created = m.Created
 		}
 		t.alerts = true
 		if cur.Channel != "" {
@@ -157,8 +159,8 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		}
 		_, err = t.record(Event{Type: EvAlertFailed, Actor: Ref{ID: "system"}, Org: t.c.RootOrg().ID,
 			Result: ResultError, Reason: "delivery_failed"},
-			map[string]any{"message": cur.ID, "destination": cur.Destination(), "notice": cur.Notice.Type,
-				"session": cur.Notice.Session, "request": cur.Notice.Request,
+			map[string]any{"message": cur.ID, "destination": cur.Destination(), "notice": m.Notice.Type,
+				"session": m.Notice.Session, "request": m.Notice.Request,
 				"attempts": cur.Attempts, "error": cur.LastError})
 		return err
 	})

@@ -50,6 +50,12 @@ func newAlertWorld(t *testing.T, opt core.Options) *alertWorld {
 	if _, err := core.SeedDemo(c, clock, 3); err != nil {
 		t.Fatal(err)
 	}
+	// The demo's pending request (support for Jane) is withdrawn before any
+	// channel exists, so each test asks afresh and hears only of its own.
+	support, _ := c.UserByEmail(core.DemoSupport)
+	if _, err := c.Cancel(core.Principal{User: support, Conn: "test-support"}, "req_00000001"); err != nil {
+		t.Fatal(err)
+	}
 	w := &alertWorld{t: t, c: c, clock: clock, slack: alertsink.NewHTTP(""), hook: alertsink.NewHTTP(""),
 		channel: map[core.ChannelKind]core.Channel{}}
 	if w.mail, err = alertsink.StartSMTP("127.0.0.1:0"); err != nil {

@@ -99,16 +99,48 @@ func truncateCells(s string, n int) string {
 // linkView is the line under the banner when policy product_url gave the
 // session a way into the host product: "Open as NAME: URL · o copies". A
 // ticket enters once and for TicketTTL; after that o gets a fresh one.
+// The URL is never cut: what does not fit goes on to a second line (see
+// linkLines), since a link cut short is no use to anyone reading it.
 func (m *Model) linkView() string {
-	s := m.common.Styles
-	name := core.Display(m.target.DisplayName())
-	var text string
-	if m.link.Expires.After(m.opt.Core.Now()) {
-		text = "Open as " + name + ": " + core.Display(m.link.URL) + " · o copies"
-	} else {
-		text = "Open as " + name + ": the link was used or has expired · o copies a new one"
+	st := m.common.Styles.Banner
+	lines := m.linkText()
+	for i, l := range lines {
+		lines[i] = st.Width(m.width).MaxHeight(1).Render(l)
 	}
-	return s.Banner.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width, "…"))
+	return strings.Join(lines, "\n")
+}
+
+// linkLines is how many lines linkView takes: 1, or 2 when the URL does
+// not fit on one.
+func (m *Model) linkLines() int { return len(m.linkText()) }
+
+// linkText is linkView's text, one string per line, each within the
+// banner's inner width.
+func (m *Model) linkText() []string {
+	w := max(m.width-m.common.Styles.Banner.GetHorizontalFrameSize(), 1)
+	name := core.Display(m.target.DisplayName())
+	if !m.link.Expires.After(m.opt.Core.Now()) {
+		return []string{truncateCells("Open as "+name+": the link was used or has expired · o copies a new one", w)}
+	}
+	prefix, url := "Open as "+name+": ", core.Display(m.link.URL)
+	for _, text := range []string{prefix + url + " · o copies", prefix + url} {
+		if Cells(text) <= w {
+			return []string{text}
+		}
+	}
+	// Two lines: the name (cut if it must be) and as much of the URL as
+	// fits, then the rest of the URL. URLs are ASCII: one cell a byte.
+	prefix = truncateCells(prefix, max(w/2, 1))
+	first := max(w-Cells(prefix), 0)
+	if first > len(url) {
+		first = len(url)
+	}
+	rest := url[first:]
+	second := rest + " · o copies"
+	if Cells(second) > w {
+		second = truncateCells(rest, w)
+	}
+	return []string{prefix + url[:first], second}
 }
 
 // copyLink puts the product link on the clipboard (OSC 52), first getting

@@ -312,7 +312,7 @@ func (m *Model) pageHeight() int {
 	if m.common.Impersonating() {
 		h--
 		if m.link.URL != "" {
-			h--
+			h -= m.linkLines()
 		}
 	}
 	return max(h, 1)

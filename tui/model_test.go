@@ -325,8 +325,8 @@ func TestPendingCountOnApprovalsTab(t *testing.T) {
 	defer sub.Close()
 	m := f.newModel(t, core.DemoApprover, 100, 30)
 	mustContain(t, m.View(), "2 Approvals (1)")
-	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), jane.ID, "ticket #5", time.Hour); err != nil {
+	bob, _ := f.c.UserByEmail(core.DemoBob)
+	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "ticket #5", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for len(sub.C) > 0 {
@@ -487,7 +487,7 @@ func TestRequesterSeesDecisionLive(t *testing.T) {
 	for len(sub.C) > 0 {
 		drive(t, m, ChangeMsg{Change: <-sub.C})
 	}
-	mustContain(t, m.View(), "Your request to act as Bob Brown was approved for 2h")
+	mustContain(t, m.View(), "Your request to act as Jane Doe was approved for 2h")
 }
 
 // A console none of whose pages shows audit events as they happen takes

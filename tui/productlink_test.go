@@ -77,3 +77,36 @@ func TestSettingsListsAPIKeys(t *testing.T) {
 		t.Fatalf("Settings shows a key:\n%s", v)
 	}
 }
+
+// In a narrow terminal the link is never cut: what does not fit on the
+// line under the banner goes on to a second one, and the page gives up
+// that line.
+func TestProductLinkWholeAt80Columns(t *testing.T) {
+	f := newFixture(t, 30)
+	if _, err := f.c.SetPolicy(core.SystemPrincipal("test"), map[string]string{"product_url": "https://billing.example.test/actas/enter?ticket={ticket}"}); err != nil {
+		t.Fatal(err)
+	}
+	owner := f.principal(t, core.DemoOwner)
+	m := New(Options{Core: f.c, Principal: owner, Renderer: asciiRenderer(), Width: 80, Height: 24})
+	m.noTimers = true
+	drive(t, m, m.Init())
+	impersonate(t, m, "jane")
+	link, _ := f.c.ProductLinkOf(owner)
+	lines := strings.Split(m.View(), "\n")
+	if len(lines) != 24 {
+		t.Fatalf("the frame has %d lines, want 24", len(lines))
+	}
+	for i, l := range lines {
+		if Cells(l) > 80 {
+			t.Fatalf("line %d is %d cells wide: %q", i, Cells(l), l)
+		}
+	}
+	first, second := strings.TrimSpace(lines[1]), strings.TrimSpace(lines[2])
+	if !strings.HasPrefix(first, "Open as Jane Doe: ") {
+		t.Fatalf("line under the banner: %q", first)
+	}
+	url := strings.TrimPrefix(first, "Open as Jane Doe: ") + strings.TrimSuffix(second, " · o copies")
+	if url != link.URL {
+		t.Fatalf("the screen shows the link as %q, want %q", url, link.URL)
+	}
+}

@@ -160,7 +160,7 @@ func TestSSHCommandsPerRole(t *testing.T) {
 func TestSSHCommandsDecideAndStdin(t *testing.T) {
 	w := newSSHWorld(t)
 	r := w.run(core.DemoApprover, "", "requests approve req_00000001 --duration 2h --note 'ticket 7'")
-	if r.code != 0 || !strings.Contains(r.out, "req_00000001 approved: support@acme.test may act as bob@globex.test for 2h") {
+	if r.code != 0 || !strings.Contains(r.out, "req_00000001 approved: support@acme.test may act as jane@globex.test for 2h") {
 		t.Fatalf("approve: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 	if r := w.run(core.DemoApprover, "", "requests approve req_00000001"); r.code != 1 || !strings.Contains(r.err, "already approved") {
