@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/internal/termframe"
 	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/mattn/go-runewidth"
 )
 
 // urgentBefore is when the banner turns urgent: the session's last minutes.
@@ -54,12 +54,12 @@ func bannerText(name, email, left string, width int) (string, bool) {
 		if form.tight {
 			room += 2
 		}
-		if Joined(name) {
+		if termframe.Joined(name) {
 			room-- // the SSH door keeps such a line off the last column
 		}
 		fixed := ansi.StringWidth(form.prefix) + ansi.StringWidth(" ("+email+")") + ansi.StringWidth(form.tail)
 		switch {
-		case fixed+Cells(name) <= room:
+		case fixed+termframe.Cells(name) <= room:
 			return form.prefix + name + " (" + email + ")" + form.tail, form.tight
 		case form.tight && fixed+2 <= room: // at least one cell of the name and "…"
 			return form.prefix + truncateCells(name, room-fixed) + " (" + email + ")" + form.tail, true
@@ -68,29 +68,10 @@ func bannerText(name, email, left string, width int) (string, bool) {
 	return ansi.Truncate("As ("+email+") · "+left+" · ctrl+x", width+2, "…"), true
 }
 
-// Joined reports text holding a zero-width joiner or a variation selector:
-// grapheme clusters (👩‍💻) a terminal may draw as one glyph or several.
-func Joined(s string) bool { return strings.ContainsAny(s, "\u200d\ufe0f\ufe0e") }
-
-// Cells is how wide s (which may hold ANSI styles) may be on the person's
-// terminal: for joined text, the wider of one glyph per cluster and one
-// per character.
-func Cells(s string) int {
-	w := ansi.StringWidth(s)
-	if !Joined(s) {
-		return w
-	}
-	sum := 0
-	for _, r := range ansi.Strip(s) {
-		sum += runewidth.RuneWidth(r)
-	}
-	return max(w, sum)
-}
-
 // truncateCells cuts s to at most n cells (as Cells counts), ending "…".
 func truncateCells(s string, n int) string {
 	t := ansi.Truncate(s, n, "…")
-	for over := Cells(t) - n; over > 0 && t != "…"; over = Cells(t) - n {
+	for over := termframe.Cells(t) - n; over > 0 && t != "…"; over = termframe.Cells(t) - n {
 		t = ansi.Truncate(t, ansi.StringWidth(t)-over, "…")
 	}
 	return t
@@ -124,20 +105,20 @@ func (m *Model) linkText() []string {
 	}
 	prefix, url := "Open as "+name+": ", core.Display(m.link.URL)
 	for _, text := range []string{prefix + url + " · o copies", prefix + url} {
-		if Cells(text) <= w {
+		if termframe.Cells(text) <= w {
 			return []string{text}
 		}
 	}
 	// Two lines: the name (cut if it must be) and as much of the URL as
 	// fits, then the rest of the URL. URLs are ASCII: one cell a byte.
 	prefix = truncateCells(prefix, max(w/2, 1))
-	first := max(w-Cells(prefix), 0)
+	first := max(w-termframe.Cells(prefix), 0)
 	if first > len(url) {
 		first = len(url)
 	}
 	rest := url[first:]
 	second := rest + " · o copies"
-	if Cells(second) > w {
+	if termframe.Cells(second) > w {
 		second = truncateCells(rest, w)
 	}
 	return []string{prefix + url[:first], second}

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/internal/termframe"
 	"github.com/actas/actas/themes"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -687,7 +688,7 @@ func TestBannerKeepsTheWholeEmail(t *testing.T) {
 			if !strings.Contains(text, "(jane.q.longaddress@globex.test)") || !strings.Contains(text, "59m") {
 				t.Errorf("width %d, name %.12q: %q", width, name, text)
 			}
-			if w := Cells(text); w > width {
+			if w := termframe.Cells(text); w > width {
 				t.Errorf("width %d: banner %d wide: %q", width, w, text)
 			}
 		}

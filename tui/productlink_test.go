@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/internal/termframe"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -97,8 +98,8 @@ func TestProductLinkWholeAt80Columns(t *testing.T) {
 		t.Fatalf("the frame has %d lines, want 24", len(lines))
 	}
 	for i, l := range lines {
-		if Cells(l) > 80 {
-			t.Fatalf("line %d is %d cells wide: %q", i, Cells(l), l)
+		if termframe.Cells(l) > 80 {
+			t.Fatalf("line %d is %d cells wide: %q", i, termframe.Cells(l), l)
 		}
 	}
 	first, second := strings.TrimSpace(lines[1]), strings.TrimSpace(lines[2])

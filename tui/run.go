@@ -3,10 +3,13 @@ package tui
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/internal/termframe"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // pumpBuffer is how many changes a console's subscription holds while it
@@ -73,29 +76,62 @@ func PumpWith[T any](ctx context.Context, p *tea.Program, f *Feed, also <-chan T
 	}
 }
 
-// Run runs the console in this terminal (alternate screen) until the user
-// quits or ctx ends, with live changes pumped in.
-func Run(ctx context.Context, opt Options, progOpts ...tea.ProgramOption) error {
-	return RunSized(ctx, opt, nil, progOpts...)
+// Terminal is a terminal the console runs on: its keys come from In,
+// its frames go to Out, and its new sizes arrive on Sizes (nil: it keeps
+// the size it starts with, Width × Height).
+type Terminal struct {
+	In            io.Reader
+	Out           io.Writer
+	Width, Height int
+	Sizes         <-chan tea.WindowSizeMsg
 }
 
-// RunSized is Run for a terminal whose size arrives on sizes rather than
-// from the terminal itself: one at a distance (the control socket).
-func RunSized(ctx context.Context, opt Options, sizes <-chan tea.WindowSizeMsg, progOpts ...tea.ProgramOption) error {
+// Run runs the console on this process's terminal (standard input and
+// output) until the person quits or ctx ends, with live changes pumped
+// in. It draws as the SSH server does (RunOn), so the terminal is put in
+// raw mode and watched for new sizes here rather than by Bubble Tea.
+func Run(ctx context.Context, opt Options) error {
+	t, restore, err := localTerminal(opt.Width, opt.Height)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	return RunOn(ctx, opt, t)
+}
+
+// RunOn runs the console on t until the person quits or ctx ends, with
+// live changes pumped in: one program, drawn by termframe, for this
+// process's terminal and for one at a distance (the control socket), as
+// the SSH server runs it for each connection.
+func RunOn(ctx context.Context, opt Options, t Terminal, progOpts ...tea.ProgramOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	opt.Ctx = ctx
-	p := tea.NewProgram(New(opt), append([]tea.ProgramOption{tea.WithAltScreen()}, progOpts...)...)
+	if opt.Width <= 0 || opt.Height <= 0 {
+		opt.Width, opt.Height = t.Width, t.Height
+	}
+	screen := termframe.New(t.Out, opt.Width, opt.Height)
+	if opt.Copy == nil {
+		opt.Copy = func(text string) { screen.WriteRaw(ansi.SetSystemClipboard(text)) }
+	}
+	model := New(opt)
+	p := tea.NewProgram(termframe.Draw(model, screen), append([]tea.ProgramOption{
+		tea.WithInput(t.In), tea.WithOutput(t.Out),
+		// termframe draws instead: Bubble Tea's renderer wakes 60 times
+		// a second even when nothing changes.
+		tea.WithoutRenderer(),
+	}, progOpts...)...)
 	pumped := make(chan struct{})
 	go func() {
 		defer close(pumped)
-		PumpWith(ctx, p, FeedFor(opt.Core, opt.Principal), sizes, func(ws tea.WindowSizeMsg) { p.Send(ws) })
+		PumpWith(ctx, p, FeedFor(opt.Core, opt.Principal), t.Sizes, func(ws tea.WindowSizeMsg) { p.Send(ws) })
 	}()
-	final, err := p.Run()
+	_, err := p.Run()
+	screen.Stop()
 	cancel()
 	<-pumped
-	if m, ok := final.(*Model); ok && err == nil && m.LoggedOut() != "" {
-		return errors.New(strings.TrimPrefix(m.LoggedOut(), "actas: "))
+	if err == nil && model.LoggedOut() != "" {
+		return errors.New(strings.TrimPrefix(model.LoggedOut(), "actas: "))
 	}
 	return err
 }

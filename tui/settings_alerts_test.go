@@ -49,7 +49,7 @@ func TestSettingsAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A new request queues a message for each channel.
-	if _, err := c.CreateRequest(f.principal(t, core.DemoSupport), f.principal(t, core.DemoJane).User.ID, "ticket 7", time.Hour); err != nil {
+	if _, err := c.CreateRequest(f.principal(t, core.DemoSupport), f.principal(t, core.DemoBob).User.ID, "ticket 7", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	p := f.openPage(t, NewSettingsPage, core.DemoOwner)

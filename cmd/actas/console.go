@@ -40,7 +40,6 @@ func runRemoteConsole(ctx context.Context, o tui.Options, t *cli.Terminal) error
 	if o.Plain {
 		o.Renderer.SetColorProfile(themes.PlainProfile(o.ASCII))
 	}
-	o.Width, o.Height = t.Width, t.Height
 	sizes := make(chan tea.WindowSizeMsg, 1)
 	go func() {
 		for {
@@ -56,8 +55,8 @@ func runRemoteConsole(ctx context.Context, o tui.Options, t *cli.Terminal) error
 			}
 		}
 	}()
-	return tui.RunSized(ctx, o, sizes, tea.WithInput(t.In), tea.WithOutput(t.Out), tea.WithEnvironment(env),
-		tea.WithoutSignalHandler())
+	return tui.RunOn(ctx, o, tui.Terminal{In: t.In, Out: t.Out, Width: t.Width, Height: t.Height, Sizes: sizes},
+		tea.WithEnvironment(env), tea.WithoutSignalHandler())
 }
 
 // environ is a terminal's variables for termenv.
