@@ -140,7 +140,8 @@ func (c *Core) CanImpersonate(p Principal, targetID string) error {
 // policy require_reason holds and p starts sessions directly (in request
 // mode the approved request carries its reason).
 func (c *Core) StartNeedsReason(p Principal) bool {
-	return c.Policy().RequireReason && c.current(p).Mode == ModeDirect
+	me, err := c.allowed(p, see(""))
+	return err == nil && c.Policy().RequireReason && me.Mode == ModeDirect
 }
 
 // Start begins an impersonation of the target by p. Every refusal is also
@@ -428,32 +429,42 @@ func (c *Core) Session(id string) (Session, error) {
 // user's sessions. Staff see sessions in their org subtree; a member sees
 // only the sessions on themselves.
 func (c *Core) Sessions(p Principal, target, before string, limit int) ([]Session, error) {
-	if err := c.require(p, CapSessions); err != nil {
-		if target == "" || target != p.User.ID {
-			return nil, err
-		}
-	}
 	var out []Session
+	var me User
 	err := c.st.View(func(tx ReadTx) error {
-		list, err := tx.Sessions(target, before, limit)
-		out = list
+		var err error
+		if me, err = sessionsReader(tx, p, target); err != nil {
+			return err
+		}
+		out, err = tx.Sessions(target, before, limit)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return c.visibleSessions(p, out), nil
+	return c.visibleSessions(p, me, out), nil
 }
 
-func (c *Core) visibleSessions(p Principal, list []Session) []Session {
+// sessionsReader authorizes p to list sessions: staff, or anyone for the
+// sessions on themselves (target is their own ID).
+func sessionsReader(tx ReadTx, p Principal, target string) (User, error) {
+	me, err := authorize(tx, p, see(CapSessions))
+	if err != nil && CodeOf(err) == CodeNotPermitted && target != "" && target == p.User.ID {
+		return authorize(tx, p, see(""))
+	}
+	return me, err
+}
+
+// visibleSessions keeps the sessions of list that p (me, as authorize read
+// them) may see.
+func (c *Core) visibleSessions(p Principal, me User, list []Session) []Session {
 	if p.System != "" {
 		return list
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	orgs := c.orgSnapshot()
 	out := list[:0]
 	for _, s := range list {
-		if s.Target == p.User.ID || s.Impersonator == p.User.ID || (p.User.Role.IsStaff() && inSubtree(c.orgs, p.User.Org, s.Org)) {
+		if sessionVisible(me, orgs, s) {
 			out = append(out, s)
 		}
 	}
