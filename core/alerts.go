@@ -143,10 +143,15 @@ const (
 // OutboxMessage is one notice for one destination, queued in the same
 // transaction as the event that caused it and delivered by the worker.
 type OutboxMessage struct {
-	ID        string    `json:"id"`                // msg_…, stable: the webhook-id and the mail's Message-ID
-	Event     uint64    `json:"event,omitempty"`   // audit seq of the cause, 0 for none
-	Channel   string    `json:"channel,omitempty"` // alert channel ID, or "" for mail to To
-	To        []string  `json:"to,omitempty"`      // a person's address
+	ID      string   `json:"id"`                // msg_…, stable: the webhook-id and the mail's Message-ID
+	Event   uint64   `json:"event,omitempty"`   // audit seq of the cause, 0 for none
+	Channel string   `json:"channel,omitempty"` // alert channel ID, or "" for mail to To
+	To      []string `json:"to,omitempty"`      // a person's address
+	Variant string   `json:"variant,omitempty"` // how the event is told (route.go)
+	// Notice is what the message says. For a message about an event it is
+	// rendered from the event when the message is read (render); only other
+	// messages store it. Created and NextAt are then the event's time
+	// until a first failed attempt.
 	Notice    Notice    `json:"notice"`
 	Created   time.Time `json:"created"`
 	NextAt    time.Time `json:"next_at"`
@@ -348,6 +353,10 @@ func (c *Core) Outbox(p Principal) ([]OutboxMessage, error) {
 	var list []OutboxMessage
 	err := c.st.View(func(tx ReadTx) error {
 		return tx.ScanOutbox(func(m OutboxMessage) bool {
+			if err := render(tx, &m); err != nil {
+				// Listed all the same: the worker fails it the same way.
+				m.Notice.Type, m.LastError = "unreadable", clip(err.Error(), 500)
+			}
 			list = append(list, m)
 			return true
 		})
@@ -503,4 +512,36 @@ func envPrefix(p Policy) string {
 		return ""
 	}
 	return "[" + p.Environment + "] "
+}
+
+// LoggableArgs is a command line as a log may show it: the values of the
+// flags that carry a secret (a Slack webhook URL, a webhook URL's query, a
+// password) are masked. Servers log commands through it.
+func LoggableArgs(args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	mask := func(flag, v string) string {
+		switch {
+		case flag == "--webhook-url":
+			return Channel{Kind: ChannelSlack, URL: v}.Destination()
+		case flag == "--url":
+			return MaskURL(v)
+		case strings.Contains(flag, "password") || strings.Contains(flag, "secret") || strings.Contains(flag, "token"):
+			return Redacted
+		}
+		return v
+	}
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		if !strings.HasPrefix(a, "--") {
+			continue
+		}
+		if flag, v, ok := strings.Cut(a, "="); ok {
+			out[i] = flag + "=" + mask(flag, v)
+		} else if i+1 < len(out) && mask(a, out[i+1]) != out[i+1] {
+			out[i+1] = mask(a, out[i+1])
+			i++
+		}
+	}
+	return out
 }

@@ -45,13 +45,26 @@ func sameSet(t *testing.T, what string, got, want []string) {
 	}
 }
 
+// mailServer sets a mail server: without one, nobody is mailed.
+func (w *world) mailServer() {
+	w.t.Helper()
+	w.must(nil, w.c.SetSMTP(w.cli, core.SMTPConfig{Host: "smtp.example", Port: 587, From: "actas@acme.test"}))
+}
+
 // Who hears what (DESIGN "Notifications"), one row per rule.
 func TestRouting(t *testing.T) {
 	w := newWorld(t)
 	ch := must(w.c.AddChannel(w.cli, core.ChannelWebhook, "https://siem.example/hooks?token=abc"))
+	// Without a mail server only the channels hear of anything.
+	got := w.queued(func() {
+		r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket 0", time.Hour))
+		w.must(w.c.Cancel(w.as("support"), r.ID))
+	})
+	sameSet(t, "request.created without a mail server", got, []string{ch.ID + " request.created"})
+	w.mailServer()
 	// support is an approver too, but never hears of their own request.
 	var r core.Request
-	got := w.queued(func() { r = must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket 1", time.Hour)) })
+	got = w.queued(func() { r = must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket 1", time.Hour)) })
 	sameSet(t, "request.created", got, []string{ch.ID + " request.created",
 		"approver@acme.test request.created", "approver2@acme.test request.created", "owner@acme.test request.created"})
 
@@ -116,6 +129,7 @@ func TestRouting(t *testing.T) {
 // session enters its last 10 minutes.
 func TestSessionEndingNotice(t *testing.T) {
 	w := newWorld(t)
+	w.mailServer()
 	sub := w.c.Hub().Subscribe(100)
 	defer sub.Close()
 	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket 9"))
@@ -185,6 +199,7 @@ func TestRetriesThenAlertFailed(t *testing.T) {
 	w.close()
 	w.opt.Notifier = f
 	w.open()
+	w.mailServer()
 	ch := must(w.c.AddChannel(w.cli, core.ChannelSlack, "https://hooks.slack.com/services/T1/B1/SECRET"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -243,6 +258,32 @@ func TestRetriesThenAlertFailed(t *testing.T) {
 	chs := must(w.c.Channels(w.cli))
 	if len(chs) != 1 || chs[0].LastError == "" || strings.Contains(chs[0].URL, "SECRET") {
 		t.Errorf("channel list: %+v", chs)
+	}
+	// A week later another message fails for good: the old failures
+	// leave the listing (their alert.failed events stay).
+	first := chanMsg().ID
+	w.clock.Advance(8 * 24 * time.Hour)
+	later := must(w.c.CreateRequest(w.as("support"), w.u["joe"].ID, "later", time.Hour))
+	laterFailed := func() bool {
+		for _, m := range must(w.c.Outbox(w.cli)) {
+			if m.Channel == ch.ID && m.Notice.Request == later.ID {
+				return m.Failed
+			}
+		}
+		return false
+	}
+	for i := 0; i < 60 && !laterFailed(); i++ {
+		w.clock.Advance(time.Hour)
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitFor(t, "the new message to fail", laterFailed)
+	for _, m := range must(w.c.Outbox(w.cli)) {
+		if m.ID == first {
+			t.Errorf("a message that failed 9 days ago is still listed: %+v", m)
+		}
+	}
+	if len(w.events(core.EvAlertFailed)) < 3 {
+		t.Errorf("alert.failed events: %d", len(w.events(core.EvAlertFailed)))
 	}
 }
 
@@ -337,5 +378,21 @@ func TestAlertSecretsStayOut(t *testing.T) {
 	if _, err := w.c.SetPolicy(w.cli, map[string]string{"alert_channels": "#sec"}); core.CodeOf(err) != core.CodeInvalid ||
 		!strings.Contains(err.Error(), "actas alert add") {
 		t.Errorf("alert_channels: %v", err)
+	}
+}
+
+func TestLoggableArgs(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"alert add slack --webhook-url https://hooks.slack.com/services/T1/B1/SECRET", "alert add slack --webhook-url https://hooks.slack.com/…"},
+		{"alert add slack --webhook-url=https://hooks.slack.com/services/T1/B1/SECRET", "alert add slack --webhook-url=https://hooks.slack.com/…"},
+		{"alert add webhook --url https://siem.example/h?token=SECRET", "alert add webhook --url https://siem.example/h?…"},
+		{"smtp set --host h --password-file /run/SECRET --user u", "smtp set --host h --password-file [REDACTED] --user u"},
+		{"user list --json", "user list --json"},
+		{"requests deny req_1 --note no", "requests deny req_1 --note no"},
+	} {
+		got := strings.Join(core.LoggableArgs(strings.Fields(tc.in)), " ")
+		if got != tc.want {
+			t.Errorf("LoggableArgs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

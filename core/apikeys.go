@@ -122,9 +122,13 @@ func (c *Core) AddAPIKey(p Principal, name string, perSecond int) (APIKey, strin
 			return err
 		}
 		t.apiKeys = true
-		_, err := t.record(Event{Type: EvAPIKeyAdded, Actor: p.ref(), Org: t.c.RootOrg().ID},
-			map[string]any{"name": name, "rate": perSecond})
-		return err
+		if _, err := t.record(Event{Type: EvAPIKeyAdded, Actor: p.ref(), Org: t.c.RootOrg().ID},
+			map[string]any{"name": name, "rate": perSecond}); err != nil {
+			return err
+		}
+		kk := k
+		t.publish(Change{Kind: ChangeAPIKey, APIKey: &kk})
+		return nil
 	})
 	if err != nil {
 		return APIKey{}, "", err

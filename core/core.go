@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -145,16 +146,7 @@ func (c *Core) endLeftovers() error {
 		return nil
 	}
 	return c.update(func(t *txn) error {
-		act, err := t.ActiveSessions()
-		if err != nil {
-			return err
-		}
-		for _, s := range act {
-			if err := t.endSession(s, EndCrash, Ref{ID: "system"}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return t.endSessionsWhere(func(Session) bool { return true }, EndCrash, Ref{ID: "system"})
 	})
 }
 
@@ -248,6 +240,7 @@ type txn struct {
 	orgs          bool
 	apiKeys       bool
 	queued        int      // outbox messages queued
+	mail          int      // whether a mail server is set: 0 not read yet, 1 yes, -1 no
 	alerts        bool     // channels or outbox changed
 	warned        []string // sessions whose ending was announced
 }
@@ -344,13 +337,27 @@ func (t *txn) record(ev Event, details map[string]any) (Event, error) {
 // recordUncounted is record without counting the event on its session:
 // for callers that append many events to one session and count them once.
 func (t *txn) recordUncounted(ev Event, details map[string]any) (Event, error) {
-	d, err := canonicalDetails(details)
+	d, err := prepareDetails(details)
 	if err != nil {
 		return ev, err
 	}
-	if d, err = fitDetails(d); err != nil {
-		return ev, err
+	return t.recordPrepared(ev, d)
+}
+
+// prepareDetails redacts, encodes and bounds details as they are stored.
+// It needs no transaction: a caller with many events prepares them before
+// it writes, so the work runs in its own goroutine and not in the store's
+// one committer, which all writers wait on.
+func prepareDetails(details map[string]any) (json.RawMessage, error) {
+	d, err := canonicalDetails(details)
+	if err != nil {
+		return nil, err
 	}
+	return fitDetails(d)
+}
+
+// recordPrepared appends an event whose details prepareDetails made.
+func (t *txn) recordPrepared(ev Event, d json.RawMessage) (Event, error) {
 	ev.Details = d
 	boundEvent(&ev)
 	ev.Time = t.now

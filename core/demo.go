@@ -143,11 +143,10 @@ func SeedDemoWith(c *Core, clock *FakeClock, members int, progress func(done int
 	if err := c.End(as(DemoOwner), EndExit); err != nil {
 		return false, err
 	}
-	// Support asks to help Bob, who has not consented yet: pending in the
-	// approvals inbox. (Jane is left free, so that the README's story of
-	// support asking to help her works from a fresh demo.)
+	// Support asks to help Jane: pending in the approvals inbox (DESIGN's
+	// demo data set; the README's SSH story approves it).
 	step(time.Hour)
-	if _, err := c.CreateRequest(as(DemoSupport), byEmail[DemoBob].ID, "Bob reports a broken export (ticket #4802)", time.Hour); err != nil {
+	if _, err := c.CreateRequest(as(DemoSupport), byEmail[DemoJane].ID, "Jane reports a broken export (ticket #4802)", time.Hour); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -157,11 +156,19 @@ func checkTicketText(ticket string) error {
 	return nil
 }
 
+// Visitor is what a product says about the browser it redeems a ticket
+// for: its user agent, and its address when the product is a proxy in
+// between (X-Forwarded-For). Both are recorded as told.
+type Visitor struct {
+	UserAgent    string
+	ForwardedFor string
+}
+
 // Redeem spends a ticket for p, an API key: the session it belongs to and
 // a grant for the key's audience. A used or expired ticket, or one of a
 // session that has ended, is gone. Redeeming records session.entered with
 // the key, the remote address and the user agent.
-func (c *Core) Redeem(p Principal, ticket, userAgent string) (Session, Grant, error) {
+func (c *Core) Redeem(p Principal, ticket string, v Visitor) (Session, Grant, error) {
 	if p.APIKey == "" {
 		return Session{}, Grant{}, refuse(CodeNotPermitted, "tickets are redeemed with an API key")
 	}
@@ -197,12 +204,8 @@ func (c *Core) Redeem(p Principal, ticket, userAgent string) (Session, Grant, er
 		}
 		imp, _ := t.User(s.Impersonator)
 		target, _ := t.User(s.Target)
-		ua := userAgent
-		if len(ua) > 500 {
-			ua = ua[:500]
-		}
 		_, err = t.record(Event{Type: EvSessionEntered, Actor: imp.Ref(), Subject: target.Ref(), Org: s.Org, Session: s.ID},
-			map[string]any{"key": p.APIKey, "remote": p.Remote, "user_agent": Display(ua)})
+			map[string]any{"key": p.APIKey, "remote": p.Remote, "user_agent": Display(clip(v.UserAgent, 500)), "forwarded_for": Display(clip(v.ForwardedFor, 200))})
 		if err != nil {
 			return err
 		}
@@ -389,11 +392,26 @@ type SessionChange struct {
 	Info SessionInfo
 }
 
+// isSessionEvent reports whether a change is a session.started or
+// session.ended event: what the stream delivers.
+func isSessionEvent(ch Change) bool {
+	ev := ch.Event
+	return ch.Kind == ChangeAudit && ev != nil && (ev.Type == EvSessionStarted || ev.Type == EvSessionEnded)
+}
+
+// SubscribeSessionChanges subscribes a stream of API key p: the session
+// events, and the revocation of that key, nothing else.
+func (c *Core) SubscribeSessionChanges(p Principal, n int) *Subscription {
+	return c.hub.SubscribeFunc(n, func(ch Change) bool {
+		return isSessionEvent(ch) || (ch.Kind == ChangeAPIKey && ch.APIKey != nil && ch.APIKey.Name == p.APIKey && !ch.APIKey.Active())
+	})
+}
+
 // IsSessionChange reports whether a live change is one the stream
 // delivers, and turns it into one.
 func (c *Core) IsSessionChange(ch Change) (SessionChange, bool) {
 	ev := ch.Event
-	if ch.Kind != ChangeAudit || ev == nil || (ev.Type != EvSessionStarted && ev.Type != EvSessionEnded) {
+	if !isSessionEvent(ch) {
 		return SessionChange{}, false
 	}
 	var sc SessionChange
@@ -409,16 +427,16 @@ func (c *Core) IsSessionChange(ch Change) (SessionChange, bool) {
 const streamScanBudget = 100_000
 
 // SessionChangesSince returns the session.started and session.ended events
-// after seq, oldest first, at most limit, and the seq to continue from (0
-// when it reached the head). A seq past the head is invalid: the product
-// holds an id this log never gave.
-func (c *Core) SessionChangesSince(p Principal, seq uint64, limit int) ([]SessionChange, uint64, error) {
+// after seq, oldest first, at most limit; through is the last seq it read,
+// and done says that was the head of the log. A seq past the head is
+// invalid: the product holds an id this log never gave.
+func (c *Core) SessionChangesSince(p Principal, seq uint64, limit int) (out []SessionChange, through uint64, done bool, err error) {
 	if p.APIKey == "" {
-		return nil, 0, refuse(CodeNotPermitted, "the stream is for API keys")
+		return nil, 0, false, refuse(CodeNotPermitted, "the stream is for API keys")
 	}
-	var out []SessionChange
 	var next uint64
-	err := c.st.View(func(tx ReadTx) error {
+	err = c.st.View(func(tx ReadTx) error {
+		out, next, done, through = nil, 0, false, seq
 		head, _, err := tx.AuditHead()
 		if err != nil {
 			return err
@@ -444,9 +462,10 @@ func (c *Core) SessionChangesSince(p Principal, seq uint64, limit int) ([]Sessio
 		if err != nil {
 			return err
 		}
-		if next > head {
-			next = 0
+		if next > 0 {
+			through = next - 1
 		}
+		done = through >= head
 		for i := range ids {
 			info, err := sessionInfo(tx, sessions[i])
 			if err != nil {
@@ -456,7 +475,7 @@ func (c *Core) SessionChangesSince(p Principal, seq uint64, limit int) ([]Sessio
 		}
 		return nil
 	})
-	return out, next, err
+	return out, through, done, err
 }
 
 // recordType reads an audit record's type without decoding the rest.
@@ -469,5 +488,5 @@ func recordType(rec []byte) string {
 	if k <= 0 || uint64(len(rest)-k) < l {
 		return ""
 	}
-	return string(bytes.Clone(rest[k : k+int(l)]))
+	return string(rest[k : k+int(l)])
 }

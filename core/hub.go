@@ -54,6 +54,7 @@ type Subscription struct {
 	C      <-chan Change
 	c      chan Change
 	hub    *Hub
+	keep   func(Change) bool // nil: every change
 	mu     sync.Mutex
 	closed bool
 }
@@ -62,12 +63,18 @@ type Subscription struct {
 func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
 
 // Subscribe registers a subscriber with a buffer of n changes.
-func (h *Hub) Subscribe(n int) *Subscription {
+func (h *Hub) Subscribe(n int) *Subscription { return h.SubscribeFunc(n, nil) }
+
+// SubscribeFunc registers a subscriber that receives only the changes keep
+// accepts (and resyncs): its buffer holds what it wants, so a flood of
+// others neither wakes it nor overflows it. keep runs inside Publish and
+// must be quick.
+func (h *Hub) SubscribeFunc(n int, keep func(Change) bool) *Subscription {
 	if n < 1 {
 		n = 1
 	}
 	c := make(chan Change, n+1) // the last slot is only ever a resync
-	s := &Subscription{C: c, c: c, hub: h}
+	s := &Subscription{C: c, c: c, hub: h, keep: keep}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -104,6 +111,9 @@ func (h *Hub) Subscribers() int {
 }
 
 func (s *Subscription) offer(ch Change) {
+	if s.keep != nil && !s.keep(ch) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -6,6 +6,9 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// maxKeyComment bounds the comment kept with a key (user@host, usually).
+const maxKeyComment = 200
+
 // ParseKey reads one authorized_keys line.
 func ParseKey(line string) (ssh.PublicKey, string, error) {
 	line = strings.TrimSpace(line)
@@ -34,7 +37,7 @@ func ParseKey(line string) (ssh.PublicKey, string, error) {
 	if hasUnsafe(comment) {
 		comment = Display(comment)
 	}
-	return pk, comment, nil
+	return pk, cutRunes(comment, maxKeyComment), nil
 }
 
 // AddKey registers a console login key for the user with the email. One key
@@ -49,7 +52,7 @@ func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
 		if err := c.guard(p, CapAdmin, "adding a key for someone else"); err != nil {
 			return Key{}, err
 		}
-	} else if err := c.blockWhileImpersonating(p, true, "changing keys"); err != nil {
+	} else if err := c.check(p, own("changing keys")); err != nil {
 		return Key{}, err
 	}
 	k := Key{Fingerprint: ssh.FingerprintSHA256(pk), Type: pk.Type(), Comment: comment,
@@ -77,7 +80,7 @@ func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
 // RemoveKey deletes a key by fingerprint. The consoles that logged in
 // with it close at once, and the sessions they started end (key_removed).
 func (c *Core) RemoveKey(p Principal, fingerprint string) error {
-	if err := c.blockWhileImpersonating(p, true, "changing keys"); err != nil {
+	if err := c.check(p, own("changing keys")); err != nil {
 		return err
 	}
 	err := c.update(func(t *txn) error {
@@ -85,7 +88,11 @@ func (c *Core) RemoveKey(p Principal, fingerprint string) error {
 		if err != nil {
 			return notFound("no key with fingerprint %s (see actas key list)", fingerprint)
 		}
-		if p.System == "" && k.UserID != p.User.ID && !grants(t.c.current(p), CapAdmin) {
+		me, err := authorize(t, p, own("changing keys"))
+		if err != nil {
+			return err
+		}
+		if p.System == "" && k.UserID != p.User.ID && !grants(me, CapAdmin) {
 			return refuse(CodeNotPermitted, "only owners can remove someone else's key")
 		}
 		u, _ := t.User(k.UserID)

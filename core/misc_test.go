@@ -270,18 +270,17 @@ func TestDemoSeed(t *testing.T) {
 		t.Fatal("jane has no consent")
 	}
 	owner := must(w.c.UserByEmail(core.DemoOwner))
-	bob := must(w.c.UserByEmail(core.DemoBob))
-	reqs := must(w.c.Requests(core.Principal{User: owner}, core.RequestPending, 0))
-	if len(reqs) != 1 || reqs[0].Target != bob.ID {
-		t.Fatalf("pending requests %+v", reqs)
-	}
-	// The README's story works from a fresh demo: support may ask to act
-	// as Jane, and is told to ask (not that a request is pending).
 	support := core.Principal{User: must(w.c.UserByEmail(core.DemoSupport))}
-	if err := w.c.CanRequest(support, jane.ID); err != nil {
-		t.Fatalf("support cannot request Jane in a fresh demo: %v", err)
+	reqs := must(w.c.Requests(core.Principal{User: owner}, core.RequestPending, 0))
+	if len(reqs) != 1 || reqs[0].Target != jane.ID || reqs[0].Requester != support.User.ID {
+		t.Fatalf("pending requests %+v, want DESIGN's one from support for jane", reqs)
 	}
-	if err := w.c.CanImpersonate(support, jane.ID); err == nil || !strings.Contains(err.Error(), "press r to request one") {
+	// The README's story starts from it: support is told that the request
+	// waits for an approver, both on Request and on Impersonate.
+	if err := w.c.CanRequest(support, jane.ID); err == nil || !strings.Contains(err.Error(), "pending request") {
+		t.Fatalf("request Jane again: %v", err)
+	}
+	if err := w.c.CanImpersonate(support, jane.ID); err == nil || !strings.Contains(err.Error(), "waiting for an approver") {
 		t.Fatalf("impersonate Jane: %v", err)
 	}
 	hist := must(w.c.Sessions(core.Principal{User: owner}, "", "", 10))

@@ -100,6 +100,11 @@ func (c *Core) dueDeliveries(busy map[string]bool) (due []Delivery, next time.Ti
 				}
 				return true
 			}
+			if err := render(tx, &m); err != nil {
+				// Unreadable, so undeliverable: it fails like a dead
+				// endpoint would, and ends as alert.failed.
+				m.Notice = Notice{Type: "unreadable", Subject: "actas could not read message " + m.ID + ": " + err.Error(), Time: now}
+			}
 			d := Delivery{Message: m, SMTP: smtp}
 			if m.Channel != "" {
 				ch, err := tx.Channel(m.Channel)
@@ -125,6 +130,11 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		if err != nil {
 			return nil // removed with its channel meanwhile
 		}
+		// What the attempt delivered was rendered when it was read; the
+		// write transaction does not render again.
+		if cur.Created.IsZero() {
+			cur.Created = m.Created
+		}
 		t.alerts = true
 		if cur.Channel != "" {
 			if err := t.noteChannel(cur.Channel, derr); err != nil {
@@ -144,10 +154,13 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		if err := t.PutOutbox(cur); err != nil {
 			return err
 		}
+		if err := t.pruneFailed(); err != nil {
+			return err
+		}
 		_, err = t.record(Event{Type: EvAlertFailed, Actor: Ref{ID: "system"}, Org: t.c.RootOrg().ID,
 			Result: ResultError, Reason: "delivery_failed"},
-			map[string]any{"message": cur.ID, "destination": cur.Destination(), "notice": cur.Notice.Type,
-				"session": cur.Notice.Session, "request": cur.Notice.Request,
+			map[string]any{"message": cur.ID, "destination": cur.Destination(), "notice": m.Notice.Type,
+				"session": m.Notice.Session, "request": m.Notice.Request,
 				"attempts": cur.Attempts, "error": cur.LastError})
 		return err
 	})
@@ -155,6 +168,30 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 		// Not written: the message is still due and is tried again.
 		c.WakeOutbox()
 	}
+}
+
+// keepFailed is how long a failed message stays listed (Settings → Alerts,
+// alert outbox) after it failed; its alert.failed event stays in the audit
+// log for good.
+const keepFailed = 7 * 24 * time.Hour
+
+// pruneFailed drops failed messages queued more than a day and keepFailed
+// ago. It runs when another message fails, so the outbox holds at most a
+// week of failures.
+func (t *txn) pruneFailed() error {
+	var old []string
+	err := t.ScanOutbox(func(m OutboxMessage) bool {
+		if m.Failed && t.now.Sub(m.Created) > keepFailed+MaxDeliveryAge {
+			old = append(old, m.ID)
+		}
+		return true
+	})
+	for _, id := range old {
+		if err == nil {
+			err = t.DeleteOutbox(id)
+		}
+	}
+	return err
 }
 
 // wasWarned reports whether the impersonator of the session was already

@@ -40,6 +40,13 @@ func TestStartRuleMatrix(t *testing.T) {
 		{"needs approval", nil, "support", "jane", core.CodeNeedsApproval},
 		{"direct with consent", nil, "lead", "jane", ""},
 		{"owner on member", nil, "owner", "joe", ""},
+		// Same level is allowed: only a higher role is off limits.
+		{"support on support", func(w *world) { w.consent("gstaff", time.Hour) }, "lead", "gstaff", ""},
+		{"admin on admin", func(w *world) {
+			direct := core.ModeDirect
+			w.must(w.c.UpdateUser(w.cli, "approver@acme.test", core.UserChange{Mode: &direct}))
+			w.consent("approver2", time.Hour)
+		}, "approver", "approver2", ""},
 		{"subtree staff inside", nil, "gstaff", "jane", ""},
 		{"consent not required", func(w *world) {
 			w.must(w.c.SetPolicy(w.cli, map[string]string{"require_consent": "false"}))
@@ -214,9 +221,12 @@ func TestEndingSessions(t *testing.T) {
 
 func TestWhileImpersonating(t *testing.T) {
 	w := newWorld(t)
+	other := must(w.c.Start(w.as("lead"), w.u["joe"].ID, "ticket"))
 	s := must(w.c.Start(w.as("owner"), w.u["jane"].ID, "ticket"))
 	owner := w.as("owner")
 	refusals := map[string]error{}
+	refusals["terminate"] = w.c.Terminate(owner, other.ID)
+	refusals["remove key"] = w.c.RemoveKey(owner, "SHA256:owner")
 	_, refusals["policy"] = w.c.SetPolicy(owner, map[string]string{"max_duration": "24h"})
 	_, refusals["user"] = w.c.CreateUser(owner, core.NewUser{Email: "x@acme.test", Name: "X", Role: core.RoleMember})
 	_, refusals["consent"] = w.c.GrantConsent(owner, time.Hour)
@@ -232,8 +242,11 @@ func TestWhileImpersonating(t *testing.T) {
 		}
 	}
 	blocked := w.events(core.EvActionBlocked)
-	if len(blocked) != 4 {
-		t.Fatalf("action.blocked events = %d, want 4", len(blocked))
+	if len(blocked) != 6 {
+		t.Fatalf("action.blocked events = %d, want 6", len(blocked))
+	}
+	if got := must(w.c.Session(other.ID)); !got.Active() {
+		t.Errorf("terminated while impersonating: %+v", got)
 	}
 	for _, ev := range blocked {
 		if ev.Actor.ID != w.u["owner"].ID || ev.Subject.ID != w.u["jane"].ID || ev.Session != s.ID {
@@ -247,4 +260,72 @@ func TestWhileImpersonating(t *testing.T) {
 	if got := must(w.c.Session(s.ID)); got.Events < 6 {
 		t.Errorf("session counts %d events", got.Events)
 	}
+}
+
+// Losing a role takes away what it showed at once: the lists, the audit
+// log and the live feed follow the person's current role, not the one
+// they logged in with.
+func TestDemotedLosesVisibility(t *testing.T) {
+	w := newWorld(t)
+	lead, approver := w.as("lead"), w.as("approver") // logged in as staff
+	feed := w.c.Subscribe(lead, 64)
+	defer feed.Close()
+	s := must(w.c.Start(w.as("owner"), w.u["jane"].ID, "ticket"))
+	if got := must(w.c.Sessions(lead, "", "", 10)); len(got) != 1 || got[0].ID != s.ID {
+		t.Fatalf("staff sees sessions %v, want %s", got, s.ID)
+	}
+	if page := must(w.c.Audit(approver, core.AuditQuery{Session: s.ID}, 0, true, 10)); len(page.Events) == 0 {
+		t.Fatalf("an admin reads no audit of %s", s.ID)
+	}
+	if !drained(feed, s.ID) {
+		t.Fatalf("staff's feed did not carry session %s", s.ID)
+	}
+	member, never, no := core.RoleMember, core.ModeNever, false
+	for _, email := range []string{"lead@acme.test", "approver@acme.test"} {
+		w.must(w.c.UpdateUser(w.cli, email, core.UserChange{Role: &member, Mode: &never, Approver: &no}))
+	}
+	drained(feed, "")
+	if got, err := w.c.Sessions(lead, "", "", 10); core.CodeOf(err) != core.CodeNotPermitted {
+		t.Errorf("demoted person still lists sessions: %v %v", got, err)
+	}
+	if got := must(w.c.VisibleActiveSessions(lead, w.u["lead"].ID)); len(got) != 0 {
+		t.Errorf("demoted person sees running sessions %v", got)
+	}
+	if page, err := w.c.Audit(approver, core.AuditQuery{Session: s.ID}, 0, true, 10); core.CodeOf(err) != core.CodeNotPermitted {
+		t.Errorf("demoted admin still reads the session's audit: %d events, %v", len(page.Events), err)
+	}
+	if page := must(w.c.Audit(approver, core.AuditQuery{}, 0, true, 100)); len(page.Events) == 0 ||
+		!allAbout(page.Events, w.u["approver"].ID) {
+		t.Errorf("demoted admin reads the whole log: %d events", len(page.Events))
+	}
+	w.must(nil, w.c.End(w.as("owner"), core.EndExit))
+	s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, "ticket2"))
+	if drained(feed, s2.ID) || drained(feed, s.ID) {
+		t.Errorf("demoted person's feed still carries others' sessions")
+	}
+}
+
+// drained empties sub and reports whether a change about session id (a
+// session change or an audit event of it) was among what it held.
+func drained(sub *core.Subscription, id string) bool {
+	found := false
+	for {
+		select {
+		case ch := <-sub.C:
+			if id != "" && ((ch.Session != nil && ch.Session.ID == id) || (ch.Event != nil && ch.Event.Session == id)) {
+				found = true
+			}
+		default:
+			return found
+		}
+	}
+}
+
+func allAbout(evs []core.Event, id string) bool {
+	for _, ev := range evs {
+		if ev.Subject.ID != id {
+			return false
+		}
+	}
+	return true
 }

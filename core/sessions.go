@@ -140,7 +140,8 @@ func (c *Core) CanImpersonate(p Principal, targetID string) error {
 // policy require_reason holds and p starts sessions directly (in request
 // mode the approved request carries its reason).
 func (c *Core) StartNeedsReason(p Principal) bool {
-	return c.Policy().RequireReason && c.current(p).Mode == ModeDirect
+	me, err := c.allowed(p, see(""))
+	return err == nil && c.Policy().RequireReason && me.Mode == ModeDirect
 }
 
 // Start begins an impersonation of the target by p. Every refusal is also
@@ -256,15 +257,14 @@ func (t *txn) endSession(s Session, reason EndReason, by Ref) error {
 	return nil
 }
 
-// endSessionsOn ends every active session whose target or impersonator is
-// the user.
-func (t *txn) endSessionsOn(userID string, reason EndReason, by Ref) error {
+// endSessionsWhere ends every active session that match holds for.
+func (t *txn) endSessionsWhere(match func(Session) bool, reason EndReason, by Ref) error {
 	act, err := t.ActiveSessions()
 	if err != nil {
 		return err
 	}
 	for _, s := range act {
-		if s.Target == userID || s.Impersonator == userID {
+		if match(s) {
 			if err := t.endSession(s, reason, by); err != nil {
 				return err
 			}
@@ -273,20 +273,15 @@ func (t *txn) endSessionsOn(userID string, reason EndReason, by Ref) error {
 	return nil
 }
 
+// endSessionsOn ends every active session whose target or impersonator is
+// the user.
+func (t *txn) endSessionsOn(userID string, reason EndReason, by Ref) error {
+	return t.endSessionsWhere(func(s Session) bool { return s.Target == userID || s.Impersonator == userID }, reason, by)
+}
+
 // endSessionsBy ends every active session the user runs as impersonator.
 func (t *txn) endSessionsBy(userID string, reason EndReason, by Ref) error {
-	act, err := t.ActiveSessions()
-	if err != nil {
-		return err
-	}
-	for _, s := range act {
-		if s.Impersonator == userID {
-			if err := t.endSession(s, reason, by); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return t.endSessionsWhere(func(s Session) bool { return s.Impersonator == userID }, reason, by)
 }
 
 // applyPolicyToSessions makes running sessions obey a changed policy at
@@ -340,9 +335,14 @@ func (c *Core) EndConn(conn string, reason EndReason) error {
 	if reason == EndDisconnect && !c.Policy().EndOnDisconnect {
 		return nil
 	}
+	return c.endConnSessions(conn, reason, Ref{ID: "system"})
+}
+
+// endConnSessions ends, one by one, the active sessions conn started.
+func (c *Core) endConnSessions(conn string, reason EndReason, by Ref) error {
 	for _, s := range c.ActiveSessions() {
 		if s.Conn == conn {
-			if err := c.endByID(s.ID, reason, Ref{ID: "system"}); err != nil {
+			if err := c.endByID(s.ID, reason, by); err != nil {
 				return err
 			}
 		}
@@ -356,14 +356,7 @@ func (c *Core) Quit(p Principal) error {
 	if p.Conn == "" {
 		return nil
 	}
-	for _, s := range c.ActiveSessions() {
-		if s.Conn == p.Conn {
-			if err := c.endByID(s.ID, EndExit, p.ref()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return c.endConnSessions(p.Conn, EndExit, p.ref())
 }
 
 // Terminate lets an owner end anyone's session.
@@ -436,32 +429,42 @@ func (c *Core) Session(id string) (Session, error) {
 // user's sessions. Staff see sessions in their org subtree; a member sees
 // only the sessions on themselves.
 func (c *Core) Sessions(p Principal, target, before string, limit int) ([]Session, error) {
-	if err := c.require(p, CapSessions); err != nil {
-		if target == "" || target != p.User.ID {
-			return nil, err
-		}
-	}
 	var out []Session
+	var me User
 	err := c.st.View(func(tx ReadTx) error {
-		list, err := tx.Sessions(target, before, limit)
-		out = list
+		var err error
+		if me, err = sessionsReader(tx, p, target); err != nil {
+			return err
+		}
+		out, err = tx.Sessions(target, before, limit)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return c.visibleSessions(p, out), nil
+	return c.visibleSessions(p, me, out), nil
 }
 
-func (c *Core) visibleSessions(p Principal, list []Session) []Session {
+// sessionsReader authorizes p to list sessions: staff, or anyone for the
+// sessions on themselves (target is their own ID).
+func sessionsReader(tx ReadTx, p Principal, target string) (User, error) {
+	me, err := authorize(tx, p, see(CapSessions))
+	if err != nil && CodeOf(err) == CodeNotPermitted && target != "" && target == p.User.ID {
+		return authorize(tx, p, see(""))
+	}
+	return me, err
+}
+
+// visibleSessions keeps the sessions of list that p (me, as authorize read
+// them) may see.
+func (c *Core) visibleSessions(p Principal, me User, list []Session) []Session {
 	if p.System != "" {
 		return list
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	orgs := c.orgSnapshot()
 	out := list[:0]
 	for _, s := range list {
-		if s.Target == p.User.ID || s.Impersonator == p.User.ID || (p.User.Role.IsStaff() && inSubtree(c.orgs, p.User.Org, s.Org)) {
+		if sessionVisible(me, orgs, s) {
 			out = append(out, s)
 		}
 	}

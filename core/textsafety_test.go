@@ -232,3 +232,13 @@ func TestKeyOptionsAreNeverDropped(t *testing.T) {
 	}
 	must(w.c.AddKey(w.cli, "jane@globex.test", key))
 }
+
+// TestKeyCommentIsBounded: a key line's comment is stored cut to 200
+// characters.
+func TestKeyCommentIsBounded(t *testing.T) {
+	w := newWorld(t)
+	k := must(w.c.AddKey(w.cli, "jane@globex.test", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb8Wq7/NdSnbPNiY5iOnT0qZbwrkGYx7bm3NA2nU1gJ "+strings.Repeat("c", 1<<20)))
+	if n := utf8.RuneCountInString(k.Comment); n > 200 {
+		t.Fatalf("a 1 MB key comment was stored as %d characters", n)
+	}
+}

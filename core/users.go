@@ -216,7 +216,10 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 	}
 	var u User
 	err := c.update(func(t *txn) error {
-		var err error
+		me, err := authorize(t, p, change(CapSettings, "changing a user"))
+		if err != nil {
+			return err
+		}
 		u, err = t.UserByEmail(normaliseEmail(email))
 		if err != nil {
 			return notFound("no user with email %s", email)
@@ -224,7 +227,7 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if p.System == "" && u.ID == p.User.ID && (ch.Role != nil || ch.Status != nil) {
 			return refuse(CodeSelf, "you cannot change your own role or status")
 		}
-		if err := c.outranks(p, u); err != nil {
+		if err := outranks(p, me, u); err != nil {
 			return err
 		}
 		old := u
@@ -255,13 +258,10 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if err := memberSettings(u.Email, u.Role, u.Mode, u.Approver); err != nil {
 			return err
 		}
-		if p.System == "" && u.Role.Level() > c.current(p).Role.Level() {
-			return refuse(CodeHigherPrivilege, "you cannot give a role above your own (%s)", c.current(p).Role)
+		if p.System == "" && u.Role.Level() > me.Role.Level() {
+			return refuse(CodeHigherPrivilege, "you cannot give a role above your own (%s)", me.Role)
 		}
-		if err := c.lastOwnerCheck(old, u.Role, u.Status, func(id string) (User, bool) {
-			o, err := t.User(id)
-			return o, err == nil
-		}); err != nil {
+		if err := lastOwnerCheck(t, old, u.Role, u.Status); err != nil {
 			return err
 		}
 		for k, pair := range map[string][2]any{
@@ -480,13 +480,12 @@ func (c *Core) UserCount() int {
 	return n
 }
 
-// visibleOrgs is the set of orgs whose users p may see, nil for all (the
-// command line, and staff of the root org).
-func (c *Core) visibleOrgs(p Principal) map[string]bool {
+// visibleOrgs is the set of orgs whose users p (viewer, as authorize read
+// them) may see, nil for all (the command line, and staff of the root org).
+func (c *Core) visibleOrgs(p Principal, viewer User) map[string]bool {
 	if p.System != "" {
 		return nil
 	}
-	viewer := c.current(p)
 	c.mu.RLock()
 	orgs := c.orgs
 	root := c.rootOrg
@@ -511,10 +510,11 @@ func (c *Core) visibleOrgs(p Principal) map[string]bool {
 // someone who sees every user is read from the store's name index, so a
 // console's first frame does not wait for it.
 func (c *Core) SearchUsers(ctx context.Context, p Principal, query string, from, limit int) (UserPage, error) {
-	if err := c.require(p, CapUsers); err != nil {
+	me, err := c.allowed(p, see(CapUsers))
+	if err != nil {
 		return UserPage{Next: -1, Total: -1}, err
 	}
-	allowed := c.visibleOrgs(p)
+	allowed := c.visibleOrgs(p, me)
 	query = normalQuery(query)
 	c.dir.Warm()
 	if query == "" && allowed == nil && !c.dir.Ready() {
@@ -602,10 +602,11 @@ func (c *Core) usersFromIndex(from, limit int) (UserPage, error) {
 // snapshot, until fn returns an error; a cancelled ctx stops it too. It
 // streams: the command line lists a million users in constant memory.
 func (c *Core) EachUser(ctx context.Context, p Principal, fn func(User) error) error {
-	if err := c.require(p, CapUsers); err != nil {
+	me, err := c.allowed(p, see(CapUsers))
+	if err != nil {
 		return err
 	}
-	allowed := c.visibleOrgs(p)
+	allowed := c.visibleOrgs(p, me)
 	return c.st.View(func(tx ReadTx) error {
 		var err error
 		n := 0

@@ -239,3 +239,26 @@ func jsonEqual(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
+
+// A product's last batch may arrive after the session ended: actions timed
+// up to 60 s after the end are taken, later ones are not.
+func TestEventsAfterTheEnd(t *testing.T) {
+	w := newWorld(t)
+	_, ticket := w.start(t)
+	sid, _ := w.redeem(t, "billing", ticket)
+	if err := w.c.End(core.Principal{User: w.user(t, "lead@acme.test")}, core.EndExit); err != nil {
+		t.Fatal(err)
+	}
+	end := w.clock.Now()
+	w.clock.Advance(2 * time.Minute) // the report arrives late
+	body := func(at time.Time) map[string]any {
+		return map[string]any{"events": []map[string]any{{"time": at.Format(time.RFC3339), "method": "GET", "path": "/x"}}}
+	}
+	if r := w.call(t, "POST", "/v1/sessions/"+sid+"/events", "billing", body(end.Add(core.ActionGrace))); r.status != 202 {
+		t.Errorf("an action at end+60s: %d %s, want 202", r.status, r.body)
+	}
+	before := w.auditCount()
+	if r := w.call(t, "POST", "/v1/sessions/"+sid+"/events", "billing", body(end.Add(core.ActionGrace+time.Second))); r.status != 422 || w.auditCount() != before {
+		t.Errorf("an action at end+61s: %d %s, want 422 and nothing written", r.status, r.body)
+	}
+}

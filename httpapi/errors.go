@@ -102,7 +102,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	case errors.As(err, &tooBig):
 		return &core.Error{Code: core.CodeTooLarge, Message: fmt.Sprintf("the request body is larger than %d KB", limit>>10)}
 	case errors.Is(err, io.EOF):
-		return &core.Error{Code: core.CodeInvalid, Message: "the request body is empty; send a JSON object"}
+		return errEmptyBody
 	case errors.Is(err, errTrailing):
 		return &core.Error{Code: core.CodeInvalid, Message: "the request body holds more than one JSON value"}
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
@@ -120,6 +120,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 }
 
 var errTrailing = errors.New("trailing data")
+
+// errEmptyBody is decodeJSON's answer to a body with nothing in it.
+var errEmptyBody = &core.Error{Code: core.CodeInvalid, Message: "the request body is empty; send a JSON object"}
 
 // jsonKind names a Go kind as JSON calls it.
 func jsonKind(kind string) string {

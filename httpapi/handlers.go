@@ -73,7 +73,7 @@ func (s *Server) redeem(w http.ResponseWriter, r *http.Request, p core.Principal
 		s.fail(w, err)
 		return
 	}
-	sess, g, err := s.core.Redeem(p, body.Ticket, r.UserAgent())
+	sess, g, err := s.core.Redeem(p, body.Ticket, core.Visitor{UserAgent: r.UserAgent(), ForwardedFor: r.Header.Get("X-Forwarded-For")})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -108,7 +108,8 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, p core.Principa
 	}
 	var presented []byte
 	if r.ContentLength != 0 {
-		if err := decodeJSON(w, r, maxSmallBody, &body); err != nil && !(r.ContentLength < 0 && isEmptyBody(err)) {
+		// A chunked request may turn out empty: the same as no body.
+		if err := decodeJSON(w, r, maxSmallBody, &body); err != nil && !(r.ContentLength < 0 && err == errEmptyBody) {
 			s.fail(w, err)
 			return
 		}
@@ -128,13 +129,6 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, p core.Principa
 		return
 	}
 	s.writeGrant(w, g.Session, g)
-}
-
-// isEmptyBody reports decodeJSON's answer to a body with nothing in it (a
-// chunked request without content).
-func isEmptyBody(err error) bool {
-	ce, ok := err.(*core.Error)
-	return ok && ce.Message == "the request body is empty; send a JSON object"
 }
 
 // eventJSON is one reported action.

@@ -40,6 +40,7 @@ type world struct {
 type worldOpt struct {
 	rate      int
 	keepAlive time.Duration
+	buffer    int
 	members   int
 }
 
@@ -77,7 +78,7 @@ func newWorld(t testing.TB, opts ...func(*worldOpt)) *world {
 	if w.keys, err = httpapi.OpenKeyring(dir, clock.Now); err != nil {
 		t.Fatal(err)
 	}
-	if w.api, err = httpapi.New(httpapi.Config{Core: c, Keyring: w.keys, KeepAlive: o.keepAlive}); err != nil {
+	if w.api, err = httpapi.New(httpapi.Config{Core: c, Keyring: w.keys, KeepAlive: o.keepAlive, StreamBuffer: o.buffer}); err != nil {
 		t.Fatal(err)
 	}
 	w.srv = httptest.NewServer(w.api)
@@ -104,7 +105,13 @@ func (w *world) user(t testing.TB, email string) core.User {
 // it with the ticket of its product link.
 func (w *world) start(t testing.TB) (core.Session, string) {
 	t.Helper()
-	lead := core.Principal{User: w.user(t, "lead@acme.test"), Conn: "test"}
+	return w.startAs(t, "lead@acme.test")
+}
+
+// startAs begins the person's session on jane@globex.test.
+func (w *world) startAs(t testing.TB, email string) (core.Session, string) {
+	t.Helper()
+	lead := core.Principal{User: w.user(t, email), Conn: "test-" + email}
 	s, err := w.c.Start(lead, w.user(t, "jane@globex.test").ID, "checking an invoice")
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,9 @@ type Config struct {
 	// KeepAlive is how often an idle stream gets a comment line, so
 	// proxies keep it open; 0 means 15 s.
 	KeepAlive time.Duration
+	// StreamBuffer is how many session changes a stream holds while it
+	// writes; past it, it replays from the log. 0 means 256.
+	StreamBuffer int
 }
 
 // Server serves the API. It is an http.Handler.
@@ -36,8 +39,10 @@ type Server struct {
 	keys      *Keyring
 	log       *log.Logger
 	keepAlive time.Duration
-	mux       *http.ServeMux
-	routes    []route
+	// streamBuffer is Config.StreamBuffer.
+	streamBuffer int
+	mux          *http.ServeMux
+	routes       []route
 
 	// streams end when the server shuts down (Close).
 	ctx    context.Context
@@ -68,7 +73,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 15 * time.Second
 	}
-	s := &Server{core: cfg.Core, keys: cfg.Keyring, log: cfg.Logger, keepAlive: cfg.KeepAlive}
+	if cfg.StreamBuffer <= 0 {
+		cfg.StreamBuffer = 256
+	}
+	s := &Server{core: cfg.Core, keys: cfg.Keyring, log: cfg.Logger, keepAlive: cfg.KeepAlive, streamBuffer: cfg.StreamBuffer}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes = []route{
 		{Method: "GET", Pattern: "/.well-known/jwks.json", Public: true, handle: (*Server).jwks},

@@ -55,17 +55,23 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p core.Principal
 	}
 	rc := http.NewResponseController(w)
 	// Subscribe before reading the backlog, so nothing falls between them.
-	sub := s.core.Hub().Subscribe(1024)
+	sub := s.core.SubscribeSessionChanges(p, s.streamBuffer)
 	defer sub.Close()
+	// floor: every session event up to it was in the backlog (or came
+	// before the stream began); sent: what went out live above it. Commits
+	// of one group may publish out of seq order, so the stream keeps what
+	// it sent rather than the last id alone.
+	var floor uint64
+	sent := map[uint64]bool{}
 	var backlog []core.SessionChange
 	if resume {
 		var err error
-		if backlog, err = s.catchUp(p, last); err != nil {
+		if backlog, floor, err = s.catchUp(p, last); err != nil {
 			s.fail(w, err)
 			return
 		}
 	} else {
-		last = s.core.AuditCount()
+		floor = s.core.AuditCount()
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -82,7 +88,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p core.Principal
 	buf.WriteString("retry: 1000\n: actas stream open\n\n")
 	for _, sc := range backlog {
 		writeEvent(&buf, sc)
-		last = sc.Seq
 	}
 	if !send() {
 		return
@@ -91,6 +96,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p core.Principal
 	defer s.wg.Done()
 	tick := time.NewTicker(s.keepAlive)
 	defer tick.Stop()
+	// Once a keep-alive period has passed, everything committed before the
+	// previous tick has long been published: the floor moves up to it, so
+	// sent stays small on a stream that runs for weeks.
+	prevHead := s.core.AuditCount()
 	for {
 		select {
 		case <-r.Context().Done():
@@ -102,6 +111,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p core.Principal
 				return
 			}
 			buf.WriteString(": keep-alive\n\n")
+			if prevHead > floor {
+				floor = prevHead
+				for seq := range sent {
+					if seq <= floor {
+						delete(sent, seq)
+					}
+				}
+			}
+			prevHead = s.core.AuditCount()
 		case ch, ok := <-sub.C:
 			if !ok {
 				return
@@ -109,23 +127,26 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p core.Principal
 			switch {
 			case ch.Kind == core.ChangeResync:
 				// We read too slowly and missed changes: replay them.
-				more, err := s.catchUp(p, last)
+				more, head, err := s.catchUp(p, floor)
 				if err != nil {
 					return
 				}
 				for _, sc := range more {
-					writeEvent(&buf, sc)
-					last = sc.Seq
+					if !sent[sc.Seq] {
+						writeEvent(&buf, sc)
+					}
 				}
-			case ch.Kind == core.ChangeAPIKey && ch.APIKey != nil && ch.APIKey.Name == p.APIKey:
-				return // revoked
+				floor = head
+				clear(sent)
+			case ch.Kind == core.ChangeAPIKey:
+				return // this key was revoked
 			default:
 				sc, ok := s.core.IsSessionChange(ch)
-				if !ok || sc.Seq <= last {
+				if !ok || sc.Seq <= floor || sent[sc.Seq] {
 					continue
 				}
 				writeEvent(&buf, sc)
-				last = sc.Seq
+				sent[sc.Seq] = true
 			}
 		}
 		if buf.Len() > 0 && !send() {
@@ -134,19 +155,19 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p core.Principal
 	}
 }
 
-// catchUp reads every session change after seq.
-func (s *Server) catchUp(p core.Principal, seq uint64) ([]core.SessionChange, error) {
+// catchUp reads every session change after seq, and the head it read to.
+func (s *Server) catchUp(p core.Principal, seq uint64) ([]core.SessionChange, uint64, error) {
 	var out []core.SessionChange
 	for {
-		page, next, err := s.core.SessionChangesSince(p, seq, 1000)
+		page, through, done, err := s.core.SessionChangesSince(p, seq, 1000)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out = append(out, page...)
-		if next == 0 {
-			return out, nil
+		if done {
+			return out, through, nil
 		}
-		seq = next - 1
+		seq = through
 	}
 }
 

@@ -50,6 +50,12 @@ func newAlertWorld(t *testing.T, opt core.Options) *alertWorld {
 	if _, err := core.SeedDemo(c, clock, 3); err != nil {
 		t.Fatal(err)
 	}
+	// The demo's pending request (support for Jane) is withdrawn before any
+	// channel exists, so each test asks afresh and hears only of its own.
+	support, _ := c.UserByEmail(core.DemoSupport)
+	if _, err := c.Cancel(core.Principal{User: support, Conn: "test-support"}, "req_00000001"); err != nil {
+		t.Fatal(err)
+	}
 	w := &alertWorld{t: t, c: c, clock: clock, slack: alertsink.NewHTTP(""), hook: alertsink.NewHTTP(""),
 		channel: map[core.ChannelKind]core.Channel{}}
 	if w.mail, err = alertsink.StartSMTP("127.0.0.1:0"); err != nil {
@@ -143,7 +149,7 @@ func TestAlertsReachEveryone(t *testing.T) {
 	}
 	for _, to := range []string{core.DemoApprover, core.DemoOwner} {
 		m := w.mailTo(to, "[staging] Sam Support asks to act as Jane Doe")
-		if m.From != "actas@acme.test" || m.ID != "<"+strings.TrimSuffix(strings.TrimPrefix(m.ID, "<"), ">")+">" {
+		if m.From != "actas@acme.test" || !strings.HasPrefix(m.ID, "<msg_") || !strings.HasSuffix(m.ID, "@actas>") {
 			t.Errorf("mail to %s: from %q, Message-ID %q", to, m.From, m.ID)
 		}
 		mustContain(t, "approver mail text", m.Text, "Sam Support <support@acme.test>", "Jane Doe <jane@globex.test>",
@@ -206,7 +212,8 @@ func TestAlertsReachEveryone(t *testing.T) {
 		t.Fatal(err)
 	}
 	m = w.mailTo(core.DemoSupport, "[staging] Jane Doe enabled impersonation until")
-	mustContain(t, "consent mail", m.Text, u.ConsentUntil.Format(time.RFC1123), "Jane Doe <jane@globex.test> granted consent")
+	mustContain(t, "consent mail", m.Text, u.ConsentUntil.Format(time.RFC1123), "Jane Doe <jane@globex.test> granted consent",
+		"Your request "+r.ID+" was denied; ask again")
 	if _, ok := w.mail.Wait(0, func(m alertsink.Mail) bool {
 		return slices.Contains(m.To, core.DemoLead) && strings.Contains(m.Subject, "enabled impersonation")
 	}); ok {
@@ -237,14 +244,17 @@ func TestAlertsReachEveryone(t *testing.T) {
 	if _, err := c.RecordAction(support, "resend invoice", map[string]any{"invoice": "inv_000042"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.RecordAction(support, "http", map[string]any{"method": "POST", "path": "/invoices/42/resend", "status": 202}); err != nil {
+		t.Fatal(err)
+	}
 	w.clock.Advance(5 * time.Minute)
 	if err := c.End(support, core.EndExit); err != nil {
 		t.Fatal(err)
 	}
 	m = w.mailTo(core.DemoJane, "[staging] Receipt: Sam Support acted as you")
-	mustContain(t, "receipt", m.Text, "Duration: 12m0s", "Ended: exit", "Actions done (2):",
+	mustContain(t, "receipt", m.Text, "Duration: 12m0s", "Ended: exit", "Actions done (3):", "POST /invoices/42/resend → 202",
 		"action=view invoices path=/billing/invoices", "action=resend invoice invoice=inv_000042")
-	mustContain(t, "receipt HTML", m.HTML, "<li>Actions done (2):</li>", "inv_000042")
+	mustContain(t, "receipt HTML", m.HTML, "<li>Actions done (3):</li>", "inv_000042")
 	for _, sub := range []string{"started acting as Jane Doe", "stopped acting as Jane Doe"} {
 		if _, ok := w.slack.Wait(wait, func(h alertsink.Hook) bool { return strings.Contains(string(h.Body), sub) }); !ok {
 			t.Errorf("Slack never heard %q", sub)

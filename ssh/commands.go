@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -27,7 +28,7 @@ func (s *Server) runCommand(sess ssh.Session, c *console, user core.User, fp str
 		return 1, "actas: " + err.Error()
 	}
 	defer s.endConn(id, core.EndDisconnect)
-	s.log.Info("command", "user", user.Email, "conn", id, "command", sess.Command())
+	s.log.Info("command", "user", user.Email, "conn", id, "command", core.LoggableArgs(sess.Command()))
 	ctx, cancel := context.WithCancelCause(sess.Context())
 	defer cancel(nil)
 	c.id, c.cancel, c.user, c.fingerprint, c.guard = id, cancel, user.ID, fp, g
@@ -35,7 +36,13 @@ func (s *Server) runCommand(sess ssh.Session, c *console, user core.User, fp str
 		return 1, ShutdownMessage
 	}
 	defer s.untrack(c)
-	code = s.cfg.Commands(ctx, p, sess.Command(), inputReader{r: sess, g: g}, sess, sess.Stderr())
+	var out, errw io.Writer = sess, sess.Stderr()
+	if _, _, isPty := sess.Pty(); isPty {
+		// ssh -t: the client's terminal is raw, so lines need their
+		// carriage return, as a terminal's own output processing adds.
+		out, errw = crlf{out}, crlf{errw}
+	}
+	code = s.cfg.Commands(ctx, p, sess.Command(), inputReader{r: sess, g: g}, out, errw)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return 1, endMessage(cause, s.cfg)
 	}
@@ -122,4 +129,14 @@ func (s *Server) running() []*console {
 		out = append(out, c)
 	}
 	return out
+}
+
+// crlf writes "\n" as "\r\n".
+type crlf struct{ w io.Writer }
+
+func (c crlf) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/internal/termframe"
 	"github.com/actas/actas/themes"
 	"github.com/actas/actas/tui"
 	tea "github.com/charmbracelet/bubbletea"
@@ -145,37 +146,36 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		r.SetColorProfile(themes.PlainProfile(dumb))
 	}
 	started := time.Now()
-	screen := newFrames(sess, pty.Window.Width, pty.Window.Height)
+	screen := termframe.New(sess, pty.Window.Width, pty.Window.Height)
 	var model tea.Model
 	if s.safely("console constructor", func() {
 		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain, ASCII: dumb,
 			Width: pty.Window.Width, Height: pty.Window.Height,
-			Copy: func(text string) { screen.write(ansi.SetSystemClipboard(text)) }})
+			Copy: func(text string) { screen.WriteRaw(ansi.SetSystemClipboard(text)) }})
 	}) || model == nil {
 		s.endConn(id, core.EndDisconnect)
 		return 1, endMessage(errPanic, s.cfg)
 	}
-	gm := &guarded{m: model, frames: screen, onPanic: func(v any, stack []byte) {
+	gm := &guarded{m: termframe.Draw(model, screen), onPanic: func(v any, stack []byte) {
 		s.log.Error("console panicked; closing it", "user", user.Email, "conn", id, "panic", v, "stack", string(stack))
 		cancel(errPanic)
 	}}
 	prog := tea.NewProgram(gm,
 		tea.WithInput(inputReader{r: sess, g: g}),
 		tea.WithOutput(sess),
-		// frames draws instead: Bubble Tea's renderer wakes 60 times a
-		// second even when nothing changes.
+		// termframe draws instead (termframe.Draw): Bubble Tea's renderer
+		// wakes 60 times a second even when nothing changes.
 		tea.WithoutRenderer(),
 		// The server's signals are cmd's business, not every console's.
 		tea.WithoutSignalHandler(),
 		tea.WithEnvironment(env),
 	)
 	// Each console runs one goroutine besides its program's: it hands the
-	// program core's changes and the terminal's new sizes (to the screen
-	// first, so that the view drawn for a size repaints the whole window),
-	// and quits it when the connection ends.
+	// program core's changes and the terminal's new sizes (termframe.Draw
+	// hands them to the screen first, so that the view drawn for a size
+	// repaints the whole window), and quits it when the connection ends.
 	feed := s.newFeed(s.core, p)
 	sizes := &resizer{ctx: ctx, apply: func(w ssh.Window) {
-		screen.resize(w.Width, w.Height)
 		prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
 	}}
 	go s.safely("console feed", func() {
@@ -183,10 +183,10 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	})
 	// A connection that is gone gets no more frames, whatever the
 	// program still does on its way out.
-	stopDrawing := context.AfterFunc(sess.Context(), screen.halt)
+	stopDrawing := context.AfterFunc(sess.Context(), screen.Halt)
 	defer stopDrawing()
 	_, runErr := prog.Run()
-	screen.stop()
+	screen.Stop()
 
 	cause := context.Cause(ctx)
 	reason := core.EndExit
@@ -293,7 +293,6 @@ type guarded struct {
 	onPanic func(v any, stack []byte)
 	once    sync.Once
 	failed  bool
-	frames  *frames // draws every view; nil in tests of the guard alone
 }
 
 type panicMsg struct {
@@ -345,11 +344,7 @@ func (g *guarded) View() (v string) {
 			v = ""
 		}
 	}()
-	v = g.m.View()
-	if g.frames != nil {
-		g.frames.show(v)
-	}
-	return v
+	return g.m.View()
 }
 
 // wrap turns a panic in a command into a panicMsg, including the commands

@@ -174,22 +174,3 @@ func TestConsoleStopsDrawingWhenConnectionGoes(t *testing.T) {
 		t.Fatalf("%d consoles still counted after the connection went", n)
 	}
 }
-
-// frames that were halted write nothing more.
-func TestFramesHaltDrawsNothing(t *testing.T) {
-	c := newFakeClient(20, 5)
-	f := newFrames(c, 20, 5)
-	f.show("one")
-	f.idle(t)
-	n := c.count()
-	f.halt()
-	f.show("two")
-	f.write("\x1b]52;c;eA==\x07")
-	f.resize(30, 6)
-	f.show("three")
-	time.Sleep(50 * time.Millisecond)
-	f.stop()
-	if c.count() != n {
-		t.Fatalf("%d writes after halt", c.count()-n)
-	}
-}

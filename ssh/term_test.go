@@ -26,6 +26,10 @@ type screen struct {
 	pending []byte
 	plain   strings.Builder // everything written, escape sequences removed
 	oscs    []string        // operating system commands received (OSC 52 clipboard writes)
+	// joins makes it a terminal that draws a zero-width-joiner sequence
+	// (👩‍💻) as one glyph: the rune after a joiner takes no cell.
+	joins    bool
+	joinNext bool
 }
 
 func newScreen(w, h int) *screen {
@@ -131,7 +135,8 @@ loop:
 					break loop
 				}
 				if b[i+1] == ']' {
-					s.oscs = append(s.oscs, string(b[i+2:end]))
+					body := strings.TrimSuffix(strings.TrimSuffix(string(b[i+2:end]), "\a"), "\x1b\\")
+					s.oscs = append(s.oscs, body)
 				}
 				i = end
 			case '(', ')', '*', '+', '#':
@@ -218,6 +223,10 @@ func (s *screen) insertLines(y, bot, n int) {
 }
 
 func (s *screen) put(r rune) {
+	if s.joins && (r == 0x200d || s.joinNext) {
+		s.joinNext = r == 0x200d
+		return
+	}
 	wd := runewidth.RuneWidth(r)
 	if wd == 0 {
 		return

@@ -173,7 +173,8 @@ func BenchmarkAuditAppend(b *testing.B) { benchAppend(b, []int{1, 64}, false, op
 
 // BenchmarkAuditAppendWithOutbox is BenchmarkAuditAppend where every event
 // also queues a notification in its transaction, as a session start or end
-// does for an alert channel: the cost of the transactional outbox.
+// does for an alert channel: the cost of the transactional outbox. (Its
+// notice is rendered from the event when it is delivered, not stored.)
 func BenchmarkAuditAppendWithOutbox(b *testing.B) { benchAppend(b, []int{1, 64}, true, openBench) }
 
 // BenchmarkAuditAppendWithoutTree is BenchmarkAuditAppend/writers=64 with
@@ -211,11 +212,8 @@ func benchAppend(b *testing.B, writerCounts []int, outbox bool, open func(path s
 							if err := core.AppendEvent(tx, &ev); err != nil || !outbox {
 								return err
 							}
-							m := core.OutboxMessage{Event: ev.Seq, Channel: "ch_00000001", Created: ev.Time, NextAt: ev.Time,
-								Notice: core.Notice{Type: core.EvSessionStarted, Subject: "Sam Support started acting as Jane Doe",
-									Who: "Sam Support <support@acme.test>", Whom: "Jane Doe <jane@globex.test>",
-									Why: "ticket #4711", Until: ev.Time.Add(time.Hour), Session: ev.Session, Time: ev.Time,
-									Lines: []string{"Session ends at the latest in an hour."}}}
+							// What a session start queues for an alert channel.
+							m := core.OutboxMessage{Event: ev.Seq, Channel: "ch_00000001"}
 							return core.QueueMessage(tx, &m)
 						}); err != nil {
 							b.Error(err)
@@ -232,6 +230,52 @@ func benchAppend(b *testing.B, writerCounts []int, outbox bool, open func(path s
 			reportP99(b, slices.Concat(latencies...))
 		})
 	}
+}
+
+// BenchmarkAuditAppendTreeCost runs 64 writers with and without the
+// Merkle tree in alternating rounds of 64×100 events, each on a fresh file,
+// and reports both rates and their ratio: a paired comparison that a disk
+// whose speed drifts (a shared machine) skews less than two separate
+// benchmarks. One op is one pair of rounds.
+func BenchmarkAuditAppendTreeCost(b *testing.B) {
+	const writers, each = 64, 100
+	var with, without time.Duration
+	round := func(open func(path string) (*store.DB, error)) time.Duration {
+		db, err := open(filepath.Join(b.TempDir(), "actas.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				staff := newBenchStaff(w)
+				for i := range each {
+					ev := staff.event(i)
+					if err := db.Update(func(tx core.Tx) error { return core.AppendEvent(tx, &ev) }); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	for i := range b.N {
+		if i%2 == 0 {
+			with += round(openBench)
+			without += round(store.OpenWithoutTree)
+		} else {
+			without += round(store.OpenWithoutTree)
+			with += round(openBench)
+		}
+	}
+	events := float64(b.N * writers * each)
+	b.ReportMetric(events/with.Seconds(), "tree-events/s")
+	b.ReportMetric(events/without.Seconds(), "notree-events/s")
+	b.ReportMetric(without.Seconds()/with.Seconds(), "tree/notree")
 }
 
 // BenchmarkAuditPage is one screen of the audit log: 50 events back from a
@@ -292,7 +336,7 @@ func BenchmarkAuditProve(b *testing.B) {
 	for range b.N {
 		seq := 1 + rand.Uint64N(fixtureSize)
 		proofs, err := core.ProveEvents(db, key.Signer, now, seq)
-		if err != nil || len(proofs) != 1 || len(proofs[0].Path) < 19 {
+		if err != nil || len(proofs) != 1 || len(proofs[0].Path) == 0 {
 			b.Fatalf("prove %d: %v", seq, err)
 		}
 	}

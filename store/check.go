@@ -76,6 +76,7 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any), release func()) {
 		{bucketKeys, func(v []byte) error { _, err := decodeKey(v); return err }},
 		{bucketRequests, func(v []byte) error { _, err := decodeRequest(v); return err }},
 		{bucketSessions, func(v []byte) error { _, err := decodeSession(v); return err }},
+		{bucketCheckpoints, func(v []byte) error { _, err := decodeCheckpoint(v); return err }},
 	}
 	users := newIDSet() // the IDs of the users bucket, for its indexes
 	for _, d := range decoders {

@@ -495,12 +495,19 @@ func putJSON(b *bolt.Bucket, key []byte, x any) error {
 }
 
 // Outbox messages are written in the transaction of every event that
-// notifies someone, on the committer's one goroutine, so they use the
-// binary codec rather than JSON (several times cheaper).
-// Version 2 added the notice's checkpoint. A value starting with '{' was
-// written as JSON by builds of schema 3 before the codec (never released):
-// it is still read.
-const outboxVersion = 2
+// notifies someone, on the committer's one goroutine, so they are small and
+// binary. Version 3: a message about an audit event holds only the event,
+// its destination and variant (core renders the rest from the event), and
+// retry state once it has some; its ID is its key. Versions 1 and 2 (and
+// JSON, from builds before the codec) stored the whole message; they are
+// still read.
+const outboxVersion = 3
+
+// Flags of a version-3 outbox value.
+const (
+	outboxHasState  = 1 << iota // created, next try, attempts, last error, failed
+	outboxHasNotice             // the notice itself (messages about no event)
+)
 
 func (e *encoder) strs(ss []string) {
 	e.uint(uint64(len(ss)))
@@ -511,40 +518,75 @@ func (e *encoder) strs(ss []string) {
 
 func encodeOutbox(m core.OutboxMessage) []byte {
 	n := m.Notice
-	size := 96 + len(m.ID) + len(m.Channel) + len(n.Subject) + len(n.Who) + len(n.Whom) + len(n.Why)
-	for _, l := range n.Lines {
-		size += len(l) + 2
+	var flags uint64
+	if m.Event == 0 || m.Attempts > 0 || m.Failed || m.LastError != "" {
+		flags |= outboxHasState
+	}
+	size := 16 + len(m.Channel) + len(m.Variant)
+	for _, to := range m.To {
+		size += len(to) + 1
+	}
+	if m.Event == 0 {
+		flags |= outboxHasNotice
+		size += 64 + len(n.Subject) + len(n.Who) + len(n.Whom) + len(n.Why) + len(n.Checkpoint)
+		for _, l := range n.Lines {
+			size += len(l) + 2
+		}
+	}
+	if flags&outboxHasState != 0 {
+		size += 32 + len(m.LastError)
 	}
 	e := newEncoder(outboxVersion, size)
-	e.str(m.ID)
 	e.uint(m.Event)
 	e.str(m.Channel)
 	e.strs(m.To)
-	e.str(n.Type)
-	e.str(n.Environment)
-	e.str(n.Subject)
-	e.str(n.Who)
-	e.str(n.Whom)
-	e.str(n.Why)
-	e.time(n.Until)
-	e.strs(n.Lines)
-	e.str(n.Request)
-	e.str(n.Session)
-	e.time(n.Time)
-	e.time(m.Created)
-	e.time(m.NextAt)
-	e.int(int64(m.Attempts))
-	e.str(m.LastError)
-	e.bool(m.Failed)
-	e.str(n.Checkpoint)
+	e.str(m.Variant)
+	e.uint(flags)
+	if flags&outboxHasState != 0 {
+		e.time(m.Created)
+		e.time(m.NextAt)
+		e.int(int64(m.Attempts))
+		e.str(m.LastError)
+		e.bool(m.Failed)
+	}
+	if flags&outboxHasNotice != 0 {
+		e.str(n.Type)
+		e.str(n.Environment)
+		e.str(n.Subject)
+		e.str(n.Who)
+		e.str(n.Whom)
+		e.str(n.Why)
+		e.time(n.Until)
+		e.strs(n.Lines)
+		e.str(n.Request)
+		e.str(n.Session)
+		e.time(n.Time)
+		e.str(n.Checkpoint)
+	}
 	return e.b
 }
 
-func decodeOutbox(v []byte) (core.OutboxMessage, error) {
+func decodeOutbox(key, v []byte) (core.OutboxMessage, error) {
 	if len(v) > 0 && v[0] == '{' {
 		return decodeJSON[core.OutboxMessage](v)
 	}
 	d := newDecoder("outbox message", outboxVersion, v)
+	if d.since(3) {
+		m := core.OutboxMessage{ID: string(key), Event: d.uint(), Channel: d.str(), To: d.strs(), Variant: d.str()}
+		flags := d.uint()
+		if flags&outboxHasState != 0 {
+			m.Created, m.NextAt = d.time(), d.time()
+			m.Attempts = int(d.int())
+			m.LastError = d.str()
+			m.Failed = d.bool()
+		}
+		if flags&outboxHasNotice != 0 {
+			m.Notice = core.Notice{Type: d.str(), Environment: d.str(), Subject: d.str(), Who: d.str(), Whom: d.str(),
+				Why: d.str(), Until: d.time(), Lines: d.strs(), Request: d.str(), Session: d.str(), Time: d.time(),
+				Checkpoint: d.str()}
+		}
+		return m, d.done("outbox message")
+	}
 	m := core.OutboxMessage{ID: d.str(), Event: d.uint(), Channel: d.str(), To: d.strs()}
 	m.Notice = core.Notice{Type: d.str(), Environment: d.str(), Subject: d.str(), Who: d.str(), Whom: d.str(),
 		Why: d.str(), Until: d.time(), Lines: d.strs(), Request: d.str(), Session: d.str(), Time: d.time()}
@@ -554,6 +596,10 @@ func decodeOutbox(v []byte) (core.OutboxMessage, error) {
 	m.Failed = d.bool()
 	if d.since(2) {
 		m.Notice.Checkpoint = d.str()
+	}
+	if m.Event != 0 {
+		// Rendered from the event now, like a version-3 message.
+		m.Notice = core.Notice{}
 	}
 	return m, d.done("outbox message")
 }

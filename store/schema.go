@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 7
+const schemaVersion = 8
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -55,7 +56,11 @@ var (
 	bucketSessionsActive   = []byte("sessions_active")    // session ID -> empty, iff active
 	bucketSessionsByTarget = []byte("sessions_by_target") // target user ID|0x00|session ID -> empty
 
-	// bucketAudit maps seq (8 bytes) to the record core encoded.
+	// bucketAudit maps seq (8 bytes) to the record core encoded, followed
+	// by the Merkle tree hashes that appending the event stored: tlog's
+	// stored hashes of leaf seq-1, 32 bytes each, level 0 (the leaf) first,
+	// 32·core.TreeLevels(seq-1) bytes in all (tree.go). Keeping them in the
+	// record's own value means an append writes no page the record does not.
 	bucketAudit = []byte("audit")
 	// The audit indexes map key|0x00|first seq (8 bytes) -> a block of
 	// postings. They are complete up to meta's audit_indexed seq
@@ -72,9 +77,8 @@ var (
 	// -> message (binary codec): the notifications not delivered yet, and those
 	// that failed for good.
 	bucketOutbox = []byte("outbox")
-	// bucketAuditTree maps seq (8 bytes) to the Merkle tree hashes that
-	// appending the event stored: tlog's stored hashes of leaf seq-1,
-	// 32 bytes each, level 0 (the leaf) first (core/merkle.go).
+	// bucketAuditTree held the tree hashes of schema 5, a bucket of their
+	// own; schema 6 moved them into the audit values and dropped it.
 	bucketAuditTree = []byte("audit_tree")
 	// bucketCheckpoints maps a checkpoint's tree size (8 bytes) to the
 	// signed checkpoint (encodeCheckpoint).
@@ -96,7 +100,7 @@ var allBuckets = [][]byte{
 	bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 	bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
 	bucketChannels, bucketOutbox,
-	bucketAuditTree, bucketCheckpoints,
+	bucketCheckpoints,
 	bucketAPIKeys, bucketTickets, bucketTicketsBySession,
 }
 
@@ -227,9 +231,10 @@ var migrations = []migration{
 	{to: 2, what: "audit indexes as blocks of postings written behind the log", apply: migrateToV2},
 	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
 	{to: 4, what: "index users by consent and by staff role", apply: migrateToV4},
-	{to: 5, what: "build the audit log's Merkle tree", apply: migrateToV5},
+	{to: 5, what: "buckets for the audit log's Merkle tree and checkpoints", apply: migrateToV5},
 	{to: 6, what: "API keys and tickets for host products", apply: migrateToV6},
 	{to: 7, what: "index users by name, with their records", apply: migrateToV7},
+	{to: 8, what: "build the audit log's Merkle tree, kept after each record", apply: migrateToV8},
 }
 
 // migrateToV3 adds the alert buckets and rewrites the policy in its new
@@ -358,32 +363,59 @@ func migrateToV7(tx *bolt.Tx) error {
 	return putNames(byName, names)
 }
 
-// migrateToV5 adds the Merkle tree over the events already in the log and
-// a bucket for checkpoints. The tree covers the events from seq 1 as long as
-// they follow each other; after a gap or a record too short to hold a hash
-// it stops, and audit verify reports the damage there.
+// migrateToV5 added the audit Merkle tree in a bucket of its own and a
+// bucket for checkpoints. Schema 8 keeps the tree in the audit values and
+// builds it from the events itself, and every file that reaches 5 goes on
+// to 8 in the same transaction, so this only makes the buckets.
 func migrateToV5(tx *bolt.Tx) error {
-	tree, err := tx.CreateBucketIfNotExists(bucketAuditTree)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.CreateBucketIfNotExists(bucketCheckpoints); err != nil {
-		return err
-	}
-	tree.FillPercent = 1.0
-	var f core.TreeFrontier
-	c := tx.Bucket(bucketAudit).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(k) != 8 || binary.BigEndian.Uint64(k) != f.Size()+1 || len(v) < 32 {
-			break
-		}
-		seq := f.Size() + 1
-		hashes := f.Append([32]byte(v[:32]), make([]byte, 0, 32*core.TreeLevels(seq-1)))
-		if err := tree.Put(seqKey(seq), hashes); err != nil {
+	for _, name := range [][]byte{bucketAuditTree, bucketCheckpoints} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// migrateToV8 builds the Merkle tree over the events in the log and puts
+// each event's tree hashes after its record, then drops the schema-5 tree
+// bucket. The tree covers the events from seq 1 as long as they follow each
+// other; after a gap or a record too short to hold a hash it stops, and
+// audit verify reports the damage there.
+func migrateToV8(tx *bolt.Tx) error {
+	if tx.Bucket(bucketAuditTree) != nil {
+		if err := tx.DeleteBucket(bucketAuditTree); err != nil {
+			return err
+		}
+	}
+	audit := tx.Bucket(bucketAudit)
+	audit.FillPercent = 1.0
+	var f core.TreeFrontier
+	// A cursor is not to be trusted across puts that grow values (pages
+	// split), so the values are read in chunks, then written, and the
+	// cursor is placed again.
+	type entry struct{ key, value []byte }
+	chunk := make([]entry, 0, 4096)
+	for {
+		chunk = chunk[:0]
+		c := audit.Cursor()
+		for k, v := c.Seek(seqKey(f.Size() + 1)); k != nil && len(chunk) < cap(chunk); k, v = c.Next() {
+			if len(k) != 8 || binary.BigEndian.Uint64(k) != f.Size()+1 || len(v) < 32 {
+				break
+			}
+			seq := f.Size() + 1
+			value := make([]byte, len(v), len(v)+treeSuffix(seq))
+			copy(value, v)
+			chunk = append(chunk, entry{bytes.Clone(k), f.Append([32]byte(v[:32]), value)})
+		}
+		for _, e := range chunk {
+			if err := audit.Put(e.key, e.value); err != nil {
+				return err
+			}
+		}
+		if len(chunk) < cap(chunk) {
+			return nil
+		}
+	}
 }
 
 // ErrSchemaTooNew refuses a file written by a newer actas: this one would

@@ -75,8 +75,8 @@ func TestOpenMigratesUnversionedFile(t *testing.T) {
 	if version != store.SchemaVersion {
 		t.Errorf("schema version after open = %d, want %d", version, store.SchemaVersion)
 	}
-	if buckets != 26 {
-		t.Errorf("file has %d buckets after migration, want 26", buckets)
+	if buckets != 25 {
+		t.Errorf("file has %d buckets after migration, want 25", buckets)
 	}
 }
 
@@ -131,8 +131,8 @@ func TestOpenMigratesV1Policy(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 26 {
-		t.Errorf("after migration: version %d, %d buckets; want %d, 26", version, buckets, store.SchemaVersion)
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 25 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 25", version, buckets, store.SchemaVersion)
 	}
 }
 
@@ -260,8 +260,8 @@ func TestOpenMigratesV3ToHostProducts(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 26 {
-		t.Errorf("after migration: version %d, %d buckets; want %d, 26", version, buckets, store.SchemaVersion)
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 25 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 25", version, buckets, store.SchemaVersion)
 	}
 }
 

@@ -136,12 +136,19 @@ func TestRoundTripEveryField(t *testing.T) {
 		check("tickets of a session", bySession, []core.Ticket{ticket}, err)
 		return nil
 	})
+	// A message about no event keeps its notice; one about an event keeps
+	// the event, destination, variant and retry state (core renders the
+	// notice from the event).
 	msg, msg0, ch, smtp := filled[core.OutboxMessage](t), core.OutboxMessage{ID: "msg_0"}, filled[core.Channel](t), filled[core.SMTPConfig](t)
+	msg.Event = 0
+	ref := filled[core.OutboxMessage](t)
+	ref.ID, ref.Notice = "msg_ref", core.Notice{}
+	fresh := core.OutboxMessage{ID: "msg_fresh", Event: 42, Channel: "ch_1"}
 	update(t, db, func(tx core.Tx) error {
-		return errors.Join(tx.PutOutbox(msg), tx.PutOutbox(msg0), tx.PutChannel(ch), tx.PutSMTP(smtp))
+		return errors.Join(tx.PutOutbox(msg), tx.PutOutbox(msg0), tx.PutOutbox(ref), tx.PutOutbox(fresh), tx.PutChannel(ch), tx.PutSMTP(smtp))
 	})
 	view(t, db, func(tx core.ReadTx) error {
-		for _, w := range []core.OutboxMessage{msg, msg0} {
+		for _, w := range []core.OutboxMessage{msg, msg0, ref, fresh} {
 			got, err := tx.OutboxMessage(w.ID)
 			check("outbox message", got, w, err)
 		}

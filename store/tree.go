@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -11,32 +10,44 @@ import (
 	"github.com/actas/actas/core"
 )
 
-// The audit log's Merkle tree (core/merkle.go) is kept in bucketAuditTree:
-// each append puts, under the event's seq, the hashes tlog stores for its
-// leaf. The committer extends it from a frontier in memory (db.tree), so an
-// append reads nothing back; it costs one SHA-256 for the leaf, one more
-// per subtree it completes (one on average) and one sequential put.
+// The audit log's Merkle tree (core/merkle.go) is kept in the audit values:
+// each event's value is its record followed by the hashes tlog stores for
+// its leaf (treeSuffix bytes, known from the seq alone). An append thus
+// writes no page the record does not, and the committer extends the tree
+// from a frontier in memory (db.tree), reading nothing back: one SHA-256
+// for the leaf and one more per subtree it completes (one on average).
 
-// appendTree extends the tree with the event just appended, in the same
-// transaction.
-func (t writeTx) appendTree(seq uint64, hash [32]byte) error {
+// treeSuffix is how many bytes of tree hashes follow the record of seq.
+func treeSuffix(seq uint64) int { return 32 * core.TreeLevels(seq-1) }
+
+// splitAudit splits the stored value of event seq into its record and its
+// tree hashes (nil, and the whole value as record, if it is too short).
+func splitAudit(seq uint64, v []byte) (rec, tree []byte) {
+	n := treeSuffix(seq)
+	if len(v) < n+32 {
+		return v, nil
+	}
+	return v[:len(v)-n], v[len(v)-n:]
+}
+
+// withTree extends the tree with the event being appended and returns the
+// value to store: the record and the tree hashes. The record's spare
+// capacity (EncodeEvent leaves some) usually holds them without a copy.
+func (t writeTx) withTree(seq uint64, hash [32]byte, record []byte) ([]byte, error) {
 	if t.db.noTree {
-		return nil
+		return record, nil
 	}
 	a := t.commit
 	if !a.treeKnown {
 		if t.db.treeErr != nil {
-			return t.db.treeErr
+			return nil, t.db.treeErr
 		}
 		a.tree, a.treeKnown = t.db.tree, true
 	}
 	if a.tree.Size() != seq-1 {
-		return fmt.Errorf("audit event %d: the Merkle tree holds %d events; the database is damaged (run actas audit verify)", seq, a.tree.Size())
+		return nil, fmt.Errorf("audit event %d: the Merkle tree holds %d events; the database is damaged (run actas audit verify)", seq, a.tree.Size())
 	}
-	v := a.tree.Append(hash, make([]byte, 0, 32*core.TreeLevels(seq-1)))
-	b := t.bucket(bucketAuditTree)
-	b.FillPercent = 1.0
-	return b.Put(seqKey(seq), v)
+	return a.tree.Append(hash, record), nil
 }
 
 // loadTree reads the frontier of the tree at the log's head. A tree that
@@ -60,37 +71,28 @@ func (db *DB) loadTree() error {
 }
 
 func (t readTx) AuditTree(indexes []int64) ([]tlog.Hash, error) {
-	b := t.bucket(bucketAuditTree)
+	b := t.bucket(bucketAudit)
 	out := make([]tlog.Hash, len(indexes))
 	for i, ix := range indexes {
 		seq, level := core.TreeHashRef(ix)
-		v := b.Get(seqKey(seq))
-		if len(v) != 32*core.TreeLevels(seq-1) {
-			return nil, fmt.Errorf("audit tree: event %d has %d bytes of hashes, want %d; the database is damaged",
-				seq, len(v), 32*core.TreeLevels(seq-1))
+		_, tree := splitAudit(seq, b.Get(seqKey(seq)))
+		if tree == nil {
+			return nil, fmt.Errorf("audit tree: event %d holds no tree hashes; the database is damaged", seq)
 		}
-		copy(out[i][:], v[32*level:])
+		copy(out[i][:], tree[32*level:])
 	}
 	return out, nil
 }
 
 func (t readTx) ScanAuditWithTree(from uint64, fn func(seq uint64, rec, tree []byte) bool) error {
 	c := t.bucket(bucketAudit).Cursor()
-	tc := t.bucket(bucketAuditTree).Cursor()
-	start := seqKey(max(from, 1))
-	tk, tv := tc.Seek(start)
-	for k, v := c.Seek(start); k != nil; k, v = c.Next() {
+	for k, v := c.Seek(seqKey(max(from, 1))); k != nil; k, v = c.Next() {
 		if len(k) != 8 {
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}
-		for tk != nil && bytes.Compare(tk, k) < 0 {
-			tk, tv = tc.Next()
-		}
-		var tree []byte
-		if bytes.Equal(tk, k) {
-			tree = tv
-		}
-		if !fn(binary.BigEndian.Uint64(k), v, tree) {
+		seq := binary.BigEndian.Uint64(k)
+		rec, tree := splitAudit(seq, v)
+		if !fn(seq, rec, tree) {
 			return nil
 		}
 	}

@@ -125,10 +125,10 @@ func TestVerifyFindsATamperedTree(t *testing.T) {
 	appendEvents(t, db, 12)
 	db.Close()
 	rawBolt(t, path, func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("audit_tree"))
+		b := tx.Bucket([]byte("audit"))
 		k := binary.BigEndian.AppendUint64(nil, 8)
 		v := append([]byte(nil), b.Get(k)...)
-		v[40] ^= 1 // level 1 of event 8
+		v[len(v)-4*32+40] ^= 1 // level 1 of the 4 tree hashes after event 8's record
 		return b.Put(k, v)
 	})
 	db, err := store.Open(path, store.Options{})
@@ -153,13 +153,24 @@ func TestMigrationBuildsTheTree(t *testing.T) {
 		t.Fatal(before, err)
 	}
 	db.Close()
+	// The file as schema 7 wrote it: records without their tree hashes.
 	rawBolt(t, path, func(tx *bolt.Tx) error {
-		for _, b := range []string{"audit_tree", "audit_checkpoints"} {
-			if err := tx.DeleteBucket([]byte(b)); err != nil {
+		audit := tx.Bucket([]byte("audit"))
+		var stripped [][2][]byte
+		if err := audit.ForEach(func(k, v []byte) error {
+			seq := binary.BigEndian.Uint64(k)
+			rec := v[:len(v)-32*core.TreeLevels(seq-1)]
+			stripped = append(stripped, [2][]byte{append([]byte(nil), k...), append([]byte(nil), rec...)})
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, e := range stripped {
+			if err := audit.Put(e[0], e[1]); err != nil {
 				return err
 			}
 		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 4)) // 5 added the tree
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 7))
 	})
 	if _, err := store.Open(path, store.Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "must be upgraded") {
 		t.Fatalf("read-only open of an older file: %v, want a refusal", err)
@@ -220,5 +231,25 @@ func TestCheckpointsAreKept(t *testing.T) {
 	})
 	if err := ro.Update(func(core.Tx) error { return nil }); !errors.Is(err, store.ErrReadOnly) {
 		t.Errorf("Update on a read-only open: %v", err)
+	}
+}
+
+// TestCheckFileReadsCheckpoints: a kept checkpoint that does not decode is
+// reported as damage by verify.
+func TestCheckFileReadsCheckpoints(t *testing.T) {
+	db, path := openTemp(t)
+	appendEvents(t, db, 3)
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("audit_checkpoints")).Put(binary.BigEndian.AppendUint64(nil, 3), []byte{1, 0xff})
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, err := core.VerifyChain(db)
+	if err != nil || v.OK() || !strings.Contains(strings.Join(v.Damage, "\n"), "audit_checkpoints") {
+		t.Fatalf("VerifyChain = %+v, %v; want damage in audit_checkpoints", v, err)
 	}
 }

@@ -423,7 +423,8 @@ func (t readTx) AuditRecord(seq uint64) ([]byte, error) {
 	if v == nil {
 		return nil, core.ErrNotFound
 	}
-	return bytes.Clone(v), nil
+	rec, _ := splitAudit(seq, v)
+	return bytes.Clone(rec), nil
 }
 
 func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []byte) bool) error {
@@ -449,7 +450,9 @@ func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []b
 		if len(k) != 8 {
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}
-		if !fn(binary.BigEndian.Uint64(k), v) {
+		seq := binary.BigEndian.Uint64(k)
+		rec, _ := splitAudit(seq, v)
+		if !fn(seq, rec) {
 			return nil
 		}
 	}
@@ -732,11 +735,13 @@ func (t writeTx) AppendAudit(rec core.AuditAppend) error {
 	// Seqs only grow, so pages never receive inserts later: fill them.
 	audit.FillPercent = 1.0
 	// bbolt keeps the value slice until commit: the record is the store's
-	// from here on (core.AuditAppend says so), so it is not copied.
-	if err := audit.Put(seqKey(rec.Seq), rec.Record); err != nil {
+	// from here on (core.AuditAppend says so), so it is not copied, and its
+	// spare capacity takes the tree hashes that follow it.
+	value, err := t.withTree(rec.Seq, rec.Hash, rec.Record)
+	if err != nil {
 		return err
 	}
-	if err := t.appendTree(rec.Seq, rec.Hash); err != nil {
+	if err := audit.Put(seqKey(rec.Seq), value); err != nil {
 		return err
 	}
 	t.commit.head, t.commit.headHash, t.commit.headKnown, t.commit.headDirty = rec.Seq, rec.Hash, true, true
@@ -824,13 +829,17 @@ func (t readTx) SMTP() (core.SMTPConfig, error) {
 }
 
 func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
-	return get(t, bucketOutbox, id, decodeOutbox)
+	v := t.bucket(bucketOutbox).Get([]byte(id))
+	if v == nil {
+		return core.OutboxMessage{}, core.ErrNotFound
+	}
+	return decodeOutbox([]byte(id), v)
 }
 
 func (t readTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
 	c := t.bucket(bucketOutbox).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		m, err := decodeOutbox(v)
+		m, err := decodeOutbox(k, v)
 		if err != nil {
 			return fmt.Errorf("outbox message %s: %w", k, err)
 		}

@@ -146,7 +146,7 @@ func goldenPage(t *testing.T, c Common, p Page, want string, after string, names
 	tm := teatest.NewTestModel(t, host, teatest.WithInitialTermSize(100, 30))
 	wait := func(s string) {
 		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), s) },
-			teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+			teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 	}
 	wait(want)
 	for _, k := range keys(names...) {
@@ -158,7 +158,7 @@ func goldenPage(t *testing.T, c Common, p Page, want string, after string, names
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
 	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*pageHost)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*pageHost)
 	view := final.View()
 	if strings.Contains(view, "\x1b") {
 		t.Fatalf("ASCII view holds escape sequences: %q", view)
@@ -173,7 +173,7 @@ func TestApprovalsApproverSeesPendingRequest(t *testing.T) {
 		t.Fatalf("title %q, want Approvals (1)", got)
 	}
 	v := p.View()
-	mustContain(t, v, "Sam Support", "Bob Brown", "Bob reports a broken export", "1h", "no consent")
+	mustContain(t, v, "Sam Support", "Jane Doe", "Jane reports a broken export", "1h", "pending")
 	if p.Capturing() {
 		t.Fatal("capturing without a dialog")
 	}
@@ -184,11 +184,11 @@ func TestApprovalsLiveRequest(t *testing.T) {
 	sub := f.c.Hub().Subscribe(64)
 	defer sub.Close()
 	p := f.openPage(t, NewApprovalsPage, core.DemoApprover)
-	mustNotContain(t, p.View(), "Jane Doe")
+	mustNotContain(t, p.View(), "Bob Brown")
 
 	support := f.principal(t, core.DemoSupport)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if _, err := f.c.CreateRequest(support, jane.ID, "Jane cannot log in (ticket #5001)", 24*time.Hour); err != nil {
+	bob, _ := f.c.UserByEmail(core.DemoBob)
+	if _, err := f.c.CreateRequest(support, bob.ID, "Bob cannot log in (ticket #5001)", 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ch := nextChange(t, sub, core.ChangeRequest)
@@ -198,18 +198,18 @@ func TestApprovalsLiveRequest(t *testing.T) {
 		t.Fatalf("title %q, want Approvals (2)", got)
 	}
 	v := p.View()
-	mustContain(t, v, "Jane Doe", "Jane cannot log in", "24h")
+	mustContain(t, v, "Bob Brown", "Bob cannot log in", "24h", "no consent")
 	// Newest first and selected: the approver had not moved off the top.
-	if strings.Index(v, "Jane Doe") > strings.Index(v, "Bob reports") {
+	if strings.Index(v, "Bob Brown") > strings.Index(v, "Jane reports") {
 		t.Fatalf("newest request not first:\n%s", v)
 	}
-	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != bob.ID {
 		t.Fatal("the new request is not selected")
 	}
 	// An approver who moved down the list keeps their place.
 	pageKeys(t, p, "j", "j")
-	bob, _ := f.c.UserByEmail(core.DemoBob)
-	if r, _ := p.(*ApprovalsPage).selected(); r.Target != bob.ID {
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
 		t.Fatalf("after j j the selection is on %s", r.Target)
 	}
 	member, _ := f.c.UserByEmail(core.DemoMember(1).Email)
@@ -218,7 +218,7 @@ func TestApprovalsLiveRequest(t *testing.T) {
 	}
 	ch = nextChange(t, sub, core.ChangeRequest)
 	noErrors(t, drivePage(t, p, ChangeMsg{ch}))
-	if r, _ := p.(*ApprovalsPage).selected(); r.Target != bob.ID {
+	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
 		t.Fatal("selection left the request the approver had chosen")
 	}
 }
@@ -359,7 +359,7 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 	defer sub.Close()
 	p := f.openPage(t, NewApprovalsPage, core.DemoSupport)
 	v := p.View()
-	mustContain(t, v, "My requests", "Bob Brown", "no consent")
+	mustContain(t, v, "My requests", "Jane Doe", "pending")
 
 	// The approver denies elsewhere: the requester sees it live.
 	reqs, _ := f.c.Requests(f.principal(t, core.DemoSupport), core.RequestPending, 0)
@@ -370,8 +370,8 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 	mustContain(t, p.View(), "denied", "use the export log")
 
 	// A new request of theirs can be cancelled with c, y.
-	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), jane.ID, "help Jane", time.Hour); err != nil {
+	bob, _ := f.c.UserByEmail(core.DemoBob)
+	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "help Bob", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	drivePage(t, p, ChangeMsg{nextChange(t, sub, core.ChangeRequest)})
@@ -381,7 +381,7 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 	}
 	noErrors(t, pageKeys(t, p, "c", "y"))
 	got, _ := f.c.Requests(f.principal(t, core.DemoSupport), core.RequestCancelled, 0)
-	if len(got) != 1 || got[0].Target != jane.ID {
+	if len(got) != 1 || got[0].Target != bob.ID {
 		t.Fatalf("cancelled %+v", got)
 	}
 }
@@ -389,13 +389,13 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 func TestApprovalsGolden(t *testing.T) {
 	f := newFixture(t, 30)
 	c := f.pageCommon(t, core.DemoApprover, 100, 30)
-	goldenPage(t, c, NewApprovalsPage(c), "Bob reports", "")
+	goldenPage(t, c, NewApprovalsPage(c), "Jane reports", "")
 }
 
 func TestApprovalsApproveDialogGolden(t *testing.T) {
 	f := newFixture(t, 30)
 	c := f.pageCommon(t, core.DemoApprover, 100, 30)
-	goldenPage(t, c, NewApprovalsPage(c), "Bob reports", "3h", "a", "+", "+")
+	goldenPage(t, c, NewApprovalsPage(c), "Jane reports", "3h", "a", "+", "+")
 }
 
 // With two approvals required, an approver who said yes cannot open the
@@ -501,5 +501,5 @@ func TestRequesterToldWhenRequestExpired(t *testing.T) {
 		t.Fatalf("change %+v", ch.Request)
 	}
 	drive(t, m, ChangeMsg{Change: ch})
-	mustContain(t, m.View(), "Your request to act as Bob Brown expired without a decision")
+	mustContain(t, m.View(), "Your request to act as Jane Doe expired without a decision")
 }

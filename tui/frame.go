@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/internal/termframe"
 	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -53,30 +54,74 @@ func bannerText(name, email, left string, width int) (string, bool) {
 		if form.tight {
 			room += 2
 		}
+		if termframe.Joined(name) {
+			room-- // the SSH door keeps such a line off the last column
+		}
 		fixed := ansi.StringWidth(form.prefix) + ansi.StringWidth(" ("+email+")") + ansi.StringWidth(form.tail)
 		switch {
-		case fixed+ansi.StringWidth(name) <= room:
+		case fixed+termframe.Cells(name) <= room:
 			return form.prefix + name + " (" + email + ")" + form.tail, form.tight
 		case form.tight && fixed+2 <= room: // at least one cell of the name and "…"
-			return form.prefix + ansi.Truncate(name, room-fixed, "…") + " (" + email + ")" + form.tail, true
+			return form.prefix + truncateCells(name, room-fixed) + " (" + email + ")" + form.tail, true
 		}
 	}
 	return ansi.Truncate("As ("+email+") · "+left+" · ctrl+x", width+2, "…"), true
 }
 
+// truncateCells cuts s to at most n cells (as Cells counts), ending "…".
+func truncateCells(s string, n int) string {
+	t := ansi.Truncate(s, n, "…")
+	for over := termframe.Cells(t) - n; over > 0 && t != "…"; over = termframe.Cells(t) - n {
+		t = ansi.Truncate(t, ansi.StringWidth(t)-over, "…")
+	}
+	return t
+}
+
 // linkView is the line under the banner when policy product_url gave the
 // session a way into the host product: "Open as NAME: URL · o copies". A
 // ticket enters once and for TicketTTL; after that o gets a fresh one.
+// The URL is never cut: what does not fit goes on to a second line (see
+// linkLines), since a link cut short is no use to anyone reading it.
 func (m *Model) linkView() string {
-	s := m.common.Styles
-	name := core.Display(m.target.DisplayName())
-	var text string
-	if m.link.Expires.After(m.opt.Core.Now()) {
-		text = "Open as " + name + ": " + core.Display(m.link.URL) + " · o copies"
-	} else {
-		text = "Open as " + name + ": the link was used or has expired · o copies a new one"
+	st := m.common.Styles.Banner
+	lines := m.linkText()
+	for i, l := range lines {
+		lines[i] = st.Width(m.width).MaxHeight(1).Render(l)
 	}
-	return s.Banner.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width, "…"))
+	return strings.Join(lines, "\n")
+}
+
+// linkLines is how many lines linkView takes: 1, or 2 when the URL does
+// not fit on one.
+func (m *Model) linkLines() int { return len(m.linkText()) }
+
+// linkText is linkView's text, one string per line, each within the
+// banner's inner width.
+func (m *Model) linkText() []string {
+	w := max(m.width-m.common.Styles.Banner.GetHorizontalFrameSize(), 1)
+	name := core.Display(m.target.DisplayName())
+	if !m.link.Expires.After(m.opt.Core.Now()) {
+		return []string{truncateCells("Open as "+name+": the link was used or has expired · o copies a new one", w)}
+	}
+	prefix, url := "Open as "+name+": ", core.Display(m.link.URL)
+	for _, text := range []string{prefix + url + " · o copies", prefix + url} {
+		if termframe.Cells(text) <= w {
+			return []string{text}
+		}
+	}
+	// Two lines: the name (cut if it must be) and as much of the URL as
+	// fits, then the rest of the URL. URLs are ASCII: one cell a byte.
+	prefix = truncateCells(prefix, max(w/2, 1))
+	first := max(w-termframe.Cells(prefix), 0)
+	if first > len(url) {
+		first = len(url)
+	}
+	rest := url[first:]
+	second := rest + " · o copies"
+	if termframe.Cells(second) > w {
+		second = truncateCells(rest, w)
+	}
+	return []string{prefix + url[:first], second}
 }
 
 // copyLink puts the product link on the clipboard (OSC 52), first getting

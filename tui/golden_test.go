@@ -35,14 +35,14 @@ func goldenConsole(t *testing.T, f *fixture, email string, steps ...step) {
 		if s.wait != "" {
 			want := s.wait
 			teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), want) },
-				teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+				teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 		}
 	}
 	// The output stream is what was drawn; the final View is the screen.
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
 	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*Model)
 	view := final.View()
 	if strings.Contains(view, "\x1b") {
 		t.Fatalf("ASCII view holds escape sequences: %q", view)
@@ -84,7 +84,7 @@ func TestRequestFormGolden(t *testing.T) {
 	f := newFixture(t, 30)
 	goldenConsole(t, f, core.DemoSupport,
 		step{wait: "Avery Approver"},
-		step{keys: []string{"/"}, text: "jane@", wait: "Jane Doe"},
+		step{keys: []string{"/"}, text: "bob@", wait: "Bob Brown"},
 		step{keys: []string{"enter", "enter"}, wait: "View audit"},
 		step{keys: []string{"r"}, wait: "Send request"},
 		step{keys: []string{"ctrl+s"}, wait: "reason is required"})

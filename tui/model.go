@@ -312,7 +312,7 @@ func (m *Model) pageHeight() int {
 	if m.common.Impersonating() {
 		h--
 		if m.link.URL != "" {
-			h--
+			h -= m.linkLines()
 		}
 	}
 	return max(h, 1)
@@ -594,6 +594,12 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 			cmds = append(cmds, m.sessionChanged(s, ""))
 		case !s.Active() && s.ID == m.common.Session.ID:
 			cmds = append(cmds, m.sessionChanged(core.Session{}, s.EndReason))
+		case s.Active() && s.ID == m.common.Session.ID && !s.Ends.Equal(m.common.Session.Ends):
+			// Policy moved its end (a lower max_duration): the banner's
+			// countdown follows at once.
+			m.common.Session = s
+			m.push()
+			cmds = append(cmds, m.say("Your session as "+core.Display(m.target.DisplayName())+" now ends in "+timeLeft(s.TimeLeft(m.opt.Core.Now()))+" (policy changed)", true))
 		}
 	case ch.Kind == core.ChangeNotice && ch.Notice != nil:
 		if ch.Notice.User == me {

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/internal/termframe"
 	"github.com/actas/actas/themes"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -325,8 +326,8 @@ func TestPendingCountOnApprovalsTab(t *testing.T) {
 	defer sub.Close()
 	m := f.newModel(t, core.DemoApprover, 100, 30)
 	mustContain(t, m.View(), "2 Approvals (1)")
-	jane, _ := f.c.UserByEmail(core.DemoJane)
-	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), jane.ID, "ticket #5", time.Hour); err != nil {
+	bob, _ := f.c.UserByEmail(core.DemoBob)
+	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "ticket #5", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for len(sub.C) > 0 {
@@ -487,7 +488,7 @@ func TestRequesterSeesDecisionLive(t *testing.T) {
 	for len(sub.C) > 0 {
 		drive(t, m, ChangeMsg{Change: <-sub.C})
 	}
-	mustContain(t, m.View(), "Your request to act as Bob Brown was approved for 2h")
+	mustContain(t, m.View(), "Your request to act as Jane Doe was approved for 2h")
 }
 
 // A console none of whose pages shows audit events as they happen takes
@@ -687,9 +688,31 @@ func TestBannerKeepsTheWholeEmail(t *testing.T) {
 			if !strings.Contains(text, "(jane.q.longaddress@globex.test)") || !strings.Contains(text, "59m") {
 				t.Errorf("width %d, name %.12q: %q", width, name, text)
 			}
-			if w := lipgloss.Width(text); w > width {
+			if w := termframe.Cells(text); w > width {
 				t.Errorf("width %d: banner %d wide: %q", width, w, text)
 			}
 		}
 	}
+}
+
+// TestLowerMaxDurationMovesTheBanner: a lower max_duration shortens the
+// running session, and its console's countdown follows at once.
+func TestLowerMaxDurationMovesTheBanner(t *testing.T) {
+	f := newFixture(t, 30)
+	sys := core.SystemPrincipal("test")
+	if _, err := f.c.SetPolicy(sys, map[string]string{"default_duration": "24h"}); err != nil {
+		t.Fatal(err)
+	}
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	mustContain(t, m.View(), "· 24h 00m left ·")
+	if _, err := f.c.SetPolicy(sys, map[string]string{"max_duration": "2h", "default_duration": "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	mustContain(t, m.View(), "· 2h 00m left ·", "now ends in 2h 00m")
 }

@@ -55,7 +55,7 @@ func TestPumpForwardsChangesAndQuitsWithContext(t *testing.T) {
 	go func() { _, err := p.Run(); ran <- err }()
 	pumped := make(chan struct{})
 	before := f.c.Hub().Subscribers()
-	go func() { Pump(ctx, p, f.c); close(pumped) }()
+	go func() { Pump(ctx, p, f.c, f.principal(t, core.DemoOwner)); close(pumped) }()
 	eventually(t, "the pump to subscribe", func() bool { return f.c.Hub().Subscribers() == before+1 })
 
 	if _, err := f.c.GrantConsent(f.principal(t, core.DemoBob), time.Hour); err != nil {
@@ -88,8 +88,8 @@ func TestRunReturnsWhenContextEnds(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: asciiRenderer(), Width: 100, Height: 30},
-			tea.WithInput(nil), tea.WithOutput(&out))
+		done <- RunOn(ctx, Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: asciiRenderer()},
+			Terminal{Out: &out, Width: 100, Height: 30})
 	}()
 	eventually(t, "the console to subscribe", func() bool { return f.c.Hub().Subscribers() > 0 })
 	cancel()

@@ -54,6 +54,7 @@ type settingsLoadedMsg struct {
 	acts   core.SelfActions
 	chans  []core.Channel
 	outbox []core.OutboxMessage
+	apikey []core.APIKey
 	err    error
 }
 
@@ -86,8 +87,9 @@ type SettingsPage struct {
 	orgs    map[string]string
 	chans   []core.Channel
 	outbox  []core.OutboxMessage
-	testing string // channel a test is on its way to
-	cursor  int    // policy keys first, then staff
+	apikeys []core.APIKey // host products' keys, shown only (actas apikey add|revoke)
+	testing string        // channel a test is on its way to
+	cursor  int           // policy keys first, then staff
 	offset  int
 	loaded  bool
 	load    loadGate
@@ -210,6 +212,10 @@ func (p *SettingsPage) reload() tea.Cmd {
 			msg.err = err
 			return msg
 		}
+		if msg.apikey, err = co.APIKeys(pr); err != nil {
+			msg.err = err
+			return msg
+		}
 		for _, u := range staff {
 			if _, ok := msg.orgs[u.Org]; !ok {
 				msg.orgs[u.Org] = core.Display(co.OrgName(u.Org))
@@ -236,7 +242,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.err, p.acts = nil, msg.acts
 		keep, wasStaff := p.staffMember()
 		p.policy, p.staff, p.orgs, p.loaded = msg.policy, msg.staff, msg.orgs, true
-		p.chans, p.outbox = msg.chans, msg.outbox
+		p.chans, p.outbox, p.apikeys = msg.chans, msg.outbox, msg.apikey
 		if wasStaff {
 			for i, u := range p.staff {
 				if u.ID == keep.ID {
@@ -283,7 +289,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return p, tea.Batch(p.reload(), noticeOf("Test message delivered to %s", core.Display(msg.id)))
 	case ChangeMsg:
 		switch msg.Change.Kind {
-		case core.ChangePolicy, core.ChangeUser, core.ChangeResync, core.ChangeAlerts:
+		case core.ChangePolicy, core.ChangeUser, core.ChangeResync, core.ChangeAlerts, core.ChangeAPIKey:
 			return p, p.reload()
 		}
 	case tea.KeyMsg:
@@ -444,7 +450,8 @@ func (p *SettingsPage) View() string {
 		}
 		lines = append(lines, tableRow(st, cells, widths, len(core.PolicyKeys)+i == p.cursor, nil))
 	}
-	lines = append(lines, p.alertLines(st, w, &sel)...)
+	lines = append(lines, p.apiKeyLines(st, w)...)
+	lines = append(lines, p.alertLines(st, w, len(lines), &sel)...)
 	h := p.bodyHeight()
 	off := keepVisible(sel, p.offset, h, len(lines))
 	end := min(off+h, len(lines))
@@ -478,15 +485,40 @@ func (p *SettingsPage) bodyHeight() int { return max(p.c.Height-4, 3) }
 // staff title, the staff header and its rule, then the staff.
 func (p *SettingsPage) scroll() {
 	sel := 1 + p.cursor
-	total := 1 + len(core.PolicyKeys) + 4 + len(p.staff) + p.alertLineCount()
+	total := 1 + len(core.PolicyKeys) + 4 + len(p.staff) + p.apiKeyLineCount() + p.alertLineCount()
 	if p.cursor >= len(core.PolicyKeys) {
 		sel += 4
 	}
 	if p.cursor >= len(core.PolicyKeys)+len(p.staff) {
-		sel += 4
+		sel += 4 + p.apiKeyLineCount()
 	}
 	p.offset = keepVisible(sel, p.offset, p.bodyHeight(), total)
 }
+
+// apiKeyLines draws the API keys of host products: a blank line, the
+// title, one line per key (never the key itself, which only its hash
+// stands for), or a line saying there are none. Keys are added and
+// revoked on the command line, where the new key is printed once.
+func (p *SettingsPage) apiKeyLines(st pageStyles, w int) []string {
+	lines := []string{"", st.Title.Render(fmt.Sprintf("API keys (%d)", len(p.apikeys))) +
+		st.Muted.Render("  for host products · actas apikey add --name APP · actas apikey revoke --name APP")}
+	for _, k := range p.apikeys {
+		state, style := "active", st.Row
+		if !k.Active() {
+			state, style = "revoked "+k.Revoked.UTC().Format("2006-01-02 15:04"), st.Muted
+		}
+		text := fmt.Sprintf("  %-20s %-24s %6d/s  added %s by %s", k.Name, state, k.Rate,
+			k.Created.UTC().Format("2006-01-02 15:04"), k.CreatedBy)
+		lines = append(lines, style.Render(cellFit(core.Display(text), w)))
+	}
+	if len(p.apikeys) == 0 {
+		lines = append(lines, st.Muted.Render("  No API keys yet."))
+	}
+	return lines
+}
+
+// apiKeyLineCount is len(apiKeyLines(…)) without drawing it.
+func (p *SettingsPage) apiKeyLineCount() int { return 2 + max(len(p.apikeys), 1) }
 
 var alertCols = []colSpec{
 	{title: "Channel", width: 11},
@@ -502,7 +534,8 @@ const maxOutboxLines = 8
 // alertLines draws the Alerts section: a blank line, the title, the
 // channel table (header, rule, rows, or a line saying there are none),
 // then the outbox summary and its oldest undelivered messages.
-func (p *SettingsPage) alertLines(st pageStyles, w int, sel *int) []string {
+// The selected channel's line is base (the lines above) plus its place here.
+func (p *SettingsPage) alertLines(st pageStyles, w, base int, sel *int) []string {
 	lines := []string{"", st.Title.Render(fmt.Sprintf("Alerts (%d)", len(p.chans))) +
 		st.Muted.Render("  t sends a test · add channels with actas alert add slack|email|webhook")}
 	widths := layoutCols(alertCols, w-2)
@@ -521,7 +554,7 @@ func (p *SettingsPage) alertLines(st pageStyles, w int, sel *int) []string {
 			errText = "sending a test…"
 		}
 		if first+i == p.cursor {
-			*sel = len(lines)
+			*sel = base + len(lines)
 		}
 		cells := []string{ch.ID, string(ch.Kind), core.Display(ch.Destination()), last, errText}
 		lines = append(lines, tableRow(st, cells, widths, first+i == p.cursor, nil))

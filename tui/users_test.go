@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/actas/actas/core"
 )
@@ -145,10 +146,10 @@ func TestRequestFormSubmits(t *testing.T) {
 	f := newFixture(t, 30)
 	m := f.newModel(t, core.DemoSupport, 100, 30)
 	drive(t, m, keyMsg("/"))
-	drive(t, m, typing("jane@")...)
+	drive(t, m, typing("bob@")...)
 	drive(t, m, keys("enter", "enter")...)
 	drive(t, m, keyMsg("r"))
-	mustContain(t, m.View(), "Request impersonation of Jane Doe", "(•) 1h")
+	mustContain(t, m.View(), "Request impersonation of Bob Brown", "(•) 1h")
 	drive(t, m, typing("ticket #77: login loop")...)
 	drive(t, m, keys("tab", "right", "right", "right", "tab")...) // custom
 	drive(t, m, typing("999h")...)
@@ -255,4 +256,33 @@ func TestUsersHelpListsMenuKeysInTheMenuOnly(t *testing.T) {
 	mustContain(t, m.View(), "Impersonate user", "has not granted consent")
 	mustNotContain(t, help(), "impersonate user")
 	mustContain(t, help(), "s view sessions")
+}
+
+// A database that still holds a default_duration below 1h (from before
+// the rule) opens the request form on 1h, never on a custom "1m" it would
+// refuse.
+func TestRequestFormStartsWithinTheDurationRule(t *testing.T) {
+	f := newFixture(t, 30)
+	err := f.db.Update(func(tx core.Tx) error {
+		pol, err := tx.Policy()
+		if err != nil {
+			return err
+		}
+		pol.DefaultDuration = time.Minute
+		return tx.PutPolicy(pol)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.reopen(t)
+	m := f.newModel(t, core.DemoSupport, 100, 30)
+	drive(t, m, keyMsg("/"))
+	drive(t, m, typing("bob@")...)
+	drive(t, m, keys("enter", "enter", "r")...)
+	v := m.View()
+	mustContain(t, v, "Request impersonation of Bob Brown", "(•) 1h")
+	mustNotContain(t, v, "1m")
+	drive(t, m, typing("ticket #9")...)
+	drive(t, m, keyMsg("ctrl+s"))
+	mustContain(t, m.View(), "sent to the approvers")
 }

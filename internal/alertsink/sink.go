@@ -6,6 +6,7 @@ package alertsink
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +45,10 @@ type SMTP struct {
 }
 
 // StartSMTP listens on addr ("127.0.0.1:0" for any port) without TLS.
-func StartSMTP(addr string) (*SMTP, error) {
+func StartSMTP(addr string) (*SMTP, error) { return StartSMTPTLS(addr, nil) }
+
+// StartSMTPTLS listens on addr and offers STARTTLS with tc (nil: no TLS).
+func StartSMTPTLS(addr string, tc *tls.Config) (*SMTP, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -54,6 +58,7 @@ func StartSMTP(addr string) (*SMTP, error) {
 	s.srv.Domain = "sink.local"
 	s.srv.AllowInsecureAuth = true
 	s.srv.ReadTimeout, s.srv.WriteTimeout = 10*time.Second, 10*time.Second
+	s.srv.TLSConfig = tc
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }

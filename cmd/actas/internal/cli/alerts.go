@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -262,13 +261,13 @@ same --user, the stored one is kept.`,
 	return c
 }
 
-// readSecretFile reads a one-line secret from a file or stdin, without
-// its line end.
+// readSecretFile reads a one-line secret from a file (this machine's, or
+// the caller's through the control socket) or stdin, without its line end.
 func (a *app) readSecretFile(file string) (string, error) {
 	var r io.Reader = a.env.Stdin
 	name := "standard input"
 	if file != "-" {
-		f, err := os.Open(file)
+		f, err := a.openInput(file)
 		if err != nil {
 			return "", errorf("cannot read the password file: %v", err)
 		}

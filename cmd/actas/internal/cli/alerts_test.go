@@ -2,6 +2,8 @@ package cli
 
 import (
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -67,5 +69,38 @@ func TestAlertCommands(t *testing.T) {
 	}
 	for _, ev := range []string{`"type":"alert.added"`, `"type":"alert.removed"`} {
 		mustContain(t, "audit", c.ok("audit", "export"), ev)
+	}
+}
+
+// Through a running server's control socket, smtp set reads the password
+// from the caller's environment, file (relative to the caller's working
+// directory) or standard input, as it does locally.
+func TestSMTPPasswordThroughServer(t *testing.T) {
+	c := newCLI(t)
+	c.operator = osUser(t)
+	c.initDB()
+	served(t, c)
+	set := []string{"smtp", "set", "--host", "127.0.0.1", "--port", "2525", "--from", "actas@example.test"}
+	c.env[smtpPasswordEnv] = "ENVSECRET"
+	mustContain(t, "env", c.ok(append(set, "--user", "u1")...), "login u1 (password set)")
+	delete(c.env, smtpPasswordEnv)
+	wd := t.TempDir()
+	if err := os.WriteFile(filepath.Join(wd, "pw.txt"), []byte("FILESECRET\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(wd)
+	mustContain(t, "file", c.ok(append(set, "--user", "u2", "--password-file", "pw.txt")...), "login u2 (password set)")
+	c.stdin = "STDINSECRET\n"
+	mustContain(t, "stdin", c.ok(append(set, "--user", "u3", "--password-file", "-")...), "login u3 (password set)")
+	c.stdin = ""
+	// A new user without a password has none.
+	out := c.ok(append(set, "--user", "u4")...)
+	if strings.Contains(out, "password set") {
+		t.Errorf("u4 got a password: %s", out)
+	}
+	for _, s := range []string{"ENVSECRET", "FILESECRET", "STDINSECRET"} {
+		if strings.Contains(c.ok("audit", "export")+c.ok("alert", "list"), s) {
+			t.Errorf("%s shows", s)
+		}
 	}
 }

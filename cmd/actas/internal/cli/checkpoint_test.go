@@ -72,7 +72,7 @@ func (c *cli) rewriteLog(keep func(core.Event) bool) (dropped int) {
 		}); err != nil {
 			return err
 		}
-		for _, b := range []string{"audit", "audit_tree", "audit_by_session", "audit_by_actor", "audit_by_subject"} {
+		for _, b := range []string{"audit", "audit_by_session", "audit_by_actor", "audit_by_subject"} {
 			if err := tx.DeleteBucket([]byte(b)); err != nil {
 				return err
 			}
@@ -87,11 +87,9 @@ func (c *cli) rewriteLog(keep func(core.Event) bool) (dropped int) {
 			ev.Seq, ev.Prev = uint64(i+1), prev
 			rec := core.EncodeEvent(ev)
 			prev = ev.Hash
+			// The record, followed by its tree hashes, as the store keeps it.
 			key := binary.BigEndian.AppendUint64(nil, ev.Seq)
-			if err := tx.Bucket([]byte("audit")).Put(key, rec); err != nil {
-				return err
-			}
-			if err := tx.Bucket([]byte("audit_tree")).Put(key, tree.Append(ev.Hash, nil)); err != nil {
+			if err := tx.Bucket([]byte("audit")).Put(key, tree.Append(ev.Hash, rec)); err != nil {
 				return err
 			}
 		}

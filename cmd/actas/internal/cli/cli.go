@@ -54,7 +54,26 @@ type ConsoleFunc func(ctx context.Context, c *core.Core, p core.Principal, opt C
 type ConsoleOptions struct {
 	Plain bool // NO_COLOR is set or TERM=dumb: no colour
 	ASCII bool // TERM=dumb: no escape sequences, no glyphs beyond ASCII
+	// Remote is set when the console runs in a server for a command line
+	// on its control socket: the terminal is the caller's, at the other
+	// end of the socket. Nil means this process's terminal.
+	Remote *Terminal
 }
+
+// Terminal is the caller's terminal, reached through the control socket.
+type Terminal struct {
+	Env           map[string]string // TERM, COLORTERM, NO_COLOR, …
+	Width, Height int
+	In            io.Reader
+	Out           io.Writer
+	Resize        <-chan Size // new sizes of the caller's window
+	// raw asks the caller to put its terminal into raw mode and send
+	// every key and window change.
+	raw func() error
+}
+
+// Size is a terminal's size in cells.
+type Size struct{ Width, Height int }
 
 // Run executes the command line of this process with args (without the
 // program name) and returns the process exit code. Errors go to
@@ -78,6 +97,13 @@ type Bound struct {
 	Open func(name string) (io.ReadCloser, error)
 	// Dir is the data folder the core serves, for messages.
 	Dir string
+	// Term is the caller's terminal, when it has one (control socket);
+	// Console runs the console on it.
+	Term    *Terminal
+	Console ConsoleFunc
+	// Getenv reads the caller's environment, as far as it reached the
+	// server (forwardedEnv); nil means an empty one (SSH).
+	Getenv func(string) string
 	// Remote leaves out the --data flag and the commands that need this
 	// machine's terminal or data folder (demo, init, tui, serve): the
 	// shape of SSH commands.
@@ -87,7 +113,19 @@ type Bound struct {
 // RunBound executes args as b.Principal on b.Core and returns the exit
 // code, with output and errors exactly as Run writes them.
 func RunBound(ctx context.Context, b Bound, args []string) int {
-	env := Env{Stdin: b.Stdin, Stdout: b.Stdout, Stderr: b.Stderr}
+	env := Env{Stdin: b.Stdin, Stdout: b.Stdout, Stderr: b.Stderr, Getenv: b.Getenv, Console: b.Console}
+	if b.Term != nil {
+		// The caller's terminal decides colours (TERM, NO_COLOR, …).
+		env.Getenv = func(k string) string {
+			if v, ok := b.Term.Env[k]; ok {
+				return v
+			}
+			if b.Getenv != nil {
+				return b.Getenv(k)
+			}
+			return ""
+		}
+	}
 	return newApp(env, &b).execute(ctx, args)
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -43,6 +44,11 @@ const (
 	frameErr    = 'R'
 	frameWantIn = 'W'
 	frameExit   = 'X'
+	// A console: the server asks for the caller's terminal in raw mode
+	// (frameRaw, answered by a stream of frameIn), the caller sends its
+	// new sizes (frameSize: width and height, uint32 big-endian each).
+	frameRaw  = 'T'
+	frameSize = 'Z'
 
 	maxFrame = 1 << 20
 )
@@ -51,7 +57,23 @@ const (
 type controlRequest struct {
 	Args []string `json:"args"`
 	Dir  string   `json:"dir"` // the client's working directory, for relative file names
+	// Env holds the client's values of the environment variables commands
+	// read (forwardedEnv), so a command reads the same through the socket.
+	Env map[string]string `json:"env,omitempty"`
+	// Term describes the caller's terminal, when its standard input and
+	// output are one: a console can then run on it.
+	Term *controlTerm `json:"term,omitempty"`
 }
+
+type controlTerm struct {
+	Env    map[string]string `json:"env"`
+	Width  int               `json:"width"`
+	Height int               `json:"height"`
+}
+
+// forwardedEnv lists the environment variables a command may read that
+// the control socket carries to the server.
+var forwardedEnv = []string{smtpPasswordEnv}
 
 func writeFrame(w io.Writer, kind byte, data []byte) error {
 	var h [5]byte
@@ -105,14 +127,15 @@ func (w frameWriter) Write(p []byte) (int, error) {
 
 // ControlServer serves the control socket of one data folder.
 type ControlServer struct {
-	ln   net.Listener
-	path string
-	core *core.Core
-	dir  string
-	log  *log.Logger
-	wg   sync.WaitGroup
-	ctx  context.Context
-	stop context.CancelFunc
+	ln      net.Listener
+	path    string
+	core    *core.Core
+	console ConsoleFunc // runs actas tui and demo's console on the caller's terminal
+	dir     string
+	log     *log.Logger
+	wg      sync.WaitGroup
+	ctx     context.Context
+	stop    context.CancelFunc
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -121,7 +144,7 @@ type ControlServer struct {
 // listenControl listens on DIR/actas.sock, mode 0600. A socket left by a
 // server that was killed is removed first; a live one, or a file that is
 // not our socket, is refused.
-func listenControl(dir string, c *core.Core, logger *log.Logger) (*ControlServer, error) {
+func listenControl(dir string, c *core.Core, console ConsoleFunc, logger *log.Logger) (*ControlServer, error) {
 	path := filepath.Join(dir, sockFile)
 	if fi, err := os.Lstat(path); err == nil {
 		if err := checkSocketOwner(path, fi); err != nil {
@@ -149,7 +172,7 @@ func listenControl(dir string, c *core.Core, logger *log.Logger) (*ControlServer
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &ControlServer{ln: ln, path: path, core: c, dir: dir, log: logger, ctx: ctx, stop: stop, conns: map[net.Conn]struct{}{}}
+	s := &ControlServer{ln: ln, path: path, core: c, console: console, dir: dir, log: logger, ctx: ctx, stop: stop, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -257,7 +280,20 @@ func (s *ControlServer) handle(conn *net.UnixConn) {
 		return writeFrame(conn, frameWantIn, nil)
 	}}
 	in.r, in.w = io.Pipe()
-	// The reader feeds standard input and notices a client that went away.
+	var term *Terminal
+	sizes := make(chan Size, 1)
+	if req.Term != nil {
+		sizes <- Size{req.Term.Width, req.Term.Height}
+		term = &Terminal{Env: req.Term.Env, Width: req.Term.Width, Height: req.Term.Height,
+			In: in, Out: frameWriter{&mu, conn, frameOut}, Resize: sizes,
+			raw: func() error {
+				mu.Lock()
+				defer mu.Unlock()
+				return writeFrame(conn, frameRaw, nil)
+			}}
+	}
+	// The reader feeds standard input and window sizes, and notices a
+	// client that went away.
 	go func() {
 		defer cancel()
 		for {
@@ -272,12 +308,25 @@ func (s *ControlServer) handle(conn *net.UnixConn) {
 				}
 			case kind == frameInEOF:
 				in.w.Close()
+			case kind == frameSize && len(b) == 8:
+				sz := Size{int(binary.BigEndian.Uint32(b)), int(binary.BigEndian.Uint32(b[4:]))}
+				select { // only the newest size matters
+				case <-sizes:
+				default:
+				}
+				sizes <- sz
 			}
 		}
 	}()
-	s.log.Debug("control command", "user", name, "args", req.Args)
+	s.log.Debug("control command", "user", name, "args", core.LoggableArgs(req.Args))
 	code := RunBound(ctx, Bound{
-		Core: s.core, Principal: core.SystemPrincipal(name), Dir: s.dir,
+		Core: s.core, Principal: core.SystemPrincipal(name), Dir: s.dir, Term: term, Console: s.console,
+		Getenv: func(k string) string {
+			if slices.Contains(forwardedEnv, k) {
+				return req.Env[k]
+			}
+			return ""
+		},
 		Stdin: in, Stdout: frameWriter{&mu, conn, frameOut}, Stderr: stderr,
 		Open: func(file string) (io.ReadCloser, error) {
 			if !filepath.IsAbs(file) {
@@ -336,7 +385,14 @@ func (a *app) forward(dir string) (ok bool, err error) {
 	}
 	defer conn.Close()
 	cwd, _ := os.Getwd()
-	req, _ := json.Marshal(controlRequest{Args: a.args, Dir: cwd})
+	env := map[string]string{}
+	for _, k := range forwardedEnv {
+		if v := a.env.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	tty := a.terminal()
+	req, _ := json.Marshal(controlRequest{Args: a.args, Dir: cwd, Env: env, Term: tty.describe(a.env.Getenv)})
 	var mu sync.Mutex
 	if err := writeFrame(conn, frameArgs, req); err != nil {
 		return true, errorf("the server on %s went away: %v", path, err)
@@ -357,13 +413,30 @@ func (a *app) forward(dir string) (ok bool, err error) {
 			return true, errorf("the server on %s went away before the command finished", path)
 		}
 		switch kind {
+		// The server filtered what its commands wrote (safeWriter); a
+		// console's frames must reach the terminal as they are.
 		case frameOut:
-			if _, err := a.env.Stdout.Write(b); err != nil {
+			if _, err := a.out.w.Write(b); err != nil {
 				return true, err
 			}
 		case frameErr:
-			_, _ = a.env.Stderr.Write(b)
+			_, _ = a.errOut.w.Write(b)
 		case frameWantIn:
+			sendIn()
+		case frameRaw:
+			if tty == nil {
+				break
+			}
+			restore, err := tty.raw(func(w, h int) {
+				b := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(w)), uint32(h))
+				mu.Lock()
+				defer mu.Unlock()
+				_ = writeFrame(conn, frameSize, b)
+			})
+			if err != nil {
+				return true, errorf("cannot use this terminal for the console: %v", err)
+			}
+			defer restore()
 			sendIn()
 		case frameExit:
 			if len(b) != 4 {

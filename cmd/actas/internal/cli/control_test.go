@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -337,4 +340,76 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// TestConsoleThroughTheSocket: actas tui on a served folder runs the
+// console in the server, on the caller's terminal: the server asks for raw
+// mode, keys and window sizes come in, frames go out.
+func TestConsoleThroughTheSocket(t *testing.T) {
+	c := newCLI(t)
+	c.operator = osUser(t)
+	c.initDB()
+	got := make(chan string, 4)
+	c.console = func(ctx context.Context, _ *core.Core, p core.Principal, opt ConsoleOptions) error {
+		t := opt.Remote
+		if t == nil {
+			return errorf("no remote terminal")
+		}
+		got <- fmt.Sprintf("as %s, %dx%d, TERM=%s", p.User.Email, t.Width, t.Height, t.Env["TERM"])
+		fmt.Fprint(t.Out, "\x1b[2Jhello ")
+		b := make([]byte, 3)
+		if _, err := io.ReadFull(t.In, b); err != nil {
+			return err
+		}
+		got <- "keys " + string(b)
+		for sz := range t.Resize { // the first size, unless the new one replaced it
+			if sz.Width == 90 {
+				got <- fmt.Sprintf("resized %+v", sz)
+				break
+			}
+		}
+		return nil
+	}
+	served(t, c)
+	// Without a terminal, the console says so.
+	mustContain(t, "no terminal", c.fails("tui", "--as", "olga@example.test"), "the console needs a terminal")
+
+	conn, err := net.Dial("unix", filepath.Join(c.dir, sockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	req, _ := json.Marshal(controlRequest{Args: []string{"--data", c.dir, "tui", "--as", "olga@example.test"},
+		Term: &controlTerm{Env: map[string]string{"TERM": "xterm-256color"}, Width: 100, Height: 30}})
+	if err := writeFrame(conn, frameArgs, req); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for {
+		kind, b, err := readFrame(conn)
+		if err != nil {
+			t.Fatalf("reading: %v (out so far %q)", err, out.String())
+		}
+		switch kind {
+		case frameRaw:
+			_ = writeFrame(conn, frameIn, []byte("abc"))
+			_ = writeFrame(conn, frameSize, []byte{0, 0, 0, 90, 0, 0, 0, 20})
+		case frameOut:
+			out.Write(b)
+		case frameErr:
+			t.Errorf("stderr: %s", b)
+		case frameExit:
+			if code := binary.BigEndian.Uint32(b); code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			mustContain(t, "console output", out.String(), "\x1b[2Jhello ") // as it is: a console draws
+			for _, want := range []string{"as olga@example.test, 100x30, TERM=xterm-256color", "keys abc", "resized {Width:90 Height:20}"} {
+				if g := <-got; g != want {
+					t.Errorf("console saw %q, want %q", g, want)
+				}
+			}
+			return
+		}
+	}
 }

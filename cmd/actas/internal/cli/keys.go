@@ -44,9 +44,16 @@ func (a *app) keyAddCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&email, "user", "", "email of the key's owner (required)")
-	c.Flags().StringVar(&file, "key-file", "", "public key file, - for stdin (required)")
 	_ = c.MarkFlagRequired("user")
-	_ = c.MarkFlagRequired("key-file")
+	if a.bound != nil && a.bound.Remote {
+		// Over SSH the key can only come on standard input:
+		// ssh HOST key add --user E < key.pub
+		c.Flags().StringVar(&file, "key-file", "-", "- : the public key on standard input")
+		c.Example = "  ssh -p 23234 HOST key add --user jane@globex.test < jane.pub"
+	} else {
+		c.Flags().StringVar(&file, "key-file", "", "public key file, - for stdin (required)")
+		_ = c.MarkFlagRequired("key-file")
+	}
 	return c
 }
 

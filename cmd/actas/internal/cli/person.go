@@ -151,6 +151,9 @@ denied, cancelled, expired or all.`,
 				return errorf("--status must be pending, approved, denied, cancelled, expired or all, not %q", status)
 			}
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapApprovals, "listing requests"); err != nil {
+					return err
+				}
 				var all []core.Request
 				for _, s := range statuses {
 					list, err := co.Requests(a.operator(), s, 0)
@@ -240,6 +243,10 @@ func (a *app) decide(w io.Writer, id string, approve bool, d time.Duration, note
 			fmt.Fprintf(w, "%s: your approval is recorded; it needs another approver\n", r.ID)
 			return nil
 		}
+		if r.Status != core.RequestApproved {
+			fmt.Fprintf(w, "%s %s: %s may not act as %s\n", r.ID, r.Status, email(r.Requester), email(r.Target))
+			return nil
+		}
 		fmt.Fprintf(w, "%s %s: %s may act as %s for %s\n", r.ID, r.Status, email(r.Requester), email(r.Target),
 			core.FormatDuration(r.Duration))
 		return nil
@@ -272,6 +279,9 @@ func (a *app) sessionsCmd() *cobra.Command {
 				return errorf("--limit must be 1 or more, not %d", limit)
 			}
 			return a.read(func(co *core.Core) error {
+				if err := co.Authorize(a.operator(), core.CapSessions, "listing sessions"); err != nil {
+					return err
+				}
 				list, err := co.Sessions(a.operator(), "", "", limit)
 				if err != nil {
 					return err

@@ -60,6 +60,7 @@ func TestReadCommandsNeverWrite(t *testing.T) {
 	for _, args := range [][]string{
 		{"audit", "verify"}, {"audit", "export"}, {"audit", "export", "--format", "csv"},
 		{"user", "list"}, {"user", "list", "--json"}, {"org", "list"}, {"key", "list"}, {"policy", "show"},
+		{"audit", "checkpoint"}, {"audit", "prove", "--seq", "1"}, {"apikey", "list"}, {"alert", "list"},
 	} {
 		c.ok(args...)
 	}

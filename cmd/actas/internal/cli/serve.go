@@ -99,7 +99,7 @@ func (a *app) serve(ctx context.Context, o *opened, cfg ServeConfig) error {
 	cfg.Logger = logger
 	cfg.HostKeyPath = filepath.Join(o.dir, hostKey)
 	cfg.Commands = SSHCommands(o.core)
-	ctl, err := listenControl(o.dir, o.core, logger)
+	ctl, err := listenControl(o.dir, o.core, a.env.Console, logger)
 	if err != nil {
 		return err
 	}

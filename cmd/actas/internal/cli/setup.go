@@ -85,7 +85,7 @@ default data directory, and never touches a real database; it prints where.`,
 				return errorf("--users must be 0 or more, not %d", members)
 			}
 			if a.bound != nil {
-				return a.servedDemo(noTUI)
+				return a.servedDemo(cmd.Context(), noTUI)
 			}
 			dir, err := a.demoDataDir()
 			if err != nil {
@@ -157,8 +157,8 @@ func (a *app) tuiCmd() *cobra.Command {
 		Example: "  actas tui --as owner@acme.test",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(func(o *opened) error {
-				return a.console(cmd.Context(), o.core, email)
+			return a.write(func(co *core.Core) error {
+				return a.console(cmd.Context(), co, email)
 			})
 		},
 	}
@@ -177,6 +177,14 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 	if a.env.Console == nil {
 		return errorf("the console is not built yet")
 	}
+	var remote *Terminal
+	if a.bound != nil {
+		// Carried out by a server for a command line on its socket: the
+		// console draws on the caller's terminal, if there is one.
+		if remote = a.bound.Term; remote == nil || remote.raw == nil {
+			return errorf("the console needs a terminal: run it in one, or connect over SSH")
+		}
+	}
 	p, err := c.Login(u, "", "local", core.NewConnID("local"))
 	if err != nil {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
@@ -185,9 +193,17 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 	plain := a.env.Getenv("NO_COLOR") != "" || dumb
 	// The console is a long-running writer: it delivers the outbox while
 	// it runs (a server, when one runs, holds the database instead).
-	stop := runOutbox(ctx, c)
-	defer stop()
-	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain, ASCII: dumb})
+	if a.bound == nil {
+		stop := runOutbox(ctx, c)
+		defer stop()
+	}
+	if remote != nil {
+		if err := remote.raw(); err != nil {
+			_ = c.EndConn(p.Conn, core.EndDisconnect)
+			return err
+		}
+	}
+	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain, ASCII: dumb, Remote: remote})
 	if err := c.EndConn(p.Conn, core.EndDisconnect); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -196,8 +212,8 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 
 // servedDemo is actas demo carried out by the server that holds the demo's
 // folder: the demo is there already (a server serves only a seeded or an
-// initialised database), and the console is reached over SSH.
-func (a *app) servedDemo(noTUI bool) error {
+// initialised database), and the console opens on the caller's terminal.
+func (a *app) servedDemo(ctx context.Context, noTUI bool) error {
 	if _, err := a.bound.Core.UserByEmail(core.DemoOwner); err != nil {
 		return errorf("%s holds a database without the demo; the demo keeps a folder of its own (actas --data OTHER demo)", a.bound.Dir)
 	}
@@ -205,8 +221,5 @@ func (a *app) servedDemo(noTUI bool) error {
 	if noTUI {
 		return nil
 	}
-	if si, ok := runningServer(a.bound.Dir); ok {
-		return serverBusyError(a.bound.Dir, si)
-	}
-	return errorf("actas serve is serving %s; open the console over SSH", a.bound.Dir)
+	return a.console(ctx, a.bound.Core, core.DemoOwner)
 }

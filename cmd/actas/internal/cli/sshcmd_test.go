@@ -62,7 +62,10 @@ func newSSHWorld(t *testing.T) *sshWorld {
 
 // run runs "ssh HOST cmd" as the person and returns stdout, stderr and the
 // exit status.
-func (w *sshWorld) run(email, stdin, cmd string) result {
+func (w *sshWorld) run(email, stdin, cmd string) result { return w.runPty(email, stdin, cmd, false) }
+
+// runPty is run, with a PTY asked for when pty is set (ssh -t).
+func (w *sshWorld) runPty(email, stdin, cmd string, pty bool) result {
 	w.t.Helper()
 	client, err := gossh.Dial("tcp", w.addr, &gossh.ClientConfig{User: "x", Auth: []gossh.AuthMethod{gossh.PublicKeys(w.keys[email])},
 		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 5 * time.Second})
@@ -73,6 +76,11 @@ func (w *sshWorld) run(email, stdin, cmd string) result {
 	sess, err := client.NewSession()
 	if err != nil {
 		w.t.Fatal(err)
+	}
+	if pty {
+		if err := sess.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
+			w.t.Fatal(err)
+		}
 	}
 	var out, errb bytes.Buffer
 	sess.Stdout, sess.Stderr, sess.Stdin = &out, &errb, strings.NewReader(stdin)
@@ -146,17 +154,28 @@ func TestSSHCommandsPerRole(t *testing.T) {
 	}
 	mustContain(t, "refusals on record", strings.Join(got, "\n"), "support@acme.test: listing users", "jane@globex.test: listing users",
 		"support@acme.test: changing the policy", "support@acme.test: deciding a request", "support@acme.test: terminating a session",
-		"support@acme.test: exporting the audit log")
+		"support@acme.test: exporting the audit log", "jane@globex.test: listing requests", "jane@globex.test: listing sessions")
 }
 
 func TestSSHCommandsDecideAndStdin(t *testing.T) {
 	w := newSSHWorld(t)
 	r := w.run(core.DemoApprover, "", "requests approve req_00000001 --duration 2h --note 'ticket 7'")
-	if r.code != 0 || !strings.Contains(r.out, "req_00000001 approved: support@acme.test may act as bob@globex.test for 2h") {
+	if r.code != 0 || !strings.Contains(r.out, "req_00000001 approved: support@acme.test may act as jane@globex.test for 2h") {
 		t.Fatalf("approve: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 	if r := w.run(core.DemoApprover, "", "requests approve req_00000001"); r.code != 1 || !strings.Contains(r.err, "already approved") {
 		t.Errorf("second approve: exit %d %s", r.code, r.err)
+	}
+	// A denial says so, and grants nothing.
+	support, _ := w.c.UserByEmail(core.DemoSupport)
+	bob, _ := w.c.UserByEmail(core.DemoBob)
+	req, err := w.c.CreateRequest(core.Principal{User: support, Conn: "test"}, bob.ID, "ticket 8", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := w.run(core.DemoApprover, "", "requests deny "+req.ID+" --note 'no ticket'"); r.code != 0 ||
+		r.out != req.ID+" denied: support@acme.test may not act as bob@globex.test\n" {
+		t.Errorf("deny: exit %d %q %s", r.code, r.out, r.err)
 	}
 	// stdin feeds import users - and key add --key-file -.
 	csv := "email,name,role,org\nnina@globex.test,Nina New,member,Globex\n"
@@ -172,7 +191,7 @@ func TestSSHCommandsDecideAndStdin(t *testing.T) {
 	}
 	// A person adds a key for themself; for someone else only an owner.
 	pub2, _ := genKey(t, "jane@phone")
-	if r := w.run(core.DemoJane, pub2, "key add --user jane@globex.test --key-file -"); r.code != 0 {
+	if r := w.run(core.DemoJane, pub2, "key add --user jane@globex.test"); r.code != 0 { // stdin without --key-file
 		t.Errorf("jane adds her own key: exit %d %s", r.code, r.err)
 	}
 	if r := w.run(core.DemoJane, pub2, "key add --user bob@globex.test --key-file -"); r.code != 1 || !strings.Contains(r.err, "only owners") {
@@ -251,5 +270,14 @@ func TestSSHOutputHasNoControlBytes(t *testing.T) {
 	}
 	if r := w.run(core.DemoOwner, "", "audit export"); !strings.Contains(r.out, "pwned") {
 		t.Error("the event is not in the export at all")
+	}
+}
+
+// With ssh -t the client's terminal is raw: lines end in \r\n.
+func TestSSHCommandWithPty(t *testing.T) {
+	w := newSSHWorld(t)
+	r := w.runPty(core.DemoOwner, "", "org list", true)
+	if r.code != 0 || !strings.Contains(r.out, "Acme") || strings.Count(r.out, "\r\n") != strings.Count(r.out, "\n") {
+		t.Errorf("org list with a PTY: exit %d %q %s", r.code, r.out, r.err)
 	}
 }

@@ -1,4 +1,8 @@
-package ssh
+// Package termframe draws a Bubble Tea program's views on a terminal in
+// place of Bubble Tea's standard renderer. The console uses it for every
+// terminal it runs on, SSH sessions, the control socket and the local one,
+// so that a local test sees what an SSH user sees.
+package termframe
 
 import (
 	"io"
@@ -29,13 +33,13 @@ const (
 // resetMargins makes the whole screen the scrolling region again.
 const resetMargins = "\x1b[r"
 
-// frames draws a console's views on its SSH session in place of Bubble
+// Screen draws a console's views on its terminal in place of Bubble
 // Tea's standard renderer. That renderer flushes on a 60 Hz ticker for as
 // long as the program runs, copying and comparing the whole frame each
 // time: a thousand idle consoles kept over a quarter of a core busy, and
 // its ticker cannot be turned off (tea.WithFPS only slows it, and delays
 // every frame as much). So the program runs with tea.WithoutRenderer and
-// its View hands each view here; frames works only when a view differs
+// its View hands each view here (Draw wraps a model to do so); a Screen works only when a view differs
 // from the last one: it writes at once if the last frame is older than
 // frameGap, else when the gap is over. Nothing runs while nothing
 // changes: no goroutine, no timer.
@@ -46,7 +50,7 @@ const resetMargins = "\x1b[r"
 //
 // Under tea.WithoutRenderer Bubble Tea ignores tea.EnterAltScreen,
 // tea.HideCursor and the like; the console uses none of them.
-type frames struct {
+type Screen struct {
 	out io.Writer
 
 	mu      sync.Mutex
@@ -67,13 +71,14 @@ type frames struct {
 	widths  []int    // their display widths, before any cut
 }
 
-func newFrames(out io.Writer, width, height int) *frames {
-	return &frames{out: out, width: width, height: height}
+// New is a Screen drawing on out, a terminal of width × height cells.
+func New(out io.Writer, width, height int) *Screen {
+	return &Screen{out: out, width: width, height: height}
 }
 
-// show takes the program's newest view. It is called on the event loop
+// Show takes the program's newest view. It is called on the event loop
 // and never waits for the client.
-func (f *frames) show(view string) {
+func (f *Screen) Show(view string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stopped || view == f.view && !f.dirty {
@@ -87,9 +92,9 @@ func (f *frames) show(view string) {
 	}
 }
 
-// write queues a sequence that is not part of a view, such as OSC 52 for
+// WriteRaw queues a sequence that is not part of a view, such as OSC 52 for
 // the clipboard, to go out between two frames, never inside one.
-func (f *frames) write(seq string) {
+func (f *Screen) WriteRaw(seq string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stopped {
@@ -104,10 +109,10 @@ func (f *frames) write(seq string) {
 	}
 }
 
-// resize takes the terminal's new size. The next frame, which the view
+// Resize takes the terminal's new size. The next frame, which the view
 // the program draws for this WindowSizeMsg sets off, rewrites the whole
 // screen: the terminal may have rewrapped or cut what was there.
-func (f *frames) resize(width, height int) {
+func (f *Screen) Resize(width, height int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.width, f.height = width, height
@@ -116,7 +121,7 @@ func (f *frames) resize(width, height int) {
 
 // flush writes the newest view, and again for as long as views keep
 // coming, at most one frame per frameGap.
-func (f *frames) flush() {
+func (f *Screen) flush() {
 	f.mu.Lock()
 	for f.dirty && !f.stopped {
 		if wait := frameGap - time.Since(f.lastAt); wait > 0 {
@@ -159,19 +164,19 @@ func writeInPieces(w io.Writer, s string) {
 	}
 }
 
-// halt stops drawing at once, without waiting for a frame under way or
+// Halt stops drawing at once, without waiting for a frame under way or
 // giving the terminal back: for a connection that is gone.
-func (f *frames) halt() {
+func (f *Screen) Halt() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stopped = true
 }
 
-// stop ends the drawing and gives the terminal back: main screen, cursor
+// Stop ends the drawing and gives the terminal back: main screen, cursor
 // shown, bracketed paste off. It waits for a frame being written; a
 // client that stopped reading altogether is cut off by the connection
 // guard, which ends that write.
-func (f *frames) stop() {
+func (f *Screen) Stop() {
 	f.mu.Lock()
 	if f.stopped {
 		f.mu.Unlock()
@@ -191,7 +196,7 @@ func (f *frames) stop() {
 // changed, each cut to the width so that none wraps and cleared to the
 // right of its end; on a repaint every line. The view's bottom lines are
 // kept when it is taller than the window, as Bubble Tea does.
-func (f *frames) frame(view string, width, height int, repaint bool) string {
+func (f *Screen) frame(view string, width, height int, repaint bool) string {
 	var b strings.Builder
 	if !f.entered {
 		b.WriteString(enterScreen)
@@ -245,7 +250,7 @@ const maxShift = 3
 // lines in their new rows and blank ones where the lines came from. The
 // frame then writes only what is new, not every line of the list again.
 // It does nothing unless that saves rewriting at least two lines.
-func (f *frames) scroll(b *strings.Builder, lines []string) {
+func (f *Screen) scroll(b *strings.Builder, lines []string) {
 	old := f.shown
 	// A run is new[a..b] == old[a-k..b-k]; it saves rewriting the lines in
 	// it that differ from the old line in their row.
@@ -303,7 +308,7 @@ func (f *frames) scroll(b *strings.Builder, lines []string) {
 // what to write. A list that scrolls by one row moves every line up or
 // down by one, so a line found next to its old place reuses its width:
 // measuring every line of every frame was most of a live update's cost.
-func (f *frames) measure(i int, l string, width int) (own, written int, out string) {
+func (f *Screen) measure(i int, l string, width int) (own, written int, out string) {
 	own = -1
 	for _, j := range [2]int{i - 1, i + 1} {
 		if j >= 0 && j < len(f.shown) && f.shown[j] == l {
@@ -314,30 +319,46 @@ func (f *frames) measure(i int, l string, width int) (own, written int, out stri
 	if own < 0 {
 		own = lineWidth(l)
 	}
-	if width > 0 && own > width {
+	// A line with joined graphemes takes one width or another depending on
+	// the terminal: it is kept off the last column, so that the erase
+	// after it (which a line as wide as the window cannot have) clears
+	// whatever the shorter rendering leaves of the last frame.
+	limit := width
+	if Joined(l) {
+		limit = width - 1
+	}
+	if width > 0 && own > limit {
 		// Cut by the console's count, then by as much again as a terminal
 		// that does not join graphemes would add.
-		cut := ansi.Truncate(l, width, "")
-		for w := lineWidth(cut); w > width; w = lineWidth(cut) {
-			cut = ansi.Truncate(cut, ansi.StringWidth(cut)-(w-width), "")
+		cut := ansi.Truncate(l, limit, "")
+		for w := lineWidth(cut); w > limit; w = lineWidth(cut) {
+			cut = ansi.Truncate(cut, ansi.StringWidth(cut)-(w-limit), "")
 		}
 		return own, lineWidth(cut), cut
 	}
 	return own, own, l
 }
 
-// lineWidth is how many cells a line may take on the person's terminal.
-// Grapheme clusters joined with a zero-width joiner or a variation
-// selector (👩‍💻) are one glyph to the console but several to a terminal
-// that does not join them: such a line counts the wider way, so it never
-// spills into the next row and leaves glyphs behind there.
-func lineWidth(l string) int {
-	w := ansi.StringWidth(l)
-	if !strings.ContainsAny(l, "\u200d\ufe0f\ufe0e") {
+// lineWidth is how many cells a line may take on the person's terminal
+// (Cells): a line with joined graphemes (👩‍💻, one glyph to the
+// console, several to a terminal that does not join them) counts the
+// wider way, so it never spills into the next row.
+func lineWidth(l string) int { return Cells(l) }
+
+// Joined reports text holding a zero-width joiner or a variation selector:
+// grapheme clusters (👩‍💻) a terminal may draw as one glyph or several.
+func Joined(s string) bool { return strings.ContainsAny(s, "\u200d\ufe0f\ufe0e") }
+
+// Cells is how wide s (which may hold ANSI styles) may be on the person's
+// terminal: for joined text, the wider of one glyph per cluster and one
+// per character.
+func Cells(s string) int {
+	w := ansi.StringWidth(s)
+	if !Joined(s) {
 		return w
 	}
 	sum := 0
-	for _, r := range ansi.Strip(l) {
+	for _, r := range ansi.Strip(s) {
 		sum += runewidth.RuneWidth(r)
 	}
 	return max(w, sum)

@@ -1,4 +1,4 @@
-package ssh
+package termframe
 
 import (
 	"fmt"
@@ -10,21 +10,63 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 )
 
-// fakeClient stands for the SSH session under frames: it keeps every
-// write, plays it on a screen, and can hold writes up like a client that
-// reads slowly.
+// fakeClient stands for the terminal under a Screen (an SSH session): it
+// keeps every write, plays it on a terminal emulator (x/vt), and can hold
+// writes up like a client that reads slowly.
 type fakeClient struct {
 	mu     sync.Mutex
 	writes []string
-	scr    *screen
+	scr    *term
 	gate   chan struct{} // when set, each write waits for a receive on it
 	held   chan struct{} // told when a write starts waiting on gate
 }
 
 func newFakeClient(w, h int) *fakeClient {
-	return &fakeClient{scr: newScreen(w, h), held: make(chan struct{}, 1)}
+	return &fakeClient{scr: newTerm(w, h), held: make(chan struct{}, 1)}
+}
+
+// term is the test terminal: x/vt's emulator, read as text.
+type term struct {
+	mu sync.Mutex
+	vt *vt.Emulator
+}
+
+// newTerm is a terminal that draws 👩‍💻 as two glyphs (wcwidth), as most
+// do; joins makes it one that draws such a cluster as one glyph.
+func newTerm(w, h int) *term { return &term{vt: vt.NewEmulator(w, h)} }
+
+func (t *term) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.vt.Write(p)
+}
+
+// joins makes it a terminal that draws a zero-width-joiner sequence as
+// one glyph (grapheme clustering, mode 2027).
+func (t *term) joins() {
+	if _, err := t.Write([]byte(ansi.SetModeUnicodeCore)); err != nil {
+		panic(err)
+	}
+}
+
+func (t *term) resize(w, h int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.vt.Resize(w, h)
+}
+
+// Text is the screen now, one line per row, trailing blanks trimmed.
+func (t *term) Text() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(t.vt.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
 }
 
 func (c *fakeClient) Write(p []byte) (int, error) {
@@ -54,19 +96,27 @@ func (c *fakeClient) last() string {
 }
 
 // idle waits until frames has written everything and nothing is scheduled.
-func (f *frames) idle(t *testing.T) {
+func (f *Screen) idle(t *testing.T) {
 	t.Helper()
-	eventually(t, "frames to finish writing", func() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		f.mu.Lock()
-		defer f.mu.Unlock()
-		return !f.busy
-	})
+		busy := f.busy
+		f.mu.Unlock()
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the screen to finish writing")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func TestFramesWriteOnlyWhatChanged(t *testing.T) {
 	c := newFakeClient(20, 5)
-	f := newFrames(c, 20, 5)
-	f.show("one\ntwo\nthree")
+	f := New(c, 20, 5)
+	f.Show("one\ntwo\nthree")
 	f.idle(t)
 	if got := c.scr.Text(); got != "one\ntwo\nthree" {
 		t.Fatalf("screen after the first frame:\n%s", got)
@@ -75,13 +125,13 @@ func TestFramesWriteOnlyWhatChanged(t *testing.T) {
 		t.Errorf("first frame %q does not start by entering the alternate screen", c.writes[0])
 	}
 
-	f.show("one\ntwo\nthree")
+	f.Show("one\ntwo\nthree")
 	f.idle(t)
 	if n := c.count(); n != 1 {
 		t.Fatalf("%d writes after showing the same view again, want 1", n)
 	}
 
-	f.show("one\n2\nthree")
+	f.Show("one\n2\nthree")
 	f.idle(t)
 	if n := c.count(); n != 2 {
 		t.Fatalf("%d writes, want 2", n)
@@ -100,14 +150,14 @@ func TestFramesWriteOnlyWhatChanged(t *testing.T) {
 func TestFramesCoalesceBehindASlowClient(t *testing.T) {
 	c := newFakeClient(20, 5)
 	c.gate = make(chan struct{})
-	f := newFrames(c, 20, 5)
+	f := New(c, 20, 5)
 
 	shown := make(chan struct{})
 	go func() {
 		for i := range 50 {
-			f.show(strings.Repeat("x", i%20) + "\nview " + string(rune('a'+i%26)))
+			f.Show(strings.Repeat("x", i%20) + "\nview " + string(rune('a'+i%26)))
 		}
-		f.show("last\nview")
+		f.Show("last\nview")
 		close(shown)
 	}()
 	select {
@@ -130,8 +180,8 @@ func TestFramesCoalesceBehindASlowClient(t *testing.T) {
 
 func TestFramesRepaintOnResize(t *testing.T) {
 	c := newFakeClient(20, 6)
-	f := newFrames(c, 20, 6)
-	f.show("aaaaaaaaaaaaaaaaaaaa\nbbbb\ncccc\ndddd")
+	f := New(c, 20, 6)
+	f.Show("aaaaaaaaaaaaaaaaaaaa\nbbbb\ncccc\ndddd")
 	f.idle(t)
 
 	// The terminal narrows and keeps a mess of the old frame; the view
@@ -140,8 +190,8 @@ func TestFramesRepaintOnResize(t *testing.T) {
 	if _, err := c.scr.Write([]byte(ansi.CursorPosition(1, 4) + "stale!!")); err != nil {
 		t.Fatal(err)
 	}
-	f.resize(8, 4)
-	f.show("aaaaaaaaaaaaaaaaaaaa\nbbbb\ncccc")
+	f.Resize(8, 4)
+	f.Show("aaaaaaaaaaaaaaaaaaaa\nbbbb\ncccc")
 	f.idle(t)
 	if got, want := c.scr.Text(), "aaaaaaaa\nbbbb\ncccc"; got != want {
 		t.Fatalf("screen after resize:\n%s\nwant\n%s", got, want)
@@ -156,17 +206,17 @@ func TestFramesRepaintOnResize(t *testing.T) {
 
 func TestFramesClearLinesOfATallerFrame(t *testing.T) {
 	c := newFakeClient(20, 8)
-	f := newFrames(c, 20, 8)
-	f.show("head\nbody\nmore\nfoot\nextra")
+	f := New(c, 20, 8)
+	f.Show("head\nbody\nmore\nfoot\nextra")
 	f.idle(t)
 	// The last line stays the same and is not rewritten: what is cleared
 	// must start below it.
-	f.show("head\nbody")
+	f.Show("head\nbody")
 	f.idle(t)
 	if got := c.scr.Text(); got != "head\nbody" {
 		t.Fatalf("screen after the view shrank:\n%s", got)
 	}
-	f.show("")
+	f.Show("")
 	f.idle(t)
 	if got := c.scr.Text(); got != "" {
 		t.Fatalf("screen after an empty view:\n%s", got)
@@ -177,12 +227,11 @@ func TestFramesClearLinesOfATallerFrame(t *testing.T) {
 // escape sequence or a wide character, so the terminal never wraps them.
 func TestFramesCutWideLinesToTheWindow(t *testing.T) {
 	c := newFakeClient(10, 3)
-	f := newFrames(c, 10, 3)
+	f := New(c, 10, 3)
 	red := "\x1b[31m"
-	f.show(red + "漢字漢字漢字" + ansi.ResetStyle + "\nnext\n0123456789ABC")
+	f.Show(red + "漢字漢字漢字" + ansi.ResetStyle + "\nnext\n0123456789ABC")
 	f.idle(t)
-	// The emulator shows the second cell of a wide character as a blank.
-	if got, want := c.scr.Text(), "漢 字 漢 字 漢\nnext\n0123456789"; got != want {
+	if got, want := c.scr.Text(), "漢字漢字漢\nnext\n0123456789"; got != want {
 		t.Fatalf("screen:\n%s\nwant\n%s", got, want)
 	}
 	for _, l := range strings.Split(c.writes[0], "\r\n") {
@@ -197,17 +246,17 @@ func TestFramesCutWideLinesToTheWindow(t *testing.T) {
 
 func TestFramesScrolledLinesStayCut(t *testing.T) {
 	c := newFakeClient(10, 4)
-	f := newFrames(c, 10, 4)
-	f.show("top\n0123456789ABC\nshort\nend")
+	f := New(c, 10, 4)
+	f.Show("top\n0123456789ABC\nshort\nend")
 	f.idle(t)
 	// A new row on top moves every line down by one: the widths measured
 	// for the last frame are reused, and the wide line is still cut.
-	f.show("new\ntop\n0123456789ABC\nshort")
+	f.Show("new\ntop\n0123456789ABC\nshort")
 	f.idle(t)
 	if got, want := c.scr.Text(), "new\ntop\n0123456789\nshort"; got != want {
 		t.Fatalf("screen:\n%s\nwant\n%s", got, want)
 	}
-	f.show("top\n0123456789ABC\nshort\nend") // and back up by one
+	f.Show("top\n0123456789ABC\nshort\nend") // and back up by one
 	f.idle(t)
 	if got, want := c.scr.Text(), "top\n0123456789\nshort\nend"; got != want {
 		t.Fatalf("screen:\n%s\nwant\n%s", got, want)
@@ -228,8 +277,8 @@ func listView(first, rows int, footer string) string {
 // written again: the frame carries the new row, not the rows that moved.
 func TestFramesMoveScrolledLines(t *testing.T) {
 	c := newFakeClient(40, 12)
-	f := newFrames(c, 40, 12)
-	f.show(listView(10, 10, "10 events"))
+	f := New(c, 40, 12)
+	f.Show(listView(10, 10, "10 events"))
 	f.idle(t)
 	for _, step := range []struct {
 		name        string
@@ -243,7 +292,7 @@ func TestFramesMoveScrolledLines(t *testing.T) {
 		{"scrolled down by three", 11, "13 events", ansi.DeleteLine(3), "row 020"},
 	} {
 		want := listView(step.first, 10, step.footer)
-		f.show(want)
+		f.Show(want)
 		f.idle(t)
 		if got, want := c.scr.Text(), ansi.Strip(want); got != want {
 			t.Fatalf("%s: screen\n%s\nwant\n%s", step.name, got, want)
@@ -265,7 +314,7 @@ func TestFramesScreenFollowsRandomViews(t *testing.T) {
 	const w, h = 30, 10
 	r := rand.New(rand.NewPCG(7, 8))
 	c := newFakeClient(w, h)
-	f := newFrames(c, w, h)
+	f := New(c, w, h)
 	var rows []string
 	for i := range 8 {
 		rows = append(rows, fmt.Sprintf("row %d", i))
@@ -319,18 +368,18 @@ func TestFramesScreenFollowsRandomViews(t *testing.T) {
 
 func TestFramesStopRestoresTheTerminal(t *testing.T) {
 	c := newFakeClient(20, 5)
-	f := newFrames(c, 20, 5)
-	f.show("console")
+	f := New(c, 20, 5)
+	f.Show("console")
 	f.idle(t)
-	f.stop()
+	f.Stop()
 	if got := c.last(); got != leaveScreen {
 		t.Fatalf("last write %q, want %q (leave the alternate screen, show the cursor, end bracketed paste, whole-screen scrolling)", got, leaveScreen)
 	}
 	n := c.count()
-	f.show("after the end")
-	f.resize(30, 10)
-	f.show("after the end, resized")
-	f.stop()
+	f.Show("after the end")
+	f.Resize(30, 10)
+	f.Show("after the end, resized")
+	f.Stop()
 	if c.count() != n {
 		t.Fatalf("frames wrote after stop: %q", c.last())
 	}
@@ -341,12 +390,12 @@ func TestFramesStopRestoresTheTerminal(t *testing.T) {
 func TestFramesStopWaitsForTheFrameBeingWritten(t *testing.T) {
 	c := newFakeClient(20, 5)
 	c.gate = make(chan struct{})
-	f := newFrames(c, 20, 5)
-	f.show("first")
+	f := New(c, 20, 5)
+	f.Show("first")
 	<-c.held
 	stopped := make(chan struct{})
 	go func() {
-		f.stop()
+		f.Stop()
 		close(stopped)
 	}()
 	select {
@@ -367,8 +416,8 @@ func TestFramesStopWaitsForTheFrameBeingWritten(t *testing.T) {
 // A console that was never drawn leaves the terminal as it found it.
 func TestFramesStopBeforeAnyFrameWritesNothing(t *testing.T) {
 	c := newFakeClient(20, 5)
-	f := newFrames(c, 20, 5)
-	f.stop()
+	f := New(c, 20, 5)
+	f.Stop()
 	if n := c.count(); n != 0 {
 		t.Fatalf("%d writes from a console that drew nothing: %q", n, c.writes)
 	}
@@ -379,11 +428,11 @@ func TestFramesStopBeforeAnyFrameWritesNothing(t *testing.T) {
 // spill into the next row, where it would stay as a stale glyph.
 func TestFramesJoinedEmojiDoesNotSpill(t *testing.T) {
 	c := newFakeClient(20, 3)
-	f := newFrames(c, 20, 3)
+	f := New(c, 20, 3)
 	banner := "Ada 👩\u200d💻 (ada@xy.test)" // 20 cells as the console counts
-	f.show(banner + "\nsecond\nthird")
+	f.Show(banner + "\nsecond\nthird")
 	f.idle(t)
-	f.show(banner + "\nsecond\nthird!")
+	f.Show(banner + "\nsecond\nthird!")
 	f.idle(t)
 	lines := strings.Split(c.scr.Text(), "\n")
 	if len(lines) < 3 || lines[1] != "second" || lines[2] != "third!" {
@@ -391,5 +440,41 @@ func TestFramesJoinedEmojiDoesNotSpill(t *testing.T) {
 	}
 	if !strings.HasPrefix(lines[0], "Ada 👩") {
 		t.Fatalf("banner row: %q", lines[0])
+	}
+}
+
+// On a terminal that joins 👩‍💻 into one glyph, a banner with it ends two
+// cells before the console's wider count: the rest of the row must still
+// be cleared, not keep the end of the line shown before.
+func TestFramesJoinedEmojiLeavesNoStaleGlyphs(t *testing.T) {
+	c := newFakeClient(20, 3)
+	c.scr.joins()
+	f := New(c, 20, 3)
+	f.Show(strings.Repeat("Z", 20) + "\nsecond")
+	f.idle(t)
+	f.Show("Ada 👩\u200d💻 (ada@xy.test)\nsecond")
+	f.idle(t)
+	row := strings.Split(c.scr.Text(), "\n")[0]
+	if strings.Contains(row, "Z") {
+		t.Fatalf("glyphs of the last frame stayed on the row: %q", row)
+	}
+}
+
+// A Screen that was halted write nothing more.
+func TestFramesHaltDrawsNothing(t *testing.T) {
+	c := newFakeClient(20, 5)
+	f := New(c, 20, 5)
+	f.Show("one")
+	f.idle(t)
+	n := c.count()
+	f.Halt()
+	f.Show("two")
+	f.WriteRaw("\x1b]52;c;eA==\x07")
+	f.Resize(30, 6)
+	f.Show("three")
+	time.Sleep(50 * time.Millisecond)
+	f.Stop()
+	if c.count() != n {
+		t.Fatalf("%d writes after halt", c.count()-n)
 	}
 }
