@@ -243,6 +243,10 @@ func (a *app) decide(w io.Writer, id string, approve bool, d time.Duration, note
 			fmt.Fprintf(w, "%s: your approval is recorded; it needs another approver\n", r.ID)
 			return nil
 		}
+		if r.Status != core.RequestApproved {
+			fmt.Fprintf(w, "%s %s: %s may not act as %s\n", r.ID, r.Status, email(r.Requester), email(r.Target))
+			return nil
+		}
 		fmt.Fprintf(w, "%s %s: %s may act as %s for %s\n", r.ID, r.Status, email(r.Requester), email(r.Target),
 			core.FormatDuration(r.Duration))
 		return nil
