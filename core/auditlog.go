@@ -226,4 +226,3 @@ func (c *Core) RecordAction(p Principal, action string, details map[string]any) 
 	})
 	return ev, err
 }
-
