@@ -137,8 +137,8 @@ func TestActiveSessionCountsEventsLive(t *testing.T) {
 	for range 2 {
 		w.must(w.c.RecordAction(w.as("lead"), "look", nil))
 	}
-	stored := must(w.c.Session(s.ID))
-	act := w.c.ActiveSessions()
+	stored := must(w.c.SystemSession(s.ID))
+	act := w.c.SystemActiveSessions()
 	if len(act) != 1 || act[0].Events != 3 || stored.Events != 3 {
 		t.Fatalf("events: running %+v, stored %d; want 3", act, stored.Events)
 	}

@@ -211,8 +211,16 @@ func (c *Core) RecordAction(p Principal, action string, details map[string]any) 
 	}
 	var ev Event
 	err = c.update(func(t *txn) error {
-		e := Event{Type: EvActionPerformed, Actor: p.ref(), Org: p.User.Org}
-		if s, ok := t.c.ActiveSessionOf(p.User.ID); ok {
+		me, err := authorize(t, p, see(""))
+		if err != nil {
+			return err
+		}
+		e := Event{Type: EvActionPerformed, Actor: p.ref(), Org: me.Org}
+		s, ok, err := sessionBy(t, me.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
 			target, _ := t.User(s.Target)
 			e.Subject, e.Session, e.Org = target.Ref(), s.ID, s.Org
 		}
@@ -220,7 +228,6 @@ func (c *Core) RecordAction(p Principal, action string, details map[string]any) 
 		for k, v := range details {
 			d[k] = v
 		}
-		var err error
 		ev, err = t.record(e, d)
 		return err
 	})

@@ -293,11 +293,20 @@ func (t *txn) applyPolicyToSessions(old, np Policy, by Ref) (shortened int, err 
 
 // End ends p's own active session ("back to me").
 func (c *Core) End(p Principal, reason EndReason) error {
-	s, ok := c.ActiveSessionOf(p.User.ID)
-	if !ok {
-		return refuse(CodeNotFound, "you are not impersonating anyone")
-	}
-	return c.endByID(s.ID, reason, p.ref())
+	return c.update(func(t *txn) error {
+		me, err := authorize(t, p, see(""))
+		if err != nil {
+			return err
+		}
+		s, ok, err := sessionBy(t, me.ID)
+		if err != nil {
+			return err
+		}
+		if !ok || p.System != "" {
+			return refuse(CodeNotFound, "you are not impersonating anyone")
+		}
+		return t.endSession(s, reason, p.ref())
+	})
 }
 
 // EndConn ends the sessions started by one connection, e.g. when it drops
@@ -315,7 +324,7 @@ func (c *Core) EndConn(conn string, reason EndReason) error {
 
 // endConnSessions ends, one by one, the active sessions conn started.
 func (c *Core) endConnSessions(conn string, reason EndReason, by Ref) error {
-	for _, s := range c.ActiveSessions() {
+	for _, s := range c.SystemActiveSessions() {
 		if s.Conn == conn {
 			if err := c.endByID(s.ID, reason, by); err != nil {
 				return err
@@ -345,7 +354,7 @@ func (c *Core) Terminate(p Principal, sessionID string) error {
 // Shutdown ends every active session with reason server_shutdown.
 func (c *Core) Shutdown() error {
 	var errs []error
-	for _, s := range c.ActiveSessions() {
+	for _, s := range c.SystemActiveSessions() {
 		errs = append(errs, c.endByID(s.ID, EndShutdown, Ref{ID: "system"}))
 	}
 	return errors.Join(errs...)
@@ -361,8 +370,10 @@ func (c *Core) endByID(id string, reason EndReason, by Ref) error {
 	})
 }
 
-// ActiveSessionOf returns the session the user is running as impersonator.
-func (c *Core) ActiveSessionOf(userID string) (Session, bool) {
+// SystemActiveSessionOf returns the session the user is running as
+// impersonator, from memory. System API: no principal; people ask
+// MySession.
+func (c *Core) SystemActiveSessionOf(userID string) (Session, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, s := range c.active {
@@ -373,8 +384,9 @@ func (c *Core) ActiveSessionOf(userID string) (Session, bool) {
 	return Session{}, false
 }
 
-// ActiveSessions lists running sessions, newest first.
-func (c *Core) ActiveSessions() []Session {
+// SystemActiveSessions lists running sessions, newest first, from memory.
+// System API: no principal; people ask VisibleActiveSessions.
+func (c *Core) SystemActiveSessions() []Session {
 	c.mu.RLock()
 	out := make([]Session, 0, len(c.active))
 	for _, s := range c.active {
@@ -385,8 +397,9 @@ func (c *Core) ActiveSessions() []Session {
 	return out
 }
 
-// Session returns one session (for the session audit viewer).
-func (c *Core) Session(id string) (Session, error) {
+// SystemSession returns one session. System API: no principal (the
+// command line); people ask SessionFor.
+func (c *Core) SystemSession(id string) (Session, error) {
 	var s Session
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
@@ -433,7 +446,7 @@ func (c *Core) VisibleActiveSessions(p Principal, target string) ([]Session, err
 	if err != nil {
 		return nil, err
 	}
-	list := c.ActiveSessions()
+	list := c.SystemActiveSessions()
 	if target != "" {
 		out := list[:0]
 		for _, s := range list {

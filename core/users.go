@@ -440,8 +440,9 @@ type ImportRow struct {
 	Err  error
 }
 
-// UserByEmail finds a user by email.
-func (c *Core) UserByEmail(email string) (User, error) {
+// SystemUserByEmail finds a user by email. System API: no principal (the
+// command line's wiring, the demo); people ask PersonByEmail.
+func (c *Core) SystemUserByEmail(email string) (User, error) {
 	e := normaliseEmail(email)
 	var u User
 	err := c.st.View(func(tx ReadTx) error {
@@ -455,8 +456,10 @@ func (c *Core) UserByEmail(email string) (User, error) {
 	return u, err
 }
 
-// User finds a user by ID.
-func (c *Core) User(id string) (User, error) {
+// SystemUser finds a user by ID. System API: no principal (the command
+// line's wiring, the SSH server's checks of its consoles); people ask Me,
+// Person or People.
+func (c *Core) SystemUser(id string) (User, error) {
 	var u User
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
@@ -641,8 +644,15 @@ func (c *Core) SetTheme(p Principal, theme string) error {
 		return err
 	}
 	return c.update(func(t *txn) error {
-		id := p.User.ID
-		s, impersonating := t.c.ActiveSessionOf(p.User.ID)
+		me, err := authorize(t, p, see(""))
+		if err != nil {
+			return err
+		}
+		id := me.ID
+		s, impersonating, err := sessionBy(t, me.ID)
+		if err != nil {
+			return err
+		}
 		if impersonating {
 			id = s.Target
 		}

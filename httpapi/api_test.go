@@ -192,7 +192,7 @@ func TestEventsAreRecordedRedacted(t *testing.T) {
 		t.Errorf("the password is not shown redacted: %s", evs[0].Details)
 	}
 	// The session counts them.
-	if s, _ := w.c.Session(sid); s.Events < 4 { // started, entered, two actions
+	if s, _ := w.c.SystemSession(sid); s.Events < 4 { // started, entered, two actions
 		t.Errorf("session counts %d events", s.Events)
 	}
 }

@@ -266,12 +266,12 @@ func TestBrowser(t *testing.T) {
 	lead.waitFor(regexp.MustCompile(`You are impersonating Jane Doe`))
 	link := lead.waitFor(regexp.MustCompile(`Open as Jane Doe: (http://\S+/actas/enter\?ticket=[A-Za-z0-9_-]+)`))[1]
 	t.Logf("the console shows Open as Jane Doe: %s", link)
-	jane, err := s.c.UserByEmail("jane@globex.test")
+	jane, err := s.c.SystemUserByEmail("jane@globex.test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	leadUser, _ := s.c.UserByEmail("lead@acme.test")
-	sess, ok := s.c.ActiveSessionOf(leadUser.ID)
+	leadUser, _ := s.c.SystemUserByEmail("lead@acme.test")
+	sess, ok := s.c.SystemActiveSessionOf(leadUser.ID)
 	if !ok {
 		t.Fatal("no active session after the console started one")
 	}
