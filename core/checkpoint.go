@@ -525,7 +525,7 @@ func (c *Core) MakeCheckpoint() (Checkpoint, error) {
 		c.hub.Publish(Change{Kind: ChangeAlerts})
 	}
 	if err == nil && fresh {
-		err = c.publishCheckpoint(made)
+		err = c.publishCheckpoint(cp, made)
 	}
 	c.cpMu.Lock()
 	if made.Size > cp.last.Size {
@@ -573,15 +573,15 @@ func queueCheckpoint(tx Tx, cp Checkpoint) (int, error) {
 
 // publishCheckpoint appends a new checkpoint to policy checkpoint_file and
 // hands it to the function given to StartCheckpoints.
-func (c *Core) publishCheckpoint(cp Checkpoint) error {
+func (c *Core) publishCheckpoint(by *checkpointer, cp Checkpoint) error {
 	var err error
 	if path := c.Policy().CheckpointFile; path != "" {
 		if werr := AppendCheckpointFile(path, cp.Note); werr != nil {
 			err = fmt.Errorf("checkpoint_file %s: %w", path, werr)
 		}
 	}
-	if c.cp.notify != nil {
-		c.cp.notify(cp)
+	if by.notify != nil {
+		by.notify(cp)
 	}
 	return err
 }

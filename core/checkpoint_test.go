@@ -139,6 +139,7 @@ func TestCheckpointFileIsValidated(t *testing.T) {
 		"/nonexistent-actas-dir/cp.txt":  "does not exist",
 		dir:                              "not a regular file",
 		filepath.Join(dir, "a\x1bb.txt"): "control characters",
+		writeFile(t, dir, "notes.txt", "my notes\n"): "something other than actas checkpoints",
 	} {
 		_, err := w.c.SetPolicy(w.cli, map[string]string{"checkpoint_file": val})
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -159,6 +160,15 @@ func (w *world) must2(p core.Policy, err error) core.Policy {
 	w.t.Helper()
 	if err != nil {
 		w.t.Fatal(err)
+	}
+	return p
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	return p
 }

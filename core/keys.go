@@ -12,9 +12,21 @@ func ParseKey(line string) (ssh.PublicKey, string, error) {
 	if line == "" {
 		return nil, "", invalid("key", "the key file is empty")
 	}
-	pk, comment, _, rest, err := ssh.ParseAuthorizedKey([]byte(line))
+	pk, comment, options, rest, err := ssh.ParseAuthorizedKey([]byte(line))
 	if err != nil {
 		return nil, "", invalid("key", "not an SSH public key (expected a line like \"ssh-ed25519 AAAA… comment\"): %v", err)
+	}
+	// Options restrict a key (from="…" where it may be used from,
+	// expiry-time="…" until when). actas would not enforce them, and
+	// storing the key without them would silently lift the restriction:
+	// the line is refused instead.
+	if len(options) > 0 {
+		names := make([]string, len(options))
+		for i, o := range options {
+			name, _, _ := strings.Cut(o, "=")
+			names[i] = Display(cutBytes(name, 40))
+		}
+		return nil, "", invalid("key", "the key line has options (%s), which actas does not enforce: a key is accepted from anywhere until it is removed. Remove the options to register the key as it is, or limit access another way (firewall, key removal)", strings.Join(names, ", "))
 	}
 	if len(strings.TrimSpace(string(rest))) > 0 {
 		return nil, "", invalid("key", "give one key at a time")
@@ -43,7 +55,7 @@ func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
 	k := Key{Fingerprint: ssh.FingerprintSHA256(pk), Type: pk.Type(), Comment: comment,
 		Authorized: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))}
 	err = c.update(func(t *txn) error {
-		u, err := t.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+		u, err := t.UserByEmail(normaliseEmail(email))
 		if err != nil {
 			return notFound("no user with email %s", email)
 		}
@@ -114,7 +126,7 @@ func (c *Core) Keys(email string) ([]Key, error) {
 	err := c.st.View(func(tx ReadTx) error {
 		id := ""
 		if email != "" {
-			u, err := tx.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+			u, err := tx.UserByEmail(normaliseEmail(email))
 			if err != nil {
 				return notFound("no user with email %s", email)
 			}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -248,7 +249,7 @@ func ParseAssignments(args []string) (map[string]string, error) {
 
 // checkCheckpointFile validates a checkpoint_file path: empty (none), or an
 // absolute path whose directory exists and which, if it exists, is a
-// regular file. It should sit on other storage than the database, which
+// regular file that is empty or starts with a checkpoint. It should sit on other storage than the database, which
 // actas cannot tell; the README says so.
 func checkCheckpointFile(path string) (string, error) {
 	if path == "" {
@@ -264,8 +265,24 @@ func checkCheckpointFile(path string) (string, error) {
 	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
 		return "", fmt.Errorf("the folder %s does not exist", filepath.Dir(path))
 	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+	case !fi.Mode().IsRegular():
 		return "", fmt.Errorf("%s exists and is not a regular file", path)
+	case fi.Size() > 0:
+		// Checkpoints are only ever appended to a file of checkpoints, so a
+		// policy cannot make actas write into some other file.
+		f, err := os.Open(path)
+		if err != nil {
+			return "", fmt.Errorf("cannot read %s: %v", path, err)
+		}
+		head := make([]byte, len("actas/"))
+		_, err = io.ReadFull(f, head)
+		f.Close()
+		if err != nil || string(head) != "actas/" {
+			return "", fmt.Errorf("%s already holds something other than actas checkpoints; name a new file", path)
+		}
 	}
 	return path, nil
 }

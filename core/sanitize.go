@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
 )
 
 // Display makes untrusted text safe to put on a terminal: C0 and C1 control
@@ -48,12 +50,10 @@ func isPlain(s string) bool {
 	return true
 }
 
-// isBidiControl reports the characters that reorder displayed text: the
-// embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069, and
-// the marks U+200E, U+200F, U+061C.
+// isBidiControl reports the characters that reorder displayed text
+// (Unicode's Bidi_Control: embeddings, overrides, isolates and marks).
 func isBidiControl(r rune) bool {
-	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
-		r == 0x200e || r == 0x200f || r == 0x061c
+	return r >= 0x061c && r <= 0x2069 && unicode.Is(unicode.Bidi_Control, r)
 }
 
 // hasUnsafe reports whether s holds anything Display would escape.
@@ -87,16 +87,145 @@ func checkText(field, s string, minLen, maxLen int) (string, error) {
 	return s, nil
 }
 
-// checkEmail validates and normalises an email address (lower case).
+// checkEmail validates and normalises an email address: the identity
+// text rules (checkIdentity), then PRECIS UsernameCaseMapped (RFC 8265:
+// width-mapped, lower-cased, NFC; symbols, spaces and controls refused),
+// so two addresses that look alike are one address or refused.
 func checkEmail(s string) (string, error) {
 	e, err := checkText("email", s, 1, 254)
 	if err != nil {
 		return "", err
 	}
-	e = strings.ToLower(e)
+	if err := checkIdentity("email", e); err != nil {
+		return "", err
+	}
 	at := strings.LastIndexByte(e, '@')
 	if at < 1 || at == len(e)-1 || strings.IndexFunc(e, unicode.IsSpace) >= 0 || strings.Count(e, "@") != 1 {
-		return "", invalid("email", "%q is not an email address (expected name@domain)", e)
+		return "", invalid("email", "%q is not an email address (expected name@domain)", Display(e))
 	}
-	return e, nil
+	n, err := precis.UsernameCaseMapped.String(e)
+	if err != nil {
+		return "", invalid("email", "%q holds characters an email address may not (%v)", Display(e), err)
+	}
+	return n, nil
+}
+
+// normaliseEmail is checkEmail's normal form for looking an address up;
+// what checkEmail would refuse is only lower-cased (it matches nothing).
+func normaliseEmail(s string) string {
+	s = strings.TrimSpace(s)
+	if n, err := precis.UsernameCaseMapped.String(s); err == nil {
+		return n
+	}
+	return strings.ToLower(s)
+}
+
+// checkName validates a person's or org's display name: plain text within
+// the length, the identity text rules, and at least one visible character.
+func checkName(field, s string, maxLen int) (string, error) {
+	n, err := checkText(field, s, 1, maxLen)
+	if err != nil {
+		return "", err
+	}
+	if err := checkIdentity(field, n); err != nil {
+		return "", err
+	}
+	if strings.IndexFunc(n, isVisible) < 0 {
+		return "", invalid(field, "%s has no visible character", field)
+	}
+	return n, nil
+}
+
+// isVisible is a character that puts ink on the screen.
+func isVisible(r rune) bool {
+	return unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Mn, r) && !isInvisible(r)
+}
+
+// hangulFillers are letters that draw nothing: a name made of them looks
+// empty, or like another name.
+var hangulFillers = map[rune]bool{0x115f: true, 0x1160: true, 0x3164: true, 0xffa0: true}
+
+// isInvisible: format characters (zero-width space and joiners, word
+// joiner, BOM, soft hyphen), default-ignorable ones, variation selectors
+// and the Hangul fillers.
+func isInvisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+		unicode.Is(unicode.Variation_Selector, r) || hangulFillers[r]
+}
+
+// checkIdentity applies DESIGN "Text rules" to an email or a name: no
+// invisible, bidi or tag characters, and no label (a run of letters and
+// marks, e.g. "jane" in jane@globex.test or a word of a name) that mixes
+// scripts, like a Cyrillic а in jаne. A zero-width joiner or variation
+// selector inside an emoji sequence of a name is allowed: it draws one
+// glyph, not an invisible difference.
+func checkIdentity(field, s string) error {
+	rs := []rune(s)
+	for i, r := range rs {
+		switch {
+		case isBidiControl(r):
+			return invalid(field, "%s holds a bidirectional control character (%U), which reorders how text shows", field, r)
+		case r >= 0xe0000 && r <= 0xe007f:
+			return invalid(field, "%s holds invisible tag characters (%U)", field, r)
+		case isInvisible(r) && !(field != "email" && inEmojiSequence(rs, i)):
+			return invalid(field, "%s holds an invisible character (%U), which would make it look like another", field, r)
+		}
+	}
+	for _, label := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsMark(r) }) {
+		if a, b, mixed := mixedScripts(label); mixed {
+			return invalid(field, "%s mixes scripts in %q (%s and %s), so it can pass for another; use one script per word", field, Display(label), a, b)
+		}
+	}
+	return nil
+}
+
+// inEmojiSequence: r (a joiner or variation selector) follows a symbol.
+func inEmojiSequence(rs []rune, i int) bool {
+	if r := rs[i]; r != 0x200d && !unicode.Is(unicode.Variation_Selector, r) {
+		return false
+	}
+	return i > 0 && (unicode.Is(unicode.So, rs[i-1]) || unicode.Is(unicode.Sk, rs[i-1]) || rs[i-1] == 0xfe0f)
+}
+
+// scriptOf names the script of a letter or mark ("" for Common and
+// Inherited, which go with any script).
+func scriptOf(r rune) string {
+	for name, table := range unicode.Scripts {
+		if name == "Common" || name == "Inherited" {
+			continue
+		}
+		if unicode.Is(table, r) {
+			return name
+		}
+	}
+	return ""
+}
+
+// cjk are scripts one word may legitimately mix (Japanese kana with kanji,
+// Korean hangul with hanja, bopomofo with han).
+var cjk = map[string]bool{"Han": true, "Hiragana": true, "Katakana": true, "Hangul": true, "Bopomofo": true}
+
+// mixedScripts reports the first two scripts a label mixes.
+func mixedScripts(label string) (string, string, bool) {
+	first := ""
+	for _, r := range label {
+		if r < 0x80 {
+			if first == "" && unicode.IsLetter(r) {
+				first = "Latin"
+			} else if unicode.IsLetter(r) && first != "Latin" {
+				return first, "Latin", true
+			}
+			continue
+		}
+		sc := scriptOf(r)
+		switch {
+		case sc == "" || sc == first:
+		case first == "":
+			first = sc
+		case cjk[first] && cjk[sc]:
+		default:
+			return first, sc, true
+		}
+	}
+	return "", "", false
 }

@@ -157,3 +157,78 @@ func TestStartChecksTheReason(t *testing.T) {
 	w.must(w.c.SetPolicy(w.cli, map[string]string{"require_reason": "false"}))
 	must(w.c.Start(w.as("lead"), w.u["jane"].ID, ""))
 }
+
+// TestLookAlikeIdentities: what would display exactly like another person
+// is refused with the reason, before any duplicate check; honest
+// international names and case or width variants pass.
+func TestLookAlikeIdentities(t *testing.T) {
+	w := newWorld(t)
+	add := func(email, name string) error {
+		_, err := w.c.CreateUser(w.cli, core.NewUser{Email: email, Name: name, Role: core.RoleMember, Org: "Globex"})
+		return err
+	}
+	for _, tc := range []struct{ what, email, name, says string }{
+		{"zero-width space in the email", "jane@globex.test\u200b", "Jane", "invisible"},
+		{"zero-width joiner in the email", "ja\u200dne@globex.test", "Jane", "invisible"},
+		{"Cyrillic а in the email", "j\u0430ne@globex.test", "Jane", "mixes scripts"},
+		{"Cyrillic е in the domain", "jane@glob\u0435x.test", "Jane", "mixes scripts"},
+		{"bidi override in the email", "\u202ejane@globex.test", "Jane", "control"},
+		{"Cyrillic а in the name", "jane2@globex.test", "J\u0430ne Doe", "mixes scripts"},
+		{"Hangul fillers only", "filler@globex.test", "\u3164\u3164", "invisible"},
+		{"half-width Hangul filler", "filler2@globex.test", "\uffa0", "invisible"},
+		{"tag characters only", "tags@globex.test", "\U000E0041\U000E0042", "tag"},
+		{"name with a bidi mark", "mark@globex.test", "Jane\u200f", "control"},
+		{"name with a zero-width space", "zw@globex.test", "Ja\u200bne", "invisible"},
+		{"name of spaces", "blank@globex.test", "\u2003", "required"},
+		{"emoji in the email", "jane\U0001F600@globex.test", "Jane", "may not"},
+	} {
+		err := add(tc.email, tc.name)
+		if core.CodeOf(err) != core.CodeInvalid || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: %v; want invalid saying %q", tc.what, err, tc.says)
+		}
+	}
+	for _, tc := range []struct{ email, name string }{
+		{"jose@globex.test", "José Núñez"},
+		{"anna@globex.test", "Анна Петрова"},
+		{"yamada@globex.test", "山田 太郎"},
+		{"yamada2@globex.test", "やまだ たろう"},
+		{"minjun@globex.test", "김민준"},
+		{"ada@globex.test", "👩\u200d💻 Ada"},
+		{"o.brien+test@globex.test", "Seán O'Brien"},
+	} {
+		if err := add(tc.email, tc.name); err != nil {
+			t.Errorf("%s / %s refused: %v", tc.email, tc.name, err)
+		}
+	}
+	// Case and width variants are the same address: a duplicate.
+	for _, dup := range []string{"JANE@GLOBEX.TEST", "\uff4a\uff41\uff4e\uff45@globex.test"} {
+		if err := add(dup, "Jane Again"); core.CodeOf(err) != core.CodeConflict {
+			t.Errorf("%q: %v, want a duplicate", dup, err)
+		}
+	}
+	if u, err := w.c.UserByEmail("\uff4a\uff41\uff4e\uff45@GLOBEX.test"); err != nil || u.ID != w.u["jane"].ID {
+		t.Errorf("lookup by a width variant: %v %v", u.Email, err)
+	}
+}
+
+// TestKeyOptionsAreNeverDropped: a key line with options that restrict it
+// is refused with the reason; storing the bare key would lift them.
+func TestKeyOptionsAreNeverDropped(t *testing.T) {
+	w := newWorld(t)
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb8Wq7/NdSnbPNiY5iOnT0qZbwrkGYx7bm3NA2nU1gJ jane@laptop"
+	for _, line := range []string{
+		`from="10.0.0.0/8" ` + key,
+		`expiry-time="20260101" ` + key,
+		`from="10.0.0.1",expiry-time="20250101",no-pty ` + key,
+		`restrict ` + key,
+	} {
+		_, err := w.c.AddKey(w.cli, "jane@globex.test", line)
+		if core.CodeOf(err) != core.CodeInvalid || !strings.Contains(err.Error(), "options") {
+			t.Errorf("%.40s…: %v; want refused for its options", line, err)
+		}
+	}
+	if keys := must(w.c.Keys("jane@globex.test")); len(keys) != 0 {
+		t.Fatalf("a restricted key was stored without its restriction: %+v", keys)
+	}
+	must(w.c.AddKey(w.cli, "jane@globex.test", key))
+}

@@ -59,7 +59,7 @@ func (c *Core) CreateOrg(p Principal, name, parent string) (Org, error) {
 }
 
 func (t *txn) addOrg(p Principal, name, parent string) (Org, error) {
-	name, err := checkText("org name", name, 1, 100)
+	name, err := checkName("org name", name, 100)
 	if err != nil {
 		return Org{}, err
 	}
@@ -137,7 +137,7 @@ func (t *txn) validateUser(nu NewUser) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	name, err := checkText("name", nu.Name, 1, 200)
+	name, err := checkName("name", nu.Name, 200)
 	if err != nil {
 		return User{}, err
 	}
@@ -217,7 +217,7 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 	var u User
 	err := c.update(func(t *txn) error {
 		var err error
-		u, err = t.UserByEmail(strings.ToLower(strings.TrimSpace(email)))
+		u, err = t.UserByEmail(normaliseEmail(email))
 		if err != nil {
 			return notFound("no user with email %s", email)
 		}
@@ -230,7 +230,7 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		old := u
 		diff := map[string]any{}
 		if ch.Name != nil {
-			if u.Name, err = checkText("name", *ch.Name, 1, 200); err != nil {
+			if u.Name, err = checkName("name", *ch.Name, 200); err != nil {
 				return err
 			}
 		}
@@ -381,7 +381,7 @@ type ImportRow struct {
 
 // UserByEmail finds a user by email.
 func (c *Core) UserByEmail(email string) (User, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
+	e := normaliseEmail(email)
 	var u User
 	err := c.st.View(func(tx ReadTx) error {
 		var err error

@@ -18,6 +18,7 @@ type world struct {
 	clock *core.FakeClock
 	cli   core.Principal
 	u     map[string]core.User // by short name
+	opt   core.Options         // for open; the clock is always clock
 }
 
 var t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
@@ -68,7 +69,9 @@ func (w *world) open() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	c, err := core.Open(db, core.Options{Clock: w.clock})
+	opt := w.opt
+	opt.Clock = w.clock
+	c, err := core.Open(db, opt)
 	if err != nil {
 		w.t.Fatal(err)
 	}

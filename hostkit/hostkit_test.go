@@ -598,7 +598,7 @@ func TestEndHandler(t *testing.T) {
 			fake := newFake(t)
 			fake.EndMissing.Store(missing)
 			k := newKit(t, fake, nil)
-			_, cookie := enter(t, fake, k)
+			sess, cookie := enter(t, fake, k)
 			if w := do(k.EndHandler(), req{path: "/actas/end", cookie: cookie}); w.Code != http.StatusMethodNotAllowed {
 				t.Fatalf("GET /actas/end: %d", w.Code)
 			}
@@ -611,6 +611,17 @@ func TestEndHandler(t *testing.T) {
 			}
 			if got := do(app(k), req{cookie: cookie}).Body.String(); got != "own" {
 				t.Fatalf("after End: %q", got)
+			}
+			if missing {
+				// actas still runs the session: a new ticket for it enters again.
+				ticket := fake.Ticket(sess.ID)
+				c := cookieOf(do(k.EnterHandler(), req{path: "/actas/enter?ticket=" + ticket}))
+				if got := do(app(k), req{cookie: c.Value}).Body.String(); !strings.HasPrefix(got, "as jane") {
+					t.Fatalf("entering again after an End actas did not take: %q", got)
+				}
+				if got := do(app(k), req{cookie: fake.Token(sess, nil)}).Body.String(); !strings.HasPrefix(got, "as jane") {
+					t.Fatalf("another token of the entered-again session: %q", got)
+				}
 			}
 		})
 	}

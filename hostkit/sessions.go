@@ -90,10 +90,13 @@ func (k *Kit) admit(ctx context.Context, raw string) (*tokenEntry, error) {
 	return te, nil
 }
 
-// enter files the token a ticket was redeemed for.
+// enter files the token a ticket was redeemed for. actas just gave it, so
+// the session runs, even if this product ended it on its own before (End
+// when actas could not be told).
 func (k *Kit) enter(v *verified) *session {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	delete(k.ended, v.claims.Sid)
 	s := k.sessions[v.claims.Sid]
 	if s == nil {
 		s = k.newSessionLocked(v)
@@ -254,6 +257,9 @@ func (k *Kit) refreshToken(s *session) {
 			k.mu.Lock()
 			s.token.Store(v)
 			s.refreshAt = refreshTime(v)
+			if len(k.tokens) < maxTokens && !s.ended.Load() {
+				k.tokens[v.raw] = &tokenEntry{sess: s, exp: v.exp}
+			}
 			k.mu.Unlock()
 			return
 		}

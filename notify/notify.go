@@ -64,12 +64,14 @@ func (s *Sender) Deliver(ctx context.Context, d core.Delivery) error {
 	return fmt.Errorf("channel %s has unknown kind %q", d.Channel.ID, d.Channel.Kind)
 }
 
-// post sends body to the URL and wants a 2xx answer. Errors never carry
-// the URL whole: a Slack URL is a credential, a webhook's query may be one.
-func (s *Sender) post(ctx context.Context, rawURL string, header http.Header, body []byte) error {
+// post sends body to the channel's URL and wants a 2xx answer. Errors name
+// the channel's Destination, never the URL whole: a Slack URL is a
+// credential, a webhook's query may be one.
+func (s *Sender) post(ctx context.Context, ch core.Channel, header http.Header, body []byte) error {
+	rawURL, shown := ch.URL, ch.Destination()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(string(body)))
 	if err != nil {
-		return fmt.Errorf("cannot build the request to %s", core.MaskURL(rawURL))
+		return fmt.Errorf("cannot build the request to %s", shown)
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -83,15 +85,15 @@ func (s *Sender) post(ctx context.Context, rawURL string, header http.Header, bo
 			err = ue.Err
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("POST %s: no answer in time", core.MaskURL(rawURL))
+			return fmt.Errorf("POST %s: no answer in time", shown)
 		}
-		return fmt.Errorf("POST %s: %v", core.MaskURL(rawURL), err)
+		return fmt.Errorf("POST %s: %v", shown, err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg := fmt.Sprintf("POST %s: answered %s", core.MaskURL(rawURL), resp.Status)
+		msg := fmt.Sprintf("POST %s: answered %s", shown, resp.Status)
 		if t := strings.TrimSpace(core.Display(string(snippet))); t != "" {
 			msg += ": " + t
 		}

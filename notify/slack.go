@@ -91,5 +91,5 @@ func (s *Sender) slack(ctx context.Context, ch core.Channel, m core.OutboxMessag
 	if err != nil {
 		return err
 	}
-	return s.post(ctx, ch.URL, nil, body)
+	return s.post(ctx, ch, nil, body)
 }

@@ -110,5 +110,5 @@ func (s *Sender) webhook(ctx context.Context, ch core.Channel, m core.OutboxMess
 	h.Set(HeaderID, m.ID)
 	h.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	h.Set(HeaderSignature, sig)
-	return s.post(ctx, ch.URL, h, body)
+	return s.post(ctx, ch, h, body)
 }

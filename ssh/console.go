@@ -190,6 +190,11 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	if errors.Is(runErr, tea.ErrProgramPanic) {
 		cause = errPanic
 	}
+	// The console may have seen its own Logout before the server's watch
+	// stopped it: the person reads why either way.
+	if lo, ok := model.(interface{ LoggedOut() string }); ok && lo.LoggedOut() != "" && cause == nil {
+		cause = loggedOut{lo.LoggedOut()}
+	}
 	s.endConn(id, reason)
 	s.log.Info("console closed", "user", user.Email, "conn", id, "reason", reason,
 		"after", time.Since(started).Round(time.Second))

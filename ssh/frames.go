@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/mattn/go-runewidth"
 )
 
 // frameGap is the shortest time between two frames: 60 a second, as Bubble
@@ -303,11 +304,33 @@ func (f *frames) measure(i int, l string, width int) (own, written int, out stri
 		}
 	}
 	if own < 0 {
-		own = ansi.StringWidth(l)
+		own = lineWidth(l)
 	}
 	if width > 0 && own > width {
-		l = ansi.Truncate(l, width, "")
-		return own, ansi.StringWidth(l), l
+		// Cut by the console's count, then by as much again as a terminal
+		// that does not join graphemes would add.
+		cut := ansi.Truncate(l, width, "")
+		for w := lineWidth(cut); w > width; w = lineWidth(cut) {
+			cut = ansi.Truncate(cut, ansi.StringWidth(cut)-(w-width), "")
+		}
+		return own, lineWidth(cut), cut
 	}
 	return own, own, l
+}
+
+// lineWidth is how many cells a line may take on the person's terminal.
+// Grapheme clusters joined with a zero-width joiner or a variation
+// selector (👩‍💻) are one glyph to the console but several to a terminal
+// that does not join them: such a line counts the wider way, so it never
+// spills into the next row and leaves glyphs behind there.
+func lineWidth(l string) int {
+	w := ansi.StringWidth(l)
+	if !strings.ContainsAny(l, "\u200d\ufe0f\ufe0e") {
+		return w
+	}
+	sum := 0
+	for _, r := range ansi.Strip(l) {
+		sum += runewidth.RuneWidth(r)
+	}
+	return max(w, sum)
 }

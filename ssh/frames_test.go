@@ -373,3 +373,23 @@ func TestFramesStopBeforeAnyFrameWritesNothing(t *testing.T) {
 		t.Fatalf("%d writes from a console that drew nothing: %q", n, c.writes)
 	}
 }
+
+// A name with a joined emoji (👩‍💻: one glyph for the console, two for a
+// terminal that does not join them) at the banner's full width must not
+// spill into the next row, where it would stay as a stale glyph.
+func TestFramesJoinedEmojiDoesNotSpill(t *testing.T) {
+	c := newFakeClient(20, 3)
+	f := newFrames(c, 20, 3)
+	banner := "Ada 👩\u200d💻 (ada@xy.test)" // 20 cells as the console counts
+	f.show(banner + "\nsecond\nthird")
+	f.idle(t)
+	f.show(banner + "\nsecond\nthird!")
+	f.idle(t)
+	lines := strings.Split(c.scr.Text(), "\n")
+	if len(lines) < 3 || lines[1] != "second" || lines[2] != "third!" {
+		t.Fatalf("the banner spilled into the rows below:\n%s", c.scr.Text())
+	}
+	if !strings.HasPrefix(lines[0], "Ada 👩") {
+		t.Fatalf("banner row: %q", lines[0])
+	}
+}

@@ -163,3 +163,34 @@ func TestOwnersMenuKeys(t *testing.T) {
 	drive(t, m, keyMsg("esc"))
 	mustNotContain(t, m.View(), "Keys of Jane Doe")
 }
+
+// A console whose person an owner suspends (or whose login key goes)
+// quits with the reason; another person's Logout leaves it alone.
+func TestConsoleQuitsWhenLoggedOut(t *testing.T) {
+	f := newFixture(t, 10)
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	support := f.newModel(t, core.DemoSupport, 100, 30)
+	jane := f.newModel(t, core.DemoJane, 100, 30)
+	suspended := core.StatusSuspended
+	if _, err := f.c.UpdateUser(f.principal(t, core.DemoOwner), core.DemoSupport, core.UserChange{Status: &suspended}); err != nil {
+		t.Fatal(err)
+	}
+	var quit bool
+	for len(sub.C) > 0 {
+		ch := <-sub.C
+		_, cmd := support.Update(ChangeMsg{Change: ch})
+		if cmd != nil {
+			if _, ok := cmd().(tea.QuitMsg); ok {
+				quit = true
+			}
+		}
+		drive(t, jane, ChangeMsg{Change: ch})
+	}
+	if !quit || !strings.Contains(support.LoggedOut(), "your account is now suspended (by owner@acme.test)") {
+		t.Errorf("support's console: quit %v, logged out %q", quit, support.LoggedOut())
+	}
+	if jane.LoggedOut() != "" {
+		t.Errorf("jane's console logged out: %q", jane.LoggedOut())
+	}
+}

@@ -27,17 +27,41 @@ func (m *Model) bannerView() string {
 	if left <= urgentBefore {
 		style = s.BannerUrgent
 	}
-	who := core.Display(m.target.DisplayName()) + " (" + core.Display(m.target.Email) + ")"
-	tail := " · " + timeLeft(left) + " left · ctrl+x back to me"
-	text := "You are impersonating " + who + tail
-	if ansi.StringWidth(text) > m.width-2 {
-		// Tight: give up the padding first, then shorten the name, never
-		// the countdown or the way back.
+	text, tight := bannerText(core.Display(m.target.DisplayName()), core.Display(m.target.Email), timeLeft(left), m.width-2)
+	if tight {
 		style = style.Padding(0)
-		room := m.width - ansi.StringWidth("You are impersonating ") - ansi.StringWidth(tail)
-		text = "You are impersonating " + ansi.Truncate(who, max(room, 1), "…") + tail
 	}
-	return style.Width(m.width).MaxHeight(1).Render(ansi.Truncate(text, m.width, "…"))
+	return style.Width(m.width).MaxHeight(1).Render(text)
+}
+
+// bannerText fits "You are impersonating NAME (EMAIL) · 59m left · ctrl+x
+// back to me" into width cells; tight says the padding had to go. The
+// email is who it really is, so it stays whole as long as anything does:
+// first the name is cut, then the words around it shortened, and only on
+// a terminal too narrow for the email itself is the line cut at its end.
+func bannerText(name, email, left string, width int) (string, bool) {
+	for _, form := range []struct {
+		prefix, tail string
+		tight        bool
+	}{
+		{"You are impersonating ", " · " + left + " left · ctrl+x back to me", false},
+		{"You are impersonating ", " · " + left + " left · ctrl+x back to me", true},
+		{"Impersonating ", " · " + left + " · ctrl+x back", true},
+		{"As ", " · " + left + " · ctrl+x", true},
+	} {
+		room := width
+		if form.tight {
+			room += 2
+		}
+		fixed := ansi.StringWidth(form.prefix) + ansi.StringWidth(" ("+email+")") + ansi.StringWidth(form.tail)
+		switch {
+		case fixed+ansi.StringWidth(name) <= room:
+			return form.prefix + name + " (" + email + ")" + form.tail, form.tight
+		case form.tight && fixed+2 <= room: // at least one cell of the name and "…"
+			return form.prefix + ansi.Truncate(name, room-fixed, "…") + " (" + email + ")" + form.tail, true
+		}
+	}
+	return ansi.Truncate("As ("+email+") · "+left+" · ctrl+x", width+2, "…"), true
 }
 
 // linkView is the line under the banner when policy product_url gave the

@@ -50,6 +50,10 @@ type Model struct {
 
 	fullHelp bool // the help shows every key
 
+	// loggedOut is why an owner's step closed this console (suspended,
+	// deleted, its key removed), once it did.
+	loggedOut string
+
 	target   core.User        // whom the session is on, while impersonating
 	link     core.ProductLink // the way into the host product, if policy gives one
 	ticking  bool             // a one-second tick is on its way
@@ -575,6 +579,11 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 	me := m.opt.Principal.User.ID
 	var cmds []tea.Cmd
 	switch {
+	case ch.Kind == core.ChangeLogout && ch.Logout != nil:
+		if lo := ch.Logout; lo.User == me && (lo.Fingerprint == "" || lo.Fingerprint == m.opt.Principal.Fingerprint) {
+			m.loggedOut = lo.Message
+			return tea.Quit
+		}
 	case ch.Kind == core.ChangeResync:
 		s, _ := m.opt.Core.ActiveSessionOf(me)
 		cmds = append(cmds, m.sessionChanged(s, ""), m.pendingCmd())
@@ -773,3 +782,8 @@ func (m *Model) draw() string {
 type pageWriter interface {
 	writeView(b *strings.Builder)
 }
+
+// LoggedOut is the line saying why an owner's step closed this console
+// (its person suspended or deleted, or the key it logged in with
+// removed), or "" while it was not.
+func (m *Model) LoggedOut() string { return m.loggedOut }

@@ -168,7 +168,7 @@ func TestEscapeBytesRenderHarmless(t *testing.T) {
 	drive(t, m, typing("ticket 42")...)
 	drive(t, m, keyMsg("enter"))
 	check("banner")
-	mustContain(t, m.View(), `You are impersonating \x1b[31mEvil\x07\u202e (evil\x1b[2J@globe`)
+	mustContain(t, m.View(), `(evil\x1b[2J@globex.test) · `, `You are impersonating \x1b[31mEvil`)
 }
 
 func TestSessionEndedElsewhereShowsWhy(t *testing.T) {
@@ -444,8 +444,8 @@ func TestBannerFitsAt80Columns(t *testing.T) {
 	m := f.newModel(t, core.DemoOwner, 80, 24)
 	impersonate(t, m, "jane")
 	first := strings.SplitN(m.View(), "\n", 2)[0]
-	// The name gives way; the countdown and the way back never do.
-	if !strings.HasPrefix(first, "You are impersonating Jane Doe (jane@") || !strings.HasSuffix(first, " · 1h 00m left · ctrl+x back to me") {
+	// The name gives way; the email, the countdown and the way back never do.
+	if !strings.HasPrefix(first, "You are impersonating Jane… (jane@globex.test)") || !strings.HasSuffix(first, " · 1h 00m left · ctrl+x back to me") {
 		t.Fatalf("banner at 80 columns: %q", first)
 	}
 	if w := lipgloss.Width(first); w != 80 {
@@ -459,7 +459,7 @@ func TestTooSmallStillShowsBanner(t *testing.T) {
 	impersonate(t, m, "jane")
 	drive(t, m, tea.WindowSizeMsg{Width: 60, Height: 20})
 	v := m.View()
-	mustContain(t, v, "You are impersonating Jan", "terminal too small")
+	mustContain(t, v, "Impersonating Jan… (jane@globex.test) · 1h 00m", "terminal too small")
 	for i, l := range strings.Split(v, "\n") {
 		if w := lipgloss.Width(l); w > 60 {
 			t.Fatalf("line %d is %d wide: %q", i, w, l)
@@ -593,5 +593,25 @@ func TestDirectModeAsksForReason(t *testing.T) {
 	drive(t, m, keyMsg("y"))
 	if _, ok := f.c.ActiveSessionOf(owner); !ok {
 		t.Fatal("y did not confirm without a required reason")
+	}
+}
+
+// TestBannerKeepsTheWholeEmail: however long or wide the name, the banner
+// shows the target's email in full and fits the width.
+func TestBannerKeepsTheWholeEmail(t *testing.T) {
+	for _, name := range []string{
+		strings.Repeat("Bartholomew ", 8),
+		strings.Repeat("山田太郎", 12),
+		strings.Repeat("👩\u200d💻", 20) + " Ada",
+	} {
+		for _, width := range []int{60, 80, 120} {
+			text, _ := bannerText(name, "jane.q.longaddress@globex.test", "59m", width-2)
+			if !strings.Contains(text, "(jane.q.longaddress@globex.test)") || !strings.Contains(text, "59m") {
+				t.Errorf("width %d, name %.12q: %q", width, name, text)
+			}
+			if w := lipgloss.Width(text); w > width {
+				t.Errorf("width %d: banner %d wide: %q", width, w, text)
+			}
+		}
 	}
 }

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/actas/actas/core"
 	tea "github.com/charmbracelet/bubbletea"
@@ -109,8 +111,11 @@ func Run(ctx context.Context, opt Options, progOpts ...tea.ProgramOption) error 
 		defer close(pumped)
 		Pump(ctx, p, opt.Core)
 	}()
-	_, err := p.Run()
+	final, err := p.Run()
 	cancel()
 	<-pumped
+	if m, ok := final.(*Model); ok && err == nil && m.LoggedOut() != "" {
+		return errors.New(strings.TrimPrefix(m.LoggedOut(), "actas: "))
+	}
 	return err
 }

@@ -156,6 +156,15 @@ func (s *Server) SetEndsAt(sid string, t time.Time) {
 	s.sessions[sid].EndsAt = t
 }
 
+// Ticket gives another ticket for a session, as the console's o does.
+func (s *Server) Ticket(sid string) string {
+	ticket := randomID("t_")
+	s.mu.Lock()
+	s.tickets[ticket] = sid
+	s.mu.Unlock()
+	return ticket
+}
+
 // Claims are the parts of a token a test may change.
 type Claims struct {
 	Audience  string

@@ -270,6 +270,9 @@ func TestCheckpointFilePolicy(t *testing.T) {
 	if len(notes) < 2 {
 		t.Fatalf("checkpoint_file holds %d checkpoints after 3 writing commands:\n%s", len(notes), data)
 	}
+	// A file of checkpoints may be named again; another file may not.
+	c.ok("policy", "set", "checkpoint_file="+elsewhere)
+	mustContain(t, "another file", c.fails("policy", "set", "checkpoint_file="+filepath.Join(c.dir, dbFile)), "something other than actas checkpoints")
 	if fi, _ := os.Stat(filepath.Join(c.dir, logKeyFile)); fi == nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("log key file mode %v, want 0600", fi)
 	}
@@ -317,4 +320,36 @@ func TestProveSessionReceipt(t *testing.T) {
 	mustContain(t, "no session", c.fails("audit", "prove", "--session", "imp_99999999"), "imp_99999999")
 	mustContain(t, "both", c.fails("audit", "prove", "--session", "imp_00000001", "--seq", "1"), "not both")
 	mustContain(t, "neither", c.fails("audit", "prove"), "--seq N", "--session ID")
+}
+
+// TestSSHReceipt: over SSH, the person acted as gets the receipt of their
+// own session and the log's public key, and checks it with stdin as FILE;
+// proofs of other events and checkpoints of the whole log are refused.
+func TestSSHReceipt(t *testing.T) {
+	w := newSSHWorld(t)
+	pub := w.run(core.DemoJane, "", "audit pubkey")
+	if pub.code != 0 || !strings.HasPrefix(pub.out, "actas/Acme+") {
+		t.Fatalf("audit pubkey over SSH: %+v", pub)
+	}
+	r := w.run(core.DemoJane, "", "audit prove --session imp_00000001")
+	if r.code != 0 || !strings.Contains(r.out, "actas inclusion proof") {
+		t.Fatalf("jane's receipt over SSH: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	v := w.run(core.DemoJane, r.out, "audit verify-proof - --key "+strings.TrimSpace(pub.out))
+	if v.code != 0 || strings.Count(v.out, "proof OK") != strings.Count(r.out, "actas inclusion proof\n") {
+		t.Fatalf("verify-proof over SSH: exit %d\n%s%s", v.code, v.out, v.err)
+	}
+	if r := w.run(core.DemoJane, "", "audit prove --seq 1"); r.code == 0 {
+		t.Error("jane proved an arbitrary event")
+	}
+	if r := w.run(core.DemoJane, "", "audit checkpoint"); r.code == 0 {
+		t.Error("jane signed a checkpoint")
+	}
+	// Staff over jane may see her sessions, and so get their receipts.
+	if r := w.run(core.DemoSupport, "", "audit prove --session imp_00000001"); r.code != 0 {
+		t.Errorf("support's receipt of a session they may see: %+v", r)
+	}
+	if r := w.run(core.DemoOwner, "", "audit checkpoint"); r.code != 0 || !strings.HasPrefix(r.out, "actas/Acme\n") {
+		t.Errorf("owner's checkpoint over SSH: %+v", r)
+	}
 }
