@@ -166,6 +166,7 @@ func (c *Core) ExportAudit(w io.Writer, format string, q AuditQuery) (int, error
 	}
 	n := 0
 	from := uint64(0)
+	var line []byte
 	for {
 		page, err := c.Audit(SystemPrincipal("export"), q, from, false, 1000)
 		if err != nil {
@@ -181,7 +182,12 @@ func (c *Core) ExportAudit(w io.Writer, format string, q AuditQuery) (int, error
 				}
 				err = cw.Write(row)
 			} else {
-				err = enc.Encode(ev)
+				var ok bool
+				if line, ok = appendEventJSON(line[:0], &ev); ok {
+					_, err = w.Write(line)
+				} else {
+					err = enc.Encode(ev)
+				}
 			}
 			if err != nil {
 				return n, err

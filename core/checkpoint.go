@@ -447,39 +447,41 @@ func (c *Core) logGrew(head uint64) {
 			go c.runCheckpoint()
 		}
 	case cp.timer == nil:
-		cp.timer = c.clock.AfterFunc(CheckpointInterval, func() {
-			c.cpMu.Lock()
-			cp.timer = nil
-			start := !cp.running && !c.cpClosed
-			cp.running = cp.running || start
-			c.cpMu.Unlock()
-			if start {
-				c.runCheckpoint()
-			}
-		})
+		cp.timer = c.clock.AfterFunc(CheckpointInterval, c.checkpointDue)
 	}
 }
 
-// runCheckpoint makes a checkpoint and clears running; if the log grew by
-// another CheckpointEvery meanwhile it goes again.
+// checkpointDue is the timer's: a checkpoint, unless one is being made.
+func (c *Core) checkpointDue() {
+	c.cpMu.Lock()
+	cp := c.cp
+	cp.timer = nil
+	start := !cp.running && !c.cpClosed
+	cp.running = cp.running || start
+	c.cpMu.Unlock()
+	if start {
+		c.runCheckpoint()
+	}
+}
+
+// runCheckpoint makes a checkpoint and clears running. If the log grew by
+// another CheckpointEvery meanwhile it goes again; if it failed, or the log
+// grew a little, the timer tries again in CheckpointInterval.
 func (c *Core) runCheckpoint() {
 	for {
-		_, _ = c.MakeCheckpoint()
+		_, err := c.MakeCheckpoint()
 		c.cpMu.Lock()
 		cp := c.cp
-		again := !c.cpClosed && cp.head-cp.last.Size >= CheckpointEvery
-		if !again {
-			cp.running = false
-			if cp.head > cp.last.Size && cp.timer == nil && !c.cpClosed {
-				c.cpMu.Unlock()
-				c.logGrew(0)
-				return
-			}
+		if err == nil && !c.cpClosed && cp.head-cp.last.Size >= CheckpointEvery {
+			c.cpMu.Unlock()
+			continue
+		}
+		cp.running = false
+		if !c.cpClosed && cp.head > cp.last.Size && cp.timer == nil {
+			cp.timer = c.clock.AfterFunc(CheckpointInterval, c.checkpointDue)
 		}
 		c.cpMu.Unlock()
-		if !again {
-			return
-		}
+		return
 	}
 }
 

@@ -172,3 +172,40 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	}
 	return p
 }
+
+// TestCheckpointFileFailureIsShown: a checkpoint_file that cannot be
+// written does not stop checkpoints; the failure is reported (the Audit
+// tab shows it) and the next checkpoint tries again.
+func TestCheckpointFileFailureIsShown(t *testing.T) {
+	w := newWorld(t)
+	key, _, err := core.NewLogKey(core.LogOrigin("Acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "mnt")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w.must(w.c.SetPolicy(w.cli, map[string]string{"checkpoint_file": filepath.Join(dir, "cps.txt")}))
+	os.RemoveAll(dir) // the other storage went away
+	w.c.SetLogKey(&key)
+	if err := w.c.StartCheckpoints(nil); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(core.CheckpointInterval)
+	st := w.c.CheckpointStatus()
+	if st.Latest.Size != w.head() || st.Err == nil || !strings.Contains(st.Err.Error(), "checkpoint_file") {
+		t.Fatalf("status %+v; want the checkpoint kept and the file's failure reported", st)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w.must(w.c.RecordAction(w.as("owner"), "page.view", nil))
+	w.clock.Advance(core.CheckpointInterval)
+	if st := w.c.CheckpointStatus(); st.Err != nil || st.Latest.Size != w.head() {
+		t.Fatalf("after the folder came back: %+v", st)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "cps.txt")); err != nil || len(core.SplitNotes(data)) != 1 {
+		t.Errorf("checkpoint_file after recovery: %q, %v", data, err)
+	}
+}

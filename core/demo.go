@@ -34,7 +34,11 @@ func DemoMember(i int) NewUser {
 
 // AddDemoMembers adds the generated members 1…n to org Globex, in
 // transactions of 20,000: one bbolt transaction slows down as it grows.
-func AddDemoMembers(c *Core, p Principal, n int) error {
+func AddDemoMembers(c *Core, p Principal, n int) error { return addDemoMembers(c, p, n, nil) }
+
+// addDemoMembers is AddDemoMembers, telling progress (if set) how many
+// members are in after each transaction.
+func addDemoMembers(c *Core, p Principal, n int, progress func(done int)) error {
 	const chunk = 20_000
 	for start := 1; start <= n; start += chunk {
 		rows := make([]ImportRow, 0, min(chunk, n-start+1))
@@ -43,6 +47,9 @@ func AddDemoMembers(c *Core, p Principal, n int) error {
 		}
 		if _, err := c.ImportUsers(p, rows); err != nil {
 			return err
+		}
+		if progress != nil {
+			progress(start - 1 + len(rows))
 		}
 	}
 	return nil
@@ -53,6 +60,12 @@ func AddDemoMembers(c *Core, p Principal, n int) error {
 // past, so that the demo's history has real durations; SeedDemo advances it.
 // It reports false without changing anything when the demo is already there.
 func SeedDemo(c *Core, clock *FakeClock, members int) (bool, error) {
+	return SeedDemoWith(c, clock, members, nil)
+}
+
+// SeedDemoWith is SeedDemo, telling progress (if set) how many generated
+// members are in as they are added.
+func SeedDemoWith(c *Core, clock *FakeClock, members int, progress func(done int)) (bool, error) {
 	if c.Initialized() {
 		if _, err := c.UserByEmail(DemoOwner); err == nil {
 			return false, nil
@@ -94,7 +107,7 @@ func SeedDemo(c *Core, clock *FakeClock, members int) (bool, error) {
 		}
 		byEmail[u.Email] = u
 	}
-	if err := AddDemoMembers(c, cli, members); err != nil {
+	if err := addDemoMembers(c, cli, members, progress); err != nil {
 		return false, err
 	}
 	as := func(email string) Principal { return Principal{User: byEmail[email], Conn: "demo"} }

@@ -253,7 +253,7 @@ func (t *txn) sessionActions(sessionID string) ([]string, error) {
 		}
 		total++
 		if len(lines) < maxReceiptActions {
-			what := e.DetailsText()
+			what := actionText(e)
 			if e.Type == EvActionBlocked {
 				what = "BLOCKED " + what
 			}
@@ -270,6 +270,22 @@ func (t *txn) sessionActions(sessionID string) ([]string, error) {
 	return lines, err
 }
 
+// actionText is one action for a receipt: "GET /invoices → 200" for what
+// a host product reported, else the recorded details.
+func actionText(e Event) string {
+	m := e.DetailsMap()
+	method, _ := m["method"].(string)
+	path, _ := m["path"].(string)
+	if method == "" || path == "" {
+		return e.DetailsText()
+	}
+	s := method + " " + path
+	if st, ok := m["status"].(float64); ok {
+		s += fmt.Sprintf(" → %d", int(st))
+	}
+	return s
+}
+
 // recentlyDenied is how far back a denied request makes its requester hear
 // of a new consent.
 const recentlyDenied = 7 * 24 * time.Hour
@@ -283,11 +299,12 @@ func (t *txn) routeConsent(ev Event) error {
 	if err != nil {
 		return err
 	}
-	staff := map[string]bool{}
+	// Each requester hears once, about their newest request for the user.
+	why := map[string]Request{}
 	var order []string
 	add := func(r Request) {
-		if r.Target == u.ID && !staff[r.Requester] {
-			staff[r.Requester] = true
+		if _, ok := why[r.Requester]; r.Target == u.ID && !ok {
+			why[r.Requester] = r
 			order = append(order, r.Requester)
 		}
 	}
@@ -307,17 +324,19 @@ func (t *txn) routeConsent(ev Event) error {
 			add(r)
 		}
 	}
-	if len(order) == 0 {
-		return nil
-	}
-	n := t.notice(ev, pol, fmt.Sprintf("%s enabled impersonation until %s", u.DisplayName(), u.ConsentUntil.Format("Jan 2 15:04 MST")))
-	n.Whom, n.Until = person(u), u.ConsentUntil
-	n.Lines = []string{fmt.Sprintf("%s granted consent until %s. You asked to act as them recently; you can go ahead now (a denied request needs a new one).",
-		person(u), u.ConsentUntil.Format(time.RFC1123))}
 	for _, id := range order {
 		s, err := t.User(id)
 		if err != nil || s.Status != StatusActive {
 			continue
+		}
+		r := why[id]
+		n := t.notice(ev, pol, fmt.Sprintf("%s enabled impersonation until %s", u.DisplayName(), u.ConsentUntil.Format("Jan 2 15:04 MST")))
+		n.Whom, n.Why, n.Until, n.Request = person(u), r.Reason, u.ConsentUntil, r.ID
+		n.Lines = []string{fmt.Sprintf("%s granted consent until %s.", person(u), u.ConsentUntil.Format(time.RFC1123))}
+		if r.Status == RequestPending {
+			n.Lines = append(n.Lines, fmt.Sprintf("Your request %s is still pending: once approved, you can start.", r.ID))
+		} else {
+			n.Lines = append(n.Lines, fmt.Sprintf("Your request %s was denied; ask again if you still need to act as them.", r.ID))
 		}
 		if err := t.toPerson(ev, s, n); err != nil {
 			return err

@@ -130,9 +130,11 @@ type Tx interface {
 }
 
 // UserIndexEntry is one user in the Users table's order: Key is the
-// lower-case name, a NUL and the email; Role is the user's role.
+// lower-case name, a NUL and the email. User decodes the whole user, which
+// the index holds too.
 type UserIndexEntry struct {
-	Key, ID, Org, Role []byte
+	Key, ID, Org []byte
+	User         func() (User, error)
 }
 
 // AuditAppend is one encoded event with what the store indexes it by.

@@ -321,55 +321,116 @@ func (e *ImportError) Error() string {
 // validated (line numbers as given in rows[i].Line) and all problems are
 // reported together.
 func (c *Core) ImportUsers(p Principal, rows []ImportRow) (int, error) {
+	return c.ImportUsersWith(p, rows, ImportOptions{})
+}
+
+// ImportOptions tune ImportUsersWith.
+type ImportOptions struct {
+	// Batch > 0 commits the users Batch at a time, after checking every
+	// row first, so that one transaction does not hold a million users
+	// (5 GB). A failure then leaves the batches before it in the store:
+	// use it only on a database that is thrown away when the import fails
+	// — the command line imports into a copy of the file and puts it in
+	// place at the end (see cli importUsers).
+	Batch int
+	// Progress, if set, is told how many users are in after each batch,
+	// and 0 once the rows are checked.
+	Progress func(done int)
+}
+
+// ImportUsersWith is ImportUsers, in batches when opt.Batch > 0.
+func (c *Core) ImportUsersWith(p Principal, rows []ImportRow, opt ImportOptions) (int, error) {
 	if err := c.guard(p, CapAdmin, "importing users"); err != nil {
 		return 0, err
 	}
-	err := c.update(func(t *txn) error {
-		var bad []LineError
-		seen := map[string]int{}
-		emails := make([]string, len(rows)) // as stored
-		for i, r := range rows {
-			if r.Err != nil {
-				bad = append(bad, LineError{r.Line, r.Err})
-				continue
-			}
-			u, err := t.validateUser(r.User)
-			if err == nil {
-				if prev, dup := seen[u.Email]; dup {
-					err = fmt.Errorf("email %s repeats line %d", u.Email, prev)
-				} else if _, e := t.UserByEmail(u.Email); e == nil {
-					err = fmt.Errorf("a user with email %s already exists", u.Email)
-				}
-				seen[u.Email] = r.Line
-				emails[i] = u.Email
-			}
+	if opt.Batch <= 0 {
+		err := c.update(func(t *txn) error {
+			order, err := t.checkImport(rows)
 			if err != nil {
-				bad = append(bad, LineError{r.Line, err})
+				return err
 			}
+			return t.addImported(p, rows, order)
+		})
+		if err != nil {
+			return 0, err
 		}
-		if len(bad) > 0 {
-			return &ImportError{Lines: bad}
-		}
-		// Added in email order, so the email index grows at one end instead
-		// of taking the inserts in random places, which slows one bolt
-		// transaction down as it grows (1M users took 3½ min in file
-		// order). Users get their IDs in that order too.
-		order := make([]int, len(rows))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return strings.Compare(emails[a], emails[b]) })
-		for _, i := range order {
-			if _, err := t.addUser(p, rows[i].User); err != nil {
-				return fmt.Errorf("line %d: %w", rows[i].Line, err)
-			}
-		}
-		return nil
+		return len(rows), nil
+	}
+	var order []int
+	err := c.st.View(func(tx ReadTx) error {
+		t := &txn{c: c, now: c.clock.Now(), Tx: readOnly{tx}}
+		var err error
+		order, err = t.checkImport(rows)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
+	if opt.Progress != nil {
+		opt.Progress(0)
+	}
+	for done := 0; done < len(order); {
+		part := order[done:min(done+opt.Batch, len(order))]
+		if err := c.update(func(t *txn) error { return t.addImported(p, rows, part) }); err != nil {
+			return done, err
+		}
+		done += len(part)
+		if opt.Progress != nil {
+			opt.Progress(done)
+		}
+	}
 	return len(rows), nil
+}
+
+// checkImport validates every row against the store and returns the
+// order to add them in, or an ImportError listing every bad line.
+//
+// Users are added in email order, so the email index grows at one end
+// instead of taking the inserts in random places, which slows one bolt
+// transaction down as it grows (1M users took 3½ min in file order). Users
+// get their IDs in that order too.
+func (t *txn) checkImport(rows []ImportRow) ([]int, error) {
+	var bad []LineError
+	seen := make(map[string]int, len(rows))
+	emails := make([]string, len(rows)) // as stored
+	for i, r := range rows {
+		if r.Err != nil {
+			bad = append(bad, LineError{r.Line, r.Err})
+			continue
+		}
+		u, err := t.validateUser(r.User)
+		if err == nil {
+			if prev, dup := seen[u.Email]; dup {
+				err = fmt.Errorf("email %s repeats line %d", u.Email, prev)
+			} else if _, e := t.UserByEmail(u.Email); e == nil {
+				err = fmt.Errorf("a user with email %s already exists", u.Email)
+			}
+			seen[u.Email] = r.Line
+			emails[i] = u.Email
+		}
+		if err != nil {
+			bad = append(bad, LineError{r.Line, err})
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &ImportError{Lines: bad}
+	}
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(emails[a], emails[b]) })
+	return order, nil
+}
+
+// addImported adds the rows at the positions order lists.
+func (t *txn) addImported(p Principal, rows []ImportRow, order []int) error {
+	for _, i := range order {
+		if _, err := t.addUser(p, rows[i].User); err != nil {
+			return fmt.Errorf("line %d: %w", rows[i].Line, err)
+		}
+	}
+	return nil
 }
 
 // ImportRow is one parsed input line; Err is a parse error for it.
@@ -502,32 +563,32 @@ func (c *Core) usersFromIndex(from, limit int) (UserPage, error) {
 		if from >= end {
 			return nil
 		}
-		ids := make([]string, 0, end-from)
 		reverse := from > n-end
 		skip := from
 		if reverse {
 			skip = n - end
 		}
+		var uerr error
 		err = tx.ScanUserIndex(reverse, func(e UserIndexEntry) bool {
 			if skip > 0 {
 				skip--
 				return true
 			}
-			ids = append(ids, string(e.ID))
-			return len(ids) < end-from
+			var u User
+			if u, uerr = e.User(); uerr != nil {
+				return false
+			}
+			page.Users = append(page.Users, u)
+			return len(page.Users) < end-from
 		})
+		if err == nil {
+			err = uerr
+		}
 		if err != nil {
 			return err
 		}
 		if reverse {
-			slices.Reverse(ids)
-		}
-		for _, id := range ids {
-			u, err := tx.User(id)
-			if err != nil {
-				return fmt.Errorf("users by name: %s: %w", id, err)
-			}
-			page.Users = append(page.Users, u)
+			slices.Reverse(page.Users)
 		}
 		if end < n {
 			page.Next = end
@@ -558,7 +619,7 @@ func (c *Core) EachUser(ctx context.Context, p Principal, fn func(User) error) e
 				return true
 			}
 			var u User
-			if u, err = tx.User(string(e.ID)); err != nil {
+			if u, err = e.User(); err != nil {
 				return false
 			}
 			err = fn(u)

@@ -231,6 +231,9 @@ func (k *Kit) Close() error {
 	k.closed.Do(func() {
 		k.cancel()
 		k.wg.Wait()
+		if k.cfg.HTTPClient == nil {
+			k.client.CloseIdleConnections() // hostkit's own client: no keep-alive goroutines left
+		}
 	})
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -543,6 +544,31 @@ func TestQueueNeverBlocksAndCountsDrops(t *testing.T) {
 	}
 }
 
+func TestRefusedEventDoesNotTakeItsBatchAlong(t *testing.T) {
+	fake := newFake(t)
+	fake.RejectPath.Store("/late")
+	k := newKit(t, fake, func(c *Config) { c.FlushInterval = 50 * time.Millisecond })
+	sess, cookie := enter(t, fake, k)
+	fake.Stall()
+	do(app(k), req{path: "/first", cookie: cookie})
+	eventually(t, 5*time.Second, "the reporter waits on actas", func() bool { return fake.Stalled() == 1 })
+	for _, p := range []string{"/a", "/late", "/b", "/c", "/d"} {
+		do(app(k), req{path: p, cookie: cookie})
+	}
+	fake.Release()
+	var got []string
+	eventually(t, 5*time.Second, "the good events", func() bool {
+		got = got[:0]
+		for _, ev := range fake.Events(sess.ID) {
+			got = append(got, ev["path"].(string))
+		}
+		return len(got) == 5
+	})
+	if strings.Join(got, " ") != "/first /a /b /c /d" {
+		t.Fatalf("recorded %v", got)
+	}
+}
+
 func TestRetriesWhileActasIsDown(t *testing.T) {
 	fake := newFake(t)
 	k := newKit(t, fake, nil)
@@ -629,14 +655,18 @@ func TestEndHandler(t *testing.T) {
 
 func TestCloseStopsAndFlushes(t *testing.T) {
 	fake := newFake(t)
+	before := runtime.NumGoroutine()
 	k := newKit(t, fake, func(c *Config) { c.FlushInterval = time.Hour })
 	sess, cookie := enter(t, fake, k)
 	do(app(k), req{path: "/a", cookie: cookie})
+	eventually(t, 5*time.Second, "stream connected", func() bool { return fake.Streams() == 1 })
 	_ = k.Close()
 	if n := len(fake.Events(sess.ID)); n != 1 {
 		t.Fatalf("%d events after Close, want the queued one", n)
 	}
 	_ = k.Close()
+	fake.Server.CloseClientConnections()
+	eventually(t, 5*time.Second, "hostkit's goroutines gone", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 func TestBodyStillReadable(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -260,6 +261,13 @@ func (k *Kit) post(ctx context.Context, sid string, evs []json.RawMessage, retry
 		if err == nil {
 			k.sent.Add(int64(len(evs)))
 			return nil
+		}
+		if statusOf(err) == http.StatusUnprocessableEntity && len(evs) > 1 {
+			// One bad event refuses the whole batch (one timed after the
+			// session's end plus its grace, say): halve it, so the others
+			// still land.
+			mid := len(evs) / 2
+			return errors.Join(k.post(ctx, sid, evs[:mid], retry), k.post(ctx, sid, evs[mid:], retry))
 		}
 		if !retry || !isTransient(err) {
 			if ctx.Err() == nil {

@@ -16,6 +16,11 @@ import (
 // is missed).
 const streamIdle = 90 * time.Second
 
+// streamRetryMax bounds the wait between two connection attempts: while
+// the stream is down, ended sessions go unnoticed, and an attempt costs
+// actas one refused connection.
+const streamRetryMax = 2 * time.Second
+
 // followStream follows GET /v1/stream (Server-Sent Events of
 // session.started|ended for this key) and drops a session the moment its
 // end arrives. It reconnects with backoff and resumes with Last-Event-ID.
@@ -38,7 +43,7 @@ func (k *Kit) followStream() {
 			return
 		case <-time.After(wait + jitter):
 		}
-		wait = min(wait*2, k.cfg.retryMax)
+		wait = min(wait*2, k.cfg.retryMax, streamRetryMax)
 	}
 }
 

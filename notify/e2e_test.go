@@ -206,7 +206,8 @@ func TestAlertsReachEveryone(t *testing.T) {
 		t.Fatal(err)
 	}
 	m = w.mailTo(core.DemoSupport, "[staging] Jane Doe enabled impersonation until")
-	mustContain(t, "consent mail", m.Text, u.ConsentUntil.Format(time.RFC1123), "Jane Doe <jane@globex.test> granted consent")
+	mustContain(t, "consent mail", m.Text, u.ConsentUntil.Format(time.RFC1123), "Jane Doe <jane@globex.test> granted consent",
+		"Your request "+r.ID+" was denied; ask again")
 	if _, ok := w.mail.Wait(0, func(m alertsink.Mail) bool {
 		return slices.Contains(m.To, core.DemoLead) && strings.Contains(m.Subject, "enabled impersonation")
 	}); ok {
@@ -237,14 +238,17 @@ func TestAlertsReachEveryone(t *testing.T) {
 	if _, err := c.RecordAction(support, "resend invoice", map[string]any{"invoice": "inv_000042"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.RecordAction(support, "http", map[string]any{"method": "POST", "path": "/invoices/42/resend", "status": 202}); err != nil {
+		t.Fatal(err)
+	}
 	w.clock.Advance(5 * time.Minute)
 	if err := c.End(support, core.EndExit); err != nil {
 		t.Fatal(err)
 	}
 	m = w.mailTo(core.DemoJane, "[staging] Receipt: Sam Support acted as you")
-	mustContain(t, "receipt", m.Text, "Duration: 12m0s", "Ended: exit", "Actions done (2):",
+	mustContain(t, "receipt", m.Text, "Duration: 12m0s", "Ended: exit", "Actions done (3):", "POST /invoices/42/resend → 202",
 		"action=view invoices path=/billing/invoices", "action=resend invoice invoice=inv_000042")
-	mustContain(t, "receipt HTML", m.HTML, "<li>Actions done (2):</li>", "inv_000042")
+	mustContain(t, "receipt HTML", m.HTML, "<li>Actions done (3):</li>", "inv_000042")
 	for _, sub := range []string{"started acting as Jane Doe", "stopped acting as Jane Doe"} {
 		if _, ok := w.slack.Wait(wait, func(h alertsink.Hook) bool { return strings.Contains(string(h.Body), sub) }); !ok {
 			t.Errorf("Slack never heard %q", sub)

@@ -114,6 +114,13 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 		return 1, NoTerminalMessage
 	}
 
+	release, ok := s.reserveConsole(user.ID)
+	if !ok {
+		return 1, tooManyConsolesMessage
+	}
+	defer release()
+	pty.Window = capWindow(pty.Window)
+
 	id := core.NewConnID("ssh")
 	p, err := s.core.Login(user, fp, g.remote, id)
 	if err != nil {
@@ -132,16 +139,16 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	defer s.untrack(c)
 
 	env := sess.Environ() // has TERM from the PTY request
-	plain := themes.ForEnv(env)
+	plain, dumb := themes.ForEnv(env), themes.Dumb(env)
 	r := lipgloss.NewRenderer(sess, termenv.WithEnvironment(environ(env)), termenv.WithUnsafe(), termenv.WithColorCache(true))
 	if plain {
-		r.SetColorProfile(termenv.Ascii)
+		r.SetColorProfile(themes.PlainProfile(dumb))
 	}
 	started := time.Now()
 	screen := newFrames(sess, pty.Window.Width, pty.Window.Height)
 	var model tea.Model
 	if s.safely("console constructor", func() {
-		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain,
+		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain, ASCII: dumb,
 			Width: pty.Window.Width, Height: pty.Window.Height,
 			Copy: func(text string) { screen.write(ansi.SetSystemClipboard(text)) }})
 	}) || model == nil {
@@ -167,12 +174,17 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	// first, so that the view drawn for a size repaints the whole window),
 	// and quits it when the connection ends.
 	feed := s.newFeed(s.core, p)
+	sizes := &resizer{ctx: ctx, apply: func(w ssh.Window) {
+		screen.resize(w.Width, w.Height)
+		prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
+	}}
 	go s.safely("console feed", func() {
-		tui.PumpWith(ctx, prog, feed, winch, func(w ssh.Window) {
-			screen.resize(w.Width, w.Height)
-			prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
-		})
+		tui.PumpWith(ctx, prog, feed, winch, sizes.take)
 	})
+	// A connection that is gone gets no more frames, whatever the
+	// program still does on its way out.
+	stopDrawing := context.AfterFunc(sess.Context(), screen.halt)
+	defer stopDrawing()
 	_, runErr := prog.Run()
 	screen.stop()
 

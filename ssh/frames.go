@@ -159,6 +159,14 @@ func writeInPieces(w io.Writer, s string) {
 	}
 }
 
+// halt stops drawing at once, without waiting for a frame under way or
+// giving the terminal back: for a connection that is gone.
+func (f *frames) halt() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = true
+}
+
 // stop ends the drawing and gives the terminal back: main screen, cursor
 // shown, bracketed paste off. It waits for a frame being written; a
 // client that stopped reading altogether is cut off by the connection

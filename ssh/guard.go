@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/ssh"
+	"golang.org/x/time/rate"
 
 	"github.com/actas/actas/core"
 )
@@ -39,6 +40,7 @@ type connGuard struct {
 	addr   string // the address limits and failed logins are counted by
 
 	lastInput atomic.Int64 // unix nanoseconds of the last byte the person sent
+	sessions  atomic.Int32 // session channels opened; one is served
 
 	mu        sync.Mutex
 	authed    bool
@@ -268,24 +270,30 @@ func addrKey(a net.Addr) string {
 	return p.String()
 }
 
-// ipLimiter is a token bucket per address for new connections.
+// ipLimiter is a token bucket (golang.org/x/time/rate) per address for
+// new connections. It remembers at most maxLimiters addresses: buckets that
+// have refilled are forgotten first, and past that an arbitrary one, so a
+// flood from very many addresses costs bounded memory (an address it
+// forgets starts again with a full burst, which is all it loses).
 type ipLimiter struct {
 	mu      sync.Mutex
-	perSec  float64
-	burst   float64
+	every   rate.Limit
+	burst   int
 	off     bool
 	now     func() time.Time
 	buckets map[string]*bucket
 }
 
 type bucket struct {
-	tokens float64
-	last   time.Time
+	lim    *rate.Limiter
 	warned time.Time
 }
 
+// maxLimiters bounds the addresses the limiter remembers.
+const maxLimiters = 4096
+
 func newIPLimiter(perMinute float64, burst int, now func() time.Time) *ipLimiter {
-	return &ipLimiter{perSec: perMinute / 60, burst: float64(burst), off: perMinute < 0 || burst < 0,
+	return &ipLimiter{every: rate.Limit(perMinute / 60), burst: burst, off: perMinute < 0 || burst < 0,
 		now: now, buckets: map[string]*bucket{}}
 }
 
@@ -300,16 +308,13 @@ func (l *ipLimiter) allow(addr string) (ok, warn bool) {
 	now := l.now()
 	b := l.buckets[addr]
 	if b == nil {
-		if len(l.buckets) >= 4096 {
+		if len(l.buckets) >= maxLimiters {
 			l.sweep(now)
 		}
-		b = &bucket{tokens: l.burst, last: now}
+		b = &bucket{lim: rate.NewLimiter(l.every, l.burst)}
 		l.buckets[addr] = b
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.perSec)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.lim.AllowN(now, 1) {
 		return true, false
 	}
 	if now.Sub(b.warned) >= time.Minute {
@@ -320,11 +325,17 @@ func (l *ipLimiter) allow(addr string) (ok, warn bool) {
 }
 
 // sweep forgets buckets that have refilled: they hold nothing a new one
-// would not.
+// would not. If that frees nothing, it forgets one at random.
 func (l *ipLimiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.perSec >= l.burst {
+		if b.lim.TokensAt(now) >= float64(l.burst) {
 			delete(l.buckets, k)
 		}
+	}
+	for k := range l.buckets {
+		if len(l.buckets) < maxLimiters {
+			break
+		}
+		delete(l.buckets, k)
 	}
 }

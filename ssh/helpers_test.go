@@ -201,8 +201,11 @@ type termOpt struct {
 	term          string
 	user          string
 	width, height int
-	env           map[string]string
-	noPty         bool
+	// ptyWidth and ptyHeight, when set, are the size the PTY request asks
+	// for, while the test's screen stays width×height.
+	ptyWidth, ptyHeight int
+	env                 map[string]string
+	noPty               bool
 }
 
 // open connects as email (whose key is registered on first use) with a
@@ -237,7 +240,11 @@ func (w *world) openWith(t *testing.T, signers []gossh.Signer, opts ...func(*ter
 	}
 	tm := &term{t: t, client: client, sess: sess, scr: newScreen(o.width, o.height), stderr: &syncBuffer{}, exit: make(chan error, 1)}
 	if !o.noPty {
-		if err := sess.RequestPty(o.term, o.height, o.width, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+		pw, ph := o.width, o.height
+		if o.ptyWidth > 0 {
+			pw, ph = o.ptyWidth, o.ptyHeight
+		}
+		if err := sess.RequestPty(o.term, ph, pw, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -261,11 +261,13 @@ func TestRendererFollowsTheClientTerminal(t *testing.T) {
 		env     map[string]string
 		plain   bool
 		profile termenv.Profile
+		ascii   bool
 	}{
-		{"256 colours", "xterm-256color", nil, false, termenv.ANSI256},
-		{"truecolor", "xterm-256color", map[string]string{"COLORTERM": "truecolor"}, false, termenv.TrueColor},
-		{"dumb", "dumb", nil, true, termenv.Ascii},
-		{"NO_COLOR", "xterm-256color", map[string]string{"NO_COLOR": "1"}, true, termenv.Ascii},
+		{"256 colours", "xterm-256color", nil, false, termenv.ANSI256, false},
+		{"truecolor", "xterm-256color", map[string]string{"COLORTERM": "truecolor"}, false, termenv.TrueColor, false},
+		{"dumb", "dumb", nil, true, termenv.Ascii, true},
+		// NO_COLOR forbids colour, not emphasis: bold and reverse video stay.
+		{"NO_COLOR", "xterm-256color", map[string]string{"NO_COLOR": "1"}, true, termenv.ANSI, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,8 +276,9 @@ func TestRendererFollowsTheClientTerminal(t *testing.T) {
 			tm := w.open(core.DemoOwner, func(o *termOpt) { o.term, o.env = tc.term, tc.env })
 			tm.waitText("fake console")
 			opt := (<-seen).(tui.Options)
-			if opt.Plain != tc.plain || opt.Renderer.ColorProfile() != tc.profile {
-				t.Fatalf("plain %v profile %v; want %v %v", opt.Plain, opt.Renderer.ColorProfile(), tc.plain, tc.profile)
+			if opt.Plain != tc.plain || opt.Renderer.ColorProfile() != tc.profile || opt.ASCII != tc.ascii {
+				t.Fatalf("plain %v profile %v ascii %v; want %v %v %v", opt.Plain, opt.Renderer.ColorProfile(), opt.ASCII,
+					tc.plain, tc.profile, tc.ascii)
 			}
 			if opt.Width != 100 || opt.Height != 30 || opt.Principal.Conn == "" || opt.Principal.Fingerprint == "" {
 				t.Fatalf("options %+v", opt)
@@ -324,5 +327,18 @@ func TestRunServesUntilContextEnds(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Fatal("still listening after Run returned")
+	}
+}
+
+// A flood from many addresses costs bounded memory: the limiter forgets
+// addresses past maxLimiters.
+func TestIPLimiterIsBounded(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	l := newIPLimiter(10, 20, func() time.Time { return now })
+	for i := range 3 * maxLimiters {
+		l.allow(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+	}
+	if n := len(l.buckets); n > maxLimiters {
+		t.Fatalf("the limiter remembers %d addresses, at most %d", n, maxLimiters)
 	}
 }

@@ -139,12 +139,13 @@ type Server struct {
 	newModel func(tui.Options) tea.Model
 	newFeed  func(*core.Core, core.Principal) *tui.Feed
 
-	mu       sync.Mutex
-	ln       net.Listener
-	closing  bool
-	guards   map[*connGuard]struct{} // every open connection
-	consoles map[*console]struct{}   // every running console
-	wg       sync.WaitGroup          // running consoles
+	mu        sync.Mutex
+	ln        net.Listener
+	closing   bool
+	guards    map[*connGuard]struct{} // every open connection
+	consoles  map[*console]struct{}   // every running console
+	perPerson map[string]int          // consoles open or opening, by user ID
+	wg        sync.WaitGroup          // running consoles
 }
 
 // New prepares a server: it loads or creates the host key. It does not
@@ -188,7 +189,8 @@ func New(cfg Config) (*Server, error) {
 			srv.ConnCallback = s.accept
 			srv.ConnectionFailedCallback = s.handshakeFailed
 			// Port forwarding stays off (nil callbacks) and only "session"
-			// channels are served: the default channel handlers.
+			// channels are served, one per connection.
+			srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
 			return nil
 		},
 		wish.WithMiddleware(s.consoleMiddleware),

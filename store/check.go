@@ -29,10 +29,11 @@ func (db *DB) CheckFile() (damage []string) {
 		// Walk every page of every bucket here, in this goroutine, so a
 		// page whose header lies panics where it can be recovered
 		// (bbolt's own Tx.Check walks in a goroutine of its own).
+		release := db.releaseEvery(tx)
 		for _, name := range allBuckets {
-			walkBucket(tx, name, add)
+			walkBucket(tx, name, add, release)
 		}
-		checkRecords(tx, add)
+		checkRecords(tx, add, release)
 		return nil
 	})
 	if err != nil {
@@ -42,7 +43,7 @@ func (db *DB) CheckFile() (damage []string) {
 }
 
 // walkBucket reads every key and value of one bucket.
-func walkBucket(tx *bolt.Tx, name []byte, add func(string, ...any)) {
+func walkBucket(tx *bolt.Tx, name []byte, add func(string, ...any), release func()) {
 	defer func() {
 		if r := recover(); r != nil {
 			add("bucket %s: a page cannot be read: %v", name, r)
@@ -55,11 +56,12 @@ func walkBucket(tx *bolt.Tx, name []byte, add func(string, ...any)) {
 	}
 	c := b.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		release()
 	}
 }
 
 // checkRecords decodes every entity record and follows every index entry.
-func checkRecords(tx *bolt.Tx, add func(string, ...any)) {
+func checkRecords(tx *bolt.Tx, add func(string, ...any), release func()) {
 	defer func() {
 		if r := recover(); r != nil {
 			add("a page cannot be read: %v", r)
@@ -71,10 +73,12 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any)) {
 	}{
 		{bucketOrgs, func(v []byte) error { _, err := decodeOrg(v); return err }},
 		{bucketUsers, func(v []byte) error { _, err := decodeUser(v); return err }},
+		{bucketUsersByName, func(v []byte) error { _, err := decodeUser(v); return err }},
 		{bucketKeys, func(v []byte) error { _, err := decodeKey(v); return err }},
 		{bucketRequests, func(v []byte) error { _, err := decodeRequest(v); return err }},
 		{bucketSessions, func(v []byte) error { _, err := decodeSession(v); return err }},
 	}
+	users := newIDSet() // the IDs of the users bucket, for its indexes
 	for _, d := range decoders {
 		b := tx.Bucket(d.bucket)
 		if b == nil {
@@ -82,6 +86,10 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any)) {
 			continue
 		}
 		_ = b.ForEach(func(k, v []byte) error {
+			release()
+			if bytes.Equal(d.bucket, bucketUsers) {
+				users.add(k)
+			}
 			if err := d.decode(v); err != nil {
 				add("%s record %q: %v", d.bucket, k, err)
 			}
@@ -98,7 +106,8 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any)) {
 			continue
 		}
 		_ = index.ForEach(func(k, v []byte) error {
-			if records.Get(v) == nil {
+			release()
+			if !holds(records, ix.records, users, v) {
 				add("%s entry %q points to %q, which %s does not hold", ix.index, k, v, ix.records)
 			}
 			return nil
@@ -110,17 +119,20 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any)) {
 		{bucketSessionsActive, bucketSessions},
 		{bucketSessionsByTarget, bucketSessions},
 		{bucketRequestsByStatus, bucketRequests},
+		{bucketUsersConsent, bucketUsers},
+		{bucketUsersStaff, bucketUsers},
 	} {
 		index, records := tx.Bucket(ix.index), tx.Bucket(ix.records)
 		if index == nil || records == nil {
 			continue
 		}
 		_ = index.ForEach(func(k, _ []byte) error {
+			release()
 			id := k
 			if i := bytes.LastIndexByte(k, keySep); i >= 0 {
 				id = k[i+1:]
 			}
-			if records.Get(id) == nil {
+			if !holds(records, ix.records, users, id) {
 				add("%s entry %q points to %q, which %s does not hold", ix.index, k, id, ix.records)
 			}
 			return nil
@@ -132,6 +144,7 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any)) {
 			continue
 		}
 		_ = b.ForEach(func(k, v []byte) error {
+			release()
 			i := bytes.IndexByte(k, keySep)
 			if i < 0 {
 				add("%s entry %q has no separator", name, k)
@@ -143,4 +156,61 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any)) {
 			return nil
 		})
 	}
+}
+
+// holds reports whether records (bucket name) holds id; the users bucket
+// is asked through its ID set, a million random lookups being the slow
+// part of a check.
+func holds(records *bolt.Bucket, name []byte, users *idSet, id []byte) bool {
+	if bytes.Equal(name, bucketUsers) {
+		return users.has(id)
+	}
+	return records.Get(id) != nil
+}
+
+// idSet is a set of IDs: those of the form prefix_NNNNNNNN as one bit a
+// number (a million users: 125 KB), any other in a map.
+type idSet struct {
+	bits  map[string][]uint64 // by prefix
+	other map[string]bool
+}
+
+func newIDSet() *idSet { return &idSet{bits: map[string][]uint64{}, other: map[string]bool{}} }
+
+// split reads prefix_NNNNNNNN; ok is false for any other form.
+func splitID(id []byte) (prefix string, n uint64, ok bool) {
+	i := bytes.LastIndexByte(id, '_')
+	if i < 0 || len(id)-i-1 != 8 {
+		return "", 0, false
+	}
+	for _, c := range id[i+1:] {
+		if c < '0' || c > '9' {
+			return "", 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return string(id[:i]), n, true
+}
+
+func (s *idSet) add(id []byte) {
+	prefix, n, ok := splitID(id)
+	if !ok {
+		s.other[string(id)] = true
+		return
+	}
+	b := s.bits[prefix]
+	for uint64(len(b)) <= n/64 {
+		b = append(b, 0)
+	}
+	b[n/64] |= 1 << (n % 64)
+	s.bits[prefix] = b
+}
+
+func (s *idSet) has(id []byte) bool {
+	prefix, n, ok := splitID(id)
+	if !ok {
+		return s.other[string(id)]
+	}
+	b := s.bits[prefix]
+	return n/64 < uint64(len(b)) && b[n/64]&(1<<(n%64)) != 0
 }

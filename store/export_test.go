@@ -46,6 +46,11 @@ func EncodeUser(u core.User) []byte { return encodeUser(u) }
 // SchemaVersion is the layout this code writes.
 const SchemaVersion = schemaVersion
 
+// ReleaseMapped releases what db has mapped, inside a read transaction.
+func ReleaseMapped(db *DB) error {
+	return db.bolt.View(func(tx *bolt.Tx) error { releaseMapped(tx); return nil })
+}
+
 // OpenWithoutTree opens like Open but appends skip the Merkle tree, for
 // the benchmark that measures what the tree costs.
 func OpenWithoutTree(path string) (*DB, error) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/actas/actas/core"
 )
@@ -20,7 +21,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 6
+const schemaVersion = 7
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -32,7 +33,7 @@ var (
 	bucketUsers        = []byte("users")          // user ID -> user
 	bucketUsersByEmail = []byte("users_by_email") // email -> user ID
 	// bucketUsersByName is the Users table's order on disk: lower-case
-	// name|0x00|email -> user ID|0x00|org ID|0x00|role (userNameKey,
+	// name|0x00|email -> the user, encoded as in bucketUsers (userNameKey,
 	// userNameValue).
 	// A console pages through it before its search index is built.
 	bucketUsersByName = []byte("users_by_name")
@@ -189,16 +190,10 @@ func userNameKey(u core.User) []byte {
 	return append(k, u.Email...)
 }
 
-// userNameValue is what bucketUsersByName holds for a user:
-// ID|0x00|org|0x00|role.
-func userNameValue(u core.User) []byte {
-	v := make([]byte, 0, len(u.ID)+1+len(u.Org)+1+len(u.Role))
-	v = append(v, u.ID...)
-	v = append(v, keySep)
-	v = append(v, u.Org...)
-	v = append(v, keySep)
-	return append(v, u.Role...)
-}
+// userNameValue is what bucketUsersByName holds for a user: the whole
+// record, as the users bucket has it, so lists in name order read one
+// bucket in order instead of looking every user up by ID.
+func userNameValue(u core.User) []byte { return encodeUser(u) }
 
 // seqKey returns seq as 8 big-endian bytes.
 func seqKey(seq uint64) []byte {
@@ -231,9 +226,10 @@ var migrations = []migration{
 	{to: 1, what: "create the buckets of the first layout", apply: migrateToV1},
 	{to: 2, what: "audit indexes as blocks of postings written behind the log", apply: migrateToV2},
 	{to: 3, what: "alert channels and the notification outbox; policy alert_channels becomes alerting and environment", apply: migrateToV3},
-	{to: 4, what: "index users by name, by consent and by staff role", apply: migrateToV4},
+	{to: 4, what: "index users by consent and by staff role", apply: migrateToV4},
 	{to: 5, what: "build the audit log's Merkle tree", apply: migrateToV5},
 	{to: 6, what: "API keys and tickets for host products", apply: migrateToV6},
+	{to: 7, what: "index users by name, with their records", apply: migrateToV7},
 }
 
 // migrateToV3 adds the alert buckets and rewrites the policy in its new
@@ -309,13 +305,10 @@ func migrateToV2(tx *bolt.Tx) error {
 	return tx.Bucket(bucketMeta).Delete(keyAuditIndexed)
 }
 
-// migrateToV4 builds the name, consent and staff indexes of the users
-// there are.
-// The name keys are put in order: bolt splits nodes only at commit, so a
-// million keys put in random order into one transaction take minutes.
+// migrateToV4 builds the consent and staff indexes of the users there
+// are, and creates the name index (filled by migrateToV7).
 func migrateToV4(tx *bolt.Tx) error {
-	byName, err := tx.CreateBucketIfNotExists(bucketUsersByName)
-	if err != nil {
+	if _, err := tx.CreateBucketIfNotExists(bucketUsersByName); err != nil {
 		return err
 	}
 	consent, err := tx.CreateBucketIfNotExists(bucketUsersConsent)
@@ -326,6 +319,30 @@ func migrateToV4(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
+	return tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
+		u, err := decodeUser(v)
+		if err != nil {
+			return err
+		}
+		if err := setMember(staff, u.ID, u.Role.IsStaff()); err != nil {
+			return err
+		}
+		return setMember(consent, u.ID, !u.ConsentFrom.IsZero())
+	})
+}
+
+// migrateToV7 (re)builds the name index with whole user records (versions
+// 4 to 6 held ID, org and role). The keys are put in order: bolt splits nodes
+// only at commit, so a million keys put in random order into one
+// transaction take minutes.
+func migrateToV7(tx *bolt.Tx) error {
+	if err := tx.DeleteBucket(bucketUsersByName); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+		return err
+	}
+	byName, err := tx.CreateBucket(bucketUsersByName)
+	if err != nil {
+		return err
+	}
 	var names []nameEntry
 	err = tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
 		u, err := decodeUser(v)
@@ -333,14 +350,6 @@ func migrateToV4(tx *bolt.Tx) error {
 			return err
 		}
 		names = append(names, nameEntry{id: u.ID, key: userNameKey(u), value: userNameValue(u)})
-		if u.Role.IsStaff() {
-			if err := staff.Put([]byte(u.ID), empty); err != nil {
-				return err
-			}
-		}
-		if !u.ConsentFrom.IsZero() {
-			return consent.Put([]byte(u.ID), empty)
-		}
 		return nil
 	})
 	if err != nil {

@@ -180,7 +180,8 @@ func TestOpenIndexesUsersOfAVersion1File(t *testing.T) {
 	view(t, db, func(tx core.ReadTx) error {
 		var got []string
 		err := tx.ScanUserIndex(false, func(e core.UserIndexEntry) bool {
-			got = append(got, string(e.Key)+"|"+string(e.ID)+"|"+string(e.Org)+"|"+string(e.Role))
+			u, _ := e.User()
+			got = append(got, string(e.Key)+"|"+string(e.ID)+"|"+string(e.Org)+"|"+string(u.Role))
 			return true
 		})
 		want := []string{"amy\x00amy@b.test|usr_00000002|org_00000002|member", "amy\x00bob@b.test|usr_00000003|org_00000002|support",
@@ -259,7 +260,32 @@ func TestOpenMigratesV3ToHostProducts(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	if version, buckets := schemaVersion(t, path); version != 6 || buckets != 26 {
-		t.Errorf("after migration: version %d, %d buckets; want 6, 26", version, buckets)
+	if version, buckets := schemaVersion(t, path); version != store.SchemaVersion || buckets != 26 {
+		t.Errorf("after migration: version %d, %d buckets; want %d, 26", version, buckets, store.SchemaVersion)
+	}
+}
+
+// Versions 4 to 6 kept ID, org and role in the name index; opening such a
+// file rebuilds the index with whole records.
+func TestOpenRebuildsTheNameIndexOfVersion6(t *testing.T) {
+	db, path := openTemp(t)
+	u := core.User{ID: "usr_00000001", Email: "a@x.test", Name: "Ann", Org: "org_1", Role: core.RoleSupport}
+	update(t, db, func(tx core.Tx) error { return tx.PutUser(u) })
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("users_by_name")).Put([]byte("ann\x00a@x.test"), []byte("usr_00000001\x00org_1\x00support")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 6))
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, want := nameIndex(t, db), []string{"ann/a@x.test|usr_00000001|org_1|support"}; !slices.Equal(got, want) {
+		t.Errorf("name index = %q, want %q", got, want)
 	}
 }

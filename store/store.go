@@ -113,6 +113,8 @@ type DB struct {
 	bolt     *bolt.DB
 	path     string
 	readOnly bool
+	// scanned counts records read by long scans, for releaseEvery.
+	scanned atomic.Uint64
 
 	// mu orders Update's enqueue against Close's closing of the queue.
 	mu        sync.RWMutex
@@ -458,4 +460,40 @@ func runUpdate(fn func(core.Tx) error, tx writeTx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// CopyTo writes a consistent copy of the database to a new file at path
+// and syncs it to disk: the command line imports a large file into such a
+// copy and puts it in place at the end, so an import that fails or is
+// killed leaves the database as it was.
+func (db *DB) CopyTo(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(f)
+		return err
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+	}
+	return err
+}
+
+// ReleaseMemory hands the file's pages that this process has read back to
+// the page cache (see releaseMapped): a long job on a big file, such as a
+// large import between its batches, calls it so that what it has read
+// does not stay resident.
+func (db *DB) ReleaseMemory() {
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		releaseMapped(tx)
+		return nil
+	})
 }

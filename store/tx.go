@@ -196,7 +196,9 @@ func (t readTx) UserByEmail(email string) (core.User, error) {
 
 func (t readTx) ForEachUser(fn func(core.User) error) error {
 	c := t.bucket(bucketUsers).Cursor()
+	release := t.db.releaseEvery(t.tx)
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		release()
 		u, err := decodeUser(v)
 		if err != nil {
 			return err
@@ -219,17 +221,40 @@ func (t readTx) ScanUserIndex(reverse bool, fn func(core.UserIndexEntry) bool) e
 		step = c.Prev
 		k, v = c.Last()
 	}
+	var cur []byte
+	decode := func() (core.User, error) { return decodeUser(cur) }
+	release := t.db.releaseEvery(t.tx)
 	for ; k != nil; k, v = step() {
-		id, rest, ok1 := bytes.Cut(v, []byte{keySep})
-		org, role, ok2 := bytes.Cut(rest, []byte{keySep})
-		if !ok1 || !ok2 {
-			return fmt.Errorf("users_by_name %q: value %q is not ID, org and role; the file is damaged", k, v)
+		release()
+		id, org, err := userIDOrg(v)
+		if err != nil {
+			return fmt.Errorf("users_by_name %q: %w", k, err)
 		}
-		if !fn(core.UserIndexEntry{Key: k, ID: id, Org: org, Role: role}) {
+		cur = v
+		if !fn(core.UserIndexEntry{Key: k, ID: id, Org: org, User: decode}) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// userIDOrg reads the ID and the org of an encoded user without decoding
+// the rest (a directory build reads a million of them).
+func userIDOrg(v []byte) (id, org []byte, err error) {
+	if len(v) == 0 || v[0] == 0 || v[0] > userVersion {
+		_, err := decodeUser(v) // says what is wrong with it
+		return nil, nil, err
+	}
+	rest := v[1:]
+	var fields [4][]byte // ID, email, name, org
+	for i := range fields {
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || n > uint64(len(rest)-w) {
+			return nil, nil, fmt.Errorf("stored user is cut short")
+		}
+		fields[i], rest = rest[w:w+int(n)], rest[w+int(n):]
+	}
+	return fields[0], fields[3], nil
 }
 
 // ConsentUsers returns every user whose consent is set.
@@ -418,7 +443,9 @@ func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []b
 	if reverse {
 		step = c.Prev
 	}
+	release := t.db.releaseEvery(t.tx)
 	for ; k != nil; k, v = step() {
+		release()
 		if len(k) != 8 {
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}

@@ -64,6 +64,28 @@ func ForEnv(environ []string) (plain bool) {
 	return false
 }
 
+// Dumb reports whether a terminal with this environment shows nothing but
+// plain ASCII (TERM=dumb): no escape sequences, no glyphs.
+func Dumb(environ []string) bool {
+	for _, kv := range environ {
+		if kv == "TERM=dumb" {
+			return true
+		}
+	}
+	return false
+}
+
+// PlainProfile is the colour profile of a terminal that wants no colour:
+// under NO_COLOR, which forbids colour, not emphasis, bold and reverse
+// video still show (the plain theme uses no colour at all); a dumb
+// terminal gets no escape sequences.
+func PlainProfile(dumb bool) termenv.Profile {
+	if dumb {
+		return termenv.Ascii
+	}
+	return termenv.ANSI
+}
+
 // palette is one theme's colours. Empty colours mean "terminal default".
 type palette struct {
 	fg, muted, subtle, faint string // text, secondary, disabled, rules

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,7 +83,7 @@ func (p *AuditPage) buildInputs() {
 		return
 	}
 	placeholders := [fieldCount]string{
-		"e.g. session, consent.revoked (comma-separated)", "email", "email", "YYYY-MM-DD", "YYYY-MM-DD",
+		"e.g. session, consent.revoked (comma-separated)", "email or part of a name", "email or part of a name", "YYYY-MM-DD", "YYYY-MM-DD",
 	}
 	p.inputs = new([fieldCount]textinput.Model)
 	for i := range p.inputs {
@@ -270,8 +271,11 @@ func (p *AuditPage) formKey(msg tea.KeyMsg) tea.Cmd {
 		for i := range p.inputs {
 			values[i] = strings.TrimSpace(p.inputs[i].Value())
 		}
-		co := p.c.Core
-		return func() tea.Msg { return resolveAuditFilter(co, p, values) }
+		co, pr, ctx := p.c.Core, p.c.Principal, p.c.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		return func() tea.Msg { return resolveAuditFilter(ctx, co, pr, p, values) }
 	}
 	var cmd tea.Cmd
 	p.inputs[p.focus], cmd = p.inputs[p.focus].Update(msg)
@@ -279,9 +283,10 @@ func (p *AuditPage) formKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 // resolveAuditFilter turns the form's text into a query: types (exact, or
-// a family such as "session"), emails to user IDs, dates to a UTC range
-// that includes the whole "to" day.
-func resolveAuditFilter(co *core.Core, p *AuditPage, v [fieldCount]string) auditFilterMsg {
+// a family such as "session"), people (an email, or part of one person's
+// name or email) to user IDs, dates to a UTC range that includes the
+// whole "to" day.
+func resolveAuditFilter(ctx context.Context, co *core.Core, pr core.Principal, p *AuditPage, v [fieldCount]string) auditFilterMsg {
 	msg := auditFilterMsg{to: p, values: v}
 	fail := func(field int, format string, args ...any) auditFilterMsg {
 		msg.field, msg.err = field, fmt.Errorf(format, args...)
@@ -311,11 +316,12 @@ func resolveAuditFilter(co *core.Core, p *AuditPage, v [fieldCount]string) audit
 		if co == nil {
 			return fail(f.field, "no user with email %s", v[f.field])
 		}
-		u, err := co.UserByEmail(v[f.field])
+		u, err := findPerson(ctx, co, pr, v[f.field])
 		if err != nil {
 			return fail(f.field, "%v", err)
 		}
 		*f.dst = u.ID
+		msg.values[f.field] = u.Email // the summary says whom it found
 	}
 	if v[fieldFrom] != "" {
 		t, err := time.Parse(time.DateOnly, v[fieldFrom])
@@ -335,6 +341,37 @@ func resolveAuditFilter(co *core.Core, p *AuditPage, v [fieldCount]string) audit
 		return fail(fieldTo, "the to date is before the from date")
 	}
 	return msg
+}
+
+// personMatches is how many people a person field offers when what was
+// typed matches several.
+const personMatches = 4
+
+// findPerson is the one person text names: their email, or part of the
+// name or email of exactly one person p may see. Several matches are
+// offered by name and email, so that typing more picks one.
+func findPerson(ctx context.Context, co *core.Core, p core.Principal, text string) (core.User, error) {
+	if u, err := co.UserByEmail(text); err == nil {
+		return u, nil
+	}
+	page, err := co.SearchUsers(ctx, p, text, 0, personMatches+1)
+	if err != nil {
+		return core.User{}, err
+	}
+	switch len(page.Users) {
+	case 0:
+		return core.User{}, fmt.Errorf("nobody's name or email contains %q", text)
+	case 1:
+		return page.Users[0], nil
+	}
+	var offers []string
+	for _, u := range page.Users[:min(len(page.Users), personMatches)] {
+		offers = append(offers, core.Display(u.DisplayName())+" <"+core.Display(u.Email)+">")
+	}
+	if len(page.Users) > personMatches {
+		offers = append(offers, "…")
+	}
+	return core.User{}, fmt.Errorf("%q matches %s — type more of the name or email", text, strings.Join(offers, ", "))
 }
 
 // summary describes the filters in force, for the line under the title.
@@ -378,7 +415,9 @@ func (p *AuditPage) formView() string {
 		}
 		lines = append(lines, label.Render(fmt.Sprintf("%s%-8s", mark, auditFieldLabels[i]))+" "+p.inputs[i].View())
 		if p.formErr != "" && p.errAt == i {
-			lines = append(lines, strings.Repeat(" ", 11)+st.FieldError.Render(p.formErr))
+			for _, l := range wrap(p.formErr, max(min(max(p.c.Width-8, 20), 72)-6-11, 20)) {
+				lines = append(lines, strings.Repeat(" ", 11)+st.FieldError.Render(l))
+			}
 		}
 	}
 	lines = append(lines, "", keyHint(st, "tab", "next", "ctrl+s/enter", "apply", "esc", "cancel"))

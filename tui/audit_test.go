@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -99,7 +100,8 @@ func TestAuditTabFormErrorsInline(t *testing.T) {
 		error string
 	}{
 		{0, "sessionz", "unknown event type"},
-		{1, "nobody@nowhere.test", "no user with email"},
+		{1, "nobody@nowhere.test", `nobody's name or email contains "nobody@nowhere.test"`},
+		{2, "member000001", `"member000001" matches`},
 		{3, "10/03/2025", "is not a date"},
 	} {
 		pageKeys(t, p, "f")
@@ -123,7 +125,7 @@ func TestAuditTabFormErrorsInline(t *testing.T) {
 }
 
 func TestAuditTabTypeFamilies(t *testing.T) {
-	q := resolveAuditFilter(nil, nil, [fieldCount]string{fieldType: "session, request.approved"})
+	q := resolveAuditFilter(context.Background(), nil, core.Principal{}, nil, [fieldCount]string{fieldType: "session, request.approved"})
 	if q.err != nil {
 		t.Fatal(q.err)
 	}
@@ -143,4 +145,45 @@ func TestAuditTabFormGolden(t *testing.T) {
 	f := newFixture(t, 30)
 	c := f.pageCommon(t, core.DemoOwner, 100, 30)
 	goldenPage(t, c, NewAuditPage(c), "request.created", "YYYY-MM-DD", "f", "s", "e", "s", "s", "i", "o", "n")
+}
+
+// A person field takes part of a name or email: one match is that person
+// (and the summary says whom), several are offered to choose from.
+func TestAuditTabPersonByPartOfNameOrEmail(t *testing.T) {
+	f := newFixture(t, 30)
+	p := openAuditTab(t, f, core.DemoOwner)
+	pageKeys(t, p, "f", "tab", "tab")
+	drivePage(t, p, typing("jane")...)
+	noErrors(t, pageKeys(t, p, "enter"))
+	if p.Capturing() {
+		t.Fatalf("form still open:\n%s", p.View())
+	}
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if len(p.viewer.rows) == 0 {
+		t.Fatal("no events about Jane")
+	}
+	for _, ev := range p.viewer.rows {
+		if ev.Subject.ID != jane.ID {
+			t.Fatalf("row %+v is not about Jane", ev)
+		}
+	}
+	mustContain(t, p.View(), "Filtered by subject jane@globex.test")
+
+	// The actor by part of a name: Lee Lead.
+	pageKeys(t, p, "f", "tab")
+	drivePage(t, p, typing("Lee L")...)
+	noErrors(t, pageKeys(t, p, "enter"))
+	mustContain(t, p.View(), "actor lead@acme.test")
+
+	// Several people match: they are offered, and the form stays open.
+	pageKeys(t, p, "f", "tab")
+	for range 20 {
+		pageKeys(t, p, "backspace")
+	}
+	drivePage(t, p, typing("acme.test")...)
+	pageKeys(t, p, "enter")
+	if !p.Capturing() {
+		t.Fatal("an ambiguous actor closed the form")
+	}
+	mustContain(t, p.View(), `"acme.test" matches`, "<approver@acme.test>", "type more of the name")
 }

@@ -481,7 +481,7 @@ func TestSessionAuditViewerFillsFirstPage(t *testing.T) {
 	}
 	m := f.newModel(t, core.DemoOwner, 80, 24)
 	drive(t, m, keyMsg("3"))
-	mustContain(t, m.View(), "exit            10")
+	mustContain(t, m.View(), "exit          10")
 	drive(t, m, keyMsg("enter"))
 	v := m.View()
 	mustContain(t, v, "Session "+s.ID, "10 events", "session.started", "session.ended")

@@ -25,6 +25,7 @@ type Options struct {
 	Principal core.Principal     // the real, authenticated person
 	Renderer  *lipgloss.Renderer // this terminal's renderer; nil = lipgloss.DefaultRenderer()
 	Plain     bool               // no colour (NO_COLOR, TERM=dumb)
+	ASCII     bool               // nothing but ASCII on screen (TERM=dumb): glyphs fall back (ascii.go)
 	Width     int
 	Height    int
 	// Copy puts text on the terminal's clipboard (OSC 52). nil writes the

@@ -151,8 +151,48 @@ type tabsKey struct {
 	hasOverlay             bool
 }
 
+// whoRoom is the least room the tab row leaves for who you are.
+const whoRoom = 16
+
 func (m *Model) tabsViewUncached() string {
 	s := m.common.Styles
+	me := m.me()
+	name := core.Display(me.DisplayName())
+	who := name + " · " + core.Display(string(me.Role))
+	if m.overlay != nil {
+		who = core.Display(m.overlay.Title())
+	}
+	// The row gives up room in steps, so that who you are stays in view
+	// on a narrow terminal, truncated last: first the tabs' padding, then
+	// the names of the tabs not shown.
+	var row string
+	for level := 0; level <= 2; level++ {
+		row = m.tabRow(level)
+		if m.width-ansi.StringWidth(row)-2 >= min(ansi.StringWidth(who), whoRoom) {
+			break
+		}
+	}
+	row = ansi.Truncate(row, m.width, "…")
+	room := m.width - ansi.StringWidth(row) - 2
+	if m.overlay == nil && ansi.StringWidth(who) > room {
+		who = name // the role goes before the name is cut
+	}
+	if room > 0 {
+		who = ansi.Truncate(who, room, "…")
+		row += strings.Repeat(" ", m.width-ansi.StringWidth(row)-ansi.StringWidth(who)) + s.Muted.Render(who)
+	}
+	return s.TabBar.Width(m.width).Render(row)
+}
+
+// tabRow is the row of tabs, compact at higher levels: 1 without the
+// tabs' padding, 2 with only the numbers (and the pending count) of the
+// tabs not shown.
+func (m *Model) tabRow(level int) string {
+	s := m.common.Styles
+	active, inactive := s.TabActive, s.TabInactive
+	if level > 0 {
+		active, inactive = active.Padding(0), inactive.Padding(0)
+	}
 	var tabs []string
 	for n := 1; n <= 6; n++ {
 		if !m.tabs[n] {
@@ -161,24 +201,18 @@ func (m *Model) tabsViewUncached() string {
 		label := m.tabLabel(n)
 		switch {
 		case n == m.active && s.Marks:
-			tabs = append(tabs, s.TabActive.Render("["+label+"]"))
+			tabs = append(tabs, active.Render("["+label+"]"))
 		case n == m.active:
-			tabs = append(tabs, s.TabActive.Render(label))
+			tabs = append(tabs, active.Render(label))
+		case level >= 2 && n == TabApprovals && m.pending > 0:
+			tabs = append(tabs, inactive.Render(fmt.Sprintf("%d(%d)", n, m.pending)))
+		case level >= 2:
+			tabs = append(tabs, inactive.Render(fmt.Sprint(n)))
 		default:
-			tabs = append(tabs, s.TabInactive.Render(label))
+			tabs = append(tabs, inactive.Render(label))
 		}
 	}
-	row := ansi.Truncate(strings.Join(tabs, " "), m.width, "…")
-	me := m.me()
-	who := core.Display(me.DisplayName()) + " · " + core.Display(string(me.Role))
-	if m.overlay != nil {
-		who = core.Display(m.overlay.Title())
-	}
-	if room := m.width - ansi.StringWidth(row) - 2; room > 8 {
-		who = ansi.Truncate(who, room, "…")
-		row += strings.Repeat(" ", m.width-ansi.StringWidth(row)-ansi.StringWidth(who)) + s.Muted.Render(who)
-	}
-	return s.TabBar.Width(m.width).Render(row)
+	return strings.Join(tabs, " ")
 }
 
 // helpKeys adapts the focused page's bindings plus the global ones to
@@ -275,7 +309,9 @@ func (m *Model) helpView() string {
 	if m.fullHelp {
 		m.helpDrawn.view = hm.FullHelpView(groups)
 	} else {
-		m.helpDrawn.view = hm.ShortHelpView(h.ShortHelp())
+		// bubbles/help adds the item that does not fit when its " …"
+		// would not fit either: the line is cut here instead.
+		m.helpDrawn.view = ansi.Truncate(hm.ShortHelpView(h.ShortHelp()), m.width, "…")
 	}
 	m.helpDrawn.styles, m.helpDrawn.width = m.common.Styles, m.width
 	m.helpDrawn.sig, m.helpDrawn.next = sig, m.helpDrawn.sig

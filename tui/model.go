@@ -516,7 +516,7 @@ func (m *Model) hiddenTab(n int) tea.Cmd {
 	if m.common.Impersonating() {
 		where = " while you act as " + m.target.DisplayName()
 	}
-	return m.say(core.Display(fmt.Sprintf("Tab %d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
+	return m.say(core.Display(fmt.Sprintf("%d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
 }
 
 func (m *Model) switchTab(n int) tea.Cmd {
@@ -594,6 +594,12 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 			cmds = append(cmds, m.sessionChanged(s, ""))
 		case !s.Active() && s.ID == m.common.Session.ID:
 			cmds = append(cmds, m.sessionChanged(core.Session{}, s.EndReason))
+		case s.Active() && s.ID == m.common.Session.ID && !s.Ends.Equal(m.common.Session.Ends):
+			// Policy moved its end (a lower max_duration): the banner's
+			// countdown follows at once.
+			m.common.Session = s
+			m.push()
+			cmds = append(cmds, m.say("Your session as "+core.Display(m.target.DisplayName())+" now ends in "+timeLeft(s.TimeLeft(m.opt.Core.Now()))+" (policy changed)", true))
 		}
 	case ch.Kind == core.ChangeNotice && ch.Notice != nil:
 		if ch.Notice.User == me {
@@ -739,12 +745,18 @@ func (m *Model) draw() string {
 	s := m.common.Styles
 	if m.tooSmall() {
 		msg := fmt.Sprintf("terminal too small\n%d×%d — actas needs at least %d×%d\n\nq quits", m.width, m.height, MinWidth, MinHeight)
+		var out string
 		if m.common.Impersonating() && m.height > 1 {
 			// Even here, nobody forgets whom they are acting as.
-			return m.bannerView() + "\n" + m.opt.Renderer.Place(m.width, m.height-1, lipgloss.Center, lipgloss.Center,
+			out = m.bannerView() + "\n" + m.opt.Renderer.Place(m.width, m.height-1, lipgloss.Center, lipgloss.Center,
 				s.Muted.Align(lipgloss.Center).Render(msg))
+		} else {
+			out = m.opt.Renderer.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, s.Muted.Align(lipgloss.Center).Render(msg))
 		}
-		return m.opt.Renderer.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, s.Muted.Align(lipgloss.Center).Render(msg))
+		if m.opt.ASCII {
+			return asciiGlyphs.Replace(out)
+		}
+		return out
 	}
 	page := m.focused()
 	var b strings.Builder
@@ -773,6 +785,9 @@ func (m *Model) draw() string {
 	b.WriteByte('\n')
 	m.writeFooter(&b)
 	m.frameSize = b.Len()
+	if m.opt.ASCII {
+		return asciiGlyphs.Replace(b.String())
+	}
 	return b.String()
 }
 

@@ -526,9 +526,9 @@ func TestImpersonatingHiddenTabsAndRefusedKeys(t *testing.T) {
 	m := f.newModel(t, core.DemoOwner, 100, 30)
 	impersonate(t, m, "jane")
 	drive(t, m, keyMsg("1"))
-	mustContain(t, m.View(), "Tab 1 Users is not shown while you act as Jane Doe: only staff can browse users")
+	mustContain(t, m.View(), "1 Users is not shown while you act as Jane Doe: only staff can browse users")
 	drive(t, m, keyMsg("6"))
-	mustContain(t, m.View(), "Tab 6 Settings is not shown while you act as Jane Doe: only owners can change settings")
+	mustContain(t, m.View(), "6 Settings is not shown while you act as Jane Doe: only owners can change settings")
 	drive(t, m, keyMsg("?"))
 	v := m.View()
 	mustContain(t, v, "Account of Jane Doe", "next theme", "ctrl+x back to me")
@@ -537,7 +537,85 @@ func TestImpersonatingHiddenTabsAndRefusedKeys(t *testing.T) {
 	drive(t, m, keyMsg("ctrl+x"))
 	jane := f.newModel(t, core.DemoJane, 100, 30)
 	drive(t, jane, keyMsg("4"))
-	mustContain(t, jane.View(), "Tab 4 Audit is not shown: only admins, owners and approvers can read the audit log")
+	mustContain(t, jane.View(), "4 Audit is not shown: only admins, owners and approvers can read the audit log")
+}
+
+// Under NO_COLOR the banner keeps bold and reverse video (NO_COLOR forbids
+// colour, not emphasis), and nothing on screen is coloured.
+func TestNoColorKeepsEmphasis(t *testing.T) {
+	f := newFixture(t, 30)
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(themes.PlainProfile(false))
+	m := New(Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: r, Plain: true, Width: 100, Height: 30})
+	m.noTimers = true
+	drive(t, m, m.Init())
+	impersonate(t, m, "jane")
+	v := m.View()
+	banner := strings.SplitN(v, "\n", 2)[0]
+	mustContain(t, banner, "You are impersonating Jane Doe")
+	if !strings.Contains(banner, "\x1b[1;7m") && !(strings.Contains(banner, "\x1b[1m") && strings.Contains(banner, "7m")) {
+		t.Fatalf("banner without bold and reverse video: %q", banner)
+	}
+	for _, colour := range []string{"[38;", "[48;", "[3", "[4"} {
+		for _, seq := range strings.Split(v, "\x1b")[1:] {
+			if strings.HasPrefix(seq, colour) && !strings.HasPrefix(seq, "[4m") {
+				t.Fatalf("colour sequence %q under NO_COLOR", seq)
+			}
+		}
+	}
+}
+
+// Under TERM=dumb every glyph of the console falls back to ASCII, with the
+// screen's layout unchanged.
+func TestDumbTerminalGetsASCII(t *testing.T) {
+	f := newFixture(t, 30)
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		m := New(Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: asciiRenderer(), Plain: true, ASCII: true,
+			Width: size[0], Height: size[1]})
+		m.noTimers = true
+		drive(t, m, m.Init())
+		screens := []string{m.View()}
+		drive(t, m, keyMsg("enter"))
+		screens = append(screens, m.View())
+		drive(t, m, keyMsg("esc"), keyMsg("3"), keyMsg("?"))
+		screens = append(screens, m.View())
+		drive(t, m, keyMsg("?"), keyMsg("4"))
+		screens = append(screens, m.View())
+		for _, v := range screens {
+			for i, r := range v {
+				if r > 127 {
+					t.Fatalf("%dx%d: %q at %d:\n%s", size[0], size[1], r, i, v)
+				}
+			}
+			for i, l := range strings.Split(v, "\n") {
+				if w := len(l); w > size[0] {
+					t.Fatalf("line %d is %d wide: %q", i, w, l)
+				}
+			}
+		}
+		mustContain(t, screens[0], "Name", ":")
+	}
+}
+
+// At 80 columns the tab row still says who you are: the tabs give up
+// their padding and names first.
+func TestHeaderSaysWhoYouAreAt80Columns(t *testing.T) {
+	f := newFixture(t, 30)
+	for _, email := range []string{core.DemoOwner, core.DemoApprover, core.DemoSupport, core.DemoJane} {
+		for _, w := range []int{80, 90, 100} {
+			m := f.newModel(t, email, w, 24)
+			me, _ := f.c.UserByEmail(email)
+			row := strings.Split(m.View(), "\n")[0]
+			mustContain(t, row, me.Name)
+			if lipgloss.Width(row) > w {
+				t.Fatalf("tab row %d wide at %d: %q", lipgloss.Width(row), w, row)
+			}
+		}
+	}
+	m := f.newModel(t, core.DemoOwner, 80, 24)
+	mustContain(t, strings.Split(m.View(), "\n")[0], "[1 Users]", "Olivia Owner")
+	m = f.newModel(t, core.DemoOwner, 120, 24)
+	mustContain(t, strings.Split(m.View(), "\n")[0], "6 Settings", "Olivia Owner · owner")
 }
 
 // TestDirectModeAsksForReason: with require_reason on, the confirm dialog
@@ -614,4 +692,26 @@ func TestBannerKeepsTheWholeEmail(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLowerMaxDurationMovesTheBanner: a lower max_duration shortens the
+// running session, and its console's countdown follows at once.
+func TestLowerMaxDurationMovesTheBanner(t *testing.T) {
+	f := newFixture(t, 30)
+	sys := core.SystemPrincipal("test")
+	if _, err := f.c.SetPolicy(sys, map[string]string{"default_duration": "24h"}); err != nil {
+		t.Fatal(err)
+	}
+	sub := f.c.Hub().Subscribe(256)
+	defer sub.Close()
+	m := f.newModel(t, core.DemoOwner, 100, 30)
+	impersonate(t, m, "jane")
+	mustContain(t, m.View(), "· 24h 00m left ·")
+	if _, err := f.c.SetPolicy(sys, map[string]string{"max_duration": "2h", "default_duration": "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	for len(sub.C) > 0 {
+		drive(t, m, ChangeMsg{Change: <-sub.C})
+	}
+	mustContain(t, m.View(), "· 2h 00m left ·", "now ends in 2h 00m")
 }

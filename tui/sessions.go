@@ -388,6 +388,23 @@ var sessionCols = []colSpec{
 	{title: "Events", width: 6},
 }
 
+// sessionColsNarrow are the columns below sessionsWide: shorter times and
+// counts, so that the people's names stay readable at 80 columns.
+var sessionColsNarrow = []colSpec{
+	{title: "Started UTC", width: 11},
+	{title: "Ended", width: 5},
+	{title: "Took", width: 5},
+	{title: "Impersonator", width: 10, flex: 1},
+	{title: "Target", width: 10, flex: 1},
+	{title: "Status", width: 6},
+	{title: "End reason", width: 13},
+	{title: "Ev.", width: 3},
+}
+
+// sessionsWide is the page width from which the Sessions table has room
+// for its long columns.
+const sessionsWide = 100
+
 const sessionDetailLines = 2
 
 func (p *SessionsPage) listHeight() int { return listRows(p.c.Height, sessionDetailLines) }
@@ -415,13 +432,21 @@ func (p *SessionsPage) listView(st pageStyles, w int) string {
 		title = fmt.Sprintf("Sessions on %s (%s) · %d active", core.Display(p.filter.DisplayName()), core.Display(p.filter.Email), len(p.active))
 		right = "esc: all sessions"
 	}
+	cols, narrow := sessionCols, w < sessionsWide
+	if narrow {
+		cols = sessionColsNarrow
+	}
 	return listPage{
-		title: title, right: right, cols: sessionCols,
+		title: title, right: right, cols: cols,
 		count: p.count(), cursor: p.cursor, offset: p.offset,
 		empty: emptyListText(p.loaded, p.err, "No sessions yet."),
 		row: func(i int) ([]string, map[int]lipgloss.Style) {
 			r := p.row(i)
-			return sessionCells(r, p.now), map[int]lipgloss.Style{5: st.Status(string(r.Status))}
+			cells := sessionCells(r, p.now)
+			if narrow {
+				cells = narrowSessionCells(r, p.now, cells)
+			}
+			return cells, map[int]lipgloss.Style{5: st.Status(string(r.Status))}
 		},
 		detailLines: sessionDetailLines, detail: p.detail,
 	}.view(p.c, st, w)
@@ -440,6 +465,23 @@ func sessionCells(r sessionRow, now time.Time) []string {
 		dur, reason = fmtSpan(r.Ended.Sub(r.Started)), core.Display(string(r.EndReason))
 	}
 	return []string{started, ended, dur, r.imp, r.target, core.Display(string(r.Status)), reason, fmt.Sprint(r.Events)}
+}
+
+// narrowSessionCells shortens a session's cells for sessionColsNarrow:
+// the start without the year, the end without the date (the detail pane
+// has it), the time left as "1h00m left".
+func narrowSessionCells(r sessionRow, now time.Time, cells []string) []string {
+	cells[0] = r.Started.UTC().Format("01-02 15:04")
+	switch {
+	case r.Active():
+		cells[6] = fmtSpan(r.TimeLeft(now)) + " left"
+	case r.Ended.UTC().YearDay() != r.Started.UTC().YearDay() || r.Ended.Year() != r.Started.Year():
+		cells[1] = r.Ended.UTC().Format("01-02")
+	}
+	if r.Active() {
+		cells[1] = "now"
+	}
+	return cells
 }
 
 func (p *SessionsPage) detail(st pageStyles, w int) string {

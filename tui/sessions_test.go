@@ -268,3 +268,31 @@ func TestRunningSessionEventsCountLive(t *testing.T) {
 		}
 	}
 }
+
+// At 80 columns the Sessions table keeps the people's names readable: the
+// times and counts get shorter instead.
+func TestSessionsReadableAt80Columns(t *testing.T) {
+	f := newFixture(t, 30)
+	jane, _ := f.c.UserByEmail(core.DemoJane)
+	if _, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "ticket #1"); err != nil {
+		t.Fatal(err)
+	}
+	m := f.newModel(t, core.DemoOwner, 80, 24)
+	drive(t, m, keyMsg("3"))
+	v := m.View()
+	var rows []string
+	for _, l := range strings.Split(v, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(l, "> "), "03-10 ") {
+			rows = append(rows, l)
+		}
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d session rows:\n%s", len(rows), v)
+	}
+	mustContain(t, rows[0], "Lee Lead", "Jane Doe", "active", "1h00m left")
+	mustContain(t, rows[1], "Olivia Owner", "Jane Doe", "ended", "exit")
+	mustNotContain(t, v, "…")
+	m = f.newModel(t, core.DemoOwner, 120, 24)
+	drive(t, m, keyMsg("3"))
+	mustContain(t, m.View(), "Started (UTC)", "2025-03-10 11:15 running", "ends in 1h00m")
+}

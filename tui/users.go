@@ -753,10 +753,16 @@ func (p *UsersPage) ShortHelp() []key.Binding {
 	case p.confirm != nil:
 		return []key.Binding{k.Confirm, k.No, k.Next}
 	case p.menu != nil:
-		if core.Allows(p.c.Viewer, core.CapAdmin) {
-			return []key.Binding{k.Impersonate, k.Request, k.ViewSessions, k.ViewAudit, k.Suspend, k.Delete, k.Edit, k.UserKeys, k.Cancel}
+		// The hotkeys of the items core allows (or is still asked about):
+		// a refused item stays in the menu, with its reason, but its key
+		// is not offered.
+		b := make([]key.Binding, 0, len(p.menu.items)+1)
+		for _, it := range p.menu.items {
+			if !it.Disabled {
+				b = append(b, it.Key)
+			}
 		}
-		return []key.Binding{k.Impersonate, k.Request, k.ViewSessions, k.ViewAudit, k.Cancel}
+		return append(b, k.Cancel)
 	case p.searching:
 		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))}

@@ -242,6 +242,17 @@ func TestUsersHelpListsMenuKeysInTheMenuOnly(t *testing.T) {
 	drive(t, m, keyMsg("?"))
 	mustContain(t, m.View(), "search", "actions")
 	mustNotContain(t, m.View(), "impersonate user", "request impersonation", "view sessions", "view audit")
-	drive(t, m, keyMsg("?"), keyMsg("enter"))
-	mustContain(t, m.View(), "i impersonate user", "r request impersonation", "s view sessions", "a view audit")
+	drive(t, m, keyMsg("?"), keyMsg("/"))
+	drive(t, m, typing("jane@")...)
+	drive(t, m, keys("enter", "enter")...)
+	mustContain(t, m.View(), "i impersonate user", "s view sessions", "a view audit")
+	// A refused item stays in the menu with its reason; its key leaves the help.
+	help := func() string { v := strings.Split(m.View(), "\n"); return v[len(v)-1] }
+	mustNotContain(t, help(), "request impersonation") // the owner is in direct mode
+	drive(t, m, keyMsg("esc"), keyMsg("esc"), keyMsg("/"))
+	drive(t, m, typing("bob@")...)
+	drive(t, m, keys("enter", "enter")...)
+	mustContain(t, m.View(), "Impersonate user", "has not granted consent")
+	mustNotContain(t, help(), "impersonate user")
+	mustContain(t, help(), "s view sessions")
 }

@@ -26,6 +26,37 @@ func Members(n int) (*core.Core, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
+	return seed(db, n)
+}
+
+// MembersFile writes the database of Members(n) to a file in a new
+// temporary folder and returns its path, for benchmarks that open it
+// again and again; remove the folder (filepath.Dir) when done.
+func MembersFile(n int) (string, error) {
+	dir, err := os.MkdirTemp("", "actas-bench-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "actas.db")
+	db, err := store.Open(path, store.Options{})
+	if err == nil {
+		var c *core.Core
+		if c, err = seed(db, n); c != nil {
+			c.Close()
+		}
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", err
+	}
+	return path, nil
+}
+
+// seed fills db with the demo owner, org Globex and n members.
+func seed(db *store.DB, n int) (*core.Core, error) {
 	c, err := core.Open(db, core.Options{})
 	if err != nil {
 		return nil, err

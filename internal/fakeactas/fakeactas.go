@@ -61,6 +61,9 @@ type Server struct {
 	Ends        atomic.Int64
 	// TokenLife is the lifetime of the tokens it issues (default 5m).
 	TokenLife time.Duration
+	// RejectPath makes a batch holding an event for this path answer 422,
+	// as actas does for an event timed outside its session.
+	RejectPath atomic.Value
 	// EndMissing makes POST /v1/sessions/{sid}/end answer 404, as an actas
 	// without that endpoint would.
 	EndMissing atomic.Bool
@@ -487,7 +490,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusUnprocessableEntity, "invalid", "1 to 1000 events")
 		return
 	}
+	reject, _ := s.RejectPath.Load().(string)
 	for _, ev := range in.Events {
+		if reject != "" && ev["path"] == reject {
+			fail(w, http.StatusUnprocessableEntity, "invalid", "event outside the session")
+			return
+		}
 		t, err := time.Parse(time.RFC3339Nano, fmt.Sprint(ev["time"]))
 		if err != nil || t.Before(sess.StartedAt.Add(-time.Second)) || t.After(sess.EndsAt.Add(time.Minute)) ||
 			!validMethod(fmt.Sprint(ev["method"])) || !strings.HasPrefix(fmt.Sprint(ev["path"]), "/") {

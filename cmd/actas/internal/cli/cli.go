@@ -42,6 +42,9 @@ type Env struct {
 	LockTimeout time.Duration
 	// Notifier delivers alerts; nil means package notify's.
 	Notifier core.Notifier
+	// ImportBatch is how many users a large import commits at a time; 0
+	// means 50,000 (tests make it small).
+	ImportBatch int
 }
 
 // ConsoleFunc runs the console in this terminal as p until the person quits.
@@ -49,7 +52,8 @@ type ConsoleFunc func(ctx context.Context, c *core.Core, p core.Principal, opt C
 
 // ConsoleOptions describe the local terminal.
 type ConsoleOptions struct {
-	Plain bool // NO_COLOR is set or TERM=dumb
+	Plain bool // NO_COLOR is set or TERM=dumb: no colour
+	ASCII bool // TERM=dumb: no escape sequences, no glyphs beyond ASCII
 }
 
 // Run executes the command line of this process with args (without the

@@ -33,6 +33,8 @@ type cli struct {
 	// clock is core's (default the system clock).
 	operator string
 	clock    core.Clock
+	// importBatch is Env.ImportBatch.
+	importBatch int
 }
 
 func newCLI(t *testing.T) *cli {
@@ -56,7 +58,7 @@ func (c *cli) runRaw(args ...string) result {
 	env := Env{
 		Stdin: strings.NewReader(c.stdin), Stdout: &out, Stderr: &errb,
 		Getenv: func(k string) string { return c.env[k] }, Operator: cmp.Or(c.operator, "tester"), Clock: c.clock,
-		Console: c.console, Serve: c.serve, LockTimeout: 100 * time.Millisecond,
+		Console: c.console, Serve: c.serve, LockTimeout: 100 * time.Millisecond, ImportBatch: c.importBatch,
 	}
 	code := Run(context.Background(), env, args)
 	return result{out.String(), errb.String(), code}

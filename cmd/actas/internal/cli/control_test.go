@@ -127,6 +127,7 @@ func TestControlSocketSameAsLocal(t *testing.T) {
 		fp    bool // append the fingerprint of pub (key remove)
 	}{
 		{args: []string{"whoami"}},
+		{args: []string{"demo", "--no-tui"}}, // already seeded, says so
 		{args: []string{"org", "list"}},
 		{args: []string{"org", "add", "--name", "Initech"}},
 		{args: []string{"org", "add", "--name", "Initech"}}, // conflict
@@ -285,6 +286,18 @@ func TestStaleAndForeignSocket(t *testing.T) {
 	}
 	mustContain(t, "not a socket", c.fails("user", "list"), "not a socket")
 	os.Remove(sock)
+	// A socket of another user is refused: it could be anyone's server.
+	if os.Getuid() == 0 {
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(sock, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		mustContain(t, "foreign socket", c.fails("user", "list"), "belongs to uid 4242, not to you")
+		ln.Close()
+	}
 	// A server starts over a stale socket.
 	ln, _ = net.Listen("unix", sock)
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)

@@ -69,7 +69,7 @@ It refuses a directory that already holds an initialised database.`,
 
 func (a *app) demoCmd() *cobra.Command {
 	var members int
-	var noTUI bool
+	var noTUI, quiet bool
 	c := &cobra.Command{
 		Use:   "demo [--users N] [--no-tui]",
 		Short: "Seed the demo data set, then open the console as owner@acme.test",
@@ -84,11 +84,17 @@ default data directory, and never touches a real database; it prints where.`,
 			if members < 0 {
 				return errorf("--users must be 0 or more, not %d", members)
 			}
+			if a.bound != nil {
+				return a.servedDemo(noTUI)
+			}
 			dir, err := a.demoDataDir()
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.env.Stderr, "demo data in %s\n", dir)
+			if served, err := a.forward(dir); served || err != nil {
+				return err
+			}
 			// Open once on the real clock: a seeded demo (the usual case on
 			// a second run) is loaded only once, which matters at 1M users.
 			o, err := a.openCore(dir, core.Options{}, false)
@@ -99,7 +105,7 @@ default data directory, and never touches a real database; it prints where.`,
 				fmt.Fprintln(a.env.Stderr, "demo already seeded")
 			} else {
 				o.Close()
-				if err := a.seedDemo(dir, members); err != nil {
+				if err := a.seedDemo(dir, members, quiet); err != nil {
 					return err
 				}
 				if o, err = a.openCore(dir, core.Options{}, true); err != nil {
@@ -115,19 +121,22 @@ default data directory, and never touches a real database; it prints where.`,
 	}
 	c.Flags().IntVar(&members, "users", 200, "how many generated members to add")
 	c.Flags().BoolVar(&noTUI, "no-tui", false, "seed and exit, without opening the console")
+	c.Flags().BoolVar(&quiet, "quiet", false, "show no progress while seeding, only the final line")
 	return c
 }
 
 // seedDemo seeds dir on a clock set a few hours back, so the demo's
 // history has real durations.
-func (a *app) seedDemo(dir string, members int) error {
+func (a *app) seedDemo(dir string, members int, quiet bool) error {
 	clk := core.NewFakeClock(time.Now().Add(-3 * time.Hour))
 	o, err := a.openCore(dir, core.Options{Clock: clk}, false)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
-	seeded, err := core.SeedDemo(o.core, clk, members)
+	prog := a.newProgress(a.env.Stderr, "adding demo members", members, quiet)
+	seeded, err := core.SeedDemoWith(o.core, clk, members, prog.update)
+	prog.clear()
 	if err != nil {
 		return err
 	}
@@ -172,14 +181,32 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 	if err != nil {
 		return errorf("cannot open the console as %s: %v", u.Email, err)
 	}
-	plain := a.env.Getenv("NO_COLOR") != "" || a.env.Getenv("TERM") == "dumb"
+	dumb := a.env.Getenv("TERM") == "dumb"
+	plain := a.env.Getenv("NO_COLOR") != "" || dumb
 	// The console is a long-running writer: it delivers the outbox while
 	// it runs (a server, when one runs, holds the database instead).
 	stop := runOutbox(ctx, c)
 	defer stop()
-	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain})
+	runErr := a.env.Console(ctx, c, p, ConsoleOptions{Plain: plain, ASCII: dumb})
 	if err := c.EndConn(p.Conn, core.EndDisconnect); err != nil && runErr == nil {
 		runErr = err
 	}
 	return runErr
+}
+
+// servedDemo is actas demo carried out by the server that holds the demo's
+// folder: the demo is there already (a server serves only a seeded or an
+// initialised database), and the console is reached over SSH.
+func (a *app) servedDemo(noTUI bool) error {
+	if _, err := a.bound.Core.UserByEmail(core.DemoOwner); err != nil {
+		return errorf("%s holds a database without the demo; the demo keeps a folder of its own (actas --data OTHER demo)", a.bound.Dir)
+	}
+	fmt.Fprintln(a.env.Stderr, "demo already seeded")
+	if noTUI {
+		return nil
+	}
+	if si, ok := runningServer(a.bound.Dir); ok {
+		return serverBusyError(a.bound.Dir, si)
+	}
+	return errorf("actas serve is serving %s; open the console over SSH", a.bound.Dir)
 }

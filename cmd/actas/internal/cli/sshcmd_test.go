@@ -225,3 +225,31 @@ func TestSafeWriter(t *testing.T) {
 		}
 	}
 }
+
+// Stored text with terminal control sequences never reaches the person's
+// terminal raw, whichever output it goes through.
+func TestSSHOutputHasNoControlBytes(t *testing.T) {
+	w := newSSHWorld(t)
+	owner, err := w.c.UserByEmail(core.DemoOwner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := "evil\x1b[2J\x1b]0;pwned\x07 \u009b31m text"
+	if _, err := w.c.RecordAction(core.Principal{User: owner}, "paste", map[string]any{"note": evil}); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"audit export", "audit export --format csv", "user list", "user list --json", "sessions list", "whoami"} {
+		r := w.run(core.DemoOwner, "", cmd)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d %s", cmd, r.code, r.err)
+		}
+		for _, b := range []string{"\x1b", "\x07", "\u009b"} {
+			if strings.Contains(r.out+r.err, b) {
+				t.Errorf("ssh HOST %s wrote %q raw", cmd, b)
+			}
+		}
+	}
+	if r := w.run(core.DemoOwner, "", "audit export"); !strings.Contains(r.out, "pwned") {
+		t.Error("the event is not in the export at all")
+	}
+}

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package store
+
+import bolt "go.etcd.io/bbolt"
+
+// releaseEvery does nothing here: see release_linux.go.
+func (db *DB) releaseEvery(*bolt.Tx) func() { return func() {} }
+
+// releaseMapped does nothing here: see release_linux.go.
+func releaseMapped(*bolt.Tx) {}
