@@ -34,7 +34,7 @@ func TestCanAdminister(t *testing.T) {
 		{"owner", "jane", core.AdminKeys, ""},
 		{"root", "owner", core.AdminSuspend, ""}, // root stays an active owner
 	} {
-		err := w.c.CanAdminister(w.as(tc.who), w.u[tc.target].ID, tc.action)
+		err := w.actionsOn(w.as(tc.who), w.u[tc.target].ID).Admin[tc.action]
 		if got := core.CodeOf(err); got != tc.want || (err != nil && err.Error() == "") {
 			t.Errorf("%s %s %s: %v (code %q), want %q", tc.who, tc.action, tc.target, err, got, tc.want)
 		}
@@ -56,7 +56,7 @@ func TestLastOwner(t *testing.T) {
 			t.Errorf("change %+v of the last owner: %v", ch, err)
 		}
 	}
-	if err := w.c.CanAdminister(w.as("root"), w.u["owner"].ID, core.AdminSuspend); err == nil {
+	if err := w.actionsOn(w.as("root"), w.u["owner"].ID).Admin[core.AdminSuspend]; err == nil {
 		// root is suspended: not permitted at all; still, not allowed.
 		t.Error("a suspended sysadmin may suspend the last owner")
 	}

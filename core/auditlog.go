@@ -3,7 +3,6 @@ package core
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -226,18 +225,4 @@ func (c *Core) RecordAction(p Principal, action string, details map[string]any) 
 		return err
 	})
 	return ev, err
-}
-
-// FormatAge shows how long ago t was, briefly: "5s", "3m", "2h", "4d".
-func FormatAge(now, t time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }

@@ -112,7 +112,7 @@ func TestNoChainingEitherWay(t *testing.T) {
 	if ev := w.lastEvent(); ev.Type != core.EvSessionDenied || ev.Reason != "target_impersonating" {
 		t.Fatalf("last event %s %s", ev.Type, ev.Reason)
 	}
-	if err := w.c.CanImpersonate(w.as("owner"), w.u["lead"].ID); core.CodeOf(err) != "target_impersonating" {
+	if err := w.actionsOn(w.as("owner"), w.u["lead"].ID).Impersonate; core.CodeOf(err) != "target_impersonating" {
 		t.Fatalf("CanImpersonate: %v", err)
 	}
 }

@@ -277,10 +277,10 @@ func TestDemoSeed(t *testing.T) {
 	}
 	// The README's story starts from it: support is told that the request
 	// waits for an approver, both on Request and on Impersonate.
-	if err := w.c.CanRequest(support, jane.ID); err == nil || !strings.Contains(err.Error(), "pending request") {
+	if err := w.actionsOn(support, jane.ID).Request; err == nil || !strings.Contains(err.Error(), "pending request") {
 		t.Fatalf("request Jane again: %v", err)
 	}
-	if err := w.c.CanImpersonate(support, jane.ID); err == nil || !strings.Contains(err.Error(), "waiting for an approver") {
+	if err := w.actionsOn(support, jane.ID).Impersonate; err == nil || !strings.Contains(err.Error(), "waiting for an approver") {
 		t.Fatalf("impersonate Jane: %v", err)
 	}
 	hist := must(w.c.Sessions(core.Principal{User: owner}, "", "", 10))

@@ -63,7 +63,7 @@ func TestStartRuleMatrix(t *testing.T) {
 				tc.setup(w)
 			}
 			before := len(w.c.ActiveSessions())
-			canErr := w.c.CanImpersonate(w.as(tc.actor), w.u[tc.target].ID)
+			canErr := w.actionsOn(w.as(tc.actor), w.u[tc.target].ID).Impersonate
 			s, err := w.c.Start(w.as(tc.actor), w.u[tc.target].ID, "test")
 			if got := core.CodeOf(err); got != tc.want {
 				t.Fatalf("Start code = %q (%v), want %q", got, err, tc.want)

@@ -111,31 +111,6 @@ func (t *txn) gather(imp User, targetID string) (startCheck, error) {
 	return k, err
 }
 
-// CanImpersonate says whether p could start impersonating the target now,
-// without recording anything: the TUI greys out the menu item with the
-// reason. Start checks again, authoritatively.
-func (c *Core) CanImpersonate(p Principal, targetID string) error {
-	if p.System != "" {
-		return refuse(CodeNotPermitted, "the command line cannot impersonate")
-	}
-	return c.st.View(func(tx ReadTx) error {
-		imp, err := tx.User(p.User.ID)
-		if err != nil {
-			return err
-		}
-		t := &txn{c: c, now: c.clock.Now()}
-		t.Tx = readOnly{tx}
-		k, err := t.gather(imp, targetID)
-		if err != nil {
-			return err
-		}
-		if e := checkStart(k); e != nil {
-			return e
-		}
-		return nil
-	})
-}
-
 // StartNeedsReason says whether Start, for p, needs a reason typed in:
 // policy require_reason holds and p starts sessions directly (in request
 // mode the approved request carries its reason).
@@ -443,6 +418,32 @@ func (c *Core) Sessions(p Principal, target, before string, limit int) ([]Sessio
 		return nil, err
 	}
 	return c.visibleSessions(p, me, out), nil
+}
+
+// VisibleActiveSessions lists the running sessions p may see, newest
+// first, with the same visibility as Sessions; target != "" keeps one
+// user's sessions.
+func (c *Core) VisibleActiveSessions(p Principal, target string) ([]Session, error) {
+	var me User
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		me, err = sessionsReader(tx, p, target)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	list := c.ActiveSessions()
+	if target != "" {
+		out := list[:0]
+		for _, s := range list {
+			if s.Target == target {
+				out = append(out, s)
+			}
+		}
+		list = out
+	}
+	return c.visibleSessions(p, me, list), nil
 }
 
 // sessionsReader authorizes p to list sessions: staff, or anyone for the

@@ -677,3 +677,24 @@ func memberSettings(email string, role Role, mode Mode, approver bool) error {
 	}
 	return nil
 }
+
+// Staff lists the users whose role is support or above, in name order,
+// for the owners' Settings page, from the store's staff index.
+func (c *Core) Staff(p Principal) ([]User, error) {
+	if err := c.require(p, CapSettings); err != nil {
+		return nil, err
+	}
+	var out []User
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		out, err = tx.StaffUsers()
+		return err
+	})
+	slices.SortFunc(out, func(a, b User) int {
+		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Email, b.Email)
+	})
+	return out, err
+}

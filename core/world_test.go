@@ -153,3 +153,14 @@ func newWorldEmpty(t *testing.T) *world {
 	t.Cleanup(w.close)
 	return w
 }
+
+// actionsOn is what p may do with the user (ActionsOn); a failure to
+// answer fails the test.
+func (w *world) actionsOn(p core.Principal, userID string) core.UserActions {
+	w.t.Helper()
+	a, err := w.c.ActionsOn(p, userID)
+	if err != nil {
+		w.t.Fatalf("ActionsOn: %v", err)
+	}
+	return a
+}

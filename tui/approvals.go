@@ -542,7 +542,7 @@ func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 				status, style = blockedLabel(r), st.StatusWarn
 			}
 			cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
-				core.FormatAge(p.now, r.Created), status}
+				formatAge(p.now, r.Created), status}
 			return cells, map[int]lipgloss.Style{5: style}
 		},
 		detailLines: approvalDetailLines, detail: p.detail,
@@ -559,13 +559,13 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 	var status string
 	switch r.Status {
 	case core.RequestPending:
-		status = fmt.Sprintf("asks for %s · expires in %s", core.FormatDuration(r.Duration), core.FormatAge(r.Expires, p.now))
+		status = fmt.Sprintf("asks for %s · expires in %s", core.FormatDuration(r.Duration), formatAge(r.Expires, p.now))
 	case core.RequestApproved:
 		status = fmt.Sprintf("approved for %s", core.FormatDuration(r.Duration))
 		if r.UsedBy != "" {
 			status += " · used by " + core.Display(r.UsedBy)
 		} else if p.now.Before(r.Expires) {
-			status += " · usable for " + core.FormatAge(r.Expires, p.now)
+			status += " · usable for " + formatAge(r.Expires, p.now)
 		}
 	default:
 		status = core.Display(string(r.Status))
