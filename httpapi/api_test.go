@@ -279,7 +279,7 @@ func TestEndFromProduct(t *testing.T) {
 		t.Fatalf("end: %d %v", r.status, st)
 	}
 	lead := w.user(t, "lead@acme.test")
-	if _, ok := w.c.ActiveSessionOf(lead.ID); ok {
+	if _, ok := w.c.SystemActiveSessionOf(lead.ID); ok {
 		t.Fatal("the impersonator still has an active session")
 	}
 	evs := w.sessionEvents(t, sid, "session.ended")

@@ -431,7 +431,7 @@ func TestBrowser(t *testing.T) {
 	if heading := text("h1"); heading != "Sign in" {
 		t.Fatalf("after End: %q", heading)
 	}
-	if _, ok := s.c.ActiveSessionOf(leadUser.ID); ok {
+	if _, ok := s.c.SystemActiveSessionOf(leadUser.ID); ok {
 		t.Fatalf("session %s still runs in actas after End", again.ID)
 	}
 	ended, err := s.c.Audit(core.SystemPrincipal("test"), core.AuditQuery{Session: again.ID, Types: []string{"session.ended"}}, 0, false, 10)
