@@ -38,23 +38,6 @@ var adminWhat = map[AdminAction]string{
 	AdminEdit: "changing a user", AdminKeys: "changing someone's keys",
 }
 
-// CanAdminister says whether p may take the action on the user now, and if
-// not, why — without recording anything: the console shows the menu item
-// greyed with this reason. The change itself checks again.
-func (c *Core) CanAdminister(p Principal, userID string, a AdminAction) error {
-	return c.st.View(func(tx ReadTx) error {
-		me, err := authorize(tx, p, change(CapAdmin, adminWhat[a]))
-		if err != nil {
-			return err
-		}
-		u, err := tx.User(userID)
-		if err != nil {
-			return notFound("no such user")
-		}
-		return adminRefusal(tx, p, me, u, a)
-	})
-}
-
 // adminRefusal is why p (me, as authorize read them) may not take the
 // action on u, or nil.
 func adminRefusal(tx ReadTx, p Principal, me, u User, a AdminAction) error {

@@ -3,7 +3,6 @@ package core
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -212,8 +211,16 @@ func (c *Core) RecordAction(p Principal, action string, details map[string]any) 
 	}
 	var ev Event
 	err = c.update(func(t *txn) error {
-		e := Event{Type: EvActionPerformed, Actor: p.ref(), Org: p.User.Org}
-		if s, ok := t.c.ActiveSessionOf(p.User.ID); ok {
+		me, err := authorize(t, p, see(""))
+		if err != nil {
+			return err
+		}
+		e := Event{Type: EvActionPerformed, Actor: p.ref(), Org: me.Org}
+		s, ok, err := sessionBy(t, me.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
 			target, _ := t.User(s.Target)
 			e.Subject, e.Session, e.Org = target.Ref(), s.ID, s.Org
 		}
@@ -221,23 +228,8 @@ func (c *Core) RecordAction(p Principal, action string, details map[string]any) 
 		for k, v := range details {
 			d[k] = v
 		}
-		var err error
 		ev, err = t.record(e, d)
 		return err
 	})
 	return ev, err
-}
-
-// FormatAge shows how long ago t was, briefly: "5s", "3m", "2h", "4d".
-func FormatAge(now, t time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }

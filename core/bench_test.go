@@ -50,7 +50,7 @@ var benchQueries = []string{"ta", "tar", "tara", "ka", "kai v", "member00123", "
 // returning the rows for one screen (40), as the Users page asks for them.
 func BenchmarkUserSearch(b *testing.B) {
 	c := benchWorld(b)
-	owner, err := c.UserByEmail("owner@acme.test")
+	owner, err := c.SystemUserByEmail("owner@acme.test")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func BenchmarkOpen(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				owner, err := c.UserByEmail(core.DemoOwner)
+				owner, err := c.SystemUserByEmail(core.DemoOwner)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -127,8 +127,9 @@ func (c *Core) RemoveKey(p Principal, fingerprint string) error {
 	return err
 }
 
-// Keys lists keys; email "" lists everyone's.
-func (c *Core) Keys(email string) ([]Key, error) {
+// SystemKeys lists keys; email "" lists everyone's. System API: no
+// principal (the command line as operator); people use KeysOf.
+func (c *Core) SystemKeys(email string) ([]Key, error) {
 	var out []Key
 	err := c.st.View(func(tx ReadTx) error {
 		id := ""

@@ -62,8 +62,8 @@ func TestStartRuleMatrix(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(w)
 			}
-			before := len(w.c.ActiveSessions())
-			canErr := w.c.CanImpersonate(w.as(tc.actor), w.u[tc.target].ID)
+			before := len(w.c.SystemActiveSessions())
+			canErr := w.actionsOn(w.as(tc.actor), w.u[tc.target].ID).Impersonate
 			s, err := w.c.Start(w.as(tc.actor), w.u[tc.target].ID, "test")
 			if got := core.CodeOf(err); got != tc.want {
 				t.Fatalf("Start code = %q (%v), want %q", got, err, tc.want)
@@ -82,17 +82,17 @@ func TestStartRuleMatrix(t *testing.T) {
 				if ev.Actor.ID != w.u[tc.actor].ID || ev.Subject.ID != w.u[tc.target].ID {
 					t.Errorf("denied event actor/subject = %v/%v", ev.Actor, ev.Subject)
 				}
-				if n := len(w.c.ActiveSessions()); n != before {
+				if n := len(w.c.SystemActiveSessions()); n != before {
 					t.Errorf("active sessions = %d after a refusal, want %d", n, before)
 				}
-				if _, ok := w.c.ActiveSessionOf(w.u[tc.actor].ID); ok && tc.want != core.CodeAlreadyImpersonating {
+				if _, ok := w.c.SystemActiveSessionOf(w.u[tc.actor].ID); ok && tc.want != core.CodeAlreadyImpersonating {
 					t.Errorf("refused actor holds a session")
 				}
 			} else {
 				if ev.Type != core.EvSessionStarted || ev.Session != s.ID || ev.Actor.ID != w.u[tc.actor].ID || ev.Subject.ID != w.u[tc.target].ID {
 					t.Errorf("last event = %+v, want session.started for %s", ev, s.ID)
 				}
-				got, ok := w.c.ActiveSessionOf(w.u[tc.actor].ID)
+				got, ok := w.c.SystemActiveSessionOf(w.u[tc.actor].ID)
 				if !ok || got.ID != s.ID || got.Target != w.u[tc.target].ID {
 					t.Errorf("active session = %+v %v", got, ok)
 				}
@@ -133,7 +133,7 @@ func TestEndingSessions(t *testing.T) {
 		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		w.clock.Advance(5 * time.Minute)
 		w.must(nil, w.c.End(w.as("lead"), core.EndExit))
-		got := must(w.c.Session(s.ID))
+		got := must(w.c.SystemSession(s.ID))
 		if got.Active() || got.EndReason != core.EndExit || !got.Ended.Equal(w.clock.Now()) {
 			t.Fatalf("session after exit: %+v", got)
 		}
@@ -150,11 +150,11 @@ func TestEndingSessions(t *testing.T) {
 		defer sub.Close()
 		w.must(w.c.RevokeConsent(w.as("jane")))
 		for _, id := range []string{s1.ID, s2.ID} {
-			if got := must(w.c.Session(id)); got.Active() || got.EndReason != core.EndConsentRevoked {
+			if got := must(w.c.SystemSession(id)); got.Active() || got.EndReason != core.EndConsentRevoked {
 				t.Errorf("%s: %s %s", id, got.Status, got.EndReason)
 			}
 		}
-		if got := must(w.c.Session(s3.ID)); !got.Active() {
+		if got := must(w.c.SystemSession(s3.ID)); !got.Active() {
 			t.Errorf("joe's session ended too")
 		}
 		if len(w.events(core.EvConsentRevoked)) != 1 {
@@ -178,7 +178,7 @@ func TestEndingSessions(t *testing.T) {
 			w := newWorld(t)
 			s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 			w.must(w.c.UpdateUser(w.cli, "jane@globex.test", core.UserChange{Status: &st}))
-			got := must(w.c.Session(s.ID))
+			got := must(w.c.SystemSession(s.ID))
 			if got.Active() || string(got.EndReason) != "user_"+string(st) {
 				t.Fatalf("session: %s %s", got.Status, got.EndReason)
 			}
@@ -189,11 +189,11 @@ func TestEndingSessions(t *testing.T) {
 		s1 := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, "ticket"))
 		w.must(nil, w.c.EndConn("conn-lead", core.EndDisconnect))
-		if got := must(w.c.Session(s1.ID)); got.EndReason != core.EndDisconnect {
+		if got := must(w.c.SystemSession(s1.ID)); got.EndReason != core.EndDisconnect {
 			t.Errorf("disconnect: %s", got.EndReason)
 		}
 		w.must(nil, w.c.Shutdown())
-		if got := must(w.c.Session(s2.ID)); got.EndReason != core.EndShutdown {
+		if got := must(w.c.SystemSession(s2.ID)); got.EndReason != core.EndShutdown {
 			t.Errorf("shutdown: %s", got.EndReason)
 		}
 	})
@@ -202,7 +202,7 @@ func TestEndingSessions(t *testing.T) {
 		w.must(w.c.SetPolicy(w.cli, map[string]string{"end_on_disconnect": "false"}))
 		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		w.must(nil, w.c.EndConn("conn-lead", core.EndDisconnect))
-		if got := must(w.c.Session(s.ID)); !got.Active() {
+		if got := must(w.c.SystemSession(s.ID)); !got.Active() {
 			t.Errorf("session ended on disconnect against policy")
 		}
 	})
@@ -213,7 +213,7 @@ func TestEndingSessions(t *testing.T) {
 			t.Errorf("support terminated: %v", err)
 		}
 		w.must(nil, w.c.Terminate(w.as("owner"), s.ID))
-		if got := must(w.c.Session(s.ID)); got.EndReason != core.EndTerminated {
+		if got := must(w.c.SystemSession(s.ID)); got.EndReason != core.EndTerminated {
 			t.Errorf("terminate: %s", got.EndReason)
 		}
 	})
@@ -245,7 +245,7 @@ func TestWhileImpersonating(t *testing.T) {
 	if len(blocked) != 6 {
 		t.Fatalf("action.blocked events = %d, want 6", len(blocked))
 	}
-	if got := must(w.c.Session(other.ID)); !got.Active() {
+	if got := must(w.c.SystemSession(other.ID)); !got.Active() {
 		t.Errorf("terminated while impersonating: %+v", got)
 	}
 	for _, ev := range blocked {
@@ -257,7 +257,7 @@ func TestWhileImpersonating(t *testing.T) {
 	if ev.Actor.ID != w.u["owner"].ID || ev.Subject.ID != w.u["jane"].ID || ev.Session != s.ID || ev.Type != core.EvActionPerformed {
 		t.Errorf("action event %+v", ev)
 	}
-	if got := must(w.c.Session(s.ID)); got.Events < 6 {
+	if got := must(w.c.SystemSession(s.ID)); got.Events < 6 {
 		t.Errorf("session counts %d events", got.Events)
 	}
 }

@@ -440,8 +440,9 @@ type ImportRow struct {
 	Err  error
 }
 
-// UserByEmail finds a user by email.
-func (c *Core) UserByEmail(email string) (User, error) {
+// SystemUserByEmail finds a user by email. System API: no principal (the
+// command line's wiring, the demo); people ask PersonByEmail.
+func (c *Core) SystemUserByEmail(email string) (User, error) {
 	e := normaliseEmail(email)
 	var u User
 	err := c.st.View(func(tx ReadTx) error {
@@ -455,8 +456,10 @@ func (c *Core) UserByEmail(email string) (User, error) {
 	return u, err
 }
 
-// User finds a user by ID.
-func (c *Core) User(id string) (User, error) {
+// SystemUser finds a user by ID. System API: no principal (the command
+// line's wiring, the SSH server's checks of its consoles); people ask Me,
+// Person or People.
+func (c *Core) SystemUser(id string) (User, error) {
 	var u User
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
@@ -641,8 +644,15 @@ func (c *Core) SetTheme(p Principal, theme string) error {
 		return err
 	}
 	return c.update(func(t *txn) error {
-		id := p.User.ID
-		s, impersonating := t.c.ActiveSessionOf(p.User.ID)
+		me, err := authorize(t, p, see(""))
+		if err != nil {
+			return err
+		}
+		id := me.ID
+		s, impersonating, err := sessionBy(t, me.ID)
+		if err != nil {
+			return err
+		}
 		if impersonating {
 			id = s.Target
 		}
@@ -676,4 +686,25 @@ func memberSettings(email string, role Role, mode Mode, approver bool) error {
 		return invalid("approver", "%s would be a %s who approves requests: only staff can approve — take the approver flag away as well", email, role)
 	}
 	return nil
+}
+
+// Staff lists the users whose role is support or above, in name order,
+// for the owners' Settings page, from the store's staff index.
+func (c *Core) Staff(p Principal) ([]User, error) {
+	if err := c.require(p, CapSettings); err != nil {
+		return nil, err
+	}
+	var out []User
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		out, err = tx.StaffUsers()
+		return err
+	})
+	slices.SortFunc(out, func(a, b User) int {
+		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Email, b.Email)
+	})
+	return out, err
 }

@@ -116,3 +116,20 @@ func (c *Core) viewer(id string) (User, bool) {
 	c.people[id] = u
 	return u, true
 }
+
+// personVisible: people see themselves; staff, approvers and readers of
+// the audit log see anyone's name (their lists and the log name people
+// across orgs); anyone else (who cannot impersonate) sees who impersonated
+// them.
+func personVisible(tx ReadTx, me User, u User) (bool, error) {
+	if u.ID == me.ID || grants(me, CapUsers) || grants(me, CapApprovals) || grants(me, CapAudit) {
+		return true, nil
+	}
+	on, err := tx.Sessions(me.ID, "", 0)
+	for _, s := range on {
+		if s.Impersonator == u.ID {
+			return true, nil
+		}
+	}
+	return false, err
+}

@@ -39,7 +39,7 @@ func benchWorld(b *testing.B) *core.Core {
 // million users, with whatever fetch it triggers, and the frame's View.
 func BenchmarkUsersView(b *testing.B) {
 	c := benchWorld(b)
-	owner, err := c.UserByEmail(core.DemoOwner)
+	owner, err := c.SystemUserByEmail(core.DemoOwner)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -130,7 +130,7 @@ date there means the end of that day, so --since D --until D is day D.`,
 					return err
 				}
 				if q.Session != "" {
-					if _, err := co.Session(q.Session); err != nil {
+					if _, err := co.SystemSession(q.Session); err != nil {
 						return errorf("no session %s (session IDs look like imp_00000001)", q.Session)
 					}
 				}

@@ -34,7 +34,7 @@ func (a *app) whoamiCmd() *cobra.Command {
 				return nil
 			}
 			return a.read(func(co *core.Core) error {
-				u, err := co.User(p.User.ID)
+				u, err := co.Me(p)
 				if err != nil {
 					return err
 				}
@@ -66,7 +66,7 @@ func (a *app) consentCmd() *cobra.Command {
 				return errorf("consent is given by each person for themself: log in as them (ssh HOST consent show)")
 			}
 			return a.read(func(co *core.Core) error {
-				u, err := co.User(p.User.ID)
+				u, err := co.Me(p)
 				if err != nil {
 					return err
 				}
@@ -333,7 +333,7 @@ func (a *app) sessionsCmd() *cobra.Command {
 // emailsOf maps user IDs to emails (the ID when the user is gone).
 func emailsOf(co *core.Core) func(id string) string {
 	return func(id string) string {
-		if u, err := co.User(id); err == nil {
+		if u, err := co.SystemUser(id); err == nil {
 			return u.Email
 		}
 		return id

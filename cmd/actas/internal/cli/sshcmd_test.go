@@ -167,8 +167,8 @@ func TestSSHCommandsDecideAndStdin(t *testing.T) {
 		t.Errorf("second approve: exit %d %s", r.code, r.err)
 	}
 	// A denial says so, and grants nothing.
-	support, _ := w.c.UserByEmail(core.DemoSupport)
-	bob, _ := w.c.UserByEmail(core.DemoBob)
+	support, _ := w.c.SystemUserByEmail(core.DemoSupport)
+	bob, _ := w.c.SystemUserByEmail(core.DemoBob)
 	req, err := w.c.CreateRequest(core.Principal{User: support, Conn: "test"}, bob.ID, "ticket 8", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +249,7 @@ func TestSafeWriter(t *testing.T) {
 // terminal raw, whichever output it goes through.
 func TestSSHOutputHasNoControlBytes(t *testing.T) {
 	w := newSSHWorld(t)
-	owner, err := w.c.UserByEmail(core.DemoOwner)
+	owner, err := w.c.SystemUserByEmail(core.DemoOwner)
 	if err != nil {
 		t.Fatal(err)
 	}
