@@ -83,7 +83,7 @@ func settle(m *Model, cmd tea.Cmd) {
 // with the fetch it triggers and the frame's View.
 func BenchmarkUsersBottom(b *testing.B) {
 	c := benchWorld(b)
-	owner, err := c.UserByEmail(core.DemoOwner)
+	owner, err := c.SystemUserByEmail(core.DemoOwner)
 	if err != nil {
 		b.Fatal(err)
 	}
