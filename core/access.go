@@ -49,19 +49,105 @@ func Refusal(u User, cp Capability) error {
 	return refuse(CodeNotPermitted, "%s", capNeeds[cp])
 }
 
-// adminWhileImpersonating lists what is refused while acting as someone.
-var adminWhileImpersonating = map[Capability]bool{CapApprove: true, CapSettings: true, CapAdmin: true}
+// Authorization. Every public method of Core that acts for someone asks
+// authorize, inside the transaction that reads or changes what it guards,
+// with what it needs (a need). authorize and the functions it calls are
+// every rule of who may do what:
+//
+//   - grants: the capabilities a role and its settings give (above);
+//   - impersonatingRefusal, through need.solo: what nobody may do while
+//     acting as someone else (notWhileImpersonating lists them);
+//   - the rules about one thing, which callers apply to the person
+//     authorize returns: checkStart (starting a session), decideRefusal and
+//     cancelRefusal (requests), sessionVisible and eventVisible (what
+//     someone sees), adminRefusal (an owner's steps on a person).
+
+// need is what an entry point needs from whoever asks.
+type need struct {
+	cap    Capability // "" = anyone signed in (their own things)
+	action string     // what is refused, in words ("terminating a session")
+	solo   bool       // refused while the person is impersonating
+}
+
+// see is the need of a read guarded by cp ("" = anyone's own things).
+func see(cp Capability) need { return need{cap: cp} }
+
+// change is the need of a change guarded by cp: administrative changes
+// (notWhileImpersonating) are refused while impersonating.
+func change(cp Capability, action string) need {
+	return need{cap: cp, action: action, solo: notWhileImpersonating[cp]}
+}
+
+// own is the need of a change to one's own things that is refused while
+// impersonating (consent, keys, another request).
+func own(action string) need { return need{action: action, solo: true} }
+
+// notWhileImpersonating lists the capabilities whose changes are refused
+// while acting as someone: deciding requests, settings, administration.
+var notWhileImpersonating = map[Capability]bool{CapApprove: true, CapSettings: true, CapAdmin: true}
+
+// authorize is the one authorization function: it reads the person p is
+// from tx (never the copy p took at login, nor an in-memory view: roles,
+// status and sessions change), refuses what their role does not grant, and
+// refuses what n says is off limits while they impersonate, reading their
+// active session from tx. It returns the person as tx knows them, for the
+// rules about the thing at hand. The operator at the command line (p.System)
+// may do everything, and is returned as a zero User.
+func authorize(tx ReadTx, p Principal, n need) (User, error) {
+	if p.System != "" {
+		return User{}, nil
+	}
+	if p.User.ID == "" {
+		return User{}, refuse(CodeNotPermitted, "only people signed in to actas may do this")
+	}
+	me, err := tx.User(p.User.ID)
+	if err != nil {
+		return User{}, notFound("your account no longer exists")
+	}
+	if n.cap != "" && !grants(me, n.cap) {
+		return me, refuse(CodeNotPermitted, "%s", capNeeds[n.cap])
+	}
+	if n.solo {
+		if _, ok, err := sessionBy(tx, me.ID); err != nil {
+			return me, err
+		} else if ok {
+			return me, impersonatingRefusal(n.action)
+		}
+	}
+	return me, nil
+}
+
+// sessionBy is the active session the user runs as impersonator, as tx
+// knows it.
+func sessionBy(tx ReadTx, userID string) (Session, bool, error) {
+	active, err := tx.ActiveSessions()
+	if err != nil {
+		return Session{}, false, err
+	}
+	for _, s := range active {
+		if s.Impersonator == userID {
+			return s, true, nil
+		}
+	}
+	return Session{}, false, nil
+}
+
+// allowed runs authorize in a read transaction of its own, for a read
+// whose data comes from elsewhere (the users' index, the in-memory lists).
+func (c *Core) allowed(p Principal, n need) (User, error) {
+	var me User
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		me, err = authorize(tx, p, n)
+		return err
+	})
+	return me, err
+}
 
 // require checks a read capability for p (the command line has them all).
 func (c *Core) require(p Principal, cp Capability) error {
-	if p.System != "" {
-		return nil
-	}
-	u := c.current(p)
-	if !grants(u, cp) {
-		return refuse(CodeNotPermitted, "%s", capNeeds[cp])
-	}
-	return nil
+	_, err := c.allowed(p, see(cp))
+	return err
 }
 
 // capNeeds says who holds each capability, as a refusal.
@@ -75,58 +161,32 @@ var capNeeds = map[Capability]string{
 	CapAdmin:     "only owners administer people, orgs and keys",
 }
 
-// current is p's user as core knows it now (roles and status change).
-func (c *Core) current(p Principal) User {
-	if p.User.ID == "" {
-		return p.User
-	}
-	c.peopleMu.Lock()
-	defer c.peopleMu.Unlock()
-	if u, ok := c.people[p.User.ID]; ok {
-		return u
-	}
-	// Read under the lock, so a refresh cannot slip in between the read
-	// and the store into the cache.
-	u, err := c.User(p.User.ID)
-	if err != nil {
-		return p.User
-	}
-	c.people[u.ID] = u
-	return u
-}
-
-// guard checks a capability for a change p wants to make, and refuses
-// changes that are off limits while p is impersonating; a refused attempt
-// is recorded as action.blocked.
+// guard authorizes a change p wants to make (authorize with change(cp,
+// action)); a refusal is recorded as action.blocked.
 func (c *Core) guard(p Principal, cp Capability, action string) error {
-	if err := c.require(p, cp); err != nil {
-		if rerr := c.recordRefusal(p, action, err); rerr != nil {
-			return rerr
-		}
-		return err
-	}
-	return c.blockWhileImpersonating(p, adminWhileImpersonating[cp], action)
+	return c.check(p, change(cp, action))
 }
 
-// blockWhileImpersonating refuses (and records) action when p is
-// impersonating and blocked says it is not allowed then.
-func (c *Core) blockWhileImpersonating(p Principal, blocked bool, action string) error {
-	if !blocked || p.System != "" {
-		return nil
-	}
-	s, ok := c.ActiveSessionOf(p.User.ID)
-	if !ok {
-		return nil
-	}
-	e := impersonatingRefusal(action)
-	err := c.update(func(t *txn) error {
-		target, _ := t.User(s.Target)
-		_, err := t.record(Event{Type: EvActionBlocked, Actor: p.ref(), Subject: target.Ref(), Org: s.Org, Session: s.ID,
-			Result: ResultDenied, Reason: string(CodeImpersonating)}, map[string]any{"action": action})
+// check authorizes n for p, and records a refusal as action.blocked: with
+// the session p runs when it is the impersonation block.
+func (c *Core) check(p Principal, n need) error {
+	_, err := c.allowed(p, n)
+	if err == nil || p.System != "" || CodeOf(err) == CodeNotFound {
 		return err
+	}
+	rerr := c.update(func(t *txn) error {
+		ev := Event{Type: EvActionBlocked, Actor: p.ref(), Org: p.User.Org, Result: ResultDenied, Reason: string(CodeOf(err))}
+		if CodeOf(err) == CodeImpersonating {
+			if s, ok, serr := sessionBy(t, p.User.ID); serr == nil && ok {
+				target, _ := t.User(s.Target)
+				ev.Subject, ev.Org, ev.Session = target.Ref(), s.Org, s.ID
+			}
+		}
+		_, rerr := t.record(ev, map[string]any{"action": n.action})
+		return rerr
 	})
-	if err != nil {
-		return err
+	if rerr != nil {
+		return rerr
 	}
-	return e
+	return err
 }

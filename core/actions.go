@@ -156,3 +156,83 @@ func cancelRefusal(who User, r Request) *Error {
 func impersonatingRefusal(action string) *Error {
 	return refuse(CodeImpersonating, "not while impersonating: %s is refused — press ctrl+x to go back to yourself first", action)
 }
+
+// UserActions says what one person may do with another (the Users menu):
+// each field is nil when allowed, or the refusal core would give.
+type UserActions struct {
+	Impersonate error // start a session as them now
+	Request     error // ask the approvers to impersonate them
+	Sessions    error // list their sessions
+	Audit       error // read the events about them
+	// Admin holds an owner's steps on them (suspend, delete, edit, keys).
+	Admin map[AdminAction]error
+}
+
+// ActionsOn answers UserActions for p and the user, in one read
+// transaction, recording nothing. The actions check again when taken.
+func (c *Core) ActionsOn(p Principal, userID string) (UserActions, error) {
+	a := UserActions{Admin: map[AdminAction]error{}}
+	err := c.st.View(func(tx ReadTx) error {
+		me, err := authorize(tx, p, see(""))
+		if err != nil {
+			return err
+		}
+		target, err := tx.User(userID)
+		if err != nil {
+			return notFound("no such user")
+		}
+		t := &txn{c: c, now: c.clock.Now()}
+		t.Tx = readOnly{tx}
+		a.Impersonate, err = impersonateRefusal(t, p, me, userID)
+		if err != nil {
+			return err
+		}
+		a.Request, err = requestRefusal(t, p, me, userID)
+		if err != nil {
+			return err
+		}
+		_, a.Sessions = sessionsReader(tx, p, userID)
+		_, a.Audit = auditReader(tx, p, AuditQuery{Subject: userID}, c.orgSnapshot())
+		for _, act := range []AdminAction{AdminSuspend, AdminDelete, AdminEdit, AdminKeys} {
+			if _, err := authorize(tx, p, change(CapAdmin, adminWhat[act])); err != nil {
+				a.Admin[act] = err
+				continue
+			}
+			a.Admin[act] = adminRefusal(tx, p, me, target, act)
+		}
+		return nil
+	})
+	return a, err
+}
+
+// impersonateRefusal is why p (me) may not start impersonating the
+// target now (checkStart), or nil; err is a failure to read.
+func impersonateRefusal(t *txn, p Principal, me User, targetID string) (refusal, err error) {
+	if p.System != "" || p.User.ID == "" {
+		return refuse(CodeNotPermitted, "the command line cannot impersonate"), nil
+	}
+	k, err := t.gather(me, targetID)
+	if err != nil {
+		return nil, err
+	}
+	if e := checkStart(k); e != nil {
+		return e, nil
+	}
+	return nil, nil
+}
+
+// requestRefusal is why p (me) may not ask to impersonate the target now,
+// or nil; err is a failure to read.
+func requestRefusal(t *txn, p Principal, me User, targetID string) (refusal, err error) {
+	if p.System != "" || p.User.ID == "" {
+		return refuse(CodeNotPermitted, "the command line cannot impersonate"), nil
+	}
+	if _, err := authorize(t, p, own("requesting another impersonation")); err != nil {
+		return err, nil
+	}
+	target, err := t.checkEligible(me, targetID)
+	if err != nil {
+		return err, nil
+	}
+	return noPendingRequest(t, me, target), nil
+}

@@ -115,16 +115,16 @@ func TestRequestActionsUpFront(t *testing.T) {
 // approver, not to ask again.
 func TestImpersonateHintWithPendingRequest(t *testing.T) {
 	w := newWorld(t)
-	err := w.c.CanImpersonate(w.as("support"), w.u["jane"].ID)
+	err := w.actionsOn(w.as("support"), w.u["jane"].ID).Impersonate
 	if !strings.Contains(err.Error(), "press r to request one") {
 		t.Fatalf("no request yet: %v", err)
 	}
 	r := must(w.c.CreateRequest(w.as("support"), w.u["jane"].ID, "ticket", time.Hour))
-	err = w.c.CanImpersonate(w.as("support"), w.u["jane"].ID)
+	err = w.actionsOn(w.as("support"), w.u["jane"].ID).Impersonate
 	if codeOf(err) != core.CodeNeedsApproval || !strings.Contains(err.Error(), r.ID+" to impersonate Jane Doe is waiting for an approver") {
 		t.Fatalf("pending: %v", err)
 	}
-	if err := w.c.CanRequest(w.as("support"), w.u["jane"].ID); !strings.Contains(err.Error(), "under Approvals") {
+	if err := w.actionsOn(w.as("support"), w.u["jane"].ID).Request; !strings.Contains(err.Error(), "under Approvals") {
 		t.Fatalf("request again: %v", err)
 	}
 }
@@ -137,8 +137,8 @@ func TestActiveSessionCountsEventsLive(t *testing.T) {
 	for range 2 {
 		w.must(w.c.RecordAction(w.as("lead"), "look", nil))
 	}
-	stored := must(w.c.Session(s.ID))
-	act := w.c.ActiveSessions()
+	stored := must(w.c.SystemSession(s.ID))
+	act := w.c.SystemActiveSessions()
 	if len(act) != 1 || act[0].Events != 3 || stored.Events != 3 {
 		t.Fatalf("events: running %+v, stored %d; want 3", act, stored.Events)
 	}

@@ -38,26 +38,15 @@ var adminWhat = map[AdminAction]string{
 	AdminEdit: "changing a user", AdminKeys: "changing someone's keys",
 }
 
-// CanAdminister says whether p may take the action on the user now, and if
-// not, why — without recording anything: the console shows the menu item
-// greyed with this reason. The change itself checks again.
-func (c *Core) CanAdminister(p Principal, userID string, a AdminAction) error {
-	if err := c.require(p, CapAdmin); err != nil {
-		return err
-	}
-	if _, ok := c.ActiveSessionOf(p.User.ID); ok && p.System == "" {
-		return refuse(CodeImpersonating, "not while impersonating: %s is refused — press ctrl+x to go back to yourself first", adminWhat[a])
-	}
-	u, err := c.User(userID)
-	if err != nil {
-		return notFound("no such user")
-	}
-	self := p.System == "" && u.ID == p.User.ID
+// adminRefusal is why p (me, as authorize read them) may not take the
+// action on u, or nil.
+func adminRefusal(tx ReadTx, p Principal, me, u User, a AdminAction) error {
+	self := p.System == "" && u.ID == me.ID
 	switch a {
 	case AdminKeys:
 		return nil
 	case AdminEdit:
-		return c.outranks(p, u)
+		return outranks(p, me, u)
 	case AdminSuspend, AdminDelete:
 		if self {
 			return refuse(CodeSelf, "you cannot %s yourself", map[AdminAction]string{AdminSuspend: "suspend", AdminDelete: "delete"}[a])
@@ -65,7 +54,7 @@ func (c *Core) CanAdminister(p Principal, userID string, a AdminAction) error {
 		if u.Status == StatusDeleted {
 			return refuse(CodeConflict, "%s is deleted", u.Email)
 		}
-		if err := c.outranks(p, u); err != nil {
+		if err := outranks(p, me, u); err != nil {
 			return err
 		}
 		if a == AdminSuspend && u.Status == StatusSuspended {
@@ -75,20 +64,18 @@ func (c *Core) CanAdminister(p Principal, userID string, a AdminAction) error {
 		if a == AdminDelete {
 			next = StatusDeleted
 		}
-		return c.lastOwnerCheck(u, u.Role, next, func(id string) (User, bool) {
-			u, err := c.User(id)
-			return u, err == nil
-		})
+		return lastOwnerCheck(tx, u, u.Role, next)
 	}
 	return refuse(CodeInvalid, "unknown action %q", a)
 }
 
-// outranks refuses when the person p would change stands above p.
-func (c *Core) outranks(p Principal, u User) error {
+// outranks refuses when the person p (me, as authorize read them) would
+// change stands above p.
+func outranks(p Principal, me, u User) error {
 	if p.System != "" {
 		return nil
 	}
-	if me := c.current(p); u.Role.Level() > me.Role.Level() {
+	if u.Role.Level() > me.Role.Level() {
 		return refuse(CodeHigherPrivilege, "%s is a %s, above your role (%s)", u.Email, u.Role, me.Role)
 	}
 	return nil
@@ -101,18 +88,22 @@ func isOwner(u User) bool {
 
 // lastOwnerCheck refuses when u is an active owner who would stop being
 // one (new role below owner, or leaving active) and no other active owner
-// remains. get reads a user as the caller sees it: the store inside a
-// write transaction, so that two owners suspending each other at once
-// cannot both succeed.
-func (c *Core) lastOwnerCheck(u User, role Role, status Status, get func(id string) (User, bool)) error {
+// remains, as tx knows them: inside a write transaction, two owners
+// suspending each other at once cannot both succeed.
+func lastOwnerCheck(tx ReadTx, u User, role Role, status Status) error {
 	if !isOwner(u) || (status == StatusActive && role.Level() >= RoleOwner.Level()) {
 		return nil
 	}
-	for _, id := range c.ownerIDs() {
-		if id == u.ID {
+	staff, err := tx.StaffUsers()
+	if err != nil {
+		return err
+	}
+	for _, o := range staff {
+		if o.ID == u.ID || o.Role.Level() < RoleOwner.Level() {
 			continue
 		}
-		if o, ok := get(id); ok && isOwner(o) {
+		// The staff index may lag a user's record: confirm from the record.
+		if o, err := tx.User(o.ID); err == nil && isOwner(o) {
 			return nil
 		}
 	}
@@ -126,22 +117,6 @@ func (c *Core) lastOwnerCheck(u User, role Role, status Status, get func(id stri
 		what = "made " + string(status)
 	}
 	return refuse(CodeLastOwner, "%s is the last active owner and cannot be %s: make someone else an owner first", u.Email, what)
-}
-
-// ownerIDs lists the IDs of the owners (and sysadmins), from the store's
-// staff index; the caller confirms each (status too) as it reads users.
-func (c *Core) ownerIDs() []string {
-	var ids []string
-	_ = c.st.View(func(tx ReadTx) error {
-		staff, err := tx.StaffUsers()
-		for _, u := range staff {
-			if u.Role.Level() >= RoleOwner.Level() {
-				ids = append(ids, u.ID)
-			}
-		}
-		return err
-	})
-	return ids
 }
 
 // Authorize checks that p may do what needs the capability, for commands

@@ -34,7 +34,7 @@ func TestCanAdminister(t *testing.T) {
 		{"owner", "jane", core.AdminKeys, ""},
 		{"root", "owner", core.AdminSuspend, ""}, // root stays an active owner
 	} {
-		err := w.c.CanAdminister(w.as(tc.who), w.u[tc.target].ID, tc.action)
+		err := w.actionsOn(w.as(tc.who), w.u[tc.target].ID).Admin[tc.action]
 		if got := core.CodeOf(err); got != tc.want || (err != nil && err.Error() == "") {
 			t.Errorf("%s %s %s: %v (code %q), want %q", tc.who, tc.action, tc.target, err, got, tc.want)
 		}
@@ -56,11 +56,11 @@ func TestLastOwner(t *testing.T) {
 			t.Errorf("change %+v of the last owner: %v", ch, err)
 		}
 	}
-	if err := w.c.CanAdminister(w.as("root"), w.u["owner"].ID, core.AdminSuspend); err == nil {
+	if err := w.actionsOn(w.as("root"), w.u["owner"].ID).Admin[core.AdminSuspend]; err == nil {
 		// root is suspended: not permitted at all; still, not allowed.
 		t.Error("a suspended sysadmin may suspend the last owner")
 	}
-	if u := must(w.c.UserByEmail("owner@acme.test")); u.Status != core.StatusActive || u.Role != core.RoleOwner {
+	if u := must(w.c.SystemUserByEmail("owner@acme.test")); u.Status != core.StatusActive || u.Role != core.RoleOwner {
 		t.Fatalf("refused changes left the owner %s %s", u.Role, u.Status)
 	}
 	// A second owner makes it possible.
@@ -118,12 +118,12 @@ func TestSuspendEndsSessionsOnBothSides(t *testing.T) {
 	suspended, deleted := core.StatusSuspended, core.StatusDeleted
 	// The target side: suspending Jane ends the session on Jane.
 	w.must(w.c.UpdateUser(w.as("owner"), "jane@globex.test", core.UserChange{Status: &suspended}))
-	if s := must(w.c.Session(s1.ID)); s.Active() || s.EndReason != "user_suspended" {
+	if s := must(w.c.SystemSession(s1.ID)); s.Active() || s.EndReason != "user_suspended" {
 		t.Errorf("session on suspended Jane: %s %s", s.Status, s.EndReason)
 	}
 	// The impersonator side: deleting Gail ends her session on Joe.
 	w.must(w.c.UpdateUser(w.cli, "staff@globex.test", core.UserChange{Status: &deleted}))
-	if s := must(w.c.Session(s2.ID)); s.Active() || s.EndReason != "user_deleted" {
+	if s := must(w.c.SystemSession(s2.ID)); s.Active() || s.EndReason != "user_deleted" {
 		t.Errorf("session of deleted Gail: %s %s", s.Status, s.EndReason)
 	}
 	lo := got()
@@ -140,7 +140,7 @@ func TestSuspendImpersonatorEndsTheirSession(t *testing.T) {
 	s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 	suspended := core.StatusSuspended
 	w.must(w.c.UpdateUser(w.as("owner"), "lead@acme.test", core.UserChange{Status: &suspended}))
-	if s := must(w.c.Session(s.ID)); s.Active() || s.EndReason != "user_suspended" {
+	if s := must(w.c.SystemSession(s.ID)); s.Active() || s.EndReason != "user_suspended" {
 		t.Errorf("session of suspended lead: %s %s", s.Status, s.EndReason)
 	}
 	if lo := got(); len(lo) != 1 || lo[0].User != w.u["lead"].ID {
@@ -158,7 +158,7 @@ func TestRemovingTheLoginKey(t *testing.T) {
 	}
 	k1 := must(w.c.AddKey(w.cli, "lead@acme.test", line()))
 	k2 := must(w.c.AddKey(w.cli, "lead@acme.test", line()))
-	lead := must(w.c.UserByEmail("lead@acme.test"))
+	lead := must(w.c.SystemUserByEmail("lead@acme.test"))
 	p1 := must(w.c.Login(lead, k1.Fingerprint, "remote", "conn-1"))
 	p2 := must(w.c.Login(lead, k2.Fingerprint, "remote", "conn-2"))
 	s := must(w.c.Start(p1, w.u["jane"].ID, "ticket"))
@@ -166,14 +166,14 @@ func TestRemovingTheLoginKey(t *testing.T) {
 	if err := w.c.RemoveKey(w.as("owner"), k2.Fingerprint); err != nil {
 		t.Fatal(err)
 	}
-	if s := must(w.c.Session(s.ID)); !s.Active() {
+	if s := must(w.c.SystemSession(s.ID)); !s.Active() {
 		t.Errorf("removing another key ended the session: %s", s.EndReason)
 	}
 	_ = p2
 	if err := w.c.RemoveKey(w.as("owner"), k1.Fingerprint); err != nil {
 		t.Fatal(err)
 	}
-	if s := must(w.c.Session(s.ID)); s.Active() || s.EndReason != core.EndKeyRemoved {
+	if s := must(w.c.SystemSession(s.ID)); s.Active() || s.EndReason != core.EndKeyRemoved {
 		t.Errorf("session after its key was removed: %s %s", s.Status, s.EndReason)
 	}
 	lo := got()

@@ -15,7 +15,7 @@ func (c *Core) GrantConsent(p Principal, d time.Duration) (User, error) {
 	if p.System != "" {
 		return User{}, errConsentIsPersonal
 	}
-	if err := c.blockWhileImpersonating(p, true, "changing consent"); err != nil {
+	if err := c.check(p, own("changing consent")); err != nil {
 		return User{}, err
 	}
 	if err := CheckDuration("consent", d, c.Policy().ConsentLimit()); err != nil {
@@ -48,7 +48,7 @@ func (c *Core) RevokeConsent(p Principal) (User, error) {
 	if p.System != "" {
 		return User{}, errConsentIsPersonal
 	}
-	if err := c.blockWhileImpersonating(p, true, "changing consent"); err != nil {
+	if err := c.check(p, own("changing consent")); err != nil {
 		return User{}, err
 	}
 	var u User

@@ -67,7 +67,7 @@ func SeedDemo(c *Core, clock *FakeClock, members int) (bool, error) {
 // members are in as they are added.
 func SeedDemoWith(c *Core, clock *FakeClock, members int, progress func(done int)) (bool, error) {
 	if c.Initialized() {
-		if _, err := c.UserByEmail(DemoOwner); err == nil {
+		if _, err := c.SystemUserByEmail(DemoOwner); err == nil {
 			return false, nil
 		}
 		return false, refuse(CodeConflict, "this database holds other data; the demo needs its own (use another --data)")

@@ -104,8 +104,8 @@ func (t *txn) issueTicket(sessionID, secret string) (time.Time, error) {
 // ProductLinkOf returns the product link of p's running session, if policy
 // product_url gave it one.
 func (c *Core) ProductLinkOf(p Principal) (ProductLink, bool) {
-	s, ok := c.ActiveSessionOf(p.User.ID)
-	if !ok {
+	s, _, ok, err := c.MySession(p)
+	if err != nil || !ok {
 		return ProductLink{}, false
 	}
 	c.mu.RLock()
@@ -117,7 +117,10 @@ func (c *Core) ProductLinkOf(p Principal) (ProductLink, bool) {
 // RenewProductLink gives p's running session a fresh ticket, for when the
 // first one was used or ran out before the product was opened.
 func (c *Core) RenewProductLink(p Principal) (ProductLink, error) {
-	s, ok := c.ActiveSessionOf(p.User.ID)
+	s, _, ok, err := c.MySession(p)
+	if err != nil {
+		return ProductLink{}, err
+	}
 	if !ok {
 		return ProductLink{}, refuse(CodeNotFound, "you are not impersonating anyone")
 	}
@@ -127,7 +130,7 @@ func (c *Core) RenewProductLink(p Principal) (ProductLink, error) {
 	}
 	secret := newSecret("")
 	var link ProductLink
-	err := c.update(func(t *txn) error {
+	err = c.update(func(t *txn) error {
 		cur, err := t.Session(s.ID)
 		if err != nil || !cur.Active() {
 			return refuse(CodeSessionEnded, "the session has ended")

@@ -159,3 +159,33 @@ func checkActionTimes(s Session, actions []HostAction, now time.Time) error {
 // secret (its value is stored as [REDACTED]): for checks from outside,
 // such as the HTTP API's fuzz test.
 func IsSecretKey(k string) bool { return isSecretKey(k) }
+
+// EndFromProduct ends a session from the host product: its impersonator
+// pressed End in the product (hostkit's banner). Only the API key that
+// entered the session may; the end reason is exit, as when the
+// impersonator leaves from the console, and ended_by names the key
+// ("product:NAME").
+func (c *Core) EndFromProduct(p Principal, sessionID string) error {
+	if p.APIKey == "" {
+		return refuse(CodeNotPermitted, "a session is ended from a product with an API key")
+	}
+	return c.update(func(t *txn) error {
+		s, err := t.Session(sessionID)
+		if err != nil {
+			return notFound("no session %s", Display(sessionID))
+		}
+		ok, err := entered(t, s.ID, p.APIKey)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return refuse(CodeNotPermitted, "API key %s did not enter session %s: only the product that redeemed its ticket ends it", p.APIKey, s.ID)
+		}
+		if !s.Active() {
+			return refuse(CodeSessionEnded, "session %s has already ended", s.ID)
+		}
+		// "product:NAME", not p.ref()'s "apikey:NAME", which the free-text
+		// redaction would take for a secret.
+		return t.endSession(s, EndExit, Ref{ID: "product:" + p.APIKey})
+	})
+}

@@ -52,7 +52,7 @@ func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
 		if err := c.guard(p, CapAdmin, "adding a key for someone else"); err != nil {
 			return Key{}, err
 		}
-	} else if err := c.blockWhileImpersonating(p, true, "changing keys"); err != nil {
+	} else if err := c.check(p, own("changing keys")); err != nil {
 		return Key{}, err
 	}
 	k := Key{Fingerprint: ssh.FingerprintSHA256(pk), Type: pk.Type(), Comment: comment,
@@ -80,7 +80,7 @@ func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
 // RemoveKey deletes a key by fingerprint. The consoles that logged in
 // with it close at once, and the sessions they started end (key_removed).
 func (c *Core) RemoveKey(p Principal, fingerprint string) error {
-	if err := c.blockWhileImpersonating(p, true, "changing keys"); err != nil {
+	if err := c.check(p, own("changing keys")); err != nil {
 		return err
 	}
 	err := c.update(func(t *txn) error {
@@ -88,7 +88,11 @@ func (c *Core) RemoveKey(p Principal, fingerprint string) error {
 		if err != nil {
 			return notFound("no key with fingerprint %s (see actas key list)", fingerprint)
 		}
-		if p.System == "" && k.UserID != p.User.ID && !grants(t.c.current(p), CapAdmin) {
+		me, err := authorize(t, p, own("changing keys"))
+		if err != nil {
+			return err
+		}
+		if p.System == "" && k.UserID != p.User.ID && !grants(me, CapAdmin) {
 			return refuse(CodeNotPermitted, "only owners can remove someone else's key")
 		}
 		u, _ := t.User(k.UserID)
@@ -123,8 +127,9 @@ func (c *Core) RemoveKey(p Principal, fingerprint string) error {
 	return err
 }
 
-// Keys lists keys; email "" lists everyone's.
-func (c *Core) Keys(email string) ([]Key, error) {
+// SystemKeys lists keys; email "" lists everyone's. System API: no
+// principal (the command line as operator); people use KeysOf.
+func (c *Core) SystemKeys(email string) ([]Key, error) {
 	var out []Key
 	err := c.st.View(func(tx ReadTx) error {
 		id := ""

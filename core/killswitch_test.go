@@ -16,11 +16,11 @@ func TestCrashLeftoversEnd(t *testing.T) {
 	w.close()                                                    // as after kill -9: the session is still active on disk
 	w.clock.Advance(time.Minute)
 	w.open()
-	got := must(w.c.Session(s.ID))
+	got := must(w.c.SystemSession(s.ID))
 	if got.Active() || got.EndReason != "server_crash" {
 		t.Fatalf("session after restart: %s %s", got.Status, got.EndReason)
 	}
-	if _, ok := w.c.ActiveSessionOf(w.u["lead"].ID); ok {
+	if _, ok := w.c.SystemActiveSessionOf(w.u["lead"].ID); ok {
 		t.Fatal("the impersonator's session resumed after a restart")
 	}
 	if ev := w.lastEvent(); ev.Type != core.EvSessionEnded || ev.Session != s.ID || ev.Reason != "server_crash" {
@@ -60,11 +60,11 @@ func TestKillSwitches(t *testing.T) {
 			s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 			n := len(w.events(core.EvSessionEnded))
 			tc.change(w)
-			got := must(w.c.Session(s.ID))
+			got := must(w.c.SystemSession(s.ID))
 			if got.Active() || got.EndReason != tc.want {
 				t.Fatalf("session after %s: %s %s, want ended %s", tc.name, got.Status, got.EndReason, tc.want)
 			}
-			if _, ok := w.c.ActiveSessionOf(w.u["lead"].ID); ok {
+			if _, ok := w.c.SystemActiveSessionOf(w.u["lead"].ID); ok {
 				t.Fatal("still active in memory")
 			}
 			if ev := w.events(core.EvSessionEnded); len(ev) != n+1 || ev[len(ev)-1].Reason != string(tc.want) {
@@ -86,15 +86,15 @@ func TestLowerMaxDurationShortensSessions(t *testing.T) {
 	w.clock.Advance(30 * time.Minute)
 	w.must(w.c.SetPolicy(w.cli, map[string]string{"max_duration": "2h", "default_duration": "1h"}))
 
-	if got := must(w.c.Session(long.ID)); got.Active() || got.EndReason != core.EndExpired {
+	if got := must(w.c.SystemSession(long.ID)); got.Active() || got.EndReason != core.EndExpired {
 		t.Fatalf("a session older than the new max: %s %s", got.Status, got.EndReason)
 	}
-	got := must(w.c.Session(fresh.ID))
+	got := must(w.c.SystemSession(fresh.ID))
 	if !got.Active() || !got.Ends.Equal(fresh.Started.Add(2*time.Hour)) {
 		t.Fatalf("a younger session: %s, ends %v, want %v", got.Status, got.Ends, fresh.Started.Add(2*time.Hour))
 	}
 	w.clock.Advance(90 * time.Minute)
-	if got := must(w.c.Session(fresh.ID)); got.Active() || got.EndReason != core.EndExpired {
+	if got := must(w.c.SystemSession(fresh.ID)); got.Active() || got.EndReason != core.EndExpired {
 		t.Fatalf("at its new end: %s %s", got.Status, got.EndReason)
 	}
 	w.verify()
@@ -112,7 +112,7 @@ func TestNoChainingEitherWay(t *testing.T) {
 	if ev := w.lastEvent(); ev.Type != core.EvSessionDenied || ev.Reason != "target_impersonating" {
 		t.Fatalf("last event %s %s", ev.Type, ev.Reason)
 	}
-	if err := w.c.CanImpersonate(w.as("owner"), w.u["lead"].ID); core.CodeOf(err) != "target_impersonating" {
+	if err := w.actionsOn(w.as("owner"), w.u["lead"].ID).Impersonate; core.CodeOf(err) != "target_impersonating" {
 		t.Fatalf("CanImpersonate: %v", err)
 	}
 }

@@ -165,7 +165,7 @@ func TestImportAllOrNothing(t *testing.T) {
 	if w.c.UserCount() != before {
 		t.Fatalf("a failed import added users")
 	}
-	if _, err := w.c.UserByEmail("n1@globex.test"); err == nil {
+	if _, err := w.c.SystemUserByEmail("n1@globex.test"); err == nil {
 		t.Fatal("n1 landed")
 	}
 	n := must(w.c.ImportUsers(w.cli, rows[:1]))
@@ -185,7 +185,7 @@ func TestImportAddsUsersInEmailOrder(t *testing.T) {
 	must(w.c.ImportUsers(w.cli, rows))
 	var ids []string
 	for _, email := range []string{"amy@globex.test", "mia@globex.test", "zed@globex.test"} {
-		ids = append(ids, must(w.c.UserByEmail(email)).ID)
+		ids = append(ids, must(w.c.SystemUserByEmail(email)).ID)
 	}
 	if !slices.IsSorted(ids) {
 		t.Fatalf("IDs by email %v, want ascending", ids)
@@ -265,22 +265,22 @@ func TestDemoSeed(t *testing.T) {
 	if n := w.c.UserCount(); n != 59 {
 		t.Fatalf("users %d", n)
 	}
-	jane := must(w.c.UserByEmail(core.DemoJane))
+	jane := must(w.c.SystemUserByEmail(core.DemoJane))
 	if !jane.ConsentActive(w.clock.Now()) {
 		t.Fatal("jane has no consent")
 	}
-	owner := must(w.c.UserByEmail(core.DemoOwner))
-	support := core.Principal{User: must(w.c.UserByEmail(core.DemoSupport))}
+	owner := must(w.c.SystemUserByEmail(core.DemoOwner))
+	support := core.Principal{User: must(w.c.SystemUserByEmail(core.DemoSupport))}
 	reqs := must(w.c.Requests(core.Principal{User: owner}, core.RequestPending, 0))
 	if len(reqs) != 1 || reqs[0].Target != jane.ID || reqs[0].Requester != support.User.ID {
 		t.Fatalf("pending requests %+v, want DESIGN's one from support for jane", reqs)
 	}
 	// The README's story starts from it: support is told that the request
 	// waits for an approver, both on Request and on Impersonate.
-	if err := w.c.CanRequest(support, jane.ID); err == nil || !strings.Contains(err.Error(), "pending request") {
+	if err := w.actionsOn(support, jane.ID).Request; err == nil || !strings.Contains(err.Error(), "pending request") {
 		t.Fatalf("request Jane again: %v", err)
 	}
-	if err := w.c.CanImpersonate(support, jane.ID); err == nil || !strings.Contains(err.Error(), "waiting for an approver") {
+	if err := w.actionsOn(support, jane.ID).Impersonate; err == nil || !strings.Contains(err.Error(), "waiting for an approver") {
 		t.Fatalf("impersonate Jane: %v", err)
 	}
 	hist := must(w.c.Sessions(core.Principal{User: owner}, "", "", 10))

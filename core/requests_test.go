@@ -130,7 +130,7 @@ func TestApprovalOfIneligibleTargetRefused(t *testing.T) {
 	if _, err := w.c.Decide(w.as("approver"), r.ID, true, 0, ""); core.CodeOf(err) != core.CodeTargetInactive {
 		t.Fatalf("approval of an inactive target: %v", err)
 	}
-	if got := must(w.c.Request(r.ID)); got.Status != core.RequestPending || len(got.Decisions) != 0 {
+	if got := must(w.c.SystemRequest(r.ID)); got.Status != core.RequestPending || len(got.Decisions) != 0 {
 		t.Fatalf("refused approval changed the request: %+v", got)
 	}
 }

@@ -40,6 +40,13 @@ func TestStartRuleMatrix(t *testing.T) {
 		{"needs approval", nil, "support", "jane", core.CodeNeedsApproval},
 		{"direct with consent", nil, "lead", "jane", ""},
 		{"owner on member", nil, "owner", "joe", ""},
+		// Same level is allowed: only a higher role is off limits.
+		{"support on support", func(w *world) { w.consent("gstaff", time.Hour) }, "lead", "gstaff", ""},
+		{"admin on admin", func(w *world) {
+			direct := core.ModeDirect
+			w.must(w.c.UpdateUser(w.cli, "approver@acme.test", core.UserChange{Mode: &direct}))
+			w.consent("approver2", time.Hour)
+		}, "approver", "approver2", ""},
 		{"subtree staff inside", nil, "gstaff", "jane", ""},
 		{"consent not required", func(w *world) {
 			w.must(w.c.SetPolicy(w.cli, map[string]string{"require_consent": "false"}))
@@ -55,8 +62,8 @@ func TestStartRuleMatrix(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(w)
 			}
-			before := len(w.c.ActiveSessions())
-			canErr := w.c.CanImpersonate(w.as(tc.actor), w.u[tc.target].ID)
+			before := len(w.c.SystemActiveSessions())
+			canErr := w.actionsOn(w.as(tc.actor), w.u[tc.target].ID).Impersonate
 			s, err := w.c.Start(w.as(tc.actor), w.u[tc.target].ID, "test")
 			if got := core.CodeOf(err); got != tc.want {
 				t.Fatalf("Start code = %q (%v), want %q", got, err, tc.want)
@@ -75,17 +82,17 @@ func TestStartRuleMatrix(t *testing.T) {
 				if ev.Actor.ID != w.u[tc.actor].ID || ev.Subject.ID != w.u[tc.target].ID {
 					t.Errorf("denied event actor/subject = %v/%v", ev.Actor, ev.Subject)
 				}
-				if n := len(w.c.ActiveSessions()); n != before {
+				if n := len(w.c.SystemActiveSessions()); n != before {
 					t.Errorf("active sessions = %d after a refusal, want %d", n, before)
 				}
-				if _, ok := w.c.ActiveSessionOf(w.u[tc.actor].ID); ok && tc.want != core.CodeAlreadyImpersonating {
+				if _, ok := w.c.SystemActiveSessionOf(w.u[tc.actor].ID); ok && tc.want != core.CodeAlreadyImpersonating {
 					t.Errorf("refused actor holds a session")
 				}
 			} else {
 				if ev.Type != core.EvSessionStarted || ev.Session != s.ID || ev.Actor.ID != w.u[tc.actor].ID || ev.Subject.ID != w.u[tc.target].ID {
 					t.Errorf("last event = %+v, want session.started for %s", ev, s.ID)
 				}
-				got, ok := w.c.ActiveSessionOf(w.u[tc.actor].ID)
+				got, ok := w.c.SystemActiveSessionOf(w.u[tc.actor].ID)
 				if !ok || got.ID != s.ID || got.Target != w.u[tc.target].ID {
 					t.Errorf("active session = %+v %v", got, ok)
 				}
@@ -126,7 +133,7 @@ func TestEndingSessions(t *testing.T) {
 		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		w.clock.Advance(5 * time.Minute)
 		w.must(nil, w.c.End(w.as("lead"), core.EndExit))
-		got := must(w.c.Session(s.ID))
+		got := must(w.c.SystemSession(s.ID))
 		if got.Active() || got.EndReason != core.EndExit || !got.Ended.Equal(w.clock.Now()) {
 			t.Fatalf("session after exit: %+v", got)
 		}
@@ -143,11 +150,11 @@ func TestEndingSessions(t *testing.T) {
 		defer sub.Close()
 		w.must(w.c.RevokeConsent(w.as("jane")))
 		for _, id := range []string{s1.ID, s2.ID} {
-			if got := must(w.c.Session(id)); got.Active() || got.EndReason != core.EndConsentRevoked {
+			if got := must(w.c.SystemSession(id)); got.Active() || got.EndReason != core.EndConsentRevoked {
 				t.Errorf("%s: %s %s", id, got.Status, got.EndReason)
 			}
 		}
-		if got := must(w.c.Session(s3.ID)); !got.Active() {
+		if got := must(w.c.SystemSession(s3.ID)); !got.Active() {
 			t.Errorf("joe's session ended too")
 		}
 		if len(w.events(core.EvConsentRevoked)) != 1 {
@@ -171,7 +178,7 @@ func TestEndingSessions(t *testing.T) {
 			w := newWorld(t)
 			s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 			w.must(w.c.UpdateUser(w.cli, "jane@globex.test", core.UserChange{Status: &st}))
-			got := must(w.c.Session(s.ID))
+			got := must(w.c.SystemSession(s.ID))
 			if got.Active() || string(got.EndReason) != "user_"+string(st) {
 				t.Fatalf("session: %s %s", got.Status, got.EndReason)
 			}
@@ -182,11 +189,11 @@ func TestEndingSessions(t *testing.T) {
 		s1 := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, "ticket"))
 		w.must(nil, w.c.EndConn("conn-lead", core.EndDisconnect))
-		if got := must(w.c.Session(s1.ID)); got.EndReason != core.EndDisconnect {
+		if got := must(w.c.SystemSession(s1.ID)); got.EndReason != core.EndDisconnect {
 			t.Errorf("disconnect: %s", got.EndReason)
 		}
 		w.must(nil, w.c.Shutdown())
-		if got := must(w.c.Session(s2.ID)); got.EndReason != core.EndShutdown {
+		if got := must(w.c.SystemSession(s2.ID)); got.EndReason != core.EndShutdown {
 			t.Errorf("shutdown: %s", got.EndReason)
 		}
 	})
@@ -195,7 +202,7 @@ func TestEndingSessions(t *testing.T) {
 		w.must(w.c.SetPolicy(w.cli, map[string]string{"end_on_disconnect": "false"}))
 		s := must(w.c.Start(w.as("lead"), w.u["jane"].ID, "ticket"))
 		w.must(nil, w.c.EndConn("conn-lead", core.EndDisconnect))
-		if got := must(w.c.Session(s.ID)); !got.Active() {
+		if got := must(w.c.SystemSession(s.ID)); !got.Active() {
 			t.Errorf("session ended on disconnect against policy")
 		}
 	})
@@ -206,7 +213,7 @@ func TestEndingSessions(t *testing.T) {
 			t.Errorf("support terminated: %v", err)
 		}
 		w.must(nil, w.c.Terminate(w.as("owner"), s.ID))
-		if got := must(w.c.Session(s.ID)); got.EndReason != core.EndTerminated {
+		if got := must(w.c.SystemSession(s.ID)); got.EndReason != core.EndTerminated {
 			t.Errorf("terminate: %s", got.EndReason)
 		}
 	})
@@ -214,9 +221,12 @@ func TestEndingSessions(t *testing.T) {
 
 func TestWhileImpersonating(t *testing.T) {
 	w := newWorld(t)
+	other := must(w.c.Start(w.as("lead"), w.u["joe"].ID, "ticket"))
 	s := must(w.c.Start(w.as("owner"), w.u["jane"].ID, "ticket"))
 	owner := w.as("owner")
 	refusals := map[string]error{}
+	refusals["terminate"] = w.c.Terminate(owner, other.ID)
+	refusals["remove key"] = w.c.RemoveKey(owner, "SHA256:owner")
 	_, refusals["policy"] = w.c.SetPolicy(owner, map[string]string{"max_duration": "24h"})
 	_, refusals["user"] = w.c.CreateUser(owner, core.NewUser{Email: "x@acme.test", Name: "X", Role: core.RoleMember})
 	_, refusals["consent"] = w.c.GrantConsent(owner, time.Hour)
@@ -232,8 +242,11 @@ func TestWhileImpersonating(t *testing.T) {
 		}
 	}
 	blocked := w.events(core.EvActionBlocked)
-	if len(blocked) != 4 {
-		t.Fatalf("action.blocked events = %d, want 4", len(blocked))
+	if len(blocked) != 6 {
+		t.Fatalf("action.blocked events = %d, want 6", len(blocked))
+	}
+	if got := must(w.c.SystemSession(other.ID)); !got.Active() {
+		t.Errorf("terminated while impersonating: %+v", got)
 	}
 	for _, ev := range blocked {
 		if ev.Actor.ID != w.u["owner"].ID || ev.Subject.ID != w.u["jane"].ID || ev.Session != s.ID {
@@ -244,7 +257,75 @@ func TestWhileImpersonating(t *testing.T) {
 	if ev.Actor.ID != w.u["owner"].ID || ev.Subject.ID != w.u["jane"].ID || ev.Session != s.ID || ev.Type != core.EvActionPerformed {
 		t.Errorf("action event %+v", ev)
 	}
-	if got := must(w.c.Session(s.ID)); got.Events < 6 {
+	if got := must(w.c.SystemSession(s.ID)); got.Events < 6 {
 		t.Errorf("session counts %d events", got.Events)
 	}
+}
+
+// Losing a role takes away what it showed at once: the lists, the audit
+// log and the live feed follow the person's current role, not the one
+// they logged in with.
+func TestDemotedLosesVisibility(t *testing.T) {
+	w := newWorld(t)
+	lead, approver := w.as("lead"), w.as("approver") // logged in as staff
+	feed := w.c.Subscribe(lead, 64)
+	defer feed.Close()
+	s := must(w.c.Start(w.as("owner"), w.u["jane"].ID, "ticket"))
+	if got := must(w.c.Sessions(lead, "", "", 10)); len(got) != 1 || got[0].ID != s.ID {
+		t.Fatalf("staff sees sessions %v, want %s", got, s.ID)
+	}
+	if page := must(w.c.Audit(approver, core.AuditQuery{Session: s.ID}, 0, true, 10)); len(page.Events) == 0 {
+		t.Fatalf("an admin reads no audit of %s", s.ID)
+	}
+	if !drained(feed, s.ID) {
+		t.Fatalf("staff's feed did not carry session %s", s.ID)
+	}
+	member, never, no := core.RoleMember, core.ModeNever, false
+	for _, email := range []string{"lead@acme.test", "approver@acme.test"} {
+		w.must(w.c.UpdateUser(w.cli, email, core.UserChange{Role: &member, Mode: &never, Approver: &no}))
+	}
+	drained(feed, "")
+	if got, err := w.c.Sessions(lead, "", "", 10); core.CodeOf(err) != core.CodeNotPermitted {
+		t.Errorf("demoted person still lists sessions: %v %v", got, err)
+	}
+	if got := must(w.c.VisibleActiveSessions(lead, w.u["lead"].ID)); len(got) != 0 {
+		t.Errorf("demoted person sees running sessions %v", got)
+	}
+	if page, err := w.c.Audit(approver, core.AuditQuery{Session: s.ID}, 0, true, 10); core.CodeOf(err) != core.CodeNotPermitted {
+		t.Errorf("demoted admin still reads the session's audit: %d events, %v", len(page.Events), err)
+	}
+	if page := must(w.c.Audit(approver, core.AuditQuery{}, 0, true, 100)); len(page.Events) == 0 ||
+		!allAbout(page.Events, w.u["approver"].ID) {
+		t.Errorf("demoted admin reads the whole log: %d events", len(page.Events))
+	}
+	w.must(nil, w.c.End(w.as("owner"), core.EndExit))
+	s2 := must(w.c.Start(w.as("owner"), w.u["joe"].ID, "ticket2"))
+	if drained(feed, s2.ID) || drained(feed, s.ID) {
+		t.Errorf("demoted person's feed still carries others' sessions")
+	}
+}
+
+// drained empties sub and reports whether a change about session id (a
+// session change or an audit event of it) was among what it held.
+func drained(sub *core.Subscription, id string) bool {
+	found := false
+	for {
+		select {
+		case ch := <-sub.C:
+			if id != "" && ((ch.Session != nil && ch.Session.ID == id) || (ch.Event != nil && ch.Event.Session == id)) {
+				found = true
+			}
+		default:
+			return found
+		}
+	}
+}
+
+func allAbout(evs []core.Event, id string) bool {
+	for _, ev := range evs {
+		if ev.Subject.ID != id {
+			return false
+		}
+	}
+	return true
 }

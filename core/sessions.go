@@ -111,36 +111,12 @@ func (t *txn) gather(imp User, targetID string) (startCheck, error) {
 	return k, err
 }
 
-// CanImpersonate says whether p could start impersonating the target now,
-// without recording anything: the TUI greys out the menu item with the
-// reason. Start checks again, authoritatively.
-func (c *Core) CanImpersonate(p Principal, targetID string) error {
-	if p.System != "" {
-		return refuse(CodeNotPermitted, "the command line cannot impersonate")
-	}
-	return c.st.View(func(tx ReadTx) error {
-		imp, err := tx.User(p.User.ID)
-		if err != nil {
-			return err
-		}
-		t := &txn{c: c, now: c.clock.Now()}
-		t.Tx = readOnly{tx}
-		k, err := t.gather(imp, targetID)
-		if err != nil {
-			return err
-		}
-		if e := checkStart(k); e != nil {
-			return e
-		}
-		return nil
-	})
-}
-
 // StartNeedsReason says whether Start, for p, needs a reason typed in:
 // policy require_reason holds and p starts sessions directly (in request
 // mode the approved request carries its reason).
 func (c *Core) StartNeedsReason(p Principal) bool {
-	return c.Policy().RequireReason && c.current(p).Mode == ModeDirect
+	me, err := c.allowed(p, see(""))
+	return err == nil && c.Policy().RequireReason && me.Mode == ModeDirect
 }
 
 // Start begins an impersonation of the target by p. Every refusal is also
@@ -317,11 +293,20 @@ func (t *txn) applyPolicyToSessions(old, np Policy, by Ref) (shortened int, err 
 
 // End ends p's own active session ("back to me").
 func (c *Core) End(p Principal, reason EndReason) error {
-	s, ok := c.ActiveSessionOf(p.User.ID)
-	if !ok {
-		return refuse(CodeNotFound, "you are not impersonating anyone")
-	}
-	return c.endByID(s.ID, reason, p.ref())
+	return c.update(func(t *txn) error {
+		me, err := authorize(t, p, see(""))
+		if err != nil {
+			return err
+		}
+		s, ok, err := sessionBy(t, me.ID)
+		if err != nil {
+			return err
+		}
+		if !ok || p.System != "" {
+			return refuse(CodeNotFound, "you are not impersonating anyone")
+		}
+		return t.endSession(s, reason, p.ref())
+	})
 }
 
 // EndConn ends the sessions started by one connection, e.g. when it drops
@@ -339,7 +324,7 @@ func (c *Core) EndConn(conn string, reason EndReason) error {
 
 // endConnSessions ends, one by one, the active sessions conn started.
 func (c *Core) endConnSessions(conn string, reason EndReason, by Ref) error {
-	for _, s := range c.ActiveSessions() {
+	for _, s := range c.SystemActiveSessions() {
 		if s.Conn == conn {
 			if err := c.endByID(s.ID, reason, by); err != nil {
 				return err
@@ -369,7 +354,7 @@ func (c *Core) Terminate(p Principal, sessionID string) error {
 // Shutdown ends every active session with reason server_shutdown.
 func (c *Core) Shutdown() error {
 	var errs []error
-	for _, s := range c.ActiveSessions() {
+	for _, s := range c.SystemActiveSessions() {
 		errs = append(errs, c.endByID(s.ID, EndShutdown, Ref{ID: "system"}))
 	}
 	return errors.Join(errs...)
@@ -385,8 +370,10 @@ func (c *Core) endByID(id string, reason EndReason, by Ref) error {
 	})
 }
 
-// ActiveSessionOf returns the session the user is running as impersonator.
-func (c *Core) ActiveSessionOf(userID string) (Session, bool) {
+// SystemActiveSessionOf returns the session the user is running as
+// impersonator, from memory. System API: no principal; people ask
+// MySession.
+func (c *Core) SystemActiveSessionOf(userID string) (Session, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, s := range c.active {
@@ -397,8 +384,9 @@ func (c *Core) ActiveSessionOf(userID string) (Session, bool) {
 	return Session{}, false
 }
 
-// ActiveSessions lists running sessions, newest first.
-func (c *Core) ActiveSessions() []Session {
+// SystemActiveSessions lists running sessions, newest first, from memory.
+// System API: no principal; people ask VisibleActiveSessions.
+func (c *Core) SystemActiveSessions() []Session {
 	c.mu.RLock()
 	out := make([]Session, 0, len(c.active))
 	for _, s := range c.active {
@@ -409,8 +397,9 @@ func (c *Core) ActiveSessions() []Session {
 	return out
 }
 
-// Session returns one session (for the session audit viewer).
-func (c *Core) Session(id string) (Session, error) {
+// SystemSession returns one session. System API: no principal (the
+// command line); people ask SessionFor.
+func (c *Core) SystemSession(id string) (Session, error) {
 	var s Session
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
@@ -428,32 +417,68 @@ func (c *Core) Session(id string) (Session, error) {
 // user's sessions. Staff see sessions in their org subtree; a member sees
 // only the sessions on themselves.
 func (c *Core) Sessions(p Principal, target, before string, limit int) ([]Session, error) {
-	if err := c.require(p, CapSessions); err != nil {
-		if target == "" || target != p.User.ID {
-			return nil, err
-		}
-	}
 	var out []Session
+	var me User
 	err := c.st.View(func(tx ReadTx) error {
-		list, err := tx.Sessions(target, before, limit)
-		out = list
+		var err error
+		if me, err = sessionsReader(tx, p, target); err != nil {
+			return err
+		}
+		out, err = tx.Sessions(target, before, limit)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return c.visibleSessions(p, out), nil
+	return c.visibleSessions(p, me, out), nil
 }
 
-func (c *Core) visibleSessions(p Principal, list []Session) []Session {
+// VisibleActiveSessions lists the running sessions p may see, newest
+// first, with the same visibility as Sessions; target != "" keeps one
+// user's sessions.
+func (c *Core) VisibleActiveSessions(p Principal, target string) ([]Session, error) {
+	var me User
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		me, err = sessionsReader(tx, p, target)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	list := c.SystemActiveSessions()
+	if target != "" {
+		out := list[:0]
+		for _, s := range list {
+			if s.Target == target {
+				out = append(out, s)
+			}
+		}
+		list = out
+	}
+	return c.visibleSessions(p, me, list), nil
+}
+
+// sessionsReader authorizes p to list sessions: staff, or anyone for the
+// sessions on themselves (target is their own ID).
+func sessionsReader(tx ReadTx, p Principal, target string) (User, error) {
+	me, err := authorize(tx, p, see(CapSessions))
+	if err != nil && CodeOf(err) == CodeNotPermitted && target != "" && target == p.User.ID {
+		return authorize(tx, p, see(""))
+	}
+	return me, err
+}
+
+// visibleSessions keeps the sessions of list that p (me, as authorize read
+// them) may see.
+func (c *Core) visibleSessions(p Principal, me User, list []Session) []Session {
 	if p.System != "" {
 		return list
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	orgs := c.orgSnapshot()
 	out := list[:0]
 	for _, s := range list {
-		if s.Target == p.User.ID || s.Impersonator == p.User.ID || (p.User.Role.IsStaff() && inSubtree(c.orgs, p.User.Org, s.Org)) {
+		if sessionVisible(me, orgs, s) {
 			out = append(out, s)
 		}
 	}

@@ -144,7 +144,7 @@ func TestStartChecksTheReason(t *testing.T) {
 		if _, err := w.c.Start(w.as("lead"), w.u["jane"].ID, reason); core.CodeOf(err) != core.CodeInvalid {
 			t.Errorf("%s reason: %v, want invalid", name, err)
 		}
-		if _, ok := w.c.ActiveSessionOf(w.u["lead"].ID); ok {
+		if _, ok := w.c.SystemActiveSessionOf(w.u["lead"].ID); ok {
 			t.Fatalf("%s reason started a session", name)
 		}
 	}
@@ -206,7 +206,7 @@ func TestLookAlikeIdentities(t *testing.T) {
 			t.Errorf("%q: %v, want a duplicate", dup, err)
 		}
 	}
-	if u, err := w.c.UserByEmail("\uff4a\uff41\uff4e\uff45@GLOBEX.test"); err != nil || u.ID != w.u["jane"].ID {
+	if u, err := w.c.SystemUserByEmail("\uff4a\uff41\uff4e\uff45@GLOBEX.test"); err != nil || u.ID != w.u["jane"].ID {
 		t.Errorf("lookup by a width variant: %v %v", u.Email, err)
 	}
 }
@@ -227,7 +227,7 @@ func TestKeyOptionsAreNeverDropped(t *testing.T) {
 			t.Errorf("%.40s…: %v; want refused for its options", line, err)
 		}
 	}
-	if keys := must(w.c.Keys("jane@globex.test")); len(keys) != 0 {
+	if keys := must(w.c.SystemKeys("jane@globex.test")); len(keys) != 0 {
 		t.Fatalf("a restricted key was stored without its restriction: %+v", keys)
 	}
 	must(w.c.AddKey(w.cli, "jane@globex.test", key))

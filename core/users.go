@@ -216,7 +216,10 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 	}
 	var u User
 	err := c.update(func(t *txn) error {
-		var err error
+		me, err := authorize(t, p, change(CapSettings, "changing a user"))
+		if err != nil {
+			return err
+		}
 		u, err = t.UserByEmail(normaliseEmail(email))
 		if err != nil {
 			return notFound("no user with email %s", email)
@@ -224,7 +227,7 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if p.System == "" && u.ID == p.User.ID && (ch.Role != nil || ch.Status != nil) {
 			return refuse(CodeSelf, "you cannot change your own role or status")
 		}
-		if err := c.outranks(p, u); err != nil {
+		if err := outranks(p, me, u); err != nil {
 			return err
 		}
 		old := u
@@ -255,13 +258,10 @@ func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error
 		if err := memberSettings(u.Email, u.Role, u.Mode, u.Approver); err != nil {
 			return err
 		}
-		if p.System == "" && u.Role.Level() > c.current(p).Role.Level() {
-			return refuse(CodeHigherPrivilege, "you cannot give a role above your own (%s)", c.current(p).Role)
+		if p.System == "" && u.Role.Level() > me.Role.Level() {
+			return refuse(CodeHigherPrivilege, "you cannot give a role above your own (%s)", me.Role)
 		}
-		if err := c.lastOwnerCheck(old, u.Role, u.Status, func(id string) (User, bool) {
-			o, err := t.User(id)
-			return o, err == nil
-		}); err != nil {
+		if err := lastOwnerCheck(t, old, u.Role, u.Status); err != nil {
 			return err
 		}
 		for k, pair := range map[string][2]any{
@@ -440,8 +440,9 @@ type ImportRow struct {
 	Err  error
 }
 
-// UserByEmail finds a user by email.
-func (c *Core) UserByEmail(email string) (User, error) {
+// SystemUserByEmail finds a user by email. System API: no principal (the
+// command line's wiring, the demo); people ask PersonByEmail.
+func (c *Core) SystemUserByEmail(email string) (User, error) {
 	e := normaliseEmail(email)
 	var u User
 	err := c.st.View(func(tx ReadTx) error {
@@ -455,8 +456,10 @@ func (c *Core) UserByEmail(email string) (User, error) {
 	return u, err
 }
 
-// User finds a user by ID.
-func (c *Core) User(id string) (User, error) {
+// SystemUser finds a user by ID. System API: no principal (the command
+// line's wiring, the SSH server's checks of its consoles); people ask Me,
+// Person or People.
+func (c *Core) SystemUser(id string) (User, error) {
 	var u User
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
@@ -480,13 +483,12 @@ func (c *Core) UserCount() int {
 	return n
 }
 
-// visibleOrgs is the set of orgs whose users p may see, nil for all (the
-// command line, and staff of the root org).
-func (c *Core) visibleOrgs(p Principal) map[string]bool {
+// visibleOrgs is the set of orgs whose users p (viewer, as authorize read
+// them) may see, nil for all (the command line, and staff of the root org).
+func (c *Core) visibleOrgs(p Principal, viewer User) map[string]bool {
 	if p.System != "" {
 		return nil
 	}
-	viewer := c.current(p)
 	c.mu.RLock()
 	orgs := c.orgs
 	root := c.rootOrg
@@ -511,10 +513,11 @@ func (c *Core) visibleOrgs(p Principal) map[string]bool {
 // someone who sees every user is read from the store's name index, so a
 // console's first frame does not wait for it.
 func (c *Core) SearchUsers(ctx context.Context, p Principal, query string, from, limit int) (UserPage, error) {
-	if err := c.require(p, CapUsers); err != nil {
+	me, err := c.allowed(p, see(CapUsers))
+	if err != nil {
 		return UserPage{Next: -1, Total: -1}, err
 	}
-	allowed := c.visibleOrgs(p)
+	allowed := c.visibleOrgs(p, me)
 	query = normalQuery(query)
 	c.dir.Warm()
 	if query == "" && allowed == nil && !c.dir.Ready() {
@@ -602,10 +605,11 @@ func (c *Core) usersFromIndex(from, limit int) (UserPage, error) {
 // snapshot, until fn returns an error; a cancelled ctx stops it too. It
 // streams: the command line lists a million users in constant memory.
 func (c *Core) EachUser(ctx context.Context, p Principal, fn func(User) error) error {
-	if err := c.require(p, CapUsers); err != nil {
+	me, err := c.allowed(p, see(CapUsers))
+	if err != nil {
 		return err
 	}
-	allowed := c.visibleOrgs(p)
+	allowed := c.visibleOrgs(p, me)
 	return c.st.View(func(tx ReadTx) error {
 		var err error
 		n := 0
@@ -640,8 +644,15 @@ func (c *Core) SetTheme(p Principal, theme string) error {
 		return err
 	}
 	return c.update(func(t *txn) error {
-		id := p.User.ID
-		s, impersonating := t.c.ActiveSessionOf(p.User.ID)
+		me, err := authorize(t, p, see(""))
+		if err != nil {
+			return err
+		}
+		id := me.ID
+		s, impersonating, err := sessionBy(t, me.ID)
+		if err != nil {
+			return err
+		}
 		if impersonating {
 			id = s.Target
 		}
@@ -675,4 +686,25 @@ func memberSettings(email string, role Role, mode Mode, approver bool) error {
 		return invalid("approver", "%s would be a %s who approves requests: only staff can approve — take the approver flag away as well", email, role)
 	}
 	return nil
+}
+
+// Staff lists the users whose role is support or above, in name order,
+// for the owners' Settings page, from the store's staff index.
+func (c *Core) Staff(p Principal) ([]User, error) {
+	if err := c.require(p, CapSettings); err != nil {
+		return nil, err
+	}
+	var out []User
+	err := c.st.View(func(tx ReadTx) error {
+		var err error
+		out, err = tx.StaffUsers()
+		return err
+	})
+	slices.SortFunc(out, func(a, b User) int {
+		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Email, b.Email)
+	})
+	return out, err
 }

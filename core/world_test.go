@@ -56,7 +56,7 @@ func newWorld(t *testing.T) *world {
 		}
 		w.u[name] = u
 	}
-	w.u["owner"], _ = w.c.UserByEmail("owner@acme.test")
+	w.u["owner"], _ = w.c.SystemUserByEmail("owner@acme.test")
 	for _, n := range []string{"jane", "joe", "ivan", "approver", "ina", "guest", "root", "owner"} {
 		w.consent(n, 72*time.Hour)
 	}
@@ -103,7 +103,7 @@ func (w *world) must(_ any, err error) {
 
 // as is the principal of a person, as a console connection would have it.
 func (w *world) as(name string) core.Principal {
-	u, err := w.c.User(w.u[name].ID)
+	u, err := w.c.SystemUser(w.u[name].ID)
 	if err != nil {
 		w.t.Fatalf("%s: %v", name, err)
 	}
@@ -152,4 +152,15 @@ func newWorldEmpty(t *testing.T) *world {
 	w.open()
 	t.Cleanup(w.close)
 	return w
+}
+
+// actionsOn is what p may do with the user (ActionsOn); a failure to
+// answer fails the test.
+func (w *world) actionsOn(p core.Principal, userID string) core.UserActions {
+	w.t.Helper()
+	a, err := w.c.ActionsOn(p, userID)
+	if err != nil {
+		w.t.Fatalf("ActionsOn: %v", err)
+	}
+	return a
 }

@@ -192,7 +192,7 @@ func TestEventsAreRecordedRedacted(t *testing.T) {
 		t.Errorf("the password is not shown redacted: %s", evs[0].Details)
 	}
 	// The session counts them.
-	if s, _ := w.c.Session(sid); s.Events < 4 { // started, entered, two actions
+	if s, _ := w.c.SystemSession(sid); s.Events < 4 { // started, entered, two actions
 		t.Errorf("session counts %d events", s.Events)
 	}
 }
@@ -260,5 +260,36 @@ func TestEventsAfterTheEnd(t *testing.T) {
 	before := w.auditCount()
 	if r := w.call(t, "POST", "/v1/sessions/"+sid+"/events", "billing", body(end.Add(core.ActionGrace+time.Second))); r.status != 422 || w.auditCount() != before {
 		t.Errorf("an action at end+61s: %d %s, want 422 and nothing written", r.status, r.body)
+	}
+}
+
+func TestEndFromProduct(t *testing.T) {
+	w := newWorld(t)
+	_, ticket := w.start(t)
+	sid, _ := w.redeem(t, "billing", ticket)
+	// Only the product that entered ends it.
+	if r := w.call(t, "POST", "/v1/sessions/"+sid+"/end", "crm", nil); r.status != http.StatusForbidden || r.errorCode(t) != "not_permitted" {
+		t.Fatalf("end by another key: %d %s, want 403 not_permitted", r.status, r.body)
+	}
+	w.clock.Advance(time.Minute)
+	r := w.call(t, "POST", "/v1/sessions/"+sid+"/end", "billing", struct{}{})
+	var st map[string]any
+	r.json(t, &st)
+	if r.status != http.StatusOK || st["state"] != "ended" || st["end_reason"] != "exit" || st["ended_at"] != w.clock.Now().Format(time.RFC3339) {
+		t.Fatalf("end: %d %v", r.status, st)
+	}
+	lead := w.user(t, "lead@acme.test")
+	if _, ok := w.c.SystemActiveSessionOf(lead.ID); ok {
+		t.Fatal("the impersonator still has an active session")
+	}
+	evs := w.sessionEvents(t, sid, "session.ended")
+	if len(evs) != 1 || evs[0].Reason != "exit" || evs[0].Actor.ID != lead.ID || !strings.Contains(string(evs[0].Details), `"ended_by":"product:billing"`) {
+		t.Fatalf("session.ended events: %+v", evs)
+	}
+	if r := w.call(t, "POST", "/v1/sessions/"+sid+"/end", "billing", nil); r.status != http.StatusGone || r.errorCode(t) != "session_ended" {
+		t.Fatalf("end again: %d %s, want 410 session_ended", r.status, r.body)
+	}
+	if r := w.call(t, "POST", "/v1/sessions/imp_99999999/end", "billing", nil); r.status != http.StatusNotFound {
+		t.Fatalf("end of an unknown session: %d %s", r.status, r.body)
 	}
 }

@@ -170,7 +170,7 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// The spare ticket was not touched by any of it.
-	if _, err := w.c.Session(sid); err != nil {
+	if _, err := w.c.SystemSession(sid); err != nil {
 		t.Fatal(err)
 	}
 	w.redeem(t, "billing", spare)

@@ -131,6 +131,23 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, p core.Principa
 	s.writeGrant(w, g.Session, g)
 }
 
+// end ends the session for its impersonator, who pressed End in the
+// product; the answer is the session as GET /v1/sessions/{sid} shows it.
+// A body, if any, is not read.
+func (s *Server) end(w http.ResponseWriter, r *http.Request, p core.Principal) {
+	sid := r.PathValue("sid")
+	if err := s.core.EndFromProduct(p, sid); err != nil {
+		s.fail(w, err)
+		return
+	}
+	info, err := s.core.SessionStatus(p, sid)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sessionOut(info))
+}
+
 // eventJSON is one reported action.
 type eventJSON struct {
 	Time    *time.Time     `json:"time"`

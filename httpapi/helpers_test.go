@@ -94,7 +94,7 @@ func newWorld(t testing.TB, opts ...func(*worldOpt)) *world {
 
 func (w *world) user(t testing.TB, email string) core.User {
 	t.Helper()
-	u, err := w.c.UserByEmail(email)
+	u, err := w.c.SystemUserByEmail(email)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,6 +85,7 @@ func New(cfg Config) (*Server, error) {
 		{Method: "GET", Pattern: "/v1/sessions/{sid}", handle: (*Server).sessionStatus},
 		{Method: "POST", Pattern: "/v1/sessions/{sid}/token", handle: (*Server).refresh},
 		{Method: "POST", Pattern: "/v1/sessions/{sid}/events", handle: (*Server).events},
+		{Method: "POST", Pattern: "/v1/sessions/{sid}/end", handle: (*Server).end},
 		{Method: "GET", Pattern: "/v1/stream", handle: (*Server).stream},
 	}
 	s.mux = http.NewServeMux()

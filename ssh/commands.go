@@ -111,7 +111,7 @@ func (s *Server) logout(lo core.Logout) {
 // is no longer active.
 func (s *Server) recheckConsoles() {
 	for _, c := range s.running() {
-		u, err := s.core.User(c.user)
+		u, err := s.core.SystemUser(c.user)
 		switch {
 		case err != nil || u.Status != core.StatusActive:
 			c.guard.kick(loggedOut{"actas: your account is no longer active; this connection is closed"})

@@ -32,17 +32,17 @@ func impersonateJane(tm *term) {
 }
 
 func activeSessionOf(w *world, email string) (core.Session, bool) {
-	u, err := w.c.UserByEmail(email)
+	u, err := w.c.SystemUserByEmail(email)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return w.c.ActiveSessionOf(u.ID)
+	return w.c.SystemActiveSessionOf(u.ID)
 }
 
 // lastSessionOf is the newest session the person started.
 func lastSessionOf(w *world, email string) core.Session {
 	w.t.Helper()
-	u, err := w.c.UserByEmail(email)
+	u, err := w.c.SystemUserByEmail(email)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -147,7 +147,7 @@ func TestHostProductEndToEnd(t *testing.T) {
 		Act      struct{ Sub, Email string }
 	}
 	_ = json.Unmarshal(payload, &claims)
-	jane, _ := w.c.UserByEmail(core.DemoJane)
+	jane, _ := w.c.SystemUserByEmail(core.DemoJane)
 	if claims.Sub != jane.ID || claims.Act.Email != core.DemoOwner || claims.Sid != grant.Session {
 		t.Errorf("grant claims %s", payload)
 	}

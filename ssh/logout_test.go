@@ -91,7 +91,7 @@ func TestKeyRemovalClosesThatKeysConsole(t *testing.T) {
 // console.
 func (w *world) principal(email string) core.Principal {
 	w.t.Helper()
-	u, err := w.c.UserByEmail(email)
+	u, err := w.c.SystemUserByEmail(email)
 	if err != nil {
 		w.t.Fatal(err)
 	}

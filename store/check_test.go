@@ -1,6 +1,9 @@
 package store
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,5 +66,50 @@ func TestVerifySeesDamageOutsideTheChain(t *testing.T) {
 		if !strings.Contains(v.String(), want) {
 			t.Errorf("verify report lacks %q:\n%s", want, v)
 		}
+	}
+}
+
+// TestFileCutShortIsDamageNotACrash: a file cut short (a copy killed while
+// it was written) has pages the memory map cannot back; reading them
+// faults. That is reported as damage, never a crash of the process.
+func TestFileCutShortIsDamageNotACrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "actas.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used int64
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("filler"))
+		if err != nil {
+			return err
+		}
+		for i := range 400 { // ~1.6 MB over many pages
+			if err := b.Put(fmt.Appendf(nil, "k%05d", i), make([]byte, 4000)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.bolt.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil })
+	db.Close()
+	page := int64(os.Getpagesize())
+	if err := os.Truncate(path, used/2/page*page); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path, Options{ReadOnly: true})
+	if err == nil {
+		err = db.View(func(rtx core.ReadTx) error {
+			return rtx.(readTx).tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+				return b.ForEach(func(k, v []byte) error { return nil })
+			})
+		})
+		db.Close()
+	}
+	if !errors.Is(err, ErrDamaged) {
+		t.Errorf("reading a file cut short: %v, want ErrDamaged", err)
 	}
 }

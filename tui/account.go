@@ -174,7 +174,7 @@ func (p *AccountPage) reload() tea.Cmd {
 	co, pr, id := p.c.Core, p.c.Principal, p.me()
 	return func() tea.Msg {
 		msg := accountLoadedMsg{to: p, now: co.Now(), limit: co.Policy().ConsentLimit()}
-		u, err := co.User(id)
+		u, err := co.Person(pr, id)
 		if err != nil {
 			msg.err = err
 			return msg
@@ -189,9 +189,7 @@ func (p *AccountPage) reload() tea.Cmd {
 			msg.err = err
 			return msg
 		}
-		for _, s := range list {
-			msg.sessions = append(msg.sessions, sessionRowOf(co, s))
-		}
+		msg.sessions = sessionRows(co, pr, list)
 		return msg
 	}
 }

@@ -28,7 +28,7 @@ func TestAccountRevokeConsent(t *testing.T) {
 	mustContain(t, p.View(), "Revoke your consent?")
 	out := pageKeys(t, p, "y")
 	noErrors(t, out)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if jane.ConsentActive(f.c.Now()) {
 		t.Fatal("consent still active after r, y")
 	}
@@ -42,7 +42,7 @@ func TestAccountRevokeEscKeepsConsent(t *testing.T) {
 	f := newFixture(t, 30)
 	p := f.openPage(t, NewAccountPage, core.DemoJane)
 	pageKeys(t, p, "r", "esc")
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if p.Capturing() || !jane.ConsentActive(f.c.Now()) {
 		t.Fatal("esc did not cancel the revoke")
 	}
@@ -56,7 +56,7 @@ func TestAccountEnableConsent(t *testing.T) {
 	pageKeys(t, p, "e")
 	mustContain(t, p.View(), "Enable impersonation consent", "1h", "24h", "72h", "custom")
 	noErrors(t, pageKeys(t, p, "enter"))
-	bob, _ := f.c.UserByEmail(core.DemoBob)
+	bob, _ := f.c.SystemUserByEmail(core.DemoBob)
 	if got := bob.ConsentUntil.Sub(f.c.Now()); got != 24*time.Hour {
 		t.Fatalf("consent for %s, want 24h", got)
 	}
@@ -78,7 +78,7 @@ func TestAccountEnableConsent(t *testing.T) {
 	}
 	drivePage(t, p, typing("36h")...)
 	noErrors(t, pageKeys(t, p, "enter"))
-	bob, _ = f.c.UserByEmail(core.DemoBob)
+	bob, _ = f.c.SystemUserByEmail(core.DemoBob)
 	if got := bob.ConsentUntil.Sub(f.c.Now()); got != 36*time.Hour {
 		t.Fatalf("consent for %s, want 36h", got)
 	}
@@ -106,7 +106,7 @@ func TestAccountTheme(t *testing.T) {
 		if !slices.Contains(out, tea.Msg(ThemeMsg{Theme: want})) {
 			t.Fatalf("t sent %v, want ThemeMsg %s", out, want)
 		}
-		jane, _ := f.c.UserByEmail(core.DemoJane)
+		jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 		if jane.Theme != want {
 			t.Fatalf("stored theme %q, want %q", jane.Theme, want)
 		}
@@ -128,7 +128,7 @@ func TestAccountSessionAudit(t *testing.T) {
 
 func TestAccountWhileImpersonating(t *testing.T) {
 	f := newFixture(t, 30)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	s, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "helping")
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestAccountWhileImpersonating(t *testing.T) {
 			t.Fatalf("%s: errors %q", k, errs)
 		}
 	}
-	jane, _ = f.c.UserByEmail(core.DemoJane)
+	jane, _ = f.c.SystemUserByEmail(core.DemoJane)
 	if !jane.ConsentActive(f.c.Now()) {
 		t.Fatal("consent revoked while impersonating")
 	}

@@ -15,7 +15,7 @@ import (
 // Owners administer people from the Users menu: u suspends or reactivates,
 // x deletes (after a confirm), e edits role, mode and approver, k lists,
 // adds (by pasting a public key) and removes login keys. core says up
-// front which of these it would refuse and why (CanAdminister), and
+// front which of these it would refuse and why (ActionsOn), and
 // decides again when the step is taken; the console only shows.
 
 // Menu item IDs of the owners' actions.
@@ -31,32 +31,23 @@ var adminActions = map[string]core.AdminAction{
 }
 
 // adminItems are the menu items of an owner (none for anyone else: like
-// a tab they may not use, they are not shown), with a Cmd asking core
-// about each.
-func adminItems(c Common, u core.User) ([]menuItem, []tea.Cmd) {
+// a tab they may not use, they are not shown); core answers for them with
+// the rest of the menu (ActionsOn).
+func adminItems(c Common, u core.User) []menuItem {
 	if !core.Allows(c.Viewer, core.CapAdmin) {
-		return nil, nil
+		return nil
 	}
 	k := c.Keys
 	suspend := "Suspend user"
 	if u.Status == core.StatusSuspended {
 		suspend = "Reactivate user"
 	}
-	items := []menuItem{
+	return []menuItem{
 		{ID: itemSuspend, Key: k.Suspend, Label: suspend, Checking: true},
 		{ID: itemDelete, Key: k.Delete, Label: "Delete user", Checking: true},
 		{ID: itemEdit, Key: k.Edit, Label: "Edit role, mode, approver", Checking: true},
 		{ID: itemKeys, Key: k.UserKeys, Label: "Keys", Checking: true},
 	}
-	cmds := make([]tea.Cmd, 0, len(items))
-	co, pr, id := c.Core, c.Principal, u.ID
-	for _, it := range items {
-		item, action := it.ID, adminActions[it.ID]
-		cmds = append(cmds, func() tea.Msg {
-			return menuCheckedMsg{userID: id, item: item, err: co.CanAdminister(pr, id, action)}
-		})
-	}
-	return items, cmds
 }
 
 // Messages of the owners' actions.

@@ -23,7 +23,7 @@ func openMenuOn(t *testing.T, m *Model, email string) {
 
 func (f *fixture) user(t *testing.T, email string) core.User {
 	t.Helper()
-	u, err := f.c.UserByEmail(email)
+	u, err := f.c.SystemUserByEmail(email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,16 +148,16 @@ func TestOwnersMenuKeys(t *testing.T) {
 	drive(t, m, keyMsg("enter"))
 	fp := ssh.FingerprintSHA256(pk)
 	mustContain(t, m.View(), "Keys of Jane Doe", fp[:20], "jane@laptop")
-	if keys, _ := f.c.Keys(core.DemoJane); len(keys) != 1 || keys[0].Fingerprint != fp {
+	if keys, _ := f.c.SystemKeys(core.DemoJane); len(keys) != 1 || keys[0].Fingerprint != fp {
 		t.Fatalf("jane's keys: %+v", keys)
 	}
 	drive(t, m, keys("x", "n")...)
-	if keys, _ := f.c.Keys(core.DemoJane); len(keys) != 1 {
+	if keys, _ := f.c.SystemKeys(core.DemoJane); len(keys) != 1 {
 		t.Fatal("n removed the key")
 	}
 	drive(t, m, keys("x", "y")...)
 	mustContain(t, m.View(), "no login keys")
-	if keys, _ := f.c.Keys(core.DemoJane); len(keys) != 0 {
+	if keys, _ := f.c.SystemKeys(core.DemoJane); len(keys) != 0 {
 		t.Fatalf("jane still has %d keys", len(keys))
 	}
 	drive(t, m, keyMsg("esc"))

@@ -192,7 +192,7 @@ func (p *ApprovalsPage) reload() tea.Cmd {
 	co, pr, history := p.c.Core, p.c.Principal, p.history
 	return func() tea.Msg {
 		msg := approvalsLoadedMsg{to: p, max: co.Policy().DurationLimit(), now: co.Now()}
-		if me, err := co.User(pr.User.ID); err == nil {
+		if me, err := co.Me(pr); err == nil {
 			msg.approver = core.Allows(me, core.CapApprove)
 		}
 		pending, err := co.Requests(pr, core.RequestPending, 0)
@@ -224,20 +224,26 @@ func (p *ApprovalsPage) reload() tea.Cmd {
 		if err != nil {
 			return approvalsLoadedMsg{to: p, err: err}
 		}
+		who := make([]string, 0, 2*len(reqs))
+		for _, r := range reqs {
+			who = append(who, r.Requester, r.Target)
+		}
+		people, _ := co.People(pr, who...)
 		for _, r := range reqs {
 			row := approvalRow{Request: r, acts: acts[r.ID]}
-			row.requester, row.requesterEmail = personOf(co, r.Requester)
-			row.target, row.targetEmail = personOf(co, r.Target)
+			row.requester, row.requesterEmail = personIn(people, r.Requester)
+			row.target, row.targetEmail = personIn(people, r.Target)
 			msg.rows = append(msg.rows, row)
 		}
 		return msg
 	}
 }
 
-// personOf is a user's sanitized name and email (the ID if unknown).
-func personOf(co *core.Core, id string) (name, email string) {
-	u, err := co.User(id)
-	if err != nil {
+// personIn is a user's sanitized name and email from people (the ID if
+// unknown).
+func personIn(people map[string]core.User, id string) (name, email string) {
+	u, ok := people[id]
+	if !ok {
 		return core.Display(id), ""
 	}
 	return core.Display(u.DisplayName()), core.Display(u.Email)
@@ -540,7 +546,7 @@ func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 				status, style = blockedLabel(r), st.Inks.StatusWarn
 			}
 			cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
-				core.FormatAge(p.now, r.Created), status}
+				formatAge(p.now, r.Created), status}
 			return cells, map[int]themes.Ink{5: style}
 		},
 		detailLines: approvalDetailLines, detail: p.detail,
@@ -557,13 +563,13 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 	var status string
 	switch r.Status {
 	case core.RequestPending:
-		status = fmt.Sprintf("asks for %s · expires in %s", core.FormatDuration(r.Duration), core.FormatAge(r.Expires, p.now))
+		status = fmt.Sprintf("asks for %s · expires in %s", core.FormatDuration(r.Duration), formatAge(r.Expires, p.now))
 	case core.RequestApproved:
 		status = fmt.Sprintf("approved for %s", core.FormatDuration(r.Duration))
 		if r.UsedBy != "" {
 			status += " · used by " + core.Display(r.UsedBy)
 		} else if p.now.Before(r.Expires) {
-			status += " · usable for " + core.FormatAge(r.Expires, p.now)
+			status += " · usable for " + formatAge(r.Expires, p.now)
 		}
 	default:
 		status = core.Display(string(r.Status))

@@ -187,7 +187,7 @@ func TestApprovalsLiveRequest(t *testing.T) {
 	mustNotContain(t, p.View(), "Bob Brown")
 
 	support := f.principal(t, core.DemoSupport)
-	bob, _ := f.c.UserByEmail(core.DemoBob)
+	bob, _ := f.c.SystemUserByEmail(core.DemoBob)
 	if _, err := f.c.CreateRequest(support, bob.ID, "Bob cannot log in (ticket #5001)", 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +208,11 @@ func TestApprovalsLiveRequest(t *testing.T) {
 	}
 	// An approver who moved down the list keeps their place.
 	pageKeys(t, p, "j", "j")
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if r, _ := p.(*ApprovalsPage).selected(); r.Target != jane.ID {
 		t.Fatalf("after j j the selection is on %s", r.Target)
 	}
-	member, _ := f.c.UserByEmail(core.DemoMember(1).Email)
+	member, _ := f.c.SystemUserByEmail(core.DemoMember(1).Email)
 	if _, err := f.c.CreateRequest(support, member.ID, "another", time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestApprovalsOwnRequestRefused(t *testing.T) {
 	if _, err := f.c.UpdateUser(cli, core.DemoApprover, core.UserChange{Mode: &mode}); err != nil {
 		t.Fatal(err)
 	}
-	bob, _ := f.c.UserByEmail(core.DemoBob)
+	bob, _ := f.c.SystemUserByEmail(core.DemoBob)
 	if _, err := f.c.CreateRequest(f.principal(t, core.DemoApprover), bob.ID, "my own", time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestApprovalsRequesterSeesStatusAndCancels(t *testing.T) {
 	mustContain(t, p.View(), "denied", "use the export log")
 
 	// A new request of theirs can be cancelled with c, y.
-	bob, _ := f.c.UserByEmail(core.DemoBob)
+	bob, _ := f.c.SystemUserByEmail(core.DemoBob)
 	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "help Bob", time.Hour); err != nil {
 		t.Fatal(err)
 	}

@@ -351,7 +351,7 @@ const personMatches = 4
 // name or email of exactly one person p may see. Several matches are
 // offered by name and email, so that typing more picks one.
 func findPerson(ctx context.Context, co *core.Core, p core.Principal, text string) (core.User, error) {
-	if u, err := co.UserByEmail(text); err == nil {
+	if u, err := co.PersonByEmail(p, text); err == nil {
 		return u, nil
 	}
 	page, err := co.SearchUsers(ctx, p, text, 0, personMatches+1)

@@ -158,7 +158,7 @@ func TestAuditTabPersonByPartOfNameOrEmail(t *testing.T) {
 	if p.Capturing() {
 		t.Fatalf("form still open:\n%s", p.View())
 	}
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if len(p.viewer.rows) == 0 {
 		t.Fatal("no events about Jane")
 	}

@@ -476,7 +476,7 @@ func TestAuditViewerWritesItsViewIntoTheFrame(t *testing.T) {
 func TestSessionAuditViewerFillsFirstPage(t *testing.T) {
 	f := newFixture(t, 30)
 	owner := f.principal(t, core.DemoOwner)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	s, err := f.c.Start(owner, jane.ID, "ticket")
 	if err != nil {
 		t.Fatal(err)

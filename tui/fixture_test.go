@@ -59,7 +59,7 @@ func (f *fixture) reopen(t testing.TB) {
 
 func (f *fixture) principal(t testing.TB, email string) core.Principal {
 	t.Helper()
-	u, err := f.c.UserByEmail(email)
+	u, err := f.c.SystemUserByEmail(email)
 	if err != nil {
 		t.Fatal(err)
 	}

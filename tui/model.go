@@ -111,9 +111,9 @@ func New(opt Options) *Model {
 	}
 	keys := DefaultKeyMap()
 	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: &keys}
-	if s, ok := opt.Core.ActiveSessionOf(opt.Principal.User.ID); ok {
+	if s, target, ok, _ := opt.Core.MySession(opt.Principal); ok {
 		m.common.Session = s
-		m.target, _ = opt.Core.User(s.Target)
+		m.target = target
 		m.link, _ = opt.Core.ProductLinkOf(opt.Principal)
 	}
 	m.common.Viewer = m.viewer()
@@ -125,7 +125,7 @@ func New(opt Options) *Model {
 
 // me is the principal's own user as core knows it now.
 func (m *Model) me() core.User {
-	if u, err := m.opt.Core.User(m.opt.Principal.User.ID); err == nil {
+	if u, err := m.opt.Core.Me(m.opt.Principal); err == nil {
 		return u
 	}
 	return m.opt.Principal.User
@@ -134,7 +134,7 @@ func (m *Model) me() core.User {
 // viewer is whom the console shows: the target while impersonating.
 func (m *Model) viewer() core.User {
 	if m.common.Impersonating() && m.target.ID != "" {
-		if u, err := m.opt.Core.User(m.target.ID); err == nil {
+		if u, err := m.opt.Core.Person(m.opt.Principal, m.target.ID); err == nil {
 			return u
 		}
 		return m.target
@@ -585,7 +585,7 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 			return tea.Quit
 		}
 	case ch.Kind == core.ChangeResync:
-		s, _ := m.opt.Core.ActiveSessionOf(me)
+		s, _, _, _ := m.opt.Core.MySession(m.opt.Principal)
 		cmds = append(cmds, m.sessionChanged(s, ""), m.pendingCmd())
 	case ch.Session != nil && ch.Session.Impersonator == me:
 		s := *ch.Session
@@ -635,7 +635,7 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 	if old.ID != "" {
 		name := core.Display(m.target.DisplayName())
 		if reason == "" {
-			if ended, err := m.opt.Core.Session(old.ID); err == nil {
+			if ended, err := m.opt.Core.SessionFor(m.opt.Principal, old.ID); err == nil {
 				reason = ended.EndReason
 			}
 		}
@@ -648,7 +648,7 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 	m.common.Session = s
 	m.target, m.link = core.User{}, core.ProductLink{}
 	if s.ID != "" {
-		m.target, _ = m.opt.Core.User(s.Target)
+		m.target, _ = m.opt.Core.Person(m.opt.Principal, s.Target)
 		m.link, _ = m.opt.Core.ProductLinkOf(m.opt.Principal)
 	}
 	m.common.Viewer = m.viewer()
@@ -673,7 +673,7 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 
 // requestNotice tells requesters, live, what became of their request.
 func (m *Model) requestNotice(r core.Request) tea.Cmd {
-	target, _ := m.opt.Core.User(r.Target)
+	target, _ := m.opt.Core.Person(m.opt.Principal, r.Target)
 	name := core.Display(target.DisplayName())
 	switch r.Status {
 	case core.RequestApproved:

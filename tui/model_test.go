@@ -44,7 +44,7 @@ func TestImpersonateBannerOnEveryTabThenCtrlX(t *testing.T) {
 
 	impersonate(t, m, "jane")
 	owner := f.principal(t, core.DemoOwner)
-	s, ok := f.c.ActiveSessionOf(owner.User.ID)
+	s, ok := f.c.SystemActiveSessionOf(owner.User.ID)
 	if !ok {
 		t.Fatalf("no session started; footer: %q", m.errText)
 	}
@@ -70,10 +70,10 @@ func TestImpersonateBannerOnEveryTabThenCtrlX(t *testing.T) {
 	v := m.View()
 	mustNotContain(t, v, "You are impersonating")
 	mustContain(t, v, "Back to yourself", "1 Users", "6 Settings")
-	if _, ok := f.c.ActiveSessionOf(owner.User.ID); ok {
+	if _, ok := f.c.SystemActiveSessionOf(owner.User.ID); ok {
 		t.Fatal("ctrl+x did not end the session in core")
 	}
-	ended, err := f.c.Session(s.ID)
+	ended, err := f.c.SystemSession(s.ID)
 	if err != nil || ended.EndReason != core.EndExit {
 		t.Fatalf("session after ctrl+x: %+v, %v", ended, err)
 	}
@@ -118,7 +118,7 @@ func TestRefusedMenuItemShowsReason(t *testing.T) {
 	v = m.View()
 	mustNotContain(t, v, "You will temporarily act as user")
 	mustContain(t, v, "Bob Brown has not granted consent")
-	if _, ok := f.c.ActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); ok {
+	if _, ok := f.c.SystemActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); ok {
 		t.Fatal("a refused item started a session")
 	}
 	drive(t, m, keyMsg("esc"))
@@ -136,7 +136,7 @@ func TestRefusedMenuItemShowsReason(t *testing.T) {
 
 func TestEscapeBytesRenderHarmless(t *testing.T) {
 	f := newFixture(t, 30)
-	globex, err := f.c.UserByEmail(core.DemoJane)
+	globex, err := f.c.SystemUserByEmail(core.DemoJane)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestSessionExpiryEndsBanner(t *testing.T) {
 func TestBannerUrgentInLastMinutes(t *testing.T) {
 	f := newFixture(t, 30)
 	owner := f.principal(t, core.DemoOwner)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if _, err := f.c.Start(owner, jane.ID, "ticket"); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestQuitEndsThisConnectionsSession(t *testing.T) {
 	m := f.newModel(t, core.DemoOwner, 100, 30)
 	impersonate(t, m, "jane")
 	owner := f.principal(t, core.DemoOwner)
-	if _, ok := f.c.ActiveSessionOf(owner.User.ID); !ok {
+	if _, ok := f.c.SystemActiveSessionOf(owner.User.ID); !ok {
 		t.Fatal("no session")
 	}
 	_, cmd := m.Update(keyMsg("q"))
@@ -262,7 +262,7 @@ func TestQuitEndsThisConnectionsSession(t *testing.T) {
 	}
 	msgs := run(cmd)
 	_ = msgs
-	if _, ok := f.c.ActiveSessionOf(owner.User.ID); ok {
+	if _, ok := f.c.SystemActiveSessionOf(owner.User.ID); ok {
 		t.Fatal("quitting left the session running")
 	}
 	// The person quit: the end is theirs, not the system's.
@@ -307,7 +307,7 @@ func TestPagesBuiltWhenFirstOpened(t *testing.T) {
 		}
 	}
 	mustContain(t, m.View(), "1 Users", "2 Approvals (1)", "4 Audit", "6 Settings")
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if _, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "opened later"); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestPendingCountOnApprovalsTab(t *testing.T) {
 	defer sub.Close()
 	m := f.newModel(t, core.DemoApprover, 100, 30)
 	mustContain(t, m.View(), "2 Approvals (1)")
-	bob, _ := f.c.UserByEmail(core.DemoBob)
+	bob, _ := f.c.SystemUserByEmail(core.DemoBob)
 	if _, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "ticket #5", time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -430,11 +430,11 @@ func TestConfirmTypedAheadOfTheAnswer(t *testing.T) {
 	answers := run(cmd)
 	// "i y" typed in one go, before core answered whether i is allowed.
 	drive(t, m, keyMsg("i"), keyMsg("y"))
-	if _, ok := f.c.ActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); ok {
+	if _, ok := f.c.SystemActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); ok {
 		t.Fatal("started before core answered")
 	}
 	drive(t, m, answers...)
-	if _, ok := f.c.ActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); !ok {
+	if _, ok := f.c.SystemActiveSessionOf(f.principal(t, core.DemoOwner).User.ID); !ok {
 		t.Fatalf("the y typed ahead was lost:\n%s", m.View())
 	}
 	mustContain(t, m.View(), "You are impersonating Jane Doe")
@@ -605,7 +605,7 @@ func TestHeaderSaysWhoYouAreAt80Columns(t *testing.T) {
 	for _, email := range []string{core.DemoOwner, core.DemoApprover, core.DemoSupport, core.DemoJane} {
 		for _, w := range []int{80, 90, 100} {
 			m := f.newModel(t, email, w, 24)
-			me, _ := f.c.UserByEmail(email)
+			me, _ := f.c.SystemUserByEmail(email)
 			row := strings.Split(m.View(), "\n")[0]
 			mustContain(t, row, me.Name)
 			if lipgloss.Width(row) > w {
@@ -638,16 +638,16 @@ func TestDirectModeAsksForReason(t *testing.T) {
 	mustContain(t, m.View(), "Reason:", "enter confirm · esc cancel")
 	drive(t, m, keyMsg("enter"))
 	mustContain(t, m.View(), "a reason is required", "Reason:")
-	if _, ok := f.c.ActiveSessionOf(owner); ok {
+	if _, ok := f.c.SystemActiveSessionOf(owner); ok {
 		t.Fatal("started without a reason")
 	}
 	drive(t, m, keyMsg("y")) // typed into the field, not a confirmation
-	if _, ok := f.c.ActiveSessionOf(owner); ok {
+	if _, ok := f.c.SystemActiveSessionOf(owner); ok {
 		t.Fatal("y confirmed a dialog that asks for a reason")
 	}
 	drive(t, m, keyMsg("esc"))
 	mustNotContain(t, m.View(), "Reason:")
-	if _, ok := f.c.ActiveSessionOf(owner); ok {
+	if _, ok := f.c.SystemActiveSessionOf(owner); ok {
 		t.Fatal("esc started a session")
 	}
 	reopen := func() {
@@ -658,7 +658,7 @@ func TestDirectModeAsksForReason(t *testing.T) {
 	reopen()
 	drive(t, m, typing("ticket #4802")...)
 	drive(t, m, keyMsg("enter"))
-	s, ok := f.c.ActiveSessionOf(owner)
+	s, ok := f.c.SystemActiveSessionOf(owner)
 	if !ok || s.Reason != "ticket #4802" {
 		t.Fatalf("session %+v (%v), want reason ticket #4802", s, ok)
 	}
@@ -670,7 +670,7 @@ func TestDirectModeAsksForReason(t *testing.T) {
 	reopen()
 	mustNotContain(t, m.View(), "Reason:")
 	drive(t, m, keyMsg("y"))
-	if _, ok := f.c.ActiveSessionOf(owner); !ok {
+	if _, ok := f.c.SystemActiveSessionOf(owner); !ok {
 		t.Fatal("y did not confirm without a required reason")
 	}
 }

@@ -17,57 +17,31 @@ import (
 // missed into one resync, which reloads what is on screen.
 const pumpBuffer = 32
 
-// Feed is one console's subscription to core's live changes, leaving out
-// what none of its screens shows. The hub never waits for a slow console:
+// Feed is one console's subscription to core's live changes: core hands
+// it only what its person may see. The hub never waits for a slow console:
 // a subscriber that falls behind is told to resync.
 type Feed struct {
-	sub    *core.Subscription
-	wanted func(core.Change) bool // nil: everything
+	sub *core.Subscription
 }
 
-// NewFeed subscribes to every change.
-func NewFeed(c *core.Core) *Feed { return &Feed{sub: c.Hub().Subscribe(pumpBuffer)} }
-
-// FeedFor subscribes for the console of who: it leaves out the audit
-// events that no screen of theirs can show, so that their console neither
-// updates nor draws for them. Staff see every event (the Audit tab, the
-// Sessions tab's counts, a user's audit from the Users page); anyone else
-// sees only the audit of the sessions on them (under Account) and the
-// events about themselves.
+// FeedFor subscribes for the console of who.
 func FeedFor(c *core.Core, who core.Principal) *Feed {
-	f := NewFeed(c)
-	f.wanted = func(ch core.Change) bool {
-		if ch.Kind != core.ChangeAudit || ch.Event == nil {
-			return true
-		}
-		u, err := c.User(who.User.ID)
-		return err != nil || auditShownTo(u, ch.Event)
-	}
-	return f
+	return &Feed{sub: c.Subscribe(who, pumpBuffer)}
 }
 
 // C delivers the changes; it is closed by Close.
 func (f *Feed) C() <-chan core.Change { return f.sub.C }
 
-// Msg is the message for the console that ch makes, if it wants ch.
-func (f *Feed) Msg(ch core.Change) (tea.Msg, bool) {
-	if f.wanted != nil && !f.wanted(ch) {
-		return nil, false
-	}
-	return ChangeMsg{Change: ch}, true
-}
+// Msg is the message for the console that ch makes.
+func (f *Feed) Msg(ch core.Change) (tea.Msg, bool) { return ChangeMsg{Change: ch}, true }
 
 // Close unsubscribes.
 func (f *Feed) Close() { f.sub.Close() }
 
-// Pump forwards core's live changes to one program until ctx ends, then
+// Pump forwards who's live changes to one program until ctx ends, then
 // quits the program and unsubscribes.
-func Pump(ctx context.Context, p *tea.Program, c *core.Core) { pump(ctx, p, NewFeed(c)) }
-
-// auditShownTo reports whether a console of u's may show ev.
-func auditShownTo(u core.User, ev *core.Event) bool {
-	return core.Allows(u, core.CapAudit) || core.Allows(u, core.CapSessions) || core.Allows(u, core.CapUsers) ||
-		ev.Session != "" || ev.Actor.ID == u.ID || ev.Subject.ID == u.ID
+func Pump(ctx context.Context, p *tea.Program, c *core.Core, who core.Principal) {
+	pump(ctx, p, FeedFor(c, who))
 }
 
 func pump(ctx context.Context, p *tea.Program, f *Feed) {
@@ -150,7 +124,7 @@ func RunOn(ctx context.Context, opt Options, t Terminal, progOpts ...tea.Program
 	pumped := make(chan struct{})
 	go func() {
 		defer close(pumped)
-		PumpWith(ctx, p, NewFeed(opt.Core), t.Sizes, func(ws tea.WindowSizeMsg) { p.Send(ws) })
+		PumpWith(ctx, p, FeedFor(opt.Core, opt.Principal), t.Sizes, func(ws tea.WindowSizeMsg) { p.Send(ws) })
 	}()
 	_, err := p.Run()
 	screen.Stop()

@@ -55,7 +55,7 @@ func TestPumpForwardsChangesAndQuitsWithContext(t *testing.T) {
 	go func() { _, err := p.Run(); ran <- err }()
 	pumped := make(chan struct{})
 	before := f.c.Hub().Subscribers()
-	go func() { Pump(ctx, p, f.c); close(pumped) }()
+	go func() { Pump(ctx, p, f.c, f.principal(t, core.DemoOwner)); close(pumped) }()
 	eventually(t, "the pump to subscribe", func() bool { return f.c.Hub().Subscribers() == before+1 })
 
 	if _, err := f.c.GrantConsent(f.principal(t, core.DemoBob), time.Hour); err != nil {

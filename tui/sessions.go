@@ -165,7 +165,7 @@ func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
 	co, pr, target, gen := p.c.Core, p.c.Principal, p.filter.ID, p.gen
 	return func() tea.Msg {
 		msg := sessionsLoadedMsg{to: p, gen: gen, more: more, now: co.Now()}
-		if me, err := co.User(pr.User.ID); err == nil {
+		if me, err := co.Me(pr); err == nil {
 			msg.terminate = core.Allows(me, core.CapSettings)
 		}
 		if !more {
@@ -174,9 +174,7 @@ func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
 				msg.err = err
 				return msg
 			}
-			for _, s := range act {
-				msg.active = append(msg.active, sessionRowOf(co, s))
-			}
+			msg.active = sessionRows(co, pr, act)
 		}
 		list, err := co.Sessions(pr, target, before, limit)
 		if err != nil {
@@ -184,12 +182,14 @@ func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
 			return msg
 		}
 		msg.before, msg.done = before, len(list) == 0
+		ended := make([]core.Session, 0, len(list))
 		for _, s := range list {
 			msg.before = s.ID
 			if !s.Active() {
-				msg.history = append(msg.history, sessionRowOf(co, s))
+				ended = append(ended, s)
 			}
 		}
+		msg.history = sessionRows(co, pr, ended)
 		return msg
 	}
 }
@@ -201,11 +201,26 @@ func openSessionAudit(r sessionRow) tea.Cmd {
 	return func() tea.Msg { return OpenAuditMsg{Title: title, Query: core.AuditQuery{Session: r.ID}} }
 }
 
-func sessionRowOf(co *core.Core, s core.Session) sessionRow {
+func sessionRowOf(people map[string]core.User, s core.Session) sessionRow {
 	r := sessionRow{Session: s}
-	r.imp, r.impEmail = personOf(co, s.Impersonator)
-	r.target, r.targetEmail = personOf(co, s.Target)
+	r.imp, r.impEmail = personIn(people, s.Impersonator)
+	r.target, r.targetEmail = personIn(people, s.Target)
 	return r
+}
+
+// sessionRows are the rows of list, with the names of their people read
+// in one call.
+func sessionRows(co *core.Core, pr core.Principal, list []core.Session) []sessionRow {
+	ids := make([]string, 0, 2*len(list))
+	for _, s := range list {
+		ids = append(ids, s.Impersonator, s.Target)
+	}
+	people, _ := co.People(pr, ids...)
+	rows := make([]sessionRow, 0, len(list))
+	for _, s := range list {
+		rows = append(rows, sessionRowOf(people, s))
+	}
+	return rows
 }
 
 // Update handles keys, loads and live changes.

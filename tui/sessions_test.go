@@ -33,7 +33,7 @@ func TestSessionsLiveAndTerminate(t *testing.T) {
 	defer sub.Close()
 	p := f.openPage(t, NewSessionsPage, core.DemoOwner)
 
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	s, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "live one")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestSessionsLiveAndTerminate(t *testing.T) {
 	}
 	mustContain(t, p.View(), "Terminate session "+s.ID)
 	noErrors(t, pageKeys(t, p, "y"))
-	got, err := f.c.Session(s.ID)
+	got, err := f.c.SystemSession(s.ID)
 	if err != nil || got.Active() || got.EndReason != core.EndTerminated {
 		t.Fatalf("session %+v, %v; want terminated", got, err)
 	}
@@ -60,7 +60,7 @@ func TestSessionsLiveAndTerminate(t *testing.T) {
 
 func TestSessionsTerminateOnlyForOwners(t *testing.T) {
 	f := newFixture(t, 30)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if _, err := f.c.Start(f.principal(t, core.DemoOwner), jane.ID, "owner at work"); err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +76,10 @@ func TestSessionsTerminateOnlyForOwners(t *testing.T) {
 func TestSessionsFilterByTarget(t *testing.T) {
 	f := newFixture(t, 30)
 	p := f.openPage(t, NewSessionsPage, core.DemoOwner)
-	bob, _ := f.c.UserByEmail(core.DemoBob)
+	bob, _ := f.c.SystemUserByEmail(core.DemoBob)
 	drivePage(t, p, ShowSessionsMsg{Target: bob})
 	mustContain(t, p.View(), "Sessions on Bob Brown (bob@globex.test)", "No sessions yet.")
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	drivePage(t, p, ShowSessionsMsg{Target: jane})
 	mustContain(t, p.View(), "Sessions on Jane Doe", "Lee Lead", "Olivia Owner")
 	pageKeys(t, p, "esc")
@@ -91,7 +91,7 @@ func TestSessionsFilterByTarget(t *testing.T) {
 func TestSessionsPaging(t *testing.T) {
 	f := newFixture(t, 30)
 	lead := f.principal(t, core.DemoLead)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	for range sessionsPageSize + 30 {
 		if _, err := f.c.Start(lead, jane.ID, "again"); err != nil {
 			t.Fatal(err)
@@ -125,7 +125,7 @@ func TestSessionsPaging(t *testing.T) {
 
 func TestSessionsGolden(t *testing.T) {
 	f := newFixture(t, 30)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if _, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "ticket #4900: settings page"); err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +137,8 @@ func TestSessionsGolden(t *testing.T) {
 // (core refuses them at input), render as visible escapes on every page.
 func TestPagesRenderStoredControlBytesHarmless(t *testing.T) {
 	f := newFixture(t, 30)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
-	bob, _ := f.c.UserByEmail(core.DemoBob)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
+	bob, _ := f.c.SystemUserByEmail(core.DemoBob)
 	reqs, _ := f.c.Requests(core.SystemPrincipal("test"), core.RequestPending, 0)
 	err := f.db.Update(func(tx core.Tx) error {
 		jane.Name = "Jane\x1b[2J\x1b]0;pwned\x07\u202eDoe"
@@ -231,7 +231,7 @@ func TestRunningSessionEventsCountLive(t *testing.T) {
 	drive(t, owner, keyMsg("3"))
 	jane := f.newModel(t, core.DemoJane, 100, 30)
 	lead := f.principal(t, core.DemoLead)
-	janeU, _ := f.c.UserByEmail(core.DemoJane)
+	janeU, _ := f.c.SystemUserByEmail(core.DemoJane)
 	deliver := func() {
 		for len(sub.C) > 0 {
 			ch := ChangeMsg{Change: <-sub.C}
@@ -269,7 +269,7 @@ func TestRunningSessionEventsCountLive(t *testing.T) {
 // times and counts get shorter instead.
 func TestSessionsReadableAt80Columns(t *testing.T) {
 	f := newFixture(t, 30)
-	jane, _ := f.c.UserByEmail(core.DemoJane)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
 	if _, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "ticket #1"); err != nil {
 		t.Fatal(err)
 	}

@@ -75,17 +75,17 @@ func TestSettingsStaffModeAndApprover(t *testing.T) {
 	pageKeys(t, p, "G") // the last staff member: Sam Support (request)
 	mustContain(t, p.View(), "needs an approved request each time")
 	noErrors(t, pageKeys(t, p, "m"))
-	sam, _ := f.c.UserByEmail(core.DemoSupport)
+	sam, _ := f.c.SystemUserByEmail(core.DemoSupport)
 	if sam.Mode != core.ModeDirect {
 		t.Fatalf("mode %s, want direct", sam.Mode)
 	}
 	noErrors(t, pageKeys(t, p, "m"))
-	sam, _ = f.c.UserByEmail(core.DemoSupport)
+	sam, _ = f.c.SystemUserByEmail(core.DemoSupport)
 	if sam.Mode != core.ModeNever {
 		t.Fatalf("mode %s, want never", sam.Mode)
 	}
 	noErrors(t, pageKeys(t, p, "a"))
-	sam, _ = f.c.UserByEmail(core.DemoSupport)
+	sam, _ = f.c.SystemUserByEmail(core.DemoSupport)
 	if !sam.Approver {
 		t.Fatal("not an approver after a")
 	}

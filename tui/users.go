@@ -71,6 +71,12 @@ type (
 		userID, item string
 		err          error
 	}
+	// menuActionsMsg is core's answer (ActionsOn) for every item of a
+	// user's menu, in the menu's order.
+	menuActionsMsg struct {
+		userID string
+		items  []menuCheckedMsg
+	}
 	startDoneMsg struct {
 		sess core.Session
 		err  error
@@ -303,6 +309,13 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd := p.ensure()
 		p.render()
 		return p, cmd
+	case menuActionsMsg:
+		var cmds []tea.Cmd
+		for _, m := range msg.items {
+			_, cmd := p.Update(m)
+			cmds = append(cmds, cmd)
+		}
+		return p, tea.Batch(cmds...)
 	case menuCheckedMsg:
 		if p.menu != nil && p.menuUser.ID == msg.userID {
 			waiting := p.menu.pending == msg.item
@@ -519,8 +532,8 @@ func (p *UsersPage) setQuery(q string) tea.Cmd {
 	return cmd
 }
 
-// openMenu opens the kebab menu on a user and asks core, in Cmds, which
-// items it would allow and why not.
+// openMenu opens the kebab menu on a user and asks core, in a Cmd, which
+// items it would allow and why not (one answer: ActionsOn).
 func (p *UsersPage) openMenu(u core.User) tea.Cmd {
 	k := p.c.Keys
 	p.menuUser = u
@@ -530,19 +543,25 @@ func (p *UsersPage) openMenu(u core.User) tea.Cmd {
 		{ID: itemSessions, Key: k.ViewSessions, Label: "View sessions", Checking: true},
 		{ID: itemAudit, Key: k.ViewAudit, Label: "View audit", Checking: true},
 	}
+	items = append(items, adminItems(p.c, u)...)
+	p.menu = newMenu(core.Display(u.DisplayName()), items)
 	c, pr, id := p.c.Core, p.c.Principal, u.ID
-	check := func(item string, f func() error) tea.Cmd {
-		return func() tea.Msg { return menuCheckedMsg{userID: id, item: item, err: f()} }
+	return func() tea.Msg {
+		a, err := c.ActionsOn(pr, id)
+		answers := map[string]error{itemImpersonate: a.Impersonate, itemRequest: a.Request,
+			itemSessions: a.Sessions, itemAudit: a.Audit}
+		for item, action := range adminActions {
+			answers[item] = a.Admin[action]
+		}
+		msg := menuActionsMsg{userID: id}
+		for _, it := range items {
+			if err != nil {
+				answers[it.ID] = err
+			}
+			msg.items = append(msg.items, menuCheckedMsg{userID: id, item: it.ID, err: answers[it.ID]})
+		}
+		return msg
 	}
-	cmds := []tea.Cmd{
-		check(itemImpersonate, func() error { return c.CanImpersonate(pr, id) }),
-		check(itemRequest, func() error { return c.CanRequest(pr, id) }),
-		check(itemSessions, func() error { _, err := c.Sessions(pr, id, "", 1); return err }),
-		check(itemAudit, func() error { _, err := c.Audit(pr, core.AuditQuery{Subject: id}, 0, true, 1); return err }),
-	}
-	adminMenu, adminChecks := adminItems(p.c, u)
-	p.menu = newMenu(core.Display(u.DisplayName()), append(items, adminMenu...))
-	return tea.Batch(append(cmds, adminChecks...)...)
 }
 
 // act carries out a chosen menu item.

@@ -266,12 +266,12 @@ func TestBrowser(t *testing.T) {
 	lead.waitFor(regexp.MustCompile(`You are impersonating Jane Doe`))
 	link := lead.waitFor(regexp.MustCompile(`Open as Jane Doe: (http://\S+/actas/enter\?ticket=[A-Za-z0-9_-]+)`))[1]
 	t.Logf("the console shows Open as Jane Doe: %s", link)
-	jane, err := s.c.UserByEmail("jane@globex.test")
+	jane, err := s.c.SystemUserByEmail("jane@globex.test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	leadUser, _ := s.c.UserByEmail("lead@acme.test")
-	sess, ok := s.c.ActiveSessionOf(leadUser.ID)
+	leadUser, _ := s.c.SystemUserByEmail("lead@acme.test")
+	sess, ok := s.c.SystemActiveSessionOf(leadUser.ID)
 	if !ok {
 		t.Fatal("no active session after the console started one")
 	}
@@ -408,6 +408,36 @@ func TestBrowser(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("the session's audit: %q", types)
+
+	// Jane consents again and Lee starts another session; this time the
+	// banner's End button ends it, in hostapp and in actas.
+	if _, err := s.c.GrantConsent(core.Principal{User: jane, Conn: "test"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	leadP := core.Principal{User: leadUser, Conn: "test"}
+	again, err := s.c.Start(leadP, jane.ID, "ticket 4712: one more look")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, ok := s.c.ProductLinkOf(leadP)
+	if !ok {
+		t.Fatal("no product link for the second session")
+	}
+	do("ending from the banner",
+		chromedp.Navigate(pl.URL),
+		chromedp.WaitVisible(chromedp.CSS(".actas-banner")),
+		chromedp.Click(chromedp.CSS(".actas-end")),
+		chromedp.WaitNotPresent(chromedp.CSS(".actas-banner")))
+	if heading := text("h1"); heading != "Sign in" {
+		t.Fatalf("after End: %q", heading)
+	}
+	if _, ok := s.c.SystemActiveSessionOf(leadUser.ID); ok {
+		t.Fatalf("session %s still runs in actas after End", again.ID)
+	}
+	ended, err := s.c.Audit(core.SystemPrincipal("test"), core.AuditQuery{Session: again.ID, Types: []string{"session.ended"}}, 0, false, 10)
+	if err != nil || len(ended.Events) != 1 || ended.Events[0].Reason != "exit" {
+		t.Fatalf("the second session's end: %+v %v", ended.Events, err)
+	}
 }
 
 func str(v any) string {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,11 +99,13 @@ func (a *app) auditExportCmd() *cobra.Command {
 event per line, with seq, time, type, actor, subject, …, prev and hash) or
 as CSV with a header.
 
-T is a time in RFC 3339 (2025-05-01T14:00:00Z) or a date (2025-05-01, UTC).
+T is a time in RFC 3339 (2025-05-01T14:00:00Z), a date (2025-05-01, UTC),
+or a duration back from now (90m, 1h, 7d, 2w).
 --since keeps events at or after T; --until keeps events before T, and a
 date there means the end of that day, so --since D --until D is day D.`,
 		Example: `  actas audit export --format jsonl | head
   actas audit export --format csv --since 2025-05-01 --until 2025-05-31 > may.csv
+  actas audit export --since 1h
   actas audit export --session imp_00000001`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -112,10 +115,11 @@ date there means the end of that day, so --since D --until D is day D.`,
 			}
 			q := core.AuditQuery{Session: strings.TrimSpace(session)}
 			var err error
-			if q.Since, err = parseTime("--since", since, false); err != nil {
+			now := time.Now()
+			if q.Since, err = parseTime("--since", since, false, now); err != nil {
 				return err
 			}
-			if q.Until, err = parseTime("--until", until, true); err != nil {
+			if q.Until, err = parseTime("--until", until, true, now); err != nil {
 				return err
 			}
 			if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
@@ -126,7 +130,7 @@ date there means the end of that day, so --since D --until D is day D.`,
 					return err
 				}
 				if q.Session != "" {
-					if _, err := co.Session(q.Session); err != nil {
+					if _, err := co.SystemSession(q.Session); err != nil {
 						return errorf("no session %s (session IDs look like imp_00000001)", q.Session)
 					}
 				}
@@ -140,14 +144,15 @@ date there means the end of that day, so --since D --until D is day D.`,
 	}
 	c.Flags().StringVar(&format, "format", "jsonl", "jsonl or csv")
 	c.Flags().StringVar(&session, "session", "", "only events of this impersonation session (imp_…)")
-	c.Flags().StringVar(&since, "since", "", "only events at or after T (RFC 3339 or YYYY-MM-DD)")
-	c.Flags().StringVar(&until, "until", "", "only events before T (RFC 3339, or YYYY-MM-DD for the end of that day)")
+	c.Flags().StringVar(&since, "since", "", "only events at or after T (RFC 3339, YYYY-MM-DD, or a duration back from now: 1h, 7d)")
+	c.Flags().StringVar(&until, "until", "", "only events before T (RFC 3339, YYYY-MM-DD for the end of that day, or a duration back from now)")
 	return c
 }
 
-// parseTime reads an RFC 3339 time or a UTC date; with endOfDay a date
-// means the midnight that ends it. Empty is the zero time.
-func parseTime(flag, s string, endOfDay bool) (time.Time, error) {
+// parseTime reads an RFC 3339 time, a UTC date, or a duration back from
+// now ("90m", "1h", "7d", "2w": Go's units plus days and weeks); with
+// endOfDay a date means the midnight that ends it. Empty is the zero time.
+func parseTime(flag, s string, endOfDay bool, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
@@ -161,5 +166,21 @@ func parseTime(flag, s string, endOfDay bool) (time.Time, error) {
 		}
 		return t, nil
 	}
-	return time.Time{}, errorf("%s %q is not a time: use RFC 3339 (2025-05-01T14:00:00Z) or a date (2025-05-01)", flag, s)
+	if d, ok := backFromNow(s); ok {
+		return now.Add(-d).UTC(), nil
+	}
+	return time.Time{}, errorf("%s %q is not a time: use RFC 3339 (2025-05-01T14:00:00Z), a date (2025-05-01) or a duration back from now (1h, 7d)", flag, s)
+}
+
+// backFromNow reads a positive duration of Go's units, or a whole number of
+// days ("7d") or weeks ("2w").
+func backFromNow(s string) (time.Duration, bool) {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.ParseUint(n, 10, 16)
+			return time.Duration(v) * unit, err == nil && v > 0
+		}
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d > 0
 }

@@ -600,8 +600,8 @@ func TestServeLogsImpersonations(t *testing.T) {
 	c := newCLI(t)
 	c.ok("demo", "--no-tui")
 	c.serve = func(ctx context.Context, co *core.Core, cfg ServeConfig) error {
-		lead, _ := co.UserByEmail(core.DemoLead)
-		jane, _ := co.UserByEmail(core.DemoJane)
+		lead, _ := co.SystemUserByEmail(core.DemoLead)
+		jane, _ := co.SystemUserByEmail(core.DemoJane)
 		p := core.Principal{User: lead, Conn: "test"}
 		if _, err := co.Start(p, jane.ID, "ticket"); err != nil {
 			return err

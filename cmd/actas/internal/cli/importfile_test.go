@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/actas/actas/core"
 )
@@ -108,6 +109,7 @@ func TestParseImportFields(t *testing.T) {
 }
 
 func TestParseTime(t *testing.T) {
+	now := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		in       string
 		endOfDay bool
@@ -117,13 +119,19 @@ func TestParseTime(t *testing.T) {
 		{"2025-05-01", true, "2025-05-02T00:00:00Z"},
 		{"2025-05-01T14:00:00+02:00", true, "2025-05-01T12:00:00Z"},
 		{"", false, "0001-01-01T00:00:00Z"},
+		{"1h", false, "2025-05-01T11:00:00Z"},
+		{"90m", true, "2025-05-01T10:30:00Z"},
+		{"7d", false, "2025-04-24T12:00:00Z"},
+		{"2w", false, "2025-04-17T12:00:00Z"},
 	} {
-		got, err := parseTime("--since", tc.in, tc.endOfDay)
+		got, err := parseTime("--since", tc.in, tc.endOfDay, now)
 		if err != nil || got.Format("2006-01-02T15:04:05Z07:00") != tc.want {
 			t.Errorf("parseTime(%q, %v) = %v, %v; want %s", tc.in, tc.endOfDay, got, err, tc.want)
 		}
 	}
-	if _, err := parseTime("--until", "01/05/2025", false); err == nil || !strings.Contains(err.Error(), "--until") {
-		t.Errorf("bad time: %v", err)
+	for _, bad := range []string{"01/05/2025", "-1h", "0d", "d", "1.5d", "1y"} {
+		if _, err := parseTime("--until", bad, false, now); err == nil || !strings.Contains(err.Error(), "--until") {
+			t.Errorf("bad time %q: %v", bad, err)
+		}
 	}
 }

@@ -98,14 +98,14 @@ func (a *app) keyListCmd() *cobra.Command {
 						return err
 					}
 				}
-				keys, err := co.Keys(email)
+				keys, err := co.SystemKeys(email)
 				if err != nil {
 					return err
 				}
 				rows := make([][]string, 0, len(keys))
 				for _, k := range keys {
 					owner := k.UserID
-					if u, err := co.User(k.UserID); err == nil {
+					if u, err := co.SystemUser(k.UserID); err == nil {
 						owner = u.Email
 					}
 					rows = append(rows, []string{k.Fingerprint, cell(owner), k.Type, cell(k.Comment), stamp(k.Added)})

@@ -34,7 +34,7 @@ func (a *app) whoamiCmd() *cobra.Command {
 				return nil
 			}
 			return a.read(func(co *core.Core) error {
-				u, err := co.User(p.User.ID)
+				u, err := co.Me(p)
 				if err != nil {
 					return err
 				}
@@ -66,7 +66,7 @@ func (a *app) consentCmd() *cobra.Command {
 				return errorf("consent is given by each person for themself: log in as them (ssh HOST consent show)")
 			}
 			return a.read(func(co *core.Core) error {
-				u, err := co.User(p.User.ID)
+				u, err := co.Me(p)
 				if err != nil {
 					return err
 				}
@@ -243,6 +243,10 @@ func (a *app) decide(w io.Writer, id string, approve bool, d time.Duration, note
 			fmt.Fprintf(w, "%s: your approval is recorded; it needs another approver\n", r.ID)
 			return nil
 		}
+		if r.Status != core.RequestApproved {
+			fmt.Fprintf(w, "%s %s: %s may not act as %s\n", r.ID, r.Status, email(r.Requester), email(r.Target))
+			return nil
+		}
 		fmt.Fprintf(w, "%s %s: %s may act as %s for %s\n", r.ID, r.Status, email(r.Requester), email(r.Target),
 			core.FormatDuration(r.Duration))
 		return nil
@@ -329,7 +333,7 @@ func (a *app) sessionsCmd() *cobra.Command {
 // emailsOf maps user IDs to emails (the ID when the user is gone).
 func emailsOf(co *core.Core) func(id string) string {
 	return func(id string) string {
-		if u, err := co.User(id); err == nil {
+		if u, err := co.SystemUser(id); err == nil {
 			return u.Email
 		}
 		return id

@@ -31,7 +31,7 @@ func TestReadCommandsNeverWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	olga, err := co.UserByEmail("olga@example.test")
+	olga, err := co.SystemUserByEmail("olga@example.test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,7 +239,7 @@ func logImpersonations(c *core.Core, logger *log.Logger) (stop func()) {
 // for a log line.
 func sessionPeople(c *core.Core, s core.Session) string {
 	who := func(id string) string {
-		u, err := c.User(id)
+		u, err := c.SystemUser(id)
 		if err != nil {
 			return core.Display(id)
 		}

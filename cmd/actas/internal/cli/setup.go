@@ -101,7 +101,7 @@ default data directory, and never touches a real database; it prints where.`,
 			if err != nil {
 				return err
 			}
-			if _, err := o.core.UserByEmail(core.DemoOwner); err == nil {
+			if _, err := o.core.SystemUserByEmail(core.DemoOwner); err == nil {
 				fmt.Fprintln(a.env.Stderr, "demo already seeded")
 			} else {
 				o.Close()
@@ -170,7 +170,7 @@ func (a *app) tuiCmd() *cobra.Command {
 // console logs email in and runs the console until they quit; sessions
 // this console started then end (if policy end_on_disconnect holds).
 func (a *app) console(ctx context.Context, c *core.Core, email string) error {
-	u, err := c.UserByEmail(email)
+	u, err := c.SystemUserByEmail(email)
 	if err != nil {
 		return errorf("no user with email %s (see actas user list)", email)
 	}
@@ -214,7 +214,7 @@ func (a *app) console(ctx context.Context, c *core.Core, email string) error {
 // folder: the demo is there already (a server serves only a seeded or an
 // initialised database), and the console opens on the caller's terminal.
 func (a *app) servedDemo(ctx context.Context, noTUI bool) error {
-	if _, err := a.bound.Core.UserByEmail(core.DemoOwner); err != nil {
+	if _, err := a.bound.Core.SystemUserByEmail(core.DemoOwner); err != nil {
 		return errorf("%s holds a database without the demo; the demo keeps a folder of its own (actas --data OTHER demo)", a.bound.Dir)
 	}
 	fmt.Fprintln(a.env.Stderr, "demo already seeded")

@@ -166,6 +166,17 @@ func TestSSHCommandsDecideAndStdin(t *testing.T) {
 	if r := w.run(core.DemoApprover, "", "requests approve req_00000001"); r.code != 1 || !strings.Contains(r.err, "already approved") {
 		t.Errorf("second approve: exit %d %s", r.code, r.err)
 	}
+	// A denial says so, and grants nothing.
+	support, _ := w.c.SystemUserByEmail(core.DemoSupport)
+	bob, _ := w.c.SystemUserByEmail(core.DemoBob)
+	req, err := w.c.CreateRequest(core.Principal{User: support, Conn: "test"}, bob.ID, "ticket 8", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := w.run(core.DemoApprover, "", "requests deny "+req.ID+" --note 'no ticket'"); r.code != 0 ||
+		r.out != req.ID+" denied: support@acme.test may not act as bob@globex.test\n" {
+		t.Errorf("deny: exit %d %q %s", r.code, r.out, r.err)
+	}
 	// stdin feeds import users - and key add --key-file -.
 	csv := "email,name,role,org\nnina@globex.test,Nina New,member,Globex\n"
 	if r := w.run(core.DemoOwner, csv, "import users -"); r.code != 0 || r.out != "imported 1 users from standard input\n" {
@@ -238,7 +249,7 @@ func TestSafeWriter(t *testing.T) {
 // terminal raw, whichever output it goes through.
 func TestSSHOutputHasNoControlBytes(t *testing.T) {
 	w := newSSHWorld(t)
-	owner, err := w.c.UserByEmail(core.DemoOwner)
+	owner, err := w.c.SystemUserByEmail(core.DemoOwner)
 	if err != nil {
 		t.Fatal(err)
 	}
