@@ -73,7 +73,6 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any), release func()) {
 	}{
 		{bucketOrgs, func(v []byte) error { _, err := decodeOrg(v); return err }},
 		{bucketUsers, func(v []byte) error { _, err := decodeUser(v); return err }},
-		{bucketUsersByName, func(v []byte) error { _, err := decodeUser(v); return err }},
 		{bucketKeys, func(v []byte) error { _, err := decodeKey(v); return err }},
 		{bucketRequests, func(v []byte) error { _, err := decodeRequest(v); return err }},
 		{bucketSessions, func(v []byte) error { _, err := decodeSession(v); return err }},
@@ -93,6 +92,21 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any), release func()) {
 			}
 			if err := d.decode(v); err != nil {
 				add("%s record %q: %v", d.bucket, k, err)
+			}
+			return nil
+		})
+	}
+	// The users' name index holds whole records: their ID and org must
+	// read, and the user must exist (the rest was decoded in bucketUsers).
+	if byName := tx.Bucket(bucketUsersByName); byName != nil {
+		_ = byName.ForEach(func(k, v []byte) error {
+			release()
+			id, _, err := userIDOrg(v)
+			switch {
+			case err != nil:
+				add("%s record %q: %v", bucketUsersByName, k, err)
+			case !users.has(id):
+				add("%s entry %q is user %q, which %s does not hold", bucketUsersByName, k, id, bucketUsers)
 			}
 			return nil
 		})

@@ -289,3 +289,30 @@ func TestOpenRebuildsTheNameIndexOfVersion6(t *testing.T) {
 		t.Errorf("name index = %q, want %q", got, want)
 	}
 }
+
+// A name index entry whose user is gone is damage that the file check
+// names.
+func TestCheckFileFindsAStrayNameEntry(t *testing.T) {
+	db, path := openTemp(t)
+	update(t, db, func(tx core.Tx) error {
+		return tx.PutUser(core.User{ID: "usr_00000001", Email: "a@x.test", Name: "Ann", Role: core.RoleMember})
+	})
+	if d := db.CheckFile(); len(d) != 0 {
+		t.Fatalf("a sound file has damage: %q", d)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		ghost := store.EncodeUser(core.User{ID: "usr_00000009", Email: "g@x.test", Name: "Ghost"})
+		return tx.Bucket([]byte("users_by_name")).Put([]byte("ghost\x00g@x.test"), ghost)
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if d := db.CheckFile(); len(d) != 1 || !strings.Contains(d[0], "usr_00000009") {
+		t.Fatalf("damage = %q, want the stray entry of usr_00000009", d)
+	}
+}

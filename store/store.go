@@ -241,9 +241,12 @@ func boltOptions(opts Options) *bolt.Options {
 		// The hashmap freelist stays fast when a big file has many free
 		// pages; the array one scans them on every allocation.
 		FreelistType: bolt.FreelistMapType,
-		// Not writing the freelist saves a page on every commit; Open
-		// rebuilds it by walking the file instead (as etcd does).
-		NoFreelistSync: true,
+		// The freelist is written with every commit (one more page in the
+		// same write, no more syncs), so that Open reads it instead of
+		// walking every page of the file to rebuild it: 2.7 s and the
+		// whole file resident at a million users, before a console's
+		// first frame. A file written without it is walked once.
+		NoFreelistSync: false,
 		// Mapping 1 GiB of address space up front (not memory) means the
 		// file grows without remapping until then, and a remap waits for
 		// every open read transaction: a long audit export would

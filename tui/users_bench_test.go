@@ -77,3 +77,35 @@ func settle(m *Model, cmd tea.Cmd) {
 		queue = append(queue, run(c)...)
 	}
 }
+
+// BenchmarkUsersBottom is G on the Users page of a million users, from a
+// console that has read only its first page: one keypress to the last row,
+// with the fetch it triggers and the frame's View.
+func BenchmarkUsersBottom(b *testing.B) {
+	c := benchWorld(b)
+	owner, err := c.SystemUserByEmail(core.DemoOwner)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.ANSI256)
+	bottom := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("G")}
+	top := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("g")}
+	m := New(Options{Core: c, Principal: core.Principal{User: owner, Conn: "bench"}, Renderer: r, Width: 120, Height: 40})
+	m.noTimers = true
+	settle(m, m.Init())
+	p := m.pages[TabUsers].(*UsersPage)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, cmd := m.Update(bottom)
+		settle(m, cmd)
+		_ = m.View()
+		b.StopTimer()
+		if p.cursor != p.total-1 || p.total != c.UserCount() {
+			b.Fatalf("G: cursor %d of %d, want the last of %d", p.cursor, p.total, c.UserCount())
+		}
+		settle(m, func() tea.Cmd { _, cmd := m.Update(top); return cmd }())
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/keypress")
+}

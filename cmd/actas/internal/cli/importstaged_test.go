@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/actas/actas/store"
 )
 
 // TestMain runs this test binary as the child that TestImportKilled kills.
@@ -48,9 +50,31 @@ func TestImportKilledLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The size of the copy an import starts from: it grows past that once
+	// batches are committed into it.
+	probe := filepath.Join(t.TempDir(), "copy.db")
+	sdb, err := store.Open(filepath.Join(c.dir, dbFile), store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sdb.CopyTo(probe); err != nil {
+		t.Fatal(err)
+	}
+	sdb.Close()
+	fi, err := os.Stat(probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copySize := fi.Size()
 	midway := 0
-	for _, delay := range []time.Duration{0, 2 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond,
-		60 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond} {
+	// Some kills while the copy is written, the rest once it has grown
+	// (batches are being committed into it), after a delay.
+	for _, kill := range []struct {
+		grown bool
+		delay time.Duration
+	}{{false, 0}, {false, 2 * time.Millisecond}, {true, 0}, {true, 10 * time.Millisecond},
+		{true, 40 * time.Millisecond}, {true, 100 * time.Millisecond}} {
+		delay := kill.delay
 		k := newCLI(t)
 		if err := os.WriteFile(filepath.Join(k.dir, dbFile), initial, 0o600); err != nil {
 			t.Fatal(err)
@@ -61,23 +85,31 @@ func TestImportKilledLeavesNothing(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Wait for the copy to appear, then kill after the delay.
-		deadline := time.Now().Add(10 * time.Second)
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		deadline := time.Now().Add(30 * time.Second)
+	wait:
 		for time.Now().Before(deadline) {
-			if _, err := os.Stat(db + ".import"); err == nil {
+			select {
+			case <-exited:
+				break wait
+			default:
+			}
+			if fi, err := os.Stat(db + ".import"); err == nil && (!kill.grown || fi.Size() > copySize) {
 				break
 			}
 			time.Sleep(200 * time.Microsecond)
 		}
 		time.Sleep(delay)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		<-exited
 		got := strings.Count(k.ok("user", "list", "--json"), "\n")
 		if got != before && got != before+rows {
-			t.Fatalf("killed %v after the copy appeared: %d users, want %d (none) or %d (all)", delay, got, before, before+rows)
+			t.Fatalf("killed %+v: %d users, want %d (none) or %d (all)", kill, got, before, before+rows)
 		}
 		mustContain(t, "audit verify", k.ok("audit", "verify"), "audit chain intact")
-		if n := importedIn(t, db+".import"); n > 0 && n < rows {
+		n := importedIn(t, db+".import")
+		if n > 0 && n < rows {
 			midway++
 		}
 		if got == before {
