@@ -162,11 +162,11 @@ func (v *ReceiptView) View() string {
 	out := []string{titleLine(st, v.Title(), right, w)}
 	switch {
 	case v.err != nil:
-		out = append(out, st.Inks.Muted.Render(cellFit("No receipt: "+core.Display(v.err.Error()), w)))
+		out = append(out, st.Inks.Muted.Render(fit("No receipt: "+core.Display(v.err.Error()), w)))
 	default:
 		end := min(v.offset+v.rows(), len(v.lines))
 		for _, l := range v.lines[v.offset:end] {
-			out = append(out, cellFit(l, w))
+			out = append(out, fit(l, w))
 		}
 	}
 	return limitLines(strings.Join(out, "\n"), v.c.Height)
