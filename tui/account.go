@@ -22,10 +22,10 @@ type accountKeys struct {
 	Up, Down, Open, Receipt, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
 }
 
-func newAccountKeys() accountKeys {
+func newAccountKeys(k *KeyMap) accountKeys {
 	return accountKeys{
-		Up:      key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:    key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Up:      k.Up,
+		Down:    k.Down,
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "session audit")),
 		Receipt: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "proof receipt")),
 		Enable:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable consent")),
@@ -35,7 +35,7 @@ func newAccountKeys() accountKeys {
 		Right:   key.NewBinding(key.WithKeys("right", "l", "tab"), key.WithHelp("→", "longer")),
 		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
 		Yes:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "revoke")),
-		Close:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Close:   k.Cancel,
 	}
 }
 
@@ -91,7 +91,7 @@ type AccountPage struct {
 
 // NewAccountPage builds the Account tab.
 func NewAccountPage(c Common) Page {
-	p := &AccountPage{c: c, keys: newAccountKeys(), limit: core.MaxConsent, user: c.Viewer}
+	p := &AccountPage{c: c, keys: newAccountKeys(keysOf(c)), limit: core.MaxConsent, user: c.Viewer}
 	p.custom = newLazyInput("Custom: ", "e.g. 36h or 5d", 10)
 	p.styleInput()
 	return p

@@ -23,12 +23,12 @@ type approvalsKeys struct {
 	ApproveNote                                           key.Binding
 }
 
-func newApprovalsKeys() approvalsKeys {
+func newApprovalsKeys(k *KeyMap) approvalsKeys {
 	return approvalsKeys{
-		Up:          key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:        key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
-		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Up:          k.Up,
+		Down:        k.Down,
+		Top:         as(k.Top, "newest"),
+		Bottom:      as(k.Bottom, "oldest"),
 		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
 		Deny:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
 		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
@@ -40,7 +40,7 @@ func newApprovalsKeys() approvalsKeys {
 		Less:        key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
 		Confirm:     key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "confirm")),
 		Send:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "deny")),
-		Close:       key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
+		Close:       plus(k.Cancel, k.No.Keys()...),
 	}
 }
 
@@ -106,7 +106,7 @@ type ApprovalsPage struct {
 
 // NewApprovalsPage builds the approvals inbox.
 func NewApprovalsPage(c Common) Page {
-	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(), max: core.MaxConsent}
+	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(keysOf(c)), max: core.MaxConsent}
 	p.history = !core.Allows(c.Principal.User, core.CapApprove)
 	p.note = newLazyInput("Note: ", "why (shown to the requester)", 500)
 	p.styleInput()

@@ -46,18 +46,18 @@ type auditViewerKeys struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Filter, Apply, Clear, Close key.Binding
 }
 
-func newAuditViewerKeys() auditViewerKeys {
+func newAuditViewerKeys(k *KeyMap) auditViewerKeys {
 	return auditViewerKeys{
-		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "newer")),
-		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "older")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
-		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Up:       as(k.Up, "newer"),
+		Down:     as(k.Down, "older"),
+		PageUp:   k.PageUp,
+		PageDown: k.PageDown,
+		Top:      as(k.Top, "newest"),
+		Bottom:   as(k.Bottom, "oldest"),
 		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply filter")),
 		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
-		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		Close:    as(k.Cancel, "close"),
 	}
 }
 
@@ -109,7 +109,7 @@ func NewAuditViewer(c Common, title string, q core.AuditQuery) Page {
 }
 
 func newAuditViewer(c Common, title string, q core.AuditQuery) *AuditViewer {
-	v := &AuditViewer{c: c, keys: newAuditViewerKeys(), title: title, base: q, busy: map[auditLoad]bool{}}
+	v := &AuditViewer{c: c, keys: newAuditViewerKeys(keysOf(c)), title: title, base: q, busy: map[auditLoad]bool{}}
 	v.input = newLazyInput("/ ", "text in type, people, session, reason or details", 200)
 	v.styleInput()
 	return v

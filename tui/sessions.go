@@ -17,19 +17,19 @@ type sessionsKeys struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Open, Terminate, ClearFilter, Confirm, Close key.Binding
 }
 
-func newSessionsKeys() sessionsKeys {
+func newSessionsKeys(k *KeyMap) sessionsKeys {
 	return sessionsKeys{
-		Up:          key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:        key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Up:          k.Up,
+		Down:        k.Down,
+		PageUp:      k.PageUp,
+		PageDown:    k.PageDown,
+		Top:         k.Top,
+		Bottom:      k.Bottom,
 		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "audit")),
 		Terminate:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "terminate")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "all sessions")),
 		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "terminate")),
-		Close:       key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
+		Close:       plus(k.Cancel, k.No.Keys()...),
 	}
 }
 
@@ -82,7 +82,7 @@ type SessionsPage struct {
 
 // NewSessionsPage builds the Sessions tab.
 func NewSessionsPage(c Common) Page {
-	return &SessionsPage{c: c, keys: newSessionsKeys()}
+	return &SessionsPage{c: c, keys: newSessionsKeys(keysOf(c))}
 }
 
 // Init reads the first page.

@@ -31,18 +31,18 @@ type settingsKeys struct {
 	Up, Down, Top, Bottom, Edit, Mode, Approver, Test, Save, Cancel key.Binding
 }
 
-func newSettingsKeys() settingsKeys {
+func newSettingsKeys(k *KeyMap) settingsKeys {
 	return settingsKeys{
-		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Up:       k.Up,
+		Down:     k.Down,
+		Top:      k.Top,
+		Bottom:   k.Bottom,
 		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
 		Mode:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "cycle mode")),
 		Approver: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "toggle approver")),
 		Test:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "send a test")),
 		Save:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
-		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Cancel:   k.Cancel,
 	}
 }
 
@@ -103,7 +103,7 @@ type SettingsPage struct {
 
 // NewSettingsPage builds the Settings tab.
 func NewSettingsPage(c Common) Page {
-	p := &SettingsPage{c: c, keys: newSettingsKeys()}
+	p := &SettingsPage{c: c, keys: newSettingsKeys(keysOf(c))}
 	p.input = newLazyInput("", "", 200)
 	p.styleInput()
 	return p
