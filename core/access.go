@@ -64,9 +64,10 @@ func Refusal(u User, cp Capability) error {
 
 // need is what an entry point needs from whoever asks.
 type need struct {
-	cap    Capability // "" = anyone signed in (their own things)
-	action string     // what is refused, in words ("terminating a session")
-	solo   bool       // refused while the person is impersonating
+	cap     Capability // "" = anyone signed in (their own things)
+	action  string     // what is refused, in words ("terminating a session")
+	solo    bool       // refused while the person is impersonating
+	product bool       // a host product's call: an API key, not a person
 }
 
 // see is the need of a read guarded by cp ("" = anyone's own things).
@@ -77,6 +78,10 @@ func see(cp Capability) need { return need{cap: cp} }
 func change(cp Capability, action string) need {
 	return need{cap: cp, action: action, solo: notWhileImpersonating[cp]}
 }
+
+// product is the need of a host product's call (HTTP API): only an
+// active API key may make it; refusal says so to anyone else.
+func product(refusal string) need { return need{product: true, action: refusal} }
 
 // own is the need of a change to one's own things that is refused while
 // impersonating (consent, keys, another request).
@@ -94,6 +99,9 @@ var notWhileImpersonating = map[Capability]bool{CapApprove: true, CapSettings: t
 // rules about the thing at hand. The operator at the command line (p.System)
 // may do everything, and is returned as a zero User.
 func authorize(tx ReadTx, p Principal, n need) (User, error) {
+	if n.product || p.APIKey != "" {
+		return User{}, productKey(tx, p, n)
+	}
 	if p.System != "" {
 		return User{}, nil
 	}
@@ -115,6 +123,28 @@ func authorize(tx ReadTx, p Principal, n need) (User, error) {
 		}
 	}
 	return me, nil
+}
+
+// productKey is authorize for a host product: only an API key that tx
+// holds unrevoked makes product calls, and an API key makes nothing else.
+func productKey(tx ReadTx, p Principal, n need) error {
+	switch {
+	case !n.product:
+		return refuse(CodeNotPermitted, "an API key is for a host product's calls, not for %s", cmpOr(n.action, "this"))
+	case p.APIKey == "":
+		return refuse(CodeNotPermitted, "%s", n.action)
+	}
+	if k, err := tx.APIKey(p.APIKey); err != nil || !k.Active() {
+		return refuse(CodeUnauthenticated, "unknown or revoked API key")
+	}
+	return nil
+}
+
+func cmpOr(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }
 
 // sessionBy is the active session the user runs as impersonator, as tx

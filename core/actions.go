@@ -19,33 +19,23 @@ type RequestActions struct {
 
 // RequestActionsFor answers RequestActions for each of the requests ids.
 func (c *Core) RequestActionsFor(p Principal, ids []string) (map[string]RequestActions, error) {
-	if err := c.require(p, CapApprovals); err != nil {
-		return nil, err
-	}
 	out := make(map[string]RequestActions, len(ids))
 	err := c.st.View(func(tx ReadTx) error {
-		t := &txn{c: c, now: c.clock.Now()}
-		t.Tx = readOnly{tx}
-		me, err := t.User(p.User.ID)
-		if err != nil {
-			return notFound("your account no longer exists")
-		}
-		impersonating, err := t.impersonating(me.ID)
+		me, err := authorize(tx, p, see(CapApprovals))
 		if err != nil {
 			return err
 		}
+		_, decide := authorize(tx, p, change(CapApprove, "deciding a request"))
+		t := &txn{c: c, now: c.clock.Now()}
+		t.Tx = readOnly{tx}
 		for _, id := range ids {
 			r, err := t.Request(id)
 			if err != nil {
 				continue
 			}
 			var a RequestActions
-			switch {
-			case !grants(me, CapApprove):
-				a.Decide = refuse(CodeNotPermitted, "%s", capNeeds[CapApprove])
-			case impersonating:
-				a.Decide = impersonatingRefusal("deciding a request")
-			default:
+			a.Decide = decide
+			if decide == nil {
 				if e := decideRefusal(me, r, t.c.orgSnapshot(), t.now); e != nil {
 					a.Decide = e
 				}
@@ -85,39 +75,14 @@ func (c *Core) SelfActionsFor(p Principal) (SelfActions, error) {
 		return a, nil
 	}
 	err := c.st.View(func(tx ReadTx) error {
-		t := &txn{c: c, now: c.clock.Now()}
-		t.Tx = readOnly{tx}
-		me, err := t.User(p.User.ID)
-		if err != nil {
-			return notFound("your account no longer exists")
+		if _, err := authorize(tx, p, see("")); err != nil {
+			return err
 		}
-		impersonating, err := t.impersonating(me.ID)
-		if impersonating {
-			a.Consent = impersonatingRefusal("changing consent")
-		}
-		switch {
-		case !grants(me, CapSettings):
-			a.Settings = refuse(CodeNotPermitted, "%s", capNeeds[CapSettings])
-		case impersonating:
-			a.Settings = impersonatingRefusal("changing settings")
-		}
-		return err
+		_, a.Consent = authorize(tx, p, own("changing consent"))
+		_, a.Settings = authorize(tx, p, change(CapSettings, "changing settings"))
+		return nil
 	})
 	return a, err
-}
-
-// impersonating reports whether the user holds an active session.
-func (t *txn) impersonating(userID string) (bool, error) {
-	active, err := t.ActiveSessions()
-	if err != nil {
-		return false, err
-	}
-	for _, s := range active {
-		if s.Impersonator == userID {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // decideRefusal is why approver may not decide r now, or nil: the rules

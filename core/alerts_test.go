@@ -337,7 +337,7 @@ func TestAlertSecretsStayOut(t *testing.T) {
 	w.must(w.c.AddChannel(w.cli, core.ChannelSlack, "https://hooks.slack.com/services/T1/B1/SLACKSECRET"))
 	w.must(nil, w.c.SetSMTP(w.cli, core.SMTPConfig{Host: "smtp.example", Port: 587, From: "actas@acme.test", User: "actas", Password: "SMTPSECRET"}))
 	var b strings.Builder
-	if _, err := w.c.ExportAudit(&b, "jsonl", core.AuditQuery{}); err != nil {
+	if _, err := w.c.ExportAudit(w.cli, &b, "jsonl", core.AuditQuery{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, secret := range []string{wh.Secret, "QUERYSECRET", "SLACKSECRET", "SMTPSECRET"} {

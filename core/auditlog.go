@@ -129,8 +129,11 @@ func (c *Core) AuditCount() uint64 {
 func (c *Core) Verify() (Verification, error) { return VerifyChain(c.st) }
 
 // ExportAudit writes every event matching q, oldest first, as JSON lines
-// or CSV.
-func (c *Core) ExportAudit(w io.Writer, format string, q AuditQuery) (int, error) {
+// or CSV, for p, who needs the audit capability (the whole log).
+func (c *Core) ExportAudit(p Principal, w io.Writer, format string, q AuditQuery) (int, error) {
+	if err := c.require(p, CapAudit); err != nil {
+		return 0, err
+	}
 	var cw *csv.Writer
 	enc := json.NewEncoder(w)
 	switch format {
@@ -146,7 +149,7 @@ func (c *Core) ExportAudit(w io.Writer, format string, q AuditQuery) (int, error
 	from := uint64(0)
 	var line []byte
 	for {
-		page, err := c.Audit(SystemPrincipal("export"), q, from, false, 1000)
+		page, err := c.Audit(p, q, from, false, 1000)
 		if err != nil {
 			return n, err
 		}

@@ -47,10 +47,19 @@ func (c *FakeClock) Now() time.Time {
 	return c.now
 }
 
+// AfterFunc runs f when Advance reaches d from now; with d <= 0 it runs f
+// at once on its own goroutine, as time.AfterFunc does. (A timer armed
+// for a moment already past must not wait for the next Advance: a worker
+// that arms one just after a test advanced the clock would sleep forever.)
 func (c *FakeClock) AfterFunc(d time.Duration, f func()) Stopper {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &fakeTimer{at: c.now.Add(d), f: f, c: c}
+	if d <= 0 {
+		t.stopped = true
+		go f()
+		return t
+	}
 	c.timers = append(c.timers, t)
 	return t
 }

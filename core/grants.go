@@ -172,8 +172,8 @@ type Visitor struct {
 // session that has ended, is gone. Redeeming records session.entered with
 // the key, the remote address and the user agent.
 func (c *Core) Redeem(p Principal, ticket string, v Visitor) (Session, Grant, error) {
-	if p.APIKey == "" {
-		return Session{}, Grant{}, refuse(CodeNotPermitted, "tickets are redeemed with an API key")
+	if _, err := c.allowed(p, product("tickets are redeemed with an API key")); err != nil {
+		return Session{}, Grant{}, err
 	}
 	if err := checkTicketText(ticket); err != nil {
 		return Session{}, Grant{}, err
@@ -288,8 +288,8 @@ func entered(tx ReadTx, sessionID, key string) (bool, error) {
 // presented, if not nil, is the verified claims set of the grant the
 // product holds: it must be this key's, for this session, with a flat act.
 func (c *Core) RefreshGrant(p Principal, sessionID string, presented []byte) (Grant, error) {
-	if p.APIKey == "" {
-		return Grant{}, refuse(CodeNotPermitted, "grants are refreshed with an API key")
+	if _, err := c.allowed(p, product("grants are refreshed with an API key")); err != nil {
+		return Grant{}, err
 	}
 	jti := newGrantID()
 	var g Grant
@@ -365,8 +365,8 @@ type SessionInfo struct {
 // SessionStatus returns a session for an API key. Every product learns of
 // every session (the stream carries them all), so any valid key may ask.
 func (c *Core) SessionStatus(p Principal, sessionID string) (SessionInfo, error) {
-	if p.APIKey == "" {
-		return SessionInfo{}, refuse(CodeNotPermitted, "session status is for API keys")
+	if _, err := c.allowed(p, product("session status is for API keys")); err != nil {
+		return SessionInfo{}, err
 	}
 	var info SessionInfo
 	err := c.st.View(func(tx ReadTx) error {
@@ -404,10 +404,13 @@ func isSessionEvent(ch Change) bool {
 
 // SubscribeSessionChanges subscribes a stream of API key p: the session
 // events, and the revocation of that key, nothing else.
-func (c *Core) SubscribeSessionChanges(p Principal, n int) *Subscription {
+func (c *Core) SubscribeSessionChanges(p Principal, n int) (*Subscription, error) {
+	if _, err := c.allowed(p, product("the stream is for API keys")); err != nil {
+		return nil, err
+	}
 	return c.hub.SubscribeFunc(n, func(ch Change) bool {
 		return isSessionEvent(ch) || (ch.Kind == ChangeAPIKey && ch.APIKey != nil && ch.APIKey.Name == p.APIKey && !ch.APIKey.Active())
-	})
+	}), nil
 }
 
 // IsSessionChange reports whether a live change is one the stream
@@ -434,8 +437,8 @@ const streamScanBudget = 100_000
 // and done says that was the head of the log. A seq past the head is
 // invalid: the product holds an id this log never gave.
 func (c *Core) SessionChangesSince(p Principal, seq uint64, limit int) (out []SessionChange, through uint64, done bool, err error) {
-	if p.APIKey == "" {
-		return nil, 0, false, refuse(CodeNotPermitted, "the stream is for API keys")
+	if _, err := c.allowed(p, product("the stream is for API keys")); err != nil {
+		return nil, 0, false, err
 	}
 	var next uint64
 	err = c.st.View(func(tx ReadTx) error {

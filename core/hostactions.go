@@ -32,8 +32,8 @@ const maxActionSize = 60 << 10
 // entered the session may report, and only actions timed from the
 // session's start to ActionGrace after its end.
 func (c *Core) RecordHostActions(p Principal, sessionID string, actions []HostAction) error {
-	if p.APIKey == "" {
-		return refuse(CodeNotPermitted, "actions are reported with an API key")
+	if _, err := c.allowed(p, product("actions are reported with an API key")); err != nil {
+		return err
 	}
 	switch {
 	case len(actions) == 0:
@@ -166,8 +166,8 @@ func IsSecretKey(k string) bool { return isSecretKey(k) }
 // impersonator leaves from the console, and ended_by names the key
 // ("product:NAME").
 func (c *Core) EndFromProduct(p Principal, sessionID string) error {
-	if p.APIKey == "" {
-		return refuse(CodeNotPermitted, "a session is ended from a product with an API key")
+	if _, err := c.allowed(p, product("a session is ended from a product with an API key")); err != nil {
+		return err
 	}
 	return c.update(func(t *txn) error {
 		s, err := t.Session(sessionID)

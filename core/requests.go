@@ -186,11 +186,14 @@ func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Durati
 func (c *Core) Cancel(p Principal, requestID string) (Request, error) {
 	var r Request
 	err := c.update(func(t *txn) error {
-		var err error
+		me, err := authorize(t, p, see(""))
+		if err != nil {
+			return err
+		}
 		if r, err = t.Request(requestID); err != nil {
 			return notFound("no request %s", requestID)
 		}
-		if e := cancelRefusal(User{ID: p.User.ID}, r); e != nil {
+		if e := cancelRefusal(me, r); e != nil {
 			return e
 		}
 		r.Status, r.Decided = RequestCancelled, t.now

@@ -136,9 +136,12 @@ func (c *Core) Start(p Principal, targetID, reason string) (Session, error) {
 	ticket := newSecret("")
 	err = c.update(func(t *txn) error {
 		denial, link = nil, ProductLink{}
-		imp, err := t.User(p.User.ID)
+		if p.System != "" {
+			return refuse(CodeNotPermitted, "the command line cannot impersonate")
+		}
+		imp, err := authorize(t, p, see(""))
 		if err != nil {
-			return notFound("your account no longer exists")
+			return err
 		}
 		k, err := t.gather(imp, targetID)
 		if err != nil {

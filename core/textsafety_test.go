@@ -24,7 +24,7 @@ func TestCSVExportIsSafe(t *testing.T) {
 	w.must(nil, w.c.LoginFailed("-2+3", "\tevil", "\rcr", 1))
 
 	var buf bytes.Buffer
-	if _, err := w.c.ExportAudit(&buf, "csv", core.AuditQuery{}); err != nil {
+	if _, err := w.c.ExportAudit(w.cli, &buf, "csv", core.AuditQuery{}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()

@@ -55,7 +55,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p core.Principal
 	}
 	rc := http.NewResponseController(w)
 	// Subscribe before reading the backlog, so nothing falls between them.
-	sub := s.core.SubscribeSessionChanges(p, s.streamBuffer)
+	sub, err := s.core.SubscribeSessionChanges(p, s.streamBuffer)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	defer sub.Close()
 	// floor: every session event up to it was in the backlog (or came
 	// before the stream began); sent: what went out live above it. Commits

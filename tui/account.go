@@ -9,7 +9,6 @@ import (
 	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 )
 
 // accountSessions is how many sessions "Who impersonated me" shows.
@@ -23,10 +22,10 @@ type accountKeys struct {
 	Up, Down, Open, Receipt, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
 }
 
-func newAccountKeys() accountKeys {
+func newAccountKeys(k *KeyMap) accountKeys {
 	return accountKeys{
-		Up:      key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:    key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Up:      k.Up,
+		Down:    k.Down,
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "session audit")),
 		Receipt: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "proof receipt")),
 		Enable:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable consent")),
@@ -36,7 +35,7 @@ func newAccountKeys() accountKeys {
 		Right:   key.NewBinding(key.WithKeys("right", "l", "tab"), key.WithHelp("→", "longer")),
 		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
 		Yes:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "revoke")),
-		Close:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Close:   k.Cancel,
 	}
 }
 
@@ -73,26 +72,26 @@ const (
 // impersonating), their consent with enable/revoke, who impersonated
 // them, and the theme switch.
 type AccountPage struct {
-	c        Common
-	keys     accountKeys
-	user     core.User
-	org      string
-	limit    time.Duration
-	now      time.Time
-	sessions []sessionRow
-	acts     core.SelfActions // what core lets the viewer change here
-	cursor   int
-	loaded   bool
-	load     loadGate
-	dialog   accountDialog
-	choice   int // index into choices(); the last is custom
-	custom   lazyInput
-	pickErr  string
+	c          Common
+	keys       accountKeys
+	user       core.User
+	org        string
+	limit      time.Duration
+	now        time.Time
+	sessions   []sessionRow
+	acts       core.SelfActions // what core lets the viewer change here
+	listCursor                  // the selected session; the table scrolls with it
+	loaded     bool
+	load       loadGate
+	dialog     accountDialog
+	choice     int // index into choices(); the last is custom
+	custom     lazyInput
+	pickErr    string
 }
 
 // NewAccountPage builds the Account tab.
 func NewAccountPage(c Common) Page {
-	p := &AccountPage{c: c, keys: newAccountKeys(), limit: core.MaxConsent, user: c.Viewer}
+	p := &AccountPage{c: c, keys: newAccountKeys(keysOf(c)), limit: core.MaxConsent, user: c.Viewer}
 	p.custom = newLazyInput("Custom: ", "e.g. 36h or 5d", 10)
 	p.styleInput()
 	return p
@@ -211,7 +210,7 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.user.ID == p.me() {
 			p.user, p.org, p.limit, p.now, p.sessions, p.loaded = msg.user, msg.org, msg.limit, msg.now, msg.sessions, true
 			p.acts = msg.acts
-			p.cursor = min(p.cursor, max(len(p.sessions)-1, 0))
+			p.moveCursor(0, len(p.sessions))
 		}
 		if p.load.rerun() || msg.user.ID != p.me() {
 			return p, p.reload()
@@ -278,9 +277,9 @@ func (p *AccountPage) followsAudit() bool {
 func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, p.keys.Down):
-		p.cursor = min(p.cursor+1, max(len(p.sessions)-1, 0))
+		p.moveCursor(1, len(p.sessions))
 	case key.Matches(msg, p.keys.Up):
-		p.cursor = max(p.cursor-1, 0)
+		p.moveCursor(-1, len(p.sessions))
 	case key.Matches(msg, p.keys.Open):
 		if p.cursor >= len(p.sessions) {
 			return nil
@@ -438,12 +437,12 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 	b.WriteString(titleLine(st, title, "", w) + "\n")
 	if p.acts.Consent != nil {
 		for _, l := range wrap("e/r: "+core.Display(p.acts.Consent.Error()), w) {
-			b.WriteString(st.StatusWarn.Render(cellFit(l, w)) + "\n")
+			b.WriteString(st.StatusWarn.Render(fit(l, w)) + "\n")
 		}
 	}
 	b.WriteByte('\n')
 	field := func(label, value string) {
-		b.WriteString(st.Label.Render(fmt.Sprintf("%-9s", label)) + " " + cellFit(value, w-10) + "\n")
+		b.WriteString(st.Label.Render(fmt.Sprintf("%-9s", label)) + " " + fit(value, w-10) + "\n")
 	}
 	mode := string(u.Mode)
 	if u.Approver {
@@ -485,25 +484,25 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 	b.WriteByte('\n')
 	b.WriteString(st.Title.Render("Who impersonated me"))
 	if len(p.sessions) > 0 && w >= 60 {
-		b.WriteString(st.Muted.Render(cellFit("  p: proof receipt of a session", w-len("Who impersonated me"))))
+		b.WriteString(st.Muted.Render(fit("  p: proof receipt of a session", w-len("Who impersonated me"))))
 	}
 	b.WriteByte('\n')
 	used := strings.Count(b.String(), "\n")
 	h := max(p.c.Height-used-1, 1)
-	widths := layoutCols(accountSessionCols, w-2)
+	t := tableOf(accountSessionCols, w-2)
 	switch {
 	case !p.loaded:
 	case len(p.sessions) == 0:
 		b.WriteString(st.Empty.Render("Nobody has impersonated you."))
 	default:
-		b.WriteString(tableHeader(st, accountSessionCols, widths, w) + "\n")
+		b.WriteString(t.header(st, w) + "\n")
 		h = max(h-2, 1)
 		off := keepVisible(p.cursor, 0, h, len(p.sessions))
 		for i := off; i < len(p.sessions) && i < off+h; i++ {
 			r := p.sessions[i]
 			c := sessionCells(r, p.now)
 			cells := []string{c[0], c[1], c[2], r.imp + " (" + r.impEmail + ")", c[5], c[6], c[7]}
-			b.WriteString(tableRow(st, cells, widths, i == p.cursor, map[int]lipgloss.Style{4: st.Status(string(r.Status))}))
+			t.writeRow(&b, st, cells, i == p.cursor, map[int]themes.Ink{4: st.StatusInk(string(r.Status))})
 			b.WriteByte('\n')
 		}
 	}

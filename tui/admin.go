@@ -186,7 +186,7 @@ func (a *adminPane) answer(msg tea.Msg, c Common) (done bool, cmd tea.Cmd) {
 		if msg.err != nil {
 			a.keys.err = core.Display(msg.err.Error())
 		}
-		a.keys.cursor = min(a.keys.cursor, max(len(a.keys.keys)-1, 0))
+		a.keys.moveCursor(0, len(a.keys.keys))
 	}
 	return false, nil
 }
@@ -372,9 +372,9 @@ func (f *editForm) view(c Common, u core.User, busy bool) string {
 // key (enter submits), x removes the selected one (y confirms), esc
 // closes.
 type keysPane struct {
-	keys     []core.Key
-	loaded   bool
-	cursor   int
+	keys   []core.Key
+	loaded bool
+	listCursor
 	adding   bool
 	removing bool
 	input    textinput.Model
@@ -431,9 +431,9 @@ func (p *keysPane) key(msg tea.KeyMsg, c Common, a *adminPane) (done bool, cmd t
 	case key.Matches(msg, k.Cancel):
 		return true, nil
 	case key.Matches(msg, k.Down):
-		p.cursor = min(p.cursor+1, max(len(p.keys)-1, 0))
+		p.moveCursor(1, len(p.keys))
 	case key.Matches(msg, k.Up):
-		p.cursor = max(p.cursor-1, 0)
+		p.moveCursor(-1, len(p.keys))
 	case key.Matches(msg, k.AddKey):
 		p.adding = true
 		p.input.Reset()

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 )
 
 // decidedLimit bounds how many decided requests of each status h shows.
@@ -23,12 +23,12 @@ type approvalsKeys struct {
 	ApproveNote                                           key.Binding
 }
 
-func newApprovalsKeys() approvalsKeys {
+func newApprovalsKeys(k *KeyMap) approvalsKeys {
 	return approvalsKeys{
-		Up:          key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:        key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
-		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Up:          k.Up,
+		Down:        k.Down,
+		Top:         as(k.Top, "newest"),
+		Bottom:      as(k.Bottom, "oldest"),
 		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
 		Deny:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
 		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
@@ -40,7 +40,7 @@ func newApprovalsKeys() approvalsKeys {
 		Less:        key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
 		Confirm:     key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "confirm")),
 		Send:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "deny")),
-		Close:       key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
+		Close:       plus(k.Cancel, k.No.Keys()...),
 	}
 }
 
@@ -93,21 +93,20 @@ type ApprovalsPage struct {
 	approver bool
 	now      time.Time
 	history  bool // h: decided requests too
-	cursor   int
-	offset   int
-	loaded   bool
-	load     loadGate
-	err      error
-	dialog   approvalDialog
-	target   approvalRow   // the request the dialog is about
-	dur      time.Duration // the duration the approve dialog grants
-	onNote   bool          // the approve dialog's note field has the focus
-	note     lazyInput
+	listCursor
+	loaded bool
+	load   loadGate
+	err    error
+	dialog approvalDialog
+	target approvalRow   // the request the dialog is about
+	dur    time.Duration // the duration the approve dialog grants
+	onNote bool          // the approve dialog's note field has the focus
+	note   lazyInput
 }
 
 // NewApprovalsPage builds the approvals inbox.
 func NewApprovalsPage(c Common) Page {
-	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(), max: core.MaxConsent}
+	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(keysOf(c)), max: core.MaxConsent}
 	p.history = !core.Allows(c.Principal.User, core.CapApprove)
 	p.note = newLazyInput("Note: ", "why (shown to the requester)", 500)
 	p.styleInput()
@@ -123,7 +122,7 @@ func (p *ApprovalsPage) Init() tea.Cmd { return p.reload() }
 func (p *ApprovalsPage) SetCommon(c Common) Page {
 	p.c = c
 	p.styleInput()
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+	p.scrollCursor(len(p.rows), p.listHeight())
 	return p
 }
 
@@ -309,7 +308,7 @@ func (p *ApprovalsPage) receive(msg approvalsLoadedMsg) {
 		}
 	}
 	p.loaded = true
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+	p.scrollCursor(len(p.rows), p.listHeight())
 	if p.dialog != dialogNone {
 		// The request may have been decided by someone else meanwhile.
 		for _, r := range p.rows {
@@ -379,8 +378,7 @@ func (p *ApprovalsPage) move(d int) {
 	if len(p.rows) == 0 {
 		return
 	}
-	p.cursor = min(max(p.cursor+d, 0), len(p.rows)-1)
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), len(p.rows))
+	p.stepCursor(d, len(p.rows), p.listHeight())
 }
 
 func (p *ApprovalsPage) closeDialog() {
@@ -538,18 +536,18 @@ func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 	}
 	return listPage{
 		title: title, right: right, cols: approvalCols,
-		count: len(p.rows), cursor: p.cursor, offset: p.offset,
+		count: len(p.rows), listCursor: p.listCursor,
 		empty: emptyListText(p.loaded, p.err, none),
-		row: func(i int) ([]string, map[int]lipgloss.Style) {
+		row: func(i int) ([]string, map[int]themes.Ink) {
 			r := p.rows[i]
-			status, style := core.Display(string(r.Status)), st.Status(string(r.Status))
+			status, style := core.Display(string(r.Status)), st.StatusInk(string(r.Status))
 			if r.acts.Blocked != nil {
 				// What would stop the session shows in the list already.
-				status, style = blockedLabel(r), st.StatusWarn
+				status, style = blockedLabel(r), st.Inks.StatusWarn
 			}
 			cells := []string{r.requester, r.target, core.Display(r.Reason), core.FormatDuration(r.Duration),
 				formatAge(p.now, r.Created), status}
-			return cells, map[int]lipgloss.Style{5: style}
+			return cells, map[int]themes.Ink{5: style}
 		},
 		detailLines: approvalDetailLines, detail: p.detail,
 	}.view(p.c, st, w)
@@ -587,9 +585,9 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 		}
 	}
 	lines := []string{
-		st.Bold.Render(cellFit(head, w)),
-		st.Muted.Render(cellFit("Reason: "+core.Display(r.Reason), w)),
-		st.Muted.Render(cellFit(status, w)),
+		st.Bold.Render(fit(head, w)),
+		st.Muted.Render(fit("Reason: "+core.Display(r.Reason), w)),
+		st.Muted.Render(fit(status, w)),
 	}
 	// What stands in the way: of the session (the target's state), and of
 	// the keys core would refuse this viewer.
@@ -600,7 +598,7 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 	if r.acts.Blocked != nil {
 		warn = append(warn, "! "+core.Display(r.acts.Blocked.Error()))
 	}
-	lines = append(lines, st.StatusWarn.Render(cellFit(strings.Join(warn, " · "), w)))
+	lines = append(lines, st.StatusWarn.Render(fit(strings.Join(warn, " · "), w)))
 	return strings.Join(lines, "\n")
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -45,51 +46,50 @@ type auditViewerKeys struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Filter, Apply, Clear, Close key.Binding
 }
 
-func newAuditViewerKeys() auditViewerKeys {
+func newAuditViewerKeys(k *KeyMap) auditViewerKeys {
 	return auditViewerKeys{
-		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "newer")),
-		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "older")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
-		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Up:       as(k.Up, "newer"),
+		Down:     as(k.Down, "older"),
+		PageUp:   k.PageUp,
+		PageDown: k.PageDown,
+		Top:      as(k.Top, "newest"),
+		Bottom:   as(k.Bottom, "oldest"),
 		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply filter")),
 		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
-		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		Close:    as(k.Cancel, "close"),
 	}
 }
 
 // AuditViewer is the scrollable audit log: per session as an overlay
 // (NewAuditViewer) and, with an empty query, the Audit tab.
 type AuditViewer struct {
-	c       Common
-	keys    auditViewerKeys
-	title   string
-	note    string          // a line under the title, e.g. the Audit tab's filters
-	base    core.AuditQuery // the fixed query; the / filter adds Text
-	text    string          // the applied / filter
-	overlay bool            // esc closes it (CloseOverlayMsg)
-	input   lazyInput       // the / filter while typing
-	typing  bool            // the filter input has focus
-	rows    []core.Event    // the window, newest first
-	cursor  int             // index into rows
-	offset  int             // first row on screen
-	gen     int             // bumped whenever the query or position is reset
-	head    uint64          // the newest seq known to exist in the log
-	newest  bool            // rows[0] is the newest matching event
-	oldest  bool            // the last row is the oldest matching event
-	olderAt uint64          // seq to read older events from (when !oldest)
-	newerAt uint64          // seq to read newer events from (when !newest)
-	busy    map[auditLoad]bool
-	again   bool  // a live event arrived while a newer load was running
-	loaded  bool  // the first page has arrived
-	err     error // the last load failed with this
+	c          Common
+	keys       auditViewerKeys
+	title      string
+	note       string          // a line under the title, e.g. the Audit tab's filters
+	base       core.AuditQuery // the fixed query; the / filter adds Text
+	text       string          // the applied / filter
+	overlay    bool            // esc closes it (CloseOverlayMsg)
+	input      lazyInput       // the / filter while typing
+	typing     bool            // the filter input has focus
+	rows       []core.Event    // the window, newest first
+	listCursor                 // into rows
+	gen        int             // bumped whenever the query or position is reset
+	head       uint64          // the newest seq known to exist in the log
+	newest     bool            // rows[0] is the newest matching event
+	oldest     bool            // the last row is the oldest matching event
+	olderAt    uint64          // seq to read older events from (when !oldest)
+	newerAt    uint64          // seq to read newer events from (when !newest)
+	busy       map[auditLoad]bool
+	again      bool  // a live event arrived while a newer load was running
+	loaded     bool  // the first page has arrived
+	err        error // the last load failed with this
 }
 
-// auditRow draws one event's row as tableRow would, with the result in its
-// status colour.
-func auditRow(st pageStyles, ev *core.Event, widths []int, selected bool) string {
+// auditRow draws one event's row of t, with the result in its status
+// colour.
+func auditRow(st pageStyles, ev *core.Event, t table, selected bool) string {
 	cells := [...]string{
 		ev.Time.UTC().Format("2006-01-02 15:04:05"),
 		core.Display(ev.Type),
@@ -97,28 +97,7 @@ func auditRow(st pageStyles, ev *core.Event, widths []int, selected bool) string
 		core.Display(ev.Result),
 		auditDetails(ev),
 	}
-	ink := &st.Inks
-	if selected {
-		return ink.TableSelected.Render("> " + renderCols(cells[:], widths))
-	}
-	status := st.StatusInk(ev.Result)
-	var b strings.Builder
-	ink.TableRow.Write(&b, "  ")
-	for i, w := range widths {
-		if i > 0 {
-			ink.TableRow.Write(&b, " ")
-		}
-		cell := ""
-		if i < len(cells) {
-			cell = cellFit(cells[i], w)
-		}
-		if i == 3 {
-			status.Write(&b, cell)
-		} else {
-			ink.TableRow.Write(&b, cell)
-		}
-	}
-	return b.String()
+	return t.row(st, cells[:], selected, map[int]themes.Ink{3: st.StatusInk(ev.Result)})
 }
 
 // NewAuditViewer opens the audit log on q, newest first, as an overlay
@@ -130,7 +109,7 @@ func NewAuditViewer(c Common, title string, q core.AuditQuery) Page {
 }
 
 func newAuditViewer(c Common, title string, q core.AuditQuery) *AuditViewer {
-	v := &AuditViewer{c: c, keys: newAuditViewerKeys(), title: title, base: q, busy: map[auditLoad]bool{}}
+	v := &AuditViewer{c: c, keys: newAuditViewerKeys(keysOf(c)), title: title, base: q, busy: map[auditLoad]bool{}}
 	v.input = newLazyInput("/ ", "text in type, people, session, reason or details", 200)
 	v.styleInput()
 	return v
@@ -145,7 +124,7 @@ func (v *AuditViewer) Init() tea.Cmd { return v.reset(loadNewest) }
 func (v *AuditViewer) SetCommon(c Common) Page {
 	v.c = c
 	v.styleInput()
-	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	v.scrollCursor(len(v.rows), v.listHeight())
 	return v
 }
 
@@ -323,8 +302,7 @@ func (v *AuditViewer) move(d int) tea.Cmd {
 	if len(v.rows) == 0 {
 		return nil
 	}
-	v.cursor = min(max(v.cursor+d, 0), len(v.rows)-1)
-	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	v.stepCursor(d, len(v.rows), v.listHeight())
 	return v.prefetch()
 }
 
@@ -375,7 +353,7 @@ func (v *AuditViewer) prepend(ev *core.Event) bool {
 	v.head = max(v.head, ev.Seq)
 	v.newerAt = ev.Seq + 1
 	v.trimBelow()
-	v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+	v.scrollCursor(len(v.rows), v.listHeight())
 	return true
 }
 
@@ -461,8 +439,8 @@ func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
 	case loadOldest:
 		slices.Reverse(evs)
 		v.rows = evs
-		v.cursor = max(len(evs)-1, 0)
-		v.offset = keepVisible(v.cursor, 0, v.listHeight(), len(evs))
+		v.offset = 0
+		v.placeCursor(len(evs)-1, len(evs), v.listHeight())
 		v.oldest, v.newest = true, next == 0
 		v.newerAt = next
 		if next == 0 {
@@ -510,7 +488,7 @@ func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
 			v.newerAt = next
 		}
 		v.trimBelow()
-		v.offset = keepVisible(v.cursor, v.offset, v.listHeight(), len(v.rows))
+		v.scrollCursor(len(v.rows), v.listHeight())
 		if v.again && v.newest {
 			v.again = false
 			return v.load(loadNewer)
@@ -591,34 +569,34 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 	b.WriteString(titleLine(st, core.Display(v.title), right, w))
 	b.WriteByte('\n')
 	if v.note != "" {
-		ink.Muted.Write(b, cellFit(v.note, w))
+		ink.Muted.Write(b, fit(v.note, w))
 		b.WriteByte('\n')
 	}
 	switch {
 	case v.typing:
 		b.WriteString(ansi.Truncate(v.input.View(), w, ""))
 	case v.text != "":
-		ink.Muted.Write(b, cellFit("filter: "+core.Display(v.text)+"  (/ to change, esc to clear)", w))
+		ink.Muted.Write(b, fit("filter: "+core.Display(v.text)+"  (/ to change, esc to clear)", w))
 	default:
-		ink.Faint.Write(b, cellFit("/ to filter", w))
+		ink.Faint.Write(b, fit("/ to filter", w))
 	}
 	b.WriteByte('\n')
-	widths := layoutCols(auditCols, w-2)
+	t := tableOf(auditCols, w-2)
 	b.WriteString(drawn.get(drawKey{styles: st.Styles, width: w, part: partHeader}, func() string {
-		return tableHeader(st, auditCols, widths, w)
+		return t.header(st, w)
 	}))
 	b.WriteByte('\n')
 	lines := 0
 	switch {
 	case v.err != nil && len(v.rows) == 0:
-		ink.Error.Write(b, cellFit(core.Display(v.err.Error()), w))
+		ink.Error.Write(b, fit(core.Display(v.err.Error()), w))
 		lines++
 	case len(v.rows) == 0 && v.loaded:
 		msg := "No audit events yet."
 		if v.text != "" || !isEmptyQuery(v.base) {
 			msg = "No events match."
 		}
-		ink.TableEmpty.Write(b, cellFit(msg, w))
+		ink.TableEmpty.Write(b, fit(msg, w))
 		lines++
 	}
 	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
@@ -629,7 +607,7 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 			part = partSelected
 		}
 		b.WriteString(drawn.get(drawKey{styles: st.Styles, width: w, part: part, seq: ev.Seq, hash: ev.Hash}, func() string {
-			return auditRow(st, ev, widths, selected)
+			return auditRow(st, ev, t, selected)
 		}))
 		b.WriteByte('\n')
 		lines++
@@ -659,7 +637,7 @@ func auditDetail(st pageStyles, ev *core.Event, w int) string {
 		parts = append(parts, "request "+core.Display(ev.Request))
 	}
 	parts = append(parts, "result "+core.Display(ev.Result))
-	head := st.Bold.Render(cellFit(strings.Join(parts, " · "), w))
+	head := st.Bold.Render(fit(strings.Join(parts, " · "), w))
 	body := auditDetails(ev)
 	if body == "" {
 		body = "(no details)"

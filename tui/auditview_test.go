@@ -289,7 +289,9 @@ func colourCommon(c Common, theme string) Common {
 	return c
 }
 
-func TestAuditRowsDrawnAsTableRow(t *testing.T) {
+// The table's ink path draws a row as lipgloss would: the row's style
+// around the runs of plain cells, the status colour around the result.
+func TestAuditRowsDrawnAsLipglossWould(t *testing.T) {
 	f := newFixture(t, 30)
 	c := f.pageCommon(t, core.DemoOwner, 100, 30)
 	page, err := f.c.Audit(f.principal(t, core.DemoOwner), core.AuditQuery{}, 0, true, 40)
@@ -298,13 +300,17 @@ func TestAuditRowsDrawnAsTableRow(t *testing.T) {
 	}
 	for _, theme := range themes.Names() {
 		st := pageStylesOf(colourCommon(c, theme))
-		widths := layoutCols(auditCols, 98)
+		tb := tableOf(auditCols, 98)
+		w := tb.widths
 		for _, ev := range page.Events {
-			cells := []string{ev.Time.UTC().Format("2006-01-02 15:04:05"), core.Display(ev.Type), auditWho(&ev),
-				core.Display(ev.Result), auditDetails(&ev)}
+			cells := []string{fit(ev.Time.UTC().Format("2006-01-02 15:04:05"), w[0]), fit(core.Display(ev.Type), w[1]),
+				fit(auditWho(&ev), w[2]), fit(core.Display(ev.Result), w[3]), fit(auditDetails(&ev), w[4])}
 			for _, sel := range []bool{false, true} {
-				want := tableRow(st, cells, widths, sel, map[int]lipgloss.Style{3: st.Status(ev.Result)})
-				if got := auditRow(st, &ev, widths, sel); got != want {
+				want := st.Row.Render("  "+strings.Join(cells[:3], " ")+" ") + st.Status(ev.Result).Render(cells[3]) + st.Row.Render(" "+cells[4])
+				if sel {
+					want = st.Selected.Render("> " + strings.Join(cells, " "))
+				}
+				if got := auditRow(st, &ev, tb, sel); got != want {
 					t.Fatalf("%s theme, #%d selected=%v:\n got %q\nwant %q", theme, ev.Seq, sel, got, want)
 				}
 			}
@@ -325,9 +331,9 @@ func TestAuditViewerRedrawsOnThemeAndWidth(t *testing.T) {
 			v.SetCommon(c)
 			view := v.View()
 			st := pageStylesOf(c)
-			widths := layoutCols(auditCols, w-2)
+			tb := tableOf(auditCols, w-2)
 			for i := v.offset; i < v.offset+v.listHeight() && i < len(v.rows); i++ {
-				if row := auditRow(st, &v.rows[i], widths, i == v.cursor); !strings.Contains(view, row) {
+				if row := auditRow(st, &v.rows[i], tb, i == v.cursor); !strings.Contains(view, row) {
 					t.Fatalf("theme %s width %d: row %d is not as drawn afresh (%q):\n%s", c.Styles.Name, w, i, row, view)
 				}
 			}

@@ -105,3 +105,25 @@ const (
 	TabAccount   = 5
 	TabSettings  = 6
 )
+
+// keysOf is c's key map; a page built without one (a bare test) gets
+// the default.
+func keysOf(c Common) *KeyMap {
+	if c.Keys != nil {
+		return c.Keys
+	}
+	k := DefaultKeyMap()
+	return &k
+}
+
+// as is b under a page's own word for it (up is "newer" in the audit
+// log): the same keys, so that a key means the same on every page.
+func as(b key.Binding, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(b.Help().Key, desc))
+}
+
+// plus is b answering to more keys as well (a pager's less-style b and f).
+func plus(b key.Binding, more ...string) key.Binding {
+	keys := append(append([]string(nil), b.Keys()...), more...)
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(b.Help().Key, b.Help().Desc))
+}

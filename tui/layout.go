@@ -51,8 +51,9 @@ func blockSize(s string) (w, h int) {
 	return w, len(lines)
 }
 
-// fit truncates s to w cells (with an ellipsis) and pads it to exactly w.
-// s must be plain text, already passed through core.Display.
+// fit truncates s to w cells (with an ellipsis) and pads it to exactly w:
+// the console's one fit-to-width. s may hold ANSI styles; text from
+// people must have passed through core.Display.
 func fit(s string, w int) string {
 	if w <= 0 {
 		return ""

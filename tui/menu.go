@@ -22,10 +22,10 @@ type menuItem struct {
 
 // menu is a small kebab menu: up/down and enter, or an item's hotkey.
 type menu struct {
-	title  string
-	items  []menuItem
-	cursor int
-	flash  string // reason shown after pressing a disabled item
+	title string
+	items []menuItem
+	listCursor
+	flash string // reason shown after pressing a disabled item
 	// pending is an item chosen while core was still being asked about it:
 	// it is carried out as soon as the answer allows it.
 	pending string
@@ -99,11 +99,11 @@ func (m *menu) update(msg tea.KeyMsg, k *KeyMap) (res menuResult, chosen string)
 	case key.Matches(msg, k.Cancel):
 		return menuClosed, ""
 	case key.Matches(msg, k.Up), key.Matches(msg, k.Prev):
-		m.cursor = (m.cursor + len(m.items) - 1) % len(m.items)
+		m.wrapCursor(-1, len(m.items))
 		m.moved = true
 		return menuNone, ""
 	case key.Matches(msg, k.Down), key.Matches(msg, k.Next):
-		m.cursor = (m.cursor + 1) % len(m.items)
+		m.wrapCursor(1, len(m.items))
 		m.moved = true
 		return menuNone, ""
 	case key.Matches(msg, k.Enter):

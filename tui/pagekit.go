@@ -89,73 +89,6 @@ func layoutCols(cols []colSpec, total int) []int {
 	return w
 }
 
-// renderCols fits each cell to its column and joins them with spaces.
-func renderCols(cells []string, widths []int) string {
-	var b strings.Builder
-	for i, w := range widths {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		cell := ""
-		if i < len(cells) {
-			cell = cells[i]
-		}
-		b.WriteString(cellFit(cell, w))
-	}
-	return b.String()
-}
-
-// tableHeader is the column titles over the theme's rule, behind the
-// two-cell gutter that marks the selected row.
-func tableHeader(st pageStyles, cols []colSpec, widths []int, w int) string {
-	return st.TableHeader.Width(w).Render(cellFit("  "+renderCols(colTitles(cols), widths), w))
-}
-
-// tableRow is one row: "> " and the selection style when selected (seen
-// even without colour), else each cell in its style (styles by column,
-// st.Row for the others).
-func tableRow(st pageStyles, cells []string, widths []int, selected bool, styles map[int]lipgloss.Style) string {
-	if selected {
-		return st.Selected.Render("> " + renderCols(cells, widths))
-	}
-	return st.Row.Render("  ") + renderStyled(cells, widths, st.Row, styles)
-}
-
-// renderStyled is renderCols with a style per cell (base for the others),
-// so that one coloured cell does not reset the colour of the rest.
-func renderStyled(cells []string, widths []int, base lipgloss.Style, styles map[int]lipgloss.Style) string {
-	var b strings.Builder
-	for i, w := range widths {
-		if i > 0 {
-			b.WriteString(base.Render(" "))
-		}
-		cell := ""
-		if i < len(cells) {
-			cell = cells[i]
-		}
-		st, ok := styles[i]
-		if !ok {
-			st = base
-		}
-		b.WriteString(st.Render(cellFit(cell, w)))
-	}
-	return b.String()
-}
-
-// cellFit truncates s to w cells (with …) and pads it to exactly w.
-func cellFit(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	if ansi.StringWidth(s) > w {
-		s = ansi.Truncate(s, w, "…")
-	}
-	if n := ansi.StringWidth(s); n < w {
-		s += strings.Repeat(" ", w-n)
-	}
-	return s
-}
-
 // loadGate keeps a page to one load from core at a time. A reload asked
 // for while one runs is remembered and run once that load has landed, so a
 // burst of live changes costs at most one more read.
@@ -203,15 +136,15 @@ func listRows(h, detailLines int) int {
 // while there are none) and, on pages of listDetailFrom lines or more, a
 // rule over a pane that describes the selected row.
 type listPage struct {
-	title, right   string
-	cols           []colSpec
-	count          int // rows in the list
-	cursor, offset int
-	detailLines    int
-	empty          string // shown in place of the rows when count is 0
-	// row is row i's cells and the styles of the columns that have their
-	// own (as for tableRow).
-	row    func(i int) ([]string, map[int]lipgloss.Style)
+	title, right string
+	cols         []colSpec
+	count        int // rows in the list
+	listCursor
+	detailLines int
+	empty       string // shown in place of the rows when count is 0
+	// row is row i's cells and the inks of the columns that have their
+	// own (as for table.row).
+	row    func(i int) ([]string, map[int]themes.Ink)
 	detail func(st pageStyles, w int) string
 }
 
@@ -220,18 +153,18 @@ func (l listPage) view(c Common, st pageStyles, w int) string {
 	var b strings.Builder
 	b.WriteString(titleLine(st, l.title, l.right, w))
 	b.WriteString("\n\n")
-	widths := layoutCols(l.cols, w-2)
-	b.WriteString(tableHeader(st, l.cols, widths, w))
+	t := tableOf(l.cols, w-2)
+	b.WriteString(t.header(st, w))
 	b.WriteByte('\n')
 	h := listRows(c.Height, l.detailLines)
 	lines := 0
 	if l.count == 0 {
-		b.WriteString(st.Empty.Render(cellFit(l.empty, w)) + "\n")
+		b.WriteString(st.Empty.Render(fit(l.empty, w)) + "\n")
 		lines++
 	}
 	for i := l.offset; i < l.count && i < l.offset+h; i++ {
 		cells, styles := l.row(i)
-		b.WriteString(tableRow(st, cells, widths, i == l.cursor, styles))
+		t.writeRow(&b, st, cells, i == l.cursor, styles)
 		b.WriteByte('\n')
 		lines++
 	}
@@ -255,21 +188,6 @@ func emptyListText(loaded bool, err error, none string) string {
 		return none
 	}
 	return "Loading…"
-}
-
-// keepVisible returns the first row to show so that cursor is on screen.
-func keepVisible(cursor, offset, height, count int) int {
-	if height < 1 {
-		height = 1
-	}
-	if cursor < offset {
-		offset = cursor
-	}
-	if cursor >= offset+height {
-		offset = cursor - height + 1
-	}
-	offset = min(offset, max(count-height, 0))
-	return max(offset, 0)
 }
 
 // limitLines cuts s to at most h lines.

@@ -41,14 +41,15 @@ type ReceiptView struct {
 
 // NewReceiptView builds the receipt overlay of a session; Init proves it.
 func NewReceiptView(c Common, session string) Page {
+	k := keysOf(c)
 	return &ReceiptView{c: c, session: session, keys: receiptKeys{
-		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "f", " "), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
-		Close:    key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "close")),
+		Up:       k.Up,
+		Down:     k.Down,
+		PageUp:   plus(k.PageUp, "b"),
+		PageDown: plus(k.PageDown, "f", " "),
+		Top:      k.Top,
+		Bottom:   k.Bottom,
+		Close:    plus(as(k.Cancel, "close"), "q"),
 	}}
 }
 
@@ -162,11 +163,11 @@ func (v *ReceiptView) View() string {
 	out := []string{titleLine(st, v.Title(), right, w)}
 	switch {
 	case v.err != nil:
-		out = append(out, st.Inks.Muted.Render(cellFit("No receipt: "+core.Display(v.err.Error()), w)))
+		out = append(out, st.Inks.Muted.Render(fit("No receipt: "+core.Display(v.err.Error()), w)))
 	default:
 		end := min(v.offset+v.rows(), len(v.lines))
 		for _, l := range v.lines[v.offset:end] {
-			out = append(out, cellFit(l, w))
+			out = append(out, fit(l, w))
 		}
 	}
 	return limitLines(strings.Join(out, "\n"), v.c.Height)

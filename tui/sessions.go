@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 )
 
 // sessionsPageSize is how many sessions of history one read brings.
@@ -17,19 +17,19 @@ type sessionsKeys struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Open, Terminate, ClearFilter, Confirm, Close key.Binding
 }
 
-func newSessionsKeys() sessionsKeys {
+func newSessionsKeys(k *KeyMap) sessionsKeys {
 	return sessionsKeys{
-		Up:          key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:        key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Up:          k.Up,
+		Down:        k.Down,
+		PageUp:      k.PageUp,
+		PageDown:    k.PageDown,
+		Top:         k.Top,
+		Bottom:      k.Bottom,
 		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "audit")),
 		Terminate:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "terminate")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "all sessions")),
 		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "terminate")),
-		Close:       key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "cancel")),
+		Close:       plus(k.Cancel, k.No.Keys()...),
 	}
 }
 
@@ -70,20 +70,19 @@ type SessionsPage struct {
 	done      bool
 	now       time.Time
 	terminate bool
-	cursor    int
-	offset    int
-	gen       int
-	load      loadGate
-	more      bool // a page of history is being read
-	loaded    bool
-	confirm   bool // the terminate dialog is open
-	victim    sessionRow
-	err       error
+	listCursor
+	gen     int
+	load    loadGate
+	more    bool // a page of history is being read
+	loaded  bool
+	confirm bool // the terminate dialog is open
+	victim  sessionRow
+	err     error
 }
 
 // NewSessionsPage builds the Sessions tab.
 func NewSessionsPage(c Common) Page {
-	return &SessionsPage{c: c, keys: newSessionsKeys()}
+	return &SessionsPage{c: c, keys: newSessionsKeys(keysOf(c))}
 }
 
 // Init reads the first page.
@@ -92,7 +91,7 @@ func (p *SessionsPage) Init() tea.Cmd { return p.reload() }
 // SetCommon takes the new shared state.
 func (p *SessionsPage) SetCommon(c Common) Page {
 	p.c = c
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), p.count())
+	p.scrollCursor(p.count(), p.listHeight())
 	return p
 }
 
@@ -312,7 +311,7 @@ func (p *SessionsPage) receive(msg sessionsLoadedMsg) tea.Cmd {
 			keep = r.ID
 		}
 		p.active, p.history = msg.active, msg.history
-		p.cursor = min(p.cursor, max(p.count()-1, 0))
+		p.moveCursor(0, p.count())
 		for i := range p.count() {
 			if p.row(i).ID == keep {
 				p.cursor = i
@@ -321,7 +320,7 @@ func (p *SessionsPage) receive(msg sessionsLoadedMsg) tea.Cmd {
 	}
 	p.before, p.done = msg.before, msg.done
 	p.loaded = true
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), p.count())
+	p.scrollCursor(p.count(), p.listHeight())
 	if p.load.rerun() {
 		return p.reload()
 	}
@@ -374,8 +373,7 @@ func (p *SessionsPage) move(d int) tea.Cmd {
 	if p.count() == 0 {
 		return nil
 	}
-	p.cursor = min(max(p.cursor+d, 0), p.count()-1)
-	p.offset = keepVisible(p.cursor, p.offset, p.listHeight(), p.count())
+	p.stepCursor(d, p.count(), p.listHeight())
 	return p.nearEnd()
 }
 
@@ -453,15 +451,15 @@ func (p *SessionsPage) listView(st pageStyles, w int) string {
 	}
 	return listPage{
 		title: title, right: right, cols: cols,
-		count: p.count(), cursor: p.cursor, offset: p.offset,
+		count: p.count(), listCursor: p.listCursor,
 		empty: emptyListText(p.loaded, p.err, "No sessions yet."),
-		row: func(i int) ([]string, map[int]lipgloss.Style) {
+		row: func(i int) ([]string, map[int]themes.Ink) {
 			r := p.row(i)
 			cells := sessionCells(r, p.now)
 			if narrow {
 				cells = narrowSessionCells(r, p.now, cells)
 			}
-			return cells, map[int]lipgloss.Style{5: st.Status(string(r.Status))}
+			return cells, map[int]themes.Ink{5: st.StatusInk(string(r.Status))}
 		},
 		detailLines: sessionDetailLines, detail: p.detail,
 	}.view(p.c, st, w)
@@ -516,7 +514,7 @@ func (p *SessionsPage) detail(st pageStyles, w int) string {
 		more += " · ends " + r.Ends.UTC().Format("2006-01-02 15:04")
 	}
 	more += " · enter: audit"
-	return st.Bold.Render(cellFit(head, w)) + "\n" + st.Muted.Render(cellFit(more, w))
+	return st.Bold.Render(fit(head, w)) + "\n" + st.Muted.Render(fit(more, w))
 }
 
 // fmtSpan shows a duration briefly: "45s", "9m", "1h05m", "3d4h".

@@ -31,18 +31,18 @@ type settingsKeys struct {
 	Up, Down, Top, Bottom, Edit, Mode, Approver, Test, Save, Cancel key.Binding
 }
 
-func newSettingsKeys() settingsKeys {
+func newSettingsKeys(k *KeyMap) settingsKeys {
 	return settingsKeys{
-		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		Up:       k.Up,
+		Down:     k.Down,
+		Top:      k.Top,
+		Bottom:   k.Bottom,
 		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
 		Mode:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "cycle mode")),
 		Approver: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "toggle approver")),
 		Test:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "send a test")),
 		Save:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
-		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Cancel:   k.Cancel,
 	}
 }
 
@@ -89,8 +89,9 @@ type SettingsPage struct {
 	outbox  []core.OutboxMessage
 	apikeys []core.APIKey // host products' keys, shown only (actas apikey add|revoke)
 	testing string        // channel a test is on its way to
-	cursor  int           // policy keys first, then staff
-	offset  int
+	// The selection runs over the policy keys first, then staff and
+	// alert channels; the offset is the first line on screen.
+	listCursor
 	loaded  bool
 	load    loadGate
 	err     error
@@ -102,7 +103,7 @@ type SettingsPage struct {
 
 // NewSettingsPage builds the Settings tab.
 func NewSettingsPage(c Common) Page {
-	p := &SettingsPage{c: c, keys: newSettingsKeys()}
+	p := &SettingsPage{c: c, keys: newSettingsKeys(keysOf(c))}
 	p.input = newLazyInput("", "", 200)
 	p.styleInput()
 	return p
@@ -250,7 +251,7 @@ func (p *SettingsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				}
 			}
 		}
-		p.cursor = min(p.cursor, max(p.count()-1, 0))
+		p.moveCursor(0, p.count())
 		p.scroll()
 		if p.load.rerun() {
 			return p, p.reload()
@@ -307,13 +308,13 @@ func (p *SettingsPage) key(msg tea.KeyMsg) tea.Cmd {
 	co, pr := p.c.Core, p.c.Principal
 	switch {
 	case key.Matches(msg, p.keys.Down):
-		p.cursor = min(p.cursor+1, max(p.count()-1, 0))
+		p.moveCursor(1, p.count())
 	case key.Matches(msg, p.keys.Up):
-		p.cursor = max(p.cursor-1, 0)
+		p.moveCursor(-1, p.count())
 	case key.Matches(msg, p.keys.Top):
 		p.cursor = 0
 	case key.Matches(msg, p.keys.Bottom):
-		p.cursor = max(p.count()-1, 0)
+		p.moveCursor(p.count(), p.count())
 	case p.acts.Settings != nil && (key.Matches(msg, p.keys.Edit) || key.Matches(msg, p.keys.Mode) || key.Matches(msg, p.keys.Approver)):
 		return errorOf(p.acts.Settings)
 	case key.Matches(msg, p.keys.Edit):
@@ -425,7 +426,7 @@ func (p *SettingsPage) View() string {
 			}
 		case i == p.cursor:
 			sel = len(lines)
-			lines = append(lines, st.Selected.Render(cellFit(">"+label[1:]+v, w)))
+			lines = append(lines, st.Selected.Render(fit(">"+label[1:]+v, w)))
 		default:
 			vs := st.Row
 			if isBoolPolicy(v) {
@@ -436,8 +437,8 @@ func (p *SettingsPage) View() string {
 	}
 	lines = append(lines, "", st.Title.Render(fmt.Sprintf("Staff (%d)", len(p.staff)))+
 		st.Muted.Render("  m cycles the mode never → request → direct · a toggles approver"))
-	widths := layoutCols(staffCols, w-2)
-	lines = append(lines, strings.Split(tableHeader(st, staffCols, widths, w), "\n")...)
+	staff := tableOf(staffCols, w-2)
+	lines = append(lines, strings.Split(staff.header(st, w), "\n")...)
 	for i, u := range p.staff {
 		approver := "no"
 		if u.Approver {
@@ -448,7 +449,7 @@ func (p *SettingsPage) View() string {
 		if len(core.PolicyKeys)+i == p.cursor {
 			sel = len(lines)
 		}
-		lines = append(lines, tableRow(st, cells, widths, len(core.PolicyKeys)+i == p.cursor, nil))
+		lines = append(lines, staff.row(st, cells, len(core.PolicyKeys)+i == p.cursor, nil))
 	}
 	lines = append(lines, p.apiKeyLines(st, w)...)
 	lines = append(lines, p.alertLines(st, w, len(lines), &sel)...)
@@ -463,15 +464,15 @@ func (p *SettingsPage) View() string {
 	}
 	b.WriteString("\n" + st.Faint.Render(strings.Repeat("─", w)) + "\n")
 	if k, ok := p.policyKey(); ok {
-		b.WriteString(st.Muted.Render(cellFit(policyHelp[k], w)))
+		b.WriteString(st.Muted.Render(fit(policyHelp[k], w)))
 	} else if u, ok := p.staffMember(); ok {
-		b.WriteString(st.Muted.Render(cellFit(staffHint(u), w)))
+		b.WriteString(st.Muted.Render(fit(staffHint(u), w)))
 	} else if ch, ok := p.channel(); ok {
 		hint := "t sends a test to " + ch.ID + "; actas alert remove " + ch.ID + " removes it."
 		if ch.LastError != "" {
 			hint = "Last error " + ch.LastErrorAt.UTC().Format(time.RFC3339) + ": " + core.Display(ch.LastError)
 		}
-		b.WriteString(st.Muted.Render(cellFit(hint, w)))
+		b.WriteString(st.Muted.Render(fit(hint, w)))
 	}
 	return limitLines(b.String(), p.c.Height)
 }
@@ -509,7 +510,7 @@ func (p *SettingsPage) apiKeyLines(st pageStyles, w int) []string {
 		}
 		text := fmt.Sprintf("  %-20s %-24s %6d/s  added %s by %s", k.Name, state, k.Rate,
 			k.Created.UTC().Format("2006-01-02 15:04"), k.CreatedBy)
-		lines = append(lines, style.Render(cellFit(core.Display(text), w)))
+		lines = append(lines, style.Render(fit(core.Display(text), w)))
 	}
 	if len(p.apikeys) == 0 {
 		lines = append(lines, st.Muted.Render("  No API keys yet."))
@@ -538,8 +539,8 @@ const maxOutboxLines = 8
 func (p *SettingsPage) alertLines(st pageStyles, w, base int, sel *int) []string {
 	lines := []string{"", st.Title.Render(fmt.Sprintf("Alerts (%d)", len(p.chans))) +
 		st.Muted.Render("  t sends a test · add channels with actas alert add slack|email|webhook")}
-	widths := layoutCols(alertCols, w-2)
-	lines = append(lines, strings.Split(tableHeader(st, alertCols, widths, w), "\n")...)
+	t := tableOf(alertCols, w-2)
+	lines = append(lines, strings.Split(t.header(st, w), "\n")...)
 	first := len(core.PolicyKeys) + len(p.staff)
 	for i, ch := range p.chans {
 		last := "never"
@@ -557,7 +558,7 @@ func (p *SettingsPage) alertLines(st pageStyles, w, base int, sel *int) []string
 			*sel = base + len(lines)
 		}
 		cells := []string{ch.ID, string(ch.Kind), core.Display(ch.Destination()), last, errText}
-		lines = append(lines, tableRow(st, cells, widths, first+i == p.cursor, nil))
+		lines = append(lines, t.row(st, cells, first+i == p.cursor, nil))
 	}
 	if len(p.chans) == 0 {
 		lines = append(lines, st.Muted.Render("  No channels yet."))
@@ -585,7 +586,7 @@ func (p *SettingsPage) alertLines(st pageStyles, w, base int, sel *int) []string
 		if m.LastError != "" {
 			text += " · " + m.LastError
 		}
-		lines = append(lines, style.Render(cellFit(core.Display(text), w)))
+		lines = append(lines, style.Render(fit(core.Display(text), w)))
 	}
 	return lines
 }

@@ -3,10 +3,12 @@ package tui
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
 	"github.com/actas/actas/core"
+	"github.com/actas/actas/themes"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -43,7 +45,7 @@ type UsersPage struct {
 	loadErr string
 	asleep  bool // the tab is not shown: no rows are held or read
 
-	cursor, offset int
+	listCursor
 
 	lines map[int]string // rendered unselected rows, by row index
 
@@ -263,18 +265,14 @@ func (p *UsersPage) moveTo(i int) tea.Cmd {
 	return cmd
 }
 
-// scroll keeps the cursor on screen.
+// scroll keeps the cursor on screen; while the total is not known the
+// list has no end to stop at.
 func (p *UsersPage) scroll() {
-	n := p.visibleRows()
-	if p.cursor < p.offset {
-		p.offset = p.cursor
+	count := p.total
+	if count < 0 {
+		count = math.MaxInt
 	}
-	if p.cursor >= p.offset+n {
-		p.offset = p.cursor - n + 1
-	}
-	if p.total >= 0 && p.offset+n > p.total {
-		p.offset = max(p.total-n, 0)
-	}
+	p.scrollCursor(count, p.visibleRows())
 }
 
 func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -608,35 +606,43 @@ func (p *UsersPage) start(u core.User, reason string) tea.Cmd {
 	}
 }
 
-// columns are the table's column widths for a page width.
-type columns struct{ mark, name, email, org, role, status, consent, kebab int }
-
-func layoutColumns(w int) columns {
-	c := columns{mark: 2, org: 8, role: 8, status: 9, consent: 12, kebab: 1}
-	fixed := c.mark + c.org + c.role + c.status + c.consent + c.kebab + 6 // six gaps
+// usersTable is the Users table for a page width: fixed columns, the org
+// column growing first when there is room to spare, then name and email
+// sharing the rest.
+func usersTable(w int) table {
+	const mark, role, status, consent, kebab = 2, 8, 9, 12, 1
+	org := 8
+	fixed := mark + org + role + status + consent + kebab + 6 // six gaps
 	rest := max(w-fixed, 20)
 	if rest > 40 {
-		c.org += min((rest-40)/4, 12) // room to spare: longer org names first
-		rest = max(w-fixed-(c.org-8), 20)
+		org += min((rest-40)/4, 12) // room to spare: longer org names first
+		rest = max(w-fixed-(org-8), 20)
 	}
-	c.name = rest * 9 / 20
-	c.email = rest - c.name
-	return c
+	name := rest * 9 / 20
+	return table{
+		titles: []string{"Name", "Email", "Org", "Role", "Status", "Consent UTC", "⋮"},
+		widths: []int{name, rest - name, org, role, status, consent, kebab},
+	}
 }
 
-// cells formats one row's cells, padded to their widths.
-func (p *UsersPage) cells(u core.User, cols columns) []string {
+// usersInk is the ink of the Users table's status and kebab columns.
+func usersInk(s *themes.Styles, u core.User) map[int]themes.Ink {
+	return map[int]themes.Ink{4: s.StatusInk(string(u.Status)), 6: s.Inks.Faint}
+}
+
+// cells are one row's cells.
+func (p *UsersPage) cells(u core.User) []string {
 	consent := "—"
 	if u.ConsentActive(p.c.Core.Now()) {
 		consent = u.ConsentUntil.UTC().Format("Jan 02 15:04")
 	}
 	return []string{
-		fit(core.Display(u.Name), cols.name),
-		fit(core.Display(u.Email), cols.email),
-		fit(core.Display(p.c.Core.OrgName(u.Org)), cols.org),
-		fit(core.Display(string(u.Role)), cols.role),
-		fit(core.Display(string(u.Status)), cols.status),
-		fit(consent, cols.consent),
+		core.Display(u.Name),
+		core.Display(u.Email),
+		core.Display(p.c.Core.OrgName(u.Org)),
+		core.Display(string(u.Role)),
+		core.Display(string(u.Status)),
+		consent,
 		"⋮",
 	}
 }
@@ -644,8 +650,8 @@ func (p *UsersPage) cells(u core.User, cols columns) []string {
 // render prepares the lines of the rows on screen that are not cached yet,
 // so View only joins strings.
 func (p *UsersPage) render() {
-	cols := layoutColumns(p.c.Width)
-	s := p.c.Styles
+	t := usersTable(p.c.Width)
+	st := pageStylesOf(p.c)
 	n := p.visibleRows()
 	for i := p.offset; i < p.offset+n; i++ {
 		if _, ok := p.lines[i]; ok || i == p.cursor {
@@ -655,16 +661,14 @@ func (p *UsersPage) render() {
 		if !ok {
 			continue
 		}
-		c := p.cells(u, cols)
-		status := s.StatusStyle(string(u.Status)).Render(c[4])
-		p.lines[i] = s.TableRow.Render("  "+strings.Join(c[:4], " ")+" ") + status + s.TableRow.Render(" "+c[5]+" ") + s.Faint.Render(c[6])
+		p.lines[i] = t.row(st, p.cells(u), false, usersInk(st.Styles, u))
 	}
 }
 
 func (p *UsersPage) View() string {
 	s := p.c.Styles
 	w, h := p.c.Width, p.c.Height
-	cols := layoutColumns(w)
+	t, st := usersTable(w), pageStylesOf(p.c)
 	var b strings.Builder
 	b.Grow(w * h * 2)
 
@@ -693,9 +697,7 @@ func (p *UsersPage) View() string {
 	}
 	b.WriteByte('\n')
 
-	header := "  " + strings.Join([]string{fit("Name", cols.name), fit("Email", cols.email), fit("Org", cols.org),
-		fit("Role", cols.role), fit("Status", cols.status), fit("Consent UTC", cols.consent), "⋮"}, " ")
-	b.WriteString(s.TableHeader.Width(w).Render(fit(header, w)))
+	b.WriteString(t.header(st, w))
 	b.WriteByte('\n')
 
 	n := p.visibleRows()
@@ -719,8 +721,7 @@ func (p *UsersPage) View() string {
 			}
 			if i == p.cursor {
 				if u, ok := p.row(i); ok {
-					c := p.cells(u, cols)
-					b.WriteString(s.TableSelected.Render("> " + strings.Join(c, " ")))
+					t.writeRow(&b, st, p.cells(u), true, nil)
 					continue
 				}
 			}

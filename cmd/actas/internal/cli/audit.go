@@ -130,12 +130,12 @@ date there means the end of that day, so --since D --until D is day D.`,
 					return err
 				}
 				if q.Session != "" {
-					if _, err := co.SystemSession(q.Session); err != nil {
+					if _, err := co.SessionFor(a.operator(), q.Session); err != nil {
 						return errorf("no session %s (session IDs look like imp_00000001)", q.Session)
 					}
 				}
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
-				if _, err := co.ExportAudit(w, format, q); err != nil {
+				if _, err := co.ExportAudit(a.operator(), w, format, q); err != nil {
 					return err
 				}
 				return w.Flush()
