@@ -143,3 +143,35 @@ func TestActiveSessionCountsEventsLive(t *testing.T) {
 		t.Fatalf("events: running %+v, stored %d; want 3", act, stored.Events)
 	}
 }
+
+// ActionsOn answers as the actions themselves would: the menu of a user
+// never offers what core then refuses, nor greys what it would allow.
+func TestActionsOnAgreesWithTheActions(t *testing.T) {
+	w := newWorld(t)
+	for _, tc := range []struct{ who, on string }{
+		{"jane", "joe"}, {"jane", "jane"}, {"gstaff", "jane"}, {"gstaff", "ivan"},
+		{"lead", "jane"}, {"approver", "ivan"}, {"support", "jane"},
+	} {
+		p, id := w.as(tc.who), w.u[tc.on].ID
+		a := w.actionsOn(p, id)
+		_, sessErr := w.c.Sessions(p, id, "", 1)
+		_, auditErr := w.c.Audit(p, core.AuditQuery{Subject: id}, 0, true, 1)
+		if codeOf(a.Sessions) != codeOf(sessErr) || codeOf(a.Audit) != codeOf(auditErr) {
+			t.Errorf("%s on %s: ActionsOn sessions/audit %v/%v, the reads %v/%v", tc.who, tc.on, a.Sessions, a.Audit, sessErr, auditErr)
+		}
+	}
+	// While impersonating, an owner's steps are refused as such, up front.
+	w.must(w.c.Start(w.as("owner"), w.u["jane"].ID, "ticket"))
+	a := w.actionsOn(w.as("owner"), w.u["joe"].ID)
+	for act, err := range a.Admin {
+		if codeOf(err) != core.CodeImpersonating {
+			t.Errorf("%s while impersonating: %v", act, err)
+		}
+	}
+	if codeOf(a.Request) != core.CodeImpersonating || codeOf(a.Impersonate) != core.CodeAlreadyImpersonating {
+		t.Errorf("request/impersonate while impersonating: %v / %v", a.Request, a.Impersonate)
+	}
+	if n := len(w.events(core.EvActionBlocked)); n != 0 {
+		t.Errorf("asking recorded %d refusals", n)
+	}
+}

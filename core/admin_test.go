@@ -12,7 +12,7 @@ import (
 	"github.com/actas/actas/core"
 )
 
-func TestCanAdminister(t *testing.T) {
+func TestActionsOnAdmin(t *testing.T) {
 	w := newWorld(t)
 	for _, tc := range []struct {
 		who, target string
@@ -41,7 +41,7 @@ func TestCanAdminister(t *testing.T) {
 	}
 	// Nothing was recorded by asking.
 	if n := len(w.events(core.EvActionBlocked)); n != 0 {
-		t.Errorf("CanAdminister recorded %d events", n)
+		t.Errorf("ActionsOn recorded %d events", n)
 	}
 }
 

@@ -280,6 +280,9 @@ func (c *Core) AddChannel(p Principal, kind ChannelKind, target string) (Channel
 		return Channel{}, invalid("kind", "unknown channel kind %q: slack, email or webhook", kind)
 	}
 	err := c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapSettings, "adding an alert channel")); err != nil {
+			return err
+		}
 		n, err := t.NextID("channel")
 		if err != nil {
 			return err
@@ -302,6 +305,9 @@ func (c *Core) RemoveChannel(p Principal, id string) error {
 		return err
 	}
 	return c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapSettings, "removing an alert channel")); err != nil {
+			return err
+		}
 		ch, err := t.Channel(id)
 		if err != nil {
 			return notFound("no alert channel %s — actas alert list shows them", id)
@@ -419,6 +425,9 @@ func (c *Core) SetSMTP(p Principal, s SMTPConfig) error {
 		return invalid("starttls", "--starttls is required or opportunistic, not %q", s.StartTLS)
 	}
 	return c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapSettings, "setting the mail server")); err != nil {
+			return err
+		}
 		old, err := t.SMTP()
 		if err != nil && err != ErrNotFound {
 			return err

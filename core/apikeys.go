@@ -111,6 +111,9 @@ func (c *Core) AddAPIKey(p Principal, name string, perSecond int) (APIKey, strin
 	secret := newSecret(APIKeyPrefix)
 	var k APIKey
 	err := c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapSettings, "adding an API key")); err != nil {
+			return err
+		}
 		if old, err := t.APIKey(name); err == nil {
 			if old.Active() {
 				return refuse(CodeConflict, "an API key named %s exists already — revoke it first or pick another name", name)
@@ -143,6 +146,9 @@ func (c *Core) RevokeAPIKey(p Principal, name string) (APIKey, error) {
 	}
 	var k APIKey
 	err := c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapSettings, "revoking an API key")); err != nil {
+			return err
+		}
 		var err error
 		if k, err = t.APIKey(strings.TrimSpace(name)); err != nil {
 			return notFound("no API key named %s (see actas apikey list)", Display(name))

@@ -23,6 +23,9 @@ func (c *Core) GrantConsent(p Principal, d time.Duration) (User, error) {
 	}
 	var u User
 	err := c.update(func(t *txn) error {
+		if _, err := authorize(t, p, own("changing consent")); err != nil {
+			return err
+		}
 		var err error
 		if u, err = t.User(p.User.ID); err != nil {
 			return notFound("your account no longer exists")
@@ -53,6 +56,9 @@ func (c *Core) RevokeConsent(p Principal) (User, error) {
 	}
 	var u User
 	err := c.update(func(t *txn) error {
+		if _, err := authorize(t, p, own("changing consent")); err != nil {
+			return err
+		}
 		var err error
 		if u, err = t.User(p.User.ID); err != nil {
 			return notFound("your account no longer exists")

@@ -47,20 +47,27 @@ func (c *Core) AddKey(p Principal, email, authorized string) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	self := p.System == "" && strings.EqualFold(email, p.User.Email)
-	if !self {
-		if err := c.guard(p, CapAdmin, "adding a key for someone else"); err != nil {
-			return Key{}, err
-		}
-	} else if err := c.check(p, own("changing keys")); err != nil {
+	n := change(CapAdmin, "adding a key for someone else")
+	if p.System == "" && strings.EqualFold(email, p.User.Email) {
+		n = own("changing keys")
+	}
+	if err := c.check(p, n); err != nil {
 		return Key{}, err
 	}
 	k := Key{Fingerprint: ssh.FingerprintSHA256(pk), Type: pk.Type(), Comment: comment,
 		Authorized: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))}
 	err = c.update(func(t *txn) error {
+		if _, err := authorize(t, p, n); err != nil {
+			return err
+		}
 		u, err := t.UserByEmail(normaliseEmail(email))
 		if err != nil {
 			return notFound("no user with email %s", email)
+		}
+		if p.System == "" && u.ID != p.User.ID {
+			if _, err := authorize(t, p, change(CapAdmin, "adding a key for someone else")); err != nil {
+				return err
+			}
 		}
 		if old, err := t.Key(k.Fingerprint); err == nil {
 			owner, _ := t.User(old.UserID)

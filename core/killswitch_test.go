@@ -113,6 +113,6 @@ func TestNoChainingEitherWay(t *testing.T) {
 		t.Fatalf("last event %s %s", ev.Type, ev.Reason)
 	}
 	if err := w.actionsOn(w.as("owner"), w.u["lead"].ID).Impersonate; core.CodeOf(err) != "target_impersonating" {
-		t.Fatalf("CanImpersonate: %v", err)
+		t.Fatalf("ActionsOn.Impersonate: %v", err)
 	}
 }

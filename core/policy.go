@@ -189,6 +189,9 @@ func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error)
 	}
 	var np Policy
 	err := c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapSettings, "changing the policy")); err != nil {
+			return err
+		}
 		old, err := t.currentPolicy()
 		if err != nil {
 			return err

@@ -43,6 +43,9 @@ func (c *Core) CreateRequest(p Principal, targetID, reason string, d time.Durati
 	}
 	var r Request
 	err = c.update(func(t *txn) error {
+		if _, err := authorize(t, p, own("requesting another impersonation")); err != nil {
+			return err
+		}
 		requester, err := t.User(p.User.ID)
 		if err != nil {
 			return notFound("your account no longer exists")
@@ -114,6 +117,9 @@ func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Durati
 	}
 	var r Request
 	err = c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapApprove, "deciding a request")); err != nil {
+			return err
+		}
 		var err error
 		if r, err = t.Request(requestID); err != nil {
 			return notFound("no request %s", requestID)

@@ -69,7 +69,7 @@ func TestStartRuleMatrix(t *testing.T) {
 				t.Fatalf("Start code = %q (%v), want %q", got, err, tc.want)
 			}
 			if got := core.CodeOf(canErr); got != tc.want {
-				t.Fatalf("CanImpersonate code = %q, want %q (they must agree)", got, tc.want)
+				t.Fatalf("ActionsOn.Impersonate code = %q, want %q (they must agree)", got, tc.want)
 			}
 			ev := w.lastEvent()
 			if tc.want != "" {

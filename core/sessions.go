@@ -348,10 +348,20 @@ func (c *Core) Quit(p Principal) error {
 
 // Terminate lets an owner end anyone's session.
 func (c *Core) Terminate(p Principal, sessionID string) error {
-	if err := c.guard(p, CapSettings, "terminating a session"); err != nil {
+	n := change(CapSettings, "terminating a session")
+	if err := c.check(p, n); err != nil {
 		return err
 	}
-	return c.endByID(sessionID, EndTerminated, p.ref())
+	return c.update(func(t *txn) error {
+		if _, err := authorize(t, p, n); err != nil {
+			return err
+		}
+		s, err := t.Session(sessionID)
+		if err != nil {
+			return notFound("no session %s", sessionID)
+		}
+		return t.endSession(s, EndTerminated, p.ref())
+	})
 }
 
 // Shutdown ends every active session with reason server_shutdown.

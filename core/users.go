@@ -40,6 +40,9 @@ func (c *Core) CreateOrg(p Principal, name, parent string) (Org, error) {
 	}
 	var o Org
 	err := c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapAdmin, "adding an org")); err != nil {
+			return err
+		}
 		parentID := c.RootOrg().ID
 		if parentID == "" {
 			return refuse(CodeConflict, "actas is not initialised yet: run actas init first")
@@ -110,6 +113,9 @@ func (c *Core) CreateUser(p Principal, nu NewUser) (User, error) {
 	}
 	var u User
 	err := c.update(func(t *txn) error {
+		if _, err := authorize(t, p, change(CapAdmin, "adding a user")); err != nil {
+			return err
+		}
 		var err error
 		u, err = t.addUser(p, nu)
 		return err
@@ -345,6 +351,9 @@ func (c *Core) ImportUsersWith(p Principal, rows []ImportRow, opt ImportOptions)
 	}
 	if opt.Batch <= 0 {
 		err := c.update(func(t *txn) error {
+			if _, err := authorize(t, p, change(CapAdmin, "importing users")); err != nil {
+				return err
+			}
 			order, err := t.checkImport(rows)
 			if err != nil {
 				return err

@@ -11,7 +11,7 @@ import (
 
 // world is a small database with people for every rule.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	path  string
 	db    *store.DB
 	c     *core.Core
@@ -23,7 +23,7 @@ type world struct {
 
 var t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t, path: filepath.Join(t.TempDir(), "actas.db"), clock: core.NewFakeClock(t0),
 		cli: core.SystemPrincipal("test"), u: map[string]core.User{}}
