@@ -11,17 +11,26 @@ import (
 // Only modern algorithms: ssh-audit reports no failure against this set.
 // x/crypto adds curve25519-sha256@libssh.org beside curve25519-sha256 and
 // the strict-kex extension (Terrapin) on its own.
-var (
-	kexAlgorithms = []string{gossh.KeyExchangeMLKEM768X25519, gossh.KeyExchangeCurve25519}
-	cipherAlgos   = []string{gossh.CipherChaCha20Poly1305, gossh.CipherAES256GCM, gossh.CipherAES128GCM}
-	macAlgos      = []string{gossh.HMACSHA256ETM, gossh.HMACSHA512ETM}
-	// Signature algorithms accepted from clients: no SHA-1 (ssh-rsa), no DSA.
-	clientKeyAlgos = []string{
+// Each call makes new lists, so nobody can change them for the others.
+func kexAlgorithms() []string {
+	return []string{gossh.KeyExchangeMLKEM768X25519, gossh.KeyExchangeCurve25519}
+}
+
+func cipherAlgos() []string {
+	return []string{gossh.CipherChaCha20Poly1305, gossh.CipherAES256GCM, gossh.CipherAES128GCM}
+}
+
+func macAlgos() []string { return []string{gossh.HMACSHA256ETM, gossh.HMACSHA512ETM} }
+
+// clientKeyAlgos are the signature algorithms accepted from clients: no
+// SHA-1 (ssh-rsa), no DSA.
+func clientKeyAlgos() []string {
+	return []string{
 		gossh.KeyAlgoED25519, gossh.KeyAlgoSKED25519,
 		gossh.KeyAlgoECDSA256, gossh.KeyAlgoECDSA384, gossh.KeyAlgoECDSA521, gossh.KeyAlgoSKECDSA256,
 		gossh.KeyAlgoRSASHA512, gossh.KeyAlgoRSASHA256,
 	}
-)
+}
 
 // provenKeyExt is the permissions extension holding the fingerprint of the
 // key whose signature the server verified. Only VerifiedPublicKeyCallback
@@ -37,9 +46,9 @@ func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 		tries = -1 // x/crypto: unlimited
 	}
 	return &gossh.ServerConfig{
-		Config:                  gossh.Config{KeyExchanges: kexAlgorithms, Ciphers: cipherAlgos, MACs: macAlgos},
+		Config:                  gossh.Config{KeyExchanges: kexAlgorithms(), Ciphers: cipherAlgos(), MACs: macAlgos()},
 		MaxAuthTries:            tries,
-		PublicKeyAuthAlgorithms: clientKeyAlgos,
+		PublicKeyAuthAlgorithms: clientKeyAlgos(),
 		VerifiedPublicKeyCallback: func(_ gossh.ConnMetadata, key gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
 			if perms == nil {
 				perms = &gossh.Permissions{}

@@ -210,8 +210,8 @@ func TestOnlyModernAlgorithms(t *testing.T) {
 			}
 		})
 	}
-	for _, kex := range kexAlgorithms {
-		for _, cipher := range cipherAlgos {
+	for _, kex := range kexAlgorithms() {
+		for _, cipher := range cipherAlgos() {
 			cfg := w.clientConfig(key)
 			cfg.KeyExchanges, cfg.Ciphers = []string{kex}, []string{cipher}
 			c, err := gossh.Dial("tcp", w.addr, cfg)

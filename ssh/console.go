@@ -117,7 +117,7 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 
 	release, ok := s.reserveConsole(user.ID)
 	if !ok {
-		return 1, tooManyConsolesMessage
+		return 1, tooManyConsolesMessage()
 	}
 	defer release()
 	pty.Window = capWindow(pty.Window)
@@ -149,7 +149,7 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	screen := termframe.New(sess, pty.Window.Width, pty.Window.Height)
 	var model tea.Model
 	if s.safely("console constructor", func() {
-		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain, ASCII: dumb,
+		model = s.newModel(tui.Options{Ctx: ctx, Core: s.core, Principal: p, Renderer: r, Plain: plain, ASCII: dumb, Shared: s.shared,
 			Width: pty.Window.Width, Height: pty.Window.Height,
 			Copy: func(text string) { screen.WriteRaw(ansi.SetSystemClipboard(text)) }})
 	}) || model == nil {

@@ -26,7 +26,9 @@ const OneConsoleMessage = "actas serves one console per connection; open another
 
 // tooManyConsolesMessage is what the person with MaxConsolesPerPerson open
 // reads when they open one more.
-var tooManyConsolesMessage = fmt.Sprintf("actas: you have %d consoles open already, the most one person may; close one and connect again", MaxConsolesPerPerson)
+func tooManyConsolesMessage() string {
+	return fmt.Sprintf("actas: you have %d consoles open already, the most one person may; close one and connect again", MaxConsolesPerPerson)
+}
 
 // capWindow is the size a console draws for.
 func capWindow(w ssh.Window) ssh.Window {

@@ -138,6 +138,9 @@ type Server struct {
 	// newModel and newFeed make a console; tests swap them for small fakes.
 	newModel func(tui.Options) tea.Model
 	newFeed  func(*core.Core, core.Principal) *tui.Feed
+	// shared is what every console of the server shares (styles, drawn
+	// audit rows).
+	shared *tui.Shared
 
 	mu        sync.Mutex
 	ln        net.Listener
@@ -170,7 +173,8 @@ func New(cfg Config) (*Server, error) {
 		guards:   map[*connGuard]struct{}{},
 		consoles: map[*console]struct{}{},
 		newModel: defaultModel,
-		newFeed:  defaultFeed,
+		newFeed:  tui.FeedFor,
+		shared:   tui.NewShared(),
 	}
 	s.failed = newFailedLogins(cfg.FailedLoginWindow, s.recordFailedLogin)
 	fp := fingerprint(signer.PublicKey())

@@ -5,9 +5,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 )
 
-// The console of every connection is the same one the local terminal
-// runs; only its options differ.
-var (
-	defaultModel = func(opt tui.Options) tea.Model { return tui.New(opt) }
-	defaultFeed  = tui.FeedFor
-)
+// defaultModel is the console of every connection: the same one the
+// local terminal runs; only its options differ.
+func defaultModel(opt tui.Options) tea.Model { return tui.New(opt) }

@@ -32,18 +32,16 @@ const (
 // Default is the theme of a user who has not picked one.
 const Default = Dark
 
-// names is the cycling order of `t`.
-var names = []string{Dark, Light, HighContrast, Plain}
-
-// Names lists the built-in themes in cycling order.
-func Names() []string { return slices.Clone(names) }
+// Names lists the built-in themes in cycling order (of `t`).
+func Names() []string { return []string{Dark, Light, HighContrast, Plain} }
 
 // Valid reports whether name is a built-in theme.
-func Valid(name string) bool { return slices.Contains(names, name) }
+func Valid(name string) bool { return slices.Contains(Names(), name) }
 
 // Next is the theme after name in cycling order (the first after an
 // unknown name).
 func Next(name string) string {
+	names := Names()
 	i := slices.Index(names, name)
 	return names[(i+1)%len(names)]
 }
@@ -97,35 +95,39 @@ type palette struct {
 	dialogBorder             string
 }
 
-var palettes = map[string]palette{
-	Dark: {
-		fg: "252", muted: "245", subtle: "240", faint: "238",
-		accent: "75", accentFg: "16",
-		selBg: "237", selFg: "231",
-		warnBg: "214", warnFg: "16",
-		urgentBg: "196", urgentFg: "231",
-		ok: "78", warn: "214", bad: "203", info: "75",
-		dialogBorder: "75",
-	},
-	Light: {
-		fg: "235", muted: "242", subtle: "248", faint: "252",
-		accent: "25", accentFg: "231",
-		selBg: "153", selFg: "16",
-		warnBg: "220", warnFg: "16",
-		urgentBg: "160", urgentFg: "231",
-		ok: "28", warn: "130", bad: "160", info: "25",
-		dialogBorder: "25",
-	},
-	HighContrast: {
-		fg: "15", muted: "15", subtle: "250", faint: "15",
-		accent: "11", accentFg: "0",
-		selBg: "15", selFg: "0",
-		warnBg: "11", warnFg: "0",
-		urgentBg: "9", urgentFg: "15",
-		ok: "10", warn: "11", bad: "9", info: "14",
-		dialogBorder: "15",
-	},
-	Plain: {},
+// palettes are the built-in themes' colours, made afresh for each call
+// (New runs once per theme and colour profile).
+func palettes() map[string]palette {
+	return map[string]palette{
+		Dark: {
+			fg: "252", muted: "245", subtle: "240", faint: "238",
+			accent: "75", accentFg: "16",
+			selBg: "237", selFg: "231",
+			warnBg: "214", warnFg: "16",
+			urgentBg: "196", urgentFg: "231",
+			ok: "78", warn: "214", bad: "203", info: "75",
+			dialogBorder: "75",
+		},
+		Light: {
+			fg: "235", muted: "242", subtle: "248", faint: "252",
+			accent: "25", accentFg: "231",
+			selBg: "153", selFg: "16",
+			warnBg: "220", warnFg: "16",
+			urgentBg: "160", urgentFg: "231",
+			ok: "28", warn: "130", bad: "160", info: "25",
+			dialogBorder: "25",
+		},
+		HighContrast: {
+			fg: "15", muted: "15", subtle: "250", faint: "15",
+			accent: "11", accentFg: "0",
+			selBg: "15", selFg: "0",
+			warnBg: "11", warnFg: "0",
+			urgentBg: "9", urgentFg: "15",
+			ok: "10", warn: "11", bad: "9", info: "14",
+			dialogBorder: "15",
+		},
+		Plain: {},
+	}
 }
 
 // Styles are the console's styles for one renderer and theme.
@@ -230,7 +232,7 @@ func New(r *lipgloss.Renderer, name string) *Styles {
 	if !Valid(name) {
 		name = Default
 	}
-	p := palettes[name]
+	p := palettes()[name]
 	plain := name == Plain
 	col := func(c string) lipgloss.TerminalColor {
 		if c == "" {
@@ -321,13 +323,17 @@ func New(r *lipgloss.Renderer, name string) *Styles {
 	return s
 }
 
-// shared holds the styles For has built: at most one per colour profile
-// and theme, so it stays small however many consoles run. Safe for
+// Cache holds the styles For has built: at most one per colour profile
+// and theme, so it stays small however many consoles run. A process that
+// runs consoles makes one (NewCache) and hands it to each. Safe for
 // concurrent use.
-var shared struct {
+type Cache struct {
 	mu     sync.Mutex
 	styles map[sharedKey]*Styles
 }
+
+// NewCache is an empty cache of styles.
+func NewCache() *Cache { return &Cache{styles: map[sharedKey]*Styles{}} }
 
 type sharedKey struct {
 	profile termenv.Profile
@@ -335,30 +341,27 @@ type sharedKey struct {
 }
 
 // For returns the named theme's styles (Default if unknown) for terminals
-// with the given colour profile. They are built once per process, from a
+// with the given colour profile. They are built once per cache, from a
 // renderer of their own that writes for that profile, and shared by every
 // console that asks for the same pair, so a console costs no styles of its
 // own. Shared styles are read-only: nobody assigns to their fields (a
 // lipgloss style is a value, so deriving one, as s.Bold.Foreground(c),
 // leaves s as it was).
-func For(profile termenv.Profile, name string) *Styles {
+func (c *Cache) For(profile termenv.Profile, name string) *Styles {
 	if !Valid(name) {
 		name = Default
 	}
 	k := sharedKey{profile, name}
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if s, ok := shared.styles[k]; ok {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.styles[k]; ok {
 		return s
 	}
 	r := lipgloss.NewRenderer(io.Discard)
 	r.SetColorProfile(profile)
 	r.SetHasDarkBackground(true) // never ask a terminal; no theme adapts to it
 	s := New(r, name)
-	if shared.styles == nil {
-		shared.styles = map[sharedKey]*Styles{}
-	}
-	shared.styles[k] = s
+	c.styles[k] = s
 	return s
 }
 

@@ -113,6 +113,8 @@ func TestApplyTextInput(t *testing.T) {
 }
 
 func TestForSharesStylesPerProfileAndTheme(t *testing.T) {
+	c := NewCache()
+	For := c.For
 	for _, p := range []termenv.Profile{termenv.Ascii, termenv.ANSI, termenv.ANSI256, termenv.TrueColor} {
 		for _, name := range Names() {
 			s := For(p, name)

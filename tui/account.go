@@ -16,7 +16,9 @@ const accountSessions = 20
 
 // consentPresets are the durations the enable picker offers before
 // "custom" (those above the limit are left out).
-var consentPresets = []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+func consentPresets() []time.Duration {
+	return []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+}
 
 type accountKeys struct {
 	Up, Down, Open, Receipt, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
@@ -328,7 +330,7 @@ func (p *AccountPage) theme() string {
 // choices are the preset durations within the limit; custom follows them.
 func (p *AccountPage) choices() []time.Duration {
 	var out []time.Duration
-	for _, d := range consentPresets {
+	for _, d := range consentPresets() {
 		if d <= p.limit {
 			out = append(out, d)
 		}
@@ -400,14 +402,16 @@ func (p *AccountPage) revokeKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-var accountSessionCols = []colSpec{
-	{title: "Started (UTC)", width: 16},
-	{title: "Ended", width: 11},
-	{title: "Duration", width: 8},
-	{title: "Impersonator", width: 12, flex: 2},
-	{title: "Status", width: 6},
-	{title: "End reason", width: 15},
-	{title: "Events", width: 6},
+func accountSessionCols() []colSpec {
+	return []colSpec{
+		{title: "Started (UTC)", width: 16},
+		{title: "Ended", width: 11},
+		{title: "Duration", width: 8},
+		{title: "Impersonator", width: 12, flex: 2},
+		{title: "Status", width: 6},
+		{title: "End reason", width: 15},
+		{title: "Events", width: 6},
+	}
 }
 
 // View draws the profile, consent and sessions, or the open dialog.
@@ -489,7 +493,7 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 	b.WriteByte('\n')
 	used := strings.Count(b.String(), "\n")
 	h := max(p.c.Height-used-1, 1)
-	t := tableOf(accountSessionCols, w-2)
+	t := tableOf(accountSessionCols(), w-2)
 	switch {
 	case !p.loaded:
 	case len(p.sessions) == 0:

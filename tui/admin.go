@@ -26,8 +26,10 @@ const (
 	itemKeys    = "keys"
 )
 
-var adminActions = map[string]core.AdminAction{
-	itemSuspend: core.AdminSuspend, itemDelete: core.AdminDelete, itemEdit: core.AdminEdit, itemKeys: core.AdminKeys,
+func adminActions() map[string]core.AdminAction {
+	return map[string]core.AdminAction{
+		itemSuspend: core.AdminSuspend, itemDelete: core.AdminDelete, itemEdit: core.AdminEdit, itemKeys: core.AdminKeys,
+	}
 }
 
 // adminItems are the menu items of an owner (none for anyone else: like

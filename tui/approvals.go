@@ -55,7 +55,9 @@ type approvalRow struct {
 
 // approvePresets are the durations the approve dialog offers on 1–3; 4 is
 // the policy's max_duration.
-var approvePresets = []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+func approvePresets() []time.Duration {
+	return []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+}
 
 type approvalsLoadedMsg struct {
 	to       *ApprovalsPage
@@ -449,7 +451,7 @@ func (p *ApprovalsPage) dialogKey(msg tea.KeyMsg) tea.Cmd {
 // max, by their keys 1–3, and max on 4.
 func (p *ApprovalsPage) presets() []string {
 	var out []string
-	for i, d := range approvePresets {
+	for i, d := range approvePresets() {
 		if d < p.max {
 			out = append(out, fmt.Sprintf("%d %s", i+1, core.FormatDuration(d)))
 		}
@@ -463,10 +465,10 @@ func (p *ApprovalsPage) preset(k string) (time.Duration, bool) {
 		return p.max, true
 	}
 	i := int(k[0] - '1')
-	if i < 0 || i >= len(approvePresets) || approvePresets[i] >= p.max {
+	if i < 0 || i >= len(approvePresets()) || approvePresets()[i] >= p.max {
 		return 0, false
 	}
-	return approvePresets[i], true
+	return approvePresets()[i], true
 }
 
 // stepDuration moves an approval's duration one step: hours below a day,
@@ -499,13 +501,15 @@ func decisionNotice(r core.Request, row approvalRow) string {
 	return fmt.Sprintf("%s is %s", core.Display(r.ID), core.Display(string(r.Status)))
 }
 
-var approvalCols = []colSpec{
-	{title: "Requester", width: 12, flex: 2},
-	{title: "Target", width: 12, flex: 2},
-	{title: "Reason", width: 14, flex: 4},
-	{title: "Duration", width: 8},
-	{title: "Age", width: 4},
-	{title: "Status", width: 10},
+func approvalCols() []colSpec {
+	return []colSpec{
+		{title: "Requester", width: 12, flex: 2},
+		{title: "Target", width: 12, flex: 2},
+		{title: "Reason", width: 14, flex: 4},
+		{title: "Duration", width: 8},
+		{title: "Age", width: 4},
+		{title: "Status", width: 10},
+	}
 }
 
 const approvalDetailLines = 4
@@ -535,7 +539,7 @@ func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 		right = "showing decided · h: hide"
 	}
 	return listPage{
-		title: title, right: right, cols: approvalCols,
+		title: title, right: right, cols: approvalCols(),
 		count: len(p.rows), listCursor: p.listCursor,
 		empty: emptyListText(p.loaded, p.err, none),
 		row: func(i int) ([]string, map[int]themes.Ink) {

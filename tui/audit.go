@@ -23,7 +23,9 @@ const (
 	fieldCount
 )
 
-var auditFieldLabels = [fieldCount]string{"Type", "Actor", "Subject", "From", "To"}
+func auditFieldLabels() [fieldCount]string {
+	return [fieldCount]string{"Type", "Actor", "Subject", "From", "To"}
+}
 
 type auditTabKeys struct {
 	Filter, Next, Prev, Apply, Cancel, Clear key.Binding
@@ -379,7 +381,7 @@ func (p *AuditPage) summary() string {
 	var parts []string
 	for i, v := range p.applied {
 		if v != "" {
-			parts = append(parts, strings.ToLower(auditFieldLabels[i])+" "+core.Display(v))
+			parts = append(parts, strings.ToLower(auditFieldLabels()[i])+" "+core.Display(v))
 		}
 	}
 	if len(parts) == 0 {
@@ -413,7 +415,7 @@ func (p *AuditPage) formView() string {
 		if i == p.focus {
 			label, mark = st.LabelFocused, "> "
 		}
-		lines = append(lines, label.Render(fmt.Sprintf("%s%-8s", mark, auditFieldLabels[i]))+" "+p.inputs[i].View())
+		lines = append(lines, label.Render(fmt.Sprintf("%s%-8s", mark, auditFieldLabels()[i]))+" "+p.inputs[i].View())
 		if p.formErr != "" && p.errAt == i {
 			for _, l := range wrap(p.formErr, max(min(max(p.c.Width-8, 20), 72)-6-11, 20)) {
 				lines = append(lines, strings.Repeat(" ", 11)+st.FieldError.Render(l))

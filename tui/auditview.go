@@ -518,12 +518,14 @@ func (v *AuditViewer) chromeHeight() int {
 
 const auditDetailLines = 3
 
-var auditCols = []colSpec{
-	{title: "Time (UTC)", width: 19},
-	{title: "Type", width: 17},
-	{title: "Actor → subject", width: 32, flex: 1},
-	{title: "Result", width: 6},
-	{title: "Details", width: 14, flex: 2},
+func auditCols() []colSpec {
+	return []colSpec{
+		{title: "Time (UTC)", width: 19},
+		{title: "Type", width: 17},
+		{title: "Actor → subject", width: 32, flex: 1},
+		{title: "Result", width: 6},
+		{title: "Details", width: 14, flex: 2},
+	}
 }
 
 // View draws the window.
@@ -581,8 +583,8 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 		ink.Faint.Write(b, fit("/ to filter", w))
 	}
 	b.WriteByte('\n')
-	t := tableOf(auditCols, w-2)
-	b.WriteString(drawn.get(drawKey{styles: st.Styles, width: w, part: partHeader}, func() string {
+	t := tableOf(auditCols(), w-2)
+	b.WriteString(v.c.drawn.get(drawKey{styles: st.Styles, width: w, part: partHeader}, func() string {
 		return t.header(st, w)
 	}))
 	b.WriteByte('\n')
@@ -606,7 +608,7 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 		if selected {
 			part = partSelected
 		}
-		b.WriteString(drawn.get(drawKey{styles: st.Styles, width: w, part: part, seq: ev.Seq, hash: ev.Hash}, func() string {
+		b.WriteString(v.c.drawn.get(drawKey{styles: st.Styles, width: w, part: part, seq: ev.Seq, hash: ev.Hash}, func() string {
 			return auditRow(st, ev, t, selected)
 		}))
 		b.WriteByte('\n')
@@ -620,7 +622,7 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 		b.WriteByte('\n')
 		if v.cursor < len(v.rows) {
 			ev := &v.rows[v.cursor]
-			b.WriteString(drawn.get(drawKey{styles: st.Styles, width: w, part: partDetail, seq: ev.Seq, hash: ev.Hash}, func() string {
+			b.WriteString(v.c.drawn.get(drawKey{styles: st.Styles, width: w, part: partDetail, seq: ev.Seq, hash: ev.Hash}, func() string {
 				return auditDetail(st, ev, w)
 			}))
 		}

@@ -300,7 +300,7 @@ func TestAuditRowsDrawnAsLipglossWould(t *testing.T) {
 	}
 	for _, theme := range themes.Names() {
 		st := pageStylesOf(colourCommon(c, theme))
-		tb := tableOf(auditCols, 98)
+		tb := tableOf(auditCols(), 98)
 		w := tb.widths
 		for _, ev := range page.Events {
 			cells := []string{fit(ev.Time.UTC().Format("2006-01-02 15:04:05"), w[0]), fit(core.Display(ev.Type), w[1]),
@@ -331,7 +331,7 @@ func TestAuditViewerRedrawsOnThemeAndWidth(t *testing.T) {
 			v.SetCommon(c)
 			view := v.View()
 			st := pageStylesOf(c)
-			tb := tableOf(auditCols, w-2)
+			tb := tableOf(auditCols(), w-2)
 			for i := v.offset; i < v.offset+v.listHeight() && i < len(v.rows); i++ {
 				if row := auditRow(st, &v.rows[i], tb, i == v.cursor); !strings.Contains(view, row) {
 					t.Fatalf("theme %s width %d: row %d is not as drawn afresh (%q):\n%s", c.Styles.Name, w, i, row, view)

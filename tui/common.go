@@ -28,6 +28,9 @@ type Options struct {
 	ASCII     bool               // nothing but ASCII on screen (TERM=dumb): glyphs fall back (ascii.go)
 	Width     int
 	Height    int
+	// Shared is what this console shares with the others of the process
+	// (styles, drawn audit rows); nil: its own.
+	Shared *Shared
 	// Copy puts text on the terminal's clipboard (OSC 52). nil writes the
 	// sequence through the renderer's output (the local console); the SSH
 	// server passes one that writes between its frames.
@@ -48,7 +51,10 @@ type Common struct {
 	// Keys is the console's key map (keys.go); pages use its bindings so
 	// that the keys of DESIGN "Screens and keys" mean the same everywhere.
 	// One per console, shared by its pages and never changed.
-	Keys   *KeyMap
+	Keys *KeyMap
+	// drawn is the audit rows drawn by every console of the process (nil:
+	// none kept).
+	drawn  *drawCache
 	Width  int
 	Height int // height available to the page (without tabs, banner, footer)
 }

@@ -7,17 +7,20 @@ import (
 	"github.com/actas/actas/themes"
 )
 
-// drawn is the process-wide cache of the parts of the audit viewer that
-// are the same on every console: a row, selected or not, and the detail
-// pane of an event, drawn for one set of styles (shared per colour profile
-// and theme, see themes.For) and one width. When an event arrives, the
-// hundreds of consoles that follow the log draw it once between them.
-//
-// It is the one mutable value of the package: safe for concurrent use, and
-// bounded (two generations of at most drawnMax parts; the older one goes
-// when the newer fills). An event is known by its hash, which no other
-// event has in any log, so consoles of different cores (tests) never mix.
-var drawn = newDrawCache(drawnMax)
+// Shared is what the consoles of one process share, so that a thousand
+// consoles cost one of each: the styles of each theme and colour profile
+// (themes.Cache) and the drawn parts of the audit log (drawCache).
+// Whoever runs consoles (the SSH server) makes one with NewShared and
+// passes it to each in Options; a console given none makes its own.
+type Shared struct {
+	styles *themes.Cache
+	drawn  *drawCache
+}
+
+// NewShared is an empty Shared.
+func NewShared() *Shared {
+	return &Shared{styles: themes.NewCache(), drawn: newDrawCache(drawnMax)}
+}
 
 // drawnMax is how many parts one generation holds: a few thousand rows at
 // a few hundred bytes each, well under 2 MB in all.
@@ -41,6 +44,16 @@ type drawKey struct {
 	hash   core.Hash
 }
 
+// drawCache holds the parts of the audit viewer that are the same on
+// every console: a row, selected or not, and the detail pane of an event,
+// drawn for one set of styles (shared per colour profile and theme, see
+// themes.Cache) and one width. When an event arrives, the hundreds of
+// consoles that follow the log draw it once between them.
+//
+// It is safe for concurrent use, and bounded (two generations of at most
+// drawnMax parts; the older one goes when the newer fills). An event is
+// known by its hash, which no other event has in any log, so consoles of
+// different cores (tests) never mix. A nil cache draws every time.
 type drawCache struct {
 	mu       sync.Mutex
 	max      int
@@ -54,6 +67,9 @@ func newDrawCache(n int) *drawCache {
 // get returns the part drawn for k, drawing it (outside the lock) when no
 // console has yet.
 func (c *drawCache) get(k drawKey, draw func() string) string {
+	if c == nil {
+		return draw()
+	}
 	c.mu.Lock()
 	s, ok := c.cur[k]
 	if !ok {

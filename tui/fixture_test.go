@@ -22,6 +22,10 @@ type fixture struct {
 	db    *store.DB
 	c     *core.Core
 	clock *core.FakeClock
+	// shared is what the fixture's consoles share, as those of one
+	// server do; each fixture has its own, so that replayed events (the
+	// same hashes) are drawn afresh.
+	shared *Shared
 }
 
 // newFixture opens a real store under t.TempDir() and seeds the demo.
@@ -41,7 +45,7 @@ func newFixture(t testing.TB, members int) *fixture {
 	if _, err := core.SeedDemo(c, clock, members); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{db: db, c: c, clock: clock}
+	return &fixture{db: db, c: c, clock: clock, shared: NewShared()}
 }
 
 // reopen restarts core on the same store, e.g. after writing to the store
@@ -76,7 +80,7 @@ func asciiRenderer() *lipgloss.Renderer {
 // newModel builds a console at w×h as email.
 func (f *fixture) newModel(t testing.TB, email string, w, h int) *Model {
 	t.Helper()
-	m := New(Options{Core: f.c, Principal: f.principal(t, email), Renderer: asciiRenderer(), Width: w, Height: h})
+	m := New(Options{Core: f.c, Principal: f.principal(t, email), Renderer: asciiRenderer(), Width: w, Height: h, Shared: f.shared})
 	m.noTimers = true
 	drive(t, m, m.Init())
 	return m

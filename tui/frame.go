@@ -167,7 +167,7 @@ func (m *Model) tabLabel(n int) string {
 		}
 		return fmt.Sprintf("%d Approvals", n)
 	}
-	return fmt.Sprintf("%d %s", n, tabTitles[n])
+	return fmt.Sprintf("%d %s", n, tabTitles()[n])
 }
 
 // tabsView is the row of tabs, with who is signed in on the right, drawn

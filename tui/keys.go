@@ -86,7 +86,7 @@ func DefaultKeyMap() KeyMap {
 		Enter:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "select")),
 		Cancel:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 	}
-	for i, name := range tabNames {
+	for i, name := range tabNames() {
 		n := string(rune('1' + i))
 		k.Tabs[i] = key.NewBinding(key.WithKeys(n), key.WithHelp(n, name))
 	}
@@ -94,7 +94,9 @@ func DefaultKeyMap() KeyMap {
 }
 
 // tabNames are the tabs by number, 1-based in the UI.
-var tabNames = [6]string{"Users", "Approvals", "Sessions", "Audit", "Account", "Settings"}
+func tabNames() [6]string {
+	return [6]string{"Users", "Approvals", "Sessions", "Audit", "Account", "Settings"}
+}
 
 // Tab numbers.
 const (

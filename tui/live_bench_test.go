@@ -16,7 +16,7 @@ func auditTabConsole(b *testing.B, f *fixture) *Model {
 	b.Helper()
 	r := lipgloss.NewRenderer(nil)
 	r.SetColorProfile(termenv.ANSI256)
-	m := New(Options{Core: f.c, Principal: f.principal(b, core.DemoApprover), Renderer: r, Width: 80, Height: 24})
+	m := New(Options{Core: f.c, Principal: f.principal(b, core.DemoApprover), Renderer: r, Width: 80, Height: 24, Shared: f.shared})
 	m.noTimers = true
 	drive(b, m, m.Init())
 	drive(b, m, keys("4")...)
@@ -31,9 +31,6 @@ func BenchmarkLiveAuditEvent(b *testing.B) {
 	for _, sessions := range []int{1, 50} {
 		b.Run(fmt.Sprintf("sessions=%d", sessions), func(b *testing.B) {
 			f := newFixture(b, 200)
-			// Fixtures replay the same events (same hashes): start with
-			// nothing drawn, as a server meeting these events would.
-			drawn.reset()
 			consoles := make([]*Model, sessions)
 			for i := range consoles {
 				consoles[i] = auditTabConsole(b, f)
@@ -83,12 +80,4 @@ func BenchmarkAuditTabView(b *testing.B) {
 		m.frame = "" // as an Update does
 		_ = m.View()
 	}
-}
-
-// reset forgets every part drawn.
-func (c *drawCache) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	clear(c.cur)
-	clear(c.old)
 }

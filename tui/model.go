@@ -24,16 +24,22 @@ const (
 const noticeFor = 8 * time.Second
 
 // pageCtors builds each tab's page, by tab number (index 0 unused).
-var pageCtors = [7]func(Common) Page{
-	nil, NewUsersPage, NewApprovalsPage, NewSessionsPage, NewAuditPage, NewAccountPage, NewSettingsPage,
+func pageCtors() [7]func(Common) Page {
+	return [7]func(Common) Page{
+		nil, NewUsersPage, NewApprovalsPage, NewSessionsPage, NewAuditPage, NewAccountPage, NewSettingsPage,
+	}
 }
 
 // tabTitles name the tabs in the tab bar, also those whose page is not
 // built yet (a page is built when its tab is first opened).
-var tabTitles = [7]string{"", "Users", "Approvals", "Sessions", "Audit", "Account", "Settings"}
+func tabTitles() [7]string {
+	return [7]string{"", "Users", "Approvals", "Sessions", "Audit", "Account", "Settings"}
+}
 
 // tabCaps is the capability each tab needs ("" = everyone).
-var tabCaps = [7]core.Capability{"", core.CapUsers, core.CapApprovals, core.CapSessions, core.CapAudit, "", core.CapSettings}
+func tabCaps() [7]core.Capability {
+	return [7]core.Capability{"", core.CapUsers, core.CapApprovals, core.CapSessions, core.CapAudit, "", core.CapSettings}
+}
 
 // Model is the console's root: tabs, the impersonation banner, the active
 // page (or an overlay such as a session's audit viewer) and the footer.
@@ -109,8 +115,11 @@ func New(opt Options) *Model {
 	if m.height <= 0 {
 		m.height = MinHeight
 	}
+	if m.opt.Shared == nil {
+		m.opt.Shared = NewShared()
+	}
 	keys := DefaultKeyMap()
-	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: &keys}
+	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: &keys, drawn: m.opt.Shared.drawn}
 	if s, target, ok, _ := opt.Core.MySession(opt.Principal); ok {
 		m.common.Session = s
 		m.target = target
@@ -152,16 +161,16 @@ func (m *Model) restyle() {
 		name = themes.Plain
 	}
 	// Styles are shared by every console on a terminal of this profile.
-	s := themes.For(m.opt.Renderer.ColorProfile(), name)
+	s := m.opt.Shared.styles.For(m.opt.Renderer.ColorProfile(), name)
 	m.common.Styles = s
 }
 
 // visible reports whether the viewer may use tab n.
 func (m *Model) visible(n int) bool {
-	if tabCaps[n] == "" {
+	if tabCaps()[n] == "" {
 		return true
 	}
-	return core.Allows(m.common.Viewer, tabCaps[n])
+	return core.Allows(m.common.Viewer, tabCaps()[n])
 }
 
 // rebuild forgets the pages (after an impersonation starts or ends, the
@@ -199,7 +208,7 @@ func (m *Model) open(n int) tea.Cmd {
 	if !m.tabs[n] || m.pages[n] != nil {
 		return nil
 	}
-	m.pages[n] = pageCtors[n](m.common).SetCommon(m.common)
+	m.pages[n] = pageCtors()[n](m.common).SetCommon(m.common)
 	return m.pages[n].Init()
 }
 
@@ -509,14 +518,14 @@ func (m *Model) sendTo(msg tea.Msg) tea.Cmd {
 // doing nothing.
 func (m *Model) hiddenTab(n int) tea.Cmd {
 	why := "not available"
-	if err := core.Refusal(m.common.Viewer, tabCaps[n]); err != nil {
+	if err := core.Refusal(m.common.Viewer, tabCaps()[n]); err != nil {
 		why = err.Error()
 	}
 	where := ""
 	if m.common.Impersonating() {
 		where = " while you act as " + m.target.DisplayName()
 	}
-	return m.say(core.Display(fmt.Sprintf("%d %s is not shown%s: %s", n, tabTitles[n], where, why)), true)
+	return m.say(core.Display(fmt.Sprintf("%d %s is not shown%s: %s", n, tabTitles()[n], where, why)), true)
 }
 
 func (m *Model) switchTab(n int) tea.Cmd {

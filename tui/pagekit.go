@@ -5,6 +5,7 @@ package tui
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/actas/actas/core"
@@ -27,9 +28,16 @@ type pageStyles struct {
 func pageStylesOf(c Common) pageStyles {
 	s := c.Styles
 	if s == nil {
-		s = themes.For(termenv.Ascii, themes.Plain)
+		s = themes.New(asciiOnly(), themes.Plain)
 	}
 	return pageStyles{Styles: s, Row: s.TableRow, Selected: s.TableSelected, Empty: s.TableEmpty}
+}
+
+// asciiOnly is a renderer that writes no colour.
+func asciiOnly() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	return r
 }
 
 // Status is the style of a status or result word.

@@ -40,7 +40,9 @@ const (
 	formFields
 )
 
-var requestPresets = []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+func requestPresets() []time.Duration {
+	return []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+}
 
 // requestDoneMsg is core's answer to a submitted request form.
 type requestDoneMsg struct {
@@ -52,7 +54,7 @@ type requestDoneMsg struct {
 func newRequestForm(c Common, target core.User) *requestForm {
 	pol := c.Core.Policy()
 	f := &requestForm{target: target, max: pol.DurationLimit(), errs: map[string]string{}}
-	for _, d := range requestPresets {
+	for _, d := range requestPresets() {
 		if d <= f.max {
 			f.presets = append(f.presets, d)
 		}

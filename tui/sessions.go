@@ -390,28 +390,32 @@ func (p *SessionsPage) confirmKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-var sessionCols = []colSpec{
-	{title: "Started (UTC)", width: 16},
-	{title: "Ended", width: 11},
-	{title: "Duration", width: 8},
-	{title: "Impersonator", width: 10, flex: 1},
-	{title: "Target", width: 10, flex: 1},
-	{title: "Status", width: 6},
-	{title: "End reason", width: 15},
-	{title: "Events", width: 6},
+func sessionCols() []colSpec {
+	return []colSpec{
+		{title: "Started (UTC)", width: 16},
+		{title: "Ended", width: 11},
+		{title: "Duration", width: 8},
+		{title: "Impersonator", width: 10, flex: 1},
+		{title: "Target", width: 10, flex: 1},
+		{title: "Status", width: 6},
+		{title: "End reason", width: 15},
+		{title: "Events", width: 6},
+	}
 }
 
 // sessionColsNarrow are the columns below sessionsWide: shorter times and
 // counts, so that the people's names stay readable at 80 columns.
-var sessionColsNarrow = []colSpec{
-	{title: "Started UTC", width: 11},
-	{title: "Ended", width: 5},
-	{title: "Took", width: 5},
-	{title: "Impersonator", width: 10, flex: 1},
-	{title: "Target", width: 10, flex: 1},
-	{title: "Status", width: 6},
-	{title: "End reason", width: 13},
-	{title: "Ev.", width: 3},
+func sessionColsNarrow() []colSpec {
+	return []colSpec{
+		{title: "Started UTC", width: 11},
+		{title: "Ended", width: 5},
+		{title: "Took", width: 5},
+		{title: "Impersonator", width: 10, flex: 1},
+		{title: "Target", width: 10, flex: 1},
+		{title: "Status", width: 6},
+		{title: "End reason", width: 13},
+		{title: "Ev.", width: 3},
+	}
 }
 
 // sessionsWide is the page width from which the Sessions table has room
@@ -445,9 +449,9 @@ func (p *SessionsPage) listView(st pageStyles, w int) string {
 		title = fmt.Sprintf("Sessions on %s (%s) · %d active", core.Display(p.filter.DisplayName()), core.Display(p.filter.Email), len(p.active))
 		right = "esc: all sessions"
 	}
-	cols, narrow := sessionCols, w < sessionsWide
+	cols, narrow := sessionCols(), w < sessionsWide
 	if narrow {
-		cols = sessionColsNarrow
+		cols = sessionColsNarrow()
 	}
 	return listPage{
 		title: title, right: right, cols: cols,
@@ -480,7 +484,7 @@ func sessionCells(r sessionRow, now time.Time) []string {
 	return []string{started, ended, dur, r.imp, r.target, core.Display(string(r.Status)), reason, fmt.Sprint(r.Events)}
 }
 
-// narrowSessionCells shortens a session's cells for sessionColsNarrow:
+// narrowSessionCells shortens a session's cells for sessionColsNarrow():
 // the start without the year, the end without the date (the detail pane
 // has it), the time left as "1h00m left".
 func narrowSessionCells(r sessionRow, now time.Time, cells []string) []string {

@@ -13,18 +13,20 @@ import (
 )
 
 // policyHelp says what each policy key does, under the list.
-var policyHelp = map[string]string{
-	"enabled":            "Impersonation is possible at all.",
-	"require_consent":    "Users must have granted consent (Account tab) before anyone acts as them.",
-	"max_duration":       "Longest session, approval or consent (1h–168h).",
-	"default_duration":   "Session length when no approved request says otherwise.",
-	"require_reason":     "Requests must give a reason.",
-	"request_ttl":        "Pending requests expire after this; approvals are usable this long.",
-	"approvals_required": "Approvals a request needs: 1, or 2 from different approvers.",
-	"end_on_disconnect":  "A session ends when the console that started it disconnects.",
-	"notify_target":      "Tell users when someone starts acting as them.",
-	"alerting":           "Session starts and ends go to the alert channels (Alerts, below).",
-	"environment":        "Label put in every alert, e.g. production.",
+func policyHelp() map[string]string {
+	return map[string]string{
+		"enabled":            "Impersonation is possible at all.",
+		"require_consent":    "Users must have granted consent (Account tab) before anyone acts as them.",
+		"max_duration":       "Longest session, approval or consent (1h–168h).",
+		"default_duration":   "Session length when no approved request says otherwise.",
+		"require_reason":     "Requests must give a reason.",
+		"request_ttl":        "Pending requests expire after this; approvals are usable this long.",
+		"approvals_required": "Approvals a request needs: 1, or 2 from different approvers.",
+		"end_on_disconnect":  "A session ends when the console that started it disconnects.",
+		"notify_target":      "Tell users when someone starts acting as them.",
+		"alerting":           "Session starts and ends go to the alert channels (Alerts, below).",
+		"environment":        "Label put in every alert, e.g. production.",
+	}
 }
 
 type settingsKeys struct {
@@ -391,14 +393,16 @@ func (p *SettingsPage) editKey(msg tea.KeyMsg) tea.Cmd {
 	return p.input.Update(msg)
 }
 
-var staffCols = []colSpec{
-	{title: "Name", width: 12, flex: 2},
-	{title: "Email", width: 14, flex: 2},
-	{title: "Org", width: 8, flex: 1},
-	{title: "Role", width: 8},
-	{title: "Mode", width: 7},
-	{title: "Approver", width: 8},
-	{title: "Status", width: 9},
+func staffCols() []colSpec {
+	return []colSpec{
+		{title: "Name", width: 12, flex: 2},
+		{title: "Email", width: 14, flex: 2},
+		{title: "Org", width: 8, flex: 1},
+		{title: "Role", width: 8},
+		{title: "Mode", width: 7},
+		{title: "Approver", width: 8},
+		{title: "Status", width: 9},
+	}
 }
 
 // View draws both sections, scrolled so that the selection is visible.
@@ -437,7 +441,7 @@ func (p *SettingsPage) View() string {
 	}
 	lines = append(lines, "", st.Title.Render(fmt.Sprintf("Staff (%d)", len(p.staff)))+
 		st.Muted.Render("  m cycles the mode never → request → direct · a toggles approver"))
-	staff := tableOf(staffCols, w-2)
+	staff := tableOf(staffCols(), w-2)
 	lines = append(lines, strings.Split(staff.header(st, w), "\n")...)
 	for i, u := range p.staff {
 		approver := "no"
@@ -464,7 +468,7 @@ func (p *SettingsPage) View() string {
 	}
 	b.WriteString("\n" + st.Faint.Render(strings.Repeat("─", w)) + "\n")
 	if k, ok := p.policyKey(); ok {
-		b.WriteString(st.Muted.Render(fit(policyHelp[k], w)))
+		b.WriteString(st.Muted.Render(fit(policyHelp()[k], w)))
 	} else if u, ok := p.staffMember(); ok {
 		b.WriteString(st.Muted.Render(fit(staffHint(u), w)))
 	} else if ch, ok := p.channel(); ok {
@@ -521,12 +525,14 @@ func (p *SettingsPage) apiKeyLines(st pageStyles, w int) []string {
 // apiKeyLineCount is len(apiKeyLines(…)) without drawing it.
 func (p *SettingsPage) apiKeyLineCount() int { return 2 + max(len(p.apikeys), 1) }
 
-var alertCols = []colSpec{
-	{title: "Channel", width: 11},
-	{title: "Kind", width: 7},
-	{title: "Destination", width: 16, flex: 2},
-	{title: "Last delivered", width: 20},
-	{title: "Last error", width: 12, flex: 2},
+func alertCols() []colSpec {
+	return []colSpec{
+		{title: "Channel", width: 11},
+		{title: "Kind", width: 7},
+		{title: "Destination", width: 16, flex: 2},
+		{title: "Last delivered", width: 20},
+		{title: "Last error", width: 12, flex: 2},
+	}
 }
 
 // maxOutboxLines is how many undelivered messages Settings lists.
@@ -539,7 +545,7 @@ const maxOutboxLines = 8
 func (p *SettingsPage) alertLines(st pageStyles, w, base int, sel *int) []string {
 	lines := []string{"", st.Title.Render(fmt.Sprintf("Alerts (%d)", len(p.chans))) +
 		st.Muted.Render("  t sends a test · add channels with actas alert add slack|email|webhook")}
-	t := tableOf(alertCols, w-2)
+	t := tableOf(alertCols(), w-2)
 	lines = append(lines, strings.Split(t.header(st, w), "\n")...)
 	first := len(core.PolicyKeys) + len(p.staff)
 	for i, ch := range p.chans {

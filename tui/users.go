@@ -550,7 +550,7 @@ func (p *UsersPage) openMenu(u core.User) tea.Cmd {
 		a, err := c.ActionsOn(pr, id)
 		answers := map[string]error{itemImpersonate: a.Impersonate, itemRequest: a.Request,
 			itemSessions: a.Sessions, itemAudit: a.Audit}
-		for item, action := range adminActions {
+		for item, action := range adminActions() {
 			answers[item] = a.Admin[action]
 		}
 		msg := menuActionsMsg{userID: id}
