@@ -162,7 +162,9 @@ func (c *Core) Close() {
 	}
 }
 
-// Hub is where live changes are published.
+// Hub is where live changes are published, unfiltered: for the server's
+// own wiring (closing consoles on logout, the impersonation log) and tests.
+// A person's console subscribes through Subscribe, which filters for them.
 func (c *Core) Hub() *Hub { return c.hub }
 
 // Now is core's clock.
