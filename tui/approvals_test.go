@@ -461,8 +461,8 @@ func TestApprovalsAgesTickOnlyOnScreen(t *testing.T) {
 	f := newFixture(t, 30)
 	m := f.newModel(t, core.DemoApprover, 100, 30)
 	armed := func() bool {
-		m.noTimers, m.ticking = false, false
-		defer func() { m.noTimers, m.ticking = true, false }()
+		m.opt.noTimers, m.ticking = false, false
+		defer func() { m.opt.noTimers, m.ticking = true, false }()
 		return m.armTick() != nil
 	}
 	if armed() {

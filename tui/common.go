@@ -36,6 +36,9 @@ type Options struct {
 	// sequence through the renderer's output (the local console); the SSH
 	// server passes one that writes between its frames.
 	Copy func(text string)
+
+	// noTimers (tests) arms no timer: no banner ticks, and notices stay.
+	noTimers bool
 }
 
 // Common is shared, by value, with every page and component.

@@ -80,8 +80,7 @@ func asciiRenderer() *lipgloss.Renderer {
 // newModel builds a console at w×h as email.
 func (f *fixture) newModel(t testing.TB, email string, w, h int) *Model {
 	t.Helper()
-	m := New(Options{Core: f.c, Principal: f.principal(t, email), Renderer: asciiRenderer(), Width: w, Height: h, Shared: f.shared})
-	m.noTimers = true
+	m := New(Options{Core: f.c, Principal: f.principal(t, email), Renderer: asciiRenderer(), Width: w, Height: h, Shared: f.shared, noTimers: true})
 	drive(t, m, m.Init())
 	return m
 }

@@ -42,8 +42,7 @@ func BenchmarkConsoleHeap(b *testing.B) {
 				for i := range ms {
 					r := lipgloss.NewRenderer(io.Discard, termenv.WithUnsafe(), termenv.WithColorCache(true))
 					r.SetColorProfile(termenv.ANSI256)
-					m := New(Options{Core: f.c, Principal: who[i], Renderer: r, Width: 80, Height: 24, Shared: f.shared})
-					m.noTimers = true
+					m := New(Options{Core: f.c, Principal: who[i], Renderer: r, Width: 80, Height: 24, Shared: f.shared, noTimers: true})
 					drive(b, m, m.Init())
 					if kind.keys != "" {
 						drive(b, m, keys(kind.keys)...)

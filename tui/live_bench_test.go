@@ -16,8 +16,7 @@ func auditTabConsole(b *testing.B, f *fixture) *Model {
 	b.Helper()
 	r := lipgloss.NewRenderer(nil)
 	r.SetColorProfile(termenv.ANSI256)
-	m := New(Options{Core: f.c, Principal: f.principal(b, core.DemoApprover), Renderer: r, Width: 80, Height: 24, Shared: f.shared})
-	m.noTimers = true
+	m := New(Options{Core: f.c, Principal: f.principal(b, core.DemoApprover), Renderer: r, Width: 80, Height: 24, Shared: f.shared, noTimers: true})
 	drive(b, m, m.Init())
 	drive(b, m, keys("4")...)
 	return m

@@ -72,7 +72,6 @@ type Model struct {
 	width, height int
 	quitting      bool
 	initCmd       tea.Cmd // the first pages' Inits, run by Init
-	noTimers      bool    // tests: no banner ticks, notices stay
 
 	// The tab row and the help as last drawn (frame.go).
 	tabsDrawn struct {
@@ -272,7 +271,7 @@ func (m *Model) Init() tea.Cmd {
 // on screen counts down: the banner while impersonating, or a page that
 // says so (countdown). An idle console has no timer at all.
 func (m *Model) armTick() tea.Cmd {
-	if m.noTimers || m.ticking || !m.countingDown() {
+	if m.opt.noTimers || m.ticking || !m.countingDown() {
 		return nil
 	}
 	m.ticking = true
@@ -312,7 +311,7 @@ func (m *Model) say(text string, isErr bool) tea.Cmd {
 		m.notice, m.errText = text, ""
 	}
 	id := m.noticeID
-	if m.noTimers {
+	if m.opt.noTimers {
 		return nil
 	}
 	return tea.Tick(noticeFor, func(time.Time) tea.Msg { return clearNotice{id} })

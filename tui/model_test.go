@@ -547,8 +547,7 @@ func TestNoColorKeepsEmphasis(t *testing.T) {
 	f := newFixture(t, 30)
 	r := lipgloss.NewRenderer(nil)
 	r.SetColorProfile(themes.PlainProfile(false))
-	m := New(Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: r, Plain: true, Width: 100, Height: 30})
-	m.noTimers = true
+	m := New(Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: r, Plain: true, Width: 100, Height: 30, noTimers: true})
 	drive(t, m, m.Init())
 	impersonate(t, m, "jane")
 	v := m.View()
@@ -572,8 +571,7 @@ func TestDumbTerminalGetsASCII(t *testing.T) {
 	f := newFixture(t, 30)
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		m := New(Options{Core: f.c, Principal: f.principal(t, core.DemoOwner), Renderer: asciiRenderer(), Plain: true, ASCII: true,
-			Width: size[0], Height: size[1]})
-		m.noTimers = true
+			Width: size[0], Height: size[1], noTimers: true})
 		drive(t, m, m.Init())
 		screens := []string{m.View()}
 		drive(t, m, keyMsg("enter"))

@@ -20,8 +20,7 @@ func TestProductLinkShownAndCopied(t *testing.T) {
 	var copied []string
 	owner := f.principal(t, core.DemoOwner)
 	m := New(Options{Core: f.c, Principal: owner, Renderer: asciiRenderer(), Width: 140, Height: 30,
-		Copy: func(s string) { copied = append(copied, s) }})
-	m.noTimers = true
+		Copy: func(s string) { copied = append(copied, s) }, noTimers: true})
 	drive(t, m, m.Init())
 	impersonate(t, m, "jane")
 	link, ok := f.c.ProductLinkOf(owner)
@@ -88,8 +87,7 @@ func TestProductLinkWholeAt80Columns(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner := f.principal(t, core.DemoOwner)
-	m := New(Options{Core: f.c, Principal: owner, Renderer: asciiRenderer(), Width: 80, Height: 24})
-	m.noTimers = true
+	m := New(Options{Core: f.c, Principal: owner, Renderer: asciiRenderer(), Width: 80, Height: 24, noTimers: true})
 	drive(t, m, m.Init())
 	impersonate(t, m, "jane")
 	link, _ := f.c.ProductLinkOf(owner)

@@ -46,8 +46,7 @@ func BenchmarkUsersView(b *testing.B) {
 	// A colour terminal: styles cost more than under the ASCII profile.
 	r := lipgloss.NewRenderer(nil)
 	r.SetColorProfile(termenv.ANSI256)
-	m := New(Options{Core: c, Principal: core.Principal{User: owner, Conn: "bench"}, Renderer: r, Width: 120, Height: 40, Shared: NewShared()})
-	m.noTimers = true
+	m := New(Options{Core: c, Principal: core.Principal{User: owner, Conn: "bench"}, Renderer: r, Width: 120, Height: 40, Shared: NewShared(), noTimers: true})
 	settle(m, m.Init())
 	if m.pages[TabUsers] == nil || !m.pages[TabUsers].(*UsersPage).loaded {
 		b.Fatal("users page did not load")
@@ -91,8 +90,7 @@ func BenchmarkUsersBottom(b *testing.B) {
 	r.SetColorProfile(termenv.ANSI256)
 	bottom := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("G")}
 	top := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("g")}
-	m := New(Options{Core: c, Principal: core.Principal{User: owner, Conn: "bench"}, Renderer: r, Width: 120, Height: 40, Shared: NewShared()})
-	m.noTimers = true
+	m := New(Options{Core: c, Principal: core.Principal{User: owner, Conn: "bench"}, Renderer: r, Width: 120, Height: 40, Shared: NewShared(), noTimers: true})
 	settle(m, m.Init())
 	p := m.pages[TabUsers].(*UsersPage)
 	b.ResetTimer()
