@@ -399,6 +399,9 @@ func (p *AuditPage) View() string {
 	return dialogOver(p.c, p.viewer.View(), p.formView())
 }
 
+// holds is true of the page's log viewer, whose answers come through it.
+func (p *AuditPage) holds(q Page) bool { return p.viewer != nil && q == Page(p.viewer) }
+
 // writeView writes the log straight into the frame (see Page.writeView).
 func (p *AuditPage) writeView(b *strings.Builder) bool {
 	if p.form {

@@ -94,6 +94,9 @@ type Page interface {
 	// has the root copy in View instead. The Audit tab, drawn for every
 	// live event, writes.
 	writeView(b *strings.Builder) bool
+	// holds reports whether p is a part of this page (the Audit tab's
+	// log), so that answers addressed to p come through it.
+	holds(p Page) bool
 }
 
 // pageBase gives a page the defaults of Page's optional behaviours: it
@@ -103,6 +106,7 @@ type pageBase struct{}
 func (pageBase) followsAudit() bool              { return false }
 func (pageBase) countingDown() bool              { return false }
 func (pageBase) writeView(*strings.Builder) bool { return false }
+func (pageBase) holds(Page) bool                 { return false }
 
 // Messages shared by pages and the root model.
 type (

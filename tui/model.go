@@ -429,8 +429,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.restyle()
 		m.push()
 		return nil
+	case envelope:
+		return m.deliver(msg.to, msg.msg)
+	case addressed:
+		return m.deliver(msg.addressee(), msg)
 	}
-	return m.broadcast(msg)
+	return m.sendTo(msg)
 }
 
 // broadcast hands a message to every page and the overlay: answers to a

@@ -181,10 +181,10 @@ func (p *UsersPage) fetch(k int) tea.Cmd {
 	p.loading[k] = true
 	from, _ := p.pageStart(k)
 	ctx, gen, query, pr, c := p.ctx, p.gen, p.query, p.c.Principal, p.c.Core
-	return func() tea.Msg {
+	return answerTo(p, func() tea.Msg {
 		page, err := c.SearchUsers(ctx, pr, query, from, usersPageSize)
 		return usersLoadedMsg{gen: gen, k: k, page: page, err: err}
-	}
+	})
 }
 
 // pageStart is the position page k begins at, if known.
@@ -277,6 +277,9 @@ func (p *UsersPage) scroll() {
 }
 
 func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if e, ok := msg.(envelope); ok && e.to == Page(p) {
+		msg = e.msg // run on its own, as in a test, the page opens its own
+	}
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
 		return p, p.key(msg)
@@ -371,7 +374,7 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if done {
 			p.admin = nil
 		}
-		return p, cmd
+		return p, answerTo(p, cmd)
 	}
 	if p.searching {
 		return p, p.input.Update(msg)
@@ -409,14 +412,14 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 		if done {
 			p.admin = nil
 		}
-		return cmd
+		return answerTo(p, cmd)
 	case p.form != nil:
 		res, cmd := p.form.update(msg, k)
 		switch res {
 		case formCancelled:
 			p.form = nil
 		case formSubmitted:
-			return p.form.submit(p.c)
+			return answerTo(p, p.form.submit(p.c))
 		}
 		return cmd
 	case p.confirm != nil:
@@ -547,7 +550,7 @@ func (p *UsersPage) openMenu(u core.User) tea.Cmd {
 	items = append(items, adminItems(p.c, u)...)
 	p.menu = newMenu(core.Display(u.DisplayName()), items)
 	c, pr, id := p.c.Core, p.c.Principal, u.ID
-	return func() tea.Msg {
+	return answerTo(p, func() tea.Msg {
 		a, err := c.ActionsOn(pr, id)
 		answers := map[string]error{itemImpersonate: a.Impersonate, itemRequest: a.Request,
 			itemSessions: a.Sessions, itemAudit: a.Audit}
@@ -562,7 +565,7 @@ func (p *UsersPage) openMenu(u core.User) tea.Cmd {
 			msg.items = append(msg.items, menuCheckedMsg{userID: id, item: it.ID, err: answers[it.ID]})
 		}
 		return msg
-	}
+	})
 }
 
 // act carries out a chosen menu item.
@@ -589,7 +592,7 @@ func (p *UsersPage) act(item string, u core.User) tea.Cmd {
 	case itemSuspend, itemDelete, itemEdit, itemKeys:
 		var cmd tea.Cmd
 		p.admin, cmd = startAdmin(p.c, item, u)
-		return cmd
+		return answerTo(p, cmd)
 	}
 	return nil
 }
@@ -601,10 +604,10 @@ func (p *UsersPage) start(u core.User, reason string) tea.Cmd {
 	}
 	p.starting = true
 	c, pr := p.c.Core, p.c.Principal
-	return func() tea.Msg {
+	return answerTo(p, func() tea.Msg {
 		s, err := c.Start(pr, u.ID, reason)
 		return startDoneMsg{sess: s, err: err}
-	}
+	})
 }
 
 // usersTable is the Users table for a page width: fixed columns, the org
