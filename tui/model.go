@@ -60,6 +60,7 @@ type Model struct {
 	// deleted, its key removed), once it did.
 	loggedOut string
 
+	self     core.User        // the principal's own user, as core last gave it
 	target   core.User        // whom the session is on, while impersonating
 	link     core.ProductLink // the way into the host product, if policy gives one
 	ticking  bool             // a one-second tick is on its way
@@ -79,13 +80,36 @@ type Model struct {
 		view string
 	}
 	helpDrawn helpDrawn
-	frame     string // the frame as last drawn; "" once an Update may have changed it
+	frame     string // the frame for the current state, drawn by New and every Update; View returns it
 	frameSize int    // its length, to size the next one
 }
 
 // Root messages.
 type (
-	tickMsg       struct{}
+	tickMsg struct{}
+	// linkMsg is the product link as read on a tick (ok: there is one).
+	linkMsg struct {
+		link core.ProductLink
+		ok   bool
+	}
+	// sessionLoadedMsg is the principal's session as read from core in a
+	// Cmd (loadSession): s (ID "" when none), whom it is on and the
+	// product link; reason is why the session shown before ended. self is
+	// their own user, read again after missed changes (selfOK).
+	sessionLoadedMsg struct {
+		s      core.Session
+		target core.User
+		link   core.ProductLink
+		reason core.EndReason
+		self   core.User
+		selfOK bool
+	}
+	// requestNoticeMsg is a request of the principal's that was decided
+	// or expired, with whom it is on.
+	requestNoticeMsg struct {
+		r      core.Request
+		target core.User
+	}
 	linkCopiedMsg struct {
 		link core.ProductLink
 		err  error
@@ -120,6 +144,10 @@ func New(opt Options) *Model {
 	}
 	keys := DefaultKeyMap()
 	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: &keys, drawn: m.opt.Shared.drawn}
+	m.self = opt.Principal.User
+	if u, err := opt.Core.Me(opt.Principal); err == nil {
+		m.self = u
+	}
 	if s, target, ok, _ := opt.Core.MySession(opt.Principal); ok {
 		m.common.Session = s
 		m.target = target
@@ -129,23 +157,17 @@ func New(opt Options) *Model {
 	m.restyle()
 	m.layout()
 	m.initCmd = m.rebuild()
+	m.frame = m.draw()
 	return m
 }
 
-// me is the principal's own user as core knows it now.
-func (m *Model) me() core.User {
-	if u, err := m.opt.Core.Me(m.opt.Principal); err == nil {
-		return u
-	}
-	return m.opt.Principal.User
-}
+// me is the principal's own user as core last gave it (at the start, or
+// in a change).
+func (m *Model) me() core.User { return m.self }
 
 // viewer is whom the console shows: the target while impersonating.
 func (m *Model) viewer() core.User {
 	if m.common.Impersonating() && m.target.ID != "" {
-		if u, err := m.opt.Core.Person(m.opt.Principal, m.target.ID); err == nil {
-			return u
-		}
 		return m.target
 	}
 	return m.me()
@@ -302,7 +324,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// member on Account): nothing changes, and the frame stays drawn.
 		return m, nil
 	}
-	m.frame = ""
 	cmd := m.update(msg)
 	cmd = tea.Batch(cmd, m.armTick())
 	// The footer's height depends on the help shown, which depends on the
@@ -310,6 +331,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if m.common.Height != m.pageHeight() {
 		m.layout()
 	}
+	m.frame = m.draw()
 	return m, cmd
 }
 
@@ -337,13 +359,24 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.key(msg)
 	case tickMsg:
 		m.ticking = false
-		if l, ok := m.opt.Core.ProductLinkOf(m.opt.Principal); ok {
-			m.link = l // spent when the product redeemed it
+		co, p := m.opt.Core, m.opt.Principal
+		readLink := func() tea.Msg {
+			l, ok := co.ProductLinkOf(p)
+			return linkMsg{link: l, ok: ok}
 		}
 		if c, ok := m.focused().(countdown); ok && c.countingDown() {
-			return m.sendTo(clockMsg{now: m.opt.Core.Now()})
+			return tea.Batch(readLink, m.sendTo(clockMsg{now: m.opt.Core.Now()}))
+		}
+		return readLink
+	case linkMsg:
+		if msg.ok && msg.link.Session == m.common.Session.ID {
+			m.link = msg.link // spent when the product redeemed it
 		}
 		return nil
+	case sessionLoadedMsg:
+		return m.sessionLoaded(msg)
+	case requestNoticeMsg:
+		return m.requestDecided(msg.r, msg.target)
 	case pendingMsg:
 		m.pending = msg.n
 		return nil
@@ -368,7 +401,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case NoticeMsg:
 		return m.say(core.Display(msg.Text), false)
 	case SessionMsg:
-		return m.sessionChanged(msg.Session, "")
+		return m.loadSession(msg.Session, "", false)
 	case endedMsg:
 		return nil
 	case ChangeMsg:
@@ -594,15 +627,14 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 			return tea.Quit
 		}
 	case ch.Kind == core.ChangeResync:
-		s, _, _, _ := m.opt.Core.MySession(m.opt.Principal)
-		cmds = append(cmds, m.sessionChanged(s, ""), m.pendingCmd())
+		cmds = append(cmds, m.loadSession(core.Session{}, "", true), m.pendingCmd())
 	case ch.Session != nil && ch.Session.Impersonator == me:
 		s := *ch.Session
 		switch {
 		case s.Active() && s.ID != m.common.Session.ID:
-			cmds = append(cmds, m.sessionChanged(s, ""))
+			cmds = append(cmds, m.loadSession(s, "", false))
 		case !s.Active() && s.ID == m.common.Session.ID:
-			cmds = append(cmds, m.sessionChanged(core.Session{}, s.EndReason))
+			cmds = append(cmds, m.loadSession(core.Session{}, s.EndReason, false))
 		case s.Active() && s.ID == m.common.Session.ID && !s.Ends.Equal(m.common.Session.Ends):
 			// Policy moved its end (a lower max_duration): the banner's
 			// countdown follows at once.
@@ -620,6 +652,9 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 			cmds = append(cmds, m.requestNotice(*ch.Request))
 		}
 	case ch.User != nil && (ch.User.ID == me || ch.User.ID == m.common.Viewer.ID):
+		if ch.User.ID == me {
+			m.self = *ch.User
+		}
 		if m.common.Impersonating() && ch.User.ID == m.target.ID {
 			m.target = *ch.User
 		}
@@ -632,22 +667,56 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// sessionChanged moves the console to a new session state: s active (a
-// session started) or none (it ended, for reason if known). The console
-// then shows the new viewer with fresh pages.
-func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
+// loadSession reads, in a Cmd, what the console needs to show session s
+// (active, or none: ID ""): whom it is on and the product link, and why
+// the session shown now ended when reason does not say. fromCore reads
+// the session itself (and the principal's user) from core instead: after
+// missed changes.
+func (m *Model) loadSession(s core.Session, reason core.EndReason, fromCore bool) tea.Cmd {
+	c, p, old := m.opt.Core, m.opt.Principal, m.common.Session.ID
+	return func() tea.Msg {
+		msg := sessionLoadedMsg{s: s, reason: reason}
+		if fromCore {
+			msg.s, _, _, _ = c.MySession(p)
+			u, err := c.Me(p)
+			msg.self, msg.selfOK = u, err == nil
+		}
+		if msg.s.ID == old {
+			return msg
+		}
+		if old != "" && msg.reason == "" {
+			if ended, err := c.SessionFor(p, old); err == nil {
+				msg.reason = ended.EndReason
+			}
+		}
+		if msg.s.ID != "" {
+			msg.target, _ = c.Person(p, msg.s.Target)
+			msg.link, _ = c.ProductLinkOf(p)
+		}
+		return msg
+	}
+}
+
+// sessionLoaded moves the console to the session state loadSession read:
+// a session active (it started) or none (it ended). The console then
+// shows the new viewer with fresh pages.
+func (m *Model) sessionLoaded(msg sessionLoadedMsg) tea.Cmd {
+	if msg.selfOK {
+		m.self = msg.self
+	}
+	s, reason := msg.s, msg.reason
 	old := m.common.Session
 	if s.ID == old.ID {
+		if msg.selfOK && !m.common.Impersonating() {
+			m.common.Viewer = m.viewer()
+			m.restyle()
+			m.push()
+		}
 		return nil
 	}
 	var notice tea.Cmd
 	if old.ID != "" {
 		name := core.Display(m.target.DisplayName())
-		if reason == "" {
-			if ended, err := m.opt.Core.SessionFor(m.opt.Principal, old.ID); err == nil {
-				reason = ended.EndReason
-			}
-		}
 		if reason == core.EndExit || reason == "" {
 			notice = m.say("Back to yourself — your session as "+name+" ended", false)
 		} else {
@@ -657,8 +726,7 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 	m.common.Session = s
 	m.target, m.link = core.User{}, core.ProductLink{}
 	if s.ID != "" {
-		m.target, _ = m.opt.Core.Person(m.opt.Principal, s.Target)
-		m.link, _ = m.opt.Core.ProductLinkOf(m.opt.Principal)
+		m.target, m.link = msg.target, msg.link
 	}
 	m.common.Viewer = m.viewer()
 	m.restyle()
@@ -680,9 +748,18 @@ func (m *Model) sessionChanged(s core.Session, reason core.EndReason) tea.Cmd {
 	return tea.Batch(notice, cmd, m.pendingCmd())
 }
 
-// requestNotice tells requesters, live, what became of their request.
+// requestNotice tells requesters, live, what became of their request,
+// once a Cmd has read whom it is on.
 func (m *Model) requestNotice(r core.Request) tea.Cmd {
-	target, _ := m.opt.Core.Person(m.opt.Principal, r.Target)
+	c, p := m.opt.Core, m.opt.Principal
+	return func() tea.Msg {
+		target, _ := c.Person(p, r.Target)
+		return requestNoticeMsg{r: r, target: target}
+	}
+}
+
+// requestDecided is the notice for request r on target.
+func (m *Model) requestDecided(r core.Request, target core.User) tea.Cmd {
 	name := core.Display(target.DisplayName())
 	switch r.Status {
 	case core.RequestApproved:
@@ -740,12 +817,9 @@ func (m *Model) followsAudit() bool {
 
 // View draws the console. A frame is drawn once per Update that may have
 // changed it; until the next such Update, View hands back the same frame.
-func (m *Model) View() string {
-	if m.frame == "" {
-		m.frame = m.draw()
-	}
-	return m.frame
-}
+// View is the frame that the last Update (or New) drew: Bubble Tea calls
+// it after every Update, and it changes nothing.
+func (m *Model) View() string { return m.frame }
 
 func (m *Model) draw() string {
 	if m.quitting {
