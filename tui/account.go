@@ -74,6 +74,7 @@ const (
 // impersonating), their consent with enable/revoke, who impersonated
 // them, and the theme switch.
 type AccountPage struct {
+	pageBase
 	c          Common
 	keys       accountKeys
 	user       core.User

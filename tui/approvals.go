@@ -87,6 +87,7 @@ const (
 // decided ones on h. Staff in request mode see their own requests here,
 // with their status, and may cancel the pending ones.
 type ApprovalsPage struct {
+	pageBase
 	c        Common
 	keys     approvalsKeys
 	rows     []approvalRow

@@ -55,6 +55,7 @@ type auditFilterMsg struct {
 // AuditPage is the Audit tab: the whole log, newest first, in the audit
 // viewer, plus a form (f) that filters by type, actor, subject and dates.
 type AuditPage struct {
+	pageBase
 	c       Common
 	keys    auditTabKeys
 	viewer  *AuditViewer
@@ -398,13 +399,13 @@ func (p *AuditPage) View() string {
 	return dialogOver(p.c, p.viewer.View(), p.formView())
 }
 
-// writeView writes the log straight into the frame (see pageWriter).
-func (p *AuditPage) writeView(b *strings.Builder) {
+// writeView writes the log straight into the frame (see Page.writeView).
+func (p *AuditPage) writeView(b *strings.Builder) bool {
 	if p.form {
 		b.WriteString(limitLines(p.View(), p.c.Height))
-		return
+		return true
 	}
-	p.viewer.writeView(b)
+	return p.viewer.writeView(b)
 }
 
 func (p *AuditPage) formView() string {

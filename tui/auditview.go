@@ -64,6 +64,7 @@ func newAuditViewerKeys(k *KeyMap) auditViewerKeys {
 // AuditViewer is the scrollable audit log: per session as an overlay
 // (NewAuditViewer) and, with an empty query, the Audit tab.
 type AuditViewer struct {
+	pageBase
 	c          Common
 	keys       auditViewerKeys
 	title      string
@@ -537,15 +538,16 @@ func (v *AuditViewer) View() string {
 }
 
 // writeView writes the view straight into the console's frame (see
-// pageWriter): the Audit tab is drawn for every live event. With the
+// Page.writeView): the Audit tab is drawn for every live event. With the
 // detail pane, the view is exactly as tall as the page; without it, it is
 // cut to the page as View cuts it.
-func (v *AuditViewer) writeView(b *strings.Builder) {
+func (v *AuditViewer) writeView(b *strings.Builder) bool {
 	if v.c.Height < 14 || v.c.Height < v.chromeHeight()+1 {
 		b.WriteString(v.View())
-		return
+		return true
 	}
 	v.draw(b)
+	return true
 }
 
 // draw writes the window into b. The header, the rows and the detail pane

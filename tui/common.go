@@ -7,6 +7,7 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/actas/actas/core"
@@ -74,7 +75,31 @@ type Page interface {
 	// Capturing reports whether the page holds focus in an input, menu or
 	// dialog, so that global keys (tab numbers, q, ?) go to it instead.
 	Capturing() bool
+
+	// What only some pages do, with defaults in pageBase, which every
+	// page embeds:
+
+	// followsAudit reports whether the page shows audit events as they
+	// happen; a console none of whose pages does skips them.
+	followsAudit() bool
+	// countingDown reports whether the page shows time running out; while
+	// it does and the page is on screen, the root sends it a clockMsg
+	// every second. No other console has a timer: idle costs nothing.
+	countingDown() bool
+	// writeView writes the view straight into the console's frame, never
+	// more lines than its height, and reports true; false (the default)
+	// has the root copy in View instead. The Audit tab, drawn for every
+	// live event, writes.
+	writeView(b *strings.Builder) bool
 }
+
+// pageBase gives a page the defaults of Page's optional behaviours: it
+// follows no audit, counts nothing down and has its View copied in.
+type pageBase struct{}
+
+func (pageBase) followsAudit() bool              { return false }
+func (pageBase) countingDown() bool              { return false }
+func (pageBase) writeView(*strings.Builder) bool { return false }
 
 // Messages shared by pages and the root model.
 type (
@@ -106,13 +131,8 @@ type (
 )
 
 // clockMsg is the console's one-second tick, handed to the page on screen
-// while it counts down (countdown).
+// while it counts down (Page.countingDown).
 type clockMsg struct{ now time.Time }
-
-// countdown is a page that shows time running out; while countingDown
-// says so and the page is on screen, the root sends it a clockMsg every
-// second. No other console has a timer: idle costs nothing.
-type countdown interface{ countingDown() bool }
 
 // Cmd runs f off the Update loop and turns its error into an ErrorMsg and
 // its result into msg(result). Every call into core goes through a tea.Cmd.

@@ -284,8 +284,8 @@ func (m *Model) countingDown() bool {
 	if m.common.Impersonating() {
 		return true
 	}
-	c, ok := m.focused().(countdown)
-	return ok && c.countingDown()
+	p := m.focused()
+	return p != nil && p.countingDown()
 }
 
 // pendingCmd counts the pending requests the viewer sees, in a Cmd.
@@ -364,7 +364,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			l, ok := co.ProductLinkOf(p)
 			return linkMsg{link: l, ok: ok}
 		}
-		if c, ok := m.focused().(countdown); ok && c.countingDown() {
+		if m.countingDown() {
 			return tea.Batch(readLink, m.sendTo(clockMsg{now: m.opt.Core.Now()}))
 		}
 		return readLink
@@ -803,10 +803,7 @@ func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHei
 // followsAudit reports whether a page, your pages kept while
 // impersonating, or the overlay show audit events as they happen.
 func (m *Model) followsAudit() bool {
-	follows := func(p Page) bool {
-		f, ok := p.(interface{ followsAudit() bool })
-		return ok && f.followsAudit()
-	}
+	follows := func(p Page) bool { return p != nil && p.followsAudit() }
 	for n := range m.pages {
 		if follows(m.pages[n]) || follows(m.stash[n]) {
 			return true
@@ -855,10 +852,7 @@ func (m *Model) draw() string {
 	b.WriteString(m.tabsView())
 	b.WriteByte('\n')
 	start := b.Len()
-	switch w, ok := page.(pageWriter); {
-	case ok:
-		w.writeView(&b)
-	case page != nil:
+	if page != nil && !page.writeView(&b) {
 		b.WriteString(limitLines(page.View(), m.common.Height))
 	}
 	// The page fills its area, however few lines it drew.
@@ -872,13 +866,6 @@ func (m *Model) draw() string {
 		return asciiGlyphs.Replace(b.String())
 	}
 	return b.String()
-}
-
-// pageWriter is a page that writes its view straight into the frame,
-// never more lines than its height, instead of returning it from View
-// to be copied in: the Audit tab, drawn for every live event.
-type pageWriter interface {
-	writeView(b *strings.Builder)
 }
 
 // LoggedOut is the line saying why an owner's step closed this console

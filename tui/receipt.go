@@ -31,6 +31,7 @@ type receiptKeys struct {
 
 // ReceiptView is the overlay that shows a session's receipt.
 type ReceiptView struct {
+	pageBase
 	c       Common
 	keys    receiptKeys
 	session string

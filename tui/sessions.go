@@ -61,6 +61,7 @@ type sessionTerminatedMsg struct {
 // SessionsPage lists impersonation sessions: the running ones first, then
 // the history, newest first, read a page at a time.
 type SessionsPage struct {
+	pageBase
 	c         Common
 	keys      sessionsKeys
 	filter    core.User // only sessions on this user, when set

@@ -82,6 +82,7 @@ type staffSavedMsg struct {
 // modes and approver flags in place (core records each change), and shows
 // the alert channels and the outbox, where t sends a test.
 type SettingsPage struct {
+	pageBase
 	c       Common
 	keys    settingsKeys
 	policy  map[string]string

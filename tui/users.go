@@ -21,6 +21,7 @@ const usersPageSize = 25
 // UsersPage is the Users tab: a table of users (name, email, org, role,
 // status, consent until, ⋮), search-as-you-type, and a kebab menu per row.
 type UsersPage struct {
+	pageBase
 	c Common
 
 	input     lazyInput
