@@ -20,14 +20,17 @@ func (a someAnswer) addressee() Page { return a.to }
 
 type unaddressed struct{}
 
-func (p *recordingPage) Init() tea.Cmd                           { return nil }
-func (p *recordingPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) { p.got = append(p.got, msg); return p, nil }
-func (p *recordingPage) View() string                            { return "" }
-func (p *recordingPage) SetCommon(Common) Page                   { return p }
-func (p *recordingPage) Title() string                           { return "rec" }
-func (p *recordingPage) Capturing() bool                         { return false }
-func (p *recordingPage) ShortHelp() []key.Binding                { return nil }
-func (p *recordingPage) FullHelp() [][]key.Binding               { return nil }
+func (p *recordingPage) Init() tea.Cmd { return nil }
+func (p *recordingPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	p.got = append(p.got, msg)
+	return p, nil
+}
+func (p *recordingPage) View() string              { return "" }
+func (p *recordingPage) SetCommon(Common) Page     { return p }
+func (p *recordingPage) Title() string             { return "rec" }
+func (p *recordingPage) Capturing() bool           { return false }
+func (p *recordingPage) ShortHelp() []key.Binding  { return nil }
+func (p *recordingPage) FullHelp() [][]key.Binding { return nil }
 
 // An answer reaches the page that asked, wherever it is, and no other; a
 // change reaches every page; anything else only the page on screen.
