@@ -51,8 +51,9 @@ type requestDoneMsg struct {
 	err error
 }
 
-func newRequestForm(c Common, target core.User) *requestForm {
-	pol := c.Core.Policy()
+// newRequestForm is the form asking to act as target under policy pol
+// (its durations), which the menu's answer brought.
+func newRequestForm(c Common, target core.User, pol core.Policy) *requestForm {
 	f := &requestForm{target: target, max: pol.DurationLimit(), errs: map[string]string{}}
 	for _, d := range requestPresets() {
 		if d <= f.max {

@@ -59,6 +59,9 @@ type UsersPage struct {
 	form       *requestForm
 	starting   bool
 	admin      *adminPane // an owner's dialog (admin.go)
+	// What the menu's answer said the dialogs its items open need.
+	needsReason bool
+	policy      core.Policy
 }
 
 // Messages of the Users page.
@@ -73,10 +76,14 @@ type (
 		err          error
 	}
 	// menuActionsMsg is core's answer (ActionsOn) for every item of a
-	// user's menu, in the menu's order.
+	// user's menu, in the menu's order, with what the dialogs the items
+	// open need: whether a start needs a reason, and the policy (the
+	// request form's durations).
 	menuActionsMsg struct {
-		userID string
-		items  []menuCheckedMsg
+		userID      string
+		items       []menuCheckedMsg
+		needsReason bool
+		policy      core.Policy
 	}
 	startDoneMsg struct {
 		sess core.Session
@@ -314,6 +321,9 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.render()
 		return p, cmd
 	case menuActionsMsg:
+		if msg.userID == p.menuUser.ID {
+			p.needsReason, p.policy = msg.needsReason, msg.policy
+		}
 		var cmds []tea.Cmd
 		for _, m := range msg.items {
 			_, cmd := p.Update(m)
@@ -557,7 +567,7 @@ func (p *UsersPage) openMenu(u core.User) tea.Cmd {
 		for item, action := range adminActions() {
 			answers[item] = a.Admin[action]
 		}
-		msg := menuActionsMsg{userID: id}
+		msg := menuActionsMsg{userID: id, needsReason: c.StartNeedsReason(pr), policy: c.Policy()}
 		for _, it := range items {
 			if err != nil {
 				answers[it.ID] = err
@@ -577,11 +587,11 @@ func (p *UsersPage) act(item string, u core.User) tea.Cmd {
 		p.confirm = newConfirm("Impersonate "+name+"?",
 			"You will temporarily act as user "+name+" and have their permissions.",
 			"Cancel", "Impersonate user")
-		if p.c.Core.StartNeedsReason(p.c.Principal) {
+		if p.needsReason {
 			return p.confirm.withReason(p.c).reason.Focus()
 		}
 	case itemRequest:
-		p.form = newRequestForm(p.c, u)
+		p.form = newRequestForm(p.c, u, p.policy)
 		return p.form.reason.Focus()
 	case itemSessions:
 		return func() tea.Msg { return ShowSessionsMsg{Target: u} }
