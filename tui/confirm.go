@@ -91,6 +91,14 @@ func (d *confirm) update(msg tea.KeyMsg, k *KeyMap) confirmResult {
 	return confirmNone
 }
 
+// help is the dialog's keys, for the page's help line.
+func (d *confirm) help(k *KeyMap) []key.Binding {
+	if d.reason != nil {
+		return []key.Binding{as(k.Enter, "confirm"), k.Cancel}
+	}
+	return []key.Binding{k.Confirm, k.No, k.Next}
+}
+
 // view renders the dialog box, at most maxW cells wide.
 func (d *confirm) view(c Common, maxW int) string {
 	s := c.Styles

@@ -14,7 +14,7 @@ import (
 const sessionsPageSize = 100
 
 type sessionsKeys struct {
-	Up, Down, PageUp, PageDown, Top, Bottom, Open, Terminate, ClearFilter, Confirm, Close key.Binding
+	Up, Down, PageUp, PageDown, Top, Bottom, Open, Terminate, ClearFilter key.Binding
 }
 
 func newSessionsKeys(k *KeyMap) sessionsKeys {
@@ -28,8 +28,6 @@ func newSessionsKeys(k *KeyMap) sessionsKeys {
 		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "audit")),
 		Terminate:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "terminate")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "all sessions")),
-		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "terminate")),
-		Close:       plus(k.Cancel, k.No.Keys()...),
 	}
 }
 
@@ -76,7 +74,7 @@ type SessionsPage struct {
 	load    loadGate
 	more    bool // a page of history is being read
 	loaded  bool
-	confirm bool // the terminate dialog is open
+	confirm *confirm // the terminate dialog, while open
 	victim  sessionRow
 	err     error
 }
@@ -103,12 +101,12 @@ func (p *SessionsPage) Title() string { return "Sessions" }
 func (p *SessionsPage) followsAudit() bool { return true }
 
 // Capturing is true while the terminate dialog is open.
-func (p *SessionsPage) Capturing() bool { return p.confirm }
+func (p *SessionsPage) Capturing() bool { return p.confirm != nil }
 
 // ShortHelp lists the keys that apply now.
 func (p *SessionsPage) ShortHelp() []key.Binding {
-	if p.confirm {
-		return []key.Binding{p.keys.Confirm, p.keys.Close}
+	if p.confirm != nil {
+		return p.confirm.help(keysOf(p.c))
 	}
 	b := []key.Binding{p.keys.Down, p.keys.Up, p.keys.Open}
 	if r, ok := p.selected(); ok && r.Active() && p.terminate {
@@ -122,7 +120,7 @@ func (p *SessionsPage) ShortHelp() []key.Binding {
 
 // FullHelp lists every key of the page.
 func (p *SessionsPage) FullHelp() [][]key.Binding {
-	if p.confirm {
+	if p.confirm != nil {
 		return [][]key.Binding{p.ShortHelp()}
 	}
 	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.PageDown, p.keys.PageUp, p.keys.Top, p.keys.Bottom}, p.ShortHelp()[2:]}
@@ -251,7 +249,7 @@ func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case tea.KeyMsg:
-		if p.confirm {
+		if p.confirm != nil {
 			return p, p.confirmKey(msg)
 		}
 		return p, p.key(msg)
@@ -363,7 +361,11 @@ func (p *SessionsPage) key(msg tea.KeyMsg) tea.Cmd {
 		if !ok || !r.Active() || !p.terminate {
 			return nil
 		}
-		p.victim, p.confirm = r, true
+		p.victim = r
+		p.confirm = newConfirm("Terminate session "+core.Display(r.ID)+"?",
+			fmt.Sprintf("%s (%s) has been acting as %s (%s) for %s. Their impersonation ends at once and is recorded as terminated by you.",
+				r.imp, r.impEmail, r.target, r.targetEmail, fmtSpan(p.now.Sub(r.Started))),
+			"Cancel", "Terminate session")
 	case key.Matches(msg, p.keys.ClearFilter) && p.filter.ID != "":
 		return p.setFilter(core.User{})
 	}
@@ -379,14 +381,14 @@ func (p *SessionsPage) move(d int) tea.Cmd {
 }
 
 func (p *SessionsPage) confirmKey(msg tea.KeyMsg) tea.Cmd {
-	switch {
-	case key.Matches(msg, p.keys.Confirm):
-		p.confirm = false
+	switch p.confirm.update(msg, keysOf(p.c)) {
+	case confirmConfirmed:
+		p.confirm = nil
 		co, pr, id := p.c.Core, p.c.Principal, p.victim.ID
 		return Cmd(func() (string, error) { return id, co.Terminate(pr, id) },
 			func(id string) tea.Msg { return sessionTerminatedMsg{to: p, id: id} })
-	case key.Matches(msg, p.keys.Close):
-		p.confirm = false
+	case confirmCancelled:
+		p.confirm = nil
 	}
 	return nil
 }
@@ -432,13 +434,8 @@ func (p *SessionsPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
 	page := p.listView(st, w)
-	if p.confirm {
-		r := p.victim
-		return dialogOver(p.c, page, dialogBox(p.c, "Terminate session "+core.Display(r.ID)+"?",
-			fmt.Sprintf("%s (%s) has been acting as %s (%s) for %s.", r.imp, r.impEmail, r.target, r.targetEmail,
-				fmtSpan(p.now.Sub(r.Started))),
-			"Their impersonation ends at once and is recorded as terminated by you.", "",
-			keyHint(st, "y", "terminate", "esc", "cancel")))
+	if p.confirm != nil {
+		return dialogOver(p.c, page, p.confirm.view(p.c, w))
 	}
 	return page
 }

@@ -782,10 +782,8 @@ func (p *UsersPage) ShortHelp() []key.Binding {
 		return p.admin.help(k)
 	case p.form != nil:
 		return []key.Binding{k.Next, k.Submit, k.Cancel}
-	case p.confirm != nil && p.confirm.reason != nil:
-		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")), k.Cancel}
 	case p.confirm != nil:
-		return []key.Binding{k.Confirm, k.No, k.Next}
+		return p.confirm.help(k)
 	case p.menu != nil:
 		// The hotkeys of the items core allows (or is still asked about):
 		// a refused item stays in the menu, with its reason, but its key
