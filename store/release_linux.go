@@ -12,13 +12,22 @@ import (
 // export reads a page of a thousand at a time), it releases what the
 // process has mapped (releaseMapped), so scans hold some megabytes of the
 // file, not all of it.
+//
+// Only the records a scan reads past its first shortScan count: a console's
+// page of 50 events never releases, since releasing drops every page of
+// the map, the pages other consoles are reading too, and each must then be
+// mapped again (a page of the audit tab took twice as long).
 func (db *DB) releaseEvery(tx *bolt.Tx) func() {
+	n := 0
 	return func() {
-		if db.scanned.Add(1)&(1<<15-1) == 0 {
+		if n++; n > shortScan && db.scanned.Add(1)&(1<<15-1) == 0 {
 			releaseMapped(tx)
 		}
 	}
 }
+
+// shortScan is how many records a scan reads before it counts as long.
+const shortScan = 256
 
 // releaseMapped hands the pages of the file that this process has read
 // back to the kernel's page cache (madvise MADV_DONTNEED on bolt's
