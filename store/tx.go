@@ -428,6 +428,15 @@ func (t readTx) AuditRecord(seq uint64) ([]byte, error) {
 }
 
 func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []byte) bool) error {
+	return t.walkAudit(from, reverse, func(seq uint64, rec, _ []byte) bool { return fn(seq, rec) })
+}
+
+// walkAudit is the one cursor walk of the audit bucket, for ScanAudit and
+// ScanAuditWithTree: from seq from (inclusive; 0 = the start, or the end
+// when reverse), each value split into its record and its tree hashes, the
+// mapped pages handed back on long walks (releaseEvery), until fn returns
+// false.
+func (t readTx) walkAudit(from uint64, reverse bool, fn func(seq uint64, rec, tree []byte) bool) error {
 	c := t.bucket(bucketAudit).Cursor()
 	var k, v []byte
 	switch {
@@ -451,8 +460,8 @@ func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []b
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}
 		seq := binary.BigEndian.Uint64(k)
-		rec, _ := splitAudit(seq, v)
-		if !fn(seq, rec) {
+		rec, tree := splitAudit(seq, v)
+		if !fn(seq, rec, tree) {
 			return nil
 		}
 	}
