@@ -152,6 +152,18 @@ func get[T any](t readTx, bucket []byte, key string, decode func([]byte) (T, err
 	return decode(v)
 }
 
+// all decodes every value of bucket, in key order. A value that does not
+// decode ends the walk with its error.
+func all[T any](t readTx, bucket []byte, decode func([]byte) (T, error)) ([]T, error) {
+	var out []T
+	err := t.bucket(bucket).ForEach(func(_, v []byte) error {
+		x, err := decode(v)
+		out = append(out, x)
+		return err
+	})
+	return out, err
+}
+
 func (t readTx) Org(id string) (core.Org, error) {
 	return get(t, bucketOrgs, id, decodeOrg)
 }
@@ -164,15 +176,7 @@ func (t readTx) OrgByName(name string) (core.Org, error) {
 	return t.Org(string(id))
 }
 
-func (t readTx) Orgs() ([]core.Org, error) {
-	var orgs []core.Org
-	err := t.bucket(bucketOrgs).ForEach(func(_, v []byte) error {
-		o, err := decodeOrg(v)
-		orgs = append(orgs, o)
-		return err
-	})
-	return orgs, err
-}
+func (t readTx) Orgs() ([]core.Org, error) { return all(t, bucketOrgs, decodeOrg) }
 
 func (t readTx) Policy() (core.Policy, error) {
 	v := t.bucket(bucketMeta).Get(keyPolicy)
@@ -298,15 +302,10 @@ func (t readTx) Key(fingerprint string) (core.Key, error) {
 }
 
 func (t readTx) Keys(userID string) ([]core.Key, error) {
-	var keys []core.Key
 	if userID == "" {
-		err := t.bucket(bucketKeys).ForEach(func(_, v []byte) error {
-			k, err := decodeKey(v)
-			keys = append(keys, k)
-			return err
-		})
-		return keys, err
+		return all(t, bucketKeys, decodeKey)
 	}
+	var keys []core.Key
 	prefix := prefixKey(userID)
 	c := t.bucket(bucketKeysByUser).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -766,15 +765,7 @@ func (t readTx) APIKey(name string) (core.APIKey, error) {
 	return get(t, bucketAPIKeys, name, decodeAPIKey)
 }
 
-func (t readTx) APIKeys() ([]core.APIKey, error) {
-	var keys []core.APIKey
-	err := t.bucket(bucketAPIKeys).ForEach(func(_, v []byte) error {
-		k, err := decodeAPIKey(v)
-		keys = append(keys, k)
-		return err
-	})
-	return keys, err
-}
+func (t readTx) APIKeys() ([]core.APIKey, error) { return all(t, bucketAPIKeys, decodeAPIKey) }
 
 func (t readTx) Ticket(hash string) (core.Ticket, error) {
 	return get(t, bucketTickets, hash, decodeTicket)
@@ -820,13 +811,7 @@ func (t readTx) Channel(id string) (core.Channel, error) {
 }
 
 func (t readTx) Channels() ([]core.Channel, error) {
-	var list []core.Channel
-	err := t.bucket(bucketChannels).ForEach(func(_, v []byte) error {
-		ch, err := decodeJSON[core.Channel](v)
-		list = append(list, ch)
-		return err
-	})
-	return list, err
+	return all(t, bucketChannels, decodeJSON[core.Channel])
 }
 
 func (t readTx) SMTP() (core.SMTPConfig, error) {
