@@ -305,17 +305,23 @@ func (t readTx) Keys(userID string) ([]core.Key, error) {
 	if userID == "" {
 		return all(t, bucketKeys, decodeKey)
 	}
-	var keys []core.Key
-	prefix := prefixKey(userID)
-	c := t.bucket(bucketKeysByUser).Cursor()
+	return indexed(t, bucketKeysByUser, userID, t.Key, "key")
+}
+
+// indexed looks up the records an index of composite keys lists under
+// first (first|0x00|record key), in the index's order.
+func indexed[T any](t readTx, index []byte, first string, get func(string) (T, error), what string) ([]T, error) {
+	var out []T
+	prefix := prefixKey(first)
+	c := t.bucket(index).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		key, err := t.Key(string(k[len(prefix):]))
+		x, err := get(string(k[len(prefix):]))
 		if err != nil {
-			return nil, fmt.Errorf("key index of %s: %w", userID, err)
+			return nil, fmt.Errorf("%s index of %s: %w", what, first, err)
 		}
-		keys = append(keys, key)
+		out = append(out, x)
 	}
-	return keys, nil
+	return out, nil
 }
 
 func (t readTx) Request(id string) (core.Request, error) {
@@ -772,17 +778,7 @@ func (t readTx) Ticket(hash string) (core.Ticket, error) {
 }
 
 func (t readTx) TicketsOf(session string) ([]core.Ticket, error) {
-	var out []core.Ticket
-	prefix := prefixKey(session)
-	c := t.bucket(bucketTicketsBySession).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		tk, err := t.Ticket(string(k[len(prefix):]))
-		if err != nil {
-			return nil, fmt.Errorf("ticket index of %s: %w", session, err)
-		}
-		out = append(out, tk)
-	}
-	return out, nil
+	return indexed(t, bucketTicketsBySession, session, t.Ticket, "ticket")
 }
 
 func (t writeTx) PutAPIKey(k core.APIKey) error {
