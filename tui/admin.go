@@ -208,7 +208,7 @@ func (a *adminPane) view(c Common) string {
 func (a *adminPane) help(k *KeyMap) []key.Binding {
 	switch {
 	case a.del != nil:
-		return []key.Binding{k.Confirm, k.No, k.Next}
+		return a.del.help(k)
 	case a.edit != nil:
 		return []key.Binding{k.Next, k.Left, k.Right, k.Submit, k.Cancel}
 	case a.keys != nil && (a.keys.adding || a.keys.removing):
