@@ -23,12 +23,11 @@ func (c *Core) GrantConsent(p Principal, d time.Duration) (User, error) {
 	}
 	var u User
 	err := c.update(func(t *txn) error {
-		if _, err := authorize(t, p, own("changing consent")); err != nil {
-			return err
-		}
+		// p is a person (the command line was refused above), so
+		// authorize returns them as t knows them.
 		var err error
-		if u, err = t.User(p.User.ID); err != nil {
-			return notFound("your account no longer exists")
+		if u, err = authorize(t, p, own("changing consent")); err != nil {
+			return err
 		}
 		u.ConsentFrom, u.ConsentUntil = t.now, t.now.Add(d)
 		if err := t.putUser(u); err != nil {
@@ -56,12 +55,11 @@ func (c *Core) RevokeConsent(p Principal) (User, error) {
 	}
 	var u User
 	err := c.update(func(t *txn) error {
-		if _, err := authorize(t, p, own("changing consent")); err != nil {
-			return err
-		}
+		// p is a person (the command line was refused above), so
+		// authorize returns them as t knows them.
 		var err error
-		if u, err = t.User(p.User.ID); err != nil {
-			return notFound("your account no longer exists")
+		if u, err = authorize(t, p, own("changing consent")); err != nil {
+			return err
 		}
 		if !u.ConsentActive(t.now) {
 			return refuse(CodeConflict, "you have no active consent to revoke")

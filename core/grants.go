@@ -268,19 +268,25 @@ func (p Policy) issuer() string {
 	return p.Issuer
 }
 
-// entered reports whether the API key redeemed a ticket of the session:
-// only that product gets grants for it and reports actions in it.
-func entered(tx ReadTx, sessionID, key string) (bool, error) {
-	tickets, err := tx.TicketsOf(sessionID)
+// enteredSession reads the session the API key redeemed a ticket of: only
+// that product gets grants for it, reports actions in it and ends it. A
+// session the key did not enter is refused, saying the product that did
+// is the one that does (does: "gets grants for it", …).
+func enteredSession(tx ReadTx, sessionID, key, does string) (Session, error) {
+	s, err := tx.Session(sessionID)
 	if err != nil {
-		return false, err
+		return Session{}, notFound("no session %s", Display(sessionID))
+	}
+	tickets, err := tx.TicketsOf(s.ID)
+	if err != nil {
+		return Session{}, err
 	}
 	for _, tk := range tickets {
 		if tk.UsedBy == key && !tk.Used.IsZero() {
-			return true, nil
+			return s, nil
 		}
 	}
-	return false, nil
+	return Session{}, refuse(CodeNotPermitted, "API key %s did not enter session %s: only the product that redeemed its ticket %s", key, s.ID, does)
 }
 
 // RefreshGrant gives p, the API key that entered the session, a fresh
@@ -294,16 +300,9 @@ func (c *Core) RefreshGrant(p Principal, sessionID string, presented []byte) (Gr
 	jti := newGrantID()
 	var g Grant
 	err := c.st.View(func(tx ReadTx) error {
-		s, err := tx.Session(sessionID)
-		if err != nil {
-			return notFound("no session %s", Display(sessionID))
-		}
-		ok, err := entered(tx, s.ID, p.APIKey)
+		s, err := enteredSession(tx, sessionID, p.APIKey, "gets grants for it")
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return refuse(CodeNotPermitted, "API key %s did not enter session %s: only the product that redeemed its ticket gets grants for it", p.APIKey, s.ID)
 		}
 		if presented != nil {
 			if err := checkPresented(presented, p.APIKey, s); err != nil {

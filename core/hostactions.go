@@ -57,15 +57,8 @@ func (c *Core) RecordHostActions(p Principal, sessionID string, actions []HostAc
 	var imp, target User
 	err := c.st.View(func(tx ReadTx) error {
 		var err error
-		if s, err = tx.Session(sessionID); err != nil {
-			return notFound("no session %s", Display(sessionID))
-		}
-		ok, err := entered(tx, s.ID, p.APIKey)
-		if err != nil {
+		if s, err = enteredSession(tx, sessionID, p.APIKey, "reports actions in it"); err != nil {
 			return err
-		}
-		if !ok {
-			return refuse(CodeNotPermitted, "API key %s did not enter session %s: only the product that redeemed its ticket reports actions in it", p.APIKey, s.ID)
 		}
 		imp, _ = tx.User(s.Impersonator)
 		target, _ = tx.User(s.Target)
@@ -170,16 +163,9 @@ func (c *Core) EndFromProduct(p Principal, sessionID string) error {
 		return err
 	}
 	return c.update(func(t *txn) error {
-		s, err := t.Session(sessionID)
-		if err != nil {
-			return notFound("no session %s", Display(sessionID))
-		}
-		ok, err := entered(t, s.ID, p.APIKey)
+		s, err := enteredSession(t, sessionID, p.APIKey, "ends it")
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return refuse(CodeNotPermitted, "API key %s did not enter session %s: only the product that redeemed its ticket ends it", p.APIKey, s.ID)
 		}
 		if !s.Active() {
 			return refuse(CodeSessionEnded, "session %s has already ended", s.ID)

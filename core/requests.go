@@ -117,16 +117,14 @@ func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Durati
 	}
 	var r Request
 	err = c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapApprove, "deciding a request")); err != nil {
+		// p is a person (the command line was refused above), so
+		// authorize returns the approver as t knows them.
+		approver, err := authorize(t, p, change(CapApprove, "deciding a request"))
+		if err != nil {
 			return err
 		}
-		var err error
 		if r, err = t.Request(requestID); err != nil {
 			return notFound("no request %s", requestID)
-		}
-		approver, err := t.User(p.User.ID)
-		if err != nil {
-			return notFound("your account no longer exists")
 		}
 		pol, err := t.currentPolicy()
 		if err != nil {
