@@ -264,19 +264,9 @@ same --user, the stored one is kept.`,
 // readSecretFile reads a one-line secret from a file (this machine's, or
 // the caller's through the control socket) or stdin, without its line end.
 func (a *app) readSecretFile(file string) (string, error) {
-	var r io.Reader = a.env.Stdin
-	name := "standard input"
-	if file != "-" {
-		f, err := a.openInput(file)
-		if err != nil {
-			return "", errorf("cannot read the password file: %v", err)
-		}
-		defer f.Close()
-		r, name = f, file
-	}
-	b, err := io.ReadAll(io.LimitReader(r, 4097))
+	b, name, err := a.readNamed(file, "the password file", 4096)
 	if err != nil {
-		return "", errorf("cannot read %s: %v", name, err)
+		return "", err
 	}
 	if len(b) > 4096 {
 		return "", errorf("%s is too big for a password", name)

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -256,33 +255,16 @@ func (a *app) verifierFrom(arg string) (note.Verifier, error) {
 }
 
 // readInput reads the file name, or standard input for "-".
-func (a *app) readInput(name string) ([]byte, error) {
-	if name == "-" {
-		b, err := readAllLimited(a.env.Stdin)
-		if err != nil {
-			return nil, errorf("read standard input: %v", err)
-		}
-		return b, nil
-	}
-	f, err := a.openInput(name)
+func (a *app) readInput(file string) ([]byte, error) {
+	b, name, err := a.readNamed(file, file, maxInput)
 	if err != nil {
-		return nil, errorf("cannot read %s: %v", name, err)
+		return nil, err
 	}
-	defer f.Close()
-	b, err := readAllLimited(f)
-	if err != nil {
-		return nil, errorf("cannot read %s: %v", name, err)
+	if len(b) > maxInput {
+		return nil, errorf("cannot read %s: larger than %d MB", name, maxInput>>20)
 	}
 	return b, nil
 }
 
 // maxInput bounds a proof or checkpoint file read into memory.
 const maxInput = 64 << 20
-
-func readAllLimited(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
-	if err == nil && len(b) > maxInput {
-		err = fmt.Errorf("larger than %d MB", maxInput>>20)
-	}
-	return b, err
-}

@@ -102,21 +102,36 @@ func readFrame(r io.Reader) (byte, []byte, error) {
 	return h[0], b, nil
 }
 
-// frameWriter sends what is written as frames of one kind; writes of all
-// kinds on a connection go through one lock.
+// frameConn writes frames onto one connection; writes of all kinds, from
+// every goroutine, go through its one lock.
+type frameConn struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// send writes one frame.
+func (c *frameConn) send(kind byte, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return writeFrame(c.w, kind, data)
+}
+
+// writer sends what is written to it as frames of kind.
+func (c *frameConn) writer(kind byte) frameWriter { return frameWriter{c, kind} }
+
+// frameWriter sends what is written as frames of one kind.
 type frameWriter struct {
-	mu   *sync.Mutex
-	conn io.Writer
+	c    *frameConn
 	kind byte
 }
 
 func (w frameWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
 	n := 0
 	for len(p) > 0 {
 		chunk := p[:min(len(p), 32<<10)]
-		if err := writeFrame(w.conn, w.kind, chunk); err != nil {
+		if err := writeFrame(w.c.w, w.kind, chunk); err != nil {
 			return n, err
 		}
 		n += len(chunk)
@@ -252,13 +267,9 @@ func peerUser(conn *net.UnixConn) (uid int, name string, err error) {
 }
 
 func (s *ControlServer) handle(conn *net.UnixConn) {
-	var mu sync.Mutex
-	stderr := frameWriter{&mu, conn, frameErr}
-	exit := func(code int) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = writeFrame(conn, frameExit, binary.BigEndian.AppendUint32(nil, uint32(code)))
-	}
+	fc := &frameConn{w: conn}
+	stderr := fc.writer(frameErr)
+	exit := func(code int) { _ = fc.send(frameExit, binary.BigEndian.AppendUint32(nil, uint32(code))) }
 	uid, name, err := peerUser(conn)
 	if err != nil || (uid != os.Getuid() && uid != 0) {
 		fmt.Fprintf(stderr, "actas: the control socket serves only its owner\n")
@@ -274,23 +285,15 @@ func (s *ControlServer) handle(conn *net.UnixConn) {
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	in := &lazyStdin{want: func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		return writeFrame(conn, frameWantIn, nil)
-	}}
+	in := &lazyStdin{want: func() error { return fc.send(frameWantIn, nil) }}
 	in.r, in.w = io.Pipe()
 	var term *Terminal
 	sizes := make(chan Size, 1)
 	if req.Term != nil {
 		sizes <- Size{req.Term.Width, req.Term.Height}
 		term = &Terminal{Env: req.Term.Env, Width: req.Term.Width, Height: req.Term.Height,
-			In: in, Out: frameWriter{&mu, conn, frameOut}, Resize: sizes,
-			raw: func() error {
-				mu.Lock()
-				defer mu.Unlock()
-				return writeFrame(conn, frameRaw, nil)
-			}}
+			In: in, Out: fc.writer(frameOut), Resize: sizes,
+			raw: func() error { return fc.send(frameRaw, nil) }}
 	}
 	// The reader feeds standard input and window sizes, and notices a
 	// client that went away.
@@ -327,7 +330,7 @@ func (s *ControlServer) handle(conn *net.UnixConn) {
 			}
 			return ""
 		},
-		Stdin: in, Stdout: frameWriter{&mu, conn, frameOut}, Stderr: stderr,
+		Stdin: in, Stdout: fc.writer(frameOut), Stderr: stderr,
 		Open: func(file string) (io.ReadCloser, error) {
 			if !filepath.IsAbs(file) {
 				file = filepath.Join(req.Dir, file)
@@ -393,18 +396,16 @@ func (a *app) forward(dir string) (ok bool, err error) {
 	}
 	tty := a.terminal()
 	req, _ := json.Marshal(controlRequest{Args: a.args, Dir: cwd, Env: env, Term: tty.describe(a.env.Getenv)})
-	var mu sync.Mutex
-	if err := writeFrame(conn, frameArgs, req); err != nil {
+	fc := &frameConn{w: conn}
+	if err := fc.send(frameArgs, req); err != nil {
 		return true, errorf("the server on %s went away: %v", path, err)
 	}
 	sendIn := sync.OnceFunc(func() {
 		go func() {
 			// What the command already read here goes first.
 			r := io.MultiReader(bytes.NewReader(a.stdin.read), a.stdin.r)
-			_, _ = io.Copy(frameWriter{&mu, conn, frameIn}, r)
-			mu.Lock()
-			defer mu.Unlock()
-			_ = writeFrame(conn, frameInEOF, nil)
+			_, _ = io.Copy(fc.writer(frameIn), r)
+			_ = fc.send(frameInEOF, nil)
 		}()
 	})
 	for {
@@ -428,10 +429,7 @@ func (a *app) forward(dir string) (ok bool, err error) {
 				break
 			}
 			restore, err := tty.raw(func(w, h int) {
-				b := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(w)), uint32(h))
-				mu.Lock()
-				defer mu.Unlock()
-				_ = writeFrame(conn, frameSize, b)
+				_ = fc.send(frameSize, binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(w)), uint32(h)))
 			})
 			if err != nil {
 				return true, errorf("cannot use this terminal for the console: %v", err)

@@ -281,6 +281,27 @@ func (a *app) openInput(name string) (io.ReadCloser, error) {
 	return a.bound.Open(name)
 }
 
+// readNamed reads file, or standard input for "-", up to limit bytes and
+// one more, so that the caller can tell a file that is too big. name is
+// what messages call it: the file's name, or "standard input"; what names
+// the file when it cannot be opened ("the key file").
+func (a *app) readNamed(file, what string, limit int) (b []byte, name string, err error) {
+	r, name := a.env.Stdin, "standard input"
+	if file != "-" {
+		f, err := a.openInput(file)
+		if err != nil {
+			return nil, file, errorf("cannot read %s: %v", what, err)
+		}
+		defer f.Close()
+		r, name = f, file
+	}
+	b, err = io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, name, errorf("cannot read %s: %v", name, err)
+	}
+	return b, name, nil
+}
+
 // withDB opens the existing, initialised database for writing, runs fn on
 // it and closes it again: for the local-only commands that need the folder
 // itself (tui, serve). Shared commands use read or write.

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -58,21 +57,9 @@ func (a *app) keyAddCmd() *cobra.Command {
 }
 
 func (a *app) readKeyFile(file string) (string, error) {
-	var r io.Reader
-	name := file
-	if file == "-" {
-		r, name = a.env.Stdin, "standard input"
-	} else {
-		f, err := a.openInput(file)
-		if err != nil {
-			return "", errorf("cannot read the key file: %v", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxKeyFile+1))
+	b, name, err := a.readNamed(file, "the key file", maxKeyFile)
 	if err != nil {
-		return "", errorf("cannot read %s: %v", name, err)
+		return "", err
 	}
 	switch {
 	case len(b) > maxKeyFile:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,7 +148,7 @@ denied, cancelled, expired or all.`,
 			statuses := []core.RequestStatus{st}
 			if st == "all" {
 				statuses = core.RequestStatuses
-			} else if !validRequestStatus(st) {
+			} else if !slices.Contains(core.RequestStatuses, st) {
 				return errorf("--status must be pending, approved, denied, cancelled, expired or all, not %q", status)
 			}
 			return a.read(func(co *core.Core) error {
@@ -221,15 +222,6 @@ denied, cancelled, expired or all.`,
 	deny.Flags().StringVar(&denyNote, "note", "", "why (required)")
 	_ = deny.MarkFlagRequired("note")
 	return group("requests", "List and decide impersonation requests", list, approve, deny)
-}
-
-func validRequestStatus(s core.RequestStatus) bool {
-	for _, v := range core.RequestStatuses {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *app) decide(w io.Writer, id string, approve bool, d time.Duration, note string) error {
@@ -330,13 +322,21 @@ func (a *app) sessionsCmd() *cobra.Command {
 	return group("sessions", "List and end impersonation sessions", list, terminate)
 }
 
-// emailsOf maps user IDs to emails (the ID when the user is gone).
+// emailsOf maps user IDs to emails (the ID when the user is gone). It
+// remembers each ID it looked up: a list names the same few people on many
+// rows, and each look-up is a read of the store.
 func emailsOf(co *core.Core) func(id string) string {
+	seen := map[string]string{}
 	return func(id string) string {
-		if u, err := co.SystemUser(id); err == nil {
-			return u.Email
+		if e, ok := seen[id]; ok {
+			return e
 		}
-		return id
+		e := id
+		if u, err := co.SystemUser(id); err == nil {
+			e = u.Email
+		}
+		seen[id] = e
+		return e
 	}
 }
 
