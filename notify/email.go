@@ -19,18 +19,9 @@ import (
 func MailText(n core.Notice) string {
 	var b strings.Builder
 	b.WriteString(core.Display(n.Subject) + "\n\n")
-	row := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(&b, "%-12s %s\n", label+":", core.Display(v))
-		}
+	for _, f := range noticeFields(n) {
+		fmt.Fprintf(&b, "%-12s %s\n", f.label+":", core.Display(f.value))
 	}
-	row("Who", n.Who)
-	row("Whom", n.Whom)
-	row("Why", n.Why)
-	if !n.Until.IsZero() {
-		row("Until", n.Until.UTC().Format(time.RFC1123))
-	}
-	row("Environment", n.Environment)
 	if len(n.Lines) > 0 {
 		b.WriteByte('\n')
 		for _, l := range n.Lines {
@@ -68,18 +59,9 @@ func MailHTML(n core.Notice) (string, error) {
 		Rows                      [][2]string
 		Lines                     []string
 	}{Subject: core.Display(n.Subject), Session: n.Session, Request: n.Request}
-	row := func(label, v string) {
-		if v != "" {
-			data.Rows = append(data.Rows, [2]string{label, core.Display(v)})
-		}
+	for _, f := range noticeFields(n) {
+		data.Rows = append(data.Rows, [2]string{f.label, core.Display(f.value)})
 	}
-	row("Who", n.Who)
-	row("Whom", n.Whom)
-	row("Why", n.Why)
-	if !n.Until.IsZero() {
-		row("Until", n.Until.UTC().Format(time.RFC1123))
-	}
-	row("Environment", n.Environment)
 	for _, l := range n.Lines {
 		data.Lines = append(data.Lines, core.Display(l))
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/actas/actas/core"
 )
@@ -100,4 +101,27 @@ func (s *Sender) post(ctx context.Context, ch core.Channel, header http.Header, 
 		return errors.New(msg)
 	}
 	return nil
+}
+
+// noticeField is one labelled value of a notice, as every channel shows it.
+type noticeField struct{ label, value string }
+
+// noticeFields are the who / whom / why / until / environment of a notice,
+// those that are set, in the order mail and Slack show them. Values are
+// raw: each channel escapes them its own way.
+func noticeFields(n core.Notice) []noticeField {
+	var out []noticeField
+	add := func(label, v string) {
+		if v != "" {
+			out = append(out, noticeField{label, v})
+		}
+	}
+	add("Who", n.Who)
+	add("Whom", n.Whom)
+	add("Why", n.Why)
+	if !n.Until.IsZero() {
+		add("Until", n.Until.UTC().Format(time.RFC1123))
+	}
+	add("Environment", n.Environment)
+	return out
 }

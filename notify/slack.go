@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/actas/actas/core"
 )
@@ -53,18 +52,9 @@ func SlackMessage(id string, n core.Notice) ([]byte, error) {
 	m := slackMessage{Text: clipRunes(core.Display(n.Subject), slackSectionMax)}
 	m.Blocks = append(m.Blocks, slackBlock{Type: "header", Text: &slackText{"plain_text", clipRunes(core.Display(n.Subject), slackHeaderMax)}})
 	var fields []slackText
-	add := func(label, v string) {
-		if v != "" {
-			fields = append(fields, slackText{"mrkdwn", clipRunes("*"+label+"*\n"+slackEscape(v), slackFieldMax)})
-		}
+	for _, f := range noticeFields(n) {
+		fields = append(fields, slackText{"mrkdwn", clipRunes("*"+f.label+"*\n"+slackEscape(f.value), slackFieldMax)})
 	}
-	add("Who", n.Who)
-	add("Whom", n.Whom)
-	add("Why", n.Why)
-	if !n.Until.IsZero() {
-		add("Until", n.Until.UTC().Format(time.RFC1123))
-	}
-	add("Environment", n.Environment)
 	if len(fields) > 0 {
 		m.Blocks = append(m.Blocks, slackBlock{Type: "section", Fields: fields})
 	}

@@ -37,11 +37,9 @@ type Mail struct {
 
 // SMTP is a mail sink on a TCP listener.
 type SMTP struct {
-	Addr   string
-	srv    *smtp.Server
-	mu     sync.Mutex
-	mails  []Mail
-	notify chan struct{}
+	Addr  string
+	srv   *smtp.Server
+	mails inbox[Mail]
 }
 
 // StartSMTP listens on addr ("127.0.0.1:0" for any port) without TLS.
@@ -53,7 +51,7 @@ func StartSMTPTLS(addr string, tc *tls.Config) (*SMTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SMTP{Addr: ln.Addr().String(), notify: make(chan struct{}, 1)}
+	s := &SMTP{Addr: ln.Addr().String(), mails: newInbox[Mail]()}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{sink: s}, nil }))
 	s.srv.Domain = "sink.local"
 	s.srv.AllowInsecureAuth = true
@@ -67,25 +65,52 @@ func StartSMTPTLS(addr string, tc *tls.Config) (*SMTP, error) {
 func (s *SMTP) Close() error { return s.srv.Close() }
 
 // Mails returns what arrived so far.
-func (s *SMTP) Mails() []Mail {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Mail(nil), s.mails...)
-}
+func (s *SMTP) Mails() []Mail { return s.mails.all() }
 
 // Wait returns the first mail for which match holds, waiting up to d.
 func (s *SMTP) Wait(d time.Duration, match func(Mail) bool) (Mail, bool) {
+	return s.mails.wait(d, match)
+}
+
+// inbox keeps what a sink received and wakes whoever waits for more.
+type inbox[T any] struct {
+	mu     sync.Mutex
+	items  []T
+	notify chan struct{}
+}
+
+func newInbox[T any]() inbox[T] { return inbox[T]{notify: make(chan struct{}, 1)} }
+
+func (b *inbox[T]) add(x T) {
+	b.mu.Lock()
+	b.items = append(b.items, x)
+	b.mu.Unlock()
+	select {
+	case b.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (b *inbox[T]) all() []T {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]T(nil), b.items...)
+}
+
+// wait returns the first item for which match holds, waiting up to d.
+func (b *inbox[T]) wait(d time.Duration, match func(T) bool) (T, bool) {
 	deadline := time.After(d)
 	for {
-		for _, m := range s.Mails() {
-			if match(m) {
-				return m, true
+		for _, x := range b.all() {
+			if match(x) {
+				return x, true
 			}
 		}
 		select {
-		case <-s.notify:
+		case <-b.notify:
 		case <-deadline:
-			return Mail{}, false
+			var zero T
+			return zero, false
 		}
 	}
 }
@@ -117,13 +142,7 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	m.From, m.To = ss.from, ss.to
-	ss.sink.mu.Lock()
-	ss.sink.mails = append(ss.sink.mails, m)
-	ss.sink.mu.Unlock()
-	select {
-	case ss.sink.notify <- struct{}{}:
-	default:
-	}
+	ss.sink.mails.add(m)
 	return nil
 }
 
@@ -186,16 +205,15 @@ type Hook struct {
 // Standard Webhooks and answers 401 to a bad one (except under /slack).
 type HTTP struct {
 	Secret string
-	mu     sync.Mutex
-	hooks  []Hook
+	mu     sync.Mutex // guards Secret and Status
 	// Status, when set, decides the answer to a verified request (tests
 	// make an endpoint fail); nil means 200.
 	Status func(Hook) int
-	notify chan struct{}
+	hooks  inbox[Hook]
 }
 
 // NewHTTP returns a receiver; Secret may be set before use.
-func NewHTTP(secret string) *HTTP { return &HTTP{Secret: secret, notify: make(chan struct{}, 1)} }
+func NewHTTP(secret string) *HTTP { return &HTTP{Secret: secret, hooks: newInbox[Hook]()} }
 
 func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -212,13 +230,7 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hk.Verified == nil && status != nil {
 		hk.Status = status(hk)
 	}
-	h.mu.Lock()
-	h.hooks = append(h.hooks, hk)
-	h.mu.Unlock()
-	select {
-	case h.notify <- struct{}{}:
-	default:
-	}
+	h.hooks.add(hk)
 	w.WriteHeader(hk.Status)
 	fmt.Fprintln(w, http.StatusText(hk.Status))
 }
@@ -231,25 +243,9 @@ func (h *HTTP) SetSecret(s string) {
 }
 
 // Hooks returns the requests so far.
-func (h *HTTP) Hooks() []Hook {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]Hook(nil), h.hooks...)
-}
+func (h *HTTP) Hooks() []Hook { return h.hooks.all() }
 
 // Wait returns the first request for which match holds, waiting up to d.
 func (h *HTTP) Wait(d time.Duration, match func(Hook) bool) (Hook, bool) {
-	deadline := time.After(d)
-	for {
-		for _, hk := range h.Hooks() {
-			if match(hk) {
-				return hk, true
-			}
-		}
-		select {
-		case <-h.notify:
-		case <-deadline:
-			return Hook{}, false
-		}
-	}
+	return h.hooks.wait(d, match)
 }
