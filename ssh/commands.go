@@ -21,21 +21,13 @@ type CommandFunc func(ctx context.Context, p core.Principal, args []string, in i
 // recorded as a login like a console is; core decides what the command
 // may do, and refuses (and records) the rest.
 func (s *Server) runCommand(sess ssh.Session, c *console, user core.User, fp string, g *connGuard) (code int, msg string) {
-	id := core.NewConnID("ssh")
-	p, err := s.core.Login(user, fp, g.remote, id)
-	if err != nil {
-		s.failed.add(g.addr, fp, err.Error())
-		return 1, "actas: " + err.Error()
+	p, ctx, end, msg := s.begin(sess, c, user, fp, g)
+	if msg != "" {
+		return 1, msg
 	}
-	defer s.endConn(id, core.EndDisconnect)
-	s.log.Info("command", "user", user.Email, "conn", id, "command", core.LoggableArgs(sess.Command()))
-	ctx, cancel := context.WithCancelCause(sess.Context())
-	defer cancel(nil)
-	c.id, c.cancel, c.user, c.fingerprint, c.guard = id, cancel, user.ID, fp, g
-	if !s.track(c) {
-		return 1, ShutdownMessage
-	}
-	defer s.untrack(c)
+	defer s.endConn(c.id, core.EndDisconnect)
+	defer end()
+	s.log.Info("command", "user", user.Email, "conn", c.id, "command", core.LoggableArgs(sess.Command()))
 	var out, errw io.Writer = sess, sess.Stderr()
 	if _, _, isPty := sess.Pty(); isPty {
 		// ssh -t: the client's terminal is raw, so lines need their
@@ -47,6 +39,28 @@ func (s *Server) runCommand(sess ssh.Session, c *console, user core.User, fp str
 		return 1, endMessage(cause, s.cfg)
 	}
 	return code, ""
+}
+
+// begin records the login of user, with the key fp, on a new connection
+// (c.id) and tracks c as running on it: a console's and a command's start.
+// ctx ends with the SSH session or when c is stopped; end stops tracking c
+// and cancels ctx. When the login is refused or the server is closing, msg
+// says why and there is nothing to end.
+func (s *Server) begin(sess ssh.Session, c *console, user core.User, fp string, g *connGuard) (p core.Principal, ctx context.Context, end func(), msg string) {
+	id := core.NewConnID("ssh")
+	p, err := s.core.Login(user, fp, g.remote, id)
+	if err != nil {
+		s.failed.add(g.addr, fp, err.Error())
+		return p, nil, nil, "actas: " + err.Error()
+	}
+	ctx, cancel := context.WithCancelCause(sess.Context())
+	c.id, c.cancel, c.user, c.fingerprint, c.guard = id, cancel, user.ID, fp, g
+	if !s.track(c) {
+		cancel(nil)
+		s.endConn(id, core.EndShutdown)
+		return p, nil, nil, ShutdownMessage
+	}
+	return p, ctx, func() { s.untrack(c); cancel(nil) }, ""
 }
 
 // track registers a running console or command, unless the server is

@@ -122,22 +122,13 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	defer release()
 	pty.Window = capWindow(pty.Window)
 
-	id := core.NewConnID("ssh")
-	p, err := s.core.Login(user, fp, g.remote, id)
-	if err != nil {
-		s.failed.add(g.addr, fp, err.Error())
-		return 1, "actas: " + err.Error()
+	p, ctx, end, msg := s.begin(sess, c, user, fp, g)
+	if msg != "" {
+		return 1, msg
 	}
+	defer end()
+	id := c.id
 	s.log.Info("login", "user", user.Email, "fingerprint", fp, "remote", g.remote, "conn", id)
-
-	ctx, cancel := context.WithCancelCause(sess.Context())
-	defer cancel(nil)
-	c.id, c.cancel, c.user, c.fingerprint, c.guard = id, cancel, user.ID, fp, g
-	if !s.track(c) {
-		s.endConn(id, core.EndShutdown)
-		return 1, ShutdownMessage
-	}
-	defer s.untrack(c)
 
 	env := sess.Environ() // has TERM from the PTY request
 	plain, dumb := themes.ForEnv(env), themes.Dumb(env)
@@ -158,7 +149,7 @@ func (s *Server) serveConsole(sess ssh.Session, c *console) (code int, msg strin
 	}
 	gm := &guarded{m: termframe.Draw(model, screen), onPanic: func(v any, stack []byte) {
 		s.log.Error("console panicked; closing it", "user", user.Email, "conn", id, "panic", v, "stack", string(stack))
-		cancel(errPanic)
+		c.stop(errPanic)
 	}}
 	prog := tea.NewProgram(gm,
 		tea.WithInput(inputReader{r: sess, g: g}),
