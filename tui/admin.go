@@ -208,7 +208,7 @@ func (a *adminPane) view(c Common) string {
 func (a *adminPane) help(k *KeyMap) []key.Binding {
 	switch {
 	case a.del != nil:
-		return []key.Binding{k.Confirm, k.No, k.Next}
+		return a.del.help(k)
 	case a.edit != nil:
 		return []key.Binding{k.Next, k.Left, k.Right, k.Submit, k.Cancel}
 	case a.keys != nil && (a.keys.adding || a.keys.removing):
@@ -343,19 +343,13 @@ func (f *editForm) view(c Common, u core.User, busy bool) string {
 	if f.approver {
 		appr = 1
 	}
-	btn := func(i int, label string) string {
-		if f.focus == i {
-			return st.ButtonFocused.Render("> " + label)
-		}
-		return st.Button.Render("  " + label)
-	}
 	lines := []string{
 		st.Muted.Render(core.Display(u.Email)), "",
 		field(editRole, "Role", roles, f.role),
 		field(editMode, "Mode", modes, f.mode),
 		field(editApprover, "Approver", []string{"no", "yes"}, appr),
 		"",
-		btn(editCancel, "Cancel") + "  " + btn(editSave, "Save"),
+		button(st.Styles, "Cancel", f.focus == editCancel) + "  " + button(st.Styles, "Save", f.focus == editSave),
 	}
 	if f.err != "" {
 		lines = append(lines, "")

@@ -70,7 +70,8 @@ type AuditPage struct {
 	checkpoint core.CheckpointStatus
 }
 
-// checkpointMsg is the newest checkpoint as the Audit tab opens.
+// checkpointMsg is the newest checkpoint, read as the Audit tab opens and
+// after each new one.
 type checkpointMsg struct {
 	to *AuditPage
 	st core.CheckpointStatus
@@ -107,11 +108,17 @@ func (p *AuditPage) styleInputs() {
 // Init reads the newest events and the newest checkpoint.
 func (p *AuditPage) Init() tea.Cmd {
 	p.viewer.note = p.note()
+	return tea.Batch(p.viewer.Init(), p.readCheckpoint())
+}
+
+// readCheckpoint asks core for the newest checkpoint and whether making
+// checkpoints fails, off the Update loop.
+func (p *AuditPage) readCheckpoint() tea.Cmd {
 	co := p.c.Core
 	if co == nil {
-		return p.viewer.Init()
+		return nil
 	}
-	return tea.Batch(p.viewer.Init(), func() tea.Msg { return checkpointMsg{to: p, st: co.CheckpointStatus()} })
+	return func() tea.Msg { return checkpointMsg{to: p, st: co.CheckpointStatus()} }
 }
 
 // checkpointLine says what the newest checkpoint covers.
@@ -196,11 +203,8 @@ func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case ChangeMsg:
 		if msg.Change.Kind == core.ChangeCheckpoint && msg.Change.Checkpoint != nil {
 			p.checkpoint = core.CheckpointStatus{Latest: *msg.Change.Checkpoint}
-			if co := p.c.Core; co != nil {
-				p.checkpoint = co.CheckpointStatus()
-			}
 			p.viewer.note = p.note()
-			return p, nil
+			return p, p.readCheckpoint()
 		}
 	case auditFilterMsg:
 		if msg.to != p {

@@ -110,23 +110,16 @@ func (d *confirm) view(c Common, maxW int) string {
 	for _, l := range wrap(d.body, inner) {
 		b.WriteString(s.Text.Render(l) + "\n")
 	}
-	btn := func(label string, focused bool) string {
-		// The marker shows the focus without colour (plain, NO_COLOR).
-		if focused {
-			return s.ButtonFocused.Render("> " + label)
-		}
-		return s.Button.Render("  " + label)
-	}
 	if d.reason != nil {
 		b.WriteString("\n" + d.reason.View() + "\n")
 		if d.err != "" {
 			b.WriteString(s.FieldError.Render("✗ "+d.err) + "\n")
 		}
-		b.WriteString("\n" + lipgloss.JoinHorizontal(lipgloss.Top, btn(d.cancel, false), "  ", btn(d.ok, true)) + "\n\n")
+		b.WriteString("\n" + lipgloss.JoinHorizontal(lipgloss.Top, button(s, d.cancel, false), "  ", button(s, d.ok, true)) + "\n\n")
 		b.WriteString(s.Muted.Render("enter confirm · esc cancel"))
 		return s.Dialog.Render(b.String())
 	}
-	buttons := lipgloss.JoinHorizontal(lipgloss.Top, btn(d.cancel, d.focus == 0), "  ", btn(d.ok, d.focus == 1))
+	buttons := lipgloss.JoinHorizontal(lipgloss.Top, button(s, d.cancel, d.focus == 0), "  ", button(s, d.ok, d.focus == 1))
 	b.WriteString("\n" + buttons + "\n\n")
 	b.WriteString(s.Muted.Render("y confirm · n/esc cancel · tab move"))
 	return s.Dialog.Render(b.String())

@@ -244,6 +244,15 @@ func dialogBox(c Common, title string, body ...string) string {
 	return st.Dialog.Width(w - st.Dialog.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
 }
 
+// button is a dialog's button; the marker shows the focus without colour
+// (plain, NO_COLOR).
+func button(s *themes.Styles, label string, focused bool) string {
+	if focused {
+		return s.ButtonFocused.Render("> " + label)
+	}
+	return s.Button.Render("  " + label)
+}
+
 // keyHint is "key label" in help colours, for dialogs.
 func keyHint(st pageStyles, pairs ...string) string {
 	var parts []string

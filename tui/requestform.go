@@ -284,18 +284,11 @@ func (f *requestForm) view(c Common, maxW int) string {
 			b.WriteString(s.FieldError.Render(l) + "\n")
 		}
 	}
-	btn := func(text string, field int) string {
-		// The marker shows the focus without colour (plain, NO_COLOR).
-		if f.focus == field {
-			return s.ButtonFocused.Render("> " + text)
-		}
-		return s.Button.Render("  " + text)
-	}
 	submit := "Send request"
 	if f.sending {
 		submit = "Sending…"
 	}
-	b.WriteString("\n" + lipgloss.JoinHorizontal(lipgloss.Top, btn("Cancel", formCancel), "  ", btn(submit, formSubmit)) + "\n")
+	b.WriteString("\n" + lipgloss.JoinHorizontal(lipgloss.Top, button(s, "Cancel", f.focus == formCancel), "  ", button(s, submit, f.focus == formSubmit)) + "\n")
 	if f.err != "" {
 		b.WriteString("\n")
 		for _, l := range wrap(f.err, inner) {
