@@ -85,11 +85,7 @@ func (f *Screen) Show(view string) {
 		return
 	}
 	f.view, f.dirty = view, true
-	if !f.busy {
-		f.busy = true
-		f.flushes.Add(1)
-		go f.flush()
-	}
+	f.startFlushLocked()
 }
 
 // WriteRaw queues a sequence that is not part of a view, such as OSC 52 for
@@ -102,6 +98,12 @@ func (f *Screen) WriteRaw(seq string) {
 	}
 	f.raw += seq
 	f.dirty = true
+	f.startFlushLocked()
+}
+
+// startFlushLocked starts a flush unless one is under way (which takes
+// what came meanwhile). f.mu is held.
+func (f *Screen) startFlushLocked() {
 	if !f.busy {
 		f.busy = true
 		f.flushes.Add(1)
