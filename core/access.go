@@ -201,21 +201,10 @@ func (c *Core) guard(p Principal, cp Capability, action string) error {
 // the session p runs when it is the impersonation block.
 func (c *Core) check(p Principal, n need) error {
 	_, err := c.allowed(p, n)
-	if err == nil || p.System != "" || CodeOf(err) == CodeNotFound {
+	if err == nil || CodeOf(err) == CodeNotFound {
 		return err
 	}
-	rerr := c.update(func(t *txn) error {
-		ev := Event{Type: EvActionBlocked, Actor: p.ref(), Org: p.User.Org, Result: ResultDenied, Reason: string(CodeOf(err))}
-		if CodeOf(err) == CodeImpersonating {
-			if s, ok, serr := sessionBy(t, p.User.ID); serr == nil && ok {
-				target, _ := t.User(s.Target)
-				ev.Subject, ev.Org, ev.Session = target.Ref(), s.Org, s.ID
-			}
-		}
-		_, rerr := t.record(ev, map[string]any{"action": n.action})
-		return rerr
-	})
-	if rerr != nil {
+	if rerr := c.recordRefusal(p, n.action, err); rerr != nil {
 		return rerr
 	}
 	return err

@@ -127,14 +127,22 @@ func (c *Core) Authorize(p Principal, cp Capability, action string) error {
 	return c.guard(p, cp, action)
 }
 
-// recordRefusal records that p was refused the action.
+// recordRefusal records that p was refused the action, as action.blocked:
+// with the session p runs when the refusal is the impersonation block. The
+// operator at the command line is not recorded.
 func (c *Core) recordRefusal(p Principal, action string, refusal error) error {
 	if p.System != "" {
 		return nil
 	}
 	return c.update(func(t *txn) error {
-		_, err := t.record(Event{Type: EvActionBlocked, Actor: p.ref(), Org: p.User.Org,
-			Result: ResultDenied, Reason: string(CodeOf(refusal))}, map[string]any{"action": action})
+		ev := Event{Type: EvActionBlocked, Actor: p.ref(), Org: p.User.Org, Result: ResultDenied, Reason: string(CodeOf(refusal))}
+		if CodeOf(refusal) == CodeImpersonating {
+			if s, ok, serr := sessionBy(t, p.User.ID); serr == nil && ok {
+				target, _ := t.User(s.Target)
+				ev.Subject, ev.Org, ev.Session = target.Ref(), s.Org, s.ID
+			}
+		}
+		_, err := t.record(ev, map[string]any{"action": action})
 		return err
 	})
 }

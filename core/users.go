@@ -184,8 +184,8 @@ func (t *txn) addUser(p Principal, nu NewUser) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	if _, err := t.UserByEmail(u.Email); err == nil {
-		return User{}, refuse(CodeConflict, "a user with email %s already exists", u.Email)
+	if err := t.emailFree(u.Email); err != nil {
+		return User{}, err
 	}
 	n, err := t.NextID("user")
 	if err != nil {
@@ -203,6 +203,14 @@ func (t *txn) addUser(p Principal, nu NewUser) (User, error) {
 	uu := u
 	t.publish(Change{Kind: ChangeUser, User: &uu})
 	return u, nil
+}
+
+// emailFree refuses an email (as stored) that a user already has.
+func (t *txn) emailFree(email string) error {
+	if _, err := t.UserByEmail(email); err == nil {
+		return refuse(CodeConflict, "a user with email %s already exists", email)
+	}
+	return nil
 }
 
 // UserChange is a partial update; nil fields stay as they are.
@@ -411,8 +419,8 @@ func (t *txn) checkImport(rows []ImportRow) ([]int, error) {
 		if err == nil {
 			if prev, dup := seen[u.Email]; dup {
 				err = fmt.Errorf("email %s repeats line %d", u.Email, prev)
-			} else if _, e := t.UserByEmail(u.Email); e == nil {
-				err = fmt.Errorf("a user with email %s already exists", u.Email)
+			} else {
+				err = t.emailFree(u.Email)
 			}
 			seen[u.Email] = r.Line
 			emails[i] = u.Email

@@ -120,10 +120,20 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any), release func(), walked 
 			return nil
 		})
 	}
-	// name index -> value is the ID of a record that must exist.
-	for _, ix := range []struct{ index, records []byte }{
-		{bucketUsersByEmail, bucketUsers},
-		{bucketOrgsByName, bucketOrgs},
+	// Each index entry names a record that must exist: a name index by its
+	// value (the record's ID), a key index by its key's last part.
+	for _, ix := range []struct {
+		index, records []byte
+		byValue        bool
+	}{
+		{bucketUsersByEmail, bucketUsers, true},
+		{bucketOrgsByName, bucketOrgs, true},
+		{bucketKeysByUser, bucketKeys, false},
+		{bucketSessionsActive, bucketSessions, false},
+		{bucketSessionsByTarget, bucketSessions, false},
+		{bucketRequestsByStatus, bucketRequests, false},
+		{bucketUsersConsent, bucketUsers, false},
+		{bucketUsersStaff, bucketUsers, false},
 	} {
 		index, records := tx.Bucket(ix.index), tx.Bucket(ix.records)
 		if index == nil || records == nil {
@@ -132,31 +142,12 @@ func checkRecords(tx *bolt.Tx, add func(string, ...any), release func(), walked 
 		walked[string(ix.index)] = true
 		_ = index.ForEach(func(k, v []byte) error {
 			release()
-			if !holds(records, ix.records, users, v) {
-				add("%s entry %q points to %q, which %s does not hold", ix.index, k, v, ix.records)
-			}
-			return nil
-		})
-	}
-	// key index -> the key's last part names a record that must exist.
-	for _, ix := range []struct{ index, records []byte }{
-		{bucketKeysByUser, bucketKeys},
-		{bucketSessionsActive, bucketSessions},
-		{bucketSessionsByTarget, bucketSessions},
-		{bucketRequestsByStatus, bucketRequests},
-		{bucketUsersConsent, bucketUsers},
-		{bucketUsersStaff, bucketUsers},
-	} {
-		index, records := tx.Bucket(ix.index), tx.Bucket(ix.records)
-		if index == nil || records == nil {
-			continue
-		}
-		walked[string(ix.index)] = true
-		_ = index.ForEach(func(k, _ []byte) error {
-			release()
-			id := k
-			if i := bytes.LastIndexByte(k, keySep); i >= 0 {
-				id = k[i+1:]
+			id := v
+			if !ix.byValue {
+				id = k
+				if i := bytes.LastIndexByte(k, keySep); i >= 0 {
+					id = k[i+1:]
+				}
 			}
 			if !holds(records, ix.records, users, id) {
 				add("%s entry %q points to %q, which %s does not hold", ix.index, k, id, ix.records)

@@ -237,14 +237,23 @@ var migrations = []migration{
 	{to: 8, what: "build the audit log's Merkle tree, kept after each record", apply: migrateToV8},
 }
 
+// createBuckets creates the buckets a migration adds, keeping any the file
+// already has.
+func createBuckets(tx *bolt.Tx, names ...[]byte) error {
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // migrateToV3 adds the alert buckets and rewrites the policy in its new
 // encoding: the old alert_channels list (names nothing could deliver to) is
 // dropped, and alerting starts on, as in a new database (decodePolicy).
 func migrateToV3(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketChannels, bucketOutbox} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
+	if err := createBuckets(tx, bucketChannels, bucketOutbox); err != nil {
+		return err
 	}
 	meta := tx.Bucket(bucketMeta)
 	v := meta.Get(keyPolicy)
@@ -262,16 +271,11 @@ func migrateToV3(tx *bolt.Tx) error {
 // stored before it lacks product_url and issuer (policy encoding 3);
 // decodePolicy reads them as unset.
 func migrateToV6(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketAPIKeys, bucketTickets, bucketTicketsBySession} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
-	}
-	return nil
+	return createBuckets(tx, bucketAPIKeys, bucketTickets, bucketTicketsBySession)
 }
 
 func migrateToV1(tx *bolt.Tx) error {
-	for _, name := range [][]byte{
+	err := createBuckets(tx,
 		bucketMeta,
 		bucketOrgs, bucketOrgsByName,
 		bucketUsers, bucketUsersByEmail,
@@ -279,10 +283,9 @@ func migrateToV1(tx *bolt.Tx) error {
 		bucketRequests, bucketRequestsByStatus,
 		bucketSessions, bucketSessionsActive, bucketSessionsByTarget,
 		bucketAudit, bucketAuditBySession, bucketAuditByActor, bucketAuditBySubject,
-	} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
+	)
+	if err != nil {
+		return err
 	}
 	// Users a version-0 file already holds must be counted once here; from
 	// now on PutUser keeps the count.
@@ -368,12 +371,7 @@ func migrateToV7(tx *bolt.Tx) error {
 // builds it from the events itself, and every file that reaches 5 goes on
 // to 8 in the same transaction, so this only makes the buckets.
 func migrateToV5(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketAuditTree, bucketCheckpoints} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return err
-		}
-	}
-	return nil
+	return createBuckets(tx, bucketAuditTree, bucketCheckpoints)
 }
 
 // migrateToV8 builds the Merkle tree over the events in the log and puts
@@ -422,6 +420,13 @@ func migrateToV8(tx *bolt.Tx) error {
 // not know how to keep its newer indexes right.
 var ErrSchemaTooNew = errors.New("database was written by a newer version of actas")
 
+// tooNew refuses a file of a schema version above this code's, for
+// readers (checkSchema) and writers (migrate) alike.
+func tooNew(path string, version uint64) error {
+	return fmt.Errorf("%w: %s has schema version %d, this actas understands up to %d; upgrade actas to open it",
+		ErrSchemaTooNew, path, version, schemaVersion)
+}
+
 // checkSchema accepts a file for reading as it is: at this version, with
 // every bucket. A reader never migrates; an older file is upgraded by the
 // next command that writes.
@@ -438,8 +443,7 @@ func checkSchema(tx *bolt.Tx, path string) error {
 	}
 	switch {
 	case version > schemaVersion:
-		return fmt.Errorf("%w: %s has schema version %d, this actas understands up to %d; upgrade actas to open it",
-			ErrSchemaTooNew, path, version, schemaVersion)
+		return tooNew(path, version)
 	case version < schemaVersion:
 		return fmt.Errorf("database %s has schema version %d and must be upgraded to %d before it can be read: run any command that changes it (e.g. actas policy set) with write access", path, version, schemaVersion)
 	}
@@ -465,8 +469,7 @@ func migrate(tx *bolt.Tx, path string) (from uint64, err error) {
 		from = binary.BigEndian.Uint64(v)
 	}
 	if from > schemaVersion {
-		return from, fmt.Errorf("%w: %s has schema version %d, this actas understands up to %d; upgrade actas to open it",
-			ErrSchemaTooNew, path, from, schemaVersion)
+		return from, tooNew(path, from)
 	}
 	version := from
 	for _, m := range migrations {

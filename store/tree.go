@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -84,19 +83,10 @@ func (t readTx) AuditTree(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
+// ScanAuditWithTree seeks seq 1 when from is 0, as it always did: a
+// damaged key below it is not read.
 func (t readTx) ScanAuditWithTree(from uint64, fn func(seq uint64, rec, tree []byte) bool) error {
-	c := t.bucket(bucketAudit).Cursor()
-	for k, v := c.Seek(seqKey(max(from, 1))); k != nil; k, v = c.Next() {
-		if len(k) != 8 {
-			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
-		}
-		seq := binary.BigEndian.Uint64(k)
-		rec, tree := splitAudit(seq, v)
-		if !fn(seq, rec, tree) {
-			return nil
-		}
-	}
-	return nil
+	return t.walkAudit(max(from, 1), false, fn)
 }
 
 func (t readTx) LatestCheckpoint() (core.Checkpoint, error) {

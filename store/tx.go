@@ -152,6 +152,18 @@ func get[T any](t readTx, bucket []byte, key string, decode func([]byte) (T, err
 	return decode(v)
 }
 
+// all decodes every value of bucket, in key order. A value that does not
+// decode ends the walk with its error.
+func all[T any](t readTx, bucket []byte, decode func([]byte) (T, error)) ([]T, error) {
+	var out []T
+	err := t.bucket(bucket).ForEach(func(_, v []byte) error {
+		x, err := decode(v)
+		out = append(out, x)
+		return err
+	})
+	return out, err
+}
+
 func (t readTx) Org(id string) (core.Org, error) {
 	return get(t, bucketOrgs, id, decodeOrg)
 }
@@ -164,15 +176,7 @@ func (t readTx) OrgByName(name string) (core.Org, error) {
 	return t.Org(string(id))
 }
 
-func (t readTx) Orgs() ([]core.Org, error) {
-	var orgs []core.Org
-	err := t.bucket(bucketOrgs).ForEach(func(_, v []byte) error {
-		o, err := decodeOrg(v)
-		orgs = append(orgs, o)
-		return err
-	})
-	return orgs, err
-}
+func (t readTx) Orgs() ([]core.Org, error) { return all(t, bucketOrgs, decodeOrg) }
 
 func (t readTx) Policy() (core.Policy, error) {
 	v := t.bucket(bucketMeta).Get(keyPolicy)
@@ -298,25 +302,26 @@ func (t readTx) Key(fingerprint string) (core.Key, error) {
 }
 
 func (t readTx) Keys(userID string) ([]core.Key, error) {
-	var keys []core.Key
 	if userID == "" {
-		err := t.bucket(bucketKeys).ForEach(func(_, v []byte) error {
-			k, err := decodeKey(v)
-			keys = append(keys, k)
-			return err
-		})
-		return keys, err
+		return all(t, bucketKeys, decodeKey)
 	}
-	prefix := prefixKey(userID)
-	c := t.bucket(bucketKeysByUser).Cursor()
+	return indexed(t, bucketKeysByUser, userID, t.Key, "key")
+}
+
+// indexed looks up the records an index of composite keys lists under
+// first (first|0x00|record key), in the index's order.
+func indexed[T any](t readTx, index []byte, first string, get func(string) (T, error), what string) ([]T, error) {
+	var out []T
+	prefix := prefixKey(first)
+	c := t.bucket(index).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		key, err := t.Key(string(k[len(prefix):]))
+		x, err := get(string(k[len(prefix):]))
 		if err != nil {
-			return nil, fmt.Errorf("key index of %s: %w", userID, err)
+			return nil, fmt.Errorf("%s index of %s: %w", what, first, err)
 		}
-		keys = append(keys, key)
+		out = append(out, x)
 	}
-	return keys, nil
+	return out, nil
 }
 
 func (t readTx) Request(id string) (core.Request, error) {
@@ -428,6 +433,15 @@ func (t readTx) AuditRecord(seq uint64) ([]byte, error) {
 }
 
 func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []byte) bool) error {
+	return t.walkAudit(from, reverse, func(seq uint64, rec, _ []byte) bool { return fn(seq, rec) })
+}
+
+// walkAudit is the one cursor walk of the audit bucket, for ScanAudit and
+// ScanAuditWithTree: from seq from (inclusive; 0 = the start, or the end
+// when reverse), each value split into its record and its tree hashes, the
+// mapped pages handed back on long walks (releaseEvery), until fn returns
+// false.
+func (t readTx) walkAudit(from uint64, reverse bool, fn func(seq uint64, rec, tree []byte) bool) error {
 	c := t.bucket(bucketAudit).Cursor()
 	var k, v []byte
 	switch {
@@ -451,8 +465,8 @@ func (t readTx) ScanAudit(from uint64, reverse bool, fn func(seq uint64, rec []b
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}
 		seq := binary.BigEndian.Uint64(k)
-		rec, _ := splitAudit(seq, v)
-		if !fn(seq, rec) {
+		rec, tree := splitAudit(seq, v)
+		if !fn(seq, rec, tree) {
 			return nil
 		}
 	}
@@ -757,32 +771,14 @@ func (t readTx) APIKey(name string) (core.APIKey, error) {
 	return get(t, bucketAPIKeys, name, decodeAPIKey)
 }
 
-func (t readTx) APIKeys() ([]core.APIKey, error) {
-	var keys []core.APIKey
-	err := t.bucket(bucketAPIKeys).ForEach(func(_, v []byte) error {
-		k, err := decodeAPIKey(v)
-		keys = append(keys, k)
-		return err
-	})
-	return keys, err
-}
+func (t readTx) APIKeys() ([]core.APIKey, error) { return all(t, bucketAPIKeys, decodeAPIKey) }
 
 func (t readTx) Ticket(hash string) (core.Ticket, error) {
 	return get(t, bucketTickets, hash, decodeTicket)
 }
 
 func (t readTx) TicketsOf(session string) ([]core.Ticket, error) {
-	var out []core.Ticket
-	prefix := prefixKey(session)
-	c := t.bucket(bucketTicketsBySession).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		tk, err := t.Ticket(string(k[len(prefix):]))
-		if err != nil {
-			return nil, fmt.Errorf("ticket index of %s: %w", session, err)
-		}
-		out = append(out, tk)
-	}
-	return out, nil
+	return indexed(t, bucketTicketsBySession, session, t.Ticket, "ticket")
 }
 
 func (t writeTx) PutAPIKey(k core.APIKey) error {
@@ -811,13 +807,7 @@ func (t readTx) Channel(id string) (core.Channel, error) {
 }
 
 func (t readTx) Channels() ([]core.Channel, error) {
-	var list []core.Channel
-	err := t.bucket(bucketChannels).ForEach(func(_, v []byte) error {
-		ch, err := decodeJSON[core.Channel](v)
-		list = append(list, ch)
-		return err
-	})
-	return list, err
+	return all(t, bucketChannels, decodeJSON[core.Channel])
 }
 
 func (t readTx) SMTP() (core.SMTPConfig, error) {
