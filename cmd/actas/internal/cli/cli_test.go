@@ -624,3 +624,19 @@ func TestServeLogsImpersonations(t *testing.T) {
 		t.Errorf("%d start lines, want 2:\n%s", n, r.err)
 	}
 }
+
+// Every row of sessions list names its people by email, also a person on
+// several rows (emailsOf remembers whom it looked up).
+func TestSessionsListNamesEveryRowsPeople(t *testing.T) {
+	c := newCLI(t)
+	c.ok("demo", "--no-tui", "--users", "3")
+	lines := strings.Split(strings.TrimSpace(c.ok("sessions", "list")), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("want at least two sessions in the demo, got:\n%s", strings.Join(lines, "\n"))
+	}
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) < 3 || !strings.Contains(f[1], "@") || !strings.Contains(f[2], "@") {
+			t.Errorf("row without emails: %s", l)
+		}
+	}
+}

@@ -165,15 +165,11 @@ denied, cancelled, expired or all.`,
 				}
 				email := emailsOf(co)
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					for _, r := range all {
-						if err := enc.Encode(requestRecord{ID: r.ID, Requester: email(r.Requester), Target: email(r.Target),
+					return writeJSONLines(cmd.OutOrStdout(), all, func(r core.Request) requestRecord {
+						return requestRecord{ID: r.ID, Requester: email(r.Requester), Target: email(r.Target),
 							Status: string(r.Status), Reason: core.Display(r.Reason), Duration: core.FormatDuration(r.Duration),
-							Created: r.Created, Expires: r.Expires}); err != nil {
-							return err
-						}
-					}
-					return nil
+							Created: r.Created, Expires: r.Expires}
+					})
 				}
 				rows := make([][]string, 0, len(all))
 				for _, r := range all {
@@ -280,15 +276,11 @@ func (a *app) sessionsCmd() *cobra.Command {
 				}
 				email := emailsOf(co)
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					for _, s := range list {
-						if err := enc.Encode(sessionRecord{ID: s.ID, Impersonator: email(s.Impersonator), Target: email(s.Target),
+					return writeJSONLines(cmd.OutOrStdout(), list, func(s core.Session) sessionRecord {
+						return sessionRecord{ID: s.ID, Impersonator: email(s.Impersonator), Target: email(s.Target),
 							Status: string(s.Status), Reason: core.Display(s.Reason), Started: s.Started, Ends: s.Ends,
-							Ended: s.Ended, EndReason: string(s.EndReason), Events: s.Events}); err != nil {
-							return err
-						}
-					}
-					return nil
+							Ended: s.Ended, EndReason: string(s.EndReason), Events: s.Events}
+					})
 				}
 				rows := make([][]string, 0, len(list))
 				for _, s := range list {

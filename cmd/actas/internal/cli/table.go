@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -59,6 +60,17 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 		_ = t.write(bw, r...)
 	}
 	return bw.Flush()
+}
+
+// writeJSONLines prints JSON Lines: one object, record(item), per item.
+func writeJSONLines[T, R any](w io.Writer, items []T, record func(T) R) error {
+	enc := json.NewEncoder(w)
+	for _, it := range items {
+		if err := enc.Encode(record(it)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cell makes stored, untrusted text safe for a terminal; empty shows as "-".
