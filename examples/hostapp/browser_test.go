@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -154,25 +152,16 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // console is a person's console over SSH with a wide PTY.
 type console struct {
-	t     *testing.T
-	stdin io.WriteCloser
-	mu    sync.Mutex
-	out   bytes.Buffer
-}
-
-func (c *console) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.Write(p)
+	t            *testing.T
+	stdin        io.WriteCloser
+	lockedBuffer // what the console wrote
 }
 
 var escapes = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78DEHM])`)
 
 // text is everything the console wrote, with escape sequences removed.
 func (c *console) text() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return escapes.ReplaceAllString(c.out.String(), " ")
+	return escapes.ReplaceAllString(c.String(), " ")
 }
 
 func (c *console) waitFor(re *regexp.Regexp) []string {

@@ -85,11 +85,7 @@ func (f *Screen) Show(view string) {
 		return
 	}
 	f.view, f.dirty = view, true
-	if !f.busy {
-		f.busy = true
-		f.flushes.Add(1)
-		go f.flush()
-	}
+	f.startFlushLocked()
 }
 
 // WriteRaw queues a sequence that is not part of a view, such as OSC 52 for
@@ -102,6 +98,12 @@ func (f *Screen) WriteRaw(seq string) {
 	}
 	f.raw += seq
 	f.dirty = true
+	f.startFlushLocked()
+}
+
+// startFlushLocked starts a flush unless one is under way (which takes
+// what came meanwhile). f.mu is held.
+func (f *Screen) startFlushLocked() {
 	if !f.busy {
 		f.busy = true
 		f.flushes.Add(1)
@@ -317,7 +319,7 @@ func (f *Screen) measure(i int, l string, width int) (own, written int, out stri
 		}
 	}
 	if own < 0 {
-		own = lineWidth(l)
+		own = Cells(l)
 	}
 	// A line with joined graphemes takes one width or another depending on
 	// the terminal: it is kept off the last column, so that the erase
@@ -331,27 +333,22 @@ func (f *Screen) measure(i int, l string, width int) (own, written int, out stri
 		// Cut by the console's count, then by as much again as a terminal
 		// that does not join graphemes would add.
 		cut := ansi.Truncate(l, limit, "")
-		for w := lineWidth(cut); w > limit; w = lineWidth(cut) {
+		for w := Cells(cut); w > limit; w = Cells(cut) {
 			cut = ansi.Truncate(cut, ansi.StringWidth(cut)-(w-limit), "")
 		}
-		return own, lineWidth(cut), cut
+		return own, Cells(cut), cut
 	}
 	return own, own, l
 }
-
-// lineWidth is how many cells a line may take on the person's terminal
-// (Cells): a line with joined graphemes (👩‍💻, one glyph to the
-// console, several to a terminal that does not join them) counts the
-// wider way, so it never spills into the next row.
-func lineWidth(l string) int { return Cells(l) }
 
 // Joined reports text holding a zero-width joiner or a variation selector:
 // grapheme clusters (👩‍💻) a terminal may draw as one glyph or several.
 func Joined(s string) bool { return strings.ContainsAny(s, "\u200d\ufe0f\ufe0e") }
 
 // Cells is how wide s (which may hold ANSI styles) may be on the person's
-// terminal: for joined text, the wider of one glyph per cluster and one
-// per character.
+// terminal: for joined text (👩‍💻, one glyph to the console, several to a
+// terminal that does not join them), the wider of one glyph per cluster
+// and one per character, so that a line never spills into the next row.
 func Cells(s string) int {
 	w := ansi.StringWidth(s)
 	if !Joined(s) {
