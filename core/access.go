@@ -174,6 +174,17 @@ func (c *Core) allowed(p Principal, n need) (User, error) {
 	return me, err
 }
 
+// viewAs authorizes n for p and runs read in the same read transaction:
+// one transaction, and the listing is authorized against the state it reads.
+func (c *Core) viewAs(p Principal, n need, read func(tx ReadTx) error) error {
+	return c.st.View(func(tx ReadTx) error {
+		if _, err := authorize(tx, p, n); err != nil {
+			return err
+		}
+		return read(tx)
+	})
+}
+
 // require checks a read capability for p (the command line has them all).
 func (c *Core) require(p Principal, cp Capability) error {
 	_, err := c.allowed(p, see(cp))

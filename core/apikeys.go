@@ -175,11 +175,8 @@ func (c *Core) RevokeAPIKey(p Principal, name string) (APIKey, error) {
 
 // APIKeys lists every key, revoked ones included. Owners only.
 func (c *Core) APIKeys(p Principal) ([]APIKey, error) {
-	if err := c.require(p, CapSettings); err != nil {
-		return nil, err
-	}
 	var out []APIKey
-	err := c.st.View(func(tx ReadTx) error {
+	err := c.viewAs(p, see(CapSettings), func(tx ReadTx) error {
 		var err error
 		out, err = tx.APIKeys()
 		return err

@@ -135,6 +135,14 @@ func (p Proof) Text() string {
 // ProveEvents proves each of seqs in a checkpoint of the log as it is now,
 // signed with key (all against the same checkpoint).
 func ProveEvents(st Store, key note.Signer, now time.Time, seqs ...uint64) ([]Proof, error) {
+	return proveEvents(st, key, now, seqs, nil)
+}
+
+// proveEvents is ProveEvents; leaves, when not nil, are the events' hashes
+// (leaves[i] that of seqs[i]) as the caller already read them, so that
+// their records are not read again. An event's hash never changes once it
+// is in the log.
+func proveEvents(st Store, key note.Signer, now time.Time, seqs []uint64, leaves []Hash) ([]Proof, error) {
 	var proofs []Proof
 	err := st.View(func(tx ReadTx) error {
 		proofs = proofs[:0]
@@ -142,22 +150,28 @@ func ProveEvents(st Store, key note.Signer, now time.Time, seqs ...uint64) ([]Pr
 		if err != nil {
 			return err
 		}
-		for _, seq := range seqs {
+		for i, seq := range seqs {
 			if seq == 0 || seq > cp.Size {
 				return invalid("seq", "no event %d: the log holds events 1 to %d", seq, cp.Size)
 			}
-			rec, err := tx.AuditRecord(seq)
-			if err != nil {
-				return fmt.Errorf("read event %d: %w", seq, err)
-			}
-			if len(rec) < 32 {
-				return fmt.Errorf("event %d: the record is damaged (run actas audit verify)", seq)
+			var leaf Hash
+			if leaves != nil {
+				leaf = leaves[i]
+			} else {
+				rec, err := tx.AuditRecord(seq)
+				if err != nil {
+					return fmt.Errorf("read event %d: %w", seq, err)
+				}
+				if len(rec) < 32 {
+					return fmt.Errorf("event %d: the record is damaged (run actas audit verify)", seq)
+				}
+				leaf = Hash(rec[:32])
 			}
 			path, err := tlog.ProveRecord(int64(cp.Size), int64(seq-1), tlog.HashReaderFunc(tx.AuditTree))
 			if err != nil {
 				return err
 			}
-			proofs = append(proofs, Proof{Seq: seq, Leaf: Hash(rec[:32]), Path: path, Checkpoint: cp})
+			proofs = append(proofs, Proof{Seq: seq, Leaf: leaf, Path: path, Checkpoint: cp})
 		}
 		return nil
 	})
@@ -718,6 +732,7 @@ func (c *Core) SessionReceipt(p Principal, sessionID string) (Receipt, error) {
 		return Receipt{}, err
 	}
 	var seqs []uint64
+	var leaves []Hash // the events' hashes, read with them
 	for from := uint64(0); ; {
 		page, err := c.Audit(p, AuditQuery{Session: sessionID}, from, false, 1000)
 		if err != nil {
@@ -725,6 +740,7 @@ func (c *Core) SessionReceipt(p Principal, sessionID string) (Receipt, error) {
 		}
 		for _, ev := range page.Events {
 			seqs = append(seqs, ev.Seq)
+			leaves = append(leaves, ev.Hash)
 		}
 		if len(seqs) > MaxReceiptEvents {
 			return Receipt{}, invalid("session", "session %s has more than %d events; ask an auditor for proofs of the ones you need (actas audit prove --seq N)", sessionID, MaxReceiptEvents)
@@ -737,7 +753,7 @@ func (c *Core) SessionReceipt(p Principal, sessionID string) (Receipt, error) {
 	if len(seqs) == 0 {
 		return Receipt{}, invalid("session", "session %s has no audit events", sessionID)
 	}
-	proofs, err := ProveEvents(c.st, k.Signer, c.clock.Now(), seqs...)
+	proofs, err := proveEvents(c.st, k.Signer, c.clock.Now(), seqs, leaves)
 	if err != nil {
 		return Receipt{}, err
 	}

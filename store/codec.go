@@ -52,6 +52,13 @@ func (e *encoder) str(s string) {
 	e.b = append(e.b, s...)
 }
 
+func (e *encoder) strs(ss []string) {
+	e.uint(uint64(len(ss)))
+	for _, s := range ss {
+		e.str(s)
+	}
+}
+
 func (e *encoder) int(v int64) { e.b = binary.AppendVarint(e.b, v) }
 
 func (e *encoder) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
@@ -508,13 +515,6 @@ const (
 	outboxHasState  = 1 << iota // created, next try, attempts, last error, failed
 	outboxHasNotice             // the notice itself (messages about no event)
 )
-
-func (e *encoder) strs(ss []string) {
-	e.uint(uint64(len(ss)))
-	for _, s := range ss {
-		e.str(s)
-	}
-}
 
 func encodeOutbox(m core.OutboxMessage) []byte {
 	n := m.Notice

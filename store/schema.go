@@ -314,11 +314,10 @@ func migrateToV2(tx *bolt.Tx) error {
 }
 
 // migrateToV4 builds the consent and staff indexes of the users there
-// are, and creates the name index (filled by migrateToV7).
+// are. (Schema 4 also made the name index, which migrateToV7 makes again
+// and fills; every file that reaches 4 goes on to 7 in the same
+// transaction.)
 func migrateToV4(tx *bolt.Tx) error {
-	if _, err := tx.CreateBucketIfNotExists(bucketUsersByName); err != nil {
-		return err
-	}
 	consent, err := tx.CreateBucketIfNotExists(bucketUsersConsent)
 	if err != nil {
 		return err
