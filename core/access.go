@@ -112,17 +112,25 @@ func authorize(tx ReadTx, p Principal, n need) (User, error) {
 	if err != nil {
 		return User{}, notFound("your account no longer exists")
 	}
+	return me, permits(tx, me, n)
+}
+
+// permits is authorize's rules for a person already read from tx (me, as
+// authorize returned them): what their role grants, and what n says is off
+// limits while they impersonate. It is for asking about several needs in
+// one read.
+func permits(tx ReadTx, me User, n need) error {
 	if n.cap != "" && !grants(me, n.cap) {
-		return me, refuse(CodeNotPermitted, "%s", capNeeds[n.cap])
+		return refuse(CodeNotPermitted, "%s", capNeeds[n.cap])
 	}
 	if n.solo {
 		if _, ok, err := sessionBy(tx, me.ID); err != nil {
-			return me, err
+			return err
 		} else if ok {
-			return me, impersonatingRefusal(n.action)
+			return impersonatingRefusal(n.action)
 		}
 	}
-	return me, nil
+	return nil
 }
 
 // productKey is authorize for a host product: only an API key that tx

@@ -75,11 +75,14 @@ func (c *Core) SelfActionsFor(p Principal) (SelfActions, error) {
 		return a, nil
 	}
 	err := c.st.View(func(tx ReadTx) error {
-		if _, err := authorize(tx, p, see("")); err != nil {
+		// p is a person (the command line left above): ask about each
+		// change for the person authorize read.
+		me, err := authorize(tx, p, see(""))
+		if err != nil {
 			return err
 		}
-		_, a.Consent = authorize(tx, p, own("changing consent"))
-		_, a.Settings = authorize(tx, p, change(CapSettings, "changing settings"))
+		a.Consent = permits(tx, me, own("changing consent"))
+		a.Settings = permits(tx, me, change(CapSettings, "changing settings"))
 		return nil
 	})
 	return a, err
