@@ -474,7 +474,7 @@ func sessionCells(r sessionRow, now time.Time) []string {
 	ended, dur, reason := "running", fmtSpan(now.Sub(r.Started)), "ends in "+fmtSpan(r.TimeLeft(now))
 	if !r.Active() {
 		ended = r.Ended.UTC().Format("15:04")
-		if r.Ended.UTC().YearDay() != r.Started.UTC().YearDay() || r.Ended.Year() != r.Started.Year() {
+		if endedAnotherDay(r) {
 			ended = r.Ended.UTC().Format("01-02 15:04")
 		}
 		dur, reason = fmtSpan(r.Ended.Sub(r.Started)), core.Display(string(r.EndReason))
@@ -489,14 +489,17 @@ func narrowSessionCells(r sessionRow, now time.Time, cells []string) []string {
 	cells[0] = r.Started.UTC().Format("01-02 15:04")
 	switch {
 	case r.Active():
-		cells[6] = fmtSpan(r.TimeLeft(now)) + " left"
-	case r.Ended.UTC().YearDay() != r.Started.UTC().YearDay() || r.Ended.Year() != r.Started.Year():
+		cells[1], cells[6] = "now", fmtSpan(r.TimeLeft(now))+" left"
+	case endedAnotherDay(r):
 		cells[1] = r.Ended.UTC().Format("01-02")
 	}
-	if r.Active() {
-		cells[1] = "now"
-	}
 	return cells
+}
+
+// endedAnotherDay reports a session that ended on another UTC day than it
+// started: its end then shows the date too.
+func endedAnotherDay(r sessionRow) bool {
+	return r.Ended.UTC().YearDay() != r.Started.UTC().YearDay() || r.Ended.Year() != r.Started.Year()
 }
 
 func (p *SessionsPage) detail(st pageStyles, w int) string {

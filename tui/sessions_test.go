@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/actas/actas/core"
 	"github.com/charmbracelet/lipgloss"
@@ -291,4 +292,35 @@ func TestSessionsReadableAt80Columns(t *testing.T) {
 	m = f.newModel(t, core.DemoOwner, 120, 24)
 	drive(t, m, keyMsg("3"))
 	mustContain(t, m.View(), "Started (UTC)", "2025-03-10 11:15 running", "ends in 1h00m")
+}
+
+// TestSessionCellsEnd: a running session's end says so (narrow: "now"
+// and the time left); an ended one shows its end time, with the date
+// when it ended on another day than it started.
+func TestSessionCellsEnd(t *testing.T) {
+	start := time.Date(2025, 3, 10, 23, 15, 0, 0, time.UTC)
+	now := start.Add(30 * time.Minute)
+	running := sessionRow{Session: core.Session{Status: core.SessionActive, Started: start, Ends: start.Add(time.Hour)}}
+	sameDay := sessionRow{Session: core.Session{Status: core.SessionEnded, Started: start, Ended: start.Add(20 * time.Minute)}}
+	nextDay := sessionRow{Session: core.Session{Status: core.SessionEnded, Started: start, Ended: start.Add(50 * time.Minute)}}
+	for _, c := range []struct {
+		r                  sessionRow
+		wide, narrow, left string
+	}{
+		{running, "running", "now", "30m left"},
+		{sameDay, "23:35", "23:35", ""},
+		{nextDay, "03-11 00:05", "03-11", ""},
+	} {
+		wide := sessionCells(c.r, now)
+		if wide[1] != c.wide {
+			t.Errorf("%s: wide end %q, want %q", c.r.Status, wide[1], c.wide)
+		}
+		narrow := narrowSessionCells(c.r, now, sessionCells(c.r, now))
+		if narrow[1] != c.narrow {
+			t.Errorf("%s ending %s: narrow end %q, want %q", c.r.Status, c.r.Ended, narrow[1], c.narrow)
+		}
+		if c.left != "" && narrow[6] != c.left {
+			t.Errorf("running: narrow end reason %q, want %q", narrow[6], c.left)
+		}
+	}
 }

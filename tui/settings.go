@@ -13,20 +13,18 @@ import (
 )
 
 // policyHelp says what each policy key does, under the list.
-func policyHelp() map[string]string {
-	return map[string]string{
-		"enabled":            "Impersonation is possible at all.",
-		"require_consent":    "Users must have granted consent (Account tab) before anyone acts as them.",
-		"max_duration":       "Longest session, approval or consent (1h–168h).",
-		"default_duration":   "Session length when no approved request says otherwise.",
-		"require_reason":     "Requests must give a reason.",
-		"request_ttl":        "Pending requests expire after this; approvals are usable this long.",
-		"approvals_required": "Approvals a request needs: 1, or 2 from different approvers.",
-		"end_on_disconnect":  "A session ends when the console that started it disconnects.",
-		"notify_target":      "Tell users when someone starts acting as them.",
-		"alerting":           "Session starts and ends go to the alert channels (Alerts, below).",
-		"environment":        "Label put in every alert, e.g. production.",
-	}
+var policyHelp = map[string]string{
+	"enabled":            "Impersonation is possible at all.",
+	"require_consent":    "Users must have granted consent (Account tab) before anyone acts as them.",
+	"max_duration":       "Longest session, approval or consent (1h–168h).",
+	"default_duration":   "Session length when no approved request says otherwise.",
+	"require_reason":     "Requests must give a reason.",
+	"request_ttl":        "Pending requests expire after this; approvals are usable this long.",
+	"approvals_required": "Approvals a request needs: 1, or 2 from different approvers.",
+	"end_on_disconnect":  "A session ends when the console that started it disconnects.",
+	"notify_target":      "Tell users when someone starts acting as them.",
+	"alerting":           "Session starts and ends go to the alert channels (Alerts, below).",
+	"environment":        "Label put in every alert, e.g. production.",
 }
 
 type settingsKeys struct {
@@ -435,7 +433,10 @@ func (p *SettingsPage) View() string {
 		default:
 			vs := st.Row
 			if isBoolPolicy(v) {
-				vs = st.Status(map[bool]string{true: "ok", false: "info"}[v == "true"])
+				vs = st.Status("info")
+				if v == "true" {
+					vs = st.Status("ok")
+				}
 			}
 			lines = append(lines, st.Label.Render(label)+vs.Render(v))
 		}
@@ -469,7 +470,7 @@ func (p *SettingsPage) View() string {
 	}
 	b.WriteString("\n" + st.Faint.Render(strings.Repeat("─", w)) + "\n")
 	if k, ok := p.policyKey(); ok {
-		b.WriteString(st.Muted.Render(fit(policyHelp()[k], w)))
+		b.WriteString(st.Muted.Render(fit(policyHelp[k], w)))
 	} else if u, ok := p.staffMember(); ok {
 		b.WriteString(st.Muted.Render(fit(staffHint(u), w)))
 	} else if ch, ok := p.channel(); ok {
