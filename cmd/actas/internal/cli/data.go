@@ -239,20 +239,28 @@ func (a *app) withCoreIn(writes bool, fn func(c *core.Core, dir string) error) e
 	if a.bound != nil {
 		return fn(a.bound.Core, a.bound.Dir)
 	}
-	dir, err := a.dataDir(writes)
-	if err != nil {
-		return err
-	}
-	if served, err := a.forward(dir); served || err != nil {
-		return err
-	}
-	a.stdin.stop()
-	o, err := a.openCore(dir, core.Options{ReadOnly: !writes}, true)
-	if err != nil {
+	o, served, err := a.openHere(writes)
+	if served || err != nil {
 		return err
 	}
 	defer o.Close()
-	return fn(o.core, dir)
+	return fn(o.core, o.dir)
+}
+
+// openHere opens the data directory's database for a command of the local
+// command line, unless a server holds the folder: then the server runs
+// the command (forward), served is set and there is nothing to close.
+func (a *app) openHere(writes bool) (o *opened, served bool, err error) {
+	dir, err := a.dataDir(writes)
+	if err != nil {
+		return nil, false, err
+	}
+	if served, err := a.forward(dir); served || err != nil {
+		return nil, served, err
+	}
+	a.stdin.stop()
+	o, err = a.openCore(dir, core.Options{ReadOnly: !writes}, true)
+	return o, false, err
 }
 
 // open opens the existing, initialised database of the data directory.
