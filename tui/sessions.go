@@ -499,7 +499,9 @@ func narrowSessionCells(r sessionRow, now time.Time, cells []string) []string {
 // endedAnotherDay reports a session that ended on another UTC day than it
 // started: its end then shows the date too.
 func endedAnotherDay(r sessionRow) bool {
-	return r.Ended.UTC().YearDay() != r.Started.UTC().YearDay() || r.Ended.Year() != r.Started.Year()
+	ey, em, ed := r.Ended.UTC().Date()
+	sy, sm, sd := r.Started.UTC().Date()
+	return ey != sy || em != sm || ed != sd
 }
 
 func (p *SessionsPage) detail(st pageStyles, w int) string {
