@@ -55,11 +55,27 @@ func QueueMessage(tx Tx, m *OutboxMessage) error {
 	if err != nil {
 		return err
 	}
-	m.ID = fmt.Sprintf("msg_%012d", n)
+	m.ID = messageID(n)
 	if err := tx.PutOutbox(*m); err != nil {
 		return &Error{Code: CodeAuditFailed, Message: "the notification could not be queued, so nothing was changed: " + err.Error(), Err: err}
 	}
 	return nil
+}
+
+// messageID is "msg_" and n in at least 12 digits, so that IDs sort in
+// queue order. It runs once per queued message inside the commit, so it
+// builds the string in one allocation rather than through fmt.
+func messageID(n uint64) string {
+	var b [4 + 20]byte
+	copy(b[:], "msg_")
+	i := len(b)
+	for n > 0 || i > len(b)-12 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	digits := copy(b[4:], b[i:])
+	return string(b[:4+digits])
 }
 
 // toChannels queues ev once for every alert channel.

@@ -208,14 +208,7 @@ func benchAppend(b *testing.B, writerCounts []int, outbox bool, open func(path s
 					for i := range n {
 						ev := staff.event(i)
 						start := time.Now()
-						if err := db.Update(func(tx core.Tx) error {
-							if err := core.AppendEvent(tx, &ev); err != nil || !outbox {
-								return err
-							}
-							// What a session start queues for an alert channel.
-							m := core.OutboxMessage{Event: ev.Seq, Channel: "ch_00000001"}
-							return core.QueueMessage(tx, &m)
-						}); err != nil {
+						if err := db.Update(func(tx core.Tx) error { return appendEvent(tx, &ev, outbox) }); err != nil {
 							b.Error(err)
 							return
 						}
@@ -238,44 +231,74 @@ func benchAppend(b *testing.B, writerCounts []int, outbox bool, open func(path s
 // whose speed drifts (a shared machine) skews less than two separate
 // benchmarks. One op is one pair of rounds.
 func BenchmarkAuditAppendTreeCost(b *testing.B) {
-	const writers, each = 64, 100
-	var with, without time.Duration
-	round := func(open func(path string) (*store.DB, error)) time.Duration {
-		db, err := open(filepath.Join(b.TempDir(), "actas.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
-		start := time.Now()
-		var wg sync.WaitGroup
-		for w := range writers {
-			wg.Go(func() {
-				staff := newBenchStaff(w)
-				for i := range each {
-					ev := staff.event(i)
-					if err := db.Update(func(tx core.Tx) error { return core.AppendEvent(tx, &ev) }); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
+	pairedRounds(b, "tree", "notree", func() time.Duration { return appendRound(b, openBench, false) },
+		func() time.Duration { return appendRound(b, store.OpenWithoutTree, false) })
+}
+
+// BenchmarkAuditAppendOutboxCost is BenchmarkAuditAppendWithOutbox/writers=64
+// beside BenchmarkAuditAppend/writers=64 in alternating rounds, as
+// BenchmarkAuditAppendTreeCost does for the tree: outbox/plain is the share
+// of the append rate left once every event queues a message (target ≥ 0.9).
+func BenchmarkAuditAppendOutboxCost(b *testing.B) {
+	pairedRounds(b, "outbox", "plain", func() time.Duration { return appendRound(b, openBench, true) },
+		func() time.Duration { return appendRound(b, openBench, false) })
+}
+
+// pairedRounds alternates rounds of two kinds, which goes first too, and
+// reports each one's rate and the ratio of the first's to the second's.
+func pairedRounds(b *testing.B, a, c string, roundA, roundC func() time.Duration) {
+	var durA, durC time.Duration
 	for i := range b.N {
 		if i%2 == 0 {
-			with += round(openBench)
-			without += round(store.OpenWithoutTree)
+			durA += roundA()
+			durC += roundC()
 		} else {
-			without += round(store.OpenWithoutTree)
-			with += round(openBench)
+			durC += roundC()
+			durA += roundA()
 		}
 	}
-	events := float64(b.N * writers * each)
-	b.ReportMetric(events/with.Seconds(), "tree-events/s")
-	b.ReportMetric(events/without.Seconds(), "notree-events/s")
-	b.ReportMetric(without.Seconds()/with.Seconds(), "tree/notree")
+	events := float64(b.N * roundWriters * roundEach)
+	b.ReportMetric(events/durA.Seconds(), a+"-events/s")
+	b.ReportMetric(events/durC.Seconds(), c+"-events/s")
+	b.ReportMetric(durC.Seconds()/durA.Seconds(), a+"/"+c)
+}
+
+const roundWriters, roundEach = 64, 100
+
+// appendRound has 64 writers append 100 events each to a fresh file, each
+// event queueing a message too when outbox is set.
+func appendRound(b *testing.B, open func(path string) (*store.DB, error), outbox bool) time.Duration {
+	db, err := open(filepath.Join(b.TempDir(), "actas.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range roundWriters {
+		wg.Go(func() {
+			staff := newBenchStaff(w)
+			for i := range roundEach {
+				ev := staff.event(i)
+				if err := db.Update(func(tx core.Tx) error { return appendEvent(tx, &ev, outbox) }); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// appendEvent appends ev and, with outbox, queues what a session start
+// queues for an alert channel.
+func appendEvent(tx core.Tx, ev *core.Event, outbox bool) error {
+	if err := core.AppendEvent(tx, ev); err != nil || !outbox {
+		return err
+	}
+	m := core.OutboxMessage{Event: ev.Seq, Channel: "ch_00000001"}
+	return core.QueueMessage(tx, &m)
 }
 
 // BenchmarkAuditPage is one screen of the audit log: 50 events back from a

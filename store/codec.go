@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -50,6 +51,11 @@ func newEncoder(version byte, size int) *encoder {
 func (e *encoder) str(s string) {
 	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
 	e.b = append(e.b, s...)
+}
+
+func (e *encoder) bytes(b []byte) {
+	e.b = binary.AppendUvarint(e.b, uint64(len(b)))
+	e.b = append(e.b, b...)
 }
 
 func (e *encoder) strs(ss []string) {
@@ -516,7 +522,10 @@ const (
 	outboxHasNotice             // the notice itself (messages about no event)
 )
 
-func encodeOutbox(m core.OutboxMessage) []byte {
+func encodeOutbox(m core.OutboxMessage) []byte { return appendOutbox(nil, m) }
+
+// appendOutbox appends m's encoding to dst, growing it at most once.
+func appendOutbox(dst []byte, m core.OutboxMessage) []byte {
 	n := m.Notice
 	var flags uint64
 	if m.Event == 0 || m.Attempts > 0 || m.Failed || m.LastError != "" {
@@ -536,7 +545,7 @@ func encodeOutbox(m core.OutboxMessage) []byte {
 	if flags&outboxHasState != 0 {
 		size += 32 + len(m.LastError)
 	}
-	e := newEncoder(outboxVersion, size)
+	e := encoder{b: append(slices.Grow(dst, size), outboxVersion)}
 	e.uint(m.Event)
 	e.str(m.Channel)
 	e.strs(m.To)

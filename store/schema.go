@@ -22,7 +22,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 8
+const schemaVersion = 9
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -73,7 +73,8 @@ var (
 	// bucketChannels maps alert channel ID -> channel (JSON, secret
 	// included: the webhook secret must stay usable for signing).
 	bucketChannels = []byte("alert_channels")
-	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
+	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order;
+	// since version 9 also to a group of messages: outbox.go)
 	// -> message (binary codec): the notifications not delivered yet, and those
 	// that failed for good.
 	bucketOutbox = []byte("outbox")
@@ -235,6 +236,9 @@ var migrations = []migration{
 	{to: 6, what: "API keys and tickets for host products", apply: migrateToV6},
 	{to: 7, what: "index users by name, with their records", apply: migrateToV7},
 	{to: 8, what: "build the audit log's Merkle tree, kept after each record", apply: migrateToV8},
+	// Nothing to rewrite: a version-8 outbox is a version-9 outbox without
+	// groups. The version says that older code cannot read this one.
+	{to: 9, what: "outbox keys may hold the messages of one commit as a group", apply: func(*bolt.Tx) error { return nil }},
 }
 
 // createBuckets creates the buckets a migration adds, keeping any the file

@@ -51,6 +51,14 @@ type commitAttempt struct {
 	// key order when it ends (flushNames): an import's million names in
 	// random order would otherwise take minutes in one bolt transaction.
 	names []nameEntry
+	// outbox holds the messages queued by this transaction, written as one
+	// group when it ends or before the outbox is read (outbox.go).
+	outbox []core.OutboxMessage
+	// outboxSeq is the outbox's ID sequence before this transaction
+	// took its first number from it (outboxSeqKnown): messages numbered
+	// above it are new.
+	outboxSeq      uint64
+	outboxSeqKnown bool
 }
 
 // nameEntry is one pending users_by_name entry of the user id.
@@ -62,6 +70,9 @@ type nameEntry struct {
 // finish writes what the transaction kept back until its end.
 func (t writeTx) finish() error {
 	if err := t.flushNames(); err != nil {
+		return err
+	}
+	if err := t.flushOutbox(); err != nil {
 		return err
 	}
 	return t.writeHead()
@@ -116,7 +127,8 @@ func (t writeTx) writeHead() error {
 }
 
 func (a *commitAttempt) reset() {
-	*a = commitAttempt{appended: a.appended[:0]}
+	clear(a.outbox)
+	*a = commitAttempt{appended: a.appended[:0], outbox: a.outbox[:0]}
 }
 
 // AuditHead is readTx's, remembered for the rest of the transaction: only
@@ -490,7 +502,11 @@ func (t writeTx) NextID(kind string) (uint64, error) {
 	if !ok {
 		return 0, fmt.Errorf("no ID sequence for %q", kind)
 	}
-	return t.bucket(name).NextSequence()
+	b := t.bucket(name)
+	if kind == "outbox" && !t.commit.outboxSeqKnown {
+		t.commit.outboxSeq, t.commit.outboxSeqKnown = b.Sequence(), true
+	}
+	return b.NextSequence()
 }
 
 // errEmptyID refuses a record that could never be looked up again.
@@ -818,28 +834,6 @@ func (t readTx) SMTP() (core.SMTPConfig, error) {
 	return decodeJSON[core.SMTPConfig](v)
 }
 
-func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
-	v := t.bucket(bucketOutbox).Get([]byte(id))
-	if v == nil {
-		return core.OutboxMessage{}, core.ErrNotFound
-	}
-	return decodeOutbox([]byte(id), v)
-}
-
-func (t readTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
-	c := t.bucket(bucketOutbox).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		m, err := decodeOutbox(k, v)
-		if err != nil {
-			return fmt.Errorf("outbox message %s: %w", k, err)
-		}
-		if !fn(m) {
-			return nil
-		}
-	}
-	return nil
-}
-
 func (t writeTx) PutChannel(ch core.Channel) error {
 	if ch.ID == "" {
 		return fmt.Errorf("put alert channel: %w", errEmptyID)
@@ -853,18 +847,4 @@ func (t writeTx) DeleteChannel(id string) error {
 
 func (t writeTx) PutSMTP(s core.SMTPConfig) error {
 	return putJSON(t.bucket(bucketMeta), keySMTP, s)
-}
-
-func (t writeTx) PutOutbox(m core.OutboxMessage) error {
-	if m.ID == "" {
-		return fmt.Errorf("put outbox message: %w", errEmptyID)
-	}
-	b := t.bucket(bucketOutbox)
-	// IDs only grow: new messages go at the end.
-	b.FillPercent = 0.9
-	return b.Put([]byte(m.ID), encodeOutbox(m))
-}
-
-func (t writeTx) DeleteOutbox(id string) error {
-	return t.bucket(bucketOutbox).Delete([]byte(id))
 }
