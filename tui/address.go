@@ -53,7 +53,6 @@ func (m approvalsLoadedMsg) addressee() Page   { return m.to }
 func (m requestDecidedMsg) addressee() Page    { return m.to }
 func (m auditFilterMsg) addressee() Page       { return m.to }
 func (m checkpointMsg) addressee() Page        { return m.to }
-func (m auditPageMsg) addressee() Page         { return m.to }
 func (m receiptMsg) addressee() Page           { return m.to }
 func (m sessionsLoadedMsg) addressee() Page    { return m.to }
 func (m sessionTerminatedMsg) addressee() Page { return m.to }
