@@ -400,7 +400,9 @@ func (p *pager[T]) canInsertTop() bool {
 // insertTop puts a live row at the head (see canInsertTop), above being
 // the key past it. A selection further down stays on its row; one on the
 // head follows the new row. The window keeps a margin below the screen,
-// so a log followed live keeps its size and its array.
+// so a log followed live keeps its size and its array; once the rows
+// above the screen pass windowMax, the head goes, and with it the live
+// rows: scrolling up reads them.
 func (p *pager[T]) insertTop(row T, above uint64) {
 	p.fit()
 	p.rows = slices.Insert(p.rows, 0, row)
@@ -413,6 +415,7 @@ func (p *pager[T]) insertTop(row T, above uint64) {
 		p.total++
 	}
 	p.cut(p.offset - p.first + p.screen() + p.margin())
+	p.trimAbove()
 	p.scroll()
 }
 
