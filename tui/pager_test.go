@@ -116,6 +116,14 @@ func (l *fakeList) want(p *pager[int], i int) int {
 	return l.n - i
 }
 
+// sel is the selected row, or -1.
+func sel(p *pager[int]) int {
+	if r := p.selected(); r != nil {
+		return *r
+	}
+	return -1
+}
+
 // Scrolling through 10,000 rows one at a time and back, the window never
 // holds more than windowMax rows, each row is read about once, and the
 // window is always one run of rows in list order.
@@ -131,8 +139,8 @@ func TestPagerWindowStaysBounded(t *testing.T) {
 				if len(p.rows) > p.windowMax() {
 					t.Fatalf("row %d: the window holds %d rows, more than %d", i, len(p.rows), p.windowMax())
 				}
-				if sel := p.selected(); sel == nil || *sel != l.want(p, i) {
-					t.Fatalf("row %d: selected %v, want %d", i, sel, l.want(p, i))
+				if got := sel(p); got != l.want(p, i) {
+					t.Fatalf("row %d: selected %d, want %d", i, got, l.want(p, i))
 				}
 				for j := 1; j < len(p.rows); j++ {
 					if d := p.rows[j] - p.rows[j-1]; d != 1 && d != -1 {
@@ -181,14 +189,14 @@ func TestPagerEndsInOneRead(t *testing.T) {
 			}
 			l.reads = 0
 			settlePager(p, p.end())
-			if sel := p.selected(); l.reads != 1 || sel == nil || *sel != l.want(p, l.n-1) {
-				t.Fatalf("G: %d reads, selected %v, want 1 read and %d", l.reads, sel, l.want(p, l.n-1))
+			if got := sel(p); l.reads != 1 || got != l.want(p, l.n-1) {
+				t.Fatalf("G: %d reads, selected %d, want 1 read and %d", l.reads, got, l.want(p, l.n-1))
 			}
 			full("G")
 			l.reads = 0
 			settlePager(p, p.home())
-			if sel := p.selected(); l.reads != 1 || sel == nil || *sel != l.want(p, 0) {
-				t.Fatalf("g: %d reads, selected %v, want 1 read and %d", l.reads, sel, l.want(p, 0))
+			if got := sel(p); l.reads != 1 || got != l.want(p, 0) {
+				t.Fatalf("g: %d reads, selected %d, want 1 read and %d", l.reads, got, l.want(p, 0))
 			}
 			full("g")
 		})
@@ -257,30 +265,30 @@ func TestPagerLiveInsertKeepsTheCursorOnItsRow(t *testing.T) {
 	p := logPager(l)
 	settlePager(p, p.open())
 	settlePager(p, p.move(3))
-	held := *p.selected()
+	held := sel(p)
 	for range 30 {
 		l.n++
 		if !p.canInsertTop() {
 			t.Fatal("a log at its head does not take live rows")
 		}
 		p.insertTop(l.n, uint64(l.n+1))
-		if *p.selected() != held || p.rows[0] != l.n {
-			t.Fatalf("after live row %d: selected %d, want %d; head %d", l.n, *p.selected(), held, p.rows[0])
+		if sel(p) != held || p.rows[0] != l.n {
+			t.Fatalf("after live row %d: selected %d, want %d; head %d", l.n, sel(p), held, p.rows[0])
 		}
 	}
 	// Read from the store instead (a filtered log): the same.
 	l.n += 3
 	settlePager(p, p.readHead())
-	if *p.selected() != held || p.rows[0] != l.n {
-		t.Fatalf("after a read above: selected %d, want %d; head %d", *p.selected(), held, p.rows[0])
+	if sel(p) != held || p.rows[0] != l.n {
+		t.Fatalf("after a read above: selected %d, want %d; head %d", sel(p), held, p.rows[0])
 	}
 	// On the head, the selection follows the newest row.
 	settlePager(p, p.home())
 	for range 3 {
 		l.n++
 		p.insertTop(l.n, uint64(l.n+1))
-		if *p.selected() != l.n {
-			t.Fatalf("on the head: selected %d, want the new row %d", *p.selected(), l.n)
+		if sel(p) != l.n {
+			t.Fatalf("on the head: selected %d, want the new row %d", sel(p), l.n)
 		}
 	}
 	if len(p.rows) > p.screen()+p.margin() {
@@ -290,14 +298,14 @@ func TestPagerLiveInsertKeepsTheCursorOnItsRow(t *testing.T) {
 	// above the screen pass windowMax, the head goes (scrolling up reads
 	// it), and the selection stays.
 	settlePager(p, p.move(30))
-	held = *p.selected()
+	held = sel(p)
 	for range 500 {
 		l.n++
 		if p.canInsertTop() {
 			p.insertTop(l.n, uint64(l.n+1))
 		}
-		if len(p.rows) > p.windowMax() || *p.selected() != held {
-			t.Fatalf("after live row %d: %d rows (at most %d), selected %d, want %d", l.n, len(p.rows), p.windowMax(), *p.selected(), held)
+		if len(p.rows) > p.windowMax() || sel(p) != held {
+			t.Fatalf("after live row %d: %d rows (at most %d), selected %d, want %d", l.n, len(p.rows), p.windowMax(), sel(p), held)
 		}
 	}
 	if p.canInsertTop() || p.top {
@@ -306,7 +314,7 @@ func TestPagerLiveInsertKeepsTheCursorOnItsRow(t *testing.T) {
 	for range 1000 {
 		settlePager(p, p.move(-1))
 	}
-	if *p.selected() != l.n || !p.top {
-		t.Fatalf("scrolled up: selected %d, want the newest %d", *p.selected(), l.n)
+	if sel(p) != l.n || !p.top {
+		t.Fatalf("scrolled up: selected %d, want the newest %d", sel(p), l.n)
 	}
 }
