@@ -36,7 +36,7 @@ func adminActions() map[string]core.AdminAction {
 // a tab they may not use, they are not shown); core answers for them with
 // the rest of the menu (ActionsOn).
 func adminItems(c Common, u core.User) []menuItem {
-	if !core.Allows(c.Viewer, core.CapAdmin) {
+	if c.Abilities.Shows(core.CapAdmin) != nil {
 		return nil
 	}
 	k := c.Keys

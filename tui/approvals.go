@@ -60,13 +60,12 @@ func approvePresets() []time.Duration {
 }
 
 type approvalsLoadedMsg struct {
-	to       *ApprovalsPage
-	rows     []approvalRow
-	pending  int
-	max      time.Duration
-	approver bool
-	now      time.Time
-	err      error
+	to      *ApprovalsPage
+	rows    []approvalRow
+	pending int
+	max     time.Duration
+	now     time.Time
+	err     error
 }
 
 type requestDecidedMsg struct {
@@ -88,14 +87,13 @@ const (
 // with their status, and may cancel the pending ones.
 type ApprovalsPage struct {
 	pageBase
-	c        Common
-	keys     approvalsKeys
-	rows     []approvalRow
-	pending  int
-	max      time.Duration // policy max_duration
-	approver bool
-	now      time.Time
-	history  bool // h: decided requests too
+	c       Common
+	keys    approvalsKeys
+	rows    []approvalRow
+	pending int
+	max     time.Duration // policy max_duration
+	now     time.Time
+	history bool // h: decided requests too
 	listCursor
 	loaded bool
 	load   loadGate
@@ -110,7 +108,8 @@ type ApprovalsPage struct {
 // NewApprovalsPage builds the approvals inbox.
 func NewApprovalsPage(c Common) Page {
 	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(keysOf(c)), max: core.MaxConsent}
-	p.history = !core.Allows(c.Principal.User, core.CapApprove)
+	// Approvers see what waits for them; requesters their requests, decided too.
+	p.history = c.Abilities.May(core.ActDecide) != nil
 	p.note = newLazyInput("Note: ", "why (shown to the requester)", 500)
 	p.styleInput()
 	return p
@@ -159,7 +158,7 @@ func (p *ApprovalsPage) ShortHelp() []key.Binding {
 	// detail pane says why.
 	b := []key.Binding{p.keys.Down, p.keys.Up}
 	r, ok := p.selected()
-	if p.approver && ok && r.acts.Decide == nil {
+	if p.approver() && ok && r.acts.Decide == nil {
 		b = append(b, p.keys.Approve, p.keys.Deny)
 	}
 	if ok && r.acts.Cancel == nil {
@@ -180,6 +179,10 @@ func (p *ApprovalsPage) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.Top, p.keys.Bottom}, p.ShortHelp()[2:]}
 }
 
+// approver reports whether core lets the viewer decide requests: the
+// page is then their inbox, else their own requests.
+func (p *ApprovalsPage) approver() bool { return p.c.Abilities.May(core.ActDecide) == nil }
+
 func (p *ApprovalsPage) selected() (approvalRow, bool) {
 	if p.cursor < 0 || p.cursor >= len(p.rows) {
 		return approvalRow{}, false
@@ -195,9 +198,6 @@ func (p *ApprovalsPage) reload() tea.Cmd {
 	co, pr, history := p.c.Core, p.c.Principal, p.history
 	return func() tea.Msg {
 		msg := approvalsLoadedMsg{to: p, max: co.Policy().DurationLimit(), now: co.Now()}
-		if me, err := co.Me(pr); err == nil {
-			msg.approver = core.Allows(me, core.CapApprove)
-		}
 		pending, err := co.Requests(pr, core.RequestPending, 0)
 		if err != nil {
 			return approvalsLoadedMsg{to: p, err: err}
@@ -303,7 +303,7 @@ func (p *ApprovalsPage) receive(msg approvalsLoadedMsg) {
 	if r, ok := p.selected(); ok && p.loaded && (p.cursor > 0 || p.dialog != dialogNone) {
 		keep = r.ID
 	}
-	p.rows, p.pending, p.max, p.approver, p.now = msg.rows, msg.pending, msg.max, msg.approver, msg.now
+	p.rows, p.pending, p.max, p.now = msg.rows, msg.pending, msg.max, msg.now
 	p.cursor = 0 // the newest
 	for i, r := range p.rows {
 		if r.ID == keep {
@@ -335,7 +335,7 @@ func (p *ApprovalsPage) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, p.keys.History):
 		p.history = !p.history
 		return p.reload()
-	case p.approver && (key.Matches(msg, p.keys.Approve) || key.Matches(msg, p.keys.Deny)):
+	case p.approver() && (key.Matches(msg, p.keys.Approve) || key.Matches(msg, p.keys.Deny)):
 		r, ok := p.selected()
 		if !ok {
 			return nil
@@ -531,7 +531,7 @@ func (p *ApprovalsPage) View() string {
 func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 	title := fmt.Sprintf("Approvals · %d pending", p.pending)
 	none := "No pending requests. New ones appear here as staff ask."
-	if !p.approver {
+	if !p.approver() {
 		title = fmt.Sprintf("My requests · %d pending", p.pending)
 		none = "You have no requests. Ask for one with r on a user (tab 1)."
 	}
@@ -597,7 +597,7 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 	// What stands in the way: of the session (the target's state), and of
 	// the keys core would refuse this viewer.
 	var warn []string
-	if p.approver && r.Status == core.RequestPending && r.acts.Decide != nil {
+	if p.approver() && r.Status == core.RequestPending && r.acts.Decide != nil {
 		warn = append(warn, "a/d: "+core.Display(r.acts.Decide.Error()))
 	}
 	if r.acts.Blocked != nil {

@@ -39,16 +39,15 @@ type sessionRow struct {
 }
 
 type sessionsLoadedMsg struct {
-	to        *SessionsPage
-	gen       int
-	more      bool // a further page of history, to append
-	active    []sessionRow
-	history   []sessionRow
-	before    string // where the next page of history starts
-	done      bool   // no more history
-	now       time.Time
-	terminate bool // the viewer may terminate sessions
-	err       error
+	to      *SessionsPage
+	gen     int
+	more    bool // a further page of history, to append
+	active  []sessionRow
+	history []sessionRow
+	before  string // where the next page of history starts
+	done    bool   // no more history
+	now     time.Time
+	err     error
 }
 
 type sessionTerminatedMsg struct {
@@ -60,15 +59,14 @@ type sessionTerminatedMsg struct {
 // the history, newest first, read a page at a time.
 type SessionsPage struct {
 	pageBase
-	c         Common
-	keys      sessionsKeys
-	filter    core.User // only sessions on this user, when set
-	active    []sessionRow
-	history   []sessionRow
-	before    string
-	done      bool
-	now       time.Time
-	terminate bool
+	c       Common
+	keys    sessionsKeys
+	filter  core.User // only sessions on this user, when set
+	active  []sessionRow
+	history []sessionRow
+	before  string
+	done    bool
+	now     time.Time
 	listCursor
 	gen     int
 	load    loadGate
@@ -109,7 +107,7 @@ func (p *SessionsPage) ShortHelp() []key.Binding {
 		return p.confirm.help(keysOf(p.c))
 	}
 	b := []key.Binding{p.keys.Down, p.keys.Up, p.keys.Open}
-	if r, ok := p.selected(); ok && r.Active() && p.terminate {
+	if r, ok := p.selected(); ok && r.Active() && p.mayTerminate() {
 		b = append(b, p.keys.Terminate)
 	}
 	if p.filter.ID != "" {
@@ -125,6 +123,9 @@ func (p *SessionsPage) FullHelp() [][]key.Binding {
 	}
 	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.PageDown, p.keys.PageUp, p.keys.Top, p.keys.Bottom}, p.ShortHelp()[2:]}
 }
+
+// mayTerminate reports whether core lets the principal terminate sessions.
+func (p *SessionsPage) mayTerminate() bool { return p.c.Abilities.May(core.ActTerminate) == nil }
 
 func (p *SessionsPage) count() int { return len(p.active) + len(p.history) }
 
@@ -164,9 +165,6 @@ func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
 	co, pr, target, gen := p.c.Core, p.c.Principal, p.filter.ID, p.gen
 	return func() tea.Msg {
 		msg := sessionsLoadedMsg{to: p, gen: gen, more: more, now: co.Now()}
-		if me, err := co.Me(pr); err == nil {
-			msg.terminate = core.Allows(me, core.CapSettings)
-		}
 		if !more {
 			act, err := co.VisibleActiveSessions(pr, target)
 			if err != nil {
@@ -295,7 +293,7 @@ func (p *SessionsPage) receive(msg sessionsLoadedMsg) tea.Cmd {
 		return errorOf(msg.err)
 	}
 	p.err = nil
-	p.now, p.terminate = msg.now, msg.terminate
+	p.now = msg.now
 	if msg.more {
 		// A reload may have replaced the history meanwhile: only append
 		// what lies below it (IDs order sessions).
@@ -358,7 +356,7 @@ func (p *SessionsPage) key(msg tea.KeyMsg) tea.Cmd {
 		return openSessionAudit(r)
 	case key.Matches(msg, p.keys.Terminate):
 		r, ok := p.selected()
-		if !ok || !r.Active() || !p.terminate {
+		if !ok || !r.Active() || !p.mayTerminate() {
 			return nil
 		}
 		p.victim = r
