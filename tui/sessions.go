@@ -25,9 +25,9 @@ func newSessionsKeys(k *KeyMap) sessionsKeys {
 		PageDown:    k.PageDown,
 		Top:         k.Top,
 		Bottom:      k.Bottom,
-		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "audit")),
-		Terminate:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "terminate")),
-		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "all sessions")),
+		Open:        as(k.Enter, "audit"),
+		Terminate:   k.Terminate,
+		ClearFilter: as(k.Cancel, "all sessions"),
 	}
 }
 
@@ -50,11 +50,6 @@ type sessionsLoadedMsg struct {
 	err     error
 }
 
-type sessionTerminatedMsg struct {
-	to *SessionsPage
-	id string
-}
-
 // SessionsPage lists impersonation sessions: the running ones first, then
 // the history, newest first, read a page at a time.
 type SessionsPage struct {
@@ -68,13 +63,12 @@ type SessionsPage struct {
 	done    bool
 	now     time.Time
 	listCursor
-	gen     int
-	load    loadGate
-	more    bool // a page of history is being read
-	loaded  bool
-	confirm *confirm // the terminate dialog, while open
-	victim  sessionRow
-	err     error
+	gen    int
+	load   loadGate
+	more   bool // a page of history is being read
+	loaded bool
+	flow   flow // the terminate dialog (dialog.go)
+	err    error
 }
 
 // NewSessionsPage builds the Sessions tab.
@@ -88,6 +82,7 @@ func (p *SessionsPage) Init() tea.Cmd { return p.reload() }
 // SetCommon takes the new shared state.
 func (p *SessionsPage) SetCommon(c Common) Page {
 	p.c = c
+	p.flow.restyle(c)
 	p.scrollCursor(p.count(), p.listHeight())
 	return p
 }
@@ -99,12 +94,12 @@ func (p *SessionsPage) Title() string { return "Sessions" }
 func (p *SessionsPage) followsAudit() bool { return true }
 
 // Capturing is true while the terminate dialog is open.
-func (p *SessionsPage) Capturing() bool { return p.confirm != nil }
+func (p *SessionsPage) Capturing() bool { return p.flow.active() }
 
 // ShortHelp lists the keys that apply now.
 func (p *SessionsPage) ShortHelp() []key.Binding {
-	if p.confirm != nil {
-		return p.confirm.help(keysOf(p.c))
+	if p.flow.active() {
+		return p.flow.help(keysOf(p.c))
 	}
 	b := []key.Binding{p.keys.Down, p.keys.Up, p.keys.Open}
 	if r, ok := p.selected(); ok && r.Active() && p.mayTerminate() {
@@ -118,7 +113,7 @@ func (p *SessionsPage) ShortHelp() []key.Binding {
 
 // FullHelp lists every key of the page.
 func (p *SessionsPage) FullHelp() [][]key.Binding {
-	if p.confirm != nil {
+	if p.flow.active() {
 		return [][]key.Binding{p.ShortHelp()}
 	}
 	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.PageDown, p.keys.PageUp, p.keys.Top, p.keys.Bottom}, p.ShortHelp()[2:]}
@@ -230,11 +225,11 @@ func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return p, nil
 		}
 		return p, p.receive(msg)
-	case sessionTerminatedMsg:
+	case flowDoneMsg:
 		if msg.to != p {
 			return p, nil
 		}
-		return p, tea.Batch(p.reload(), noticeOf("Session %s terminated", core.Display(msg.id)))
+		return p, p.flow.answer(msg)
 	case ShowSessionsMsg:
 		return p, p.setFilter(msg.Target)
 	case ChangeMsg:
@@ -247,8 +242,8 @@ func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case tea.KeyMsg:
-		if p.confirm != nil {
-			return p, p.confirmKey(msg)
+		if p.flow.active() {
+			return p, p.flow.key(p, msg, keysOf(p.c))
 		}
 		return p, p.key(msg)
 	}
@@ -359,11 +354,16 @@ func (p *SessionsPage) key(msg tea.KeyMsg) tea.Cmd {
 		if !ok || !r.Active() || !p.mayTerminate() {
 			return nil
 		}
-		p.victim = r
-		p.confirm = newConfirm("Terminate session "+core.Display(r.ID)+"?",
+		d := newConfirm("Terminate session "+core.Display(r.ID)+"?",
 			fmt.Sprintf("%s (%s) has been acting as %s (%s) for %s. Their impersonation ends at once and is recorded as terminated by you.",
 				r.imp, r.impEmail, r.target, r.targetEmail, fmtSpan(p.now.Sub(r.Started))),
 			"Cancel", "Terminate session")
+		co, pr, id := p.c.Core, p.c.Principal, r.ID
+		openDialog(&p.flow, d, func() func() (string, error) {
+			return func() (string, error) { return id, co.Terminate(pr, id) }
+		}, func(id string) tea.Cmd {
+			return tea.Batch(p.reload(), noticeOf("Session %s terminated", core.Display(id)))
+		})
 	case key.Matches(msg, p.keys.ClearFilter) && p.filter.ID != "":
 		return p.setFilter(core.User{})
 	}
@@ -376,19 +376,6 @@ func (p *SessionsPage) move(d int) tea.Cmd {
 	}
 	p.stepCursor(d, p.count(), p.listHeight())
 	return p.nearEnd()
-}
-
-func (p *SessionsPage) confirmKey(msg tea.KeyMsg) tea.Cmd {
-	switch p.confirm.update(msg, keysOf(p.c)) {
-	case confirmConfirmed:
-		p.confirm = nil
-		co, pr, id := p.c.Core, p.c.Principal, p.victim.ID
-		return Cmd(func() (string, error) { return id, co.Terminate(pr, id) },
-			func(id string) tea.Msg { return sessionTerminatedMsg{to: p, id: id} })
-	case confirmCancelled:
-		p.confirm = nil
-	}
-	return nil
 }
 
 func sessionCols() []colSpec {
@@ -432,8 +419,8 @@ func (p *SessionsPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
 	page := p.listView(st, w)
-	if p.confirm != nil {
-		return dialogOver(p.c, page, p.confirm.view(p.c, w))
+	if p.flow.active() {
+		return dialogOver(p.c, page, p.flow.view(p.c, w))
 	}
 	return page
 }
