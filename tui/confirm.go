@@ -153,6 +153,7 @@ func (d *confirm) view(c Common, maxW int) string {
 	}
 	buttons := lipgloss.JoinHorizontal(lipgloss.Top, button(s, d.cancel, d.focus == 0), "  ", button(s, d.ok, d.focus == 1))
 	b.WriteString("\n" + buttons + "\n\n")
-	b.WriteString(s.Muted.Render("y confirm · n/esc cancel · tab move"))
+	// The keys say what they do, in the buttons' words.
+	b.WriteString(s.Muted.Render("y " + strings.ToLower(d.ok) + " · n/esc " + strings.ToLower(d.cancel) + " · tab move"))
 	return s.Dialog.Render(b.String())
 }
