@@ -48,7 +48,6 @@ func answerTo(p Page, cmd tea.Cmd) tea.Cmd {
 
 func (m accountLoadedMsg) addressee() Page   { return m.to }
 func (m themeSetMsg) addressee() Page        { return m.to }
-func (m consentChangedMsg) addressee() Page  { return m.to }
 func (m approvalsLoadedMsg) addressee() Page { return m.to }
 func (m auditFilterMsg) addressee() Page     { return m.to }
 func (m checkpointMsg) addressee() Page      { return m.to }

@@ -108,14 +108,21 @@ func (f *requestForm) move(delta int) {
 
 // duration is the chosen duration, or an error for a bad custom value.
 func (f *requestForm) duration() (time.Duration, error) {
-	if !f.customChosen() {
-		return f.presets[f.choice], nil
+	return chosenDuration(f.presets, f.choice, f.custom.Value(), "duration", f.max)
+}
+
+// chosenDuration is a duration form's pick: preset i, or past the presets
+// the custom text, parsed and held to 1h..limit (field names it in the
+// refusal). The request and consent forms pick with it.
+func chosenDuration(presets []time.Duration, i int, custom, field string, limit time.Duration) (time.Duration, error) {
+	if i < len(presets) {
+		return presets[i], nil
 	}
-	d, err := core.ParseDuration(f.custom.Value())
+	d, err := core.ParseDuration(custom)
 	if err != nil {
 		return 0, err
 	}
-	return d, core.CheckDuration("duration", d, f.max)
+	return d, core.CheckDuration(field, d, limit)
 }
 
 // update handles a key; on dialogSubmitted the flow asks core (values).
