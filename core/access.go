@@ -35,18 +35,9 @@ func grants(u User, cp Capability) bool {
 	return false
 }
 
-// Allows reports whether the user holds the capability by role and
-// settings. The TUI uses it to pick tabs for whoever it shows — the viewer,
-// or the target while impersonating.
-func Allows(u User, cp Capability) bool { return grants(u, cp) }
-
-// Refusal is why u may not use what the capability guards (a tab of the
-// console), or nil when u holds it.
-func Refusal(u User, cp Capability) error {
-	if grants(u, cp) {
-		return nil
-	}
-	return refuse(CodeNotPermitted, "%s", capNeeds[cp])
+// capabilities lists every capability, in the order of the console's tabs.
+func capabilities() []Capability {
+	return []Capability{CapUsers, CapApprovals, CapApprove, CapSessions, CapAudit, CapSettings, CapAdmin}
 }
 
 // Authorization. Every public method of Core that acts for someone asks

@@ -27,7 +27,7 @@ func (c *Core) RequestActionsFor(p Principal, ids []string) (map[string]RequestA
 		}
 		var decide error // nil for the command line, as authorize has it
 		if p.System == "" {
-			decide = permits(tx, me, change(CapApprove, "deciding a request"))
+			decide = permits(tx, me, ActDecide.need())
 		}
 		t := &txn{c: c, now: c.clock.Now()}
 		t.Tx = readOnly{tx}
@@ -206,4 +206,97 @@ func requestRefusal(t *txn, p Principal, me User, targetID string) (refusal, err
 		return err, nil
 	}
 	return noPendingRequest(t, me, target), nil
+}
+
+// Act is a change the console offers with a key on its tabs, named by
+// what core's refusal calls it. Its need is the one the change itself
+// asks of authorize, so the answer up front is the answer at the key.
+type Act string
+
+const (
+	ActDecide    Act = "deciding a request"    // approve or deny (Decide)
+	ActTerminate Act = "terminating a session" // end someone's session (Terminate)
+)
+
+// need is what authorize asks of whoever takes the act.
+func (a Act) need() need {
+	if a == ActDecide {
+		return change(CapApprove, string(a))
+	}
+	return change(CapSettings, string(a))
+}
+
+func acts() []Act { return []Act{ActDecide, ActTerminate} }
+
+// Abilities is what the console may offer a person now, as core decides
+// it from their current record: the tabs it shows (and the owners' items
+// of the Users menu), for whom it shows — the person, or while they
+// impersonate, the target (the console shows the target's tabs) — and the
+// acts the person may take themselves, the impersonation block included.
+// Each is nil when allowed, or the refusal core would give. The zero
+// Abilities (not asked yet) allows nothing.
+type Abilities struct {
+	// Viewer is whom the console shows: the person, or the target of the
+	// session they run as impersonator.
+	Viewer User
+	shows  map[Capability]error
+	may    map[Act]error
+}
+
+// Shows is nil when the console shows the viewer what cp guards (a tab;
+// "" is everyone's), or why not.
+func (a Abilities) Shows(cp Capability) error {
+	if cp == "" {
+		return nil
+	}
+	if err, ok := a.shows[cp]; ok {
+		return err
+	}
+	return refuse(CodeNotPermitted, "%s", capNeeds[cp])
+}
+
+// May is nil when the person may take act now, or core's refusal.
+func (a Abilities) May(act Act) error {
+	if err, ok := a.may[act]; ok {
+		return err
+	}
+	return refuse(CodeNotPermitted, "%s is not known to be allowed yet", act)
+}
+
+// Abilities answers Abilities for p in one read transaction, recording
+// nothing; every change checks again when it is made. The command line
+// (p.System) may do everything.
+func (c *Core) Abilities(p Principal) (Abilities, error) {
+	a := Abilities{shows: map[Capability]error{}, may: map[Act]error{}}
+	err := c.st.View(func(tx ReadTx) error {
+		me, err := authorize(tx, p, see(""))
+		if err != nil {
+			return err
+		}
+		if p.System != "" {
+			for _, cp := range capabilities() {
+				a.shows[cp] = nil
+			}
+			for _, act := range acts() {
+				a.may[act] = nil
+			}
+			return nil
+		}
+		a.Viewer = me
+		if s, ok, err := sessionBy(tx, me.ID); err != nil {
+			return err
+		} else if ok {
+			if a.Viewer, err = tx.User(s.Target); err != nil {
+				return notFound("the person you act as no longer exists")
+			}
+		}
+		for _, cp := range capabilities() {
+			a.shows[cp] = permits(tx, a.Viewer, see(cp))
+		}
+		for _, act := range acts() {
+			a.may[act] = permits(tx, me, act.need())
+		}
+		return nil
+	})
+	return a, err
 }

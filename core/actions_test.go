@@ -175,3 +175,67 @@ func TestActionsOnAgreesWithTheActions(t *testing.T) {
 		t.Errorf("asking recorded %d refusals", n)
 	}
 }
+
+// Abilities answers from the person's current record: a demoted approver
+// loses their tabs and deciding at once, though their principal was taken
+// before; and while someone impersonates, the tabs are the target's and
+// their own acts meet the impersonation block, as the acts themselves do.
+func TestAbilitiesFollowTheCurrentRecord(t *testing.T) {
+	w := newWorld(t)
+	approver := w.as("approver")
+	a := must(w.c.Abilities(approver))
+	for _, cp := range []core.Capability{core.CapUsers, core.CapApprovals, core.CapSessions, core.CapAudit} {
+		if err := a.Shows(cp); err != nil {
+			t.Errorf("approver: %s refused: %v", cp, err)
+		}
+	}
+	if err := a.May(core.ActDecide); err != nil {
+		t.Errorf("approver may not decide: %v", err)
+	}
+	if codeOf(a.Shows(core.CapSettings)) != core.CodeNotPermitted || codeOf(a.May(core.ActTerminate)) != core.CodeNotPermitted {
+		t.Errorf("an admin gets settings %v, terminate %v", a.Shows(core.CapSettings), a.May(core.ActTerminate))
+	}
+
+	member, no := core.RoleMember, false
+	w.must(w.c.UpdateUser(w.cli, "approver@acme.test", core.UserChange{Role: &member, Approver: &no}))
+	a = must(w.c.Abilities(approver))
+	for _, cp := range []core.Capability{core.CapUsers, core.CapApprovals, core.CapSessions, core.CapAudit} {
+		if codeOf(a.Shows(cp)) != core.CodeNotPermitted {
+			t.Errorf("demoted: %s = %v, want not_permitted", cp, a.Shows(cp))
+		}
+	}
+	if codeOf(a.May(core.ActDecide)) != core.CodeNotPermitted {
+		t.Errorf("demoted: decide = %v", a.May(core.ActDecide))
+	}
+	if err := a.Shows(""); err != nil {
+		t.Errorf("everyone's tab refused: %v", err)
+	}
+
+	owner := w.as("owner")
+	a = must(w.c.Abilities(owner))
+	if a.Viewer.ID != w.u["owner"].ID || a.Shows(core.CapSettings) != nil || a.May(core.ActTerminate) != nil {
+		t.Errorf("owner: viewer %s, settings %v, terminate %v", a.Viewer.Email, a.Shows(core.CapSettings), a.May(core.ActTerminate))
+	}
+	s := must(w.c.Start(owner, w.u["jane"].ID, "ticket #1"))
+	a = must(w.c.Abilities(owner))
+	if a.Viewer.ID != w.u["jane"].ID {
+		t.Errorf("impersonating: viewer %s, want jane", a.Viewer.Email)
+	}
+	for _, cp := range []core.Capability{core.CapUsers, core.CapSessions, core.CapSettings, core.CapAdmin} {
+		if codeOf(a.Shows(cp)) != core.CodeNotPermitted {
+			t.Errorf("as jane: %s = %v, want jane's refusal", cp, a.Shows(cp))
+		}
+	}
+	up := a.May(core.ActTerminate)
+	if codeOf(up) != core.CodeImpersonating {
+		t.Errorf("impersonating: terminate = %v, want the impersonation block", up)
+	}
+	if err := w.c.Terminate(owner, s.ID); codeOf(err) != codeOf(up) || err.Error() != up.Error() {
+		t.Errorf("up front %v, at the key %v", up, err)
+	}
+
+	var zero core.Abilities
+	if zero.Shows(core.CapUsers) == nil || zero.May(core.ActDecide) == nil {
+		t.Error("the zero Abilities allows")
+	}
+}

@@ -245,6 +245,10 @@ type txn struct {
 	mail          int      // whether a mail server is set: 0 not read yet, 1 yes, -1 no
 	alerts        bool     // channels or outbox changed
 	warned        []string // sessions whose ending was announced
+	// orgRefs, when set, remembers resolveOrg's answers: an import looks
+	// up the same few orgs for a million rows, in a transaction that
+	// changes none.
+	orgRefs map[string]Org
 }
 
 // update runs fn in one store transaction and, after the commit, refreshes

@@ -105,7 +105,7 @@ func pendingRequest(tx ReadTx, requester, target string) (*Request, error) {
 // (within the policy max); with approvals_required = 2 a request is
 // approved once two different approvers said yes. Denying needs one.
 func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Duration, note string) (Request, error) {
-	if err := c.guard(p, CapApprove, "deciding a request"); err != nil {
+	if err := c.check(p, ActDecide.need()); err != nil {
 		return Request{}, err
 	}
 	if p.System != "" {
@@ -119,7 +119,7 @@ func (c *Core) Decide(p Principal, requestID string, approve bool, d time.Durati
 	err = c.update(func(t *txn) error {
 		// p is a person (the command line was refused above), so
 		// authorize returns the approver as t knows them.
-		approver, err := authorize(t, p, change(CapApprove, "deciding a request"))
+		approver, err := authorize(t, p, ActDecide.need())
 		if err != nil {
 			return err
 		}

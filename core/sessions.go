@@ -348,7 +348,7 @@ func (c *Core) Quit(p Principal) error {
 
 // Terminate lets an owner end anyone's session.
 func (c *Core) Terminate(p Principal, sessionID string) error {
-	n := change(CapSettings, "terminating a session")
+	n := ActTerminate.need()
 	if err := c.check(p, n); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -125,16 +126,23 @@ func (c *Core) CreateUser(p Principal, nu NewUser) (User, error) {
 
 // resolveOrg finds an org by name or ID.
 func (t *txn) resolveOrg(ref string) (Org, error) {
+	if o, ok := t.orgRefs[ref]; ok {
+		return o, nil
+	}
+	key := ref
 	if ref == "" {
 		ref = t.c.RootOrg().ID
 	}
-	if o, err := t.Org(ref); err == nil {
-		return o, nil
+	o, err := t.Org(ref)
+	if err != nil {
+		if o, err = t.OrgByName(ref); err != nil {
+			return Org{}, invalid("org", "no org named %q (see actas org list)", ref)
+		}
 	}
-	if o, err := t.OrgByName(ref); err == nil {
-		return o, nil
+	if t.orgRefs != nil {
+		t.orgRefs[key] = o
 	}
-	return Org{}, invalid("org", "no org named %q (see actas org list)", ref)
+	return o, nil
 }
 
 // validateUser checks a new user's fields and fills defaults.
@@ -187,17 +195,31 @@ func (t *txn) addUser(p Principal, nu NewUser) (User, error) {
 	if err := t.emailFree(u.Email); err != nil {
 		return User{}, err
 	}
+	d, err := prepareDetails(userCreatedDetails(u))
+	if err != nil {
+		return User{}, err
+	}
+	return t.insertUser(p, u, d)
+}
+
+// userCreatedDetails are the details of u's user.created event.
+func userCreatedDetails(u User) map[string]any {
+	return map[string]any{"name": u.Name, "role": string(u.Role), "status": string(u.Status), "kind": string(u.Kind), "mode": string(u.Mode), "approver": u.Approver}
+}
+
+// insertUser stores u, validated and with a free email, under a new ID
+// and records user.created with details d (prepareDetails).
+func (t *txn) insertUser(p Principal, u User, d json.RawMessage) (User, error) {
 	n, err := t.NextID("user")
 	if err != nil {
 		return User{}, err
 	}
 	u.ID = formatID("usr", n)
+	u.Created = t.now
 	if err := t.putUser(u); err != nil {
 		return User{}, err
 	}
-	_, err = t.record(Event{Type: EvUserCreated, Actor: p.ref(), Subject: u.Ref(), Org: u.Org},
-		map[string]any{"name": u.Name, "role": string(u.Role), "status": string(u.Status), "kind": string(u.Kind), "mode": string(u.Mode), "approver": u.Approver})
-	if err != nil {
+	if _, err := t.recordPrepared(Event{Type: EvUserCreated, Actor: p.ref(), Subject: u.Ref(), Org: u.Org}, d); err != nil {
 		return User{}, err
 	}
 	uu := u
@@ -386,17 +408,85 @@ func (c *Core) ImportUsersWith(p Principal, rows []ImportRow, opt ImportOptions)
 	if opt.Progress != nil {
 		opt.Progress(0)
 	}
-	for done := 0; done < len(order); {
-		part := order[done:min(done+opt.Batch, len(order))]
-		if err := c.update(func(t *txn) error { return t.addImported(p, rows, part) }); err != nil {
+	// A pipeline: the next batch is validated and its events' details
+	// encoded here, in a read transaction, while the store's one committer
+	// writes the batch before it. Every row was checked above against
+	// this file, which nothing else writes (see Batch), so the committer
+	// only numbers, stores and records them.
+	batches := make(chan preparedBatch, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(batches)
+		for done := 0; done < len(order); done += opt.Batch {
+			b := c.prepareImport(rows, order[done:min(done+opt.Batch, len(order))])
+			select {
+			case batches <- b:
+			case <-stop:
+				return
+			}
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	done := 0
+	for b := range batches {
+		if b.err != nil {
+			return done, b.err
+		}
+		err := c.update(func(t *txn) error {
+			for _, r := range b.users {
+				if _, err := t.insertUser(p, r.u, r.details); err != nil {
+					return fmt.Errorf("line %d: %w", r.line, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return done, err
 		}
-		done += len(part)
+		done += len(b.users)
 		if opt.Progress != nil {
 			opt.Progress(done)
 		}
 	}
 	return len(rows), nil
+}
+
+// preparedBatch is a batch of import rows ready for insertUser.
+type preparedBatch struct {
+	users []preparedUser
+	err   error
+}
+
+type preparedUser struct {
+	line    int
+	u       User
+	details json.RawMessage
+}
+
+// prepareImport validates the rows at the positions part lists (checked
+// before: this only builds their users again) and prepares their events'
+// details, outside the committer.
+func (c *Core) prepareImport(rows []ImportRow, part []int) preparedBatch {
+	b := preparedBatch{users: make([]preparedUser, 0, len(part))}
+	b.err = c.st.View(func(tx ReadTx) error {
+		t := &txn{c: c, now: c.clock.Now(), Tx: readOnly{tx}, orgRefs: map[string]Org{}}
+		for _, i := range part {
+			u, err := t.validateUser(rows[i].User)
+			if err == nil {
+				var d json.RawMessage
+				if d, err = prepareDetails(userCreatedDetails(u)); err == nil {
+					b.users = append(b.users, preparedUser{rows[i].Line, u, d})
+					continue
+				}
+			}
+			return fmt.Errorf("line %d: %w", rows[i].Line, err)
+		}
+		return nil
+	})
+	return b
 }
 
 // checkImport validates every row against the store and returns the
@@ -407,6 +497,8 @@ func (c *Core) ImportUsersWith(p Principal, rows []ImportRow, opt ImportOptions)
 // transaction down as it grows (1M users took 3½ min in file order). Users
 // get their IDs in that order too.
 func (t *txn) checkImport(rows []ImportRow) ([]int, error) {
+	t.orgRefs = map[string]Org{}
+	defer func() { t.orgRefs = nil }()
 	var bad []LineError
 	seen := make(map[string]int, len(rows))
 	emails := make([]string, len(rows)) // as stored

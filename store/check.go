@@ -31,7 +31,7 @@ func (db *DB) CheckFile() (damage []string) {
 		// Walk every page of every bucket here, in this goroutine, so a
 		// page whose header lies panics where it can be recovered
 		// (bbolt's own Tx.Check walks in a goroutine of its own).
-		release := db.releaseEvery(tx)
+		release := db.releaseEvery(tx).tick
 		walked := map[string]bool{string(bucketAudit): true}
 		checkRecords(tx, add, release, walked)
 		for _, name := range allBuckets {

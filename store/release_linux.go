@@ -7,22 +7,35 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// releaseEvery returns a function for a scan to call once a record: every
-// 32,768 records that scans of db read (counted across scans, since an
-// export reads a page of a thousand at a time), it releases what the
-// process has mapped (releaseMapped), so scans hold some megabytes of the
-// file, not all of it.
+// releaseEvery returns what a scan ticks once a record: every 32,768
+// records that scans of db read (counted across scans, since an export
+// reads a page of a thousand at a time), it releases what the process has
+// mapped (releaseMapped), so scans hold some megabytes of the file, not
+// all of it.
 //
 // Only the records a scan reads past its first shortScan count: a console's
 // page of 50 events never releases, since releasing drops every page of
 // the map, the pages other consoles are reading too, and each must then be
 // mapped again (a page of the audit tab took twice as long).
-func (db *DB) releaseEvery(tx *bolt.Tx) func() {
-	n := 0
-	return func() {
-		if n++; n > shortScan && db.scanned.Add(1)&(1<<15-1) == 0 {
-			releaseMapped(tx)
-		}
+func (db *DB) releaseEvery(tx *bolt.Tx) *releaser { return &releaser{db: db, tx: tx} }
+
+type releaser struct {
+	db *DB
+	tx *bolt.Tx
+	n  int
+}
+
+// tick counts a record; it is small enough to inline, so a short scan
+// pays an increment per record.
+func (r *releaser) tick() {
+	if r.n++; r.n > shortScan {
+		r.counted()
+	}
+}
+
+func (r *releaser) counted() {
+	if r.db.scanned.Add(1)&(1<<15-1) == 0 {
+		releaseMapped(r.tx)
 	}
 }
 

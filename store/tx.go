@@ -214,7 +214,7 @@ func (t readTx) ForEachUser(fn func(core.User) error) error {
 	c := t.bucket(bucketUsers).Cursor()
 	release := t.db.releaseEvery(t.tx)
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		release()
+		release.tick()
 		u, err := decodeUser(v)
 		if err != nil {
 			return err
@@ -241,7 +241,7 @@ func (t readTx) ScanUserIndex(reverse bool, fn func(core.UserIndexEntry) bool) e
 	decode := func() (core.User, error) { return decodeUser(cur) }
 	release := t.db.releaseEvery(t.tx)
 	for ; k != nil; k, v = step() {
-		release()
+		release.tick()
 		id, org, err := userIDOrg(v)
 		if err != nil {
 			return fmt.Errorf("users_by_name %q: %w", k, err)
@@ -472,7 +472,7 @@ func (t readTx) walkAudit(from uint64, reverse bool, fn func(seq uint64, rec, tr
 	}
 	release := t.db.releaseEvery(t.tx)
 	for ; k != nil; k, v = step() {
-		release()
+		release.tick()
 		if len(k) != 8 {
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}

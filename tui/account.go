@@ -21,7 +21,7 @@ func consentPresets() []time.Duration {
 }
 
 type accountKeys struct {
-	Up, Down, Open, Receipt, Enable, Revoke, Theme, Left, Right, Confirm, Yes, Close key.Binding
+	Up, Down, Open, Receipt, Enable, Revoke, Theme key.Binding
 }
 
 func newAccountKeys(k *KeyMap) accountKeys {
@@ -33,11 +33,6 @@ func newAccountKeys(k *KeyMap) accountKeys {
 		Enable:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable consent")),
 		Revoke:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "revoke consent")),
 		Theme:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "next theme")),
-		Left:    key.NewBinding(key.WithKeys("left", "h", "shift+tab"), key.WithHelp("←", "shorter")),
-		Right:   key.NewBinding(key.WithKeys("right", "l", "tab"), key.WithHelp("→", "longer")),
-		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
-		Yes:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "revoke")),
-		Close:   k.Cancel,
 	}
 }
 
@@ -57,19 +52,6 @@ type themeSetMsg struct {
 	name string
 }
 
-type consentChangedMsg struct {
-	to   *AccountPage
-	user core.User
-}
-
-type accountDialog int
-
-const (
-	accountNoDialog accountDialog = iota
-	accountEnable
-	accountRevoke
-)
-
 // AccountPage shows the viewer's profile (the target's, while
 // impersonating), their consent with enable/revoke, who impersonated
 // them, and the theme switch.
@@ -86,21 +68,13 @@ type AccountPage struct {
 	listCursor                  // the selected session; the table scrolls with it
 	loaded     bool
 	load       loadGate
-	dialog     accountDialog
-	choice     int // index into choices(); the last is custom
-	custom     lazyInput
-	pickErr    string
+	flow       flow // the enable or revoke dialog (dialog.go)
 }
 
 // NewAccountPage builds the Account tab.
 func NewAccountPage(c Common) Page {
-	p := &AccountPage{c: c, keys: newAccountKeys(keysOf(c)), limit: core.MaxConsent, user: c.Viewer}
-	p.custom = newLazyInput("Custom: ", "e.g. 36h or 5d", 10)
-	p.styleInput()
-	return p
+	return &AccountPage{c: c, keys: newAccountKeys(keysOf(c)), limit: core.MaxConsent, user: c.Viewer}
 }
-
-func (p *AccountPage) styleInput() { p.custom.style(p.c, 20) }
 
 // me is the account shown: the viewer (the target while impersonating).
 func (p *AccountPage) me() string {
@@ -118,10 +92,10 @@ func (p *AccountPage) Init() tea.Cmd { return p.reload() }
 func (p *AccountPage) SetCommon(c Common) Page {
 	changed := c.Viewer.ID != p.c.Viewer.ID
 	p.c = c
-	p.styleInput()
+	p.flow.restyle(c)
 	if changed {
 		p.user, p.loaded, p.sessions, p.cursor = c.Viewer, false, nil, 0
-		p.dialog = accountNoDialog
+		p.flow.close()
 	}
 	return p
 }
@@ -130,15 +104,12 @@ func (p *AccountPage) SetCommon(c Common) Page {
 func (p *AccountPage) Title() string { return "Account" }
 
 // Capturing is true while a dialog is open.
-func (p *AccountPage) Capturing() bool { return p.dialog != accountNoDialog }
+func (p *AccountPage) Capturing() bool { return p.flow.active() }
 
 // ShortHelp lists the keys that apply now.
 func (p *AccountPage) ShortHelp() []key.Binding {
-	switch p.dialog {
-	case accountEnable:
-		return []key.Binding{p.keys.Left, p.keys.Right, p.keys.Confirm, p.keys.Close}
-	case accountRevoke:
-		return []key.Binding{p.keys.Yes, p.keys.Close}
+	if p.flow.active() {
+		return p.flow.help(keysOf(p.c))
 	}
 	// Consent keys core would refuse (while impersonating) are left out;
 	// the page says why.
@@ -163,7 +134,7 @@ func (p *AccountPage) ShortHelp() []key.Binding {
 // FullHelp lists every key of the page.
 func (p *AccountPage) FullHelp() [][]key.Binding {
 	b := p.ShortHelp()
-	if p.dialog == accountNoDialog && len(p.sessions) > 0 {
+	if !p.flow.active() && len(p.sessions) > 0 {
 		b = append(b, p.keys.Receipt)
 	}
 	return [][]key.Binding{b}
@@ -225,15 +196,11 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// core publishes no change for a theme: remember it here.
 		p.user.Theme = msg.name
 		return p, func() tea.Msg { return ThemeMsg{Theme: msg.name} }
-	case consentChangedMsg:
+	case flowDoneMsg:
 		if msg.to != p {
 			return p, nil
 		}
-		text := "Consent revoked: nobody can act as you now"
-		if !msg.user.ConsentFrom.IsZero() {
-			text = "Consent granted until " + msg.user.ConsentUntil.UTC().Format("2006-01-02 15:04") + " UTC"
-		}
-		return p, tea.Batch(p.reload(), noticeOf("%s", text))
+		return p, p.flow.answer(msg)
 	case ChangeMsg:
 		ch := msg.Change
 		switch {
@@ -244,11 +211,8 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return p, p.reload()
 		}
 	case tea.KeyMsg:
-		switch p.dialog {
-		case accountEnable:
-			return p, p.pickKey(msg)
-		case accountRevoke:
-			return p, p.revokeKey(msg)
+		if p.flow.active() {
+			return p, p.flow.key(p, msg, keysOf(p.c))
 		}
 		return p, p.key(msg)
 	}
@@ -297,17 +261,20 @@ func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 	case (key.Matches(msg, p.keys.Enable) || key.Matches(msg, p.keys.Revoke)) && p.acts.Consent != nil:
 		return errorOf(p.acts.Consent)
 	case key.Matches(msg, p.keys.Enable):
-		p.dialog, p.choice, p.pickErr = accountEnable, 0, ""
-		p.custom.SetValue("")
-		p.custom.Blur()
-		choices := p.choices()
-		for i, d := range choices {
-			if d == 24*time.Hour {
-				p.choice = i
-			}
-		}
+		f := newConsentForm(p.c, p.limit)
+		co, pr := p.c.Core, p.c.Principal
+		openDialog(&p.flow, f, func() func() (core.User, error) {
+			d, _ := f.duration()
+			return func() (core.User, error) { return co.GrantConsent(pr, d) }
+		}, p.consentChanged)
 	case key.Matches(msg, p.keys.Revoke):
-		p.dialog = accountRevoke
+		d := newConfirm("Revoke your consent?",
+			"Support staff will no longer be able to act as you. Anyone impersonating you right now is stopped at once.",
+			"Keep it", "Revoke")
+		co, pr := p.c.Core, p.c.Principal
+		openDialog(&p.flow, d, func() func() (core.User, error) {
+			return func() (core.User, error) { return co.RevokeConsent(pr) }
+		}, p.consentChanged)
 	case key.Matches(msg, p.keys.Theme):
 		co, pr := p.c.Core, p.c.Principal
 		next := themes.Next(p.theme())
@@ -315,6 +282,16 @@ func (p *AccountPage) key(msg tea.KeyMsg) tea.Cmd {
 			func(name string) tea.Msg { return themeSetMsg{to: p, name: name} })
 	}
 	return nil
+}
+
+// consentChanged is what follows core's answer to the enable or revoke
+// dialog: the page again, and what the consent is now.
+func (p *AccountPage) consentChanged(u core.User) tea.Cmd {
+	text := "Consent revoked: nobody can act as you now"
+	if !u.ConsentFrom.IsZero() {
+		text = "Consent granted until " + u.ConsentUntil.UTC().Format("2006-01-02 15:04") + " UTC"
+	}
+	return tea.Batch(p.reload(), noticeOf("%s", text))
 }
 
 // theme is the viewer's stored theme (the default when none is stored).
@@ -326,81 +303,6 @@ func (p *AccountPage) theme() string {
 		return p.c.Styles.Name
 	}
 	return themes.Default
-}
-
-// choices are the preset durations within the limit; custom follows them.
-func (p *AccountPage) choices() []time.Duration {
-	var out []time.Duration
-	for _, d := range consentPresets() {
-		if d <= p.limit {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-func (p *AccountPage) pickKey(msg tea.KeyMsg) tea.Cmd {
-	n := len(p.choices()) + 1 // + custom
-	onCustom := p.choice == n-1
-	switch {
-	case key.Matches(msg, p.keys.Close):
-		p.dialog = accountNoDialog
-		p.custom.Blur()
-		return nil
-	case msg.Type == tea.KeyEnter:
-		d := time.Duration(0)
-		if onCustom {
-			v, err := core.ParseDuration(p.custom.Value())
-			if err != nil {
-				p.pickErr = err.Error()
-				return nil
-			}
-			if err := core.CheckDuration("consent", v, p.limit); err != nil {
-				p.pickErr = err.Error()
-				return nil
-			}
-			d = v
-		} else {
-			d = p.choices()[p.choice]
-		}
-		p.dialog = accountNoDialog
-		p.custom.Blur()
-		co, pr := p.c.Core, p.c.Principal
-		return Cmd(func() (core.User, error) { return co.GrantConsent(pr, d) },
-			func(u core.User) tea.Msg { return consentChangedMsg{to: p, user: u} })
-	case msg.Type == tea.KeyLeft || msg.Type == tea.KeyShiftTab || (!onCustom && key.Matches(msg, p.keys.Left)):
-		return p.pick((p.choice + n - 1) % n)
-	case msg.Type == tea.KeyRight || msg.Type == tea.KeyTab || (!onCustom && key.Matches(msg, p.keys.Right)):
-		return p.pick((p.choice + 1) % n)
-	}
-	if onCustom {
-		cmd := p.custom.Update(msg)
-		p.pickErr = ""
-		return cmd
-	}
-	return nil
-}
-
-func (p *AccountPage) pick(i int) tea.Cmd {
-	p.choice, p.pickErr = i, ""
-	if i == len(p.choices()) {
-		return p.custom.Focus()
-	}
-	p.custom.Blur()
-	return nil
-}
-
-func (p *AccountPage) revokeKey(msg tea.KeyMsg) tea.Cmd {
-	switch {
-	case key.Matches(msg, p.keys.Yes):
-		p.dialog = accountNoDialog
-		co, pr := p.c.Core, p.c.Principal
-		return Cmd(func() (core.User, error) { return co.RevokeConsent(pr) },
-			func(u core.User) tea.Msg { return consentChangedMsg{to: p, user: u} })
-	case key.Matches(msg, p.keys.Close), msg.String() == "n":
-		p.dialog = accountNoDialog
-	}
-	return nil
 }
 
 func accountSessionCols() []colSpec {
@@ -420,14 +322,8 @@ func (p *AccountPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
 	page := p.pageView(st, w)
-	switch p.dialog {
-	case accountEnable:
-		return dialogOver(p.c, page, p.pickView(st))
-	case accountRevoke:
-		return dialogOver(p.c, page, dialogBox(p.c, "Revoke your consent?",
-			"Support staff will no longer be able to act as you.",
-			"Anyone impersonating you right now is stopped at once.", "",
-			keyHint(st, "y", "revoke", "esc", "keep it")))
+	if p.flow.active() {
+		return dialogOver(p.c, page, p.flow.view(p.c, w))
 	}
 	return page
 }
@@ -512,34 +408,4 @@ func (p *AccountPage) pageView(st pageStyles, w int) string {
 		}
 	}
 	return limitLines(strings.TrimRight(b.String(), "\n"), p.c.Height)
-}
-
-func (p *AccountPage) pickView(st pageStyles) string {
-	choices := p.choices()
-	var opts []string
-	for i := 0; i <= len(choices); i++ {
-		label := "custom"
-		if i < len(choices) {
-			label = core.FormatDuration(choices[i])
-		}
-		// Brackets mark the choice without colour too.
-		if i == p.choice {
-			opts = append(opts, st.ChoiceActive.Render("["+label+"]"))
-		} else {
-			opts = append(opts, st.Choice.Render(" "+label+" "))
-		}
-	}
-	lines := []string{
-		"Allow support staff to act as you for:", "",
-		strings.Join(opts, " "),
-	}
-	if p.choice == len(choices) {
-		lines = append(lines, "", p.custom.View())
-	}
-	if p.pickErr != "" {
-		lines = append(lines, st.FieldError.Render(core.Display(p.pickErr)))
-	}
-	lines = append(lines, "", st.Muted.Render(fmt.Sprintf("At most %s. You can revoke it at any time.", core.FormatDuration(p.limit))), "",
-		keyHint(st, "←/→", "choose", "enter", "confirm", "esc", "cancel"))
-	return dialogBox(p.c, "Enable impersonation consent", lines...)
 }

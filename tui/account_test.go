@@ -64,8 +64,8 @@ func TestAccountEnableConsent(t *testing.T) {
 
 	// A custom duration: → → to custom, then type it.
 	pageKeys(t, p, "e", "right", "right")
-	if p.(*AccountPage).choice != 3 {
-		t.Fatalf("choice %d, want custom", p.(*AccountPage).choice)
+	if f := p.(*AccountPage).flow.d.(*consentForm); f.choice != 3 {
+		t.Fatalf("choice %d, want custom", f.choice)
 	}
 	drivePage(t, p, typing("200h")...)
 	pageKeys(t, p, "enter")

@@ -46,20 +46,17 @@ func answerTo(p Page, cmd tea.Cmd) tea.Cmd {
 	}
 }
 
-func (m accountLoadedMsg) addressee() Page     { return m.to }
-func (m themeSetMsg) addressee() Page          { return m.to }
-func (m consentChangedMsg) addressee() Page    { return m.to }
-func (m approvalsLoadedMsg) addressee() Page   { return m.to }
-func (m requestDecidedMsg) addressee() Page    { return m.to }
-func (m auditFilterMsg) addressee() Page       { return m.to }
-func (m checkpointMsg) addressee() Page        { return m.to }
-func (m receiptMsg) addressee() Page           { return m.to }
-func (m sessionsLoadedMsg) addressee() Page    { return m.to }
-func (m sessionTerminatedMsg) addressee() Page { return m.to }
-func (m settingsLoadedMsg) addressee() Page    { return m.to }
-func (m alertTestedMsg) addressee() Page       { return m.to }
-func (m policySavedMsg) addressee() Page       { return m.to }
-func (m staffSavedMsg) addressee() Page        { return m.to }
+func (m accountLoadedMsg) addressee() Page   { return m.to }
+func (m themeSetMsg) addressee() Page        { return m.to }
+func (m approvalsLoadedMsg) addressee() Page { return m.to }
+func (m auditFilterMsg) addressee() Page     { return m.to }
+func (m checkpointMsg) addressee() Page      { return m.to }
+func (m receiptMsg) addressee() Page         { return m.to }
+func (m sessionsLoadedMsg) addressee() Page  { return m.to }
+func (m settingsLoadedMsg) addressee() Page  { return m.to }
+func (m alertTestedMsg) addressee() Page     { return m.to }
+func (m policySavedMsg) addressee() Page     { return m.to }
+func (m staffSavedMsg) addressee() Page      { return m.to }
 
 // deliver hands msg to the page to, or the page holding it, wherever it
 // is (a tab, your pages kept while impersonating, the overlay); a page

@@ -36,7 +36,7 @@ func adminActions() map[string]core.AdminAction {
 // a tab they may not use, they are not shown); core answers for them with
 // the rest of the menu (ActionsOn).
 func adminItems(c Common, u core.User) []menuItem {
-	if !core.Allows(c.Viewer, core.CapAdmin) {
+	if c.Abilities.Shows(core.CapAdmin) != nil {
 		return nil
 	}
 	k := c.Keys
@@ -67,19 +67,17 @@ type (
 	}
 )
 
-// adminPane is the dialog an owner's action opened: a delete confirm, the
-// edit form or the keys list. It captures every key while open.
+// adminPane is the keys list an owner's k opened: it captures every key
+// while open. (Delete and edit are dialogs of the page's flow.)
 type adminPane struct {
 	user core.User
-	del  *confirm
-	edit *editForm
 	keys *keysPane
 	busy bool // a change is on its way to core
 }
 
-// startAdmin carries out a chosen owner's item: suspend at once, the
-// others through their dialog.
-func startAdmin(c Common, item string, u core.User) (*adminPane, tea.Cmd) {
+// startAdmin carries out a chosen owner's item: suspend at once, delete
+// and edit through a dialog opened in f, the keys in their pane.
+func startAdmin(c Common, f *flow, item string, u core.User) (*adminPane, tea.Cmd) {
 	name := core.Display(u.DisplayName())
 	switch item {
 	case itemSuspend:
@@ -89,16 +87,35 @@ func startAdmin(c Common, item string, u core.User) (*adminPane, tea.Cmd) {
 		}
 		return nil, changeUser(c, u, core.UserChange{Status: &st}, verb)
 	case itemDelete:
-		return &adminPane{user: u, del: newConfirm("Delete "+name+"?",
+		d := newConfirm("Delete "+name+"?",
 			name+" <"+core.Display(u.Email)+"> will be marked deleted: they can no longer log in, their open consoles close and every session they are part of ends. The audit log keeps their history.",
-			"Cancel", "Delete user")}, nil
+			"Cancel", "Delete user")
+		st := core.StatusDeleted
+		openDialog(f, d, updateUser(c, u, func() core.UserChange { return core.UserChange{Status: &st} }),
+			notice[core.User]("Deleted "+name))
 	case itemEdit:
-		return &adminPane{user: u, edit: newEditForm(u)}, nil
+		e := newEditForm(u)
+		openDialog(f, e, updateUser(c, u, func() core.UserChange { return e.change(u) }), notice[core.User]("Saved "+name))
 	case itemKeys:
 		a := &adminPane{user: u, keys: newKeysPane(c)}
 		return a, loadKeys(c, u)
 	}
 	return nil, nil
+}
+
+// updateUser is the call of an owner's dialog: change u as the dialog
+// says, once submitted.
+func updateUser(c Common, u core.User, ch func() core.UserChange) func() func() (core.User, error) {
+	co, pr := c.Core, c.Principal
+	return func() func() (core.User, error) {
+		change := ch()
+		return func() (core.User, error) { return co.UpdateUser(pr, u.Email, change) }
+	}
+}
+
+// notice is a dialog's done: say text in the footer.
+func notice[T any](text string) func(T) tea.Cmd {
+	return func(T) tea.Cmd { return func() tea.Msg { return NoticeMsg{text} } }
 }
 
 // changeUser asks core to change a person, in a Cmd.
@@ -120,37 +137,10 @@ func loadKeys(c Common, u core.User) tea.Cmd {
 
 // key handles a keypress; done means the pane closes.
 func (a *adminPane) key(msg tea.KeyMsg, c Common) (done bool, cmd tea.Cmd) {
-	k := c.Keys
-	switch {
-	case a.busy:
+	if a.busy {
 		return false, nil
-	case a.del != nil:
-		switch a.del.update(msg, k) {
-		case confirmCancelled:
-			return true, nil
-		case confirmConfirmed:
-			a.busy = true
-			st := core.StatusDeleted
-			return false, changeUser(c, a.user, core.UserChange{Status: &st}, "Deleted "+core.Display(a.user.DisplayName()))
-		}
-		return false, nil
-	case a.edit != nil:
-		switch a.edit.key(msg, k) {
-		case formCancelled:
-			return true, nil
-		case formSubmitted:
-			ch := a.edit.change(a.user)
-			if ch == (core.UserChange{}) {
-				return true, func() tea.Msg { return NoticeMsg{"Nothing changed"} }
-			}
-			a.busy = true
-			return false, changeUser(c, a.user, ch, "Saved "+core.Display(a.user.DisplayName()))
-		}
-		return false, nil
-	case a.keys != nil:
-		return a.keys.key(msg, c, a)
 	}
-	return true, nil
+	return a.keys.key(msg, c, a)
 }
 
 // answer handles core's answers; done means the pane closes.
@@ -162,25 +152,16 @@ func (a *adminPane) answer(msg tea.Msg, c Common) (done bool, cmd tea.Cmd) {
 		}
 		a.busy = false
 		if msg.err != nil {
-			switch {
-			case a.edit != nil:
-				a.edit.err = core.Display(msg.err.Error())
-			case a.keys != nil:
-				a.keys.err = core.Display(msg.err.Error())
-			default:
-				return true, func() tea.Msg { return ErrorMsg{msg.err} }
-			}
+			a.keys.err = core.Display(msg.err.Error())
 			return false, nil
 		}
+		// A key was added or removed: show the list again.
 		notice := func() tea.Msg { return NoticeMsg{msg.notice} }
-		if a.keys != nil { // a key was added or removed: show the list again
-			a.keys.adding, a.keys.removing, a.keys.err = false, false, ""
-			a.keys.input.Reset()
-			return false, tea.Batch(notice, loadKeys(c, a.user))
-		}
-		return true, notice
+		a.keys.adding, a.keys.removing, a.keys.err = false, false, ""
+		a.keys.input.Reset()
+		return false, tea.Batch(notice, loadKeys(c, a.user))
 	case keysLoadedMsg:
-		if a.keys == nil || msg.userID != a.user.ID {
+		if msg.userID != a.user.ID {
 			return false, nil
 		}
 		a.keys.loaded, a.keys.keys = true, msg.keys
@@ -193,25 +174,10 @@ func (a *adminPane) answer(msg tea.Msg, c Common) (done bool, cmd tea.Cmd) {
 	return false, nil
 }
 
-func (a *adminPane) view(c Common) string {
-	switch {
-	case a.del != nil:
-		return a.del.view(c, c.Width)
-	case a.edit != nil:
-		return a.edit.view(c, a.user, a.busy)
-	case a.keys != nil:
-		return a.keys.view(c, a.user, a.busy)
-	}
-	return ""
-}
+func (a *adminPane) view(c Common) string { return a.keys.view(c, a.user, a.busy) }
 
 func (a *adminPane) help(k *KeyMap) []key.Binding {
-	switch {
-	case a.del != nil:
-		return a.del.help(k)
-	case a.edit != nil:
-		return []key.Binding{k.Next, k.Left, k.Right, k.Submit, k.Cancel}
-	case a.keys != nil && (a.keys.adding || a.keys.removing):
+	if a.keys.adding || a.keys.removing {
 		return []key.Binding{k.Enter, k.Cancel}
 	}
 	return []key.Binding{k.Up, k.Down, k.AddKey, k.RemoveKey, k.Cancel}
@@ -221,10 +187,12 @@ func (a *adminPane) help(k *KeyMap) []key.Binding {
 // tab/shift+tab (or up/down) move, left/right change the value, ctrl+s or
 // enter on Save submits, esc cancels.
 type editForm struct {
+	user       core.User
 	role, mode int  // indexes into core.Roles and core.Modes
 	approver   bool //
 	focus      int  // editRole … editSave
 	err        string
+	busy       bool
 }
 
 const (
@@ -237,7 +205,7 @@ const (
 )
 
 func newEditForm(u core.User) *editForm {
-	f := &editForm{approver: u.Approver}
+	f := &editForm{user: u, approver: u.Approver}
 	for i, r := range core.Roles {
 		if r == u.Role {
 			f.role = i
@@ -251,7 +219,26 @@ func newEditForm(u core.User) *editForm {
 	return f
 }
 
-func (f *editForm) key(msg tea.KeyMsg, k *KeyMap) formResult {
+func (f *editForm) refused(err error) { f.err = core.Display(err.Error()) }
+func (f *editForm) waiting(busy bool) { f.busy = busy }
+func (f *editForm) restyle(Common)    {}
+
+func (f *editForm) help(k *KeyMap) []key.Binding {
+	return []key.Binding{k.Next, k.Left, k.Right, k.Submit, k.Cancel}
+}
+
+// update handles a key; saving what did not change closes the form with
+// a notice instead of asking core.
+func (f *editForm) update(msg tea.KeyMsg, k *KeyMap) (dialogResult, tea.Cmd) {
+	switch res := f.key(msg, k); {
+	case res == dialogSubmitted && f.change(f.user) == (core.UserChange{}):
+		return dialogCancelled, func() tea.Msg { return NoticeMsg{"Nothing changed"} }
+	default:
+		return res, nil
+	}
+}
+
+func (f *editForm) key(msg tea.KeyMsg, k *KeyMap) dialogResult {
 	f.err = ""
 	step := func(n, delta int) int { return (n + delta + editFields) % editFields }
 	turn := func(delta int) {
@@ -268,9 +255,9 @@ func (f *editForm) key(msg tea.KeyMsg, k *KeyMap) formResult {
 	}
 	switch {
 	case key.Matches(msg, k.Cancel):
-		return formCancelled
+		return dialogCancelled
 	case key.Matches(msg, k.Submit):
-		return formSubmitted
+		return dialogSubmitted
 	case key.Matches(msg, k.Next), key.Matches(msg, k.Down):
 		f.focus = step(f.focus, 1)
 	case key.Matches(msg, k.Prev), key.Matches(msg, k.Up):
@@ -284,13 +271,13 @@ func (f *editForm) key(msg tea.KeyMsg, k *KeyMap) formResult {
 	case key.Matches(msg, k.Enter):
 		switch f.focus {
 		case editCancel:
-			return formCancelled
+			return dialogCancelled
 		case editSave:
-			return formSubmitted
+			return dialogSubmitted
 		}
 		f.focus = step(f.focus, 1)
 	}
-	return formNone
+	return dialogOpen
 }
 
 // change is what the form changes of u: only the fields that differ.
@@ -309,7 +296,8 @@ func (f *editForm) change(u core.User) core.UserChange {
 	return ch
 }
 
-func (f *editForm) view(c Common, u core.User, busy bool) string {
+func (f *editForm) view(c Common, _ int) string {
+	u, busy := f.user, f.busy
 	st := pageStylesOf(c)
 	field := func(i int, label string, options []string, chosen int) string {
 		var b strings.Builder

@@ -19,28 +19,18 @@ const decidedLimit = 200
 
 type approvalsKeys struct {
 	Up, Down, Top, Bottom, Approve, Deny, History, Cancel key.Binding
-	More, Less, Preset, Confirm, Send, Close, Field       key.Binding
-	ApproveNote                                           key.Binding
 }
 
 func newApprovalsKeys(k *KeyMap) approvalsKeys {
 	return approvalsKeys{
-		Up:          k.Up,
-		Down:        k.Down,
-		Top:         as(k.Top, "newest"),
-		Bottom:      as(k.Bottom, "oldest"),
-		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
-		Deny:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
-		History:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
-		Cancel:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel my request")),
-		More:        key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "longer")),
-		Preset:      key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "1h/24h/72h/max")),
-		Field:       key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "note")),
-		ApproveNote: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "approve")),
-		Less:        key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
-		Confirm:     key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "confirm")),
-		Send:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "deny")),
-		Close:       plus(k.Cancel, k.No.Keys()...),
+		Up:      k.Up,
+		Down:    k.Down,
+		Top:     as(k.Top, "newest"),
+		Bottom:  as(k.Bottom, "oldest"),
+		Approve: k.Approve,
+		Deny:    k.Deny,
+		History: k.History,
+		Cancel:  k.CancelRequest,
 	}
 }
 
@@ -53,70 +43,42 @@ type approvalRow struct {
 	acts                      core.RequestActions
 }
 
-// approvePresets are the durations the approve dialog offers on 1–3; 4 is
-// the policy's max_duration.
-func approvePresets() []time.Duration {
-	return []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
-}
-
 type approvalsLoadedMsg struct {
-	to       *ApprovalsPage
-	rows     []approvalRow
-	pending  int
-	max      time.Duration
-	approver bool
-	now      time.Time
-	err      error
+	to      *ApprovalsPage
+	rows    []approvalRow
+	pending int
+	max     time.Duration
+	now     time.Time
+	err     error
 }
-
-type requestDecidedMsg struct {
-	to  *ApprovalsPage
-	req core.Request
-}
-
-type approvalDialog int
-
-const (
-	dialogNone approvalDialog = iota
-	dialogApprove
-	dialogDeny
-	dialogCancel
-)
 
 // ApprovalsPage is the approvals inbox: pending requests newest first,
 // decided ones on h. Staff in request mode see their own requests here,
 // with their status, and may cancel the pending ones.
 type ApprovalsPage struct {
 	pageBase
-	c        Common
-	keys     approvalsKeys
-	rows     []approvalRow
-	pending  int
-	max      time.Duration // policy max_duration
-	approver bool
-	now      time.Time
-	history  bool // h: decided requests too
+	c       Common
+	keys    approvalsKeys
+	rows    []approvalRow
+	pending int
+	max     time.Duration // policy max_duration
+	now     time.Time
+	history bool // h: decided requests too
 	listCursor
 	loaded bool
 	load   loadGate
 	err    error
-	dialog approvalDialog
-	target approvalRow   // the request the dialog is about
-	dur    time.Duration // the duration the approve dialog grants
-	onNote bool          // the approve dialog's note field has the focus
-	note   lazyInput
+	flow   flow        // the approve, deny or cancel dialog (dialog.go)
+	target approvalRow // the request the dialog is about
 }
 
 // NewApprovalsPage builds the approvals inbox.
 func NewApprovalsPage(c Common) Page {
 	p := &ApprovalsPage{c: c, keys: newApprovalsKeys(keysOf(c)), max: core.MaxConsent}
-	p.history = !core.Allows(c.Principal.User, core.CapApprove)
-	p.note = newLazyInput("Note: ", "why (shown to the requester)", 500)
-	p.styleInput()
+	// Approvers see what waits for them; requesters their requests, decided too.
+	p.history = c.Abilities.May(core.ActDecide) != nil
 	return p
 }
-
-func (p *ApprovalsPage) styleInput() { p.note.style(p.c, max(min(p.c.Width-16, 60), 10)) }
 
 // Init loads the requests.
 func (p *ApprovalsPage) Init() tea.Cmd { return p.reload() }
@@ -124,7 +86,7 @@ func (p *ApprovalsPage) Init() tea.Cmd { return p.reload() }
 // SetCommon takes the new shared state.
 func (p *ApprovalsPage) SetCommon(c Common) Page {
 	p.c = c
-	p.styleInput()
+	p.flow.restyle(c)
 	p.scrollCursor(len(p.rows), p.listHeight())
 	return p
 }
@@ -138,28 +100,18 @@ func (p *ApprovalsPage) Title() string {
 }
 
 // Capturing is true while a dialog is open.
-func (p *ApprovalsPage) Capturing() bool { return p.dialog != dialogNone }
+func (p *ApprovalsPage) Capturing() bool { return p.flow.active() }
 
 // ShortHelp lists the keys that apply now.
 func (p *ApprovalsPage) ShortHelp() []key.Binding {
-	switch p.dialog {
-	case dialogApprove:
-		if p.onNote {
-			f := p.keys.Field
-			f.SetHelp("tab", "duration")
-			return []key.Binding{f, p.keys.ApproveNote, p.keys.Close}
-		}
-		return []key.Binding{p.keys.More, p.keys.Less, p.keys.Preset, p.keys.Field, p.keys.Confirm, p.keys.Close}
-	case dialogDeny:
-		return []key.Binding{p.keys.Send, p.keys.Close}
-	case dialogCancel:
-		return []key.Binding{p.keys.Confirm, p.keys.Close}
+	if p.flow.active() {
+		return p.flow.help(keysOf(p.c))
 	}
 	// Keys core would refuse for the selected request are left out; the
 	// detail pane says why.
 	b := []key.Binding{p.keys.Down, p.keys.Up}
 	r, ok := p.selected()
-	if p.approver && ok && r.acts.Decide == nil {
+	if p.approver() && ok && r.acts.Decide == nil {
 		b = append(b, p.keys.Approve, p.keys.Deny)
 	}
 	if ok && r.acts.Cancel == nil {
@@ -174,11 +126,15 @@ func (p *ApprovalsPage) ShortHelp() []key.Binding {
 
 // FullHelp lists every key of the page.
 func (p *ApprovalsPage) FullHelp() [][]key.Binding {
-	if p.dialog != dialogNone {
+	if p.flow.active() {
 		return [][]key.Binding{p.ShortHelp()}
 	}
 	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.Top, p.keys.Bottom}, p.ShortHelp()[2:]}
 }
+
+// approver reports whether core lets the viewer decide requests: the
+// page is then their inbox, else their own requests.
+func (p *ApprovalsPage) approver() bool { return p.c.Abilities.May(core.ActDecide) == nil }
 
 func (p *ApprovalsPage) selected() (approvalRow, bool) {
 	if p.cursor < 0 || p.cursor >= len(p.rows) {
@@ -195,9 +151,6 @@ func (p *ApprovalsPage) reload() tea.Cmd {
 	co, pr, history := p.c.Core, p.c.Principal, p.history
 	return func() tea.Msg {
 		msg := approvalsLoadedMsg{to: p, max: co.Policy().DurationLimit(), now: co.Now()}
-		if me, err := co.Me(pr); err == nil {
-			msg.approver = core.Allows(me, core.CapApprove)
-		}
 		pending, err := co.Requests(pr, core.RequestPending, 0)
 		if err != nil {
 			return approvalsLoadedMsg{to: p, err: err}
@@ -272,11 +225,11 @@ func (p *ApprovalsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case clockMsg:
 		p.now = msg.now
-	case requestDecidedMsg:
+	case flowDoneMsg:
 		if msg.to != p {
 			return p, nil
 		}
-		return p, tea.Batch(p.reload(), noticeOf("%s", decisionNotice(msg.req, p.target)))
+		return p, p.flow.answer(msg)
 	case ChangeMsg:
 		switch msg.Change.Kind {
 		case core.ChangeRequest, core.ChangePolicy, core.ChangeResync:
@@ -287,8 +240,8 @@ func (p *ApprovalsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case tea.KeyMsg:
-		if p.dialog != dialogNone {
-			return p, p.dialogKey(msg)
+		if p.flow.active() {
+			return p, p.flow.key(p, msg, keysOf(p.c))
 		}
 		return p, p.key(msg)
 	}
@@ -300,10 +253,10 @@ func (p *ApprovalsPage) receive(msg approvalsLoadedMsg) {
 	// The newest request is selected as it arrives, unless the approver
 	// moved down the list or has a dialog open: then their choice stays put.
 	var keep string
-	if r, ok := p.selected(); ok && p.loaded && (p.cursor > 0 || p.dialog != dialogNone) {
+	if r, ok := p.selected(); ok && p.loaded && (p.cursor > 0 || p.flow.active()) {
 		keep = r.ID
 	}
-	p.rows, p.pending, p.max, p.approver, p.now = msg.rows, msg.pending, msg.max, msg.approver, msg.now
+	p.rows, p.pending, p.max, p.now = msg.rows, msg.pending, msg.max, msg.now
 	p.cursor = 0 // the newest
 	for i, r := range p.rows {
 		if r.ID == keep {
@@ -312,11 +265,12 @@ func (p *ApprovalsPage) receive(msg approvalsLoadedMsg) {
 	}
 	p.loaded = true
 	p.scrollCursor(len(p.rows), p.listHeight())
-	if p.dialog != dialogNone {
+	if p.flow.active() && !p.flow.busy {
 		// The request may have been decided by someone else meanwhile.
+		// (While the dialog's own call is on its way, its answer closes it.)
 		for _, r := range p.rows {
 			if r.ID == p.target.ID && r.Status != core.RequestPending {
-				p.closeDialog()
+				p.flow.close()
 			}
 		}
 	}
@@ -335,7 +289,7 @@ func (p *ApprovalsPage) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, p.keys.History):
 		p.history = !p.history
 		return p.reload()
-	case p.approver && (key.Matches(msg, p.keys.Approve) || key.Matches(msg, p.keys.Deny)):
+	case p.approver() && (key.Matches(msg, p.keys.Approve) || key.Matches(msg, p.keys.Deny)):
 		r, ok := p.selected()
 		if !ok {
 			return nil
@@ -343,15 +297,10 @@ func (p *ApprovalsPage) key(msg tea.KeyMsg) tea.Cmd {
 		if r.acts.Decide != nil {
 			return errorOf(r.acts.Decide)
 		}
-		p.target = r
-		p.note.SetValue("")
 		if key.Matches(msg, p.keys.Approve) {
-			p.dialog, p.onNote = dialogApprove, false
-			p.dur = min(max(r.Duration, core.MinDuration), p.max)
-			return nil
+			return p.approve(r)
 		}
-		p.dialog = dialogDeny
-		return p.note.Focus()
+		return p.deny(r)
 	case key.Matches(msg, p.keys.Cancel):
 		r, ok := p.selected()
 		if !ok || r.Requester != p.c.Principal.User.ID {
@@ -360,9 +309,65 @@ func (p *ApprovalsPage) key(msg tea.KeyMsg) tea.Cmd {
 		if r.acts.Cancel != nil {
 			return errorOf(r.acts.Cancel)
 		}
-		p.target = r
-		p.dialog = dialogCancel
+		return p.cancel(r)
 	}
+	return nil
+}
+
+// decided is what follows core's answer to a dialog on request row: the
+// list again, and what became of it.
+func (p *ApprovalsPage) decided(row approvalRow) func(core.Request) tea.Cmd {
+	return func(r core.Request) tea.Cmd {
+		return tea.Batch(p.reload(), noticeOf("%s", decisionNotice(r, row)))
+	}
+}
+
+// who and reason are how the dialogs introduce request r.
+func (r approvalRow) who() string {
+	return fmt.Sprintf("%s (%s) asks to act as %s (%s).", r.requester, r.requesterEmail, r.target, r.targetEmail)
+}
+
+func (r approvalRow) reasonLine() string { return "Reason: " + core.Display(r.Reason) }
+
+// approve opens the approve dialog on r.
+func (p *ApprovalsPage) approve(r approvalRow) tea.Cmd {
+	p.target = r
+	blocked := ""
+	if r.acts.Blocked != nil {
+		blocked = core.Display(r.acts.Blocked.Error())
+	}
+	f := newApproveForm(p.c, r.Request, r.who(), r.reasonLine(), blocked, p.max)
+	co, pr, id := p.c.Core, p.c.Principal, r.ID
+	openDialog(&p.flow, f, func() func() (core.Request, error) {
+		d, note := f.values()
+		return func() (core.Request, error) { return co.Decide(pr, id, true, d, note) }
+	}, p.decided(r))
+	return nil
+}
+
+// deny opens the deny dialog on r: a note, and enter.
+func (p *ApprovalsPage) deny(r approvalRow) tea.Cmd {
+	p.target = r
+	d := newConfirm("Deny request "+core.Display(r.ID), r.who()+"\n"+r.reasonLine(), "Cancel", "Deny request").
+		withNote(p.c, "why (shown to the requester)")
+	co, pr, id := p.c.Core, p.c.Principal, r.ID
+	openDialog(&p.flow, d, func() func() (core.Request, error) {
+		note := d.text()
+		return func() (core.Request, error) { return co.Decide(pr, id, false, 0, note) }
+	}, p.decided(r))
+	return d.focusCmd()
+}
+
+// cancel asks the requester to confirm withdrawing their request r.
+func (p *ApprovalsPage) cancel(r approvalRow) tea.Cmd {
+	p.target = r
+	d := newConfirm("Cancel your request "+core.Display(r.ID)+"?",
+		fmt.Sprintf("You asked to act as %s (%s) for %s.\n%s", r.target, r.targetEmail, core.FormatDuration(r.Duration), r.reasonLine()),
+		"Keep it", "Cancel the request")
+	co, pr, id := p.c.Core, p.c.Principal, r.ID
+	openDialog(&p.flow, d, func() func() (core.Request, error) {
+		return func() (core.Request, error) { return co.Cancel(pr, id) }
+	}, p.decided(r))
 	return nil
 }
 
@@ -382,110 +387,6 @@ func (p *ApprovalsPage) move(d int) {
 		return
 	}
 	p.stepCursor(d, len(p.rows), p.listHeight())
-}
-
-func (p *ApprovalsPage) closeDialog() {
-	p.dialog = dialogNone
-	p.note.Blur()
-}
-
-func (p *ApprovalsPage) dialogKey(msg tea.KeyMsg) tea.Cmd {
-	co, pr, id := p.c.Core, p.c.Principal, p.target.ID
-	decided := func(r core.Request) tea.Msg { return requestDecidedMsg{to: p, req: r} }
-	switch p.dialog {
-	case dialogApprove:
-		approve := func() tea.Cmd {
-			p.closeDialog()
-			d, note := p.dur, p.note.Value()
-			return Cmd(func() (core.Request, error) { return co.Decide(pr, id, true, d, note) }, decided)
-		}
-		switch {
-		case msg.Type == tea.KeyEsc:
-			p.closeDialog()
-		case key.Matches(msg, p.keys.Field):
-			p.onNote = !p.onNote
-			if p.onNote {
-				return p.note.Focus()
-			}
-			p.note.Blur()
-		case msg.Type == tea.KeyEnter:
-			return approve()
-		case p.onNote:
-			return p.note.Update(msg)
-		case key.Matches(msg, p.keys.More):
-			p.dur = stepDuration(p.dur, +1, p.max)
-		case key.Matches(msg, p.keys.Less):
-			p.dur = stepDuration(p.dur, -1, p.max)
-		case key.Matches(msg, p.keys.Preset):
-			if d, ok := p.preset(msg.String()); ok {
-				p.dur = d
-			}
-		case key.Matches(msg, p.keys.Confirm):
-			return approve()
-		case key.Matches(msg, p.keys.Close):
-			p.closeDialog()
-		}
-	case dialogDeny:
-		switch msg.Type {
-		case tea.KeyEnter:
-			p.closeDialog()
-			note := p.note.Value()
-			return Cmd(func() (core.Request, error) { return co.Decide(pr, id, false, 0, note) }, decided)
-		case tea.KeyEsc:
-			p.closeDialog()
-			return nil
-		}
-		return p.note.Update(msg)
-	case dialogCancel:
-		switch {
-		case msg.String() == "y":
-			p.closeDialog()
-			return Cmd(func() (core.Request, error) { return co.Cancel(pr, id) }, decided)
-		case key.Matches(msg, p.keys.Close):
-			p.closeDialog()
-		}
-	}
-	return nil
-}
-
-// presets are the approve dialog's preset durations within the policy
-// max, by their keys 1–3, and max on 4.
-func (p *ApprovalsPage) presets() []string {
-	var out []string
-	for i, d := range approvePresets() {
-		if d < p.max {
-			out = append(out, fmt.Sprintf("%d %s", i+1, core.FormatDuration(d)))
-		}
-	}
-	return append(out, "4 max "+core.FormatDuration(p.max))
-}
-
-// preset is the duration of preset key k, if it is offered.
-func (p *ApprovalsPage) preset(k string) (time.Duration, bool) {
-	if k == "4" {
-		return p.max, true
-	}
-	i := int(k[0] - '1')
-	if i < 0 || i >= len(approvePresets()) || approvePresets()[i] >= p.max {
-		return 0, false
-	}
-	return approvePresets()[i], true
-}
-
-// stepDuration moves an approval's duration one step: hours below a day,
-// then days; always within 1h..limit.
-func stepDuration(d time.Duration, dir int, limit time.Duration) time.Duration {
-	switch {
-	case dir > 0 && d < 24*time.Hour:
-		d += time.Hour
-	case dir > 0:
-		d += 24 * time.Hour
-	case d <= 24*time.Hour:
-		d -= time.Hour
-	default:
-		d -= 24 * time.Hour
-	}
-	return min(max(d, core.MinDuration), max(limit, core.MinDuration))
 }
 
 func decisionNotice(r core.Request, row approvalRow) string {
@@ -522,8 +423,8 @@ func (p *ApprovalsPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
 	page := p.listView(st, w)
-	if p.dialog != dialogNone {
-		return dialogOver(p.c, page, p.dialogView(st))
+	if p.flow.active() {
+		return dialogOver(p.c, page, p.flow.view(p.c, w))
 	}
 	return page
 }
@@ -531,7 +432,7 @@ func (p *ApprovalsPage) View() string {
 func (p *ApprovalsPage) listView(st pageStyles, w int) string {
 	title := fmt.Sprintf("Approvals · %d pending", p.pending)
 	none := "No pending requests. New ones appear here as staff ask."
-	if !p.approver {
+	if !p.approver() {
 		title = fmt.Sprintf("My requests · %d pending", p.pending)
 		none = "You have no requests. Ask for one with r on a user (tab 1)."
 	}
@@ -597,7 +498,7 @@ func (p *ApprovalsPage) detail(st pageStyles, w int) string {
 	// What stands in the way: of the session (the target's state), and of
 	// the keys core would refuse this viewer.
 	var warn []string
-	if p.approver && r.Status == core.RequestPending && r.acts.Decide != nil {
+	if p.approver() && r.Status == core.RequestPending && r.acts.Decide != nil {
 		warn = append(warn, "a/d: "+core.Display(r.acts.Decide.Error()))
 	}
 	if r.acts.Blocked != nil {
@@ -621,39 +522,4 @@ func blockedLabel(r approvalRow) string {
 		return "not active"
 	}
 	return "blocked"
-}
-
-func (p *ApprovalsPage) dialogView(st pageStyles) string {
-	r := p.target
-	who := fmt.Sprintf("%s (%s) asks to act as %s (%s).", r.requester, r.requesterEmail, r.target, r.targetEmail)
-	reason := "Reason: " + core.Display(r.Reason)
-	switch p.dialog {
-	case dialogApprove:
-		dur := st.ChoiceActive.Render(core.FormatDuration(p.dur))
-		if p.onNote {
-			dur = st.Choice.Render(core.FormatDuration(p.dur))
-		}
-		line := fmt.Sprintf("Duration: %s %s %s   (asked %s)", st.HelpKey.Render("-"), dur, st.HelpKey.Render("+"),
-			core.FormatDuration(r.Duration))
-		presets := "Presets:  " + st.Muted.Render(strings.Join(p.presets(), " · "))
-		body := []string{who, reason}
-		if r.acts.Blocked != nil {
-			body = append(body, st.StatusWarn.Render("! "+core.Display(r.acts.Blocked.Error())))
-		}
-		body = append(body, "", line, presets, "", p.note.View(), "")
-		if p.onNote {
-			body = append(body, keyHint(st, "tab", "duration", "enter", "approve", "esc", "cancel"))
-		} else {
-			body = append(body, keyHint(st, "+/-", "adjust", "1-4", "preset", "tab", "note", "y/enter", "approve", "esc", "cancel"))
-		}
-		return dialogBox(p.c, "Approve request "+core.Display(r.ID), body...)
-	case dialogDeny:
-		return dialogBox(p.c, "Deny request "+core.Display(r.ID), who, reason, "", p.note.View(), "",
-			keyHint(st, "enter", "deny", "esc", "cancel"))
-	case dialogCancel:
-		return dialogBox(p.c, "Cancel your request "+core.Display(r.ID)+"?",
-			fmt.Sprintf("You asked to act as %s (%s) for %s.", r.target, r.targetEmail, core.FormatDuration(r.Duration)), reason, "",
-			keyHint(st, "y", "cancel the request", "esc", "keep it"))
-	}
-	return ""
 }

@@ -22,7 +22,12 @@ func (f *fixture) pageCommon(t testing.TB, email string, w, h int) Common {
 	t.Helper()
 	pr := f.principal(t, email)
 	keys := DefaultKeyMap()
-	return Common{Ctx: context.Background(), Core: f.c, Principal: pr, Viewer: pr.User,
+	// The root hands pages core's abilities in Common; so does this.
+	a, err := f.c.Abilities(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Common{Ctx: context.Background(), Core: f.c, Principal: pr, Viewer: pr.User, Abilities: a,
 		Styles: themes.New(asciiRenderer(), themes.Dark), Keys: &keys, Width: w, Height: h}
 }
 

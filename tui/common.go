@@ -51,7 +51,12 @@ type Common struct {
 	Viewer core.User
 	// Session is the active impersonation, if any (Session.ID == "" if none).
 	Session core.Session
-	Styles  *themes.Styles
+	// Abilities is core's answer to what the console may offer: the tabs
+	// it shows the viewer and the acts the principal may take (Approve,
+	// Terminate). The root asks for it in a Cmd whenever the session or
+	// a person it shows changes; the console decides no permission itself.
+	Abilities core.Abilities
+	Styles    *themes.Styles
 	// Keys is the console's key map (keys.go); pages use its bindings so
 	// that the keys of DESIGN "Screens and keys" mean the same everywhere.
 	// One per console, shared by its pages and never changed.

@@ -36,7 +36,17 @@ type KeyMap struct {
 	AddKey    key.Binding
 	RemoveKey key.Binding
 
+	// Approvals and Sessions.
+	Approve       key.Binding
+	Deny          key.Binding
+	History       key.Binding // decided requests too
+	CancelRequest key.Binding // withdraw one's own pending request
+	Terminate     key.Binding // end a running session
+
 	// Forms and dialogs.
+	Longer  key.Binding // the approve dialog's duration, a step up
+	Shorter key.Binding // … and down
+	Preset  key.Binding // 1-4: 1h, 24h, 72h, the policy max
 	Next    key.Binding // tab
 	Prev    key.Binding // shift+tab
 	Left    key.Binding
@@ -76,6 +86,15 @@ func DefaultKeyMap() KeyMap {
 		AddKey:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add a key")),
 		RemoveKey:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove key")),
 
+		Approve:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Deny:          key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deny")),
+		History:       key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "show decided")),
+		CancelRequest: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel my request")),
+		Terminate:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "terminate")),
+
+		Longer:  key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "longer")),
+		Shorter: key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "shorter")),
+		Preset:  key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "1h/24h/72h/max")),
 		Next:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next")),
 		Prev:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),
 		Left:    key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "left")),

@@ -102,7 +102,14 @@ type (
 		reason core.EndReason
 		self   core.User
 		selfOK bool
+		// abilities is core's answer for the console in that state
+		// (abilitiesOK: core gave one).
+		abilities   core.Abilities
+		abilitiesOK bool
 	}
+	// abilitiesMsg is core's answer to what the console may offer, read
+	// again after a change about the principal or the viewer.
+	abilitiesMsg struct{ a core.Abilities }
 	// requestNoticeMsg is a request of the principal's that was decided
 	// or expired, with whom it is on.
 	requestNoticeMsg struct {
@@ -152,6 +159,11 @@ func New(opt Options) *Model {
 		m.target = target
 		m.link, _ = opt.Core.ProductLinkOf(opt.Principal)
 	}
+	// The first frame shows the tabs core gives: the answer is read here,
+	// by the same call the Cmd of later answers makes.
+	if msg, ok := m.readAbilities()().(abilitiesMsg); ok {
+		m.common.Abilities = msg.a
+	}
 	m.common.Viewer = m.viewer()
 	m.restyle()
 	m.layout()
@@ -186,12 +198,22 @@ func (m *Model) restyle() {
 	m.common.Styles = s
 }
 
-// visible reports whether the viewer may use tab n.
-func (m *Model) visible(n int) bool {
-	if tabCaps()[n] == "" {
-		return true
-	}
-	return core.Allows(m.common.Viewer, tabCaps()[n])
+// visible reports whether core shows the viewer tab n.
+func (m *Model) visible(n int) bool { return m.common.Abilities.Shows(tabCaps()[n]) == nil }
+
+// readAbilities asks core, in a Cmd, what the console may offer now.
+func (m *Model) readAbilities() tea.Cmd {
+	c, p := m.opt.Core, m.opt.Principal
+	return Cmd(func() (core.Abilities, error) { return c.Abilities(p) },
+		func(a core.Abilities) tea.Msg { return abilitiesMsg{a} })
+}
+
+// abilitiesRead takes core's answer: the pages get it, and the tabs
+// follow it (a demoted viewer loses theirs at once).
+func (m *Model) abilitiesRead(a core.Abilities) tea.Cmd {
+	m.common.Abilities = a
+	m.push()
+	return tea.Batch(m.retab(), m.pendingCmd())
 }
 
 // rebuild forgets the pages (after an impersonation starts or ends, the
@@ -374,6 +396,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case sessionLoadedMsg:
 		return m.sessionLoaded(msg)
+	case abilitiesMsg:
+		return m.abilitiesRead(msg.a)
 	case requestNoticeMsg:
 		return m.requestDecided(msg.r, msg.target)
 	case pendingMsg:
@@ -554,7 +578,7 @@ func (m *Model) sendTo(msg tea.Msg) tea.Cmd {
 // doing nothing.
 func (m *Model) hiddenTab(n int) tea.Cmd {
 	why := "not available"
-	if err := core.Refusal(m.common.Viewer, tabCaps()[n]); err != nil {
+	if err := m.common.Abilities.Shows(tabCaps()[n]); err != nil {
 		why = err.Error()
 	}
 	where := ""
@@ -664,7 +688,7 @@ func (m *Model) change(msg ChangeMsg) tea.Cmd {
 		m.common.Viewer = m.viewer()
 		m.restyle()
 		m.push()
-		cmds = append(cmds, m.retab(), m.pendingCmd())
+		cmds = append(cmds, m.readAbilities())
 	}
 	cmds = append(cmds, m.broadcast(msg))
 	return tea.Batch(cmds...)
@@ -684,6 +708,8 @@ func (m *Model) loadSession(s core.Session, reason core.EndReason, fromCore bool
 			u, err := c.Me(p)
 			msg.self, msg.selfOK = u, err == nil
 		}
+		a, err := c.Abilities(p)
+		msg.abilities, msg.abilitiesOK = a, err == nil
 		if msg.s.ID == old {
 			return msg
 		}
@@ -707,13 +733,19 @@ func (m *Model) sessionLoaded(msg sessionLoadedMsg) tea.Cmd {
 	if msg.selfOK {
 		m.self = msg.self
 	}
+	if msg.abilitiesOK {
+		m.common.Abilities = msg.abilities
+	}
 	s, reason := msg.s, msg.reason
 	old := m.common.Session
 	if s.ID == old.ID {
 		if msg.selfOK && !m.common.Impersonating() {
 			m.common.Viewer = m.viewer()
 			m.restyle()
+		}
+		if msg.selfOK || msg.abilitiesOK {
 			m.push()
+			return m.retab()
 		}
 		return nil
 	}

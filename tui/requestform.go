@@ -18,17 +18,16 @@ import (
 // max, the policy default preselected). tab/shift+tab move, ctrl+s
 // submits, esc cancels; core's validation errors show under their field.
 type requestForm struct {
-	target   core.User
-	reason   textinput.Model
-	custom   textinput.Model
-	presets  []time.Duration // those within the policy max
-	choice   int             // index into presets, or len(presets) = custom
-	focus    int             // formReason … formSubmit
-	max      time.Duration
-	errs     map[string]string // field → message
-	err      string            // anything not tied to a field
-	sending  bool
-	submitID int // ignores answers to an earlier submit
+	target  core.User
+	reason  textinput.Model
+	custom  textinput.Model
+	presets []time.Duration // those within the policy max
+	choice  int             // index into presets, or len(presets) = custom
+	focus   int             // formReason … formSubmit
+	max     time.Duration
+	errs    map[string]string // field → message
+	err     string            // anything not tied to a field
+	sending bool
 }
 
 const (
@@ -44,13 +43,6 @@ func requestPresets() []time.Duration {
 	return []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
 }
 
-// requestDoneMsg is core's answer to a submitted request form.
-type requestDoneMsg struct {
-	id  int
-	req core.Request
-	err error
-}
-
 // newRequestForm is the form asking to act as target under policy pol
 // (its durations), which the menu's answer brought.
 func newRequestForm(c Common, target core.User, pol core.Policy) *requestForm {
@@ -62,7 +54,7 @@ func newRequestForm(c Common, target core.User, pol core.Policy) *requestForm {
 	}
 	f.reason = newTextInput("> ", "why you need to act as this user, e.g. ticket #4802", 500)
 	f.custom = newTextInput("> ", "e.g. 36h", 10)
-	f.applyStyles(c)
+	f.restyle(c)
 	f.choice = len(f.presets)
 	for i, d := range f.presets {
 		if d == pol.DefaultPick() {
@@ -76,7 +68,10 @@ func newRequestForm(c Common, target core.User, pol core.Policy) *requestForm {
 	return f
 }
 
-func (f *requestForm) applyStyles(c Common) {
+// focusCmd is what the form needs once open: the Reason field's focus.
+func (f *requestForm) focusCmd() tea.Cmd { return f.reason.Focus() }
+
+func (f *requestForm) restyle(c Common) {
 	styleTextInput(c, &f.reason, formInner(c.Width)-3)
 	styleTextInput(c, &f.custom, 12)
 }
@@ -113,41 +108,36 @@ func (f *requestForm) move(delta int) {
 
 // duration is the chosen duration, or an error for a bad custom value.
 func (f *requestForm) duration() (time.Duration, error) {
-	if !f.customChosen() {
-		return f.presets[f.choice], nil
+	return chosenDuration(f.presets, f.choice, f.custom.Value(), "duration", f.max)
+}
+
+// chosenDuration is a duration form's pick: preset i, or past the presets
+// the custom text, parsed and held to 1h..limit (field names it in the
+// refusal). The request and consent forms pick with it.
+func chosenDuration(presets []time.Duration, i int, custom, field string, limit time.Duration) (time.Duration, error) {
+	if i < len(presets) {
+		return presets[i], nil
 	}
-	d, err := core.ParseDuration(f.custom.Value())
+	d, err := core.ParseDuration(custom)
 	if err != nil {
 		return 0, err
 	}
-	return d, core.CheckDuration("duration", d, f.max)
+	return d, core.CheckDuration(field, d, limit)
 }
 
-type formResult int
-
-const (
-	formNone formResult = iota
-	formCancelled
-	formSubmitted
-)
-
-// update handles a message; on formSubmitted the caller runs submit.
-func (f *requestForm) update(msg tea.Msg, k *KeyMap) (formResult, tea.Cmd) {
-	km, ok := msg.(tea.KeyMsg)
-	if !ok {
-		return formNone, nil
-	}
+// update handles a key; on dialogSubmitted the flow asks core (values).
+func (f *requestForm) update(km tea.KeyMsg, k *KeyMap) (dialogResult, tea.Cmd) {
 	switch {
 	case key.Matches(km, k.Cancel):
-		return formCancelled, nil
+		return dialogCancelled, nil
 	case key.Matches(km, k.Submit):
 		return f.trySubmit()
 	case key.Matches(km, k.Next):
 		f.move(1)
-		return formNone, nil
+		return dialogOpen, nil
 	case key.Matches(km, k.Prev):
 		f.move(-1)
-		return formNone, nil
+		return dialogOpen, nil
 	}
 	switch f.focus {
 	case formReason:
@@ -163,61 +153,55 @@ func (f *requestForm) update(msg tea.Msg, k *KeyMap) (formResult, tea.Cmd) {
 			f.move(1)
 		}
 		delete(f.errs, "duration")
-		return formNone, nil
+		return dialogOpen, nil
 	case formCustom:
 		return f.typeInto(&f.custom, "duration", km)
 	case formCancel:
 		if km.Type == tea.KeyEnter || km.String() == " " {
-			return formCancelled, nil
+			return dialogCancelled, nil
 		}
 	case formSubmit:
 		if km.Type == tea.KeyEnter || km.String() == " " {
 			return f.trySubmit()
 		}
 	}
-	return formNone, nil
+	return dialogOpen, nil
 }
 
 // typeInto hands a key to one of the form's inputs, clearing the error of
 // its field (errs key); enter moves on to the next field instead.
-func (f *requestForm) typeInto(in *textinput.Model, field string, km tea.KeyMsg) (formResult, tea.Cmd) {
+func (f *requestForm) typeInto(in *textinput.Model, field string, km tea.KeyMsg) (dialogResult, tea.Cmd) {
 	if km.Type == tea.KeyEnter {
 		f.move(1)
-		return formNone, nil
+		return dialogOpen, nil
 	}
 	var cmd tea.Cmd
 	*in, cmd = in.Update(km)
 	delete(f.errs, field)
-	return formNone, cmd
+	return dialogOpen, cmd
 }
 
-func (f *requestForm) trySubmit() (formResult, tea.Cmd) {
-	if f.sending {
-		return formNone, nil
-	}
+func (f *requestForm) trySubmit() (dialogResult, tea.Cmd) {
 	f.err = ""
 	if _, err := f.duration(); err != nil {
 		f.errs["duration"] = err.Error()
-		return formNone, nil
+		return dialogOpen, nil
 	}
-	return formSubmitted, nil
+	return dialogSubmitted, nil
 }
 
-// submit asks core to create the request, in a Cmd.
-func (f *requestForm) submit(c Common) tea.Cmd {
-	d, _ := f.duration()
-	f.sending = true
-	f.submitID++
-	id, p, target, reason := f.submitID, c.Principal, f.target.ID, f.reason.Value()
-	return func() tea.Msg {
-		r, err := c.Core.CreateRequest(p, target, reason, d)
-		return requestDoneMsg{id: id, req: r, err: err}
-	}
+// values are what the form asks core for: the reason and the duration.
+func (f *requestForm) values() (reason string, d time.Duration) {
+	d, _ = f.duration()
+	return f.reason.Value(), d
 }
 
-// failed shows core's refusal inline: under its field when it names one.
-func (f *requestForm) failed(err error) {
-	f.sending = false
+func (f *requestForm) waiting(busy bool) { f.sending = busy }
+
+func (f *requestForm) help(k *KeyMap) []key.Binding { return []key.Binding{k.Next, k.Submit, k.Cancel} }
+
+// refused shows core's refusal inline: under its field when it names one.
+func (f *requestForm) refused(err error) {
 	var ce *core.Error
 	if errors.As(err, &ce) && (ce.Field == "reason" || ce.Field == "duration") {
 		f.errs[ce.Field] = core.Display(ce.Message)

@@ -25,9 +25,9 @@ func newSessionsKeys(k *KeyMap) sessionsKeys {
 		PageDown:    k.PageDown,
 		Top:         k.Top,
 		Bottom:      k.Bottom,
-		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "audit")),
-		Terminate:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "terminate")),
-		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "all sessions")),
+		Open:        as(k.Enter, "audit"),
+		Terminate:   k.Terminate,
+		ClearFilter: as(k.Cancel, "all sessions"),
 	}
 }
 
@@ -39,44 +39,36 @@ type sessionRow struct {
 }
 
 type sessionsLoadedMsg struct {
-	to        *SessionsPage
-	gen       int
-	more      bool // a further page of history, to append
-	active    []sessionRow
-	history   []sessionRow
-	before    string // where the next page of history starts
-	done      bool   // no more history
-	now       time.Time
-	terminate bool // the viewer may terminate sessions
-	err       error
-}
-
-type sessionTerminatedMsg struct {
-	to *SessionsPage
-	id string
+	to      *SessionsPage
+	gen     int
+	more    bool // a further page of history, to append
+	active  []sessionRow
+	history []sessionRow
+	before  string // where the next page of history starts
+	done    bool   // no more history
+	now     time.Time
+	err     error
 }
 
 // SessionsPage lists impersonation sessions: the running ones first, then
 // the history, newest first, read a page at a time.
 type SessionsPage struct {
 	pageBase
-	c         Common
-	keys      sessionsKeys
-	filter    core.User // only sessions on this user, when set
-	active    []sessionRow
-	history   []sessionRow
-	before    string
-	done      bool
-	now       time.Time
-	terminate bool
+	c       Common
+	keys    sessionsKeys
+	filter  core.User // only sessions on this user, when set
+	active  []sessionRow
+	history []sessionRow
+	before  string
+	done    bool
+	now     time.Time
 	listCursor
-	gen     int
-	load    loadGate
-	more    bool // a page of history is being read
-	loaded  bool
-	confirm *confirm // the terminate dialog, while open
-	victim  sessionRow
-	err     error
+	gen    int
+	load   loadGate
+	more   bool // a page of history is being read
+	loaded bool
+	flow   flow // the terminate dialog (dialog.go)
+	err    error
 }
 
 // NewSessionsPage builds the Sessions tab.
@@ -90,6 +82,7 @@ func (p *SessionsPage) Init() tea.Cmd { return p.reload() }
 // SetCommon takes the new shared state.
 func (p *SessionsPage) SetCommon(c Common) Page {
 	p.c = c
+	p.flow.restyle(c)
 	p.scrollCursor(p.count(), p.listHeight())
 	return p
 }
@@ -101,15 +94,15 @@ func (p *SessionsPage) Title() string { return "Sessions" }
 func (p *SessionsPage) followsAudit() bool { return true }
 
 // Capturing is true while the terminate dialog is open.
-func (p *SessionsPage) Capturing() bool { return p.confirm != nil }
+func (p *SessionsPage) Capturing() bool { return p.flow.active() }
 
 // ShortHelp lists the keys that apply now.
 func (p *SessionsPage) ShortHelp() []key.Binding {
-	if p.confirm != nil {
-		return p.confirm.help(keysOf(p.c))
+	if p.flow.active() {
+		return p.flow.help(keysOf(p.c))
 	}
 	b := []key.Binding{p.keys.Down, p.keys.Up, p.keys.Open}
-	if r, ok := p.selected(); ok && r.Active() && p.terminate {
+	if r, ok := p.selected(); ok && r.Active() && p.mayTerminate() {
 		b = append(b, p.keys.Terminate)
 	}
 	if p.filter.ID != "" {
@@ -120,11 +113,14 @@ func (p *SessionsPage) ShortHelp() []key.Binding {
 
 // FullHelp lists every key of the page.
 func (p *SessionsPage) FullHelp() [][]key.Binding {
-	if p.confirm != nil {
+	if p.flow.active() {
 		return [][]key.Binding{p.ShortHelp()}
 	}
 	return [][]key.Binding{{p.keys.Down, p.keys.Up, p.keys.PageDown, p.keys.PageUp, p.keys.Top, p.keys.Bottom}, p.ShortHelp()[2:]}
 }
+
+// mayTerminate reports whether core lets the principal terminate sessions.
+func (p *SessionsPage) mayTerminate() bool { return p.c.Abilities.May(core.ActTerminate) == nil }
 
 func (p *SessionsPage) count() int { return len(p.active) + len(p.history) }
 
@@ -164,9 +160,6 @@ func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
 	co, pr, target, gen := p.c.Core, p.c.Principal, p.filter.ID, p.gen
 	return func() tea.Msg {
 		msg := sessionsLoadedMsg{to: p, gen: gen, more: more, now: co.Now()}
-		if me, err := co.Me(pr); err == nil {
-			msg.terminate = core.Allows(me, core.CapSettings)
-		}
 		if !more {
 			act, err := co.VisibleActiveSessions(pr, target)
 			if err != nil {
@@ -232,11 +225,11 @@ func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return p, nil
 		}
 		return p, p.receive(msg)
-	case sessionTerminatedMsg:
+	case flowDoneMsg:
 		if msg.to != p {
 			return p, nil
 		}
-		return p, tea.Batch(p.reload(), noticeOf("Session %s terminated", core.Display(msg.id)))
+		return p, p.flow.answer(msg)
 	case ShowSessionsMsg:
 		return p, p.setFilter(msg.Target)
 	case ChangeMsg:
@@ -249,8 +242,8 @@ func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case tea.KeyMsg:
-		if p.confirm != nil {
-			return p, p.confirmKey(msg)
+		if p.flow.active() {
+			return p, p.flow.key(p, msg, keysOf(p.c))
 		}
 		return p, p.key(msg)
 	}
@@ -295,7 +288,7 @@ func (p *SessionsPage) receive(msg sessionsLoadedMsg) tea.Cmd {
 		return errorOf(msg.err)
 	}
 	p.err = nil
-	p.now, p.terminate = msg.now, msg.terminate
+	p.now = msg.now
 	if msg.more {
 		// A reload may have replaced the history meanwhile: only append
 		// what lies below it (IDs order sessions).
@@ -358,14 +351,19 @@ func (p *SessionsPage) key(msg tea.KeyMsg) tea.Cmd {
 		return openSessionAudit(r)
 	case key.Matches(msg, p.keys.Terminate):
 		r, ok := p.selected()
-		if !ok || !r.Active() || !p.terminate {
+		if !ok || !r.Active() || !p.mayTerminate() {
 			return nil
 		}
-		p.victim = r
-		p.confirm = newConfirm("Terminate session "+core.Display(r.ID)+"?",
+		d := newConfirm("Terminate session "+core.Display(r.ID)+"?",
 			fmt.Sprintf("%s (%s) has been acting as %s (%s) for %s. Their impersonation ends at once and is recorded as terminated by you.",
 				r.imp, r.impEmail, r.target, r.targetEmail, fmtSpan(p.now.Sub(r.Started))),
 			"Cancel", "Terminate session")
+		co, pr, id := p.c.Core, p.c.Principal, r.ID
+		openDialog(&p.flow, d, func() func() (string, error) {
+			return func() (string, error) { return id, co.Terminate(pr, id) }
+		}, func(id string) tea.Cmd {
+			return tea.Batch(p.reload(), noticeOf("Session %s terminated", core.Display(id)))
+		})
 	case key.Matches(msg, p.keys.ClearFilter) && p.filter.ID != "":
 		return p.setFilter(core.User{})
 	}
@@ -378,19 +376,6 @@ func (p *SessionsPage) move(d int) tea.Cmd {
 	}
 	p.stepCursor(d, p.count(), p.listHeight())
 	return p.nearEnd()
-}
-
-func (p *SessionsPage) confirmKey(msg tea.KeyMsg) tea.Cmd {
-	switch p.confirm.update(msg, keysOf(p.c)) {
-	case confirmConfirmed:
-		p.confirm = nil
-		co, pr, id := p.c.Core, p.c.Principal, p.victim.ID
-		return Cmd(func() (string, error) { return id, co.Terminate(pr, id) },
-			func(id string) tea.Msg { return sessionTerminatedMsg{to: p, id: id} })
-	case confirmCancelled:
-		p.confirm = nil
-	}
-	return nil
 }
 
 func sessionCols() []colSpec {
@@ -434,8 +419,8 @@ func (p *SessionsPage) View() string {
 	st := pageStylesOf(p.c)
 	w := max(p.c.Width, 20)
 	page := p.listView(st, w)
-	if p.confirm != nil {
-		return dialogOver(p.c, page, p.confirm.view(p.c, w))
+	if p.flow.active() {
+		return dialogOver(p.c, page, p.flow.view(p.c, w))
 	}
 	return page
 }

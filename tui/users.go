@@ -48,11 +48,8 @@ type UsersPage struct {
 	menuUser core.User
 	// typedAhead holds keys typed while a chosen item waited for core.
 	typedAhead []tea.KeyMsg
-	confirm    *confirm
-	confUser   core.User
-	form       *requestForm
-	starting   bool
-	admin      *adminPane // an owner's dialog (admin.go)
+	flow       flow       // the dialog a menu item opened (dialog.go)
+	admin      *adminPane // an owner's keys list (admin.go)
 	// What the menu's answer said the dialogs its items open need.
 	needsReason bool
 	policy      core.Policy
@@ -73,10 +70,6 @@ type (
 		items       []menuCheckedMsg
 		needsReason bool
 		policy      core.Policy
-	}
-	startDoneMsg struct {
-		sess core.Session
-		err  error
 	}
 )
 
@@ -103,13 +96,11 @@ func (p *UsersPage) Init() tea.Cmd { return p.pg.open() }
 func (p *UsersPage) Title() string { return "Users" }
 
 func (p *UsersPage) Capturing() bool {
-	return p.searching || p.menu != nil || p.confirm != nil || p.form != nil || p.admin != nil
+	return p.searching || p.menu != nil || p.flow.active() || p.admin != nil
 }
 
 func (p *UsersPage) SetCommon(c Common) Page {
-	if p.form != nil {
-		p.form.applyStyles(c)
-	}
+	p.flow.restyle(c)
 	p.c = c
 	p.input.style(c, max(c.Width-30, 10))
 	p.lines = map[int]string{}
@@ -278,25 +269,8 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		return p, nil
-	case startDoneMsg:
-		p.starting = false
-		if msg.err != nil {
-			return p, func() tea.Msg { return ErrorMsg{msg.err} }
-		}
-		s := msg.sess
-		return p, func() tea.Msg { return SessionMsg{Session: s} }
-	case requestDoneMsg:
-		if p.form == nil || msg.id != p.form.submitID {
-			return p, nil
-		}
-		if msg.err != nil {
-			p.form.failed(msg.err)
-			return p, nil
-		}
-		name := core.Display(p.form.target.DisplayName())
-		p.form = nil
-		text := fmt.Sprintf("Request %s to impersonate %s sent to the approvers", msg.req.ID, name)
-		return p, func() tea.Msg { return NoticeMsg{text} }
+	case flowDoneMsg:
+		return p, answerTo(p, p.flow.answer(msg))
 	case ChangeMsg:
 		return p, p.change(msg.Change)
 	case adminDoneMsg, keysLoadedMsg:
@@ -350,25 +324,8 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 			p.admin = nil
 		}
 		return answerTo(p, cmd)
-	case p.form != nil:
-		res, cmd := p.form.update(msg, k)
-		switch res {
-		case formCancelled:
-			p.form = nil
-		case formSubmitted:
-			return answerTo(p, p.form.submit(p.c))
-		}
-		return cmd
-	case p.confirm != nil:
-		switch p.confirm.update(msg, k) {
-		case confirmCancelled:
-			p.confirm = nil
-		case confirmConfirmed:
-			reason := p.confirm.reasonText()
-			p.confirm = nil
-			return p.start(p.confUser, reason)
-		}
-		return nil
+	case p.flow.active():
+		return answerTo(p, p.flow.key(p, msg, k))
 	case p.menu != nil && p.menu.pending != "":
 		if key.Matches(msg, k.Cancel) {
 			p.menu, p.typedAhead = nil, nil
@@ -496,16 +453,22 @@ func (p *UsersPage) act(item string, u core.User) tea.Cmd {
 	name := core.Display(u.DisplayName())
 	switch item {
 	case itemImpersonate:
-		p.confUser = u
-		p.confirm = newConfirm("Impersonate "+name+"?",
+		d := newConfirm("Impersonate "+name+"?",
 			"You will temporarily act as user "+name+" and have their permissions.",
 			"Cancel", "Impersonate user")
 		if p.needsReason {
-			return p.confirm.withReason(p.c).reason.Focus()
+			d.withReason(p.c)
 		}
+		openDialog(&p.flow, d, p.start(u, d), func(s core.Session) tea.Cmd {
+			return func() tea.Msg { return SessionMsg{Session: s} }
+		})
+		return d.focusCmd()
 	case itemRequest:
-		p.form = newRequestForm(p.c, u, p.policy)
-		return p.form.reason.Focus()
+		f := newRequestForm(p.c, u, p.policy)
+		openDialog(&p.flow, f, p.request(u, f), func(r core.Request) tea.Cmd {
+			return noticeOf("Request %s to impersonate %s sent to the approvers", r.ID, name)
+		})
+		return f.focusCmd()
 	case itemSessions:
 		return func() tea.Msg { return ShowSessionsMsg{Target: u} }
 	case itemAudit:
@@ -514,23 +477,29 @@ func (p *UsersPage) act(item string, u core.User) tea.Cmd {
 		}
 	case itemSuspend, itemDelete, itemEdit, itemKeys:
 		var cmd tea.Cmd
-		p.admin, cmd = startAdmin(p.c, item, u)
+		p.admin, cmd = startAdmin(p.c, &p.flow, item, u)
 		return answerTo(p, cmd)
 	}
 	return nil
 }
 
-// start asks core to begin the impersonation, in a Cmd.
-func (p *UsersPage) start(u core.User, reason string) tea.Cmd {
-	if p.starting {
-		return nil
-	}
-	p.starting = true
+// start is the impersonate dialog's call: begin the session, with the
+// reason typed in d.
+func (p *UsersPage) start(u core.User, d *confirm) func() func() (core.Session, error) {
 	c, pr := p.c.Core, p.c.Principal
-	return answerTo(p, func() tea.Msg {
-		s, err := c.Start(pr, u.ID, reason)
-		return startDoneMsg{sess: s, err: err}
-	})
+	return func() func() (core.Session, error) {
+		reason := d.text()
+		return func() (core.Session, error) { return c.Start(pr, u.ID, reason) }
+	}
+}
+
+// request is the request form's call: ask the approvers.
+func (p *UsersPage) request(u core.User, f *requestForm) func() func() (core.Request, error) {
+	c, pr := p.c.Core, p.c.Principal
+	return func() func() (core.Request, error) {
+		reason, d := f.values()
+		return func() (core.Request, error) { return c.CreateRequest(pr, u.ID, reason, d) }
+	}
 }
 
 // usersTable is the Users table for a page width: fixed columns, the org
@@ -679,10 +648,8 @@ func (p *UsersPage) View() string {
 	switch {
 	case p.admin != nil:
 		out = center(out, p.admin.view(p.c), w, h)
-	case p.form != nil:
-		out = center(out, p.form.view(p.c, w), w, h)
-	case p.confirm != nil:
-		out = center(out, p.confirm.view(p.c, w), w, h)
+	case p.flow.active():
+		out = center(out, p.flow.view(p.c, w), w, h)
 	case p.menu != nil:
 		mv := p.menu.view(p.c, min(w/2, 56))
 		mw, mh := blockSize(mv)
@@ -702,10 +669,8 @@ func (p *UsersPage) ShortHelp() []key.Binding {
 	switch {
 	case p.admin != nil:
 		return p.admin.help(k)
-	case p.form != nil:
-		return []key.Binding{k.Next, k.Submit, k.Cancel}
-	case p.confirm != nil:
-		return p.confirm.help(k)
+	case p.flow.active():
+		return p.flow.help(k)
 	case p.menu != nil:
 		// The hotkeys of the items core allows (or is still asked about):
 		// a refused item stays in the menu, with its reason, but its key

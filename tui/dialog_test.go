@@ -1,0 +1,89 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actas/actas/core"
+)
+
+// Every dialog runs the same flow: the call into core runs in a Cmd, and
+// core's refusal shows in the dialog, which stays open to be put right
+// or cancelled, instead of closing with a footer error.
+
+// The approve dialog: another approver decided first.
+func TestApproveRefusalShowsInTheDialog(t *testing.T) {
+	f := newFixture(t, 30)
+	p := f.openPage(t, NewApprovalsPage, core.DemoApprover)
+	pageKeys(t, p, "a", "+")
+	reqs, _ := f.c.Requests(f.principal(t, core.DemoApprover), core.RequestPending, 0)
+	if _, err := f.c.Decide(f.principal(t, core.DemoOwner), reqs[0].ID, false, 0, "no"); err != nil {
+		t.Fatal(err)
+	}
+	out := pageKeys(t, p, "y")
+	if errs := errorsOf(out); len(errs) != 0 {
+		t.Fatalf("the refusal went to the footer: %q", errs)
+	}
+	if !p.Capturing() {
+		t.Fatal("core refused, yet the dialog closed")
+	}
+	v := p.View()
+	mustContain(t, v, "Approve request", "is already denied", "Duration: -  2h  +")
+	pageKeys(t, p, "esc")
+	if p.Capturing() {
+		t.Fatal("esc left the dialog open")
+	}
+}
+
+// The terminate dialog: the owner started impersonating meanwhile, and
+// core's impersonation block shows in it.
+func TestTerminateRefusalShowsInTheDialog(t *testing.T) {
+	f := newFixture(t, 30)
+	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
+	s, err := f.c.Start(f.principal(t, core.DemoLead), jane.ID, "live one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.openPage(t, NewSessionsPage, core.DemoOwner)
+	pageKeys(t, p, "g", "x")
+	mustContain(t, p.View(), "Terminate session "+s.ID)
+	if _, err := f.c.Start(f.principal(t, core.DemoOwner), jane.ID, "owner at work"); err != nil {
+		t.Fatal(err)
+	}
+	out := pageKeys(t, p, "y")
+	noErrors(t, out)
+	if !p.Capturing() {
+		t.Fatal("core refused, yet the dialog closed")
+	}
+	mustContain(t, p.View(), "not while impersonating: terminating a session")
+	if got, _ := f.c.SystemSession(s.ID); !got.Active() {
+		t.Fatal("the session ended")
+	}
+}
+
+// The deny dialog's note goes with the decision, and an answer closes the
+// dialog with a notice; esc before then changes nothing.
+func TestDenyAndCancelRunThroughTheFlow(t *testing.T) {
+	f := newFixture(t, 30)
+	p := f.openPage(t, NewApprovalsPage, core.DemoSupport)
+	bob, _ := f.c.SystemUserByEmail(core.DemoBob)
+	r, err := f.c.CreateRequest(f.principal(t, core.DemoSupport), bob.ID, "help Bob", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drivePage(t, p, p.Init())
+	pageKeys(t, p, "g", "c")
+	mustContain(t, p.View(), "Cancel your request "+r.ID+"?", "Keep it", "Cancel the request")
+	pageKeys(t, p, "n")
+	if p.Capturing() {
+		t.Fatal("n kept the cancel dialog open")
+	}
+	out := pageKeys(t, p, "c", "y")
+	if n := noticesOf(out); len(n) != 1 || !strings.Contains(n[0], "Cancelled your request to act as Bob Brown") {
+		t.Fatalf("notices %q", n)
+	}
+	if got, _ := f.c.Requests(f.principal(t, core.DemoSupport), core.RequestCancelled, 0); len(got) != 1 {
+		t.Fatalf("cancelled %+v", got)
+	}
+}
