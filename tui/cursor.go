@@ -23,13 +23,6 @@ func (l *listCursor) stepCursor(d, count, height int) {
 	l.scrollCursor(count, height)
 }
 
-// placeCursor selects row i (the last row when i is past it) and keeps
-// it on a screen of height rows.
-func (l *listCursor) placeCursor(i, count, height int) {
-	l.cursor = 0
-	l.stepCursor(i, count, height)
-}
-
 // wrapCursor moves the selection d rows round the ends of count rows.
 func (l *listCursor) wrapCursor(d, count int) {
 	if count > 0 {

@@ -68,7 +68,7 @@ type pager[T any] struct {
 	err    error           // the last read failed with this
 	owner  Page            // where answers are delivered
 	height func() int      // rows on screen
-	max    int             // the most rows one read may bring
+	most   int             // the most rows one read may bring
 	fetch  func(pageRequest) pageRead[T]
 	// keys are the keys past a row, for the window's new edge after
 	// rows were let go (lists without row numbers).
@@ -132,10 +132,10 @@ type pagerMsg[T any] struct {
 func (m pagerMsg[T]) addressee() Page { return m.to }
 
 // newPager is a pager for owner's list, whose screen is height() rows,
-// reading at most max rows at a time with fetch. A list without row
+// reading at most most rows at a time with fetch. A list without row
 // numbers gives keys, the keys past one of its rows.
-func newPager[T any](owner Page, height func() int, max int, fetch func(pageRequest) pageRead[T], keys func(*T) (uint64, uint64)) pager[T] {
-	return pager[T]{owner: owner, height: height, max: max, fetch: fetch, keys: keys, numbered: keys == nil, total: -1}
+func newPager[T any](owner Page, height func() int, most int, fetch func(pageRequest) pageRead[T], keys func(*T) (uint64, uint64)) pager[T] {
+	return pager[T]{owner: owner, height: height, most: most, fetch: fetch, keys: keys, numbered: keys == nil, total: -1}
 }
 
 // screen is the number of rows on screen.
@@ -146,8 +146,8 @@ func (p *pager[T]) screen() int { return max(p.height(), 1) }
 func (p *pager[T]) margin() int { return max(p.screen(), 10) }
 
 // readSize is how many rows a read brings: the screen and the margin
-// beyond it, at most max, so that opening or jumping is one read.
-func (p *pager[T]) readSize() int { return min(p.max, p.screen()+p.margin()) }
+// beyond it, at most most, so that opening or jumping is one read.
+func (p *pager[T]) readSize() int { return min(p.most, p.screen()+p.margin()) }
 
 // windowMax is how many rows the window keeps while scrolling: two reads,
 // or more on a tall screen, so that the margins either side of the screen
@@ -242,7 +242,7 @@ func (p *pager[T]) reload() tea.Cmd {
 // home selects the list's first row: in the window, or with one read.
 func (p *pager[T]) home() tea.Cmd {
 	if p.top {
-		p.placeCursor(p.first, p.count(), p.screen())
+		p.cursor, p.offset = p.first, p.first
 		return p.ensure()
 	}
 	if p.numbered {
