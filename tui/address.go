@@ -51,7 +51,6 @@ func (m themeSetMsg) addressee() Page        { return m.to }
 func (m approvalsLoadedMsg) addressee() Page { return m.to }
 func (m auditFilterMsg) addressee() Page     { return m.to }
 func (m checkpointMsg) addressee() Page      { return m.to }
-func (m auditPageMsg) addressee() Page       { return m.to }
 func (m receiptMsg) addressee() Page         { return m.to }
 func (m sessionsLoadedMsg) addressee() Page  { return m.to }
 func (m settingsLoadedMsg) addressee() Page  { return m.to }

@@ -17,7 +17,7 @@ func openAuditTab(t testing.TB, f *fixture, email string) *AuditPage {
 func TestAuditTabWholeLogNewestFirst(t *testing.T) {
 	f := newFixture(t, 30)
 	p := openAuditTab(t, f, core.DemoOwner)
-	rows := p.viewer.rows
+	rows := p.viewer.pg.rows
 	if len(rows) == 0 || rows[0].Seq != f.c.AuditCount() {
 		t.Fatalf("first row is not the newest event")
 	}
@@ -42,7 +42,7 @@ func TestAuditTabFilterForm(t *testing.T) {
 	if p.Capturing() {
 		t.Fatal("form still open after ctrl+s")
 	}
-	rows := p.viewer.rows
+	rows := p.viewer.pg.rows
 	if len(rows) != 1 || rows[0].Type != core.EvConsentGranted || rows[0].Actor.Email != core.DemoJane {
 		t.Fatalf("rows %+v, want Jane's consent.granted", rows)
 	}
@@ -50,8 +50,8 @@ func TestAuditTabFilterForm(t *testing.T) {
 
 	// esc clears the filters.
 	pageKeys(t, p, "esc")
-	if len(p.viewer.rows) < 40 || p.filtered() {
-		t.Fatalf("esc left %d rows, filtered %v", len(p.viewer.rows), p.filtered())
+	if len(p.viewer.pg.rows) < 40 || p.filtered() {
+		t.Fatalf("esc left %d rows, filtered %v", len(p.viewer.pg.rows), p.filtered())
 	}
 }
 
@@ -65,7 +65,7 @@ func TestAuditTabFilterBySubjectAndDates(t *testing.T) {
 	pageKeys(t, p, "tab")
 	drivePage(t, p, typing("2025-03-10")...)
 	noErrors(t, pageKeys(t, p, "enter"))
-	rows := p.viewer.rows
+	rows := p.viewer.pg.rows
 	if len(rows) != 2 {
 		t.Fatalf("%d rows about Bob, want user.created and session.denied", len(rows))
 	}
@@ -85,8 +85,8 @@ func TestAuditTabFilterBySubjectAndDates(t *testing.T) {
 		pageKeys(t, p, "backspace")
 	}
 	pageKeys(t, p, "enter")
-	if len(p.viewer.rows) != 0 {
-		t.Fatalf("%d rows on 2025-03-11", len(p.viewer.rows))
+	if len(p.viewer.pg.rows) != 0 {
+		t.Fatalf("%d rows on 2025-03-11", len(p.viewer.pg.rows))
 	}
 	mustContain(t, p.View(), "No events match.")
 }
@@ -159,10 +159,10 @@ func TestAuditTabPersonByPartOfNameOrEmail(t *testing.T) {
 		t.Fatalf("form still open:\n%s", p.View())
 	}
 	jane, _ := f.c.SystemUserByEmail(core.DemoJane)
-	if len(p.viewer.rows) == 0 {
+	if len(p.viewer.pg.rows) == 0 {
 		t.Fatal("no events about Jane")
 	}
-	for _, ev := range p.viewer.rows {
+	for _, ev := range p.viewer.pg.rows {
 		if ev.Subject.ID != jane.ID {
 			t.Fatalf("row %+v is not about Jane", ev)
 		}

@@ -12,35 +12,11 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// The audit viewer shows a window of the log around the screen, never the
-// whole log: it reads pages of at most auditPageSize events (pageSize:
-// fewer on a small screen) through core.Audit's cursors, fetches the next
-// page while the cursor is still two screens (margin) away from the
-// window's edge, and drops rows from the far end once the window holds
-// more than windowMax (a page or two). A million-event log opens with one
-// page.
+// auditPageSize is the most events one read brings. The audit viewer
+// shows a window of the log around the screen, never the whole log: its
+// pager reads the screen and a margin at a time through core.Audit's seq
+// cursors, so a million-event log opens with one read.
 const auditPageSize = 50
-
-// auditLoad says which page a load fetched.
-type auditLoad int
-
-const (
-	loadNewest auditLoad = iota // the first page, newest first
-	loadOldest                  // the last page (G), read forwards from seq 1
-	loadOlder                   // the page below the window
-	loadNewer                   // the page above the window (or live events)
-)
-
-// auditPageMsg is a page read for one viewer. to and gen drop answers
-// meant for another viewer or for a query that has since changed.
-type auditPageMsg struct {
-	to   *AuditViewer
-	gen  int
-	kind auditLoad
-	page core.AuditPage
-	head uint64 // the log's length when the read began
-	err  error
-}
 
 type auditViewerKeys struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Filter, Apply, Clear, Close key.Binding
@@ -65,27 +41,16 @@ func newAuditViewerKeys(k *KeyMap) auditViewerKeys {
 // (NewAuditViewer) and, with an empty query, the Audit tab.
 type AuditViewer struct {
 	pageBase
-	c          Common
-	keys       auditViewerKeys
-	title      string
-	note       string          // a line under the title, e.g. the Audit tab's filters
-	base       core.AuditQuery // the fixed query; the / filter adds Text
-	text       string          // the applied / filter
-	overlay    bool            // esc closes it (CloseOverlayMsg)
-	input      lazyInput       // the / filter while typing
-	typing     bool            // the filter input has focus
-	rows       []core.Event    // the window, newest first
-	listCursor                 // into rows
-	gen        int             // bumped whenever the query or position is reset
-	head       uint64          // the newest seq known to exist in the log
-	newest     bool            // rows[0] is the newest matching event
-	oldest     bool            // the last row is the oldest matching event
-	olderAt    uint64          // seq to read older events from (when !oldest)
-	newerAt    uint64          // seq to read newer events from (when !newest)
-	busy       map[auditLoad]bool
-	again      bool  // a live event arrived while a newer load was running
-	loaded     bool  // the first page has arrived
-	err        error // the last load failed with this
+	c       Common
+	keys    auditViewerKeys
+	title   string
+	note    string            // a line under the title, e.g. the Audit tab's filters
+	base    core.AuditQuery   // the fixed query; the / filter adds Text
+	text    string            // the applied / filter
+	overlay bool              // esc closes it (CloseOverlayMsg)
+	input   lazyInput         // the / filter while typing
+	typing  bool              // the filter input has focus
+	pg      pager[core.Event] // the window, newest first
 }
 
 // auditRow draws one event's row of t, with the result in its status
@@ -110,7 +75,8 @@ func NewAuditViewer(c Common, title string, q core.AuditQuery) Page {
 }
 
 func newAuditViewer(c Common, title string, q core.AuditQuery) *AuditViewer {
-	v := &AuditViewer{c: c, keys: newAuditViewerKeys(keysOf(c)), title: title, base: q, busy: map[auditLoad]bool{}}
+	v := &AuditViewer{c: c, keys: newAuditViewerKeys(keysOf(c)), title: title, base: q}
+	v.pg = newPager(Page(v), v.listHeight, auditPageSize, v.fetch, auditKeys)
 	v.input = newLazyInput("/ ", "text in type, people, session, reason or details", 200)
 	v.styleInput()
 	return v
@@ -119,13 +85,13 @@ func newAuditViewer(c Common, title string, q core.AuditQuery) *AuditViewer {
 func (v *AuditViewer) styleInput() { v.input.style(v.c, max(v.c.Width-4, 10)) }
 
 // Init reads the newest page.
-func (v *AuditViewer) Init() tea.Cmd { return v.reset(loadNewest) }
+func (v *AuditViewer) Init() tea.Cmd { return v.pg.open() }
 
 // SetCommon takes the new size, viewer and styles.
 func (v *AuditViewer) SetCommon(c Common) Page {
 	v.c = c
 	v.styleInput()
-	v.scrollCursor(len(v.rows), v.listHeight())
+	v.pg.scroll()
 	return v
 }
 
@@ -148,7 +114,7 @@ func (v *AuditViewer) Query() core.AuditQuery {
 // SetQuery replaces the fixed part of the query and reads from the newest.
 func (v *AuditViewer) SetQuery(q core.AuditQuery) tea.Cmd {
 	v.base = q
-	return v.reset(loadNewest)
+	return v.pg.open()
 }
 
 // ShortHelp lists the keys of the current state.
@@ -179,35 +145,65 @@ func (v *AuditViewer) FullHelp() [][]key.Binding {
 	}
 }
 
-// reset forgets the window and reads the newest (or oldest) page again.
-func (v *AuditViewer) reset(kind auditLoad) tea.Cmd {
-	v.gen++
-	v.busy = map[auditLoad]bool{}
-	v.again = false
-	return v.load(kind)
-}
+// auditKeys are the seqs to read on from past an event: the log is
+// newest first, so above it are the larger seqs.
+func auditKeys(ev *core.Event) (above, below uint64) { return ev.Seq + 1, ev.Seq - 1 }
 
-// load reads one page in a Cmd. Only one load of a kind runs at a time.
-func (v *AuditViewer) load(kind auditLoad) tea.Cmd {
-	if v.busy[kind] || v.c.Core == nil {
+// fetch is the pager's read of the log: core.Audit from a seq, backwards
+// (older, below) or forwards (newer, above; the oldest from seq 1), with
+// the log's length as the total when nothing filters it. It runs in a Cmd.
+func (v *AuditViewer) fetch(req pageRequest) pageRead[core.Event] {
+	if v.c.Core == nil {
 		return nil
 	}
-	v.busy[kind] = true
 	var from uint64
 	reverse := true
-	switch kind {
-	case loadOldest:
+	switch req.from {
+	case fromTop:
+	case fromBottom:
 		from, reverse = 1, false
-	case loadOlder:
-		from = v.olderAt
-	case loadNewer:
-		from, reverse = v.newerAt, false
+	case fromBelow:
+		from = req.key
+	case fromAbove:
+		from, reverse = req.key, false
+	default:
+		return nil
 	}
-	co, p, q, gen, limit := v.c.Core, v.c.Principal, v.Query(), v.gen, v.pageSize()
-	return func() tea.Msg {
+	co, p, q := v.c.Core, v.c.Principal, v.Query()
+	whole := isEmptyQuery(q)
+	return func() (pageAnswer[core.Event], error) {
 		head := co.AuditCount()
-		page, err := co.Audit(p, q, from, reverse, limit)
-		return auditPageMsg{to: v, gen: gen, kind: kind, page: page, head: head, err: err}
+		page, err := co.Audit(p, q, from, reverse, req.limit)
+		if err != nil {
+			return pageAnswer[core.Event]{}, err
+		}
+		evs, next := page.Events, page.Next
+		a := pageAnswer[core.Event]{rows: evs, total: -1}
+		if whole {
+			a.total = int(head)
+		}
+		// The key above the newest event read is past the log's head as
+		// it was when the read began.
+		newest := max(head+1, from)
+		if reverse {
+			if len(evs) > 0 {
+				newest = max(newest, evs[0].Seq+1)
+			}
+			a.atTop, a.above = req.from == fromTop, newest
+			a.atBottom, a.below = next == 0, next
+			return a, nil
+		}
+		slices.Reverse(evs)
+		if len(evs) > 0 {
+			newest = max(newest, evs[0].Seq+1)
+			a.below = evs[len(evs)-1].Seq - 1
+		}
+		a.atBottom = req.from == fromBottom
+		a.atTop, a.above = next == 0, next
+		if next == 0 {
+			a.above = newest
+		}
+		return a, nil
 	}
 }
 
@@ -216,10 +212,7 @@ func (v *AuditViewer) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		v.SetCommon(resized(v.c, msg))
-	case auditPageMsg:
-		if msg.to != v {
-			return v, nil
-		}
+	case pagerMsg[core.Event]:
 		return v, v.receive(msg)
 	case ChangeMsg:
 		switch msg.Change.Kind {
@@ -227,10 +220,10 @@ func (v *AuditViewer) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if v.prepend(msg.Change.Event) {
 				return v, nil
 			}
-			return v, v.live()
+			return v, v.pg.readHead()
 		case core.ChangeResync:
-			if v.newest {
-				return v, v.reset(loadNewest)
+			if v.pg.top {
+				return v, v.pg.open()
 			}
 		}
 	case tea.KeyMsg:
@@ -242,13 +235,24 @@ func (v *AuditViewer) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return v, nil
 }
 
+// receive hands an answer to the pager; a failed read is reported in the
+// footer too.
+func (v *AuditViewer) receive(msg pagerMsg[core.Event]) tea.Cmd {
+	fresh := v.pg.fresh(msg)
+	cmd := v.pg.receive(msg)
+	if fresh && msg.err != nil {
+		return errorOf(msg.err)
+	}
+	return cmd
+}
+
 func (v *AuditViewer) typeFilter(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, v.keys.Apply):
 		v.typing = false
 		v.input.Blur()
 		v.text = strings.TrimSpace(v.input.Value())
-		return v.reset(loadNewest)
+		return v.pg.open()
 	case key.Matches(msg, v.keys.Clear):
 		v.typing = false
 		v.input.Blur()
@@ -257,7 +261,7 @@ func (v *AuditViewer) typeFilter(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		v.text = ""
-		return v.reset(loadNewest)
+		return v.pg.open()
 	}
 	return v.input.Update(msg)
 }
@@ -266,23 +270,17 @@ func (v *AuditViewer) key(msg tea.KeyMsg) tea.Cmd {
 	page := max(v.listHeight()-1, 1)
 	switch {
 	case key.Matches(msg, v.keys.Down):
-		return v.move(1)
+		return v.pg.move(1)
 	case key.Matches(msg, v.keys.Up):
-		return v.move(-1)
+		return v.pg.move(-1)
 	case key.Matches(msg, v.keys.PageDown):
-		return v.move(page)
+		return v.pg.move(page)
 	case key.Matches(msg, v.keys.PageUp):
-		return v.move(-page)
+		return v.pg.move(-page)
 	case key.Matches(msg, v.keys.Top):
-		if v.newest {
-			return v.move(-len(v.rows))
-		}
-		return v.reset(loadNewest)
+		return v.pg.home()
 	case key.Matches(msg, v.keys.Bottom):
-		if v.oldest {
-			return v.move(len(v.rows))
-		}
-		return v.reset(loadOldest)
+		return v.pg.end()
 	case key.Matches(msg, v.keys.Filter):
 		v.typing = true
 		v.input.SetValue(v.text)
@@ -291,41 +289,11 @@ func (v *AuditViewer) key(msg tea.KeyMsg) tea.Cmd {
 	case msg.Type == tea.KeyEsc && v.text != "":
 		v.text = ""
 		v.input.SetValue("")
-		return v.reset(loadNewest)
+		return v.pg.open()
 	case key.Matches(msg, v.keys.Close) && v.overlay:
 		return func() tea.Msg { return CloseOverlayMsg{} }
 	}
 	return nil
-}
-
-// move shifts the cursor and fetches the next page when it nears an edge.
-func (v *AuditViewer) move(d int) tea.Cmd {
-	if len(v.rows) == 0 {
-		return nil
-	}
-	v.stepCursor(d, len(v.rows), v.listHeight())
-	return v.prefetch()
-}
-
-// margin is how many rows beyond the cursor the window keeps towards each
-// edge: a screen, at least 10.
-func (v *AuditViewer) margin() int { return max(v.listHeight(), 10) }
-
-// prefetch reads the neighbouring page when fewer than margin rows
-// are left towards an edge of the window that is not the log's edge.
-func (v *AuditViewer) prefetch() tea.Cmd {
-	if !v.loaded {
-		return nil
-	}
-	margin := v.margin()
-	var cmds []tea.Cmd
-	if !v.oldest && len(v.rows)-1-v.cursor < margin {
-		cmds = append(cmds, v.load(loadOlder))
-	}
-	if !v.newest && v.cursor < margin {
-		cmds = append(cmds, v.load(loadNewer))
-	}
-	return tea.Batch(cmds...)
 }
 
 // prepend puts a live event on top of a window that shows the newest
@@ -335,169 +303,17 @@ func (v *AuditViewer) prefetch() tea.Cmd {
 // match the event), windows with a read under way, and an event that is
 // not the next one (one went missing) read the store as before.
 func (v *AuditViewer) prepend(ev *core.Event) bool {
-	if ev == nil || !v.loaded || !v.newest || v.busy[loadNewer] || !isEmptyQuery(v.Query()) {
+	if ev == nil || !v.pg.canInsertTop() || !isEmptyQuery(v.Query()) {
 		return false
 	}
 	switch {
-	case ev.Seq < v.newerAt:
+	case ev.Seq < v.pg.above:
 		return true // read with the window's page
-	case ev.Seq > v.newerAt:
+	case ev.Seq > v.pg.above:
 		return false
 	}
-	v.fit()
-	v.rows = slices.Insert(v.rows, 0, *ev)
-	if v.cursor > 0 {
-		// Further down, the selection stays on its event.
-		v.cursor++
-		v.offset++
-	}
-	v.head = max(v.head, ev.Seq)
-	v.newerAt = ev.Seq + 1
-	v.trimBelow()
-	v.scrollCursor(len(v.rows), v.listHeight())
+	v.pg.insertTop(*ev, ev.Seq+1)
 	return true
-}
-
-// windowMax is how many rows the window keeps while scrolling: two pages,
-// or more on a tall screen, so that the prefetch margins either side of
-// the screen and a page always fit, and dropping rows at one end never
-// makes the other end read them again.
-func (v *AuditViewer) windowMax() int {
-	return max(2*v.pageSize(), v.pageSize()+2*v.margin()+v.listHeight())
-}
-
-// pageSize is how many events a read brings: the screen and the margin
-// below it, at most auditPageSize.
-func (v *AuditViewer) pageSize() int { return min(auditPageSize, v.listHeight()+v.margin()) }
-
-// trimBelow drops the rows further below the screen than the prefetch
-// margin: events coming in at the top do not make the window grow.
-func (v *AuditViewer) trimBelow() {
-	v.cut(v.offset + v.listHeight() + v.margin())
-}
-
-// cut drops the rows below the first keep, so that the window does not
-// grow with every live event.
-func (v *AuditViewer) cut(keep int) {
-	if len(v.rows) > keep && keep >= 1 {
-		clear(v.rows[keep:])
-		v.rows = v.rows[:keep]
-		v.olderAt = v.rows[keep-1].Seq - 1
-		v.oldest = v.olderAt == 0
-	}
-	v.fit()
-}
-
-// auditSlack is the room the window keeps for events coming in at the
-// top, so that a live event moves rows along instead of allocating.
-const auditSlack = 8
-
-// fit gives the window an array of its rows and auditSlack more, letting
-// go of a larger one (after a cut, or a page read in) or growing a full
-// one.
-func (v *AuditViewer) fit() {
-	if spare := cap(v.rows) - len(v.rows); spare > auditSlack || spare == 0 {
-		v.rows = append(make([]core.Event, 0, len(v.rows)+auditSlack), v.rows...)
-	}
-}
-
-// live reads events appended since the window's top, when the window
-// shows the newest events; otherwise scrolling up reaches them.
-func (v *AuditViewer) live() tea.Cmd {
-	if !v.loaded || !v.newest {
-		return nil
-	}
-	if v.busy[loadNewer] {
-		v.again = true
-		return nil
-	}
-	return v.load(loadNewer)
-}
-
-func (v *AuditViewer) receive(msg auditPageMsg) tea.Cmd {
-	if msg.gen != v.gen {
-		return nil
-	}
-	v.busy[msg.kind] = false
-	if msg.err != nil {
-		v.err = msg.err
-		return func() tea.Msg { return ErrorMsg{msg.err} }
-	}
-	v.err = nil
-	evs := msg.page.Events
-	next := msg.page.Next
-	v.head = max(v.head, msg.head)
-	switch msg.kind {
-	case loadNewest:
-		v.rows = evs
-		v.cursor, v.offset = 0, 0
-		v.newest, v.oldest = true, next == 0
-		v.olderAt = next
-		v.newerAt = v.head + 1
-		if len(evs) > 0 {
-			v.newerAt = max(v.newerAt, evs[0].Seq+1)
-		}
-	case loadOldest:
-		slices.Reverse(evs)
-		v.rows = evs
-		v.offset = 0
-		v.placeCursor(len(evs)-1, len(evs), v.listHeight())
-		v.oldest, v.newest = true, next == 0
-		v.newerAt = next
-		if next == 0 {
-			v.newerAt = v.head + 1
-			if len(evs) > 0 {
-				v.newerAt = max(v.newerAt, evs[0].Seq+1)
-			}
-		}
-	case loadOlder:
-		if len(v.rows) > 0 {
-			last := v.rows[len(v.rows)-1].Seq
-			evs = slices.DeleteFunc(evs, func(e core.Event) bool { return e.Seq >= last })
-		}
-		v.rows = append(v.rows, evs...)
-		v.oldest, v.olderAt = next == 0, next
-		if drop := len(v.rows) - v.windowMax(); drop > 0 {
-			drop = min(drop, v.offset) // never the rows on screen
-			v.rows = slices.Delete(v.rows, 0, drop)
-			v.cursor -= drop
-			v.offset -= drop
-			if drop > 0 {
-				v.newest = false
-				v.newerAt = v.rows[0].Seq + 1
-			}
-		}
-	case loadNewer:
-		if len(v.rows) > 0 {
-			top := v.rows[0].Seq
-			evs = slices.DeleteFunc(evs, func(e core.Event) bool { return e.Seq <= top })
-		}
-		slices.Reverse(evs)
-		follow := v.newest && v.cursor == 0
-		v.rows = append(evs, v.rows...)
-		if !follow {
-			v.cursor += len(evs)
-			v.offset += len(evs)
-		}
-		v.newest = next == 0
-		if next == 0 {
-			v.newerAt = v.head + 1
-			if len(v.rows) > 0 {
-				v.newerAt = max(v.newerAt, v.rows[0].Seq+1)
-			}
-		} else {
-			v.newerAt = next
-		}
-		v.trimBelow()
-		v.scrollCursor(len(v.rows), v.listHeight())
-		if v.again && v.newest {
-			v.again = false
-			return v.load(loadNewer)
-		}
-	}
-	v.loaded = true
-	v.fit()
-	return v.prefetch()
 }
 
 // listHeight is the number of rows on screen: the page minus the title,
@@ -558,17 +374,18 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 	ink := &st.Inks
 	w := max(v.c.Width, 20)
 	h := v.listHeight()
+	pg := &v.pg
 	right := ""
 	switch {
-	case v.busy[loadNewest] || v.busy[loadOldest]:
+	case pg.jumping():
 		right = "loading…"
-	case v.loaded && v.newest && v.oldest:
-		right = thousands(uint64(len(v.rows))) + " events"
-		if len(v.rows) == 1 {
+	case pg.loaded && pg.top && pg.bottom:
+		right = thousands(uint64(len(pg.rows))) + " events"
+		if len(pg.rows) == 1 {
 			right = "1 event"
 		}
-	case v.head > 0 && isEmptyQuery(v.Query()):
-		right = thousands(v.head) + " events"
+	case pg.total > 0 && isEmptyQuery(v.Query()):
+		right = thousands(uint64(pg.total)) + " events"
 	}
 	b.WriteString(titleLine(st, core.Display(v.title), right, w))
 	b.WriteByte('\n')
@@ -592,10 +409,10 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 	b.WriteByte('\n')
 	lines := 0
 	switch {
-	case v.err != nil && len(v.rows) == 0:
-		ink.Error.Write(b, fit(core.Display(v.err.Error()), w))
+	case pg.err != nil && len(pg.rows) == 0:
+		ink.Error.Write(b, fit(core.Display(pg.err.Error()), w))
 		lines++
-	case len(v.rows) == 0 && v.loaded:
+	case len(pg.rows) == 0 && pg.loaded:
 		msg := "No audit events yet."
 		if v.text != "" || !isEmptyQuery(v.base) {
 			msg = "No events match."
@@ -603,9 +420,12 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 		ink.TableEmpty.Write(b, fit(msg, w))
 		lines++
 	}
-	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
-		ev := &v.rows[i]
-		selected := i == v.cursor
+	for i := pg.offset; i < pg.offset+h; i++ {
+		ev := pg.row(i)
+		if ev == nil {
+			break
+		}
+		selected := i == pg.cursor
 		part := partRow
 		if selected {
 			part = partSelected
@@ -622,8 +442,7 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 		}
 		ink.Faint.Write(b, strings.Repeat("─", w))
 		b.WriteByte('\n')
-		if v.cursor < len(v.rows) {
-			ev := &v.rows[v.cursor]
+		if ev := pg.selected(); ev != nil {
 			b.WriteString(v.c.drawn.get(drawKey{styles: st.Styles, width: w, part: partDetail, seq: ev.Seq, hash: ev.Hash}, func() string {
 				return auditDetail(st, ev, w)
 			}))

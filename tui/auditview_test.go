@@ -31,10 +31,10 @@ func openViewer(t testing.TB, f *fixture, email string, q core.AuditQuery) *Audi
 }
 
 func (v *AuditViewer) selectedSeq() uint64 {
-	if v.cursor >= len(v.rows) {
+	if v.pg.cursor >= len(v.pg.rows) {
 		return 0
 	}
-	return v.rows[v.cursor].Seq
+	return v.pg.rows[v.pg.cursor].Seq
 }
 
 func TestAuditViewerPaging(t *testing.T) {
@@ -46,8 +46,8 @@ func TestAuditViewerPaging(t *testing.T) {
 	}
 	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
 	// One page, not the log; the newest selected.
-	if len(v.rows) > auditPageSize {
-		t.Fatalf("opened with %d rows in memory, want at most a page (%d)", len(v.rows), auditPageSize)
+	if len(v.pg.rows) > auditPageSize {
+		t.Fatalf("opened with %d rows in memory, want at most a page (%d)", len(v.pg.rows), auditPageSize)
 	}
 	if got := v.selectedSeq(); got != head {
 		t.Fatalf("selected #%d, want the newest #%d", got, head)
@@ -69,9 +69,9 @@ func TestAuditViewerPaging(t *testing.T) {
 	if got := v.selectedSeq(); got != head-252 {
 		t.Fatalf("after 250 more down: #%d, want #%d", got, head-252)
 	}
-	for i := 1; i < len(v.rows); i++ {
-		if v.rows[i].Seq != v.rows[i-1].Seq-1 {
-			t.Fatalf("window not contiguous at %d: #%d after #%d", i, v.rows[i].Seq, v.rows[i-1].Seq)
+	for i := 1; i < len(v.pg.rows); i++ {
+		if v.pg.rows[i].Seq != v.pg.rows[i-1].Seq-1 {
+			t.Fatalf("window not contiguous at %d: #%d after #%d", i, v.pg.rows[i].Seq, v.pg.rows[i-1].Seq)
 		}
 	}
 	// G: the oldest event, from a forward page.
@@ -108,7 +108,7 @@ func TestAuditViewerPaging(t *testing.T) {
 		}
 		seen++
 	}
-	if !v.newest {
+	if !v.pg.top {
 		t.Fatal("at the top but not marked newest")
 	}
 }
@@ -131,21 +131,21 @@ func scrollWindow(t *testing.T, f *fixture, height int, head uint64) {
 	reads := 0
 	count := func(msgs []tea.Msg) {
 		for _, m := range msgs {
-			if _, ok := m.(auditPageMsg); ok {
+			if _, ok := m.(pagerMsg[core.Event]); ok {
 				reads++
 			}
 		}
 	}
 	for range 1120 {
 		count(pageKeys(t, v, "j"))
-		if len(v.rows) > v.windowMax() {
-			t.Fatalf("window holds %d rows, more than %d", len(v.rows), v.windowMax())
+		if len(v.pg.rows) > v.pg.windowMax() {
+			t.Fatalf("window holds %d rows, more than %d", len(v.pg.rows), v.pg.windowMax())
 		}
 	}
 	if got := v.selectedSeq(); got != head-1120 {
 		t.Fatalf("selected #%d, want #%d", got, head-1120)
 	}
-	if want := 1120/v.pageSize() + 2; reads > want {
+	if want := 1120/v.pg.readSize() + 2; reads > want {
 		t.Fatalf("%d pages read scrolling down 1120 rows, want at most %d", reads, want)
 	}
 	// Back up past the dropped rows: they are read again.
@@ -156,7 +156,7 @@ func scrollWindow(t *testing.T, f *fixture, height int, head uint64) {
 	if got := v.selectedSeq(); got != head {
 		t.Fatalf("back at the top: #%d, want #%d", got, head)
 	}
-	if want := 1120/v.pageSize() + 2; reads > want {
+	if want := 1120/v.pg.readSize() + 2; reads > want {
 		t.Fatalf("%d pages read scrolling up 1120 rows, want at most %d", reads, want)
 	}
 }
@@ -189,16 +189,16 @@ func TestAuditViewerLive(t *testing.T) {
 	}
 	// At the top, new events come in at the top and stay selected.
 	seq := record("first live")
-	if v.rows[0].Seq != seq || v.cursor != 0 {
-		t.Fatalf("top #%d cursor %d, want #%d at 0", v.rows[0].Seq, v.cursor, seq)
+	if v.pg.rows[0].Seq != seq || v.pg.cursor != 0 {
+		t.Fatalf("top #%d cursor %d, want #%d at 0", v.pg.rows[0].Seq, v.pg.cursor, seq)
 	}
 	mustContain(t, v.View(), "first live")
 	// Further down, the selection stays on its event.
 	pageKeys(t, v, "j", "j")
 	held := v.selectedSeq()
 	seq = record("second live")
-	if v.rows[0].Seq != seq || v.selectedSeq() != held {
-		t.Fatalf("top #%d selected #%d, want #%d and #%d", v.rows[0].Seq, v.selectedSeq(), seq, held)
+	if v.pg.rows[0].Seq != seq || v.selectedSeq() != held {
+		t.Fatalf("top #%d selected #%d, want #%d and #%d", v.pg.rows[0].Seq, v.selectedSeq(), seq, held)
 	}
 }
 
@@ -211,10 +211,10 @@ func TestAuditViewerFilter(t *testing.T) {
 	}
 	drivePage(t, v, typing("invoices")...)
 	noErrors(t, pageKeys(t, v, "enter"))
-	if v.Capturing() || len(v.rows) != 2 {
-		t.Fatalf("capturing %v, %d rows; want the 2 events mentioning invoices", v.Capturing(), len(v.rows))
+	if v.Capturing() || len(v.pg.rows) != 2 {
+		t.Fatalf("capturing %v, %d rows; want the 2 events mentioning invoices", v.Capturing(), len(v.pg.rows))
 	}
-	for _, ev := range v.rows {
+	for _, ev := range v.pg.rows {
 		if !strings.Contains(strings.ToLower(auditDetails(&ev)), "invoices") {
 			t.Fatalf("row %+v does not match", ev)
 		}
@@ -222,8 +222,8 @@ func TestAuditViewerFilter(t *testing.T) {
 	mustContain(t, v.View(), "filter: invoices")
 	// esc clears it, and esc again closes the overlay.
 	pageKeys(t, v, "esc")
-	if v.text != "" || len(v.rows) < 40 {
-		t.Fatalf("esc left filter %q with %d rows", v.text, len(v.rows))
+	if v.text != "" || len(v.pg.rows) < 40 {
+		t.Fatalf("esc left filter %q with %d rows", v.text, len(v.pg.rows))
 	}
 	out := pageKeys(t, v, "esc")
 	if len(out) != 1 || out[0] != (CloseOverlayMsg{}) {
@@ -240,8 +240,8 @@ func TestAuditViewerSession(t *testing.T) {
 	f := newFixture(t, 30)
 	// Jane (no audit capability) may read the sessions on her.
 	v := openViewer(t, f, core.DemoJane, core.AuditQuery{Session: "imp_00000001"})
-	if len(v.rows) != 3 {
-		t.Fatalf("%d events, want started, action, ended", len(v.rows))
+	if len(v.pg.rows) != 3 {
+		t.Fatalf("%d events, want started, action, ended", len(v.pg.rows))
 	}
 	mustContain(t, v.View(), "session.ended", "action.performed", "session.started", "action=view")
 	// Bob may not read the sessions on Jane.
@@ -273,8 +273,8 @@ func BenchmarkAuditViewerOpen(b *testing.B) {
 		for range 5 {
 			drivePage(b, v, tea.KeyMsg{Type: tea.KeyPgDown})
 		}
-		if len(v.rows) > v.windowMax() {
-			b.Fatalf("%d rows in memory", len(v.rows))
+		if len(v.pg.rows) > v.pg.windowMax() {
+			b.Fatalf("%d rows in memory", len(v.pg.rows))
 		}
 	}
 	b.ReportMetric(float64(events), "events")
@@ -332,8 +332,8 @@ func TestAuditViewerRedrawsOnThemeAndWidth(t *testing.T) {
 			view := v.View()
 			st := pageStylesOf(c)
 			tb := tableOf(auditCols(), w-2)
-			for i := v.offset; i < v.offset+v.listHeight() && i < len(v.rows); i++ {
-				if row := auditRow(st, &v.rows[i], tb, i == v.cursor); !strings.Contains(view, row) {
+			for i := v.pg.offset; i < v.pg.offset+v.listHeight() && i < len(v.pg.rows); i++ {
+				if row := auditRow(st, &v.pg.rows[i], tb, i == v.pg.cursor); !strings.Contains(view, row) {
 					t.Fatalf("theme %s width %d: row %d is not as drawn afresh (%q):\n%s", c.Styles.Name, w, i, row, view)
 				}
 			}
@@ -358,11 +358,11 @@ func TestAuditViewerLiveFilteredAndOutOfOrder(t *testing.T) {
 	pageKeys(t, v, "/")
 	drivePage(t, v, typing("kept")...)
 	pageKeys(t, v, "enter")
-	before := len(v.rows)
+	before := len(v.pg.rows)
 	noErrors(t, drivePage(t, v, ChangeMsg{record("dropped thing")}))
 	noErrors(t, drivePage(t, v, ChangeMsg{record("kept thing")}))
-	if len(v.rows) != before+1 || !strings.Contains(auditDetails(&v.rows[0]), "kept thing") {
-		t.Fatalf("filtered window: %d rows (was %d), top %q", len(v.rows), before, auditDetails(&v.rows[0]))
+	if len(v.pg.rows) != before+1 || !strings.Contains(auditDetails(&v.pg.rows[0]), "kept thing") {
+		t.Fatalf("filtered window: %d rows (was %d), top %q", len(v.pg.rows), before, auditDetails(&v.pg.rows[0]))
 	}
 	mustNotContain(t, v.View(), "dropped thing")
 
@@ -373,13 +373,13 @@ func TestAuditViewerLiveFilteredAndOutOfOrder(t *testing.T) {
 	first, second := record("live one"), record("live two")
 	noErrors(t, drivePage(t, v, ChangeMsg{second}))
 	noErrors(t, drivePage(t, v, ChangeMsg{first}))
-	if v.selectedSeq() != held || v.rows[0].Seq != second.Event.Seq || v.rows[1].Seq != first.Event.Seq {
+	if v.selectedSeq() != held || v.pg.rows[0].Seq != second.Event.Seq || v.pg.rows[1].Seq != first.Event.Seq {
 		t.Fatalf("selected #%d (want #%d), top #%d #%d (want #%d #%d)", v.selectedSeq(), held,
-			v.rows[0].Seq, v.rows[1].Seq, second.Event.Seq, first.Event.Seq)
+			v.pg.rows[0].Seq, v.pg.rows[1].Seq, second.Event.Seq, first.Event.Seq)
 	}
-	for i := 1; i < len(v.rows); i++ {
-		if v.rows[i].Seq != v.rows[i-1].Seq-1 {
-			t.Fatalf("window not contiguous at %d: #%d after #%d", i, v.rows[i].Seq, v.rows[i-1].Seq)
+	for i := 1; i < len(v.pg.rows); i++ {
+		if v.pg.rows[i].Seq != v.pg.rows[i-1].Seq-1 {
+			t.Fatalf("window not contiguous at %d: #%d after #%d", i, v.pg.rows[i].Seq, v.pg.rows[i-1].Seq)
 		}
 	}
 	// Following the newest, a long run of live events keeps the window
@@ -392,8 +392,8 @@ func TestAuditViewerLiveFilteredAndOutOfOrder(t *testing.T) {
 			t.Fatalf("event %d needed a read", i)
 		}
 	}
-	if len(v.rows) > max(auditPageSize, v.listHeight()+v.margin()) || !strings.Contains(v.View(), fmt.Sprintf("run %d", 3*auditPageSize-1)) {
-		t.Fatalf("%d rows after a run of live events; view:\n%s", len(v.rows), v.View())
+	if len(v.pg.rows) > max(auditPageSize, v.listHeight()+v.pg.margin()) || !strings.Contains(v.View(), fmt.Sprintf("run %d", 3*auditPageSize-1)) {
+		t.Fatalf("%d rows after a run of live events; view:\n%s", len(v.pg.rows), v.View())
 	}
 }
 
@@ -437,10 +437,10 @@ func TestAuditViewerLiveEventsReuseTheWindow(t *testing.T) {
 		v.Update(ChangeMsg{changes[next]})
 		next++
 	})
-	if allocs > 0 || next != len(changes) || v.rows[0].Seq != changes[len(changes)-1].Event.Seq {
-		t.Fatalf("%v allocations a live event; top #%d after %d", allocs, v.rows[0].Seq, next)
+	if allocs > 0 || next != len(changes) || v.pg.rows[0].Seq != changes[len(changes)-1].Event.Seq {
+		t.Fatalf("%v allocations a live event; top #%d after %d", allocs, v.pg.rows[0].Seq, next)
 	}
-	if spare := cap(v.rows) - len(v.rows); spare > auditSlack {
+	if spare := cap(v.pg.rows) - len(v.pg.rows); spare > pagerSlack {
 		t.Fatalf("%d rows of room kept", spare)
 	}
 }

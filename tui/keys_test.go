@@ -56,11 +56,11 @@ func TestAuditViewerPagesWithCtrlF(t *testing.T) {
 	f := newFixture(t, 60)
 	v := openViewer(t, f, core.DemoOwner, core.AuditQuery{})
 	drivePage(t, v, tea.KeyMsg{Type: tea.KeyCtrlF})
-	if v.cursor == 0 {
+	if v.pg.cursor == 0 {
 		t.Fatal("ctrl+f did not move the viewer down a page")
 	}
 	drivePage(t, v, tea.KeyMsg{Type: tea.KeyCtrlB})
-	if v.cursor != 0 {
-		t.Fatalf("ctrl+b left the cursor on row %d, want 0", v.cursor)
+	if v.pg.cursor != 0 {
+		t.Fatalf("ctrl+b left the cursor on row %d, want 0", v.pg.cursor)
 	}
 }

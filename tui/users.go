@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -13,10 +12,11 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 )
 
-// usersPageSize is how many users one fetch brings. The page keeps only
-// the pages of the rows on screen and of a screenful either side (a window
-// cache), so a million users cost no more memory or time than two hundred.
-const usersPageSize = 25
+// usersReadMax is the most users one read brings. The page's pager keeps
+// only the rows on screen and a margin either side, so a million users
+// cost no more memory or time than two hundred; a read is the screen and a
+// margin, so the table opens, and G reaches the end, with one read.
+const usersReadMax = 100
 
 // UsersPage is the Users tab: a table of users (name, email, org, role,
 // status, consent until, ⋮), search-as-you-type, and a kebab menu per row.
@@ -28,27 +28,21 @@ type UsersPage struct {
 	searching bool   // the search input has the focus
 	query     string // the filter in force (2+ characters, or "")
 
-	// The window cache: pages[k] holds rows k*usersPageSize…; starts[k] is
-	// the directory position page k begins at (known for the pages reached
-	// so far, so paging back up needs no rescan); total is the row count
-	// once the last page was seen, else -1.
-	pages  map[int][]core.User
-	starts []int
-	total  int
+	// The window over core's list, rows numbered from 0.
+	pg pager[core.User]
 	// ranked: core said positions are row numbers (UserPage.Total), so
-	// page k starts at k*usersPageSize and any page can be read at once.
+	// any row can be read at once. A search's positions are the
+	// directory's instead: starts holds, for the rows where a read began
+	// or ended, the position to read on from there (so paging back up
+	// needs no rescan).
 	ranked  bool
-	loading map[int]bool
-	gen     int // search generation; answers to older ones are dropped
-	ctx     context.Context
+	starts  []usersStart
+	ctx     context.Context // the search's; a new one cancels a stale scan
 	cancel  context.CancelFunc
-	loaded  bool // the first page has arrived
 	loadErr string
 	asleep  bool // the tab is not shown: no rows are held or read
 
-	listCursor
-
-	lines map[int]string // rendered unselected rows, by row index
+	lines map[int]string // rendered unselected rows, by row number
 
 	menu     *menu
 	menuUser core.User
@@ -63,11 +57,6 @@ type UsersPage struct {
 
 // Messages of the Users page.
 type (
-	usersLoadedMsg struct {
-		gen, k int
-		page   core.UserPage
-		err    error
-	}
 	menuCheckedMsg struct {
 		userID, item string
 		err          error
@@ -94,14 +83,15 @@ const (
 
 // NewUsersPage builds the Users tab.
 func NewUsersPage(c Common) Page {
-	p := &UsersPage{c: c, total: -1, pages: map[int][]core.User{}, loading: map[int]bool{}, lines: map[int]string{}}
+	p := &UsersPage{c: c, lines: map[int]string{}}
+	p.pg = newPager(Page(p), p.visibleRows, usersReadMax, p.fetch, nil)
 	p.input = newLazyInput("/ ", "search name or email", 200)
 	p.input.style(c, max(c.Width-30, 10))
 	p.newGeneration()
 	return p
 }
 
-func (p *UsersPage) Init() tea.Cmd { return p.ensure() }
+func (p *UsersPage) Init() tea.Cmd { return p.pg.open() }
 
 func (p *UsersPage) Title() string { return "Users" }
 
@@ -114,7 +104,7 @@ func (p *UsersPage) SetCommon(c Common) Page {
 	p.c = c
 	p.input.style(c, max(c.Width-30, 10))
 	p.lines = map[int]string{}
-	p.scroll()
+	p.pg.scroll()
 	p.render()
 	return p
 }
@@ -124,8 +114,19 @@ func (p *UsersPage) SetCommon(c Common) Page {
 func (p *UsersPage) visibleRows() int { return max(p.c.Height-3, 1) }
 
 // newGeneration starts a fresh search: it cancels the previous one's
-// context, so a stale scan stops, and forgets every cached row.
+// context, so a stale scan stops, and forgets every row.
 func (p *UsersPage) newGeneration() {
+	p.newContext()
+	p.pg.clear()
+	p.ranked = false
+	p.starts = []usersStart{{}}
+	p.loadErr = ""
+	p.lines = map[int]string{}
+}
+
+// newContext cancels the reads under way and gives the next ones a fresh
+// context.
+func (p *UsersPage) newContext() {
 	if p.cancel != nil {
 		p.cancel()
 	}
@@ -134,26 +135,15 @@ func (p *UsersPage) newGeneration() {
 		parent = context.Background()
 	}
 	p.ctx, p.cancel = context.WithCancel(parent)
-	p.gen++
-	p.pages = map[int][]core.User{}
-	p.loading = map[int]bool{}
-	p.starts = []int{0}
-	p.total = -1
-	p.ranked = false
-	p.loaded = false
-	p.loadErr = ""
-	p.cursor, p.offset = 0, 0
-	p.lines = map[int]string{}
 }
 
 // sleep lets go of the rows while the tab is not shown (an admin watching
 // the Audit tab holds no users); wake reads the rows on screen again,
 // where the cursor was.
 func (p *UsersPage) sleep() {
-	cursor, offset, starts, total, ranked := p.cursor, p.offset, p.starts, p.total, p.ranked
-	p.newGeneration()
-	p.cursor, p.offset, p.starts, p.total, p.ranked = cursor, offset, starts, total, ranked
-	p.loaded = true // the rows show as "…" for the moment they take to read
+	p.newContext()
+	p.pg.release()
+	p.lines = map[int]string{}
 	p.asleep = true
 }
 
@@ -162,116 +152,71 @@ func (p *UsersPage) wake() tea.Cmd {
 		return nil
 	}
 	p.asleep = false
-	return p.ensure()
+	return p.pg.reload()
 }
 
 // refetch reloads the rows on screen after missed changes, keeping the
 // cursor where it is.
 func (p *UsersPage) refetch() tea.Cmd {
-	cursor, offset, starts, ranked := p.cursor, p.offset, p.starts, p.ranked
-	p.newGeneration()
-	p.cursor, p.offset, p.starts, p.ranked = cursor, offset, starts, ranked
-	return p.ensure()
+	p.newContext()
+	p.lines = map[int]string{}
+	return p.pg.reload()
 }
 
-// fetch loads page k in a Cmd.
-func (p *UsersPage) fetch(k int) tea.Cmd {
-	p.loading[k] = true
-	from, _ := p.pageStart(k)
-	ctx, gen, query, pr, c := p.ctx, p.gen, p.query, p.c.Principal, p.c.Core
-	return answerTo(p, func() tea.Msg {
-		page, err := c.SearchUsers(ctx, pr, query, from, usersPageSize)
-		return usersLoadedMsg{gen: gen, k: k, page: page, err: err}
-	})
-}
+// usersStart is a row where a search's read can begin: its row number
+// and its position in the directory.
+type usersStart struct{ row, pos int }
 
-// pageStart is the position page k begins at, if known.
-func (p *UsersPage) pageStart(k int) (int, bool) {
-	switch {
-	case p.ranked:
-		return k * usersPageSize, true
-	case k < len(p.starts):
-		return p.starts[k], true
+// fetch is the pager's read: core.SearchUsers from a position. Ranked,
+// the position is the row number; in a search, the read begins at the
+// nearest row at or before the one asked for whose position is known, and
+// reads on to where the pager asked. It runs in a Cmd.
+func (p *UsersPage) fetch(req pageRequest) pageRead[core.User] {
+	start, end := req.row, req.row+req.limit
+	switch req.from {
+	case fromTop:
+		start, end = 0, req.limit
+	case fromAbove:
+		start, end = max(req.row-req.limit, 0), req.row
+	case fromBottom:
+		return nil // the pager reads the end as a row once the total is known
 	}
-	return 0, false
-}
-
-// ensure fetches the pages the screen shows and the next and previous
-// screenful, and forgets the others.
-func (p *UsersPage) ensure() tea.Cmd {
-	lo, hi := p.window()
-	var cmds []tea.Cmd
-	for k := lo; k <= hi; k++ {
-		if p.total >= 0 && k*usersPageSize >= p.total {
-			break
+	first, from := start, start
+	if !p.ranked {
+		i, _ := slices.BinarySearchFunc(p.starts, start+1, func(s usersStart, row int) int { return s.row - row })
+		s := p.starts[max(i-1, 0)]
+		first, from = s.row, s.pos
+	}
+	limit := end - first
+	if limit <= 0 {
+		return nil
+	}
+	ctx, query, pr, c := p.ctx, p.query, p.c.Principal, p.c.Core
+	return func() (pageAnswer[core.User], error) {
+		page, err := c.SearchUsers(ctx, pr, query, from, limit)
+		if err != nil {
+			return pageAnswer[core.User]{}, err
 		}
-		if _, ok := p.pages[k]; ok || p.loading[k] {
-			continue
-		}
-		if _, known := p.pageStart(k); !known {
-			continue
-		}
-		cmds = append(cmds, p.fetch(k))
+		// Kept at its length: the search grew it by doubling.
+		return pageAnswer[core.User]{rows: slices.Clip(page.Users), first: first, total: page.Total,
+			atBottom: page.Next < 0, below: uint64(max(page.Next, 0))}, nil
 	}
-	for k := range p.pages {
-		if k < lo || k > hi {
-			delete(p.pages, k)
-			for i := k * usersPageSize; i < (k+1)*usersPageSize; i++ {
-				delete(p.lines, i)
-			}
-		}
-	}
-	return tea.Batch(cmds...)
 }
 
-// window is the first and last page that ensure keeps: those of the rows
-// on screen and of a screenful either side.
-func (p *UsersPage) window() (lo, hi int) {
-	n := p.visibleRows()
-	return max(p.offset-n, 0) / usersPageSize, (p.offset + 2*n) / usersPageSize
-}
-
-// row returns the user at row i, if loaded.
-func (p *UsersPage) row(i int) (core.User, bool) {
-	if i < 0 {
-		return core.User{}, false
+// noteStart remembers where a search's read ended, to read on from there.
+func (p *UsersPage) noteStart(msg pagerMsg[core.User]) {
+	a := msg.ans
+	if a.total >= 0 {
+		p.ranked = true
 	}
-	pg, ok := p.pages[i/usersPageSize]
-	if !ok || i%usersPageSize >= len(pg) {
-		return core.User{}, false
+	if p.ranked || a.atBottom {
+		return
 	}
-	return pg[i%usersPageSize], true
-}
-
-// moveTo puts the cursor on row i. A row whose page can be fetched (its
-// start is known) is taken at once and shows as loading for a moment;
-// beyond what is known, the cursor stops at the last loaded row.
-func (p *UsersPage) moveTo(i int) tea.Cmd {
-	if p.total >= 0 {
-		i = min(i, p.total-1)
+	row := a.first + len(a.rows)
+	i, found := slices.BinarySearchFunc(p.starts, row, func(s usersStart, row int) int { return s.row - row })
+	if !found {
+		p.starts = slices.Insert(p.starts, i, usersStart{row: row, pos: int(a.below)})
 	}
-	i = max(i, 0)
-	for i > p.cursor {
-		if _, ok := p.row(i); ok || p.ranked || i/usersPageSize < len(p.starts)-1 {
-			break
-		}
-		i--
-	}
-	p.cursor = i
-	p.scroll()
-	cmd := p.ensure()
-	p.render()
-	return cmd
-}
-
-// scroll keeps the cursor on screen; while the total is not known the
-// list has no end to stop at.
-func (p *UsersPage) scroll() {
-	count := p.total
-	if count < 0 {
-		count = math.MaxInt
-	}
-	p.scrollCursor(count, p.visibleRows())
 }
 
 func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -281,34 +226,18 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
 		return p, p.key(msg)
-	case usersLoadedMsg:
-		if msg.gen != p.gen {
+	case pagerMsg[core.User]:
+		if !p.pg.fresh(msg) {
 			return p, nil
 		}
-		delete(p.loading, msg.k)
 		if msg.err != nil {
 			if p.ctx.Err() == nil {
 				p.loadErr = core.Display(msg.err.Error())
 			}
-			return p, nil
+		} else {
+			p.noteStart(msg)
 		}
-		p.loaded = true
-		// Kept at its length: the search grew it by doubling.
-		p.pages[msg.k] = slices.Clip(slices.Clone(msg.page.Users))
-		switch {
-		case msg.page.Total >= 0:
-			p.ranked, p.total = true, msg.page.Total
-		case msg.page.Next < 0:
-			p.total = msg.k*usersPageSize + len(msg.page.Users)
-			p.starts = p.starts[:min(len(p.starts), msg.k+1)]
-		case len(p.starts) == msg.k+1:
-			p.starts = append(p.starts, msg.page.Next)
-		}
-		if p.total >= 0 && p.cursor >= p.total {
-			p.cursor = max(p.total-1, 0)
-		}
-		p.scroll()
-		cmd := p.ensure()
+		cmd := p.pg.receive(msg)
 		p.render()
 		return p, cmd
 	case menuActionsMsg:
@@ -375,12 +304,10 @@ func (p *UsersPage) change(ch core.Change) tea.Cmd {
 	case ch.Kind == core.ChangeResync:
 		return p.refetch()
 	case ch.User != nil:
-		for k, pg := range p.pages {
-			for i := range pg {
-				if pg[i].ID == ch.User.ID {
-					pg[i] = *ch.User
-					delete(p.lines, k*usersPageSize+i)
-				}
+		for i := range p.pg.rows {
+			if p.pg.rows[i].ID == ch.User.ID {
+				p.pg.rows[i] = *ch.User
+				delete(p.lines, p.pg.first+i)
 			}
 		}
 		p.render()
@@ -442,23 +369,17 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 	n := p.visibleRows()
 	switch {
 	case key.Matches(msg, k.Down):
-		return p.moveTo(p.cursor + 1)
+		return p.moved(p.pg.move(1))
 	case key.Matches(msg, k.Up):
-		return p.moveTo(p.cursor - 1)
+		return p.moved(p.pg.move(-1))
 	case key.Matches(msg, k.PageDown):
-		return p.moveTo(p.cursor + n)
+		return p.moved(p.pg.move(n))
 	case key.Matches(msg, k.PageUp):
-		return p.moveTo(p.cursor - n)
+		return p.moved(p.pg.move(-n))
 	case key.Matches(msg, k.Top):
-		p.offset = 0
-		return p.moveTo(0)
+		return p.moved(p.pg.home())
 	case key.Matches(msg, k.Bottom):
-		if p.total >= 0 {
-			// Jump straight there when the end is known; otherwise go as far
-			// as is loaded, which loads the next pages.
-			return p.jumpEnd()
-		}
-		return p.moveTo(p.cursor + 10*n)
+		return p.moved(p.pg.end())
 	case key.Matches(msg, k.Search):
 		p.searching = true
 		p.input.CursorEnd()
@@ -469,26 +390,18 @@ func (p *UsersPage) key(msg tea.KeyMsg) tea.Cmd {
 			return p.setQuery("")
 		}
 	case key.Matches(msg, k.Open):
-		if u, ok := p.row(p.cursor); ok {
-			return p.openMenu(u)
+		if u := p.pg.selected(); u != nil {
+			return p.openMenu(*u)
 		}
 	}
 	return nil
 }
 
-// jumpEnd goes to the last row when its page start is known; else as far
-// as loaded.
-func (p *UsersPage) jumpEnd() tea.Cmd {
-	last := p.total - 1
-	k := last / usersPageSize
-	if _, known := p.pageStart(k); known {
-		p.cursor = last
-		p.offset = max(last-p.visibleRows()+1, 0)
-		cmd := p.ensure()
-		p.render()
-		return cmd
-	}
-	return p.moveTo(last)
+// moved draws the rows a move brought on screen, and passes on the reads
+// it needs.
+func (p *UsersPage) moved(cmd tea.Cmd) tea.Cmd {
+	p.render()
+	return cmd
 }
 
 // setQuery applies a new filter, cancelling the search in flight.
@@ -498,7 +411,7 @@ func (p *UsersPage) setQuery(q string) tea.Cmd {
 	}
 	p.query = q
 	p.newGeneration()
-	cmd := p.ensure()
+	cmd := p.pg.open()
 	p.render()
 	return cmd
 }
@@ -636,15 +549,25 @@ func (p *UsersPage) render() {
 	t := usersTable(p.c.Width)
 	st := pageStylesOf(p.c)
 	n := p.visibleRows()
-	for i := p.offset; i < p.offset+n; i++ {
-		if _, ok := p.lines[i]; ok || i == p.cursor {
+	top := p.pg.offset
+	if len(p.lines) > n {
+		// Only rows on screen are kept: one that comes back is drawn
+		// afresh, from the row read then.
+		for i := range p.lines {
+			if i < top || i >= top+n {
+				delete(p.lines, i)
+			}
+		}
+	}
+	for i := top; i < top+n; i++ {
+		if _, ok := p.lines[i]; ok || i == p.pg.cursor {
 			continue
 		}
-		u, ok := p.row(i)
-		if !ok {
+		u := p.pg.row(i)
+		if u == nil {
 			continue
 		}
-		p.lines[i] = t.row(st, p.cells(u), false, usersInk(st.Styles, u))
+		p.lines[i] = t.row(st, p.cells(*u), false, usersInk(st.Styles, *u))
 	}
 }
 
@@ -665,14 +588,15 @@ func (p *UsersPage) View() string {
 	default:
 		left = s.Muted.Render("/ search by name or email")
 	}
+	pg := &p.pg
 	pos := ""
 	switch {
-	case p.total == 0:
+	case pg.total == 0:
 		pos = "no users"
-	case p.total > 0:
-		pos = fmt.Sprintf("%d of %d", p.cursor+1, p.total)
-	case p.loaded:
-		pos = fmt.Sprintf("%d of %d+", p.cursor+1, len(p.starts)*usersPageSize-usersPageSize+len(p.pages[len(p.starts)-1]))
+	case pg.total > 0:
+		pos = fmt.Sprintf("%d of %d", pg.cursor+1, pg.total)
+	case pg.loaded:
+		pos = fmt.Sprintf("%d of %d+", pg.cursor+1, pg.known())
 	}
 	b.WriteString(left)
 	if gap := w - blockWidth(left) - len(pos); gap > 0 {
@@ -688,32 +612,30 @@ func (p *UsersPage) View() string {
 	case p.loadErr != "":
 		b.WriteString(s.Error.Render(fit(p.loadErr, w)))
 		n--
-	case p.loaded && p.total == 0 && p.query != "":
+	case pg.loaded && pg.total == 0 && p.query != "":
 		b.WriteString(s.TableEmpty.Render(fit("No users match “"+core.Display(p.query)+"”", w)))
 		n--
-	case p.loaded && p.total == 0:
+	case pg.loaded && pg.total == 0:
 		b.WriteString(s.TableEmpty.Render(fit("No users", w)))
 		n--
-	case !p.loaded:
+	case !pg.loaded:
 		b.WriteString(s.TableEmpty.Render(fit("Loading…", w)))
 		n--
 	default:
-		for i := p.offset; i < p.offset+n; i++ {
-			if i > p.offset {
+		for i := pg.offset; i < pg.offset+n; i++ {
+			if i > pg.offset {
 				b.WriteByte('\n')
 			}
-			if i == p.cursor {
-				if u, ok := p.row(i); ok {
-					t.writeRow(&b, st, p.cells(u), true, nil)
+			if i == pg.cursor {
+				if u := pg.row(i); u != nil {
+					t.writeRow(&b, st, p.cells(*u), true, nil)
 					continue
 				}
 			}
 			if line, ok := p.lines[i]; ok {
 				b.WriteString(line)
-			} else if p.total < 0 || i < p.total {
-				if _, ok := p.row(i); !ok && (p.total < 0 || i < p.total) {
-					b.WriteString(s.Faint.Render("  …"))
-				}
+			} else if pg.row(i) == nil && (pg.total < 0 || i < pg.total) {
+				b.WriteString(s.Faint.Render("  …"))
 			}
 		}
 		n = 0
@@ -731,7 +653,7 @@ func (p *UsersPage) View() string {
 	case p.menu != nil:
 		mv := p.menu.view(p.c, min(w/2, 56))
 		mw, mh := blockSize(mv)
-		y := 3 + p.cursor - p.offset + 1
+		y := 3 + pg.cursor - pg.offset + 1
 		if y+mh > h {
 			y = max(h-mh, 0)
 		}

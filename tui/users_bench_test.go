@@ -48,7 +48,7 @@ func BenchmarkUsersView(b *testing.B) {
 	r.SetColorProfile(termenv.ANSI256)
 	m := New(Options{Core: c, Principal: core.Principal{User: owner, Conn: "bench"}, Renderer: r, Width: 120, Height: 40, Shared: NewShared(), noTimers: true})
 	settle(m, m.Init())
-	if m.pages[TabUsers] == nil || !m.pages[TabUsers].(*UsersPage).loaded {
+	if m.pages[TabUsers] == nil || !m.pages[TabUsers].(*UsersPage).pg.loaded {
 		b.Fatal("users page did not load")
 	}
 	down := tea.KeyMsg{Type: tea.KeyDown}
@@ -61,8 +61,8 @@ func BenchmarkUsersView(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/keypress")
-	if p := m.pages[TabUsers].(*UsersPage); p.cursor != min(b.N, benchUsers) && p.cursor != benchUsers {
-		b.Fatalf("cursor at %d after %d presses", p.cursor, b.N)
+	if p := m.pages[TabUsers].(*UsersPage); p.pg.cursor != min(b.N, benchUsers) && p.pg.cursor != benchUsers {
+		b.Fatalf("cursor at %d after %d presses", p.pg.cursor, b.N)
 	}
 }
 
@@ -99,8 +99,8 @@ func BenchmarkUsersBottom(b *testing.B) {
 		settle(m, cmd)
 		_ = m.View()
 		b.StopTimer()
-		if p.cursor != p.total-1 || p.total != c.UserCount() {
-			b.Fatalf("G: cursor %d of %d, want the last of %d", p.cursor, p.total, c.UserCount())
+		if p.pg.cursor != p.pg.total-1 || p.pg.total != c.UserCount() {
+			b.Fatalf("G: cursor %d of %d, want the last of %d", p.pg.cursor, p.pg.total, c.UserCount())
 		}
 		settle(m, func() tea.Cmd { _, cmd := m.Update(top); return cmd }())
 		b.StartTimer()

@@ -22,32 +22,32 @@ func TestUsersPagingKeepsAWindow(t *testing.T) {
 	for range 60 {
 		drive(t, m, keyMsg("pgdown"))
 	}
-	if p.cursor != total-1 {
-		t.Fatalf("after 60 pgdown the cursor is at %d, want the last row %d", p.cursor, total-1)
+	if p.pg.cursor != total-1 {
+		t.Fatalf("after 60 pgdown the cursor is at %d, want the last row %d", p.pg.cursor, total-1)
 	}
 	mustContain(t, m.View(), fmt.Sprintf("%d of %d", total, total))
-	// Only the pages of three screenfuls are held, however far we went.
-	if lo, hi := p.window(); len(p.pages) > hi-lo+1 || (hi-lo+1)*usersPageSize > 3*p.visibleRows()+2*usersPageSize {
-		t.Fatalf("%d pages cached (window %d–%d)", len(p.pages), lo, hi)
+	// Only a window around the screen is held, however far we went.
+	if len(p.pg.rows) > p.pg.windowMax() || p.pg.windowMax() > 3*p.visibleRows()+usersReadMax {
+		t.Fatalf("%d rows held (at most %d)", len(p.pg.rows), p.pg.windowMax())
 	}
 	drive(t, m, keyMsg("g"))
-	if p.cursor != 0 {
-		t.Fatalf("g: cursor %d", p.cursor)
+	if p.pg.cursor != 0 {
+		t.Fatalf("g: cursor %d", p.pg.cursor)
 	}
 	mustContain(t, m.View(), "> Ada Abbott 676")
 	drive(t, m, keyMsg("G"))
-	if p.cursor != total-1 {
-		t.Fatalf("G with a known end: cursor %d", p.cursor)
+	if p.pg.cursor != total-1 {
+		t.Fatalf("G with a known end: cursor %d", p.pg.cursor)
 	}
 	// Back up across page boundaries, row by row.
 	for range 150 {
 		drive(t, m, keyMsg("up"))
 	}
-	if p.cursor != total-151 {
-		t.Fatalf("after 150 up: cursor %d, want %d", p.cursor, total-151)
+	if p.pg.cursor != total-151 {
+		t.Fatalf("after 150 up: cursor %d, want %d", p.pg.cursor, total-151)
 	}
-	u, ok := p.row(p.cursor)
-	if !ok || !strings.Contains(m.View(), "> "+u.Name) {
+	u := p.pg.selected()
+	if u == nil || !strings.Contains(m.View(), "> "+u.Name) {
 		t.Fatalf("selected row %q not shown", u.Name)
 	}
 }
@@ -60,8 +60,8 @@ func TestUsersBottomInOneKeypress(t *testing.T) {
 	p := usersPage(m)
 	total := f.c.UserCount()
 	drive(t, m, keyMsg("G"))
-	if p.cursor != total-1 {
-		t.Fatalf("G: cursor %d, want the last row %d", p.cursor, total-1)
+	if p.pg.cursor != total-1 {
+		t.Fatalf("G: cursor %d, want the last row %d", p.pg.cursor, total-1)
 	}
 	var last core.User
 	err := f.c.EachUser(t.Context(), core.SystemPrincipal("test"), func(u core.User) error { last = u; return nil })
@@ -80,10 +80,10 @@ func TestUsersSearchFromTwoCharacters(t *testing.T) {
 	if p.query != "" {
 		t.Fatalf("one character filtered: %q", p.query)
 	}
-	gen := p.gen
+	gen := p.pg.gen
 	drive(t, m, typing("ane")...)
-	if p.query != "jane" || p.gen == gen {
-		t.Fatalf("query %q gen %d", p.query, p.gen)
+	if p.query != "jane" || p.pg.gen == gen {
+		t.Fatalf("query %q gen %d", p.query, p.pg.gen)
 	}
 	mustContain(t, m.View(), "> Jane Doe", "1 of 1")
 	// enter keeps the filter and gives the keys back to the table.
@@ -188,10 +188,10 @@ func TestUsersResyncKeepsTheCursor(t *testing.T) {
 	for range 150 {
 		drive(t, m, keyMsg("down"))
 	}
-	u, _ := p.row(150)
+	u := *p.pg.row(150)
 	drive(t, m, ChangeMsg{Change: core.Change{Kind: core.ChangeResync}})
-	if p.cursor != 150 {
-		t.Fatalf("cursor %d after a resync", p.cursor)
+	if p.pg.cursor != 150 {
+		t.Fatalf("cursor %d after a resync", p.pg.cursor)
 	}
 	mustContain(t, m.View(), "> "+u.Name)
 }
@@ -207,10 +207,10 @@ func TestUsersSleepWhileAnotherTabShows(t *testing.T) {
 	for range 40 {
 		drive(t, m, keyMsg("down"))
 	}
-	u, _ := p.row(40)
+	u := *p.pg.row(40)
 	drive(t, m, keys("4")...)
-	if len(p.pages) != 0 || len(p.lines) != 0 {
-		t.Fatalf("%d pages, %d lines held on another tab", len(p.pages), len(p.lines))
+	if len(p.pg.rows) != 0 || len(p.lines) != 0 {
+		t.Fatalf("%d rows, %d lines held on another tab", len(p.pg.rows), len(p.lines))
 	}
 	// Changes while away are not read now, and show on return.
 	if _, err := f.c.GrantConsent(f.principal(t, core.DemoBob), 24*3600e9); err != nil {
@@ -222,12 +222,12 @@ func TestUsersSleepWhileAnotherTabShows(t *testing.T) {
 		}
 	}
 	drive(t, m, ChangeMsg{Change: core.Change{Kind: core.ChangeResync}})
-	if len(p.pages) != 0 {
+	if len(p.pg.rows) != 0 {
 		t.Fatal("a resync woke the Users page")
 	}
 	drive(t, m, keys("1")...)
-	if p.cursor != 40 {
-		t.Fatalf("cursor %d back on the tab, want 40", p.cursor)
+	if p.pg.cursor != 40 {
+		t.Fatalf("cursor %d back on the tab, want 40", p.pg.cursor)
 	}
 	mustContain(t, m.View(), "> "+u.Name)
 	drive(t, m, keyMsg("/"))
