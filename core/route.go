@@ -55,17 +55,17 @@ func QueueMessage(tx Tx, m *OutboxMessage) error {
 	if err != nil {
 		return err
 	}
-	m.ID = messageID(n)
+	m.ID = MessageID(n)
 	if err := tx.PutOutbox(*m); err != nil {
 		return &Error{Code: CodeAuditFailed, Message: "the notification could not be queued, so nothing was changed: " + err.Error(), Err: err}
 	}
 	return nil
 }
 
-// messageID is "msg_" and n in at least 12 digits, so that IDs sort in
+// MessageID is "msg_" and n in at least 12 digits, so that IDs sort in
 // queue order. It runs once per queued message inside the commit, so it
 // builds the string in one allocation rather than through fmt.
-func messageID(n uint64) string {
+func MessageID(n uint64) string {
 	var b [4 + 20]byte
 	copy(b[:], "msg_")
 	i := len(b)

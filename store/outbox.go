@@ -25,8 +25,11 @@ import (
 // still sorts at or after it and before the next key, which is how a
 // member is found (findOutbox).
 
-// outboxGroup is the version byte of a group value: members, each its ID
-// and its encoding as a single message (appendOutbox).
+// outboxGroup is the version byte of a group value. Its members follow,
+// each the step from the previous member's number (msg_ + number: the
+// group's messages were numbered by one transaction, so the steps are
+// small) and its encoding as a single message (appendOutbox): ~21 bytes
+// for an alert channel's message instead of ~38 with whole IDs.
 const outboxGroup = outboxVersion + 1
 
 // maxOutboxGroup bounds a group, so that rewriting one for a delivered
@@ -36,14 +39,22 @@ const maxOutboxGroup = 128
 // isOutboxGroup reports whether a stored outbox value is a group.
 func isOutboxGroup(v []byte) bool { return len(v) > 0 && v[0] == outboxGroup }
 
-// outboxMember is one member of a group as stored.
-type outboxMember struct{ id, enc string }
+// outboxMember is one member of a group as stored: its number and its
+// encoding.
+type outboxMember struct {
+	n   uint64
+	enc string
+}
+
+func (m outboxMember) id() string { return core.MessageID(m.n) }
 
 func decodeOutboxGroup(v []byte) ([]outboxMember, error) {
 	d := newDecoder("outbox group", outboxGroup, v)
 	var members []outboxMember
+	n := uint64(0)
 	for d.err == nil && d.off < len(d.s) {
-		members = append(members, outboxMember{id: d.str(), enc: d.str()})
+		n += d.uint()
+		members = append(members, outboxMember{n: n, enc: d.str()})
 	}
 	return members, d.done("outbox group")
 }
@@ -51,20 +62,37 @@ func decodeOutboxGroup(v []byte) ([]outboxMember, error) {
 func encodeOutboxGroup(members []outboxMember) []byte {
 	size := 1
 	for _, m := range members {
-		size += len(m.id) + len(m.enc) + 4
+		size += len(m.enc) + 6
 	}
 	e := newEncoder(outboxGroup, size)
+	prev := uint64(0)
 	for _, m := range members {
-		e.str(m.id)
+		e.uint(m.n - prev)
 		e.str(m.enc)
+		prev = m.n
 	}
 	return e.b
 }
 
+// messageNumber is the number in a message ID that core.MessageID made,
+// or false for any other ID (those are stored under their own key).
+func messageNumber(id string) (uint64, bool) {
+	digits, ok := strings.CutPrefix(id, "msg_")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || core.MessageID(n) != id {
+		return 0, false
+	}
+	return n, true
+}
+
 func (m outboxMember) message() (core.OutboxMessage, error) {
-	msg, err := decodeOutbox([]byte(m.id), []byte(m.enc))
+	id := m.id()
+	msg, err := decodeOutbox([]byte(id), []byte(m.enc))
 	if err != nil {
-		return msg, fmt.Errorf("outbox message %s: %w", m.id, err)
+		return msg, fmt.Errorf("outbox message %s: %w", id, err)
 	}
 	return msg, nil
 }
@@ -95,12 +123,16 @@ func findOutbox(b *bolt.Bucket, id string) (outboxSlot, error) {
 		}
 		return outboxSlot{key: k, single: v}, nil
 	}
+	n, ok := messageNumber(id)
+	if !ok {
+		return outboxSlot{}, core.ErrNotFound
+	}
 	members, err := decodeOutboxGroup(v)
 	if err != nil {
 		return outboxSlot{}, fmt.Errorf("outbox group %s: %w", k, err)
 	}
 	for i, m := range members {
-		if m.id == id {
+		if m.n == n {
 			return outboxSlot{key: k, members: members, index: i}, nil
 		}
 	}
@@ -215,12 +247,7 @@ func (t writeTx) isNewMessage(id string) bool {
 	if !t.commit.outboxSeqKnown {
 		return false
 	}
-	digits, ok := strings.CutPrefix(id, "msg_")
-	if !ok {
-		return false
-	}
-	n, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil || n <= t.commit.outboxSeq {
+	if n, ok := messageNumber(id); !ok || n <= t.commit.outboxSeq {
 		return false
 	}
 	for _, m := range t.commit.outbox {
@@ -266,16 +293,20 @@ func (t writeTx) flushOutbox() error {
 	return nil
 }
 
-// appendOutboxGroup encodes new messages as a group in one allocation.
+// appendOutboxGroup encodes new messages (isNewMessage) as a group in one
+// allocation.
 func appendOutboxGroup(msgs []core.OutboxMessage) []byte {
 	size := 1
 	for _, m := range msgs {
-		size += 2*len(m.ID) + 48 + len(m.Channel) + len(m.Variant)
+		size += 32 + len(m.Channel) + len(m.Variant)
 	}
 	e := newEncoder(outboxGroup, size)
 	var enc []byte
+	prev := uint64(0)
 	for _, m := range msgs {
-		e.str(m.ID)
+		n, _ := messageNumber(m.ID)
+		e.uint(n - prev)
+		prev = n
 		enc = appendOutbox(enc[:0], m)
 		e.bytes(enc)
 	}
