@@ -107,7 +107,7 @@ func (p *AuditPage) styleInputs() {
 
 // Init reads the newest events and the newest checkpoint.
 func (p *AuditPage) Init() tea.Cmd {
-	p.viewer.note = p.note()
+	p.viewer.setNote(p.note())
 	return tea.Batch(p.viewer.Init(), p.readCheckpoint())
 }
 
@@ -197,13 +197,13 @@ func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case checkpointMsg:
 		if msg.to == p {
 			p.checkpoint = msg.st
-			p.viewer.note = p.note()
+			p.viewer.setNote(p.note())
 		}
 		return p, nil
 	case ChangeMsg:
 		if msg.Change.Kind == core.ChangeCheckpoint && msg.Change.Checkpoint != nil {
 			p.checkpoint = core.CheckpointStatus{Latest: *msg.Change.Checkpoint}
-			p.viewer.note = p.note()
+			p.viewer.setNote(p.note())
 			return p, p.readCheckpoint()
 		}
 	case auditFilterMsg:
@@ -217,7 +217,7 @@ func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.form, p.formErr = false, ""
 		p.blurAll()
 		p.applied = msg.values
-		p.viewer.note = p.note()
+		p.viewer.setNote(p.note())
 		return p, p.viewer.SetQuery(msg.q)
 	case tea.KeyMsg:
 		if p.form {
@@ -229,7 +229,7 @@ func (p *AuditPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				return p, p.openForm()
 			case msg.Type == tea.KeyEsc && p.viewer.text == "" && p.filtered():
 				p.applied = [fieldCount]string{}
-				p.viewer.note = p.note()
+				p.viewer.setNote(p.note())
 				return p, p.viewer.SetQuery(core.AuditQuery{})
 			}
 		}

@@ -45,6 +45,7 @@ type AuditViewer struct {
 	keys    auditViewerKeys
 	title   string
 	note    string            // a line under the title, e.g. the Audit tab's filters
+	noteFit string            // note fitted to the width (setNote), as drawn
 	base    core.AuditQuery   // the fixed query; the / filter adds Text
 	text    string            // the applied / filter
 	overlay bool              // esc closes it (CloseOverlayMsg)
@@ -90,9 +91,20 @@ func (v *AuditViewer) Init() tea.Cmd { return v.pg.open() }
 // SetCommon takes the new size, viewer and styles.
 func (v *AuditViewer) SetCommon(c Common) Page {
 	v.c = c
+	v.setNote(v.note)
 	v.styleInput()
 	v.pg.scroll()
 	return v
+}
+
+// setNote sets the line under the title. It is fitted to the width here,
+// not in every frame: the checkpoint's line is long and not ASCII, and
+// fitting it took most of a frame's time.
+func (v *AuditViewer) setNote(s string) {
+	v.note, v.noteFit = s, ""
+	if s != "" {
+		v.noteFit = fit(s, max(v.c.Width, 20))
+	}
 }
 
 // followsAudit is true: live audit events reach the viewer.
@@ -390,7 +402,7 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 	b.WriteString(titleLine(st, core.Display(v.title), right, w))
 	b.WriteByte('\n')
 	if v.note != "" {
-		ink.Muted.Write(b, fit(v.note, w))
+		ink.Muted.Write(b, v.noteFit)
 		b.WriteByte('\n')
 	}
 	switch {
