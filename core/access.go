@@ -112,7 +112,9 @@ func authorize(tx ReadTx, p Principal, n need) (User, error) {
 // one read.
 func permits(tx ReadTx, me User, n need) error {
 	if n.cap != "" && !grants(me, n.cap) {
-		return refuse(CodeNotPermitted, "%s", capNeeds[n.cap])
+		// The sentence as it is (no formatting): every console holds
+		// these refusals in its Abilities.
+		return &Error{Code: CodeNotPermitted, Message: capNeeds[n.cap]}
 	}
 	if n.solo {
 		if _, ok, err := sessionBy(tx, me.ID); err != nil {

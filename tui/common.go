@@ -59,7 +59,8 @@ type Common struct {
 	Styles    *themes.Styles
 	// Keys is the console's key map (keys.go); pages use its bindings so
 	// that the keys of DESIGN "Screens and keys" mean the same everywhere.
-	// One per console, shared by its pages and never changed.
+	// One per process (Shared), used by every console and its pages and
+	// never changed: a page changing a binding changes a copy of it.
 	Keys *KeyMap
 	// drawn is the audit rows drawn by every console of the process (nil:
 	// none kept).

@@ -8,18 +8,21 @@ import (
 )
 
 // Shared is what the consoles of one process share, so that a thousand
-// consoles cost one of each: the styles of each theme and colour profile
-// (themes.Cache) and the drawn parts of the audit log (drawCache).
+// consoles cost one of each: the key map (never changed once made), the
+// styles of each theme and colour profile (themes.Cache) and the drawn
+// parts of the audit log (drawCache).
 // Whoever runs consoles (the SSH server) makes one with NewShared and
 // passes it to each in Options; a console given none makes its own.
 type Shared struct {
+	keys   *KeyMap
 	styles *themes.Cache
 	drawn  *drawCache
 }
 
 // NewShared is an empty Shared.
 func NewShared() *Shared {
-	return &Shared{styles: themes.NewCache(), drawn: newDrawCache(drawnMax)}
+	keys := DefaultKeyMap()
+	return &Shared{keys: &keys, styles: themes.NewCache(), drawn: newDrawCache(drawnMax)}
 }
 
 // drawnMax is how many parts one generation holds: a few thousand rows at

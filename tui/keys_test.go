@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -62,5 +63,25 @@ func TestAuditViewerPagesWithCtrlF(t *testing.T) {
 	drivePage(t, v, tea.KeyMsg{Type: tea.KeyCtrlB})
 	if v.pg.cursor != 0 {
 		t.Fatalf("ctrl+b left the cursor on row %d, want 0", v.pg.cursor)
+	}
+}
+
+// The consoles of a process share one key map (Shared): walking every tab
+// with its help open, the decided requests shown and a form started,
+// changes none of its bindings, for anyone.
+func TestSharedKeyMapStaysUnchanged(t *testing.T) {
+	f := newFixture(t, 30)
+	for _, who := range []string{core.DemoOwner, core.DemoJane} {
+		m := f.newModel(t, who, 100, 30)
+		if m.common.Keys != f.shared.keys {
+			t.Fatalf("%s: the console has a key map of its own", who)
+		}
+		for _, tab := range []string{"1", "2", "3", "4", "5", "6"} {
+			drive(t, m, keys(tab, "?", "h", "e", "esc", "?")...)
+			_ = m.View()
+		}
+	}
+	if want := DefaultKeyMap(); !reflect.DeepEqual(*f.shared.keys, want) {
+		t.Fatalf("a console changed the shared key map:\n got %+v\nwant %+v", *f.shared.keys, want)
 	}
 }

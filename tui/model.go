@@ -148,8 +148,7 @@ func New(opt Options) *Model {
 	if m.opt.Shared == nil {
 		m.opt.Shared = NewShared()
 	}
-	keys := DefaultKeyMap()
-	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: &keys, drawn: m.opt.Shared.drawn}
+	m.common = Common{Ctx: ctx, Core: opt.Core, Principal: opt.Principal, Keys: m.opt.Shared.keys, drawn: m.opt.Shared.drawn}
 	m.self = opt.Principal.User
 	if u, err := opt.Core.Me(opt.Principal); err == nil {
 		m.self = u
