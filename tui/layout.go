@@ -58,7 +58,7 @@ func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	n := ansi.StringWidth(s)
+	n := textWidth(s)
 	if n > w {
 		s = ansi.Truncate(s, w, "…")
 		n = ansi.StringWidth(s)
@@ -67,6 +67,18 @@ func fit(s string, w int) string {
 		s += strings.Repeat(" ", w-n)
 	}
 	return s
+}
+
+// textWidth is ansi.StringWidth(s), without its walk over grapheme
+// clusters when s is printable ASCII (one cell a byte), as most of what a
+// frame fits is.
+func textWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 // fillLines pads a block with empty lines to exactly h lines (cutting

@@ -216,8 +216,12 @@ func limitLines(s string, h int) string {
 
 // titleLine is a page title on the left and a note on the right.
 func titleLine(st pageStyles, title, right string, w int) string {
-	title = ansi.Truncate(title, w, "…")
-	gap := w - ansi.StringWidth(title) - ansi.StringWidth(right)
+	tw := textWidth(title)
+	if tw > w {
+		title = ansi.Truncate(title, w, "…")
+		tw = ansi.StringWidth(title)
+	}
+	gap := w - tw - textWidth(right)
 	if right == "" || gap < 2 {
 		return st.Inks.Title.Render(title)
 	}
