@@ -30,11 +30,17 @@ var (
 	fixtureDirs []string
 	auditOnce   sync.Once
 	auditDB     *store.DB
-	usersOnce   sync.Once
-	usersDB     *store.DB
+	// The same log appended without the Merkle tree's hashes after each
+	// record (BenchmarkAuditPageWithoutTree).
+	plainOnce sync.Once
+	plainDB   *store.DB
+	usersOnce sync.Once
+	usersDB   *store.DB
 )
 
-func fixtureDB(b *testing.B, name string) *store.DB {
+func fixtureDB(b *testing.B, name string) *store.DB { return fixtureDBWith(b, name, openBench) }
+
+func fixtureDBWith(b *testing.B, name string, open func(path string) (*store.DB, error)) *store.DB {
 	dir, err := os.MkdirTemp("", "actas-bench-")
 	if err != nil {
 		b.Fatal(err)
@@ -42,7 +48,7 @@ func fixtureDB(b *testing.B, name string) *store.DB {
 	fixtureMu.Lock()
 	fixtureDirs = append(fixtureDirs, dir)
 	fixtureMu.Unlock()
-	db, err := store.Open(filepath.Join(dir, name), store.Options{})
+	db, err := open(filepath.Join(dir, name))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +58,7 @@ func fixtureDB(b *testing.B, name string) *store.DB {
 func removeBenchFixtures() {
 	fixtureMu.Lock()
 	defer fixtureMu.Unlock()
-	for _, db := range []*store.DB{auditDB, usersDB} {
+	for _, db := range []*store.DB{auditDB, plainDB, usersDB} {
 		if db != nil {
 			db.Close()
 		}
@@ -104,33 +110,46 @@ func (s *benchStaff) event(i int) core.Event {
 }
 
 func auditFixture(b *testing.B) *store.DB {
-	auditOnce.Do(func() {
-		db := fixtureDB(b, "audit.db")
-		const perTx = 50_000
-		var staff [64]*benchStaff
-		for i := range staff {
-			staff[i] = newBenchStaff(i)
-		}
-		for start := 0; start < fixtureSize; start += perTx {
-			if err := db.Update(func(tx core.Tx) error {
-				for i := start; i < start+perTx; i++ {
-					// The log of a day with 64 engineers at work.
-					ev := staff[i%64].event(i / 64)
-					if err := core.AppendEvent(tx, &ev); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		auditDB = db
-	})
+	auditOnce.Do(func() { auditDB = buildAuditLog(b, openBench) })
 	if auditDB == nil {
 		b.Fatal("audit fixture failed to build")
 	}
 	return auditDB
+}
+
+// plainAuditFixture is auditFixture's log without the tree's hashes.
+func plainAuditFixture(b *testing.B) *store.DB {
+	plainOnce.Do(func() { plainDB = buildAuditLog(b, store.OpenWithoutTree) })
+	if plainDB == nil {
+		b.Fatal("audit fixture failed to build")
+	}
+	return plainDB
+}
+
+// buildAuditLog appends the million events of a day with 64 engineers at
+// work to a new file.
+func buildAuditLog(b *testing.B, open func(path string) (*store.DB, error)) *store.DB {
+	db := fixtureDBWith(b, "audit.db", open)
+	const perTx = 50_000
+	var staff [64]*benchStaff
+	for i := range staff {
+		staff[i] = newBenchStaff(i)
+	}
+	for start := 0; start < fixtureSize; start += perTx {
+		if err := db.Update(func(tx core.Tx) error {
+			for i := start; i < start+perTx; i++ {
+				// The log of a day with 64 engineers at work.
+				ev := staff[i%64].event(i / 64)
+				if err := core.AppendEvent(tx, &ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
 }
 
 func BenchmarkRawBoltUpdate(b *testing.B) {
@@ -303,8 +322,14 @@ func appendEvent(tx core.Tx, ev *core.Event, outbox bool) error {
 
 // BenchmarkAuditPage is one screen of the audit log: 50 events back from a
 // random point of a million-event log, decoded.
-func BenchmarkAuditPage(b *testing.B) {
-	db := auditFixture(b)
+func BenchmarkAuditPage(b *testing.B) { auditPage(b, auditFixture(b)) }
+
+// BenchmarkAuditPageWithoutTree is BenchmarkAuditPage on the same log
+// stored without the Merkle tree's hashes after each record (as before the
+// checkpoints): what the larger values cost a page.
+func BenchmarkAuditPageWithoutTree(b *testing.B) { auditPage(b, plainAuditFixture(b)) }
+
+func auditPage(b *testing.B, db *store.DB) {
 	const page = 50
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -477,7 +477,10 @@ func (t readTx) walkAudit(from uint64, reverse bool, fn func(seq uint64, rec, tr
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}
 		seq := binary.BigEndian.Uint64(k)
-		rec, tree := splitAudit(seq, v)
+		rec, tree := v, []byte(nil)
+		if !t.db.noTree {
+			rec, tree = splitAudit(seq, v)
+		}
 		if !fn(seq, rec, tree) {
 			return nil
 		}
