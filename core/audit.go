@@ -142,30 +142,43 @@ func EncodeEvent(ev *Event) []byte {
 // RecordRefs returns what a stored record is indexed by — its session,
 // actor ID and subject ID — without decoding the rest. The slices alias rec.
 func RecordRefs(rec []byte) (session, actor, subject []byte, err error) {
-	if len(rec) < minRecord || rec[32] != recordVersion {
-		return nil, nil, nil, fmt.Errorf("audit record too short or of unknown version")
+	body, start, end, err := recordFields(rec, 7) // type … session
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	rest := rec[minRecord:]
-	var field [7][]byte // type … session
-	for i := range field {
-		l, k := binary.Uvarint(rest)
-		if k <= 0 || uint64(len(rest)-k) < l {
-			return nil, nil, nil, fmt.Errorf("audit record %d is truncated", binary.BigEndian.Uint64(rec[offSeq:]))
-		}
-		field[i], rest = rest[k:k+int(l)], rest[k+int(l):]
-	}
-	return field[6], field[1], field[3], nil
+	return body[start[6]:end[6]], body[start[1]:end[1]], body[start[3]:end[3]], nil
 }
 
 // eventFields is how many length-prefixed fields follow a record's fixed
 // header: ten texts (type … reason), then the details.
 const eventFields = 11
 
+// recordFields checks a stored record's header and finds its first n
+// length-prefixed fields: field i is body[start[i]:end[i]], body being
+// what follows the header.
+func recordFields(rec []byte, n int) (body []byte, start, end [eventFields]int, err error) {
+	if len(rec) < minRecord || rec[32] != recordVersion {
+		return nil, start, end, fmt.Errorf("audit record too short or of unknown version")
+	}
+	body = rec[minRecord:]
+	off := 0
+	for i := range n {
+		l, k := binary.Uvarint(body[off:])
+		if k <= 0 || uint64(len(body)-off-k) < l {
+			return nil, start, end, fmt.Errorf("audit record %d is truncated", binary.BigEndian.Uint64(rec[offSeq:]))
+		}
+		start[i], end[i] = off+k, off+k+int(l)
+		off = end[i]
+	}
+	return body, start, end, nil
+}
+
 // DecodeEvent reads a stored record. It does not check the hash; Verify does.
 func DecodeEvent(rec []byte) (Event, error) {
 	var ev Event
-	if len(rec) < minRecord || rec[32] != recordVersion {
-		return ev, fmt.Errorf("audit record too short or of unknown version")
+	body, start, end, err := recordFields(rec, eventFields)
+	if err != nil {
+		return ev, err
 	}
 	copy(ev.Hash[:], rec[:32])
 	ev.Seq = binary.BigEndian.Uint64(rec[offSeq:])
@@ -174,17 +187,6 @@ func DecodeEvent(rec []byte) (Event, error) {
 	// One string for the ten text fields, each a slice of it, and one
 	// copy of the details: two allocations whatever the event. (A page of
 	// the audit tab decodes 50 in a row.)
-	body := rec[minRecord:]
-	var start, end [eventFields]int
-	off := 0
-	for i := range eventFields {
-		l, k := binary.Uvarint(body[off:])
-		if k <= 0 || uint64(len(body)-off-k) < l {
-			return ev, fmt.Errorf("audit record %d is truncated", ev.Seq)
-		}
-		start[i], end[i] = off+k, off+k+int(l)
-		off = end[i]
-	}
 	text := string(body[:end[eventFields-2]])
 	field := func(i int) string { return text[start[i]:end[i]] }
 	ev.Type = field(0)

@@ -388,7 +388,11 @@ func (c *Core) ImportUsersWith(p Principal, rows []ImportRow, opt ImportOptions)
 			if err != nil {
 				return err
 			}
-			return t.addImported(p, rows, order)
+			users, err := t.prepareRows(rows, order)
+			if err != nil {
+				return err
+			}
+			return t.insertPrepared(p, users)
 		})
 		if err != nil {
 			return 0, err
@@ -435,14 +439,7 @@ func (c *Core) ImportUsersWith(p Principal, rows []ImportRow, opt ImportOptions)
 		if b.err != nil {
 			return done, b.err
 		}
-		err := c.update(func(t *txn) error {
-			for _, r := range b.users {
-				if _, err := t.insertUser(p, r.u, r.details); err != nil {
-					return fmt.Errorf("line %d: %w", r.line, err)
-				}
-			}
-			return nil
-		})
+		err := c.update(func(t *txn) error { return t.insertPrepared(p, b.users) })
 		if err != nil {
 			return done, err
 		}
@@ -466,27 +463,49 @@ type preparedUser struct {
 	details json.RawMessage
 }
 
-// prepareImport validates the rows at the positions part lists (checked
-// before: this only builds their users again) and prepares their events'
-// details, outside the committer.
+// prepareImport prepares a batch (prepareRows) in a read transaction of
+// its own, outside the committer.
 func (c *Core) prepareImport(rows []ImportRow, part []int) preparedBatch {
-	b := preparedBatch{users: make([]preparedUser, 0, len(part))}
+	var b preparedBatch
 	b.err = c.st.View(func(tx ReadTx) error {
-		t := &txn{c: c, now: c.clock.Now(), Tx: readOnly{tx}, orgRefs: map[string]Org{}}
-		for _, i := range part {
-			u, err := t.validateUser(rows[i].User)
-			if err == nil {
-				var d json.RawMessage
-				if d, err = prepareDetails(userCreatedDetails(u)); err == nil {
-					b.users = append(b.users, preparedUser{rows[i].Line, u, d})
-					continue
-				}
-			}
-			return fmt.Errorf("line %d: %w", rows[i].Line, err)
-		}
-		return nil
+		t := &txn{c: c, now: c.clock.Now(), Tx: readOnly{tx}}
+		var err error
+		b.users, err = t.prepareRows(rows, part)
+		return err
 	})
 	return b
+}
+
+// prepareRows builds the users of the rows at the positions part lists
+// (checkImport checked them: this builds them again rather than keep a
+// million users alive meanwhile) and their events' details.
+func (t *txn) prepareRows(rows []ImportRow, part []int) ([]preparedUser, error) {
+	t.orgRefs = map[string]Org{}
+	defer func() { t.orgRefs = nil }()
+	users := make([]preparedUser, 0, len(part))
+	for _, i := range part {
+		u, err := t.validateUser(rows[i].User)
+		var d json.RawMessage
+		if err == nil {
+			d, err = prepareDetails(userCreatedDetails(u))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", rows[i].Line, err)
+		}
+		users = append(users, preparedUser{rows[i].Line, u, d})
+	}
+	return users, nil
+}
+
+// insertPrepared adds prepared users, whose emails checkImport found free
+// in this file.
+func (t *txn) insertPrepared(p Principal, users []preparedUser) error {
+	for _, r := range users {
+		if _, err := t.insertUser(p, r.u, r.details); err != nil {
+			return fmt.Errorf("line %d: %w", r.line, err)
+		}
+	}
+	return nil
 }
 
 // checkImport validates every row against the store and returns the
@@ -530,16 +549,6 @@ func (t *txn) checkImport(rows []ImportRow) ([]int, error) {
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(emails[a], emails[b]) })
 	return order, nil
-}
-
-// addImported adds the rows at the positions order lists.
-func (t *txn) addImported(p Principal, rows []ImportRow, order []int) error {
-	for _, i := range order {
-		if _, err := t.addUser(p, rows[i].User); err != nil {
-			return fmt.Errorf("line %d: %w", rows[i].Line, err)
-		}
-	}
-	return nil
 }
 
 // ImportRow is one parsed input line; Err is a parse error for it.

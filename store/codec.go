@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -51,11 +50,6 @@ func newEncoder(version byte, size int) *encoder {
 func (e *encoder) str(s string) {
 	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
 	e.b = append(e.b, s...)
-}
-
-func (e *encoder) bytes(b []byte) {
-	e.b = binary.AppendUvarint(e.b, uint64(len(b)))
-	e.b = append(e.b, b...)
 }
 
 func (e *encoder) strs(ss []string) {
@@ -522,10 +516,7 @@ const (
 	outboxHasNotice             // the notice itself (messages about no event)
 )
 
-func encodeOutbox(m core.OutboxMessage) []byte { return appendOutbox(nil, m) }
-
-// appendOutbox appends m's encoding to dst, growing it at most once.
-func appendOutbox(dst []byte, m core.OutboxMessage) []byte {
+func encodeOutbox(m core.OutboxMessage) []byte {
 	n := m.Notice
 	var flags uint64
 	if m.Event == 0 || m.Attempts > 0 || m.Failed || m.LastError != "" {
@@ -545,7 +536,7 @@ func appendOutbox(dst []byte, m core.OutboxMessage) []byte {
 	if flags&outboxHasState != 0 {
 		size += 32 + len(m.LastError)
 	}
-	e := encoder{b: append(slices.Grow(dst, size), outboxVersion)}
+	e := newEncoder(outboxVersion, size)
 	e.uint(m.Event)
 	e.str(m.Channel)
 	e.strs(m.To)

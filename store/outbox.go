@@ -28,7 +28,7 @@ import (
 // outboxGroup is the version byte of a group value. Its members follow,
 // each the step from the previous member's number (msg_ + number: the
 // group's messages were numbered by one transaction, so the steps are
-// small) and its encoding as a single message (appendOutbox): ~21 bytes
+// small) and its encoding as a single message (encodeOutbox): ~21 bytes
 // for an alert channel's message instead of ~38 with whole IDs.
 const outboxGroup = outboxVersion + 1
 
@@ -258,8 +258,8 @@ func (t writeTx) isNewMessage(id string) bool {
 	return true
 }
 
-// flushOutbox writes the messages this transaction queued: one alone under
-// its ID, more as groups of up to maxOutboxGroup under their first's.
+// flushOutbox writes the messages this transaction queued, as groups of up
+// to maxOutboxGroup under their first one's ID.
 func (t writeTx) flushOutbox() error {
 	queued := t.commit.outbox
 	if len(queued) == 0 {
@@ -270,17 +270,12 @@ func (t writeTx) flushOutbox() error {
 	b.FillPercent = 0.9
 	for len(queued) > 0 {
 		n := min(len(queued), maxOutboxGroup)
-		var err error
-		if n == 1 {
-			m := queued[0]
-			// Key and value share one allocation (bbolt keeps both
-			// until the commit).
-			kv := appendOutbox(append(make([]byte, 0, len(m.ID)+48), m.ID...), m)
-			err = b.Put(kv[:len(m.ID):len(m.ID)], kv[len(m.ID):])
-		} else {
-			err = b.Put([]byte(queued[0].ID), appendOutboxGroup(queued[:n]))
+		members := make([]outboxMember, n)
+		for i, m := range queued[:n] {
+			num, _ := messageNumber(m.ID) // new messages have numbered IDs
+			members[i] = outboxMember{n: num, enc: string(encodeOutbox(m))}
 		}
-		if err != nil {
+		if err := b.Put([]byte(queued[0].ID), encodeOutboxGroup(members)); err != nil {
 			return err
 		}
 		queued = queued[n:]
@@ -291,24 +286,4 @@ func (t writeTx) flushOutbox() error {
 	clear(t.commit.outbox)
 	t.commit.outbox = t.commit.outbox[:0]
 	return nil
-}
-
-// appendOutboxGroup encodes new messages (isNewMessage) as a group in one
-// allocation.
-func appendOutboxGroup(msgs []core.OutboxMessage) []byte {
-	size := 1
-	for _, m := range msgs {
-		size += 32 + len(m.Channel) + len(m.Variant)
-	}
-	e := newEncoder(outboxGroup, size)
-	var enc []byte
-	prev := uint64(0)
-	for _, m := range msgs {
-		n, _ := messageNumber(m.ID)
-		e.uint(n - prev)
-		prev = n
-		enc = appendOutbox(enc[:0], m)
-		e.bytes(enc)
-	}
-	return e.b
 }
