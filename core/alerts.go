@@ -355,7 +355,7 @@ func (c *Core) Outbox(p Principal) ([]OutboxMessage, error) {
 		return tx.ScanOutbox(func(m OutboxMessage) bool {
 			if err := render(tx, &m); err != nil {
 				// Listed all the same: the worker fails it the same way.
-				m.Notice.Type, m.LastError = "unreadable", clip(err.Error(), 500)
+				m.Notice.Type, m.LastError = "unreadable", cutBytes(err.Error(), 500)
 			}
 			list = append(list, m)
 			return true
@@ -490,21 +490,10 @@ func (t *txn) noteChannel(id string, derr error) error {
 	if derr == nil {
 		ch.LastDelivered = t.now
 	} else {
-		ch.LastError, ch.LastErrorAt = clip(derr.Error(), 500), t.now
+		ch.LastError, ch.LastErrorAt = cutBytes(derr.Error(), 500), t.now
 	}
 	t.alerts = true
 	return t.PutChannel(ch)
-}
-
-// clip shortens s to at most n bytes on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 func envPrefix(p Policy) string {

@@ -208,7 +208,7 @@ func (c *Core) Redeem(p Principal, ticket string, v Visitor) (Session, Grant, er
 		imp, _ := t.User(s.Impersonator)
 		target, _ := t.User(s.Target)
 		_, err = t.record(Event{Type: EvSessionEntered, Actor: imp.Ref(), Subject: target.Ref(), Org: s.Org, Session: s.ID},
-			map[string]any{"key": p.APIKey, "remote": p.Remote, "user_agent": Display(clip(v.UserAgent, 500)), "forwarded_for": Display(clip(v.ForwardedFor, 200))})
+			map[string]any{"key": p.APIKey, "remote": p.Remote, "user_agent": Display(cutBytes(v.UserAgent, 500)), "forwarded_for": Display(cutBytes(v.ForwardedFor, 200))})
 		if err != nil {
 			return err
 		}

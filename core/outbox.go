@@ -145,7 +145,7 @@ func (c *Core) finishDelivery(m OutboxMessage, derr error) {
 			return t.DeleteOutbox(cur.ID)
 		}
 		cur.Attempts++
-		cur.LastError = clip(derr.Error(), 500)
+		cur.LastError = cutBytes(derr.Error(), 500)
 		if t.now.Sub(cur.Created) < MaxDeliveryAge {
 			cur.NextAt = t.now.Add(backoff(t.c.firstRetry, cur.Attempts))
 			return t.PutOutbox(cur)

@@ -20,10 +20,11 @@ import (
 func treeSuffix(seq uint64) int { return 32 * core.TreeLevels(seq-1) }
 
 // splitAudit splits the stored value of event seq into its record and its
-// tree hashes (nil, and the whole value as record, if it is too short).
-func splitAudit(seq uint64, v []byte) (rec, tree []byte) {
+// tree hashes (nil, and the whole value as record, if it is too short, or
+// if db was opened to write records alone: noTree).
+func (db *DB) splitAudit(seq uint64, v []byte) (rec, tree []byte) {
 	n := treeSuffix(seq)
-	if len(v) < n+32 {
+	if db.noTree || len(v) < n+32 {
 		return v, nil
 	}
 	return v[:len(v)-n], v[len(v)-n:]
@@ -74,7 +75,7 @@ func (t readTx) AuditTree(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, ix := range indexes {
 		seq, level := core.TreeHashRef(ix)
-		_, tree := splitAudit(seq, b.Get(seqKey(seq)))
+		_, tree := t.db.splitAudit(seq, b.Get(seqKey(seq)))
 		if tree == nil {
 			return nil, fmt.Errorf("audit tree: event %d holds no tree hashes; the database is damaged", seq)
 		}

@@ -253,3 +253,44 @@ func TestCheckFileReadsCheckpoints(t *testing.T) {
 		t.Fatalf("VerifyChain = %+v, %v; want damage in audit_checkpoints", v, err)
 	}
 }
+
+// A file written without the tree (the benchmark's OpenWithoutTree) holds
+// records alone: every read gives each record whole, one by one as in a
+// scan, and no tree hashes.
+func TestRecordsWithoutTreeReadWhole(t *testing.T) {
+	db, err := store.OpenWithoutTree(t.TempDir() + "/actas.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	update(t, db, func(tx core.Tx) error {
+		for i := range 4 {
+			ev := testEvent(i + 1)
+			if err := core.AppendEvent(tx, &ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, db, func(tx core.ReadTx) error {
+		scanned := 0
+		err := tx.ScanAuditWithTree(0, func(seq uint64, rec, tree []byte) bool {
+			scanned++
+			one, err := tx.AuditRecord(seq)
+			if err != nil || string(one) != string(rec) || tree != nil {
+				t.Errorf("event %d: AuditRecord gives %d bytes (%v), the scan %d and %d bytes of tree; want the same record and no tree", seq, len(one), err, len(rec), len(tree))
+			}
+			if ev, err := core.DecodeEvent(one); err != nil || ev.Seq != seq {
+				t.Errorf("event %d: AuditRecord's record decodes as %d, %v", seq, ev.Seq, err)
+			}
+			return true
+		})
+		if err != nil || scanned != 4 {
+			t.Errorf("scanned %d events, %v; want 4", scanned, err)
+		}
+		if _, err := tx.AuditTree([]int64{0}); err == nil {
+			t.Error("AuditTree of a file without the tree: no error")
+		}
+		return nil
+	})
+}

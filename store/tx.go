@@ -440,7 +440,7 @@ func (t readTx) AuditRecord(seq uint64) ([]byte, error) {
 	if v == nil {
 		return nil, core.ErrNotFound
 	}
-	rec, _ := splitAudit(seq, v)
+	rec, _ := t.db.splitAudit(seq, v)
 	return bytes.Clone(rec), nil
 }
 
@@ -477,10 +477,7 @@ func (t readTx) walkAudit(from uint64, reverse bool, fn func(seq uint64, rec, tr
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}
 		seq := binary.BigEndian.Uint64(k)
-		rec, tree := v, []byte(nil)
-		if !t.db.noTree {
-			rec, tree = splitAudit(seq, v)
-		}
+		rec, tree := t.db.splitAudit(seq, v)
 		if !fn(seq, rec, tree) {
 			return nil
 		}
