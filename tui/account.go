@@ -191,10 +191,7 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.user.Theme = msg.name
 		return p, func() tea.Msg { return ThemeMsg{Theme: msg.name} }
 	case flowDoneMsg:
-		if msg.to != p {
-			return p, nil
-		}
-		return p, p.flow.answer(msg)
+		return p, p.flow.answer(p, msg)
 	case ChangeMsg:
 		ch := msg.Change
 		switch {

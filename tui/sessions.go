@@ -226,10 +226,7 @@ func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return p, p.receive(msg)
 	case flowDoneMsg:
-		if msg.to != p {
-			return p, nil
-		}
-		return p, p.flow.answer(msg)
+		return p, p.flow.answer(p, msg)
 	case ShowSessionsMsg:
 		return p, p.setFilter(msg.Target)
 	case ChangeMsg:
