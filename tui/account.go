@@ -157,7 +157,7 @@ func (p *AccountPage) reload() tea.Cmd {
 			msg.err = err
 			return msg
 		}
-		msg.sessions = sessionRows(co, pr, list)
+		msg.sessions = sessionRows(co, pr, list)[0]
 		return msg
 	}
 }
