@@ -34,7 +34,9 @@ func (s *Server) runCommand(sess ssh.Session, c *console, user core.User, fp str
 		// carriage return, as a terminal's own output processing adds.
 		out, errw = crlf{out}, crlf{errw}
 	}
+	done := g.commandRunning()
 	code = s.cfg.Commands(ctx, p, sess.Command(), inputReader{r: sess, g: g}, out, errw)
+	done()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return 1, endMessage(cause, s.cfg)
 	}

@@ -31,7 +31,8 @@ func guardOf(ctx ssh.Context) *connGuard {
 }
 
 // connGuard watches one connection from accept to close: the handshake
-// deadline, the lifetime, idleness measured on the person's input, and
+// deadline, the lifetime, idleness measured on the person's input (a
+// command that is still running counts as not idle), and
 // what its authentication attempts were, for the login.failed event.
 type connGuard struct {
 	s      *Server
@@ -40,6 +41,7 @@ type connGuard struct {
 	addr   string // the address limits and failed logins are counted by
 
 	lastInput atomic.Int64 // unix nanoseconds of the last byte the person sent
+	commands  atomic.Int32 // commands running: the person is waiting on them, not idle
 	sessions  atomic.Int32 // session channels opened; one is served
 
 	mu        sync.Mutex
@@ -166,9 +168,24 @@ func (g *connGuard) leavePreAuth() {
 // input notes that the person sent something.
 func (g *connGuard) input() { g.lastInput.Store(time.Now().UnixNano()) }
 
+// commandRunning notes that a command started; the returned func notes its
+// end. While one runs the connection is not idle, however long it works
+// or writes without input: the person asked for it and is waiting on it.
+// Idleness counts again from its end.
+func (g *connGuard) commandRunning() (done func()) {
+	g.commands.Add(1)
+	return func() {
+		g.input()
+		g.commands.Add(-1)
+	}
+}
+
 func (g *connGuard) checkIdle() {
 	d := g.s.cfg.IdleTimeout
 	quiet := time.Since(time.Unix(0, g.lastInput.Load()))
+	if g.commands.Load() > 0 {
+		quiet = 0
+	}
 	if quiet < d {
 		g.mu.Lock()
 		if !g.kicked {

@@ -100,6 +100,42 @@ func TestIdleTimeoutCountsOnlyInput(t *testing.T) {
 	}
 }
 
+// A command that works longer than the idle timeout, writing as it goes
+// and reading nothing, is not idle: its output reaches the client whole.
+func TestIdleTimeoutSparesARunningCommand(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	w := newWorld(t, func(c *Config) {
+		c.IdleTimeout = idle
+		c.Commands = func(ctx context.Context, _ core.Principal, _ []string, _ io.Reader, out, _ io.Writer) int {
+			for i := range 8 {
+				select {
+				case <-ctx.Done():
+					return 1
+				case <-time.After(idle / 2):
+				}
+				fmt.Fprintf(out, "line %d\n", i)
+			}
+			return 0
+		}
+	})
+	client, err := w.dial(w.key(core.DemoOwner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.CombinedOutput("long")
+	if err != nil {
+		t.Fatalf("the command was cut off: %v; output %q", err, out)
+	}
+	if want := "line 0\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\n"; string(out) != want {
+		t.Fatalf("output %q, want %q", out, want)
+	}
+}
+
 func TestConnectionLifetimeIsBounded(t *testing.T) {
 	w := newWorld(t, withFake(nil), func(c *Config) { c.MaxSession = 2 * time.Second })
 	tm := w.open(core.DemoOwner)
