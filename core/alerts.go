@@ -245,7 +245,8 @@ func checkChannelURL(field, raw string) (string, error) {
 // channel gets a new signing secret, returned here once: Channels never
 // shows it again.
 func (c *Core) AddChannel(p Principal, kind ChannelKind, target string) (Channel, error) {
-	if err := c.guard(p, CapSettings, "adding an alert channel"); err != nil {
+	n := change(CapSettings, "adding an alert channel")
+	if err := c.check(p, n); err != nil {
 		return Channel{}, err
 	}
 	ch := Channel{Kind: kind}
@@ -280,7 +281,7 @@ func (c *Core) AddChannel(p Principal, kind ChannelKind, target string) (Channel
 		return Channel{}, invalid("kind", "unknown channel kind %q: slack, email or webhook", kind)
 	}
 	err := c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapSettings, "adding an alert channel")); err != nil {
+		if _, err := authorize(t, p, n); err != nil {
 			return err
 		}
 		n, err := t.NextID("channel")
@@ -301,11 +302,12 @@ func (c *Core) AddChannel(p Principal, kind ChannelKind, target string) (Channel
 // RemoveChannel removes a channel and drops its undelivered messages,
 // recording alert.removed.
 func (c *Core) RemoveChannel(p Principal, id string) error {
-	if err := c.guard(p, CapSettings, "removing an alert channel"); err != nil {
+	n := change(CapSettings, "removing an alert channel")
+	if err := c.check(p, n); err != nil {
 		return err
 	}
 	return c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapSettings, "removing an alert channel")); err != nil {
+		if _, err := authorize(t, p, n); err != nil {
 			return err
 		}
 		ch, err := t.Channel(id)
@@ -385,7 +387,8 @@ func (c *Core) SMTP(p Principal) (SMTPConfig, error) {
 // SetSMTP sets the mail server. An empty password with the same user keeps
 // the stored one. Recorded as policy.changed, without the password.
 func (c *Core) SetSMTP(p Principal, s SMTPConfig) error {
-	if err := c.guard(p, CapSettings, "setting the mail server"); err != nil {
+	n := change(CapSettings, "setting the mail server")
+	if err := c.check(p, n); err != nil {
 		return err
 	}
 	host, err := checkText("host", s.Host, 1, 253)
@@ -416,7 +419,7 @@ func (c *Core) SetSMTP(p Principal, s SMTPConfig) error {
 		return invalid("starttls", "--starttls is required or opportunistic, not %q", s.StartTLS)
 	}
 	return c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapSettings, "setting the mail server")); err != nil {
+		if _, err := authorize(t, p, n); err != nil {
 			return err
 		}
 		old, err := t.SMTP()

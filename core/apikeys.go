@@ -95,7 +95,8 @@ func (c *Core) loadAPIKeys(tx ReadTx) error {
 // AddAPIKey creates a key for a host product and returns it with its
 // secret, which is never available again. Owners only.
 func (c *Core) AddAPIKey(p Principal, name string, perSecond int) (APIKey, string, error) {
-	if err := c.guard(p, CapSettings, "adding an API key"); err != nil {
+	n := change(CapSettings, "adding an API key")
+	if err := c.check(p, n); err != nil {
 		return APIKey{}, "", err
 	}
 	name = strings.TrimSpace(name)
@@ -111,7 +112,7 @@ func (c *Core) AddAPIKey(p Principal, name string, perSecond int) (APIKey, strin
 	secret := newSecret(APIKeyPrefix)
 	var k APIKey
 	err := c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapSettings, "adding an API key")); err != nil {
+		if _, err := authorize(t, p, n); err != nil {
 			return err
 		}
 		if old, err := t.APIKey(name); err == nil {
@@ -141,12 +142,13 @@ func (c *Core) AddAPIKey(p Principal, name string, perSecond int) (APIKey, strin
 
 // RevokeAPIKey ends a key at once: its next request is refused. Owners only.
 func (c *Core) RevokeAPIKey(p Principal, name string) (APIKey, error) {
-	if err := c.guard(p, CapSettings, "revoking an API key"); err != nil {
+	n := change(CapSettings, "revoking an API key")
+	if err := c.check(p, n); err != nil {
 		return APIKey{}, err
 	}
 	var k APIKey
 	err := c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapSettings, "revoking an API key")); err != nil {
+		if _, err := authorize(t, p, n); err != nil {
 			return err
 		}
 		var err error

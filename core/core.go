@@ -179,16 +179,13 @@ func (c *Core) Initialized() bool {
 
 func (c *Core) load() error {
 	return c.st.View(func(tx ReadTx) error {
-		orgs, err := tx.Orgs()
+		orgs, root, err := orgsByID(tx)
 		if err != nil {
 			return err
 		}
-		c.orgs = map[string]Org{}
-		for _, o := range orgs {
-			c.orgs[o.ID] = o
-			if o.Parent == "" {
-				c.rootOrg = o.ID
-			}
+		c.orgs = orgs
+		if root != "" {
+			c.rootOrg = root
 		}
 		if p, err := tx.Policy(); err == nil {
 			c.policy = p
@@ -397,15 +394,11 @@ func (c *Core) refresh(t *txn) {
 		}
 		if t.orgs {
 			// A new map, not an update in place: readers hold the old one.
-			if orgs, err := tx.Orgs(); err == nil {
-				m := make(map[string]Org, len(orgs))
-				for _, o := range orgs {
-					m[o.ID] = o
-					if o.Parent == "" {
-						c.rootOrg = o.ID
-					}
+			if orgs, root, err := orgsByID(tx); err == nil {
+				c.orgs = orgs
+				if root != "" {
+					c.rootOrg = root
 				}
-				c.orgs = m
 			}
 		}
 		users := make([]User, 0, len(t.users))
@@ -485,6 +478,23 @@ func (c *Core) OrgName(id string) string {
 		return o.Name
 	}
 	return id
+}
+
+// orgsByID reads every org into a new map by ID, with the root org's ID
+// ("" if there is none yet).
+func orgsByID(tx ReadTx) (orgs map[string]Org, root string, err error) {
+	list, err := tx.Orgs()
+	if err != nil {
+		return nil, "", err
+	}
+	orgs = make(map[string]Org, len(list))
+	for _, o := range list {
+		orgs[o.ID] = o
+		if o.Parent == "" {
+			root = o.ID
+		}
+	}
+	return orgs, root, nil
 }
 
 // inSubtree reports whether org lies in root's subtree (root included).

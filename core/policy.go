@@ -181,7 +181,8 @@ func checkPolicy(p Policy) error {
 // SetPolicy applies KEY=VALUE changes all together, or none of them, and
 // records one policy.changed event listing old and new values.
 func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error) {
-	if err := c.guard(p, CapSettings, "changing the policy"); err != nil {
+	n := change(CapSettings, "changing the policy")
+	if err := c.check(p, n); err != nil {
 		return Policy{}, err
 	}
 	if len(changes) == 0 {
@@ -189,7 +190,7 @@ func (c *Core) SetPolicy(p Principal, changes map[string]string) (Policy, error)
 	}
 	var np Policy
 	err := c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapSettings, "changing the policy")); err != nil {
+		if _, err := authorize(t, p, n); err != nil {
 			return err
 		}
 		old, err := t.currentPolicy()

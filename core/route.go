@@ -122,13 +122,9 @@ func (t *txn) routeRequestCreated(ev Event) error {
 	if err := t.toChannels(ev); err != nil {
 		return err
 	}
-	orgs, err := t.Orgs()
+	om, _, err := orgsByID(t)
 	if err != nil {
 		return err
-	}
-	om := make(map[string]Org, len(orgs))
-	for _, o := range orgs {
-		om[o.ID] = o
 	}
 	// Approvers are staff: the candidates are the staff, read in the
 	// transaction (ID order, so mail goes out in a stable order).

@@ -94,13 +94,8 @@ func (t *txn) gather(imp User, targetID string) (startCheck, error) {
 	if k.active, err = t.ActiveSessions(); err != nil {
 		return k, err
 	}
-	orgs, err := t.Orgs()
-	if err != nil {
+	if k.orgs, _, err = orgsByID(t); err != nil {
 		return k, err
-	}
-	k.orgs = make(map[string]Org, len(orgs))
-	for _, o := range orgs {
-		k.orgs[o.ID] = o
 	}
 	if imp.Mode == ModeRequest {
 		if k.request, err = usableRequest(t, imp.ID, targetID, t.now); err != nil || k.request != nil {

@@ -36,12 +36,13 @@ func (c *Core) Init(p Principal, ownerEmail, ownerName, orgName string) (User, e
 
 // CreateOrg adds a customer org under parent (a name; "" = the root org).
 func (c *Core) CreateOrg(p Principal, name, parent string) (Org, error) {
-	if err := c.guard(p, CapAdmin, "adding an org"); err != nil {
+	n := change(CapAdmin, "adding an org")
+	if err := c.check(p, n); err != nil {
 		return Org{}, err
 	}
 	var o Org
 	err := c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapAdmin, "adding an org")); err != nil {
+		if _, err := authorize(t, p, n); err != nil {
 			return err
 		}
 		parentID := c.RootOrg().ID
@@ -109,12 +110,13 @@ type NewUser struct {
 
 // CreateUser adds one user.
 func (c *Core) CreateUser(p Principal, nu NewUser) (User, error) {
-	if err := c.guard(p, CapAdmin, "adding a user"); err != nil {
+	n := change(CapAdmin, "adding a user")
+	if err := c.check(p, n); err != nil {
 		return User{}, err
 	}
 	var u User
 	err := c.update(func(t *txn) error {
-		if _, err := authorize(t, p, change(CapAdmin, "adding a user")); err != nil {
+		if _, err := authorize(t, p, n); err != nil {
 			return err
 		}
 		var err error
@@ -247,12 +249,13 @@ type UserChange struct {
 // UpdateUser changes a user's settings. Leaving active (suspended, deleted,
 // …) ends every session the user is part of at once.
 func (c *Core) UpdateUser(p Principal, email string, ch UserChange) (User, error) {
-	if err := c.guard(p, CapSettings, "changing a user"); err != nil {
+	n := change(CapSettings, "changing a user")
+	if err := c.check(p, n); err != nil {
 		return User{}, err
 	}
 	var u User
 	err := c.update(func(t *txn) error {
-		me, err := authorize(t, p, change(CapSettings, "changing a user"))
+		me, err := authorize(t, p, n)
 		if err != nil {
 			return err
 		}

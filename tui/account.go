@@ -14,12 +14,6 @@ import (
 // accountSessions is how many sessions "Who impersonated me" shows.
 const accountSessions = 20
 
-// consentPresets are the durations the enable picker offers before
-// "custom" (those above the limit are left out).
-func consentPresets() []time.Duration {
-	return []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
-}
-
 type accountKeys struct {
 	Up, Down, Open, Receipt, Enable, Revoke, Theme key.Binding
 }

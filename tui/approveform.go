@@ -29,12 +29,6 @@ type approveForm struct {
 	busy    bool
 }
 
-// approvePresets are the durations the approve dialog offers on 1–3; 4 is
-// the policy's max_duration.
-func approvePresets() []time.Duration {
-	return []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
-}
-
 // newApproveForm approves request r (asking for r.Duration) under the
 // policy max; who, reason and blocked are what the dialog says of it.
 func newApproveForm(c Common, r core.Request, who, reason, blocked string, limit time.Duration) *approveForm {
@@ -101,7 +95,7 @@ func (f *approveForm) help(k *KeyMap) []key.Binding {
 // 1–3, and max on 4.
 func (f *approveForm) presets() []string {
 	var out []string
-	for i, d := range approvePresets() {
+	for i, d := range durationPresets {
 		if d < f.max {
 			out = append(out, fmt.Sprintf("%d %s", i+1, core.FormatDuration(d)))
 		}
@@ -115,10 +109,10 @@ func (f *approveForm) preset(k string) (time.Duration, bool) {
 		return f.max, true
 	}
 	i := int(k[0] - '1')
-	if i < 0 || i >= len(approvePresets()) || approvePresets()[i] >= f.max {
+	if i < 0 || i >= len(durationPresets) || durationPresets[i] >= f.max {
 		return 0, false
 	}
-	return approvePresets()[i], true
+	return durationPresets[i], true
 }
 
 // stepDuration moves an approval's duration one step: hours below a day,

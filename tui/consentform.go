@@ -23,12 +23,7 @@ type consentForm struct {
 }
 
 func newConsentForm(c Common, limit time.Duration) *consentForm {
-	f := &consentForm{limit: limit}
-	for _, d := range consentPresets() {
-		if d <= limit {
-			f.choices = append(f.choices, d)
-		}
-	}
+	f := &consentForm{limit: limit, choices: presetsWithin(limit)}
 	for i, d := range f.choices {
 		if d == 24*time.Hour {
 			f.choice = i

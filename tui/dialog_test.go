@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +86,27 @@ func TestDenyAndCancelRunThroughTheFlow(t *testing.T) {
 	}
 	if got, _ := f.c.Requests(f.principal(t, core.DemoSupport), core.RequestCancelled, 0); len(got) != 1 {
 		t.Fatalf("cancelled %+v", got)
+	}
+}
+
+// The request and consent forms offer each preset up to the limit, the
+// limit itself included; the approve dialog offers on 1–3 those below the
+// max only, as 4 is the max.
+func TestPresetsUpToTheLimit(t *testing.T) {
+	for _, c := range []struct {
+		limit time.Duration
+		want  []time.Duration
+	}{
+		{72 * time.Hour, []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}},
+		{48 * time.Hour, []time.Duration{time.Hour, 24 * time.Hour}},
+		{time.Hour, []time.Duration{time.Hour}},
+	} {
+		if got := presetsWithin(c.limit); !slices.Equal(got, c.want) {
+			t.Errorf("presetsWithin(%v) = %v, want %v", c.limit, got, c.want)
+		}
+	}
+	f := &approveForm{max: 72 * time.Hour}
+	if got, want := strings.Join(f.presets(), " · "), "1 1h · 2 24h · 4 max 72h"; got != want {
+		t.Errorf("approve presets at max 72h: %q, want %q", got, want)
 	}
 }

@@ -99,6 +99,23 @@ type pageRequest struct {
 	limit int // at most this many rows, where the page can keep to it
 }
 
+// span is the rows [start, end) a read of numbered rows asks for: the
+// list's first limit rows, the limit rows before row (fromAbove), or the
+// limit rows from row on (fromBelow, fromRow). A read of the list's last
+// rows has none (ok false): with numbered rows the pager reads the end as
+// a row once the total is known.
+func (r pageRequest) span() (start, end int, ok bool) {
+	switch r.from {
+	case fromTop:
+		return 0, r.limit, true
+	case fromAbove:
+		return max(r.row-r.limit, 0), r.row, true
+	case fromBottom:
+		return 0, 0, false
+	}
+	return r.row, r.row + r.limit, true
+}
+
 // pageAnswer is what a read found.
 type pageAnswer[T any] struct {
 	rows []T // in list order

@@ -18,13 +18,8 @@ type fakeList struct {
 
 // numbered reads rows by row number; row i holds i.
 func (l *fakeList) numbered(req pageRequest) pageRead[int] {
-	start, end := req.row, req.row+req.limit
-	switch req.from {
-	case fromTop:
-		start, end = 0, req.limit
-	case fromAbove:
-		start, end = max(req.row-req.limit, 0), req.row
-	case fromBottom:
+	start, end, ok := req.span()
+	if !ok {
 		return nil
 	}
 	return func() (pageAnswer[int], error) {

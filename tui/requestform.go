@@ -39,19 +39,27 @@ const (
 	formFields
 )
 
-func requestPresets() []time.Duration {
-	return []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+// durationPresets are the durations the console offers wherever one is
+// picked: the request and consent forms (those within the limit, then
+// custom) and the approve dialog (on 1–3, then the policy max on 4).
+var durationPresets = [...]time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}
+
+// presetsWithin are the durationPresets no longer than limit.
+func presetsWithin(limit time.Duration) []time.Duration {
+	var out []time.Duration
+	for _, d := range durationPresets {
+		if d <= limit {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // newRequestForm is the form asking to act as target under policy pol
 // (its durations), which the menu's answer brought.
 func newRequestForm(c Common, target core.User, pol core.Policy) *requestForm {
 	f := &requestForm{target: target, max: pol.DurationLimit(), errs: map[string]string{}}
-	for _, d := range requestPresets() {
-		if d <= f.max {
-			f.presets = append(f.presets, d)
-		}
-	}
+	f.presets = presetsWithin(f.max)
 	f.reason = newTextInput("> ", "why you need to act as this user, e.g. ticket #4802", 500)
 	f.custom = newTextInput("> ", "e.g. 36h", 10)
 	f.restyle(c)

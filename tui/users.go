@@ -172,14 +172,9 @@ type usersStart struct{ row, pos int }
 // nearest row at or before the one asked for whose position is known, and
 // reads on to where the pager asked. It runs in a Cmd.
 func (p *UsersPage) fetch(req pageRequest) pageRead[core.User] {
-	start, end := req.row, req.row+req.limit
-	switch req.from {
-	case fromTop:
-		start, end = 0, req.limit
-	case fromAbove:
-		start, end = max(req.row-req.limit, 0), req.row
-	case fromBottom:
-		return nil // the pager reads the end as a row once the total is known
+	start, end, ok := req.span()
+	if !ok {
+		return nil
 	}
 	first, from := start, start
 	if !p.ranked {
