@@ -109,16 +109,7 @@ func TestNoTerminalGetsOneLineAndStatus1(t *testing.T) {
 
 func TestCommandsAreRefused(t *testing.T) {
 	w := newWorld(t)
-	client, err := w.dial(w.key(core.DemoOwner))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := sess.CombinedOutput("cat /etc/passwd")
+	out, err := w.command(core.DemoOwner, "cat /etc/passwd")
 	var ee *gossh.ExitError
 	if !errors.As(err, &ee) || ee.ExitStatus() != 1 {
 		t.Fatalf("err %v, want exit status 1", err)

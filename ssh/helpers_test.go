@@ -153,6 +153,22 @@ func (w *world) dial(signers ...gossh.Signer) (*gossh.Client, error) {
 	return gossh.Dial("tcp", w.addr, w.clientConfig(signers...))
 }
 
+// command runs "ssh HOST cmd" without a terminal as the person with the
+// email and returns its stdout and stderr together, and how it ended.
+func (w *world) command(email, cmd string) ([]byte, error) {
+	w.t.Helper()
+	client, err := w.dial(w.key(email))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return sess.CombinedOutput(cmd)
+}
+
 // events returns the audit events of the given type, oldest first.
 func (w *world) events(typ string) []core.Event {
 	w.t.Helper()

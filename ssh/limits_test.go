@@ -118,16 +118,7 @@ func TestIdleTimeoutSparesARunningCommand(t *testing.T) {
 			return 0
 		}
 	})
-	client, err := w.dial(w.key(core.DemoOwner))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := sess.CombinedOutput("long")
+	out, err := w.command(core.DemoOwner, "long")
 	if err != nil {
 		t.Fatalf("the command was cut off: %v; output %q", err, out)
 	}

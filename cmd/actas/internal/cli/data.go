@@ -250,6 +250,10 @@ func (a *app) withCoreIn(writes bool, fn func(c *core.Core, dir string) error) e
 // openHere opens the data directory's database for a command of the local
 // command line, unless a server holds the folder: then the server runs
 // the command (forward), served is set and there is nothing to close.
+// A command that only reads opens it read-only, under a shared lock: core
+// then applies no expiry and ends no leftover session, so nothing is
+// written and a copy on read-only media can be read (DESIGN "Read-only
+// commands"); a writer does both when it opens.
 func (a *app) openHere(writes bool) (o *opened, served bool, err error) {
 	dir, err := a.dataDir(writes)
 	if err != nil {
@@ -261,19 +265,6 @@ func (a *app) openHere(writes bool) (o *opened, served bool, err error) {
 	a.stdin.stop()
 	o, err = a.openCore(dir, core.Options{ReadOnly: !writes}, true)
 	return o, false, err
-}
-
-// open opens the existing, initialised database of the data directory.
-// A command that only reads opens it read-only, under a shared lock: core
-// then applies no expiry and ends no leftover session, so nothing is
-// written and a copy on read-only media can be read (DESIGN "Read-only
-// commands"); a writer does both when it opens.
-func (a *app) open(writes bool) (*opened, error) {
-	dir, err := a.dataDir(writes)
-	if err != nil {
-		return nil, err
-	}
-	return a.openCore(dir, core.Options{ReadOnly: !writes}, true)
 }
 
 // openInput opens a file named on the command line for reading: this
@@ -314,7 +305,11 @@ func (a *app) readNamed(file, what string, limit int) (b []byte, name string, er
 // it and closes it again: for the local-only commands that need the folder
 // itself (tui, serve). Shared commands use read or write.
 func (a *app) withDB(fn func(o *opened) error) error {
-	o, err := a.open(true)
+	dir, err := a.dataDir(true)
+	if err != nil {
+		return err
+	}
+	o, err := a.openCore(dir, core.Options{}, true)
 	if err != nil {
 		return err
 	}

@@ -89,13 +89,10 @@ func (a *app) keyListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				email := emailsOf(co)
 				rows := make([][]string, 0, len(keys))
 				for _, k := range keys {
-					owner := k.UserID
-					if u, err := co.SystemUser(k.UserID); err == nil {
-						owner = u.Email
-					}
-					rows = append(rows, []string{k.Fingerprint, cell(owner), k.Type, cell(k.Comment), stamp(k.Added)})
+					rows = append(rows, []string{k.Fingerprint, cell(email(k.UserID)), k.Type, cell(k.Comment), stamp(k.Added)})
 				}
 				return writeTable(cmd.OutOrStdout(), []string{"FINGERPRINT", "USER", "TYPE", "COMMENT", "ADDED"}, rows)
 			})
