@@ -157,7 +157,7 @@ func (p *AccountPage) reload() tea.Cmd {
 			msg.err = err
 			return msg
 		}
-		msg.sessions = sessionRows(co, pr, list)
+		msg.sessions = sessionRows(co, pr, list)[0]
 		return msg
 	}
 }
@@ -191,10 +191,7 @@ func (p *AccountPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.user.Theme = msg.name
 		return p, func() tea.Msg { return ThemeMsg{Theme: msg.name} }
 	case flowDoneMsg:
-		if msg.to != p {
-			return p, nil
-		}
-		return p, p.flow.answer(msg)
+		return p, p.flow.answer(p, msg)
 	case ChangeMsg:
 		ch := msg.Change
 		switch {

@@ -226,10 +226,7 @@ func (p *ApprovalsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case clockMsg:
 		p.now = msg.now
 	case flowDoneMsg:
-		if msg.to != p {
-			return p, nil
-		}
-		return p, p.flow.answer(msg)
+		return p, p.flow.answer(p, msg)
 	case ChangeMsg:
 		switch msg.Change.Kind {
 		case core.ChangeRequest, core.ChangePolicy, core.ChangeResync:

@@ -115,10 +115,12 @@ func (f *flow) key(page Page, msg tea.KeyMsg, k *KeyMap) tea.Cmd {
 	return cmd
 }
 
-// answer takes core's answer to the open dialog's call: a refusal shows
-// in the dialog, which stays open; an answer closes it and runs done.
-func (f *flow) answer(msg flowDoneMsg) tea.Cmd {
-	if f.d == nil || msg.seq != f.seq || !f.busy {
+// answer takes core's answer to the call page's open dialog made: a
+// refusal shows in the dialog, which stays open; an answer closes it and
+// runs done. Answers to another page's dialog, or an earlier one, are
+// dropped.
+func (f *flow) answer(page Page, msg flowDoneMsg) tea.Cmd {
+	if f.d == nil || msg.to != page || msg.seq != f.seq || !f.busy {
 		return nil
 	}
 	f.busy = false

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/actas/actas/core"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // Every dialog runs the same flow: the call into core runs in a Cmd, and
@@ -108,5 +110,43 @@ func TestPresetsUpToTheLimit(t *testing.T) {
 	f := &approveForm{max: 72 * time.Hour}
 	if got, want := strings.Join(f.presets(), " · "), "1 1h · 2 24h · 4 max 72h"; got != want {
 		t.Errorf("approve presets at max 72h: %q, want %q", got, want)
+	}
+}
+
+// submitDialog is a dialog that any key submits.
+type submitDialog struct{}
+
+func (submitDialog) update(tea.KeyMsg, *KeyMap) (dialogResult, tea.Cmd) { return dialogSubmitted, nil }
+func (submitDialog) view(Common, int) string                            { return "" }
+func (submitDialog) help(*KeyMap) []key.Binding                         { return nil }
+func (submitDialog) refused(error)                                      {}
+func (submitDialog) waiting(bool)                                       {}
+func (submitDialog) restyle(Common)                                     {}
+
+// A flow takes only the answer to its own page's call: one addressed to
+// another page, or to an earlier dialog, leaves the dialog waiting.
+func TestFlowTakesOnlyItsOwnAnswer(t *testing.T) {
+	mine, other := &SessionsPage{}, &SessionsPage{}
+	var f flow
+	done := 0
+	openDialog(&f, submitDialog{}, func() func() (int, error) {
+		return func() (int, error) { return 7, nil }
+	}, func(int) tea.Cmd { done++; return nil })
+	msg, ok := f.key(mine, tea.KeyMsg{Type: tea.KeyEnter}, nil)().(flowDoneMsg)
+	if !ok || msg.to != Page(mine) {
+		t.Fatalf("the call answered %+v", msg)
+	}
+	stray := msg
+	stray.to = other
+	f.answer(mine, stray)
+	old := msg
+	old.seq--
+	f.answer(mine, old)
+	if !f.active() || done != 0 {
+		t.Fatal("an answer meant for another page or dialog closed the dialog")
+	}
+	f.answer(mine, msg)
+	if f.active() || done != 1 {
+		t.Fatalf("its own answer: open %v, done %d", f.active(), done)
 	}
 }

@@ -160,13 +160,13 @@ func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
 	co, pr, target, gen := p.c.Core, p.c.Principal, p.filter.ID, p.gen
 	return func() tea.Msg {
 		msg := sessionsLoadedMsg{to: p, gen: gen, more: more, now: co.Now()}
+		var act []core.Session
 		if !more {
-			act, err := co.VisibleActiveSessions(pr, target)
-			if err != nil {
+			var err error
+			if act, err = co.VisibleActiveSessions(pr, target); err != nil {
 				msg.err = err
 				return msg
 			}
-			msg.active = sessionRows(co, pr, act)
 		}
 		list, err := co.Sessions(pr, target, before, limit)
 		if err != nil {
@@ -181,7 +181,11 @@ func (p *SessionsPage) read(more bool, before string, limit int) tea.Cmd {
 				ended = append(ended, s)
 			}
 		}
-		msg.history = sessionRows(co, pr, ended)
+		rows := sessionRows(co, pr, act, ended)
+		if !more {
+			msg.active = rows[0]
+		}
+		msg.history = rows[1]
 		return msg
 	}
 }
@@ -200,17 +204,22 @@ func sessionRowOf(people map[string]core.User, s core.Session) sessionRow {
 	return r
 }
 
-// sessionRows are the rows of list, with the names of their people read
-// in one call.
-func sessionRows(co *core.Core, pr core.Principal, list []core.Session) []sessionRow {
-	ids := make([]string, 0, 2*len(list))
-	for _, s := range list {
-		ids = append(ids, s.Impersonator, s.Target)
+// sessionRows are the rows of each list, with the names of all their
+// people read in one call.
+func sessionRows(co *core.Core, pr core.Principal, lists ...[]core.Session) [][]sessionRow {
+	var ids []string
+	for _, list := range lists {
+		for _, s := range list {
+			ids = append(ids, s.Impersonator, s.Target)
+		}
 	}
 	people, _ := co.People(pr, ids...)
-	rows := make([]sessionRow, 0, len(list))
-	for _, s := range list {
-		rows = append(rows, sessionRowOf(people, s))
+	rows := make([][]sessionRow, len(lists))
+	for i, list := range lists {
+		rows[i] = make([]sessionRow, 0, len(list))
+		for _, s := range list {
+			rows[i] = append(rows[i], sessionRowOf(people, s))
+		}
 	}
 	return rows
 }
@@ -226,10 +235,7 @@ func (p *SessionsPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return p, p.receive(msg)
 	case flowDoneMsg:
-		if msg.to != p {
-			return p, nil
-		}
-		return p, p.flow.answer(msg)
+		return p, p.flow.answer(p, msg)
 	case ShowSessionsMsg:
 		return p, p.setFilter(msg.Target)
 	case ChangeMsg:

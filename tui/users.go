@@ -265,7 +265,7 @@ func (p *UsersPage) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return p, nil
 	case flowDoneMsg:
-		return p, answerTo(p, p.flow.answer(msg))
+		return p, answerTo(p, p.flow.answer(p, msg))
 	case ChangeMsg:
 		return p, p.change(msg.Change)
 	case adminDoneMsg, keysLoadedMsg:
