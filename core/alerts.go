@@ -189,10 +189,8 @@ const (
 	warnBefore = 10 * time.Minute
 )
 
-// Backoff is the wait after the n-th failed attempt (n ≥ 1): 5 s, 10 s,
-// 20 s … and at most MaxRetry.
-func Backoff(n int) time.Duration { return backoff(FirstRetry, n) }
-
+// backoff is the wait after the n-th failed attempt (n ≥ 1): first, then
+// doubling, and at most MaxRetry.
 func backoff(first time.Duration, n int) time.Duration {
 	d := first
 	for i := 1; i < n && d < MaxRetry; i++ {

@@ -3,6 +3,8 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -393,6 +395,16 @@ func TestLoggableArgs(t *testing.T) {
 		got := strings.Join(core.LoggableArgs(strings.Fields(tc.in)), " ")
 		if got != tc.want {
 			t.Errorf("LoggableArgs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// MessageID is fmt's "msg_%012d", built without fmt: twelve digits at
+// least, so IDs sort in queue order, and all of a larger number.
+func TestMessageIDIsTwelveDigitsAtLeast(t *testing.T) {
+	for _, n := range []uint64{0, 1, 7, 42, 999_999_999_999, 1_000_000_000_000, 123_456_789_012_345, math.MaxUint64} {
+		if got, want := core.MessageID(n), fmt.Sprintf("msg_%012d", n); got != want {
+			t.Errorf("MessageID(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -199,21 +199,6 @@ func DecodeEvent(rec []byte) (Event, error) {
 	return ev, nil
 }
 
-// uvarintString is binary.Uvarint over a string.
-func uvarintString(s string) (uint64, int) {
-	var x uint64
-	var shift uint
-	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
-		b := s[i]
-		if b < 0x80 {
-			return x | uint64(b)<<shift, i + 1
-		}
-		x |= uint64(b&0x7f) << shift
-		shift += 7
-	}
-	return 0, 0
-}
-
 // BreakKind names how the chain is broken.
 type BreakKind string
 

@@ -25,3 +25,7 @@ func SettleUsersIndex(c *Core) error {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Backoff is the wait after the n-th failed delivery (n ≥ 1): 5 s, 10 s,
+// 20 s … and at most MaxRetry.
+func Backoff(n int) time.Duration { return backoff(FirstRetry, n) }

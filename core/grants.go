@@ -485,13 +485,9 @@ func (c *Core) SessionChangesSince(p Principal, seq uint64, limit int) (out []Se
 
 // recordType reads an audit record's type without decoding the rest.
 func recordType(rec []byte) string {
-	if len(rec) < minRecord {
+	body, start, end, err := recordFields(rec, 1)
+	if err != nil {
 		return ""
 	}
-	rest := rec[minRecord:]
-	l, k := uvarintString(string(rest[:min(len(rest), 10)]))
-	if k <= 0 || uint64(len(rest)-k) < l {
-		return ""
-	}
-	return string(rest[k : k+int(l)])
+	return string(body[start[0]:end[0]])
 }

@@ -160,13 +160,8 @@ func TestAuditIndexesMatchTheLogAcrossFlushes(t *testing.T) {
 	// A crash before any flush leaves the events only in the records; Open
 	// rebuilds the tail from them, or flushes it when it is long.
 	rawBolt(t, path, func(tx *bolt.Tx) error {
-		for _, name := range []string{"audit_by_session", "audit_by_actor", "audit_by_subject"} {
-			if err := tx.DeleteBucket([]byte(name)); err != nil {
-				return err
-			}
-			if _, err := tx.CreateBucket([]byte(name)); err != nil {
-				return err
-			}
+		if err := emptyAuditIndexes(tx); err != nil {
+			return err
 		}
 		return tx.Bucket([]byte("meta")).Delete([]byte("audit_indexed"))
 	})

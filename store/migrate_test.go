@@ -131,13 +131,8 @@ func TestOpenMigratesSchema1File(t *testing.T) {
 func TestMigrationRebuildsFirstLayoutIndexes(t *testing.T) {
 	path := schema1Fixture(t)
 	rawBolt(t, path, func(tx *bolt.Tx) error {
-		for _, name := range []string{"audit_by_session", "audit_by_actor", "audit_by_subject"} {
-			if err := tx.DeleteBucket([]byte(name)); err != nil {
-				return err
-			}
-			if _, err := tx.CreateBucket([]byte(name)); err != nil {
-				return err
-			}
+		if err := emptyAuditIndexes(tx); err != nil {
+			return err
 		}
 		c := tx.Bucket([]byte("audit")).Cursor()
 		for k, rec := c.First(); k != nil; k, rec = c.Next() {
@@ -149,7 +144,7 @@ func TestMigrationRebuildsFirstLayoutIndexes(t *testing.T) {
 				if len(key) == 0 {
 					continue
 				}
-				b := tx.Bucket([]byte([]string{"audit_by_session", "audit_by_actor", "audit_by_subject"}[i]))
+				b := tx.Bucket([]byte(auditIndexes[i]))
 				ik := append(append(append([]byte{}, key...), 0), k...)
 				if err := b.Put(ik, nil); err != nil {
 					return err

@@ -30,6 +30,23 @@ func rawBolt(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
 	}
 }
 
+// auditIndexes are the audit log's index buckets, by session, actor and
+// subject (RecordRefs' order).
+var auditIndexes = []string{"audit_by_session", "audit_by_actor", "audit_by_subject"}
+
+// emptyAuditIndexes replaces the audit index buckets with empty ones.
+func emptyAuditIndexes(tx *bolt.Tx) error {
+	for _, name := range auditIndexes {
+		if err := tx.DeleteBucket([]byte(name)); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket([]byte(name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func schemaVersion(t *testing.T, path string) (version uint64, buckets int) {
 	rawBolt(t, path, func(tx *bolt.Tx) error {
 		if v := tx.Bucket([]byte("meta")).Get([]byte("schema_version")); len(v) == 8 {
