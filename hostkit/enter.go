@@ -1,6 +1,7 @@
 package hostkit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"html/template"
@@ -47,7 +48,7 @@ func (k *Kit) EnterHandler() http.Handler {
 		body, _ := json.Marshal(map[string]string{"ticket": ticket})
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 		defer cancel()
-		err := k.send(ctx, http.MethodPost, "/v1/tickets/redeem", strings.NewReader(string(body)), header, &out)
+		err := k.send(ctx, http.MethodPost, "/v1/tickets/redeem", bytes.NewReader(body), header, &out)
 		switch {
 		case statusOf(err) == http.StatusGone || statusOf(err) == http.StatusNotFound:
 			notice(w, http.StatusGone, "This link was already used or has expired",

@@ -5,6 +5,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -70,7 +71,7 @@ func (s *Sender) Deliver(ctx context.Context, d core.Delivery) error {
 // credential, a webhook's query may be one.
 func (s *Sender) post(ctx context.Context, ch core.Channel, header http.Header, body []byte) error {
 	rawURL, shown := ch.URL, ch.Destination()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("cannot build the request to %s", shown)
 	}
