@@ -160,10 +160,10 @@ func isInvisible(r rune) bool {
 // selector inside an emoji sequence of a name is allowed: it draws one
 // glyph, not an invisible difference.
 func checkIdentity(field, s string) error {
-	if isASCII(s) {
-		// Nothing in ASCII is invisible, a control of direction or a tag,
-		// and its letters are all Latin (control characters are refused
-		// before this). An import of a million checks them twice.
+	if isPlain(s) {
+		// Nothing in printable ASCII is invisible, a control of direction
+		// or a tag, and its letters are all Latin (control characters are
+		// refused before this). An import of a million checks them twice.
 		return nil
 	}
 	rs := []rune(s)
@@ -183,15 +183,6 @@ func checkIdentity(field, s string) error {
 		}
 	}
 	return nil
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // inEmojiSequence: r (a joiner or variation selector) follows a symbol.
