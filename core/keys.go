@@ -134,6 +134,18 @@ func (c *Core) RemoveKey(p Principal, fingerprint string) error {
 	return err
 }
 
+// Keys lists login keys, everyone's or one user's. A person may list their
+// own; anyone else's, or everyone's, take owners' rights (a refusal is
+// recorded).
+func (c *Core) Keys(p Principal, email string) ([]Key, error) {
+	if p.System == "" && (email == "" || !strings.EqualFold(strings.TrimSpace(email), p.User.Email)) {
+		if err := c.guard(p, CapAdmin, "listing keys"); err != nil {
+			return nil, err
+		}
+	}
+	return c.SystemKeys(email)
+}
+
 // SystemKeys lists keys; email "" lists everyone's. System API: no
 // principal (the command line as operator); people use KeysOf.
 func (c *Core) SystemKeys(email string) ([]Key, error) {

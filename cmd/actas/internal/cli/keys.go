@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -80,12 +79,7 @@ func (a *app) keyListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.read(func(co *core.Core) error {
-				if p := a.operator(); p.System != "" || email == "" || !strings.EqualFold(strings.TrimSpace(email), p.User.Email) {
-					if err := co.Authorize(p, core.CapAdmin, "listing keys"); err != nil {
-						return err
-					}
-				}
-				keys, err := co.SystemKeys(email)
+				keys, err := co.Keys(a.operator(), email)
 				if err != nil {
 					return err
 				}
