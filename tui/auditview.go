@@ -414,9 +414,17 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 		ink.Faint.Write(b, fit("/ to filter", w))
 	}
 	b.WriteByte('\n')
-	t := tableOf(auditCols(), w-2)
+	// The table is laid out only when the cache lacks a part: a frame
+	// whose parts were all drawn before (a live event) copies strings.
+	var t table
+	layout := func() table {
+		if t.widths == nil {
+			t = tableOf(auditCols(), w-2)
+		}
+		return t
+	}
 	b.WriteString(v.c.drawn.get(drawKey{styles: st.Styles, width: w, part: partHeader}, func() string {
-		return t.header(st, w)
+		return layout().header(st, w)
 	}))
 	b.WriteByte('\n')
 	lines := 0
@@ -443,7 +451,7 @@ func (v *AuditViewer) draw(b *strings.Builder) {
 			part = partSelected
 		}
 		b.WriteString(v.c.drawn.get(drawKey{styles: st.Styles, width: w, part: part, seq: ev.Seq, hash: ev.Hash}, func() string {
-			return auditRow(st, ev, t, selected)
+			return auditRow(st, ev, layout(), selected)
 		}))
 		b.WriteByte('\n')
 		lines++
