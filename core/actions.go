@@ -48,11 +48,13 @@ func (c *Core) RequestActionsFor(p Principal, ids []string) (map[string]RequestA
 			}
 			if r.Status == RequestPending {
 				if requester, err := t.User(r.Requester); err == nil {
-					k, err := t.gather(requester, r.Target)
+					// The checks of the start this approval allows:
+					// the request approved, no session running yet.
+					k, err := t.startBasis(requester, r.Target)
 					if err != nil {
 						return err
 					}
-					k.active, k.request = nil, &Request{}
+					k.request = &Request{}
 					if e := checkStart(k); e != nil {
 						a.Blocked = e
 					}

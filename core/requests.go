@@ -8,11 +8,10 @@ import (
 // everything but the ones that are only known when the session starts
 // (already impersonating, consent, and the approval itself).
 func (t *txn) checkEligible(requester User, targetID string) (User, error) {
-	k, err := t.gather(requester, targetID)
+	k, err := t.startBasis(requester, targetID)
 	if err != nil {
 		return User{}, err
 	}
-	k.active = nil
 	k.policy.RequireConsent = false
 	k.request = &Request{}
 	if e := checkStart(k); e != nil {

@@ -81,8 +81,10 @@ func usableRequest(tx ReadTx, imp, target string, now time.Time) (*Request, erro
 	return nil, nil
 }
 
-// gather reads what checkStart needs inside a transaction.
-func (t *txn) gather(imp User, targetID string) (startCheck, error) {
+// startBasis reads what checkStart needs but the sessions running now and
+// the pair's requests: the policy, the target and the orgs. It is all that
+// the checks of a request (checkEligible, RequestActions' Blocked) use.
+func (t *txn) startBasis(imp User, targetID string) (startCheck, error) {
 	k := startCheck{imp: imp, now: t.now}
 	var err error
 	if k.policy, err = t.currentPolicy(); err != nil {
@@ -91,10 +93,17 @@ func (t *txn) gather(imp User, targetID string) (startCheck, error) {
 	if k.target, err = t.User(targetID); err != nil {
 		return k, notFound("no user %s", targetID)
 	}
-	if k.active, err = t.ActiveSessions(); err != nil {
+	k.orgs, _, err = orgsByID(t)
+	return k, err
+}
+
+// gather reads what checkStart needs inside a transaction.
+func (t *txn) gather(imp User, targetID string) (startCheck, error) {
+	k, err := t.startBasis(imp, targetID)
+	if err != nil {
 		return k, err
 	}
-	if k.orgs, _, err = orgsByID(t); err != nil {
+	if k.active, err = t.ActiveSessions(); err != nil {
 		return k, err
 	}
 	if imp.Mode == ModeRequest {
