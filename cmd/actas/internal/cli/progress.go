@@ -24,9 +24,15 @@ type progress struct {
 	showed bool
 }
 
-// newProgress starts a progress line on w for total items of what.
+// newProgress starts a progress line on w for total items of what, shown
+// when w is a terminal. Output goes through a writer that escapes control
+// bytes (safeWriter); the line is drawn on the terminal underneath it,
+// since it moves the cursor itself.
 func (a *app) newProgress(w io.Writer, what string, total int, quiet bool) *progress {
-	live := !quiet && isTerminal(a.env.Stdout)
+	if s, ok := w.(*safeWriter); ok {
+		w = s.w
+	}
+	live := !quiet && isTerminal(w)
 	return &progress{w: w, live: live, what: what, total: total, start: time.Now(), now: time.Now}
 }
 

@@ -2,9 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 func TestProgressLine(t *testing.T) {
@@ -65,5 +69,32 @@ func TestImportPrintsOnlyTheFinalLine(t *testing.T) {
 	}
 	if strings.Contains(r.out+r.err, "\r") {
 		t.Errorf("demo wrote a progress line off a terminal: %q", r.out+r.err)
+	}
+}
+
+// On a real terminal, the command itself draws the line: through the
+// writer that escapes control bytes in everything else it prints.
+func TestImportDrawsProgressOnATerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	var screen bytes.Buffer
+	read := make(chan struct{})
+	go func() { io.Copy(&screen, ptmx); close(read) }()
+	c := newCLI(t)
+	c.initDB()
+	file := c.write("people.csv", membersCSV(300, ""))
+	env := Env{Stdin: strings.NewReader(""), Stdout: tty, Stderr: io.Discard, Getenv: func(k string) string { return c.env[k] },
+		Operator: "tester", LockTimeout: 100 * time.Millisecond, ImportBatch: 50}
+	if code := Run(context.Background(), env, []string{"--data", c.dir, "import", "users", file}); code != 0 {
+		t.Fatalf("import exit %d", code)
+	}
+	tty.Close()
+	<-read
+	if out := screen.String(); !strings.Contains(out, "\x1b[Kimporting users: ") || !strings.Contains(out, "imported 300 users") {
+		t.Errorf("the terminal showed %q, want a progress line, then the final line", out)
 	}
 }
