@@ -22,7 +22,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 9
+const schemaVersion = 10
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -61,6 +61,8 @@ var (
 	// stored hashes of leaf seq-1, 32 bytes each, level 0 (the leaf) first,
 	// 32·core.TreeLevels(seq-1) bytes in all (tree.go). Keeping them in the
 	// record's own value means an append writes no page the record does not.
+	// Since version 10 it also holds the outbox messages of a commit, after
+	// its last record, under 16-byte keys (outbox.go).
 	bucketAudit = []byte("audit")
 	// The audit indexes map key|0x00|first seq (8 bytes) -> a block of
 	// postings. They are complete up to meta's audit_indexed seq
@@ -73,10 +75,10 @@ var (
 	// bucketChannels maps alert channel ID -> channel (JSON, secret
 	// included: the webhook secret must stay usable for signing).
 	bucketChannels = []byte("alert_channels")
-	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order;
-	// since version 9 also to a group of messages: outbox.go)
-	// -> message (binary codec): the notifications not delivered yet, and those
-	// that failed for good.
+	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
+	// -> message (binary codec): the notifications whose delivery failed,
+	// waiting for their next try or failed for good. Those not tried yet
+	// are in the audit bucket, grouped by commit (outbox.go).
 	bucketOutbox = []byte("outbox")
 	// bucketAuditTree held the tree hashes of schema 5, a bucket of their
 	// own; schema 6 moved them into the audit values and dropped it.
@@ -123,6 +125,9 @@ var (
 	// keySMTP holds the mail server setting (JSON, password included);
 	// absent until actas smtp set.
 	keySMTP = []byte("smtp")
+	// keyOutboxSeq holds the number (8 bytes) of the last outbox message;
+	// absent means none yet. keyOutboxFrom: outbox.go.
+	keyOutboxSeq = []byte("outbox_seq")
 )
 
 // auditIndexBuckets maps the index names of core.ReadTx.ScanAuditIndex to
@@ -141,7 +146,8 @@ var idBuckets = map[string][]byte{
 	"request": bucketRequests,
 	"session": bucketSessions,
 	"channel": bucketChannels,
-	"outbox":  bucketOutbox,
+	// "outbox" counts in meta (outbox_seq), not in a bucket's sequence:
+	// the bucket's root would be written by every commit that queues.
 }
 
 // keySep ends the first part of a composite key. IDs, statuses and index keys
@@ -239,6 +245,7 @@ var migrations = []migration{
 	// Nothing to rewrite: a version-8 outbox is a version-9 outbox without
 	// groups. The version says that older code cannot read this one.
 	{to: 9, what: "outbox keys may hold the messages of one commit as a group", apply: func(*bolt.Tx) error { return nil }},
+	{to: 10, what: "a commit's messages kept as a group after its last audit record; the message counter in meta", apply: migrateToV10},
 }
 
 // createBuckets creates the buckets a migration adds, keeping any the file
