@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,7 +23,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 10
+const schemaVersion = 11
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -58,7 +59,8 @@ var (
 
 	// bucketAudit maps seq (8 bytes) to the record core encoded, followed
 	// by the Merkle tree hashes that appending the event stored: tlog's
-	// stored hashes of leaf seq-1, 32 bytes each, level 0 (the leaf) first,
+	// stored hashes of leaf seq-1 from level core.TreeStoredFrom up (schema
+	// 8–10: from level 0, the leaf), 32 bytes each, lowest level first,
 	// 32·core.TreeLevels(seq-1) bytes in all (tree.go). Keeping them in the
 	// record's own value means an append writes no page the record does not.
 	// Since version 10 it also holds the outbox messages of a commit, after
@@ -246,6 +248,7 @@ var migrations = []migration{
 	// groups. The version says that older code cannot read this one.
 	{to: 9, what: "outbox keys may hold the messages of one commit as a group", apply: func(*bolt.Tx) error { return nil }},
 	{to: 10, what: "a commit's messages kept as a group after its last audit record; the message counter in meta", apply: migrateToV10},
+	{to: 11, what: "keep the audit log's tree hashes from level 4 up only", apply: migrateToV11},
 }
 
 // createBuckets creates the buckets a migration adds, keeping any the file
@@ -411,9 +414,9 @@ func migrateToV8(tx *bolt.Tx) error {
 				break
 			}
 			seq := f.Size() + 1
-			value := make([]byte, len(v), len(v)+treeSuffix(seq))
+			value := make([]byte, len(v), len(v)+v8Suffix(seq))
 			copy(value, v)
-			chunk = append(chunk, entry{bytes.Clone(k), f.Append([32]byte(v[:32]), value)})
+			chunk = append(chunk, entry{bytes.Clone(k), f.AppendFrom([32]byte(v[:32]), value, 0)})
 		}
 		for _, e := range chunk {
 			if err := audit.Put(e.key, e.value); err != nil {
@@ -502,4 +505,48 @@ func migrate(tx *bolt.Tx, path string) (from uint64, err error) {
 		}
 	}
 	return from, nil
+}
+
+// v8Suffix is how many bytes of tree hashes schemas 8–10 kept after the
+// record of seq: all of tlog's stored hashes of its leaf.
+func v8Suffix(seq uint64) int { return 32 * (1 + bits.TrailingZeros64(^(seq - 1))) }
+
+// migrateToV11 drops the tree hashes below core.TreeStoredFrom from every
+// audit value (a value too short to hold them is left as it is, for audit
+// verify to report). As migrateToV8, it reads in chunks and writes each.
+func migrateToV11(tx *bolt.Tx) error {
+	audit := tx.Bucket(bucketAudit)
+	audit.FillPercent = 1.0
+	drop := 32 * core.TreeStoredFrom
+	type entry struct{ key, value []byte }
+	chunk := make([]entry, 0, 4096)
+	from := seqKey(1)
+	for {
+		chunk = chunk[:0]
+		c := audit.Cursor()
+		k, v := c.Seek(from)
+		for ; k != nil && len(chunk) < cap(chunk); k, v = c.Next() {
+			if len(k) != 8 {
+				continue // an outbox group (schema 10)
+			}
+			seq := binary.BigEndian.Uint64(k)
+			n := v8Suffix(seq)
+			if len(v) < n+32 {
+				continue
+			}
+			rec, tree := v[:len(v)-n], v[len(v)-n:]
+			value := make([]byte, 0, len(rec)+max(len(tree)-drop, 0))
+			value = append(append(value, rec...), tree[min(drop, len(tree)):]...)
+			chunk = append(chunk, entry{bytes.Clone(k), value})
+		}
+		for _, e := range chunk {
+			if err := audit.Put(e.key, e.value); err != nil {
+				return err
+			}
+		}
+		if k == nil {
+			return nil
+		}
+		from = bytes.Clone(k)
+	}
 }
