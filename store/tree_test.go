@@ -373,3 +373,59 @@ func TestOpenDropsTheLowTreeLevelsOfVersion10(t *testing.T) {
 		return nil
 	})
 }
+
+// Verify checks the chain and the tree on two goroutines, a batch of
+// events at a time: whichever breaks first in the log is reported, across
+// batches, with the events before it.
+func TestVerifyReportsTheFirstBreakOfChainOrTree(t *testing.T) {
+	db, path := openTemp(t)
+	const n = 9000 // three of the tree checker's batches
+	update(t, db, func(tx core.Tx) error {
+		for i := range n {
+			ev := testEvent(i + 1)
+			if err := core.AppendEvent(tx, &ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	tamper := func(seq uint64, tree bool) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("audit"))
+			k := binary.BigEndian.AppendUint64(nil, seq)
+			v := append([]byte(nil), b.Get(k)...)
+			if tree {
+				v[len(v)-1] ^= 1 // the last stored tree hash
+			} else {
+				v[len(v)-32*core.TreeLevels(seq-1)-3] ^= 0x20 // a byte of the record's details
+			}
+			return b.Put(k, v)
+		}
+	}
+	verify := func() core.Verification {
+		db, err := store.Open(path, store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		v, err := core.VerifyChain(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// Events 8192 and 6144 complete subtrees of levels 0–12 and 0–10.
+	rawBolt(t, path, tamper(8192, false))
+	if v := verify(); v.BadSeq != 8192 || v.Break != core.BreakHash || v.Events != 8191 {
+		t.Errorf("a changed record: %v", v)
+	}
+	rawBolt(t, path, tamper(6144, true))
+	if v := verify(); v.BadSeq != 6144 || v.Break != core.BreakTree || v.Events != 6143 {
+		t.Errorf("a changed tree hash before a changed record: %v", v)
+	}
+	rawBolt(t, path, tamper(5000, false))
+	if v := verify(); v.BadSeq != 5000 || v.Break != core.BreakHash || v.Events != 4999 {
+		t.Errorf("a changed record before a changed tree hash: %v", v)
+	}
+}
