@@ -347,7 +347,7 @@ type treeChecker struct {
 	done   chan struct{}
 	closed bool // in
 	tree   TreeFrontier
-	bad  uint64 // the first event whose stored hashes differ; 0 = none
+	bad    uint64 // the first event whose stored hashes differ; 0 = none
 }
 
 // treeBatch is a run of events: their hashes and stored tree hashes, one
