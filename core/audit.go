@@ -254,8 +254,13 @@ func (v Verification) String() string {
 // Merkle tree beside them: every hash the store kept for the tree must be
 // the one the events give, so that proofs and checkpoint consistency read
 // from the stored tree speak for the events themselves.
+//
+// The chain and the tree are checked on two cores: the walk hashes each
+// record and checks its link, and hands the event hashes and stored tree
+// hashes, a batch at a time, to a goroutine that extends the tree and
+// compares (treeChecker). Either one's first bad seq is the break.
 func VerifyChain(st Store) (Verification, error) {
-	// The file check reads everything else, on the other core meanwhile.
+	// The file check reads everything else, beside the two.
 	var damage []string
 	checked := make(chan struct{})
 	if fc, ok := st.(FileChecker); ok {
@@ -267,12 +272,14 @@ func VerifyChain(st Store) (Verification, error) {
 		close(checked)
 	}
 	var v Verification
+	var tc *treeChecker
 	err := st.View(func(tx ReadTx) error {
 		v = Verification{}
+		tc = newTreeChecker()
+		defer tc.wait() // on a panic too (a page that cannot be read)
 		var prev [32]byte
-		var tree TreeFrontier
-		want := make([]byte, 0, 64*32)
 		expect := uint64(1)
+		batch := tc.batch()
 		err := tx.ScanAuditWithTree(0, func(seq uint64, rec, stored []byte) bool {
 			switch {
 			case seq != expect:
@@ -285,23 +292,32 @@ func VerifyChain(st Store) (Verification, error) {
 				v.BadSeq, v.Break = seq, BreakHash
 			case !bytes.Equal(rec[offPrev:offPrev+32], prev[:]):
 				v.BadSeq, v.Break = seq, BreakLink
+			case len(stored) != 32*TreeLevels(seq-1):
+				v.BadSeq, v.Break = seq, BreakTree
 			default:
-				// On a mismatch the walk stops, so the frontier may move
-				// first (copying it per event would cost more than the
-				// hashing).
-				if want = tree.Append([32]byte(rec[:32]), want[:0]); !bytes.Equal(want, stored) {
-					v.BadSeq, v.Break = seq, BreakTree
-					return false
-				}
 				copy(prev[:], rec[:32])
+				batch.add([32]byte(prev), stored)
+				if batch.full() {
+					if batch = tc.send(batch); batch == nil {
+						return false // the tree broke earlier
+					}
+				}
 				v.Events++
 				expect++
 				return true
 			}
 			return false
 		})
-		if err != nil || !v.OK() {
+		tc.send(batch)
+		tree, bad := tc.wait()
+		if err != nil {
 			return err
+		}
+		if bad != 0 && (v.BadSeq == 0 || bad < v.BadSeq) {
+			v.BadSeq, v.Break, v.Events = bad, BreakTree, bad-1
+		}
+		if !v.OK() {
+			return nil
 		}
 		headSeq, headHash, err := tx.AuditHead()
 		if err != nil {
@@ -321,6 +337,96 @@ func VerifyChain(st Store) (Verification, error) {
 		v.Damage = damage
 	}
 	return v, err
+}
+
+// treeChecker extends the Merkle tree with the events VerifyChain's walk
+// hands it and compares each event's stored tree hashes.
+type treeChecker struct {
+	in     chan *treeBatch
+	free   chan *treeBatch
+	done   chan struct{}
+	closed bool // in
+	tree   TreeFrontier
+	bad    uint64 // the first event whose stored hashes differ; 0 = none
+}
+
+// treeBatch is a run of events: their hashes and stored tree hashes, one
+// after the other (an event's share is known from its seq).
+type treeBatch struct {
+	hashes [][32]byte
+	stored []byte
+}
+
+const treeBatchSize = 4096
+
+func newTreeChecker() *treeChecker {
+	tc := &treeChecker{in: make(chan *treeBatch, 2), free: make(chan *treeBatch, 4), done: make(chan struct{})}
+	go tc.run()
+	return tc
+}
+
+func (b *treeBatch) add(hash [32]byte, stored []byte) {
+	b.hashes = append(b.hashes, hash)
+	b.stored = append(b.stored, stored...)
+}
+
+func (b *treeBatch) full() bool { return len(b.hashes) == treeBatchSize }
+
+// batch is an empty batch, a used one when there is one.
+func (tc *treeChecker) batch() *treeBatch {
+	select {
+	case b := <-tc.free:
+		b.hashes, b.stored = b.hashes[:0], b.stored[:0]
+		return b
+	default:
+		return &treeBatch{hashes: make([][32]byte, 0, treeBatchSize)}
+	}
+}
+
+// send hands b over and returns the next batch to fill, or nil once the
+// tree has broken (nothing later can be the first break).
+func (tc *treeChecker) send(b *treeBatch) *treeBatch {
+	select {
+	case <-tc.done:
+		return nil
+	case tc.in <- b:
+		return tc.batch()
+	}
+}
+
+func (tc *treeChecker) run() {
+	defer close(tc.done)
+	want := make([]byte, 0, 64*32)
+	for b := range tc.in {
+		stored := b.stored
+		for _, h := range b.hashes {
+			seq := tc.tree.Size() + 1
+			n := 32 * TreeLevels(seq-1) // the walk checked there are n
+			// On a mismatch the check stops, so the frontier may move
+			// first (copying it per event would cost more than the
+			// hashing).
+			if want = tc.tree.Append(h, want[:0]); !bytes.Equal(want, stored[:n]) {
+				tc.bad = seq
+				return
+			}
+			stored = stored[n:]
+		}
+		select {
+		case tc.free <- b:
+		default:
+		}
+	}
+}
+
+// wait ends the check and returns the tree of the events checked and the
+// first bad event (0 when none).
+func (tc *treeChecker) wait() (TreeFrontier, uint64) {
+	if !tc.closed {
+		close(tc.in)
+		tc.closed = true
+	}
+	<-tc.done
+	return tc.tree, tc.bad
 }
 
 // canonicalDetails redacts details and encodes them as JSON with sorted keys.

@@ -129,6 +129,9 @@ func keysFromRecords(tx *bolt.Tx, lo, hi uint64, fn func(seq uint64, keys *tailE
 	}
 	c := tx.Bucket(bucketAudit).Cursor()
 	for k, v := c.Seek(seqKey(lo + 1)); k != nil; k, v = c.Next() {
+		if isGroupKey(k) {
+			continue // outbox messages (outbox.go)
+		}
 		seq := binary.BigEndian.Uint64(k)
 		if seq > hi {
 			return

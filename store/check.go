@@ -34,6 +34,18 @@ func (db *DB) CheckFile() (damage []string) {
 		release := db.releaseEvery(tx).tick
 		walked := map[string]bool{string(bucketAudit): true}
 		checkRecords(tx, add, release, walked)
+		// The outbox: its messages of their own and the groups in the
+		// audit log (from outbox_from on).
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					add("outbox: a page cannot be read: %v", r)
+				}
+			}()
+			if err := rtx.ScanOutbox(func(core.OutboxMessage) bool { release(); return true }); err != nil {
+				add("outbox: %v", err)
+			}
+		}()
 		for _, name := range allBuckets {
 			if !walked[string(name)] {
 				walkBucket(tx, name, add, release)

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,20 +12,26 @@ import (
 	"github.com/actas/actas/core"
 )
 
-// The outbox bucket maps a message ID (msg_ + 12 digits, so in queue order)
-// to one message, or, since schema version 9, to a group: the messages one
-// transaction queued, under the ID of the first of them. A busy log queues
-// a message in the commit of nearly every session event, and 64 engineers
-// at work commit ~64 events at once: one key per commit instead of one per
-// message is what keeps the outbox's cost within a tenth of the append
-// rate (BenchmarkAuditAppendWithOutbox).
+// The outbox lives in two places (schema version 10).
 //
-// Messages only leave or change one at a time (delivered, failed, retried),
-// and rarely compared with how many are queued, so a group is rewritten
-// when one of its members does; a group whose members are all gone is
-// deleted. A group keeps its key after its first member left: every member
-// still sorts at or after it and before the next key, which is how a
-// member is found (findOutbox).
+// A message is queued in the transaction of the audit event that causes
+// it, and a busy log queues one in nearly every commit (64 engineers at
+// work commit ~64 events at once). Writing it to a bucket of its own added
+// that bucket's pages to every fsync'd commit: 8–13 % of the append rate
+// (BenchmarkAuditAppendWithOutbox). So the messages one transaction queues
+// are written at its end as one group in the audit bucket, right after the
+// transaction's last record, in the page the append writes anyway: key the
+// record's seq (8 bytes) and the first member's number (8 bytes), 16 bytes
+// where a record's is 8. Every reader of the audit bucket skips such keys
+// (walkAudit, keysFromRecords). Meta's outbox_from is the lowest seq that
+// has a group, absent when none has, so a scan of the pending messages
+// starts there, not at the start of the log.
+//
+// A group only shrinks: a delivered member leaves it, and a member whose
+// delivery failed moves to the outbox bucket with its retry state, under
+// its own ID. So groups hold messages not tried yet, which the worker takes
+// within a second; a dead endpoint's messages wait in the outbox bucket,
+// and the scan from outbox_from stays short.
 
 // outboxGroup is the version byte of a group value. Its members follow,
 // each the step from the previous member's number (msg_ + number: the
@@ -36,8 +44,20 @@ const outboxGroup = outboxVersion + 1
 // member stays cheap even when a transaction queued thousands.
 const maxOutboxGroup = 128
 
-// isOutboxGroup reports whether a stored outbox value is a group.
-func isOutboxGroup(v []byte) bool { return len(v) > 0 && v[0] == outboxGroup }
+// groupKeyLen is the length of a group's key in the audit bucket.
+const groupKeyLen = 16
+
+// isGroupKey reports whether a key of the audit bucket is a group's.
+func isGroupKey(k []byte) bool { return len(k) == groupKeyLen }
+
+// groupKey is the key of a group after record seq whose first member is
+// message number n.
+func groupKey(seq, n uint64) []byte {
+	return binary.BigEndian.AppendUint64(seqKey(seq), n)
+}
+
+// keyOutboxFrom (meta) holds the lowest seq (8 bytes) that has a group.
+var keyOutboxFrom = []byte("outbox_from")
 
 // outboxMember is one member of a group as stored: its number and its
 // encoding.
@@ -47,6 +67,15 @@ type outboxMember struct {
 }
 
 func (m outboxMember) id() string { return core.MessageID(m.n) }
+
+func (m outboxMember) message() (core.OutboxMessage, error) {
+	id := m.id()
+	msg, err := decodeOutbox([]byte(id), []byte(m.enc))
+	if err != nil {
+		return msg, fmt.Errorf("outbox message %s: %w", id, err)
+	}
+	return msg, nil
+}
 
 func decodeOutboxGroup(v []byte) ([]outboxMember, error) {
 	d := newDecoder("outbox group", outboxGroup, v)
@@ -88,59 +117,90 @@ func messageNumber(id string) (uint64, bool) {
 	return n, true
 }
 
-func (m outboxMember) message() (core.OutboxMessage, error) {
-	id := m.id()
-	msg, err := decodeOutbox([]byte(id), []byte(m.enc))
-	if err != nil {
-		return msg, fmt.Errorf("outbox message %s: %w", id, err)
+// outboxFrom is the lowest seq that has a group, or false when none has.
+func (t readTx) outboxFrom() (uint64, bool, error) {
+	v := t.bucket(bucketMeta).Get(keyOutboxFrom)
+	switch {
+	case v == nil:
+		return 0, false, nil
+	case len(v) != 8:
+		return 0, false, fmt.Errorf("meta %s is %d bytes long, want 8; the database is damaged", keyOutboxFrom, len(v))
 	}
-	return msg, nil
+	return binary.BigEndian.Uint64(v), true, nil
 }
 
-// outboxSlot is where a message is stored: its own key, or a member of the
-// group under key.
+// groupCursor walks the groups in the audit bucket, in queue order.
+type groupCursor struct {
+	c *bolt.Cursor
+}
+
+// groups returns a cursor over the groups and the first one (nil keys when
+// there are none).
+func (t readTx) groups() (groupCursor, []byte, []byte, error) {
+	from, ok, err := t.outboxFrom()
+	if err != nil || !ok {
+		return groupCursor{}, nil, nil, err
+	}
+	g := groupCursor{t.bucket(bucketAudit).Cursor()}
+	k, v := g.skip(g.c.Seek(seqKey(from)))
+	return g, k, v, nil
+}
+
+func (g groupCursor) next() ([]byte, []byte) { return g.skip(g.c.Next()) }
+
+// skip moves past the records to the next group.
+func (g groupCursor) skip(k, v []byte) ([]byte, []byte) {
+	for k != nil && !isGroupKey(k) {
+		k, v = g.c.Next()
+	}
+	return k, v
+}
+
+// outboxSlot is where a message is stored: a member of the group under
+// key, or (members nil) a message of its own in the outbox bucket.
 type outboxSlot struct {
 	key     []byte
-	members []outboxMember // nil for a message under its own key
+	members []outboxMember
 	index   int
-	single  []byte // the value of a message under its own key
+	single  []byte // the value of a message of its own
 }
 
 // findOutbox locates message id, or reports ErrNotFound.
-func findOutbox(b *bolt.Bucket, id string) (outboxSlot, error) {
-	c := b.Cursor()
-	k, v := c.Seek([]byte(id))
-	if k == nil || string(k) != id {
-		// Only a group under an earlier key can hold it.
-		k, v = c.Prev()
-	}
-	if k == nil {
-		return outboxSlot{}, core.ErrNotFound
-	}
-	if !isOutboxGroup(v) {
-		if string(k) != id {
-			return outboxSlot{}, core.ErrNotFound
-		}
-		return outboxSlot{key: k, single: v}, nil
+func (t readTx) findOutbox(id string) (outboxSlot, error) {
+	if v := t.bucket(bucketOutbox).Get([]byte(id)); v != nil {
+		return outboxSlot{key: []byte(id), single: v}, nil
 	}
 	n, ok := messageNumber(id)
 	if !ok {
 		return outboxSlot{}, core.ErrNotFound
 	}
-	members, err := decodeOutboxGroup(v)
+	g, k, v, err := t.groups()
 	if err != nil {
-		return outboxSlot{}, fmt.Errorf("outbox group %s: %w", k, err)
+		return outboxSlot{}, err
+	}
+	// The group holding n is the last one whose first member is at or
+	// before it.
+	var key, value []byte
+	for ; k != nil && binary.BigEndian.Uint64(k[8:]) <= n; k, v = g.next() {
+		key, value = k, v
+	}
+	if key == nil {
+		return outboxSlot{}, core.ErrNotFound
+	}
+	members, err := decodeOutboxGroup(value)
+	if err != nil {
+		return outboxSlot{}, fmt.Errorf("outbox group %x: %w", key, err)
 	}
 	for i, m := range members {
 		if m.n == n {
-			return outboxSlot{key: k, members: members, index: i}, nil
+			return outboxSlot{key: bytes.Clone(key), members: members, index: i}, nil
 		}
 	}
 	return outboxSlot{}, core.ErrNotFound
 }
 
 func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
-	s, err := findOutbox(t.bucket(bucketOutbox), id)
+	s, err := t.findOutbox(id)
 	switch {
 	case err != nil:
 		return core.OutboxMessage{}, err
@@ -150,28 +210,49 @@ func (t readTx) OutboxMessage(id string) (core.OutboxMessage, error) {
 	return decodeOutbox([]byte(id), s.single)
 }
 
+// ScanOutbox merges the messages of their own (in ID order) with the
+// groups' members (in number order, which is ID order too).
 func (t readTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
-	c := t.bucket(bucketOutbox).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if isOutboxGroup(v) {
-			members, err := decodeOutboxGroup(v)
-			if err != nil {
-				return fmt.Errorf("outbox group %s: %w", k, err)
-			}
-			for _, mm := range members {
-				m, err := mm.message()
-				if err != nil {
-					return err
-				}
-				if !fn(m) {
-					return nil
-				}
-			}
-			continue
+	g, gk, gv, err := t.groups()
+	if err != nil {
+		return err
+	}
+	var members []outboxMember // of the group at gk not walked yet
+	loadGroup := func() error {
+		members = nil
+		if gk == nil {
+			return nil
 		}
-		m, err := decodeOutbox(k, v)
+		var err error
+		if members, err = decodeOutboxGroup(gv); err != nil {
+			return fmt.Errorf("outbox group %x: %w", gk, err)
+		}
+		return nil
+	}
+	if err := loadGroup(); err != nil {
+		return err
+	}
+	c := t.bucket(bucketOutbox).Cursor()
+	k, v := c.First()
+	for k != nil || len(members) > 0 {
+		var m core.OutboxMessage
+		var err error
+		if len(members) > 0 && (k == nil || members[0].id() < string(k)) {
+			m, err = members[0].message()
+			if members = members[1:]; len(members) == 0 {
+				gk, gv = g.next()
+				if lerr := loadGroup(); err == nil {
+					err = lerr
+				}
+			}
+		} else {
+			if m, err = decodeOutbox(k, v); err != nil {
+				err = fmt.Errorf("outbox message %s: %w", k, err)
+			}
+			k, v = c.Next()
+		}
 		if err != nil {
-			return fmt.Errorf("outbox message %s: %w", k, err)
+			return err
 		}
 		if !fn(m) {
 			return nil
@@ -199,7 +280,8 @@ func (t writeTx) ScanOutbox(fn func(core.OutboxMessage) bool) error {
 
 // PutOutbox queues a new message (numbered by this transaction's
 // NextID("outbox")) to be written with the others at the end of the
-// transaction, and writes any other in place.
+// transaction. Any other is written under its own ID in the outbox
+// bucket; one that was in a group (its first try failed) leaves it.
 func (t writeTx) PutOutbox(m core.OutboxMessage) error {
 	if m.ID == "" {
 		return fmt.Errorf("put outbox message: %w", errEmptyID)
@@ -208,36 +290,60 @@ func (t writeTx) PutOutbox(m core.OutboxMessage) error {
 		t.commit.outbox = append(t.commit.outbox, m)
 		return nil
 	}
-	if err := t.flushOutbox(); err != nil {
+	if err := t.DeleteOutbox(m.ID); err != nil {
 		return err
 	}
-	b := t.bucket(bucketOutbox)
-	s, err := findOutbox(b, m.ID)
-	if err == nil && s.members != nil {
-		s.members[s.index].enc = string(encodeOutbox(m))
-		return b.Put(s.key, encodeOutboxGroup(s.members))
-	}
-	if err != nil && err != core.ErrNotFound {
-		return err
-	}
-	return b.Put([]byte(m.ID), encodeOutbox(m))
+	return t.bucket(bucketOutbox).Put([]byte(m.ID), encodeOutbox(m))
 }
 
 func (t writeTx) DeleteOutbox(id string) error {
 	if err := t.flushOutbox(); err != nil {
 		return err
 	}
-	b := t.bucket(bucketOutbox)
-	s, err := findOutbox(b, id)
+	s, err := t.findOutbox(id)
 	switch {
 	case err == core.ErrNotFound:
 		return nil
 	case err != nil:
 		return err
-	case s.members == nil || len(s.members) == 1:
-		return b.Delete(s.key)
+	case s.members == nil:
+		return t.bucket(bucketOutbox).Delete(s.key)
+	case len(s.members) > 1:
+		return t.bucket(bucketAudit).Put(s.key, encodeOutboxGroup(append(s.members[:s.index], s.members[s.index+1:]...)))
 	}
-	return b.Put(s.key, encodeOutboxGroup(append(s.members[:s.index], s.members[s.index+1:]...)))
+	// The group's last member left: delete it, and move outbox_from on if
+	// it was the first group.
+	if err := t.bucket(bucketAudit).Delete(s.key); err != nil {
+		return err
+	}
+	from, _, err := t.outboxFrom()
+	if err != nil || binary.BigEndian.Uint64(s.key) != from {
+		return err
+	}
+	meta := t.bucket(bucketMeta)
+	g := groupCursor{t.bucket(bucketAudit).Cursor()}
+	if k, _ := g.skip(g.c.Seek(s.key)); k != nil {
+		return meta.Put(keyOutboxFrom, bytes.Clone(k[:8]))
+	}
+	return meta.Delete(keyOutboxFrom)
+}
+
+// nextMessage numbers a new message: meta's outbox_seq, counted here and
+// written once when the transaction ends (finish).
+func (t writeTx) nextMessage() (uint64, error) {
+	a := t.commit
+	if !a.outboxSeqKnown {
+		n := uint64(0)
+		if v := t.bucket(bucketMeta).Get(keyOutboxSeq); v != nil {
+			if len(v) != 8 {
+				return 0, fmt.Errorf("meta %s is %d bytes long, want 8; the database is damaged", keyOutboxSeq, len(v))
+			}
+			n = binary.BigEndian.Uint64(v)
+		}
+		a.outboxSeq, a.outboxNext, a.outboxBase, a.outboxSeqKnown = n, n, n, true
+	}
+	a.outboxNext++
+	return a.outboxNext, nil
 }
 
 // isNewMessage reports whether id was numbered by this transaction and is
@@ -259,15 +365,40 @@ func (t writeTx) isNewMessage(id string) bool {
 }
 
 // flushOutbox writes the messages this transaction queued, as groups of up
-// to maxOutboxGroup under their first one's ID.
+// to maxOutboxGroup after the audit log's last record (a log with no
+// record yet keeps them in the outbox bucket, each under its own ID).
 func (t writeTx) flushOutbox() error {
 	queued := t.commit.outbox
 	if len(queued) == 0 {
 		return nil
 	}
-	b := t.bucket(bucketOutbox)
-	// IDs only grow: new messages go at the end.
-	b.FillPercent = 0.9
+	head, _, err := t.AuditHead()
+	if err != nil {
+		return err
+	}
+	if head == 0 {
+		b := t.bucket(bucketOutbox)
+		for _, m := range queued {
+			if err := b.Put([]byte(m.ID), encodeOutbox(m)); err != nil {
+				return err
+			}
+		}
+	} else if err := t.putGroups(head, queued); err != nil {
+		return err
+	}
+	// What is written now is no longer new: a later put of it rewrites it
+	// as a message of its own.
+	t.commit.outboxSeq = t.commit.outboxNext
+	clear(t.commit.outbox)
+	t.commit.outbox = t.commit.outbox[:0]
+	return nil
+}
+
+// putGroups writes queued after record head.
+func (t writeTx) putGroups(head uint64, queued []core.OutboxMessage) error {
+	audit := t.bucket(bucketAudit)
+	// Nothing is ever inserted before the head: fill pages (as AppendAudit).
+	audit.FillPercent = 1.0
 	for len(queued) > 0 {
 		n := min(len(queued), maxOutboxGroup)
 		members := make([]outboxMember, n)
@@ -275,15 +406,51 @@ func (t writeTx) flushOutbox() error {
 			num, _ := messageNumber(m.ID) // new messages have numbered IDs
 			members[i] = outboxMember{n: num, enc: string(encodeOutbox(m))}
 		}
-		if err := b.Put([]byte(queued[0].ID), encodeOutboxGroup(members)); err != nil {
+		if err := audit.Put(groupKey(head, members[0].n), encodeOutboxGroup(members)); err != nil {
 			return err
 		}
 		queued = queued[n:]
 	}
-	// What is written now is no longer new: a later put of it rewrites it
-	// in place.
-	t.commit.outboxSeq = b.Sequence()
-	clear(t.commit.outbox)
-	t.commit.outbox = t.commit.outbox[:0]
+	meta := t.bucket(bucketMeta)
+	if meta.Get(keyOutboxFrom) != nil {
+		return nil // an earlier group is pending: it is the lowest
+	}
+	return meta.Put(keyOutboxFrom, seqKey(head))
+}
+
+// migrateToV10 moves the groups that schema 9 kept in the outbox bucket
+// to messages of their own there: the outbox bucket holds no groups any
+// more (a version-10 group is in the audit bucket). The message counter
+// moves from the bucket's sequence to meta.
+func migrateToV10(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketOutbox)
+	if err := tx.Bucket(bucketMeta).Put(keyOutboxSeq, seqKey(b.Sequence())); err != nil {
+		return err
+	}
+	type entry struct{ key, value []byte }
+	var groups []entry
+	err := b.ForEach(func(k, v []byte) error {
+		if len(v) > 0 && v[0] == outboxGroup {
+			groups = append(groups, entry{bytes.Clone(k), bytes.Clone(v)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		members, err := decodeOutboxGroup(g.value)
+		if err != nil {
+			return fmt.Errorf("outbox group %s: %w", g.key, err)
+		}
+		if err := b.Delete(g.key); err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := b.Put([]byte(m.id()), []byte(m.enc)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }

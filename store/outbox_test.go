@@ -33,13 +33,18 @@ func scanIDs(t *testing.T, tx core.ReadTx) []string {
 	return ids
 }
 
-// The messages one transaction queues are stored together (outbox.go);
+// The messages one transaction queues are stored together, after its last
+// audit record (outbox.go);
 // each is still found, changed and removed on its own, in queue order,
 // and what a transaction queued it reads back before it ends.
 func TestOutboxGroupsActLikeSingleMessages(t *testing.T) {
 	db, _ := openTemp(t)
 	var first, second []string
+	evs := []core.Event{testEvent(1), testEvent(2)}
 	update(t, db, func(tx core.Tx) error {
+		if err := core.AppendEvent(tx, &evs[0]); err != nil {
+			return err
+		}
 		first = queueIDs(t, tx, 7, "ch_a", "ch_b", "ch_c", "ch_d")
 		// Read before the end of the transaction that queued them.
 		if got := scanIDs(t, tx); !slices.Equal(got, first) {
@@ -51,7 +56,7 @@ func TestOutboxGroupsActLikeSingleMessages(t *testing.T) {
 	})
 	update(t, db, func(tx core.Tx) error {
 		second = queueIDs(t, tx, 9, "ch_f", "ch_g")
-		return nil
+		return core.AppendEvent(tx, &evs[1])
 	})
 	all := slices.Concat(first, second)
 	view(t, db, func(tx core.ReadTx) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,7 +23,7 @@ import (
 // migration appended to migrations. Every change of the layout raises it
 // (a bucket or well-known key added, a key or value format changed), so that
 // an older actas refuses a newer file instead of misreading it.
-const schemaVersion = 9
+const schemaVersion = 11
 
 var (
 	// bucketMeta holds the well-known keys below.
@@ -58,9 +59,12 @@ var (
 
 	// bucketAudit maps seq (8 bytes) to the record core encoded, followed
 	// by the Merkle tree hashes that appending the event stored: tlog's
-	// stored hashes of leaf seq-1, 32 bytes each, level 0 (the leaf) first,
+	// stored hashes of leaf seq-1 from level core.TreeStoredFrom up (schema
+	// 8–10: from level 0, the leaf), 32 bytes each, lowest level first,
 	// 32·core.TreeLevels(seq-1) bytes in all (tree.go). Keeping them in the
 	// record's own value means an append writes no page the record does not.
+	// Since version 10 it also holds the outbox messages of a commit, after
+	// its last record, under 16-byte keys (outbox.go).
 	bucketAudit = []byte("audit")
 	// The audit indexes map key|0x00|first seq (8 bytes) -> a block of
 	// postings. They are complete up to meta's audit_indexed seq
@@ -73,10 +77,10 @@ var (
 	// bucketChannels maps alert channel ID -> channel (JSON, secret
 	// included: the webhook secret must stay usable for signing).
 	bucketChannels = []byte("alert_channels")
-	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order;
-	// since version 9 also to a group of messages: outbox.go)
-	// -> message (binary codec): the notifications not delivered yet, and those
-	// that failed for good.
+	// bucketOutbox maps message ID (msg_ + 12 digits, so in queue order)
+	// -> message (binary codec): the notifications whose delivery failed,
+	// waiting for their next try or failed for good. Those not tried yet
+	// are in the audit bucket, grouped by commit (outbox.go).
 	bucketOutbox = []byte("outbox")
 	// bucketAuditTree held the tree hashes of schema 5, a bucket of their
 	// own; schema 6 moved them into the audit values and dropped it.
@@ -123,6 +127,9 @@ var (
 	// keySMTP holds the mail server setting (JSON, password included);
 	// absent until actas smtp set.
 	keySMTP = []byte("smtp")
+	// keyOutboxSeq holds the number (8 bytes) of the last outbox message;
+	// absent means none yet. keyOutboxFrom: outbox.go.
+	keyOutboxSeq = []byte("outbox_seq")
 )
 
 // auditIndexBuckets maps the index names of core.ReadTx.ScanAuditIndex to
@@ -141,7 +148,8 @@ var idBuckets = map[string][]byte{
 	"request": bucketRequests,
 	"session": bucketSessions,
 	"channel": bucketChannels,
-	"outbox":  bucketOutbox,
+	// "outbox" counts in meta (outbox_seq), not in a bucket's sequence:
+	// the bucket's root would be written by every commit that queues.
 }
 
 // keySep ends the first part of a composite key. IDs, statuses and index keys
@@ -239,6 +247,8 @@ var migrations = []migration{
 	// Nothing to rewrite: a version-8 outbox is a version-9 outbox without
 	// groups. The version says that older code cannot read this one.
 	{to: 9, what: "outbox keys may hold the messages of one commit as a group", apply: func(*bolt.Tx) error { return nil }},
+	{to: 10, what: "a commit's messages kept as a group after its last audit record; the message counter in meta", apply: migrateToV10},
+	{to: 11, what: "keep the audit log's tree hashes from level 4 up only", apply: migrateToV11},
 }
 
 // createBuckets creates the buckets a migration adds, keeping any the file
@@ -404,9 +414,9 @@ func migrateToV8(tx *bolt.Tx) error {
 				break
 			}
 			seq := f.Size() + 1
-			value := make([]byte, len(v), len(v)+treeSuffix(seq))
+			value := make([]byte, len(v), len(v)+v8Suffix(seq))
 			copy(value, v)
-			chunk = append(chunk, entry{bytes.Clone(k), f.Append([32]byte(v[:32]), value)})
+			chunk = append(chunk, entry{bytes.Clone(k), f.AppendFrom([32]byte(v[:32]), value, 0)})
 		}
 		for _, e := range chunk {
 			if err := audit.Put(e.key, e.value); err != nil {
@@ -495,4 +505,48 @@ func migrate(tx *bolt.Tx, path string) (from uint64, err error) {
 		}
 	}
 	return from, nil
+}
+
+// v8Suffix is how many bytes of tree hashes schemas 8–10 kept after the
+// record of seq: all of tlog's stored hashes of its leaf.
+func v8Suffix(seq uint64) int { return 32 * (1 + bits.TrailingZeros64(^(seq - 1))) }
+
+// migrateToV11 drops the tree hashes below core.TreeStoredFrom from every
+// audit value (a value too short to hold them is left as it is, for audit
+// verify to report). As migrateToV8, it reads in chunks and writes each.
+func migrateToV11(tx *bolt.Tx) error {
+	audit := tx.Bucket(bucketAudit)
+	audit.FillPercent = 1.0
+	drop := 32 * core.TreeStoredFrom
+	type entry struct{ key, value []byte }
+	chunk := make([]entry, 0, 4096)
+	from := seqKey(1)
+	for {
+		chunk = chunk[:0]
+		c := audit.Cursor()
+		k, v := c.Seek(from)
+		for ; k != nil && len(chunk) < cap(chunk); k, v = c.Next() {
+			if len(k) != 8 {
+				continue // an outbox group (schema 10)
+			}
+			seq := binary.BigEndian.Uint64(k)
+			n := v8Suffix(seq)
+			if len(v) < n+32 {
+				continue
+			}
+			rec, tree := v[:len(v)-n], v[len(v)-n:]
+			value := make([]byte, 0, len(rec)+max(len(tree)-drop, 0))
+			value = append(append(value, rec...), tree[min(drop, len(tree)):]...)
+			chunk = append(chunk, entry{bytes.Clone(k), value})
+		}
+		for _, e := range chunk {
+			if err := audit.Put(e.key, e.value); err != nil {
+				return err
+			}
+		}
+		if k == nil {
+			return nil
+		}
+		from = bytes.Clone(k)
+	}
 }

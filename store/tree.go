@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,17 +72,44 @@ func (db *DB) loadTree() error {
 }
 
 func (t readTx) AuditTree(indexes []int64) ([]tlog.Hash, error) {
+	if t.db.noTree {
+		return nil, errors.New("audit tree: the log was opened without its Merkle tree")
+	}
 	b := t.bucket(bucketAudit)
 	out := make([]tlog.Hash, len(indexes))
 	for i, ix := range indexes {
 		seq, level := core.TreeHashRef(ix)
+		if level < core.TreeStoredFrom {
+			h, err := subtree(b, seq, level)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = h
+			continue
+		}
 		_, tree := t.db.splitAudit(seq, b.Get(seqKey(seq)))
-		if tree == nil {
+		at := 32 * (level - core.TreeStoredFrom)
+		if len(tree) < at+32 {
 			return nil, fmt.Errorf("audit tree: event %d holds no tree hashes; the database is damaged", seq)
 		}
-		copy(out[i][:], tree[32*level:])
+		copy(out[i][:], tree[at:])
 	}
 	return out, nil
+}
+
+// subtree computes the hash, not stored, of the subtree at level that
+// event seq completes, from its events' hashes.
+func subtree(b *bolt.Bucket, seq uint64, level int) (tlog.Hash, error) {
+	n := uint64(1) << level
+	hashes := make([][32]byte, 0, n)
+	for s := seq - n + 1; s <= seq; s++ {
+		v := b.Get(seqKey(s))
+		if len(v) < 32 {
+			return tlog.Hash{}, fmt.Errorf("audit tree: event %d is missing or too short; the database is damaged", s)
+		}
+		hashes = append(hashes, [32]byte(v))
+	}
+	return core.TreeSubtree(hashes), nil
 }
 
 // ScanAuditWithTree seeks seq 1 when from is 0, as it always did: a

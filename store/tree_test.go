@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -122,13 +123,13 @@ func TestTreeIsRFC6962OverEventHashes(t *testing.T) {
 // intact but the tree no longer speaks for it, and verify says where.
 func TestVerifyFindsATamperedTree(t *testing.T) {
 	db, path := openTemp(t)
-	appendEvents(t, db, 12)
+	appendEvents(t, db, 36)
 	db.Close()
 	rawBolt(t, path, func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("audit"))
-		k := binary.BigEndian.AppendUint64(nil, 8)
+		k := binary.BigEndian.AppendUint64(nil, 32)
 		v := append([]byte(nil), b.Get(k)...)
-		v[len(v)-4*32+40] ^= 1 // level 1 of the 4 tree hashes after event 8's record
+		v[len(v)-2*32+40] ^= 1 // level 5 of the 2 tree hashes (levels 4 and 5) after event 32's record
 		return b.Put(k, v)
 	})
 	db, err := store.Open(path, store.Options{})
@@ -137,8 +138,8 @@ func TestVerifyFindsATamperedTree(t *testing.T) {
 	}
 	defer db.Close()
 	v, err := core.VerifyChain(db)
-	if err != nil || v.OK() || v.BadSeq != 8 || v.Break != core.BreakTree {
-		t.Fatalf("VerifyChain = %+v, %v; want a tree mismatch at seq 8", v, err)
+	if err != nil || v.OK() || v.BadSeq != 32 || v.Break != core.BreakTree {
+		t.Fatalf("VerifyChain = %+v, %v; want a tree mismatch at seq 32", v, err)
 	}
 }
 
@@ -293,4 +294,138 @@ func TestRecordsWithoutTreeReadWhole(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A version-10 file kept every level of the tree after each record; the
+// upgrade keeps levels 4 and up only, and the tree, its proofs and the
+// chain read as before. An outbox group in the log is left alone.
+func TestOpenDropsTheLowTreeLevelsOfVersion10(t *testing.T) {
+	db, path := openTemp(t)
+	appendEvents(t, db, 40)
+	before, err := core.VerifyChain(db)
+	if err != nil || !before.OK() {
+		t.Fatal(before, err)
+	}
+	var want [][]byte // the values as this version writes them
+	view(t, db, func(tx core.ReadTx) error {
+		return tx.ScanAuditWithTree(0, func(_ uint64, rec, tree []byte) bool {
+			want = append(want, append(append([]byte(nil), rec...), tree...))
+			return true
+		})
+	})
+	db.Close()
+	group := append(binary.BigEndian.AppendUint64(nil, 40), binary.BigEndian.AppendUint64(nil, 1)...)
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		audit := tx.Bucket([]byte("audit"))
+		var f core.TreeFrontier
+		for i, v := range want {
+			seq := uint64(i + 1)
+			rec := v[:len(v)-32*core.TreeLevels(seq-1)]
+			full := f.AppendFrom([32]byte(rec[:32]), append([]byte(nil), rec...), 0)
+			if err := audit.Put(binary.BigEndian.AppendUint64(nil, seq), full); err != nil {
+				return err
+			}
+		}
+		// An outbox group after the last record (its value is not read).
+		if err := audit.Put(group, []byte{4}); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 10))
+	})
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got [][]byte
+	view(t, db, func(tx core.ReadTx) error {
+		return tx.ScanAuditWithTree(0, func(_ uint64, rec, tree []byte) bool {
+			got = append(got, append(append([]byte(nil), rec...), tree...))
+			return true
+		})
+	})
+	if len(got) != len(want) {
+		t.Fatalf("%d events after the upgrade, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("event %d: %d bytes after the upgrade, want %d as written now", i+1, len(got[i]), len(want[i]))
+		}
+	}
+	after, err := core.VerifyChain(db)
+	if err != nil || !after.OK() || after.Root != before.Root || after.Events != 40 {
+		t.Fatalf("after the upgrade VerifyChain = %+v, %v; want root %s", after, err, before.Root)
+	}
+	view(t, db, func(tx core.ReadTx) error {
+		r := tlog.HashReaderFunc(tx.AuditTree)
+		for _, size := range []int64{1, 15, 16, 17, 32, 40} {
+			if h, err := tlog.TreeHash(size, r); err != nil || (size == 40 && core.Hash(h) != before.Root) {
+				t.Errorf("TreeHash(%d) = %s, %v", size, core.Hash(h), err)
+			}
+		}
+		return nil
+	})
+	db.Close()
+	rawBolt(t, path, func(tx *bolt.Tx) error {
+		if v := tx.Bucket([]byte("audit")).Get(group); !bytes.Equal(v, []byte{4}) {
+			t.Errorf("the outbox group after the upgrade: %v", v)
+		}
+		return nil
+	})
+}
+
+// Verify checks the chain and the tree on two goroutines, a batch of
+// events at a time: whichever breaks first in the log is reported, across
+// batches, with the events before it.
+func TestVerifyReportsTheFirstBreakOfChainOrTree(t *testing.T) {
+	db, path := openTemp(t)
+	const n = 9000 // three of the tree checker's batches
+	update(t, db, func(tx core.Tx) error {
+		for i := range n {
+			ev := testEvent(i + 1)
+			if err := core.AppendEvent(tx, &ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	tamper := func(seq uint64, tree bool) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("audit"))
+			k := binary.BigEndian.AppendUint64(nil, seq)
+			v := append([]byte(nil), b.Get(k)...)
+			if tree {
+				v[len(v)-1] ^= 1 // the last stored tree hash
+			} else {
+				v[len(v)-32*core.TreeLevels(seq-1)-3] ^= 0x20 // a byte of the record's details
+			}
+			return b.Put(k, v)
+		}
+	}
+	verify := func() core.Verification {
+		db, err := store.Open(path, store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		v, err := core.VerifyChain(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// Events 8192 and 6144 complete subtrees of levels 0–12 and 0–10.
+	rawBolt(t, path, tamper(8192, false))
+	if v := verify(); v.BadSeq != 8192 || v.Break != core.BreakHash || v.Events != 8191 {
+		t.Errorf("a changed record: %v", v)
+	}
+	rawBolt(t, path, tamper(6144, true))
+	if v := verify(); v.BadSeq != 6144 || v.Break != core.BreakTree || v.Events != 6143 {
+		t.Errorf("a changed tree hash before a changed record: %v", v)
+	}
+	rawBolt(t, path, tamper(5000, false))
+	if v := verify(); v.BadSeq != 5000 || v.Break != core.BreakHash || v.Events != 4999 {
+		t.Errorf("a changed record before a changed tree hash: %v", v)
+	}
 }

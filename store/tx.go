@@ -54,11 +54,13 @@ type commitAttempt struct {
 	// outbox holds the messages queued by this transaction, written as one
 	// group when it ends or before the outbox is read (outbox.go).
 	outbox []core.OutboxMessage
-	// outboxSeq is the outbox's ID sequence before this transaction
-	// took its first number from it (outboxSeqKnown): messages numbered
-	// above it are new.
-	outboxSeq      uint64
-	outboxSeqKnown bool
+	// The outbox's message numbers (meta outbox_seq), once the
+	// transaction took one (outboxSeqKnown): the last number it gave
+	// (outboxNext), the number before its first (outboxBase), and the
+	// highest one written (outboxSeq): messages numbered above it are new.
+	// The counter is written once, at the end of the transaction.
+	outboxSeq, outboxNext, outboxBase uint64
+	outboxSeqKnown                    bool
 }
 
 // nameEntry is one pending users_by_name entry of the user id.
@@ -74,6 +76,11 @@ func (t writeTx) finish() error {
 	}
 	if err := t.flushOutbox(); err != nil {
 		return err
+	}
+	if t.commit.outboxNext != t.commit.outboxBase {
+		if err := t.bucket(bucketMeta).Put(keyOutboxSeq, seqKey(t.commit.outboxNext)); err != nil {
+			return err
+		}
 	}
 	return t.writeHead()
 }
@@ -473,6 +480,9 @@ func (t readTx) walkAudit(from uint64, reverse bool, fn func(seq uint64, rec, tr
 	release := t.db.releaseEvery(t.tx)
 	for ; k != nil; k, v = step() {
 		release.tick()
+		if isGroupKey(k) {
+			continue // outbox messages, not a record
+		}
 		if len(k) != 8 {
 			return fmt.Errorf("audit key %x is not a seq; the database is damaged", k)
 		}
@@ -499,14 +509,13 @@ func seekAtOrBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
 
 func (t writeTx) NextID(kind string) (uint64, error) {
 	name, ok := idBuckets[kind]
-	if !ok {
+	if !ok && kind != "outbox" {
 		return 0, fmt.Errorf("no ID sequence for %q", kind)
 	}
-	b := t.bucket(name)
-	if kind == "outbox" && !t.commit.outboxSeqKnown {
-		t.commit.outboxSeq, t.commit.outboxSeqKnown = b.Sequence(), true
+	if kind == "outbox" {
+		return t.nextMessage()
 	}
-	return b.NextSequence()
+	return t.bucket(name).NextSequence()
 }
 
 // errEmptyID refuses a record that could never be looked up again.
