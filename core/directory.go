@@ -230,6 +230,9 @@ func (d *Directory) build() {
 				return true
 			})
 		})
+		if err == nil {
+			b.hay = settle(b.hay)
+		}
 		d.mu.Lock()
 		if err != nil && d.state == dirBuilding {
 			d.err = err
@@ -258,6 +261,19 @@ func (d *Directory) build() {
 			return
 		}
 	}
+}
+
+// settle returns hay copied, in one pass, into memory of its own and of
+// its exact length. A build grows hay a few bytes at a time alongside the
+// other slices, so its pages come from the system interleaved with theirs
+// and end up scattered in physical memory (at 1M users: 12 % of its pages
+// follow the one before, over ~1,000 2 MB frames; copied: 98 %, ~150).
+// Every search scans hay, and over the scattered pages it ran 5–7 % slower
+// than over a copy of the same bytes (measured in one process, alternating:
+// README "Search speed and the hay's memory"). The copy costs one memmove
+// of ~43 MB per build, and drops the slack of the size estimate (~10 %).
+func settle(hay []byte) []byte {
+	return append(make([]byte, 0, len(hay)), hay...)
 }
 
 // put brings the index up to date with changed users: a few in place, many

@@ -144,6 +144,11 @@ func TestUsersIndexFollowsChanges(t *testing.T) {
 	if n := count("imported"); n != 100 {
 		t.Errorf("imported users found %d times, want 100", n)
 	}
+	// A build leaves the text every search scans in memory of its own,
+	// written in one pass (see settle): not the buffer it grew.
+	if n, c := core.UsersHay(w.c); n != c {
+		t.Errorf("index text: %d bytes in a buffer of %d, want it copied to its size", n, c)
+	}
 	if page := must(w.c.SearchUsers(ctx, w.as("owner"), "", 0, 1)); page.Total != w.c.UserCount() {
 		t.Errorf("total %d, want %d", page.Total, w.c.UserCount())
 	}

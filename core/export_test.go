@@ -29,3 +29,10 @@ func SettleUsersIndex(c *Core) error {
 // Backoff is the wait after the n-th failed delivery (n ≥ 1): 5 s, 10 s,
 // 20 s … and at most MaxRetry.
 func Backoff(n int) time.Duration { return backoff(FirstRetry, n) }
+
+// UsersHay is the length and capacity of the users' index text.
+func UsersHay(c *Core) (n, capacity int) {
+	c.dir.mu.RLock()
+	defer c.dir.mu.RUnlock()
+	return len(c.dir.data.hay), cap(c.dir.data.hay)
+}
