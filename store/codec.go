@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -516,7 +517,10 @@ const (
 	outboxHasNotice             // the notice itself (messages about no event)
 )
 
-func encodeOutbox(m core.OutboxMessage) []byte {
+func encodeOutbox(m core.OutboxMessage) []byte { return appendOutbox(nil, m) }
+
+// appendOutbox appends the encoding of m to dst (grown when it lacks room).
+func appendOutbox(dst []byte, m core.OutboxMessage) []byte {
 	n := m.Notice
 	var flags uint64
 	if m.Event == 0 || m.Attempts > 0 || m.Failed || m.LastError != "" {
@@ -536,7 +540,7 @@ func encodeOutbox(m core.OutboxMessage) []byte {
 	if flags&outboxHasState != 0 {
 		size += 32 + len(m.LastError)
 	}
-	e := newEncoder(outboxVersion, size)
+	e := &encoder{b: append(slices.Grow(dst, size), outboxVersion)}
 	e.uint(m.Event)
 	e.str(m.Channel)
 	e.strs(m.To)

@@ -103,18 +103,17 @@ func encodeOutboxGroup(members []outboxMember) []byte {
 	return e.b
 }
 
-// messageNumber is the number in a message ID that core.MessageID made,
-// or false for any other ID (those are stored under their own key).
+// messageNumber is the number in a message ID that core.MessageID made
+// (msg_ and the number in at least 12 digits, no more zeros in front than
+// that takes), or false for any other ID (those are stored under their own
+// key).
 func messageNumber(id string) (uint64, bool) {
 	digits, ok := strings.CutPrefix(id, "msg_")
-	if !ok {
+	if !ok || len(digits) < 12 || (len(digits) > 12 && digits[0] == '0') {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil || core.MessageID(n) != id {
-		return 0, false
-	}
-	return n, true
+	return n, err == nil
 }
 
 // outboxFrom is the lowest seq that has a group, or false when none has.
@@ -286,8 +285,8 @@ func (t writeTx) PutOutbox(m core.OutboxMessage) error {
 	if m.ID == "" {
 		return fmt.Errorf("put outbox message: %w", errEmptyID)
 	}
-	if t.isNewMessage(m.ID) {
-		t.commit.outbox = append(t.commit.outbox, m)
+	if n, ok := t.newMessage(m.ID); ok {
+		t.bufferMessage(n, m)
 		return nil
 	}
 	if err := t.DeleteOutbox(m.ID); err != nil {
@@ -346,30 +345,45 @@ func (t writeTx) nextMessage() (uint64, error) {
 	return a.outboxNext, nil
 }
 
-// isNewMessage reports whether id was numbered by this transaction and is
-// not written yet: above the sequence the transaction started from, and
-// above every message it already wrote (flushOutbox moves outboxSeq up).
-func (t writeTx) isNewMessage(id string) bool {
-	if !t.commit.outboxSeqKnown {
-		return false
+// newMessage reports whether id was numbered by this transaction and is
+// not written or put yet, and its number: above the sequence the
+// transaction started from and every message it already wrote
+// (flushOutbox moves outboxSeq up), and above the last one it put (a
+// second put of a message rewrites it as a message of its own).
+func (t writeTx) newMessage(id string) (uint64, bool) {
+	a := t.commit
+	if !a.outboxSeqKnown {
+		return 0, false
 	}
-	if n, ok := messageNumber(id); !ok || n <= t.commit.outboxSeq {
-		return false
-	}
-	for _, m := range t.commit.outbox {
-		if m.ID == id { // put twice before the end: the later one counts
-			return false
-		}
-	}
-	return true
+	n, ok := messageNumber(id)
+	return n, ok && n > a.outboxSeq && n > a.groupLast && n <= a.outboxNext
 }
 
-// flushOutbox writes the messages this transaction queued, as groups of up
-// to maxOutboxGroup after the audit log's last record (a log with no
-// record yet keeps them in the outbox bucket, each under its own ID).
+// bufferMessage encodes new message n into the transaction's last group,
+// or a new group when that one is full.
+func (t writeTx) bufferMessage(n uint64, m core.OutboxMessage) {
+	a := t.commit
+	prev := a.groupLast
+	if len(a.groups) == 0 || a.groupCount == maxOutboxGroup {
+		a.groups = append(a.groups, append(make([]byte, 0, 512), outboxGroup))
+		a.groupFirst = append(a.groupFirst, n)
+		a.groupCount, prev = 0, 0
+	}
+	a.scratch = appendOutbox(a.scratch[:0], m)
+	g := a.groups[len(a.groups)-1]
+	g = binary.AppendUvarint(g, n-prev)
+	g = binary.AppendUvarint(g, uint64(len(a.scratch)))
+	a.groups[len(a.groups)-1] = append(g, a.scratch...)
+	a.groupLast = n
+	a.groupCount++
+}
+
+// flushOutbox writes the groups of messages this transaction queued after
+// the audit log's last record (a log with no record yet keeps them in the
+// outbox bucket, each under its own ID).
 func (t writeTx) flushOutbox() error {
-	queued := t.commit.outbox
-	if len(queued) == 0 {
+	a := t.commit
+	if len(a.groups) == 0 {
 		return nil
 	}
 	head, _, err := t.AuditHead()
@@ -378,38 +392,37 @@ func (t writeTx) flushOutbox() error {
 	}
 	if head == 0 {
 		b := t.bucket(bucketOutbox)
-		for _, m := range queued {
-			if err := b.Put([]byte(m.ID), encodeOutbox(m)); err != nil {
+		for _, g := range a.groups {
+			members, err := decodeOutboxGroup(g)
+			if err != nil {
 				return err
 			}
+			for _, m := range members {
+				if err := b.Put([]byte(m.id()), []byte(m.enc)); err != nil {
+					return err
+				}
+			}
 		}
-	} else if err := t.putGroups(head, queued); err != nil {
+	} else if err := t.putGroups(head); err != nil {
 		return err
 	}
 	// What is written now is no longer new: a later put of it rewrites it
 	// as a message of its own.
-	t.commit.outboxSeq = t.commit.outboxNext
-	clear(t.commit.outbox)
-	t.commit.outbox = t.commit.outbox[:0]
+	a.outboxSeq = a.outboxNext
+	clear(a.groups)
+	a.groups, a.groupFirst = a.groups[:0], a.groupFirst[:0]
 	return nil
 }
 
-// putGroups writes queued after record head.
-func (t writeTx) putGroups(head uint64, queued []core.OutboxMessage) error {
+// putGroups writes the transaction's groups after record head.
+func (t writeTx) putGroups(head uint64) error {
 	audit := t.bucket(bucketAudit)
 	// Nothing is ever inserted before the head: fill pages (as AppendAudit).
 	audit.FillPercent = 1.0
-	for len(queued) > 0 {
-		n := min(len(queued), maxOutboxGroup)
-		members := make([]outboxMember, n)
-		for i, m := range queued[:n] {
-			num, _ := messageNumber(m.ID) // new messages have numbered IDs
-			members[i] = outboxMember{n: num, enc: string(encodeOutbox(m))}
-		}
-		if err := audit.Put(groupKey(head, members[0].n), encodeOutboxGroup(members)); err != nil {
+	for i, g := range t.commit.groups {
+		if err := audit.Put(groupKey(head, t.commit.groupFirst[i]), g); err != nil {
 			return err
 		}
-		queued = queued[n:]
 	}
 	meta := t.bucket(bucketMeta)
 	if meta.Get(keyOutboxFrom) != nil {

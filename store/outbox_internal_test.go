@@ -252,3 +252,40 @@ func TestOpenMigratesV9Outbox(t *testing.T) {
 		t.Errorf("schema version %d after the migration", binary.BigEndian.Uint64(v))
 	}
 }
+
+// A transaction queuing more than a group holds writes several groups; a
+// message put twice in its transaction keeps the later put.
+func TestOutboxManyInOneTransaction(t *testing.T) {
+	db := openForBatching(t)
+	var ids []string
+	mustUpdate(t, db, func(tx core.Tx) error {
+		if err := appendTestEvent(tx, "usr_a"); err != nil {
+			return err
+		}
+		for range 300 {
+			ids = append(ids, queue(t, tx, "ch_a")...)
+		}
+		// Put again in the same transaction, not read in between.
+		return tx.PutOutbox(core.OutboxMessage{ID: ids[5], Event: 1, Channel: "ch_b"})
+	})
+	l := layoutOf(t, db)
+	var groups []string
+	for _, k := range l.audit {
+		if len(k) > 1 {
+			groups = append(groups, k)
+		}
+	}
+	want := []string{"1+" + ids[0], "1+" + ids[128], "1+" + ids[256]}
+	if !slices.Equal(groups, want) || !slices.Equal(l.own, []string{ids[5]}) {
+		t.Errorf("groups %v and own %v, want %v and [%s]", groups, l.own, want, ids[5])
+	}
+	if got := scanOutbox(t, db); !slices.Equal(got, ids) {
+		t.Errorf("outbox holds %d messages, want the %d in order", len(got), len(ids))
+	}
+	for i, id := range []string{ids[5], ids[127], ids[128], ids[299]} {
+		m, err := readMessage(db, id)
+		if err != nil || m.ID != id || m.Channel != map[bool]string{true: "ch_b", false: "ch_a"}[i == 0] {
+			t.Errorf("%s reads %+v, %v", id, m, err)
+		}
+	}
+}

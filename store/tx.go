@@ -51,13 +51,21 @@ type commitAttempt struct {
 	// key order when it ends (flushNames): an import's million names in
 	// random order would otherwise take minutes in one bolt transaction.
 	names []nameEntry
-	// outbox holds the messages queued by this transaction, written as one
-	// group when it ends or before the outbox is read (outbox.go).
-	outbox []core.OutboxMessage
+	// groups hold the messages queued by this transaction, encoded as
+	// they were put, up to maxOutboxGroup a group (groupFirst: each
+	// group's first number; groupLast: the last number put), written when
+	// it ends or before the outbox is read (outbox.go). scratch is reused
+	// to encode each.
+	groups     [][]byte
+	groupFirst []uint64
+	groupLast  uint64
+	groupCount int // members of the last group
+	scratch    []byte
 	// The outbox's message numbers (meta outbox_seq), once the
 	// transaction took one (outboxSeqKnown): the last number it gave
 	// (outboxNext), the number before its first (outboxBase), and the
-	// highest one written (outboxSeq): messages numbered above it are new.
+	// highest one written (outboxSeq): messages numbered above it and
+	// above groupLast are new.
 	// The counter is written once, at the end of the transaction.
 	outboxSeq, outboxNext, outboxBase uint64
 	outboxSeqKnown                    bool
@@ -134,8 +142,8 @@ func (t writeTx) writeHead() error {
 }
 
 func (a *commitAttempt) reset() {
-	clear(a.outbox)
-	*a = commitAttempt{appended: a.appended[:0], outbox: a.outbox[:0]}
+	clear(a.groups) // handed to bolt: not reused
+	*a = commitAttempt{appended: a.appended[:0], groups: a.groups[:0], groupFirst: a.groupFirst[:0], scratch: a.scratch[:0]}
 }
 
 // AuditHead is readTx's, remembered for the rest of the transaction: only
