@@ -118,7 +118,10 @@ func verifyInTx(tx ReadTx) (Verification, error) {
 	}
 	r.bad.Store(^uint64(0))
 	for range workers + 2 {
-		r.free <- &verifyBatch{}
+		// Room for a block of records of the usual size (about 250
+		// bytes), so that a batch seldom grows.
+		r.free <- &verifyBatch{recs: make([]byte, 0, verifyBlock*320), ends: make([]int, 0, verifyBlock),
+			stored: make([]byte, 0, verifyBlock/8*32+64*32)}
 	}
 	for range workers {
 		r.wg.Add(1)
