@@ -54,6 +54,10 @@ type dirData struct {
 	orgs   []uint16 // entry i's org, as a number of orgIDs
 	orgIDs []string
 	orgNum map[string]uint16
+	// blockEnds[k] is the entry after block k; pairs[k] the byte pairs of
+	// its text (dirpairs.go).
+	blockEnds []int32
+	pairs     []pairSet
 }
 
 // visible is the positions of the entries one viewer may see.
@@ -145,6 +149,7 @@ func (b *dirData) remove(i int) {
 		b.idEnds[j] -= hi - lo
 	}
 	b.orgs = slices.Delete(b.orgs, i, i+1)
+	b.blockRemoved(i)
 }
 
 // insert puts a user at its place in table order.
@@ -176,6 +181,7 @@ func (b *dirData) insert(u User) {
 		b.idEnds[j] += int32(len(u.ID))
 	}
 	b.orgs = slices.Insert(b.orgs, i, b.org(u.Org))
+	b.blockInserted(i, line)
 }
 
 // Warm starts building the index in the background, if it is not built
@@ -232,6 +238,7 @@ func (d *Directory) build() {
 		})
 		if err == nil {
 			b.hay = settle(b.hay)
+			b.buildBlocks()
 		}
 		d.mu.Lock()
 		if err != nil && d.state == dirBuilding {
@@ -404,30 +411,46 @@ func (d *Directory) find(ctx context.Context, query string, from, limit int, all
 		return page, nil
 	}
 	q := []byte(query)
-	pos := int(b.starts[from])
-	for n := 0; pos < len(b.hay); n++ {
-		if n&255 == 0 && ctx.Err() != nil {
+	pairs := queryPairs(q)
+	// Block by block from the one holding from: a block whose pairs lack
+	// one of the query's is passed over (dirpairs.go); in the others,
+	// bytes.Index finds the matches.
+	i := from
+	for k, n, c := b.blockOf(from), 0, 0; k < len(b.blockEnds) && i < b.len(); k, c = k+1, c+1 {
+		if c&63 == 0 && ctx.Err() != nil {
 			return page, ctx.Err()
 		}
-		j := bytes.Index(b.hay[pos:], q)
-		if j < 0 {
-			break
+		end := int(b.blockEnds[k])
+		if i >= end {
+			continue
 		}
-		at := int32(pos + j)
-		i := sort.Search(len(b.starts), func(i int) bool { return b.starts[i] > at }) - 1 // entry holding the match
-		if ok == nil || ok[b.orgs[i]] {
-			page.ids = append(page.ids, b.id(i))
+		if !b.pairs[k].hasAll(pairs) {
+			i = end
+			continue
 		}
-		if len(page.ids) >= limit {
-			if i+1 < b.len() {
-				page.next = i + 1
+		pos, stop := int(b.starts[i]), int(b.end(end-1))
+		for ; pos < stop; n++ {
+			if n&255 == 0 && ctx.Err() != nil {
+				return page, ctx.Err()
 			}
-			return page, nil
+			j := bytes.Index(b.hay[pos:stop], q)
+			if j < 0 {
+				break
+			}
+			at := int32(pos + j)
+			i = sort.Search(len(b.starts), func(i int) bool { return b.starts[i] > at }) - 1 // entry holding the match
+			if ok == nil || ok[b.orgs[i]] {
+				page.ids = append(page.ids, b.id(i))
+			}
+			if len(page.ids) >= limit {
+				if i+1 < b.len() {
+					page.next = i + 1
+				}
+				return page, nil
+			}
+			pos = int(b.end(i))
 		}
-		if i+1 >= b.len() {
-			break
-		}
-		pos = int(b.starts[i+1])
+		i = end
 	}
 	return page, nil
 }
