@@ -80,14 +80,13 @@ type verifyBatch struct {
 type blockResult struct {
 	bad  uint64 // first bad seq in the block, 0 if none
 	kind BreakKind
-	// tree is the block's own subtree: its frontier over the block's
-	// leaves (complete when the block is full).
-	tree TreeFrontier
-	// above holds the stored hashes of levels above verifyBlockLevel of
-	// the block's last event, when the block is full: treeAbove compares
-	// them.
-	above []byte
+	// A full block's subtree root, and the stored hashes of the levels
+	// above it after the block's last event, for treeAbove.
 	full  bool
+	root  tlog.Hash
+	above []byte
+	// tail is the subtree of a block that is not full (the last one).
+	tail *TreeFrontier
 }
 
 // verifyRun is the shared state of one verification.
@@ -211,7 +210,7 @@ func verifyInTx(tx ReadTx) (Verification, error) {
 	// one, or of the levels above the blocks.
 	var v Verification
 	var above treeAbove
-	var tail TreeFrontier // the last block's subtree, when it is partial
+	var tail TreeFrontier // the last block's subtree, when it is not full
 	for _, res := range results {
 		if res.bad == 0 && res.full {
 			if bad := above.add(res); bad != 0 {
@@ -222,8 +221,8 @@ func verifyInTx(tx ReadTx) (Verification, error) {
 			v.BadSeq, v.Break, v.Events = res.bad, res.kind, res.bad-1
 			return v, nil
 		}
-		if !res.full {
-			tail = res.tree
+		if res.tail != nil {
+			tail = *res.tail
 		}
 	}
 	if walkBad != 0 && walkKind != "" {
@@ -266,6 +265,12 @@ func (r *verifyRun) worker() {
 // check checks b's records and tree hashes into b.res; want is a buffer.
 func (b *verifyBatch) check(want []byte) []byte {
 	res := b.res
+	var tree TreeFrontier
+	defer func() {
+		if !res.full {
+			res.tail = &tree
+		}
+	}()
 	prev := b.prev[:]
 	stored := b.stored
 	start := 0
@@ -284,14 +289,14 @@ func (b *verifyBatch) check(want []byte) []byte {
 			// The block's subtree gives the levels of the block; a full
 			// block's last event also stores levels above it.
 			n := 32 * TreeLevels(seq-1)
-			want = res.tree.Append([32]byte(rec[:32]), want[:0])
+			want = tree.Append([32]byte(rec[:32]), want[:0])
 			if !bytes.Equal(want, stored[:len(want)]) {
 				res.bad, res.kind = seq, BreakTree
 				return want
 			}
-			if res.tree.Size() == verifyBlock {
+			if tree.Size() == verifyBlock {
+				res.full, res.root = true, tree.hashes[verifyBlockLevel]
 				res.above = append(res.above[:0], stored[len(want):n]...)
-				res.full = true
 			}
 			stored = stored[n:]
 			prev = rec[:32]
@@ -313,7 +318,7 @@ type treeAbove struct {
 // with the ones stored after the block's last event; it returns that
 // event's seq if they differ.
 func (t *treeAbove) add(res *blockResult) uint64 {
-	h := res.tree.hashes[verifyBlockLevel]
+	h := res.root
 	above := res.above
 	level := 0
 	for n := t.size; n&1 == 1; n >>= 1 {
