@@ -150,14 +150,21 @@ func recordKeys(rec []byte) (tailEntry, error) {
 
 // auditIndexed is the seq up to which the index buckets are complete.
 func (t readTx) auditIndexed() (uint64, error) {
-	v := t.bucket(bucketMeta).Get(keyAuditIndexed)
-	if v == nil {
-		return 0, nil
+	n, _, err := t.metaNumber(keyAuditIndexed)
+	return n, err
+}
+
+// metaNumber reads an 8-byte number of the meta bucket; ok is false (and
+// the number 0) when the key is absent.
+func (t readTx) metaNumber(key []byte) (n uint64, ok bool, err error) {
+	v := t.bucket(bucketMeta).Get(key)
+	switch {
+	case v == nil:
+		return 0, false, nil
+	case len(v) != 8:
+		return 0, false, fmt.Errorf("meta %s is %d bytes long, want 8; the database is damaged", key, len(v))
 	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("meta %s is %d bytes long, want 8; the database is damaged", keyAuditIndexed, len(v))
-	}
-	return binary.BigEndian.Uint64(v), nil
+	return binary.BigEndian.Uint64(v), true, nil
 }
 
 func (t readTx) ScanAuditIndex(index, key string, from uint64, reverse bool, fn func(seq uint64) bool) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,14 +94,37 @@ func encodeOutboxGroup(members []outboxMember) []byte {
 	for _, m := range members {
 		size += len(m.enc) + 6
 	}
-	e := newEncoder(outboxGroup, size)
+	g := append(make([]byte, 0, size), outboxGroup)
 	prev := uint64(0)
 	for _, m := range members {
-		e.uint(m.n - prev)
-		e.str(m.enc)
+		g = appendMember(g, m.n-prev, m.enc)
 		prev = m.n
 	}
-	return e.b
+	return g
+}
+
+// appendMember appends a member to an encoded group: the step from the
+// previous member's number (from 0 for the first), and the message's
+// encoding.
+func appendMember[T string | []byte](g []byte, step uint64, enc T) []byte {
+	g = binary.AppendUvarint(g, step)
+	g = binary.AppendUvarint(g, uint64(len(enc)))
+	return append(g, enc...)
+}
+
+// putSingles writes the members of an encoded group under their own IDs
+// in the outbox bucket b.
+func putSingles(b *bolt.Bucket, group []byte) error {
+	members, err := decodeOutboxGroup(group)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if err := b.Put([]byte(m.id()), []byte(m.enc)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // messageNumber is the number in a message ID that core.MessageID made
@@ -116,18 +140,6 @@ func messageNumber(id string) (uint64, bool) {
 	return n, err == nil
 }
 
-// outboxFrom is the lowest seq that has a group, or false when none has.
-func (t readTx) outboxFrom() (uint64, bool, error) {
-	v := t.bucket(bucketMeta).Get(keyOutboxFrom)
-	switch {
-	case v == nil:
-		return 0, false, nil
-	case len(v) != 8:
-		return 0, false, fmt.Errorf("meta %s is %d bytes long, want 8; the database is damaged", keyOutboxFrom, len(v))
-	}
-	return binary.BigEndian.Uint64(v), true, nil
-}
-
 // groupCursor walks the groups in the audit bucket, in queue order.
 type groupCursor struct {
 	c *bolt.Cursor
@@ -136,7 +148,7 @@ type groupCursor struct {
 // groups returns a cursor over the groups and the first one (nil keys when
 // there are none).
 func (t readTx) groups() (groupCursor, []byte, []byte, error) {
-	from, ok, err := t.outboxFrom()
+	from, ok, err := t.metaNumber(keyOutboxFrom)
 	if err != nil || !ok {
 		return groupCursor{}, nil, nil, err
 	}
@@ -289,38 +301,58 @@ func (t writeTx) PutOutbox(m core.OutboxMessage) error {
 		t.bufferMessage(n, m)
 		return nil
 	}
-	if err := t.DeleteOutbox(m.ID); err != nil {
+	s, err := t.slotOf(m.ID)
+	if err != nil {
 		return err
+	}
+	if s.members != nil {
+		if err := t.leaveGroup(s); err != nil {
+			return err
+		}
 	}
 	return t.bucket(bucketOutbox).Put([]byte(m.ID), encodeOutbox(m))
 }
 
 func (t writeTx) DeleteOutbox(id string) error {
-	if err := t.flushOutbox(); err != nil {
-		return err
-	}
-	s, err := t.findOutbox(id)
+	s, err := t.slotOf(id)
 	switch {
-	case err == core.ErrNotFound:
-		return nil
-	case err != nil:
+	case err != nil || s.key == nil:
 		return err
 	case s.members == nil:
 		return t.bucket(bucketOutbox).Delete(s.key)
-	case len(s.members) > 1:
-		return t.bucket(bucketAudit).Put(s.key, encodeOutboxGroup(append(s.members[:s.index], s.members[s.index+1:]...)))
 	}
-	// The group's last member left: delete it, and move outbox_from on if
-	// it was the first group.
-	if err := t.bucket(bucketAudit).Delete(s.key); err != nil {
+	return t.leaveGroup(s)
+}
+
+// slotOf is where message id is once what the transaction queued is
+// written: an empty slot when it is nowhere.
+func (t writeTx) slotOf(id string) (outboxSlot, error) {
+	if err := t.flushOutbox(); err != nil {
+		return outboxSlot{}, err
+	}
+	s, err := t.findOutbox(id)
+	if err == core.ErrNotFound {
+		return outboxSlot{}, nil
+	}
+	return s, err
+}
+
+// leaveGroup takes the member at s out of its group. A group whose last
+// member left is deleted, and outbox_from moves on if it was the first.
+func (t writeTx) leaveGroup(s outboxSlot) error {
+	audit := t.bucket(bucketAudit)
+	if len(s.members) > 1 {
+		return audit.Put(s.key, encodeOutboxGroup(slices.Delete(s.members, s.index, s.index+1)))
+	}
+	if err := audit.Delete(s.key); err != nil {
 		return err
 	}
-	from, _, err := t.outboxFrom()
+	from, _, err := t.metaNumber(keyOutboxFrom)
 	if err != nil || binary.BigEndian.Uint64(s.key) != from {
 		return err
 	}
 	meta := t.bucket(bucketMeta)
-	g := groupCursor{t.bucket(bucketAudit).Cursor()}
+	g := groupCursor{audit.Cursor()}
 	if k, _ := g.skip(g.c.Seek(s.key)); k != nil {
 		return meta.Put(keyOutboxFrom, bytes.Clone(k[:8]))
 	}
@@ -332,12 +364,9 @@ func (t writeTx) DeleteOutbox(id string) error {
 func (t writeTx) nextMessage() (uint64, error) {
 	a := t.commit
 	if !a.outboxSeqKnown {
-		n := uint64(0)
-		if v := t.bucket(bucketMeta).Get(keyOutboxSeq); v != nil {
-			if len(v) != 8 {
-				return 0, fmt.Errorf("meta %s is %d bytes long, want 8; the database is damaged", keyOutboxSeq, len(v))
-			}
-			n = binary.BigEndian.Uint64(v)
+		n, _, err := t.metaNumber(keyOutboxSeq)
+		if err != nil {
+			return 0, err
 		}
 		a.outboxSeq, a.outboxNext, a.outboxBase, a.outboxSeqKnown = n, n, n, true
 	}
@@ -370,10 +399,7 @@ func (t writeTx) bufferMessage(n uint64, m core.OutboxMessage) {
 		a.groupCount, prev = 0, 0
 	}
 	a.scratch = appendOutbox(a.scratch[:0], m)
-	g := a.groups[len(a.groups)-1]
-	g = binary.AppendUvarint(g, n-prev)
-	g = binary.AppendUvarint(g, uint64(len(a.scratch)))
-	a.groups[len(a.groups)-1] = append(g, a.scratch...)
+	a.groups[len(a.groups)-1] = appendMember(a.groups[len(a.groups)-1], n-prev, a.scratch)
 	a.groupLast = n
 	a.groupCount++
 }
@@ -391,16 +417,9 @@ func (t writeTx) flushOutbox() error {
 		return err
 	}
 	if head == 0 {
-		b := t.bucket(bucketOutbox)
 		for _, g := range a.groups {
-			members, err := decodeOutboxGroup(g)
-			if err != nil {
+			if err := putSingles(t.bucket(bucketOutbox), g); err != nil {
 				return err
-			}
-			for _, m := range members {
-				if err := b.Put([]byte(m.id()), []byte(m.enc)); err != nil {
-					return err
-				}
 			}
 		}
 	} else if err := t.putGroups(head); err != nil {
@@ -452,17 +471,11 @@ func migrateToV10(tx *bolt.Tx) error {
 		return err
 	}
 	for _, g := range groups {
-		members, err := decodeOutboxGroup(g.value)
-		if err != nil {
-			return fmt.Errorf("outbox group %s: %w", g.key, err)
-		}
 		if err := b.Delete(g.key); err != nil {
 			return err
 		}
-		for _, m := range members {
-			if err := b.Put([]byte(m.id()), []byte(m.enc)); err != nil {
-				return err
-			}
+		if err := putSingles(b, g.value); err != nil {
+			return fmt.Errorf("outbox group %s: %w", g.key, err)
 		}
 	}
 	return nil
