@@ -76,19 +76,24 @@ func (f *TreeFrontier) Append(eventHash [32]byte, dst []byte) []byte {
 // AppendFrom is Append keeping the levels from level up: 0 for all of
 // tlog's stored hashes, the leaf's included.
 func (f *TreeFrontier) AppendFrom(eventHash [32]byte, dst []byte, from int) []byte {
-	h := TreeLeaf(eventHash)
-	if from == 0 {
+	return f.appendSubtree(TreeLeaf(eventHash), 0, from, dst)
+}
+
+// appendSubtree adds h, the root of a complete subtree at level (2^level
+// leaves; Size must be a multiple of that), and appends to dst the roots
+// from level from up: h's and those of the subtrees it completes.
+func (f *TreeFrontier) appendSubtree(h tlog.Hash, level, from int, dst []byte) []byte {
+	f.size += 1 << level
+	if level >= from {
 		dst = append(dst, h[:]...)
 	}
-	level := 0
-	for n := f.size; n&1 == 1; n >>= 1 {
+	for n := (f.size - 1) >> level; n&1 == 1; n >>= 1 {
 		h = tlog.NodeHash(f.hashes[level], h)
 		if level++; level >= from {
 			dst = append(dst, h[:]...)
 		}
 	}
 	f.hashes[level] = h
-	f.size++
 	return dst
 }
 

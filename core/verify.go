@@ -25,8 +25,7 @@ import (
 // (the walk hands over the stored hash of the block's previous event), and
 // rebuilds the block's own subtree: every stored tree hash below level
 // verifyBlockLevel depends only on the leaves of its block. The levels
-// above, one node per block, are combined in block order at the end
-// (treeAbove). The break is the lowest bad seq any of them found; at one
+// above, one node per block, are combined in block order at the end. The break is the lowest bad seq any of them found; at one
 // seq the kinds rank as the walk of one event meets them: gap, corrupt
 // record, gap (seq field), hash mismatch, broken link, tree mismatch.
 func VerifyChain(st Store) (Verification, error) {
@@ -81,7 +80,7 @@ type blockResult struct {
 	bad  uint64 // first bad seq in the block, 0 if none
 	kind BreakKind
 	// A full block's subtree root, and the stored hashes of the levels
-	// above it after the block's last event, for treeAbove.
+	// above it after the block's last event, checked in block order.
 	full  bool
 	root  tlog.Hash
 	above []byte
@@ -209,12 +208,15 @@ func verifyInTx(tx ReadTx) (Verification, error) {
 	// The blocks in log order: the first bad seq of the first block with
 	// one, or of the levels above the blocks.
 	var v Verification
-	var above treeAbove
-	var tail TreeFrontier // the last block's subtree, when it is not full
+	var above TreeFrontier // the full blocks' subtrees
+	var tail TreeFrontier  // the last block's subtree, when it is not full
+	var want []byte
 	for _, res := range results {
 		if res.bad == 0 && res.full {
-			if bad := above.add(res); bad != 0 {
-				res.bad, res.kind = bad, BreakTree
+			// The levels above the block that its last event completes
+			// must be the ones stored after it.
+			if want = above.appendSubtree(res.root, verifyBlockLevel, verifyBlockLevel+1, want[:0]); !bytes.Equal(want, res.above) {
+				res.bad, res.kind = above.Size(), BreakTree
 			}
 		}
 		if res.bad != 0 {
@@ -240,9 +242,9 @@ func verifyInTx(tx ReadTx) (Verification, error) {
 			v.Break = BreakGap // events the head promises are missing
 		}
 	}
-	tree := TreeFrontier{size: v.Events}
+	tree := above
+	tree.size = v.Events
 	copy(tree.hashes[:verifyBlockLevel], tail.hashes[:verifyBlockLevel])
-	copy(tree.hashes[verifyBlockLevel:], above.hashes[:])
 	v.Head, v.Root = last, Hash(tree.Root())
 	return v, nil
 }
@@ -305,31 +307,4 @@ func (b *verifyBatch) check(want []byte) []byte {
 		return want
 	}
 	return want
-}
-
-// treeAbove is the tree above the blocks: a frontier whose leaves are the
-// blocks' subtree roots, at level verifyBlockLevel.
-type treeAbove struct {
-	size   uint64
-	hashes [64 - verifyBlockLevel]tlog.Hash
-}
-
-// add appends a full block's subtree and compares the hashes it completes
-// with the ones stored after the block's last event; it returns that
-// event's seq if they differ.
-func (t *treeAbove) add(res *blockResult) uint64 {
-	h := res.root
-	above := res.above
-	level := 0
-	for n := t.size; n&1 == 1; n >>= 1 {
-		h = tlog.NodeHash(t.hashes[level], h)
-		level++
-		if len(above) < 32 || !bytes.Equal(above[:32], h[:]) {
-			return (t.size + 1) * verifyBlock
-		}
-		above = above[32:]
-	}
-	t.hashes[level] = h
-	t.size++
-	return 0
 }
