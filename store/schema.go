@@ -398,34 +398,52 @@ func migrateToV8(tx *bolt.Tx) error {
 			return err
 		}
 	}
+	var f core.TreeFrontier
+	return rewriteAudit(tx, func(seq uint64, v []byte) ([]byte, bool) {
+		if seq != f.Size()+1 || len(v) < 32 {
+			return nil, false
+		}
+		value := make([]byte, len(v), len(v)+v8Suffix(seq))
+		copy(value, v)
+		return f.AppendFrom([32]byte(v[:32]), value, 0), true
+	})
+}
+
+// rewriteAudit puts the value fn gives for each record of the audit log
+// (outbox groups are left alone), in seq order, until fn returns false.
+// A cursor is not to be trusted across puts that change values (pages
+// split), so the values are read in chunks, then written, and the cursor
+// is placed again.
+func rewriteAudit(tx *bolt.Tx, fn func(seq uint64, v []byte) ([]byte, bool)) error {
 	audit := tx.Bucket(bucketAudit)
 	audit.FillPercent = 1.0
-	var f core.TreeFrontier
-	// A cursor is not to be trusted across puts that grow values (pages
-	// split), so the values are read in chunks, then written, and the
-	// cursor is placed again.
 	type entry struct{ key, value []byte }
 	chunk := make([]entry, 0, 4096)
+	from := seqKey(1)
 	for {
 		chunk = chunk[:0]
 		c := audit.Cursor()
-		for k, v := c.Seek(seqKey(f.Size() + 1)); k != nil && len(chunk) < cap(chunk); k, v = c.Next() {
-			if len(k) != 8 || binary.BigEndian.Uint64(k) != f.Size()+1 || len(v) < 32 {
+		k, v := c.Seek(from)
+		for ; k != nil && len(chunk) < cap(chunk); k, v = c.Next() {
+			if len(k) != 8 {
+				continue // an outbox group (schema 10)
+			}
+			value, more := fn(binary.BigEndian.Uint64(k), v)
+			if !more {
+				k = nil
 				break
 			}
-			seq := f.Size() + 1
-			value := make([]byte, len(v), len(v)+v8Suffix(seq))
-			copy(value, v)
-			chunk = append(chunk, entry{bytes.Clone(k), f.AppendFrom([32]byte(v[:32]), value, 0)})
+			chunk = append(chunk, entry{bytes.Clone(k), value})
 		}
 		for _, e := range chunk {
 			if err := audit.Put(e.key, e.value); err != nil {
 				return err
 			}
 		}
-		if len(chunk) < cap(chunk) {
+		if k == nil {
 			return nil
 		}
+		from = bytes.Clone(k)
 	}
 }
 
@@ -513,40 +531,16 @@ func v8Suffix(seq uint64) int { return 32 * (1 + bits.TrailingZeros64(^(seq - 1)
 
 // migrateToV11 drops the tree hashes below core.TreeStoredFrom from every
 // audit value (a value too short to hold them is left as it is, for audit
-// verify to report). As migrateToV8, it reads in chunks and writes each.
+// verify to report).
 func migrateToV11(tx *bolt.Tx) error {
-	audit := tx.Bucket(bucketAudit)
-	audit.FillPercent = 1.0
 	drop := 32 * core.TreeStoredFrom
-	type entry struct{ key, value []byte }
-	chunk := make([]entry, 0, 4096)
-	from := seqKey(1)
-	for {
-		chunk = chunk[:0]
-		c := audit.Cursor()
-		k, v := c.Seek(from)
-		for ; k != nil && len(chunk) < cap(chunk); k, v = c.Next() {
-			if len(k) != 8 {
-				continue // an outbox group (schema 10)
-			}
-			seq := binary.BigEndian.Uint64(k)
-			n := v8Suffix(seq)
-			if len(v) < n+32 {
-				continue
-			}
-			rec, tree := v[:len(v)-n], v[len(v)-n:]
-			value := make([]byte, 0, len(rec)+max(len(tree)-drop, 0))
-			value = append(append(value, rec...), tree[min(drop, len(tree)):]...)
-			chunk = append(chunk, entry{bytes.Clone(k), value})
+	return rewriteAudit(tx, func(seq uint64, v []byte) ([]byte, bool) {
+		n := v8Suffix(seq)
+		if len(v) < n+32 {
+			return v, true
 		}
-		for _, e := range chunk {
-			if err := audit.Put(e.key, e.value); err != nil {
-				return err
-			}
-		}
-		if k == nil {
-			return nil
-		}
-		from = bytes.Clone(k)
-	}
+		rec, tree := v[:len(v)-n], v[len(v)-n:]
+		value := make([]byte, 0, len(rec)+max(len(tree)-drop, 0))
+		return append(append(value, rec...), tree[min(drop, len(tree)):]...), true
+	})
 }
